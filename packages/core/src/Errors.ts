@@ -1,0 +1,420 @@
+/**
+ * Every way a call can fail, as one union of `Schema.TaggedError`s. Match with `Effect.catchTag`;
+ * `retryable` is data on each error, decided when the error is made, never guessed by the caller.
+ *
+ * None of these ever holds an API key: requests are described by method, URL path and model only.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { RateLimitSnapshot } from "./RateLimitHeaders.js"
+
+/** Fields every error that came from an HTTP response carries. */
+const responseFields = {
+  /** HTTP status, when a response arrived. */
+  status: Schema.optional(Schema.Number),
+  /** The server's `x-request-id`, for support tickets. */
+  requestId: Schema.optional(Schema.String),
+  /** `error.code` from the body (`rate_limit_exceeded`, `insufficient_quota`, `model_not_found` …). */
+  code: Schema.optional(Schema.String),
+  /** `error.type` from the body. */
+  type: Schema.optional(Schema.String),
+  /** `error.param` from the body. */
+  param: Schema.optional(Schema.String),
+  /** A readable message: the server's `error.message`, or a description of a non-JSON body. */
+  message: Schema.String,
+  /** The rate-limit headers of the response. */
+  snapshot: Schema.optional(RateLimitSnapshot),
+  /** The server's `x-should-retry`, when sent: it overrides the status-based rule. */
+  shouldRetry: Schema.optional(Schema.Boolean)
+}
+
+/**
+ * 429 throttling (`rate_limit_exceeded`). Retryable; `retryAfterMs` is the server's hint. When the hint is
+ * longer than the retry policy accepts, the policy fails fast with this error and the hint on it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  ...responseFields,
+  retryAfterMs: Schema.optional(Schema.Number)
+}) {
+  get retryable(): boolean {
+    return this.shouldRetry ?? true
+  }
+}
+
+/**
+ * 429 `insufficient_quota`: billing, not throttling. Terminal: retrying cannot help.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", responseFields) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * 401: the key is missing, unknown or revoked (after one credential refresh).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFailed>()(
+  "AuthenticationFailed",
+  responseFields
+) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * 403.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", responseFields) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * 400 from the server.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", responseFields) {
+  get retryable(): boolean {
+    return this.shouldRetry ?? false
+  }
+}
+
+/**
+ * 404, including retired models (`code: "model_not_found"`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", responseFields) {
+  get retryable(): boolean {
+    return this.shouldRetry ?? false
+  }
+}
+
+/**
+ * 409. Retryable, like the official SDKs treat it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", responseFields) {
+  get retryable(): boolean {
+    return this.shouldRetry ?? true
+  }
+}
+
+/**
+ * 422.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unprocessable", responseFields) {
+  get retryable(): boolean {
+    return this.shouldRetry ?? false
+  }
+}
+
+/**
+ * 408 and 5xx, and any other unexpected status. Retryable unless the server says otherwise.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", responseFields) {
+  get retryable(): boolean {
+    return this.shouldRetry ?? (this.status === undefined || this.status === 408 || this.status >= 500)
+  }
+}
+
+/**
+ * The phase of a call a timeout ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TimeoutPhase = Schema.Literal("connect", "headers", "first-token", "idle", "total")
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TimeoutPhase = typeof TimeoutPhase.Type
+
+/**
+ * A timeout, with the phase it ended and the limit that was hit.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
+  phase: TimeoutPhase,
+  afterMs: Schema.Number,
+  requestId: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return true
+  }
+  override get message(): string {
+    return `timed out in phase ${this.phase} after ${this.afterMs} ms`
+  }
+}
+
+/**
+ * The connection could not be made or broke before a response arrived (reset, refused, DNS).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>()("ConnectionFailed", {
+  message: Schema.String,
+  url: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return true
+  }
+}
+
+/**
+ * A response arrived but its body was not what the endpoint promises (bad JSON, wrong shape, too large,
+ * cut short). Names the problem; `body` holds at most the first 500 characters.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResponseDecodeFailed extends Schema.TaggedError<ResponseDecodeFailed>()("ResponseDecodeFailed", {
+  message: Schema.String,
+  status: Schema.optional(Schema.Number),
+  requestId: Schema.optional(Schema.String),
+  body: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    // A truncated or garbled body is a transport problem more often than a server bug: one retry is worth it.
+    return true
+  }
+}
+
+/**
+ * A stream ended without `data: [DONE]`. Carries what arrived so the caller can decide.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StreamTruncated extends Schema.TaggedError<StreamTruncated>()("StreamTruncated", {
+  requestId: Schema.optional(Schema.String),
+  chunks: Schema.Number,
+  partialContent: Schema.String
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `stream ended without [DONE] after ${this.chunks} chunks (${this.partialContent.length} characters of content)`
+  }
+}
+
+/**
+ * The circuit breaker is open (or its fuse has tripped): the call was not sent.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
+  scope: Schema.String,
+  /** Epoch ms when the breaker will let a probe through; absent when a fuse has tripped for good. */
+  closesAtMs: Schema.optional(Schema.Number),
+  /** Why it opened: the tag of the error that tripped it, or a description. */
+  reason: Schema.String
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return this.closesAtMs === undefined
+      ? `circuit ${this.scope} is fused open: ${this.reason}`
+      : `circuit ${this.scope} is open until ${new Date(this.closesAtMs).toISOString()}: ${this.reason}`
+  }
+}
+
+/**
+ * The call's worst-case cost would cross a budget ceiling: nothing was sent.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
+  scope: Schema.String,
+  ceilingUsd: Schema.Number,
+  spentUsd: Schema.Number,
+  reservedUsd: Schema.Number,
+  requestedUsd: Schema.Number
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `budget ${this.scope}: a request costing up to $${this.requestedUsd.toFixed(6)} would cross the ceiling of $${this.ceilingUsd} ($${this.spentUsd.toFixed(6)} spent, $${this.reservedUsd.toFixed(6)} reserved)`
+  }
+}
+
+/**
+ * A request needs more of a rate-limit bucket than the bucket can ever hold: it would wait forever.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", {
+  bucket: Schema.Literal("requests", "tokens"),
+  requested: Schema.Number,
+  capacity: Schema.Number
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `request needs ${this.requested} ${this.bucket} but the bucket holds at most ${this.capacity}`
+  }
+}
+
+/**
+ * A budget is in force and the model has no known price: fail closed rather than guess.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PriceUnknown extends Schema.TaggedError<PriceUnknown>()("PriceUnknown", {
+  model: Schema.String
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `no price is known for model "${this.model}" and a budget is in force: add one with Pricing.layer({ overrides })`
+  }
+}
+
+/**
+ * The model is deprecated or retired and the lifecycle policy is `fail`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ModelRetired extends Schema.TaggedError<ModelRetired>()("ModelRetired", {
+  model: Schema.String,
+  state: Schema.Literal("deprecated", "retired"),
+  shutdownDate: Schema.optional(Schema.String),
+  replacement: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    const when = this.shutdownDate === undefined ? "" : ` (shutdown ${this.shutdownDate})`
+    const instead = this.replacement === undefined ? "" : `; use ${this.replacement}`
+    return `model "${this.model}" is ${this.state}${when}${instead}`
+  }
+}
+
+/**
+ * The request was refused before sending: it does not match the endpoint's schema, or the client is
+ * misconfigured (for example plain `http://` to a non-loopback host). Names the field and the value.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  message: Schema.String,
+  path: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * Every error a call can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type OpenAiError =
+  | RateLimited
+  | QuotaExceeded
+  | AuthenticationFailed
+  | PermissionDenied
+  | BadRequest
+  | NotFound
+  | Conflict
+  | Unprocessable
+  | ServerError
+  | Timeout
+  | ConnectionFailed
+  | ResponseDecodeFailed
+  | StreamTruncated
+  | CircuitOpen
+  | BudgetExceeded
+  | RequestTooLarge
+  | PriceUnknown
+  | ModelRetired
+  | InvalidRequest
+
+/**
+ * The schema of the union, for encoding errors into logs or journals.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OpenAiError = Schema.Union(
+  RateLimited,
+  QuotaExceeded,
+  AuthenticationFailed,
+  PermissionDenied,
+  BadRequest,
+  NotFound,
+  Conflict,
+  Unprocessable,
+  ServerError,
+  Timeout,
+  ConnectionFailed,
+  ResponseDecodeFailed,
+  StreamTruncated,
+  CircuitOpen,
+  BudgetExceeded,
+  RequestTooLarge,
+  PriceUnknown,
+  ModelRetired,
+  InvalidRequest
+)
+
+/**
+ * Whether retrying the call could succeed.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = (error: OpenAiError): boolean => error.retryable
+
+/**
+ * Terminal conditions that should stop a whole job, not just one call.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isTerminal = (error: OpenAiError): boolean =>
+  error._tag === "QuotaExceeded" || error._tag === "AuthenticationFailed" || error._tag === "PermissionDenied"

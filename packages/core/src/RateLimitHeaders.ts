@@ -1,0 +1,150 @@
+/**
+ * Parsing of the rate-limit headers an OpenAI-compatible server sends: the six `x-ratelimit-*` headers,
+ * `retry-after` (seconds or an HTTP date), `retry-after-ms` and `x-should-retry`. Absent or malformed
+ * headers become `undefined`, never a crash.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * What the server said about its limits on one response. Durations are in milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RateLimitSnapshot extends Schema.Class<RateLimitSnapshot>("@sluice/core/RateLimitSnapshot")({
+  limitRequests: Schema.optional(Schema.Number),
+  limitTokens: Schema.optional(Schema.Number),
+  remainingRequests: Schema.optional(Schema.Number),
+  remainingTokens: Schema.optional(Schema.Number),
+  resetRequestsMs: Schema.optional(Schema.Number),
+  resetTokensMs: Schema.optional(Schema.Number),
+  retryAfterMs: Schema.optional(Schema.Number),
+  shouldRetry: Schema.optional(Schema.Boolean)
+}) {
+  /** True when the server sent none of the headers. */
+  get isEmpty(): boolean {
+    return (
+      this.limitRequests === undefined &&
+      this.limitTokens === undefined &&
+      this.remainingRequests === undefined &&
+      this.remainingTokens === undefined &&
+      this.resetRequestsMs === undefined &&
+      this.resetTokensMs === undefined &&
+      this.retryAfterMs === undefined &&
+      this.shouldRetry === undefined
+    )
+  }
+}
+
+/**
+ * Anything that can answer a header by (lower-case) name: a `Headers`, a plain record, …
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HeaderSource =
+  | { readonly get: (name: string) => string | null | undefined }
+  | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+const unitMs: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 }
+const goDurationPart = /(\d+(?:\.\d*)?|\.\d+)(ms|us|µs|ns|h|m|s)/y
+
+/**
+ * Parses a Go-style duration (`6m0s`, `17ms`, `1.5s`, `1h2m3.5s`) into milliseconds. A bare number is
+ * read as seconds (some compatible servers send `"1"`). Anything else is `undefined`.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseDuration = (input: string | undefined): number | undefined => {
+  if (input === undefined) return undefined
+  const text = input.trim()
+  if (text.length === 0 || text.length > 64) return undefined
+  if (/^\d+(?:\.\d+)?$/.test(text)) return Number(text) * 1000
+  let total = 0
+  let index = 0
+  while (index < text.length) {
+    goDurationPart.lastIndex = index
+    const match = goDurationPart.exec(text)
+    if (match === null) return undefined
+    total += Number(match[1]) * unitMs[match[2]!]!
+    index = goDurationPart.lastIndex
+  }
+  return Number.isFinite(total) ? total : undefined
+}
+
+const parseCount = (input: string | undefined): number | undefined => {
+  if (input === undefined) return undefined
+  const text = input.trim()
+  if (!/^\d{1,15}$/.test(text)) return undefined
+  return Number(text)
+}
+
+/**
+ * Parses `retry-after`: delay-seconds (possibly fractional) or an HTTP date, relative to `nowMs`.
+ * A date in the past gives 0.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseRetryAfter = (input: string | undefined, nowMs: number): number | undefined => {
+  if (input === undefined) return undefined
+  const text = input.trim()
+  if (/^\d+(?:\.\d+)?$/.test(text)) return Number(text) * 1000
+  if (!/[a-z]/i.test(text)) return undefined
+  const date = Date.parse(text)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
+}
+
+const parseMs = (input: string | undefined): number | undefined => {
+  if (input === undefined) return undefined
+  const text = input.trim()
+  return /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : undefined
+}
+
+const headerGetter = (headers: HeaderSource): ((name: string) => string | undefined) => {
+  if (typeof (headers as { get?: unknown }).get === "function") {
+    const source = headers as { readonly get: (name: string) => string | null | undefined }
+    return (name) => source.get(name) ?? undefined
+  }
+  const record = headers as Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+  return (name) => {
+    const value = record[name]
+    return typeof value === "string" ? value : value?.[0]
+  }
+}
+
+/**
+ * Reads every rate-limit header from a response. `nowMs` resolves an HTTP-date `retry-after`.
+ * `retry-after-ms` wins over `retry-after` when both are present and valid.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (headers: HeaderSource, nowMs: number = Date.now()): RateLimitSnapshot => {
+  const get = headerGetter(headers)
+  const shouldRetry = get("x-should-retry")?.trim().toLowerCase()
+  const retryAfterMs = parseMs(get("retry-after-ms")) ?? parseRetryAfter(get("retry-after"), nowMs)
+  return RateLimitSnapshot.make(
+    withoutUndefined({
+      limitRequests: parseCount(get("x-ratelimit-limit-requests")),
+      limitTokens: parseCount(get("x-ratelimit-limit-tokens")),
+      remainingRequests: parseCount(get("x-ratelimit-remaining-requests")),
+      remainingTokens: parseCount(get("x-ratelimit-remaining-tokens")),
+      resetRequestsMs: parseDuration(get("x-ratelimit-reset-requests")),
+      resetTokensMs: parseDuration(get("x-ratelimit-reset-tokens")),
+      retryAfterMs,
+      shouldRetry: shouldRetry === "true" ? true : shouldRetry === "false" ? false : undefined
+    })
+  )
+}
+
+const withoutUndefined = <A extends Record<string, unknown>>(
+  record: A
+): { [K in keyof A]: Exclude<A[K], undefined> } => {
+  const out: Record<string, unknown> = {}
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key]
+  return out as { [K in keyof A]: Exclude<A[K], undefined> }
+}
