@@ -1,0 +1,334 @@
+/**
+ * The simulator's configuration: every knob that changes what the server answers, how fast, and how it fails.
+ * All fields are optional; `resolve` fills the defaults. `Running.update` merges a patch at run time.
+ *
+ * @since 0.1.0
+ */
+import type { FaultKind } from "./Faults.js"
+
+/**
+ * A scripted fault: the `request`-th request (1-based) overall, or to `path` when given, gets `fault`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ScriptedFault {
+  readonly request: number
+  readonly path?: string
+  readonly fault: FaultKind
+}
+
+/**
+ * Revokes `key` after it has made `afterRequests` requests, or from the epoch time `atMs` on (whichever comes
+ * first). Requests with a revoked key get 401 `invalid_api_key`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Revocation {
+  readonly key: string
+  readonly afterRequests?: number
+  readonly atMs?: number
+}
+
+/**
+ * Fault probabilities (each 0..1, drawn from the seeded PRNG, one draw per request) and fault parameters.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FaultRates {
+  /** 500 `server_error` JSON body. */
+  readonly rate500?: number
+  /** 503 "overloaded" JSON body. */
+  readonly rate503?: number
+  /** 502 with an HTML body (a proxy error page), `content-type: text/html`. */
+  readonly rate502Html?: number
+  /** 429 `rate_limit_exceeded` regardless of the buckets (a spurious throttle). */
+  readonly rate429?: number
+  /** The connection is reset (RST) before any byte of the response is sent. */
+  readonly rateReset?: number
+  /** The request is never answered; the server waits until the client gives up (counted as aborted). */
+  readonly rateHang?: number
+  /** Non-streaming: headers with the full `content-length`, half the JSON body, then the socket is destroyed. */
+  readonly rateTruncatedJson?: number
+  /** Streaming: some chunks are sent, then the socket is destroyed without `data: [DONE]`. */
+  readonly rateStreamDrop?: number
+  /** Streaming: the first token is delayed by `slowFirstTokenMs`. */
+  readonly rateSlowFirstToken?: number
+  /** Delay used by the `slowFirstToken` fault (default 2000 ms). */
+  readonly slowFirstTokenMs?: number
+  /** Send `x-should-retry: true` on injected 5xx/429 faults (default false). */
+  readonly shouldRetryHeader?: boolean
+}
+
+/**
+ * Artificial latency in milliseconds; all default to 0 (no timers at all on the hot path).
+ * Streaming: `requestMs` before the headers, `firstTokenMs` before the first content chunk, `perChunkMs`
+ * between chunks. Non-streaming: the response waits `requestMs + firstTokenMs + perChunkMs × chunks`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Latency {
+  readonly requestMs?: number
+  readonly firstTokenMs?: number
+  readonly perChunkMs?: number
+}
+
+/**
+ * How SSE bytes are framed and written.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamOptions {
+  /** `"lf"`, `"crlf"` or `"mixed"` (seeded per stream, default). */
+  readonly lineEnding?: "lf" | "crlf" | "mixed"
+  /** Bytes are written in random slices of `minSliceBytes..maxSliceBytes` (default 1..48), which split UTF-8. */
+  readonly minSliceBytes?: number
+  readonly maxSliceBytes?: number
+  /** Write the whole stream at once instead of in slices (for benchmarks; default false). */
+  readonly noSlicing?: boolean
+  /** Tokens per content delta, drawn in `1..maxTokensPerChunk` (default 3). */
+  readonly maxTokensPerChunk?: number
+}
+
+/**
+ * Which rate-limit related headers are sent (all default true).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HeaderSwitches {
+  /** The six `x-ratelimit-*` headers (only for limits that are configured). */
+  readonly rateLimit?: boolean
+  /** `retry-after` (integer seconds, rounded up) on 429. */
+  readonly retryAfter?: boolean
+  /** `retry-after-ms` on 429. */
+  readonly retryAfterMs?: boolean
+}
+
+/**
+ * Batch lifecycle timing: how long a batch stays in each state (defaults 20 ms each).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchTiming {
+  readonly validatingMs?: number
+  readonly inProgressMs?: number
+  readonly finalizingMs?: number
+}
+
+/**
+ * The simulator configuration. Everything is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Config {
+  /** TCP port (default 0: an ephemeral port). */
+  readonly port?: number
+  /** Host to listen on. Only loopback is allowed (default and only value "127.0.0.1"). */
+  readonly host?: string
+  /** Seed of every PRNG (faults, slicing, line endings, embeddings). Default 1. */
+  readonly seed?: number
+  /** Accepted API keys. When absent, any non-empty bearer key is accepted. */
+  readonly keys?: ReadonlyArray<string>
+  /** Key revocations (to test key rotation). */
+  readonly revoke?: ReadonlyArray<Revocation>
+  /** Requests per minute per API key (default unlimited). Enforced over ~1 s windows. */
+  readonly rpm?: number
+  /** Tokens per minute per API key (default unlimited). Enforced over ~1 s windows. */
+  readonly tpm?: number
+  /** Completion tokens charged at admission when a request has no `max_tokens`/`max_completion_tokens` (16). */
+  readonly defaultMaxTokens?: number
+  /** Rate-limit header switches. */
+  readonly headers?: HeaderSwitches
+  /** Artificial latency. */
+  readonly latency?: Latency
+  /** SSE framing. */
+  readonly stream?: StreamOptions
+  /** Probabilistic faults. */
+  readonly faults?: FaultRates
+  /** Scripted faults (take precedence over probabilistic ones). */
+  readonly script?: ReadonlyArray<ScriptedFault>
+  /** Once the simulated spend (USD) reaches this, every API request gets 429 `insufficient_quota`. */
+  readonly quotaUsd?: number
+  /** Models listed by `GET /v1/models` (default: the built-in price table's models). */
+  readonly models?: ReadonlyArray<string>
+  /** Models that answer 404 `model_not_found` (default `gpt-3.5-turbo-0301`, `text-davinci-003`, …). */
+  readonly retiredModels?: ReadonlyArray<string>
+  /** When true, models not in `models` answer 404 `model_not_found` (default false: any model is served). */
+  readonly strictModels?: boolean
+  /** Batch lifecycle timing. */
+  readonly batch?: BatchTiming
+  /** Clock in epoch milliseconds (default `Date.now`); for tests of time-based policy. */
+  readonly clock?: () => number
+}
+
+/**
+ * Models that answer 404 `model_not_found` by default.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRetiredModels: ReadonlyArray<string> = [
+  "gpt-3.5-turbo-0301",
+  "gpt-3.5-turbo-0613",
+  "gpt-4-0314",
+  "gpt-4-32k-0314",
+  "text-davinci-003",
+  "text-davinci-002",
+  "code-davinci-002",
+  "text-ada-001"
+]
+
+/**
+ * Built-in price table in USD per 1M tokens (input, output), used for `costUsd` and `quotaUsd`. Unknown models
+ * are priced like `gpt-4o-mini`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const prices: Readonly<Record<string, { readonly input: number; readonly output: number }>> = {
+  "gpt-4o-mini": { input: 0.15, output: 0.6 },
+  "gpt-4o": { input: 2.5, output: 10 },
+  "gpt-4.1": { input: 2, output: 8 },
+  "gpt-4.1-mini": { input: 0.4, output: 1.6 },
+  "gpt-4.1-nano": { input: 0.1, output: 0.4 },
+  "o4-mini": { input: 1.1, output: 4.4 },
+  o3: { input: 2, output: 8 },
+  "gpt-3.5-turbo": { input: 0.5, output: 1.5 },
+  "text-embedding-3-small": { input: 0.02, output: 0 },
+  "text-embedding-3-large": { input: 0.13, output: 0 },
+  "text-embedding-ada-002": { input: 0.1, output: 0 }
+}
+
+/**
+ * A configuration with every default filled in.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Resolved {
+  readonly port: number
+  readonly host: string
+  readonly seed: number
+  readonly keys: ReadonlySet<string> | undefined
+  readonly revoke: ReadonlyArray<Revocation>
+  readonly rpm: number | undefined
+  readonly tpm: number | undefined
+  readonly defaultMaxTokens: number
+  readonly headers: Required<HeaderSwitches>
+  readonly latency: Required<Latency>
+  readonly stream: Required<StreamOptions>
+  readonly faults: Required<FaultRates>
+  readonly script: ReadonlyArray<ScriptedFault>
+  readonly quotaUsd: number | undefined
+  readonly models: ReadonlyArray<string>
+  readonly modelSet: ReadonlySet<string>
+  readonly retiredModels: ReadonlySet<string>
+  readonly strictModels: boolean
+  readonly batch: Required<BatchTiming>
+  readonly clock: () => number
+}
+
+/**
+ * Merges `patch` into `base`: top-level fields are replaced, the nested option groups (`headers`, `latency`,
+ * `stream`, `faults`, `batch`) are merged one level deep.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const merge = (base: Config, patch: Config): Config => ({
+  ...base,
+  ...patch,
+  headers: { ...base.headers, ...patch.headers },
+  latency: { ...base.latency, ...patch.latency },
+  stream: { ...base.stream, ...patch.stream },
+  faults: { ...base.faults, ...patch.faults },
+  batch: { ...base.batch, ...patch.batch }
+})
+
+const positiveOrUndefined = (n: number | undefined): number | undefined =>
+  n === undefined || !Number.isFinite(n) || n <= 0 ? undefined : n
+
+/**
+ * Fills every default.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resolve = (config: Config): Resolved => {
+  const host = config.host ?? "127.0.0.1"
+  if (host !== "127.0.0.1") throw new Error(`@sluice/simulator only listens on 127.0.0.1, not ${host}`)
+  const models = config.models ?? Object.keys(prices)
+  const f = config.faults ?? {}
+  const s = config.stream ?? {}
+  const minSlice = Math.max(1, Math.floor(s.minSliceBytes ?? 1))
+  return {
+    port: config.port ?? 0,
+    host,
+    seed: config.seed ?? 1,
+    keys: config.keys === undefined ? undefined : new Set(config.keys),
+    revoke: config.revoke ?? [],
+    rpm: positiveOrUndefined(config.rpm),
+    tpm: positiveOrUndefined(config.tpm),
+    defaultMaxTokens: config.defaultMaxTokens ?? 16,
+    headers: {
+      rateLimit: config.headers?.rateLimit ?? true,
+      retryAfter: config.headers?.retryAfter ?? true,
+      retryAfterMs: config.headers?.retryAfterMs ?? true
+    },
+    latency: {
+      requestMs: config.latency?.requestMs ?? 0,
+      firstTokenMs: config.latency?.firstTokenMs ?? 0,
+      perChunkMs: config.latency?.perChunkMs ?? 0
+    },
+    stream: {
+      lineEnding: s.lineEnding ?? "mixed",
+      minSliceBytes: minSlice,
+      maxSliceBytes: Math.max(minSlice, Math.floor(s.maxSliceBytes ?? 48)),
+      noSlicing: s.noSlicing ?? false,
+      maxTokensPerChunk: Math.max(1, Math.floor(s.maxTokensPerChunk ?? 3))
+    },
+    faults: {
+      rate500: f.rate500 ?? 0,
+      rate503: f.rate503 ?? 0,
+      rate502Html: f.rate502Html ?? 0,
+      rate429: f.rate429 ?? 0,
+      rateReset: f.rateReset ?? 0,
+      rateHang: f.rateHang ?? 0,
+      rateTruncatedJson: f.rateTruncatedJson ?? 0,
+      rateStreamDrop: f.rateStreamDrop ?? 0,
+      rateSlowFirstToken: f.rateSlowFirstToken ?? 0,
+      slowFirstTokenMs: f.slowFirstTokenMs ?? 2000,
+      shouldRetryHeader: f.shouldRetryHeader ?? false
+    },
+    script: config.script ?? [],
+    quotaUsd: config.quotaUsd,
+    models,
+    modelSet: new Set(models),
+    retiredModels: new Set(config.retiredModels ?? defaultRetiredModels),
+    strictModels: config.strictModels ?? false,
+    batch: {
+      validatingMs: config.batch?.validatingMs ?? 20,
+      inProgressMs: config.batch?.inProgressMs ?? 20,
+      finalizingMs: config.batch?.finalizingMs ?? 20
+    },
+    clock: config.clock ?? Date.now
+  }
+}
+
+/**
+ * Price of `promptTokens` + `completionTokens` on `model` in USD.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
+export const priceOf = (model: string, promptTokens: number, completionTokens: number): number => {
+  const p = prices[model] ?? prices["gpt-4o-mini"]!
+  return (promptTokens * p.input + completionTokens * p.output) / 1_000_000
+}

@@ -1,0 +1,132 @@
+/**
+ * Fault injection: the fault kinds, the seeded PRNG and the pure choice of a fault for one request.
+ *
+ * @since 0.1.0
+ */
+import type { FaultRates, ScriptedFault } from "./Config.js"
+
+/**
+ * Every fault the simulator can inject.
+ *
+ * - `"500"`: 500 `server_error` JSON
+ * - `"503"`: 503 overloaded JSON
+ * - `"502Html"`: 502 with an HTML body
+ * - `"429"`: 429 `rate_limit_exceeded` (independent of the buckets)
+ * - `"reset"`: connection reset before any response byte
+ * - `"hang"`: no answer until the client aborts
+ * - `"truncatedJson"`: non-streaming body cut in half, then the socket is destroyed
+ * - `"streamDrop"`: stream cut after some chunks, without `[DONE]`
+ * - `"slowFirstToken"`: stream's first token delayed by `slowFirstTokenMs`
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FaultKind =
+  | "500"
+  | "503"
+  | "502Html"
+  | "429"
+  | "reset"
+  | "hang"
+  | "truncatedJson"
+  | "streamDrop"
+  | "slowFirstToken"
+
+/**
+ * All fault kinds, in the order their probabilities are laid out on [0, 1).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const kinds: ReadonlyArray<FaultKind> = [
+  "500",
+  "503",
+  "502Html",
+  "429",
+  "reset",
+  "hang",
+  "truncatedJson",
+  "streamDrop",
+  "slowFirstToken"
+]
+
+/**
+ * mulberry32: a tiny, fast, seeded PRNG returning floats in [0, 1).
+ *
+ * @since 0.1.0
+ * @category random
+ */
+export const mulberry32 = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const rateOf = (rates: FaultRates, kind: FaultKind): number => {
+  switch (kind) {
+    case "500":
+      return rates.rate500 ?? 0
+    case "503":
+      return rates.rate503 ?? 0
+    case "502Html":
+      return rates.rate502Html ?? 0
+    case "429":
+      return rates.rate429 ?? 0
+    case "reset":
+      return rates.rateReset ?? 0
+    case "hang":
+      return rates.rateHang ?? 0
+    case "truncatedJson":
+      return rates.rateTruncatedJson ?? 0
+    case "streamDrop":
+      return rates.rateStreamDrop ?? 0
+    case "slowFirstToken":
+      return rates.rateSlowFirstToken ?? 0
+  }
+}
+
+/**
+ * Whether a fault kind applies to a request: stream faults only to streams, `truncatedJson` only to
+ * non-streaming responses.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const applies = (kind: FaultKind, streaming: boolean): boolean =>
+  kind === "streamDrop" || kind === "slowFirstToken" ? streaming : kind === "truncatedJson" ? !streaming : true
+
+/**
+ * Picks the fault for one request. A script entry matching the request's overall number (or its number on
+ * `path`) wins; otherwise one PRNG draw `u` is compared with the cumulative rates. Exactly one draw is consumed
+ * per call, so the sequence of faults depends only on the seed and the order of requests.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const choose = (options: {
+  readonly rates: FaultRates
+  readonly script: ReadonlyArray<ScriptedFault>
+  readonly requestNumber: number
+  readonly path: string
+  readonly pathRequestNumber: number
+  readonly streaming: boolean
+  readonly u: number
+}): FaultKind | undefined => {
+  for (const entry of options.script) {
+    const n = entry.path === undefined ? options.requestNumber : options.pathRequestNumber
+    if (entry.request === n && (entry.path === undefined || entry.path === options.path)) {
+      return applies(entry.fault, options.streaming) ? entry.fault : undefined
+    }
+  }
+  let acc = 0
+  for (const kind of kinds) {
+    acc += rateOf(options.rates, kind)
+    if (options.u < acc) return applies(kind, options.streaming) ? kind : undefined
+  }
+  return undefined
+}
