@@ -8,3 +8,17 @@
  * @since 0.1.0
  */
 export * as Sse from "./Sse.js"
+
+/**
+ * Streaming chat completions: decoding, accumulation, text re-chunking, buffering.
+ *
+ * @since 0.1.0
+ */
+export * as ChatStream from "./ChatStream.js"
+
+/**
+ * Adapters to Web `ReadableStream`, Node `Readable` and SSE bytes for relaying.
+ *
+ * @since 0.1.0
+ */
+export * as Interop from "./Interop.js"
