@@ -1,0 +1,199 @@
+/**
+ * What a call costs. A dated table of OpenAI list prices (USD per 1M tokens: input, cached input, output) and
+ * the Batch API discount. Unknown models are never guessed: `cost` answers `None`, and while a budget is in
+ * force the gates fail closed with `PriceUnknown`. Supply missing or negotiated prices with
+ * `Pricing.layer({ overrides })`.
+ *
+ * Source: the OpenAI pricing page (https://openai.com/api/pricing, platform.openai.com/docs/pricing),
+ * standard tier, as of {@link asOf}. Prices change: re-check them before relying on a budget.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import type { Usage } from "./Gates.js"
+
+/**
+ * The date the built-in table was checked against the OpenAI pricing page.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const asOf = "2025-10-01"
+
+/**
+ * Prices of one model in USD per 1M tokens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ModelPrice {
+  readonly input: number
+  /** Price of cached prompt tokens; absent when the model has no prompt-caching discount. */
+  readonly cachedInput?: number
+  /** Absent for embedding models (no output tokens). */
+  readonly output?: number
+}
+
+/**
+ * The Batch API bills input and output at half the standard price.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const batchDiscount = 0.5
+
+/**
+ * The built-in price table, standard tier, USD per 1M tokens. Dated snapshots with the same price as their
+ * alias resolve through {@link resolve}; snapshots priced differently are listed on their own.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const table: Readonly<Record<string, ModelPrice>> = {
+  // GPT-5 family
+  "gpt-5": { input: 1.25, cachedInput: 0.125, output: 10 },
+  "gpt-5-mini": { input: 0.25, cachedInput: 0.025, output: 2 },
+  "gpt-5-nano": { input: 0.05, cachedInput: 0.005, output: 0.4 },
+  "gpt-5-chat-latest": { input: 1.25, cachedInput: 0.125, output: 10 },
+  "gpt-5-pro": { input: 15, output: 120 },
+  // GPT-4.1 family
+  "gpt-4.1": { input: 2, cachedInput: 0.5, output: 8 },
+  "gpt-4.1-mini": { input: 0.4, cachedInput: 0.1, output: 1.6 },
+  "gpt-4.1-nano": { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  // GPT-4o family
+  "gpt-4o": { input: 2.5, cachedInput: 1.25, output: 10 },
+  "gpt-4o-2024-05-13": { input: 5, output: 15 },
+  "gpt-4o-mini": { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  "chatgpt-4o-latest": { input: 5, output: 15 },
+  // Reasoning models (reasoning tokens are billed as output and reported in completion_tokens)
+  o1: { input: 15, cachedInput: 7.5, output: 60 },
+  "o1-pro": { input: 150, output: 600 },
+  "o1-mini": { input: 1.1, cachedInput: 0.55, output: 4.4 },
+  "o1-preview": { input: 15, cachedInput: 7.5, output: 60 },
+  o3: { input: 2, cachedInput: 0.5, output: 8 },
+  "o3-pro": { input: 20, output: 80 },
+  "o3-mini": { input: 1.1, cachedInput: 0.55, output: 4.4 },
+  "o4-mini": { input: 1.1, cachedInput: 0.275, output: 4.4 },
+  // Older chat models
+  "gpt-4.5-preview": { input: 75, cachedInput: 37.5, output: 150 },
+  "gpt-4-turbo": { input: 10, output: 30 },
+  "gpt-4": { input: 30, output: 60 },
+  "gpt-4-32k": { input: 60, output: 120 },
+  "gpt-3.5-turbo": { input: 0.5, output: 1.5 },
+  // Embeddings
+  "text-embedding-3-small": { input: 0.02 },
+  "text-embedding-3-large": { input: 0.13 },
+  "text-embedding-ada-002": { input: 0.1 }
+}
+
+/** `-2024-08-06` (OpenAI's current snapshot suffix) or `-0613` (the older one). */
+const snapshotSuffix = /-(\d{4}-\d{2}-\d{2}|\d{4})$/
+
+/**
+ * Finds the table key for a model name: the exact name, else the name without a dated snapshot suffix
+ * (`gpt-4o-2024-08-06` → `gpt-4o`, `gpt-4-0613` → `gpt-4`). Nothing else is stripped, so `gpt-4o-audio-preview`
+ * or a fine-tuned `ft:gpt-4o-mini:…` model stays unknown rather than borrowing a price that may be wrong.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
+export const resolve = (prices: Readonly<Record<string, ModelPrice>>, model: string): string | undefined => {
+  if (Object.hasOwn(prices, model)) return model
+  const base = model.replace(snapshotSuffix, "")
+  return base !== model && Object.hasOwn(prices, base) ? base : undefined
+}
+
+/**
+ * Cost options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CostOptions {
+  /** Bill at the Batch API price. */
+  readonly batch?: boolean
+}
+
+/**
+ * USD cost of a usage at a given price. Cached prompt tokens are part of `promptTokens`.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
+export const costAt = (price: ModelPrice, usage: Usage, options: CostOptions = {}): number => {
+  const cached = Math.min(Math.max(0, usage.cachedPromptTokens), usage.promptTokens)
+  const uncached = usage.promptTokens - cached
+  const usd =
+    (uncached * price.input +
+      cached * (price.cachedInput ?? price.input) +
+      usage.completionTokens * (price.output ?? 0)) /
+    1_000_000
+  return options.batch === true ? usd * batchDiscount : usd
+}
+
+/**
+ * The pricing service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Pricing extends Context.Tag("@sluice/core/Pricing")<
+  Pricing,
+  {
+    readonly price: (model: string) => Option.Option<ModelPrice>
+    /** `None` when the model has no known price: never a guess. */
+    readonly cost: (model: string, usage: Usage, options?: CostOptions) => Option.Option<number>
+  }
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Prices that replace or add to the built-in table (exact names; dated snapshots resolve to them too). */
+  readonly overrides?: Readonly<Record<string, ModelPrice>>
+  /** Start from an empty table instead of the built-in one. */
+  readonly replaceTable?: boolean
+}
+
+/**
+ * A pricing service over the built-in table plus overrides. Pure; no effects needed.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromTable = (options: Options = {}): Pricing["Type"] => {
+  const prices: Record<string, ModelPrice> = { ...(options.replaceTable === true ? {} : table), ...options.overrides }
+  const price = (model: string) => {
+    const key = resolve(prices, model)
+    return key === undefined ? Option.none() : Option.some(prices[key]!)
+  }
+  return Pricing.of({
+    price,
+    cost: (model, usage, costOptions) => Option.map(price(model), (p) => costAt(p, usage, costOptions))
+  })
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Pricing["Type"]> => Effect.sync(() => fromTable(options))
+
+/**
+ * Cost of a usage with the built-in table; `undefined` when the model has no known price.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
+export const cost = (model: string, usage: Usage, options: CostOptions = {}): number | undefined => {
+  const key = resolve(table, model)
+  return key === undefined ? undefined : costAt(table[key]!, usage, options)
+}
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Pricing> => Layer.succeed(Pricing, fromTable(options))

@@ -1,0 +1,514 @@
+/**
+ * A client-side rate limiter that spends a request's requests AND tokens before it is sent, per scope
+ * (by default `keyId:model`), so a job paces itself instead of discovering the limits through 429s.
+ *
+ * - Two buckets per scope, requests and tokens, quantized like the server: a per-minute limit `L` refills at
+ *   `L / 60` per second and may burst at most `L / 60 × burstFactor` (default factor 1 — one second's worth,
+ *   exactly what the server's ~1 s window tolerates). A request larger than the burst waits for the bucket to
+ *   be empty and then goes alone; a request larger than `L` itself can never be admitted and fails at once
+ *   with `RequestTooLarge`.
+ * - Limits may be configured, learned from `x-ratelimit-limit-*` headers, or both (the configured value is a
+ *   ceiling). Until a limit is known, that bucket admits everything.
+ * - `x-ratelimit-remaining-*` / `reset-*` only ever correct the local bucket downward: the limiter never
+ *   believes it has more than the server said remained.
+ * - `pause` (called on a 429) closes the scope's gate for every fiber until the server's hint passes, then
+ *   restarts the buckets empty so traffic resumes at the rate instead of in a burst.
+ * - Waiting is FIFO per scope (a big request is not starved by small ones) and interruptible (an interrupted
+ *   waiter leaves no debt).
+ *
+ * @since 0.1.0
+ */
+import { Clock, Config, Context, Deferred, Effect, Layer, Option, Queue, Ref, SynchronizedRef } from "effect"
+import type * as Scope from "effect/Scope"
+import { RequestTooLarge } from "./Errors.js"
+import * as Bucket from "./internal/gates/bucket.js"
+import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
+
+/**
+ * What one request spends.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Cost {
+  readonly requests: number
+  readonly tokens: number
+}
+
+/**
+ * Per-minute limits. `undefined` means unknown (not limited until learned).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Limits {
+  readonly requestsPerMinute?: number | undefined
+  readonly tokensPerMinute?: number | undefined
+}
+
+/**
+ * Limits in force for a scope, as a store sees them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EffectiveLimits {
+  readonly requests: number | undefined
+  readonly tokens: number | undefined
+  /** Burst allowance as a multiple of one second's worth (`limit / 60`). */
+  readonly burstFactor: number
+}
+
+/**
+ * What `acquire` spent; hand it back to `settle`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Permit {
+  readonly scope: string
+  readonly requests: number
+  readonly tokens: number
+}
+
+/**
+ * A store's answer to a take.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decision = { readonly _tag: "Admitted" } | { readonly _tag: "Wait"; readonly waitMs: number }
+
+/**
+ * The state of a scope, for telemetry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Status {
+  readonly limits: EffectiveLimits
+  /** Per-minute units available now (`undefined` when the limit is unknown). */
+  readonly remainingRequests: number | undefined
+  readonly remainingTokens: number | undefined
+  /** Epoch ms until which the gate is closed (0 when open). */
+  readonly pausedUntilMs: number
+}
+
+/**
+ * Where bucket state lives. Every operation must be atomic per scope. The memory store is the default; a
+ * shared store (Redis, on server time) lets several processes share one key's limits.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Store {
+  readonly take: (scope: string, limits: EffectiveLimits, cost: Cost, nowMs: number) => Effect.Effect<Decision>
+  /** Adds `delta` (negative refunds). */
+  readonly adjust: (scope: string, limits: EffectiveLimits, delta: Cost, nowMs: number) => Effect.Effect<void>
+  /** Raises the debts to at least the given values (a server correction). */
+  readonly floor: (
+    scope: string,
+    limits: EffectiveLimits,
+    debts: { readonly requests?: number; readonly tokens?: number },
+    nowMs: number
+  ) => Effect.Effect<void>
+  /** Closes the gate until `untilMs`; buckets restart empty from then. */
+  readonly pause: (scope: string, limits: EffectiveLimits, untilMs: number, nowMs: number) => Effect.Effect<void>
+  readonly status: (scope: string, limits: EffectiveLimits, nowMs: number) => Effect.Effect<Status>
+}
+
+interface ScopeBuckets {
+  readonly requests: Bucket.Bucket
+  readonly tokens: Bucket.Bucket
+  readonly pausedUntil: number
+}
+
+const burstOf = (limit: number, factor: number): number => (limit / 60) * factor
+
+/**
+ * The in-process store: a `Ref` of per-scope buckets.
+ *
+ * @since 0.1.0
+ * @category stores
+ */
+export const makeMemoryStore: Effect.Effect<Store> = Effect.gen(function* () {
+  const ref = yield* Ref.make(new Map<string, ScopeBuckets>())
+  const current = (map: Map<string, ScopeBuckets>, scope: string, now: number): ScopeBuckets =>
+    map.get(scope) ?? { requests: Bucket.empty(now), tokens: Bucket.empty(now), pausedUntil: 0 }
+  const update = <A>(scope: string, now: number, f: (state: ScopeBuckets) => readonly [A, ScopeBuckets]) =>
+    Ref.modify(ref, (map) => {
+      const [result, next] = f(current(map, scope, now))
+      return [result, new Map(map).set(scope, next)] as const
+    })
+  const mapBucket = (limit: number | undefined, bucket: Bucket.Bucket, f: (limit: number) => Bucket.Bucket) =>
+    limit === undefined ? bucket : f(limit)
+
+  return {
+    take: (scope, limits, cost, now) =>
+      update(scope, now, (state) => {
+        let wait = Math.max(0, state.pausedUntil - now)
+        if (limits.requests !== undefined) {
+          const burst = burstOf(limits.requests, limits.burstFactor)
+          wait = Math.max(wait, Bucket.waitMs(limits.requests, burst, state.requests, cost.requests, now))
+        }
+        if (limits.tokens !== undefined) {
+          const burst = burstOf(limits.tokens, limits.burstFactor)
+          wait = Math.max(wait, Bucket.waitMs(limits.tokens, burst, state.tokens, cost.tokens, now))
+        }
+        if (wait > 0) return [{ _tag: "Wait", waitMs: wait } as Decision, state]
+        return [
+          { _tag: "Admitted" } as Decision,
+          {
+            pausedUntil: state.pausedUntil,
+            requests: mapBucket(limits.requests, state.requests, (l) =>
+              Bucket.adjust(l, state.requests, cost.requests, now)
+            ),
+            tokens: mapBucket(limits.tokens, state.tokens, (l) => Bucket.adjust(l, state.tokens, cost.tokens, now))
+          }
+        ]
+      }),
+    adjust: (scope, limits, delta, now) =>
+      update(scope, now, (state) => [
+        undefined,
+        {
+          pausedUntil: state.pausedUntil,
+          requests: mapBucket(limits.requests, state.requests, (l) =>
+            Bucket.adjust(l, state.requests, delta.requests, now)
+          ),
+          tokens: mapBucket(limits.tokens, state.tokens, (l) => Bucket.adjust(l, state.tokens, delta.tokens, now))
+        }
+      ]),
+    floor: (scope, limits, debts, now) =>
+      update(scope, now, (state) => [
+        undefined,
+        {
+          pausedUntil: state.pausedUntil,
+          requests: mapBucket(limits.requests, state.requests, (l) =>
+            debts.requests === undefined ? state.requests : Bucket.atLeast(l, state.requests, debts.requests, now)
+          ),
+          tokens: mapBucket(limits.tokens, state.tokens, (l) =>
+            debts.tokens === undefined ? state.tokens : Bucket.atLeast(l, state.tokens, debts.tokens, now)
+          )
+        }
+      ]),
+    pause: (scope, limits, until, now) =>
+      update(scope, now, (state) => [
+        undefined,
+        {
+          pausedUntil: Math.max(state.pausedUntil, until),
+          requests: mapBucket(limits.requests, state.requests, (l) =>
+            Bucket.pause(l, burstOf(l, limits.burstFactor), state.requests, until, now)
+          ),
+          tokens: mapBucket(limits.tokens, state.tokens, (l) =>
+            Bucket.pause(l, burstOf(l, limits.burstFactor), state.tokens, until, now)
+          )
+        }
+      ]),
+    status: (scope, limits, now) =>
+      Effect.map(Ref.get(ref), (map) => {
+        const state = current(map, scope, now)
+        return {
+          limits,
+          remainingRequests:
+            limits.requests === undefined ? undefined : Bucket.remaining(limits.requests, state.requests, now),
+          remainingTokens: limits.tokens === undefined ? undefined : Bucket.remaining(limits.tokens, state.tokens, now),
+          pausedUntilMs: state.pausedUntil > now ? state.pausedUntil : 0
+        }
+      })
+  }
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends Limits {
+  /** Limits for particular scopes (`keyId:model`); they override the defaults above. */
+  readonly limitsFor?: (scope: string) => Limits | undefined
+  /** Burst as a multiple of one second's worth of the per-minute limit. Default 1 (see the module doc). */
+  readonly burstFactor?: number
+  /** Learn limits from `x-ratelimit-limit-*` headers. Default true. */
+  readonly learn?: boolean
+  /** How long a 429 closes the gate when the server gives no hint. Default 1000 ms. */
+  readonly pauseWithoutHintMs?: number
+  /** The longest a single 429 closes the gate. Default 60 000 ms. */
+  readonly maxPauseMs?: number
+  /**
+   * Refund unused tokens on `settle`. Default false: OpenAI charges the token limit at admission from the prompt
+   * and `max_tokens` and does not give it back, so refunding would make the limiter believe it has more than
+   * the server does. Enable for servers that charge actual usage. Under-estimates are always charged.
+   */
+  readonly refundUnused?: boolean
+  readonly store?: Store
+}
+
+/**
+ * The rate limiter.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class RateLimiter extends Context.Tag("@sluice/core/RateLimiter")<
+  RateLimiter,
+  {
+    /** Waits (FIFO, interruptibly) until the scope can spend `cost`; fails at once if it never can. */
+    readonly acquire: (scope: string, cost: Cost) => Effect.Effect<Permit, RequestTooLarge>
+    /** Settles a permit against the tokens the server actually counted. */
+    readonly settle: (permit: Permit, actualTokens: number) => Effect.Effect<void>
+    /** Learns limits and corrects the buckets from a response's rate-limit headers. */
+    readonly observe: (scope: string, snapshot: RateLimitSnapshot) => Effect.Effect<void>
+    /** Closes the scope's gate for every fiber for `ms` (a 429); `undefined` uses the configured default. */
+    readonly pause: (scope: string, ms: number | undefined) => Effect.Effect<void>
+    readonly status: (scope: string) => Effect.Effect<Status>
+  }
+>() {}
+
+interface Waiter {
+  readonly cost: Cost
+  readonly done: Deferred.Deferred<void, RequestTooLarge>
+}
+
+interface Lane {
+  readonly queue: Queue.Queue<Waiter>
+  /** Completed (and replaced) whenever capacity may have grown, to wake the dispatcher early. */
+  readonly poke: Ref.Ref<Deferred.Deferred<void>>
+}
+
+const min = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b)
+
+/**
+ * Builds a limiter. Each scope gets a FIFO queue and a dispatcher fiber that lives as long as the `Scope`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const store = options.store ?? (yield* makeMemoryStore)
+    const burstFactor = options.burstFactor ?? 1
+    const learn = options.learn ?? true
+    const pauseWithoutHintMs = options.pauseWithoutHintMs ?? 1000
+    const maxPauseMs = options.maxPauseMs ?? 60_000
+    const refundUnused = options.refundUnused ?? false
+    const learned = yield* Ref.make(new Map<string, Limits>())
+    const lanes = yield* SynchronizedRef.make(new Map<string, Lane>())
+    const lifetime = yield* Effect.scope
+
+    const limitsOf = (scope: string): Effect.Effect<EffectiveLimits> =>
+      Effect.map(Ref.get(learned), (map) => {
+        const configured = options.limitsFor?.(scope)
+        const fromHeaders = map.get(scope)
+        return {
+          requests: min(configured?.requestsPerMinute ?? options.requestsPerMinute, fromHeaders?.requestsPerMinute),
+          tokens: min(configured?.tokensPerMinute ?? options.tokensPerMinute, fromHeaders?.tokensPerMinute),
+          burstFactor
+        }
+      })
+
+    const tooLarge = (limits: EffectiveLimits, cost: Cost): RequestTooLarge | undefined => {
+      if (limits.requests !== undefined && cost.requests > limits.requests) {
+        return new RequestTooLarge({ bucket: "requests", requested: cost.requests, capacity: limits.requests })
+      }
+      if (limits.tokens !== undefined && cost.tokens > limits.tokens) {
+        return new RequestTooLarge({ bucket: "tokens", requested: cost.tokens, capacity: limits.tokens })
+      }
+      return undefined
+    }
+
+    const poke = (lane: Lane) =>
+      Effect.flatMap(Deferred.make<void>(), (fresh) =>
+        Effect.flatMap(Ref.getAndSet(lane.poke, fresh), (old) => Deferred.succeed(old, undefined))
+      )
+
+    const pokeScope = (scope: string) =>
+      Effect.flatMap(SynchronizedRef.get(lanes), (map) => {
+        const lane = map.get(scope)
+        return lane === undefined ? Effect.void : poke(lane)
+      })
+
+    // Serves one waiter: retries the take until it is admitted, the waiter leaves, or it can never fit.
+    const serve = (scope: string, lane: Lane, waiter: Waiter): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        while (!(yield* Deferred.isDone(waiter.done))) {
+          const limits = yield* limitsOf(scope)
+          const error = tooLarge(limits, waiter.cost)
+          if (error !== undefined) {
+            yield* Deferred.fail(waiter.done, error)
+            return
+          }
+          const wake = yield* Ref.get(lane.poke)
+          const now = yield* Clock.currentTimeMillis
+          const decision = yield* store.take(scope, limits, waiter.cost, now)
+          if (decision._tag === "Admitted") {
+            const granted = yield* Deferred.succeed(waiter.done, undefined)
+            // The waiter left between the check and the take: give the units back.
+            if (!granted) {
+              yield* store.adjust(scope, limits, { requests: -waiter.cost.requests, tokens: -waiter.cost.tokens }, now)
+            }
+            return
+          }
+          yield* Effect.raceAll([
+            Effect.sleep(Math.max(1, Math.ceil(decision.waitMs))),
+            Deferred.await(wake),
+            Effect.exit(Deferred.await(waiter.done))
+          ])
+        }
+      })
+
+    const laneOf = (scope: string): Effect.Effect<Lane> =>
+      SynchronizedRef.modifyEffect(lanes, (map) => {
+        const existing = map.get(scope)
+        if (existing !== undefined) return Effect.succeed([existing, map] as const)
+        return Effect.gen(function* () {
+          const lane: Lane = {
+            queue: yield* Queue.unbounded<Waiter>(),
+            poke: yield* Ref.make(yield* Deferred.make<void>())
+          }
+          yield* Queue.take(lane.queue).pipe(
+            Effect.flatMap((waiter) => serve(scope, lane, waiter)),
+            Effect.forever,
+            Effect.forkIn(lifetime)
+          )
+          return [lane, new Map(map).set(scope, lane)] as const
+        })
+      })
+
+    const acquire = (scope: string, cost: Cost): Effect.Effect<Permit, RequestTooLarge> =>
+      Effect.gen(function* () {
+        const error = tooLarge(yield* limitsOf(scope), cost)
+        if (error !== undefined) return yield* error
+        const lane = yield* laneOf(scope)
+        const done = yield* Deferred.make<void, RequestTooLarge>()
+        yield* Effect.uninterruptibleMask((restore) =>
+          Queue.offer(lane.queue, { cost, done }).pipe(
+            Effect.zipRight(restore(Deferred.await(done))),
+            Effect.onInterrupt(() =>
+              Effect.gen(function* () {
+                if (yield* Deferred.interrupt(done)) {
+                  // Still queued: the dispatcher skips it; if it was the head, wake the dispatcher.
+                  return yield* poke(lane)
+                }
+                // Admitted just as we were interrupted: no debt may remain.
+                const exit = yield* Deferred.poll(done)
+                if (Option.isSome(exit)) {
+                  const admitted = yield* Effect.exit(exit.value)
+                  if (admitted._tag === "Success") yield* refund(scope, cost)
+                }
+              })
+            )
+          )
+        )
+        return { scope, requests: cost.requests, tokens: cost.tokens }
+      }).pipe(Effect.withSpan("RateLimiter.acquire", { attributes: { scope } }))
+
+    const refund = (scope: string, cost: Cost) =>
+      Effect.gen(function* () {
+        const limits = yield* limitsOf(scope)
+        const now = yield* Clock.currentTimeMillis
+        yield* store.adjust(scope, limits, { requests: -cost.requests, tokens: -cost.tokens }, now)
+        yield* pokeScope(scope)
+      })
+
+    const settle = (permit: Permit, actualTokens: number) =>
+      Effect.gen(function* () {
+        const delta = actualTokens - permit.tokens
+        if (delta === 0 || (delta < 0 && !refundUnused)) return
+        const limits = yield* limitsOf(permit.scope)
+        const now = yield* Clock.currentTimeMillis
+        yield* store.adjust(permit.scope, limits, { requests: 0, tokens: delta }, now)
+        if (delta < 0) yield* pokeScope(permit.scope)
+      })
+
+    const observe = (scope: string, snapshot: RateLimitSnapshot) =>
+      Effect.gen(function* () {
+        if (learn && (snapshot.limitRequests !== undefined || snapshot.limitTokens !== undefined)) {
+          yield* Ref.update(learned, (map) => {
+            const previous = map.get(scope)
+            return new Map(map).set(scope, {
+              requestsPerMinute: snapshot.limitRequests ?? previous?.requestsPerMinute,
+              tokensPerMinute: snapshot.limitTokens ?? previous?.tokensPerMinute
+            })
+          })
+        }
+        const limits = yield* limitsOf(scope)
+        const serverLimits = (yield* Ref.get(learned)).get(scope)
+        const floorOf = (
+          local: number | undefined,
+          server: number | undefined,
+          remaining: number | undefined,
+          resetMs: number | undefined
+        ): number | undefined => {
+          if (local === undefined) return undefined
+          const serverRemaining =
+            remaining ??
+            (server !== undefined && resetMs !== undefined
+              ? Math.max(0, server - resetMs * Bucket.ratePerMs(server))
+              : undefined)
+          // Local remaining (local − debt) must not exceed what the server said remained.
+          return serverRemaining === undefined ? undefined : local - serverRemaining
+        }
+        const requests = floorOf(
+          limits.requests,
+          snapshot.limitRequests ?? serverLimits?.requestsPerMinute,
+          snapshot.remainingRequests,
+          snapshot.resetRequestsMs
+        )
+        const tokens = floorOf(
+          limits.tokens,
+          snapshot.limitTokens ?? serverLimits?.tokensPerMinute,
+          snapshot.remainingTokens,
+          snapshot.resetTokensMs
+        )
+        if ((requests ?? 0) <= 0 && (tokens ?? 0) <= 0) return
+        const now = yield* Clock.currentTimeMillis
+        yield* store.floor(
+          scope,
+          limits,
+          {
+            ...(requests !== undefined && requests > 0 ? { requests } : {}),
+            ...(tokens !== undefined && tokens > 0 ? { tokens } : {})
+          },
+          now
+        )
+      })
+
+    const pause = (scope: string, ms: number | undefined) =>
+      Effect.gen(function* () {
+        const duration = Math.min(maxPauseMs, Math.max(0, ms ?? pauseWithoutHintMs))
+        const limits = yield* limitsOf(scope)
+        const now = yield* Clock.currentTimeMillis
+        yield* store.pause(scope, limits, now + duration, now)
+        yield* Effect.logWarning("rate limiter: gate closed after 429").pipe(
+          Effect.annotateLogs({ scope, pauseMs: duration })
+        )
+      })
+
+    const status = (scope: string) =>
+      Effect.flatMap(limitsOf(scope), (limits) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => store.status(scope, limits, now))
+      )
+
+    return RateLimiter.of({ acquire, settle, observe, pause, status })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<RateLimiter> => Layer.scoped(RateLimiter, make(options))
+
+/**
+ * Reads `SLUICE_RPM`, `SLUICE_TPM` and `SLUICE_BURST_FACTOR` (all optional).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config<Options> = Config.all({
+    requestsPerMinute: Config.option(Config.number("SLUICE_RPM")).pipe(Config.map(Option.getOrUndefined)),
+    tokensPerMinute: Config.option(Config.number("SLUICE_TPM")).pipe(Config.map(Option.getOrUndefined)),
+    burstFactor: Config.number("SLUICE_BURST_FACTOR").pipe(Config.withDefault(1))
+  })
+): Layer.Layer<RateLimiter, import("effect/ConfigError").ConfigError> =>
+  Layer.scoped(RateLimiter, Effect.flatMap(config, make))

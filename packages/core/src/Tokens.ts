@@ -1,0 +1,351 @@
+/**
+ * Pre-flight token estimates: how many prompt tokens a request will be charged for, and how many output tokens
+ * it may produce. The rate limiter spends these before sending and the budget prices them, so a call is
+ * tokenized exactly once (in `Gates.admitCall`) and the numbers travel on the `Ticket`.
+ *
+ * Counting uses gpt-tokenizer with the model's encoding (`o200k_base` for gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and
+ * the o-series; `cl100k_base` for gpt-4, gpt-3.5 and the embedding models) plus the per-message overhead
+ * OpenAI documents (3 tokens per message, 1 per `name`, 3 to prime the reply). Encodings are loaded lazily on
+ * first use, and long strings (system prompts repeated across a batch) are cached by content.
+ *
+ * @since 0.1.0
+ */
+import { Cache, Context, Effect, Layer } from "effect"
+
+/**
+ * A BPE encoding gpt-tokenizer ships.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Encoding = "o200k_base" | "cl100k_base"
+
+/**
+ * The estimate carried on a ticket.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Estimate {
+  readonly promptTokens: number
+  readonly maxOutputTokens: number
+}
+
+/**
+ * What the estimator needs to know about a request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  /** API path without `/v1`: `/chat/completions`, `/embeddings`, `/completions`, `/responses`. */
+  readonly path: string
+  readonly model: string | undefined
+  readonly body: unknown
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * Output tokens assumed when a chat request sets neither `max_completion_tokens` nor `max_tokens`. The
+   * server may produce up to the model's limit, so this is a guess the budget prices: set it, or set
+   * `max_completion_tokens` on requests, when a budget is in force. Default 4096.
+   */
+  readonly defaultMaxOutputTokens?: number
+  /** Distinct long strings whose counts are remembered. Default 1024; 0 disables the cache. */
+  readonly cacheCapacity?: number
+  /** Strings at least this long are cached (shorter ones are cheaper to re-count than to hash). Default 256. */
+  readonly cacheMinLength?: number
+}
+
+/**
+ * Tokens assumed for one image part: a high-detail 1024×1024 image costs 765 tokens on gpt-4o, a low-detail
+ * one 85. Images are not tokenized; the estimate is conservative for common sizes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const imageTokens = { low: 85, high: 765 } as const
+
+/**
+ * Per-message overheads from OpenAI's cookbook ("How to count tokens with tiktoken").
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const overhead = { perMessage: 3, perName: 1, replyPriming: 3, perTool: 8, toolsBase: 12 } as const
+
+/**
+ * The encoding a model uses. Unknown models get `o200k_base` (every current OpenAI model uses it; for
+ * compatible servers running other models the count is an estimate either way).
+ *
+ * @since 0.1.0
+ * @category encodings
+ */
+export const encodingFor = (model: string | undefined): Encoding => {
+  if (model === undefined) return "o200k_base"
+  const name = model.startsWith("ft:") ? (model.split(":")[1] ?? model) : model
+  if (/^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o\d)/.test(name)) return "o200k_base"
+  if (/^(gpt-4|gpt-3\.5|gpt-35|text-embedding-|davinci-002|babbage-002)/.test(name)) return "cl100k_base"
+  return "o200k_base"
+}
+
+/**
+ * Output tokens a request may produce: `max_completion_tokens ?? max_tokens ?? max_output_tokens ?? fallback`,
+ * times `n` for several choices.
+ *
+ * @since 0.1.0
+ * @category estimates
+ */
+export const maxOutput = (body: unknown, fallback: number): number => {
+  if (typeof body !== "object" || body === null) return fallback
+  const record = body as Record<string, unknown>
+  const value = record["max_completion_tokens"] ?? record["max_tokens"] ?? record["max_output_tokens"]
+  const max = typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : fallback
+  const n = record["n"]
+  return typeof n === "number" && Number.isInteger(n) && n > 1 ? max * n : max
+}
+
+/** A synchronous string counter for one encoding. */
+type Counter = (text: string) => number
+
+interface Tokenizer {
+  readonly countTokens: (text: string, options?: { readonly disallowedSpecial?: Set<string> }) => number
+}
+
+const noSpecial = { disallowedSpecial: new Set<string>() }
+
+const loaders: Record<Encoding, () => Promise<Tokenizer>> = {
+  o200k_base: () => import("gpt-tokenizer/encoding/o200k_base"),
+  cl100k_base: () => import("gpt-tokenizer/encoding/cl100k_base")
+}
+
+/** User text may contain `<|endoftext|>`: count it as text, like the API does for content. */
+const counterOf =
+  (tokenizer: Tokenizer): Counter =>
+  (text) =>
+    text.length === 0 ? 0 : tokenizer.countTokens(text, noSpecial)
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null
+
+/** Counts one message `content`: a string, or an array of parts. */
+const countContent = (count: Counter, content: unknown): number => {
+  if (typeof content === "string") return count(content)
+  if (!Array.isArray(content)) return 0
+  let total = 0
+  for (const part of content) {
+    if (typeof part === "string") total += count(part)
+    else if (isRecord(part)) {
+      if (typeof part["text"] === "string") total += count(part["text"])
+      else if (typeof part["refusal"] === "string") total += count(part["refusal"])
+      else if (part["type"] === "image_url" || part["type"] === "input_image") {
+        const image = part["image_url"]
+        const detail = isRecord(image) ? image["detail"] : part["detail"]
+        total += detail === "low" ? imageTokens.low : imageTokens.high
+      } else if (part["type"] === "input_audio" || part["type"] === "file" || part["type"] === "input_file") {
+        // Audio and files are billed by the server's own measure; count what text we can see.
+        total += count(JSON.stringify(part))
+      }
+    }
+  }
+  return total
+}
+
+/** Counts a chat `messages` array with OpenAI's documented overheads (without reply priming). */
+const countMessages = (count: Counter, messages: ReadonlyArray<unknown>): number => {
+  let total = 0
+  for (const message of messages) {
+    total += overhead.perMessage
+    if (!isRecord(message)) continue
+    if (typeof message["role"] === "string") total += count(message["role"])
+    total += countContent(count, message["content"])
+    if (typeof message["name"] === "string") total += overhead.perName + count(message["name"])
+    const toolCalls = message["tool_calls"]
+    if (Array.isArray(toolCalls)) {
+      for (const call of toolCalls) {
+        const fn = isRecord(call) ? call["function"] : undefined
+        if (isRecord(fn)) {
+          if (typeof fn["name"] === "string") total += count(fn["name"])
+          if (typeof fn["arguments"] === "string") total += count(fn["arguments"])
+        }
+      }
+    }
+    const functionCall = message["function_call"]
+    if (isRecord(functionCall) && typeof functionCall["arguments"] === "string") {
+      total += count(functionCall["arguments"])
+    }
+  }
+  return total
+}
+
+/**
+ * Tool definitions are rendered into the prompt by the server in a format it does not publish; counting their
+ * JSON plus a small per-tool overhead over-estimates slightly, which is the safe side for limits and budgets.
+ */
+const countTools = (count: Counter, body: Record<string, unknown>): number => {
+  const tools = Array.isArray(body["tools"]) ? body["tools"] : Array.isArray(body["functions"]) ? body["functions"] : []
+  if (tools.length === 0) return 0
+  let total = overhead.toolsBase
+  for (const tool of tools) total += overhead.perTool + count(JSON.stringify(tool))
+  return total
+}
+
+/** Embeddings `input`: a string, strings, a token array or token arrays. */
+const countEmbeddingInput = (count: Counter, input: unknown): number => {
+  if (typeof input === "string") return count(input)
+  if (!Array.isArray(input)) return 0
+  let total = 0
+  for (const item of input) {
+    if (typeof item === "string") total += count(item)
+    else if (typeof item === "number") total += 1
+    else if (Array.isArray(item)) total += item.length
+  }
+  return total
+}
+
+/**
+ * Counts the prompt tokens of a request body with a given string counter. Pure and synchronous: the
+ * `Tokens` service supplies a cached counter; tests and tools can pass any counter.
+ *
+ * @since 0.1.0
+ * @category estimates
+ */
+export const countPrompt = (count: Counter, path: string, body: unknown): number => {
+  if (!isRecord(body)) return 0
+  if (Array.isArray(body["messages"])) {
+    return countMessages(count, body["messages"]) + overhead.replyPriming + countTools(count, body)
+  }
+  if (path.startsWith("/embeddings")) return countEmbeddingInput(count, body["input"])
+  if (body["prompt"] !== undefined) return countEmbeddingInput(count, body["prompt"])
+  if (body["input"] !== undefined) {
+    // Responses API: a string or a list of message-like items.
+    const input = body["input"]
+    const instructions = typeof body["instructions"] === "string" ? count(body["instructions"]) : 0
+    if (typeof input === "string") return instructions + count(input) + overhead.replyPriming
+    if (Array.isArray(input)) {
+      return instructions + countMessages(count, input) + overhead.replyPriming + countTools(count, body)
+    }
+  }
+  return 0
+}
+
+/**
+ * Whether a request generates output tokens (embeddings and moderations do not).
+ *
+ * @since 0.1.0
+ * @category estimates
+ */
+export const producesOutput = (path: string): boolean =>
+  !path.startsWith("/embeddings") && !path.startsWith("/moderations")
+
+/**
+ * The token estimator.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Tokens extends Context.Tag("@sluice/core/Tokens")<
+  Tokens,
+  {
+    /** Counts a string with an encoding. */
+    readonly count: (text: string, encoding: Encoding) => Effect.Effect<number>
+    /** Estimates prompt and maximum output tokens of a request. Tokenizes once. */
+    readonly estimate: (request: Request) => Effect.Effect<Estimate>
+  }
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
+  Effect.gen(function* () {
+    const defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096
+    const cacheCapacity = options.cacheCapacity ?? 1024
+    const cacheMinLength = options.cacheMinLength ?? 256
+    const tokenizers = yield* Cache.make({
+      capacity: 2,
+      timeToLive: Number.POSITIVE_INFINITY,
+      lookup: (encoding: Encoding) => Effect.promise(loaders[encoding]).pipe(Effect.map(counterOf))
+    })
+    const longCounts = yield* Cache.make({
+      capacity: Math.max(1, cacheCapacity),
+      timeToLive: Number.POSITIVE_INFINITY,
+      lookup: (key: string) =>
+        Effect.flatMap(tokenizers.get(key.slice(0, key.indexOf("\u0000")) as Encoding), (counter) =>
+          Effect.sync(() => counter(key.slice(key.indexOf("\u0000") + 1)))
+        )
+    })
+
+    // The tokenizer is synchronous CPU work: the request is walked once with a counter that answers long
+    // strings from counts seeded out of the cache (a batch's shared system prompt is tokenized once per process).
+    const counterFor = (encoding: Encoding) =>
+      Effect.map(tokenizers.get(encoding), (raw) => {
+        const known = new Map<string, number>()
+        const counter: Counter = (text) => {
+          if (cacheCapacity === 0 || text.length < cacheMinLength) return raw(text)
+          const hit = known.get(text)
+          if (hit !== undefined) return hit
+          const value = raw(text)
+          known.set(text, value)
+          return value
+        }
+        return { counter, known }
+      })
+
+    const count = (text: string, encoding: Encoding) =>
+      text.length < cacheMinLength || cacheCapacity === 0
+        ? Effect.map(tokenizers.get(encoding), (counter) => counter(text))
+        : longCounts.get(`${encoding}\u0000${text}`)
+
+    const estimate = (request: Request) =>
+      Effect.gen(function* () {
+        const maxOutputTokens = producesOutput(request.path) ? maxOutput(request.body, defaultMaxOutputTokens) : 0
+        if (!isRecord(request.body)) return { promptTokens: 0, maxOutputTokens }
+        const encoding = encodingFor(request.model)
+        const { counter, known } = yield* counterFor(encoding)
+        // Pre-seed counts of long strings already cached from earlier calls (a batch's shared system prompt).
+        const longs = collectLongStrings(request.body, cacheMinLength)
+        for (const text of longs) {
+          const cached = yield* longCounts.getOption(`${encoding}\u0000${text}`)
+          if (cached._tag === "Some") known.set(text, cached.value)
+        }
+        const promptTokens = countPrompt(counter, request.path, request.body)
+        for (const text of longs) {
+          const value = known.get(text)
+          if (value !== undefined) yield* longCounts.set(`${encoding}\u0000${text}`, value)
+        }
+        return { promptTokens, maxOutputTokens }
+      })
+
+    return Tokens.of({ count, estimate })
+  })
+
+/** Long strings in message contents and inputs (the ones worth caching). */
+const collectLongStrings = (body: Record<string, unknown>, minLength: number): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const visit = (value: unknown, depth: number): void => {
+    if (depth > 4) return
+    if (typeof value === "string") {
+      if (value.length >= minLength) out.push(value)
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item, depth + 1)
+    } else if (isRecord(value)) {
+      if (typeof value["content"] === "string" || Array.isArray(value["content"])) visit(value["content"], depth + 1)
+      if (typeof value["text"] === "string") visit(value["text"], depth + 1)
+    }
+  }
+  visit(body["messages"], 0)
+  visit(body["input"], 0)
+  visit(body["instructions"], 0)
+  return out
+}
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Tokens> => Layer.effect(Tokens, make(options))

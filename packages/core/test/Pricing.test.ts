@@ -1,0 +1,54 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, FastCheck, Option } from "effect"
+import * as Pricing from "../src/Pricing.js"
+
+const usage = (promptTokens: number, completionTokens: number, cachedPromptTokens = 0) => ({
+  promptTokens,
+  completionTokens,
+  cachedPromptTokens
+})
+
+describe("Pricing", () => {
+  it("prices gpt-4o per 1M tokens: input, cached input and output", () => {
+    expect(Pricing.cost("gpt-4o", usage(1_000_000, 0))).toBeCloseTo(2.5)
+    expect(Pricing.cost("gpt-4o", usage(0, 1_000_000))).toBeCloseTo(10)
+    expect(Pricing.cost("gpt-4o", usage(1_000_000, 0, 1_000_000))).toBeCloseTo(1.25)
+    expect(Pricing.cost("text-embedding-3-small", usage(1_000_000, 0))).toBeCloseTo(0.02)
+  })
+
+  it("halves the price for batch", () => {
+    expect(Pricing.cost("gpt-4o-mini", usage(1_000_000, 1_000_000), { batch: true })).toBeCloseTo((0.15 + 0.6) / 2)
+  })
+
+  it("resolves dated snapshots conservatively", () => {
+    expect(Pricing.resolve(Pricing.table, "gpt-4o-2024-08-06")).toBe("gpt-4o")
+    expect(Pricing.resolve(Pricing.table, "gpt-4o-2024-05-13")).toBe("gpt-4o-2024-05-13")
+    expect(Pricing.resolve(Pricing.table, "gpt-4-0613")).toBe("gpt-4")
+    expect(Pricing.resolve(Pricing.table, "gpt-4o-audio-preview")).toBeUndefined()
+    expect(Pricing.resolve(Pricing.table, "ft:gpt-4o-mini:acme::x")).toBeUndefined()
+    expect(Pricing.resolve(Pricing.table, "llama-3-70b")).toBeUndefined()
+    expect(Pricing.cost("my-local-model", usage(10, 10))).toBeUndefined()
+  })
+
+  it.effect("overrides add and replace prices through the layer", () =>
+    Effect.gen(function* () {
+      const pricing = yield* Pricing.Pricing
+      expect(Option.getOrThrow(pricing.cost("llama-3-70b", usage(1_000_000, 0)))).toBeCloseTo(0.5)
+      expect(Option.getOrThrow(pricing.cost("gpt-4o-2024-11-20", usage(1_000_000, 0)))).toBeCloseTo(1)
+      expect(Option.isNone(pricing.cost("unknown", usage(1, 1)))).toBe(true)
+    }).pipe(
+      Effect.provide(Pricing.layer({ overrides: { "llama-3-70b": { input: 0.5, output: 1 }, "gpt-4o": { input: 1 } } }))
+    )
+  )
+
+  it.prop(
+    "cost is monotone in tokens and never negative",
+    [FastCheck.nat(1e7), FastCheck.nat(1e7), FastCheck.nat(1e7), FastCheck.constantFrom(...Object.keys(Pricing.table))],
+    ([prompt, completion, cached, model]) => {
+      const base = Pricing.cost(model, usage(prompt, completion, Math.min(cached, prompt)))!
+      const more = Pricing.cost(model, usage(prompt + 1000, completion + 1000, Math.min(cached, prompt)))!
+      expect(base).toBeGreaterThanOrEqual(0)
+      expect(more).toBeGreaterThanOrEqual(base)
+    }
+  )
+})

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Tokens from "../src/Tokens.js"
+
+const chat = (model: string, body: Record<string, unknown>) => ({
+  path: "/chat/completions",
+  model,
+  body: { model, ...body }
+})
+
+describe("Tokens", () => {
+  it("picks the encoding by model family", () => {
+    expect(Tokens.encodingFor("gpt-4o-2024-08-06")).toBe("o200k_base")
+    expect(Tokens.encodingFor("gpt-4.1-mini")).toBe("o200k_base")
+    expect(Tokens.encodingFor("o3-mini")).toBe("o200k_base")
+    expect(Tokens.encodingFor("gpt-5-nano")).toBe("o200k_base")
+    expect(Tokens.encodingFor("gpt-4-0613")).toBe("cl100k_base")
+    expect(Tokens.encodingFor("gpt-3.5-turbo")).toBe("cl100k_base")
+    expect(Tokens.encodingFor("text-embedding-3-small")).toBe("cl100k_base")
+    expect(Tokens.encodingFor("ft:gpt-4o-mini:acme::abc")).toBe("o200k_base")
+  })
+
+  it("maxOutput prefers max_completion_tokens, then max_tokens, then the default, times n", () => {
+    expect(Tokens.maxOutput({ max_completion_tokens: 10, max_tokens: 20 }, 99)).toBe(10)
+    expect(Tokens.maxOutput({ max_tokens: 20 }, 99)).toBe(20)
+    expect(Tokens.maxOutput({}, 99)).toBe(99)
+    expect(Tokens.maxOutput({ max_tokens: 20, n: 3 }, 99)).toBe(60)
+    expect(Tokens.maxOutput(undefined, 7)).toBe(7)
+  })
+
+  it.effect("counts chat messages with OpenAI's per-message overhead (cookbook example)", () =>
+    Effect.gen(function* () {
+      const tokens = yield* Tokens.make()
+      // The cookbook's 'hello world' check: 1 message → 3 overhead + role(1) + content + 3 priming.
+      const one = yield* tokens.estimate(chat("gpt-4o", { messages: [{ role: "user", content: "hello world" }] }))
+      expect(one.promptTokens).toBe(3 + 1 + 2 + 3)
+      expect(one.maxOutputTokens).toBe(4096)
+      const named = yield* tokens.estimate(
+        chat("gpt-4o", { messages: [{ role: "user", name: "ann", content: "hello world" }], max_tokens: 5 })
+      )
+      expect(named.promptTokens).toBe(one.promptTokens + 1 + 1)
+      expect(named.maxOutputTokens).toBe(5)
+    })
+  )
+
+  it.effect("counts content parts, images and tool definitions", () =>
+    Effect.gen(function* () {
+      const tokens = yield* Tokens.make()
+      const plain = yield* tokens.estimate(chat("gpt-4o", { messages: [{ role: "user", content: "describe this" }] }))
+      const parts = yield* tokens.estimate(
+        chat("gpt-4o", {
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "describe this" },
+                { type: "image_url", image_url: { url: "https://x/y.png", detail: "low" } }
+              ]
+            }
+          ]
+        })
+      )
+      expect(parts.promptTokens).toBe(plain.promptTokens + Tokens.imageTokens.low)
+      const tools = yield* tokens.estimate(
+        chat("gpt-4o", {
+          messages: [{ role: "user", content: "describe this" }],
+          tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }]
+        })
+      )
+      expect(tools.promptTokens).toBeGreaterThan(plain.promptTokens + Tokens.overhead.toolsBase)
+    })
+  )
+
+  it.effect("counts embeddings input in all four shapes, with no output", () =>
+    Effect.gen(function* () {
+      const tokens = yield* Tokens.make()
+      const e = (input: unknown) =>
+        tokens.estimate({ path: "/embeddings", model: "text-embedding-3-small", body: { input } })
+      const one = yield* e("hello world")
+      expect(one).toEqual({ promptTokens: 2, maxOutputTokens: 0 })
+      expect((yield* e(["hello world", "hello world"])).promptTokens).toBe(4)
+      expect((yield* e([1, 2, 3])).promptTokens).toBe(3)
+      expect((yield* e([[1, 2], [3]])).promptTokens).toBe(3)
+    })
+  )
+
+  it.effect("uses the model's encoding and treats special tokens in content as text", () =>
+    Effect.gen(function* () {
+      const tokens = yield* Tokens.make()
+      expect(yield* tokens.count("a <|endoftext|> b", "o200k_base")).toBeGreaterThan(3)
+      const text = "Sluice regulates flow through typed gates. ".repeat(20)
+      const o200k = yield* tokens.count(text, "o200k_base")
+      const cl100k = yield* tokens.count(text, "cl100k_base")
+      expect(o200k).toBeGreaterThan(0)
+      expect(cl100k).toBeGreaterThan(0)
+    })
+  )
+
+  it.effect("long strings are cached: a repeated system prompt gives the same count", () =>
+    Effect.gen(function* () {
+      const tokens = yield* Tokens.make({ cacheMinLength: 10 })
+      const system = "You are a careful assistant. ".repeat(50)
+      const request = chat("gpt-4o-mini", {
+        messages: [
+          { role: "system", content: system },
+          { role: "user", content: "hi" }
+        ]
+      })
+      const first = yield* tokens.estimate(request)
+      const second = yield* tokens.estimate(request)
+      const uncached = yield* (yield* Tokens.make({ cacheCapacity: 0 })).estimate(request)
+      expect(second).toEqual(first)
+      expect(uncached).toEqual(first)
+    })
+  )
+
+  it("counts an empty or bodiless request as zero without loading a tokenizer", () => {
+    expect(Tokens.countPrompt(() => 1, "/models", undefined)).toBe(0)
+    expect(Tokens.countPrompt((s) => s.length, "/chat/completions", { messages: [] })).toBe(
+      Tokens.overhead.replyPriming
+    )
+  })
+})
