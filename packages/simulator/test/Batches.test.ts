@@ -1,0 +1,195 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Simulator } from "@sluice/simulator"
+import { Effect } from "effect"
+import { get, KEY, post } from "./helpers.js"
+
+const upload = (url: string, content: string, purpose = "batch", filename = "input.jsonl") =>
+  Effect.promise(async () => {
+    const form = new FormData()
+    form.append("purpose", purpose)
+    form.append("file", new Blob([content], { type: "application/jsonl" }), filename)
+    const res = await fetch(`${url}/files`, { method: "POST", headers: { authorization: `Bearer ${KEY}` }, body: form })
+    return { status: res.status, body: await res.json() }
+  })
+
+const waitForStatus = (url: string, id: string, statuses: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 200; i++) {
+      const batch = JSON.parse((yield* get(url, `/batches/${id}`)).text)
+      if (statuses.includes(batch.status)) return batch
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 10)))
+    }
+    throw new Error(`batch ${id} never reached ${statuses.join("|")}`)
+  })
+
+describe("files", () => {
+  it.scoped("multipart upload, metadata, content round-trip, list and delete", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start()
+      const content = '{"a":"héllo 🌊"}\n{"b":"数据"}\n'
+      const up = yield* upload(sim.url, content, "batch", "data.jsonl")
+      expect(up.status).toBe(200)
+      expect(up.body).toMatchObject({
+        object: "file",
+        purpose: "batch",
+        filename: "data.jsonl",
+        bytes: Buffer.byteLength(content),
+        status: "processed"
+      })
+      expect(up.body.id).toMatch(/^file-/)
+      const meta = JSON.parse((yield* get(sim.url, `/files/${up.body.id}`)).text)
+      expect(meta).toEqual(up.body)
+      const downloaded = yield* get(sim.url, `/files/${up.body.id}/content`)
+      expect(downloaded.text).toBe(content)
+      const list = JSON.parse((yield* get(sim.url, "/files")).text)
+      expect(list.data.map((f: { id: string }) => f.id)).toContain(up.body.id)
+      const deleted = yield* Effect.promise(() =>
+        fetch(`${sim.url}/files/${up.body.id}`, { method: "DELETE", headers: { authorization: `Bearer ${KEY}` } }).then(
+          (r) => r.json()
+        )
+      )
+      expect(deleted).toEqual({ id: up.body.id, object: "file", deleted: true })
+      const gone = yield* get(sim.url, `/files/${up.body.id}`)
+      expect(gone.status).toBe(404)
+      const noPurpose = yield* Effect.promise(async () => {
+        const form = new FormData()
+        form.append("file", new Blob(["x"]), "x.jsonl")
+        const res = await fetch(`${sim.url}/files`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${KEY}` },
+          body: form
+        })
+        return { status: res.status, body: await res.json() }
+      })
+      expect(noPurpose.status).toBe(400)
+      expect(noPurpose.body.error.param).toBe("purpose")
+    })
+  )
+})
+
+describe("batches", () => {
+  it.scoped("runs validating → in_progress → finalizing → completed with output and error files", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ batch: { validatingMs: 5, inProgressMs: 5, finalizingMs: 5 } })
+      const line = (id: string, body: unknown) =>
+        JSON.stringify({ custom_id: id, method: "POST", url: "/v1/chat/completions", body })
+      const input = [
+        line("ok-1", { model: "gpt-4o-mini", messages: [{ role: "user", content: "one" }] }),
+        line("ok-2", { model: "gpt-4o-mini", messages: [{ role: "user", content: "two" }], max_tokens: 2 }),
+        line("bad-model", { model: "text-davinci-003", messages: [{ role: "user", content: "x" }] }),
+        line("no-messages", { model: "gpt-4o-mini" })
+      ].join("\n")
+      const file = yield* upload(sim.url, input)
+      const created = yield* post(sim.url, "/batches", {
+        input_file_id: file.body.id,
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h"
+      })
+      expect(created.status).toBe(200)
+      const batch = JSON.parse(created.text)
+      expect(batch).toMatchObject({ object: "batch", status: "validating", input_file_id: file.body.id })
+      expect(batch.id).toMatch(/^batch_/)
+      const seen = new Set<string>([batch.status])
+      let done = batch
+      for (let i = 0; i < 300 && done.status !== "completed"; i++) {
+        done = JSON.parse((yield* get(sim.url, `/batches/${batch.id}`)).text)
+        seen.add(done.status)
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 2)))
+      }
+      expect(done.status).toBe("completed")
+      expect(seen.has("in_progress") || seen.has("finalizing")).toBe(true)
+      expect(done.request_counts).toEqual({ total: 4, completed: 2, failed: 2 })
+      expect(done.in_progress_at).not.toBeNull()
+      expect(done.finalizing_at).not.toBeNull()
+      expect(done.completed_at).not.toBeNull()
+
+      const output = (yield* get(sim.url, `/files/${done.output_file_id}/content`)).text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+      expect(output.map((o) => o.custom_id).sort()).toEqual(["ok-1", "ok-2"])
+      for (const o of output) {
+        expect(o.id).toMatch(/^batch_req_/)
+        expect(o.error).toBeNull()
+        expect(o.response.status_code).toBe(200)
+        expect(o.response.request_id).toMatch(/^req_/)
+        expect(o.response.body.object).toBe("chat.completion")
+      }
+      // the same handler as the HTTP endpoint: same deterministic answer
+      const direct = JSON.parse(
+        (yield* post(sim.url, "/chat/completions", {
+          model: "gpt-4o-mini",
+          messages: [{ role: "user", content: "one" }]
+        })).text
+      )
+      const ok1 = output.find((o) => o.custom_id === "ok-1")
+      expect(ok1.response.body.choices[0].message.content).toBe(direct.choices[0].message.content)
+      expect(output.find((o) => o.custom_id === "ok-2").response.body.choices[0].finish_reason).toBe("length")
+
+      const errors = (yield* get(sim.url, `/files/${done.error_file_id}/content`)).text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+      const byId = Object.fromEntries(errors.map((e) => [e.custom_id, e]))
+      expect(byId["bad-model"].response.status_code).toBe(404)
+      expect(byId["bad-model"].response.body.error.code).toBe("model_not_found")
+      expect(byId["no-messages"].response.status_code).toBe(400)
+
+      const list = JSON.parse((yield* get(sim.url, "/batches")).text)
+      expect(list.object).toBe("list")
+      expect(list.data[0].id).toBe(batch.id)
+    })
+  )
+
+  it.scoped("malformed input fails the batch; cancel moves to cancelled; bad requests are rejected", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ batch: { validatingMs: 5, inProgressMs: 200, finalizingMs: 5 } })
+      const bad = yield* upload(sim.url, "not json\n")
+      const failed = JSON.parse(
+        (yield* post(sim.url, "/batches", {
+          input_file_id: bad.body.id,
+          endpoint: "/v1/chat/completions",
+          completion_window: "24h"
+        })).text
+      )
+      const failedDone = yield* waitForStatus(sim.url, failed.id, ["failed"])
+      expect(failedDone.errors.data[0]).toMatchObject({ code: "invalid_json_line", line: 1 })
+
+      const good = yield* upload(
+        sim.url,
+        JSON.stringify({
+          custom_id: "a",
+          method: "POST",
+          url: "/v1/embeddings",
+          body: { model: "text-embedding-3-small", input: "x" }
+        })
+      )
+      const running = JSON.parse(
+        (yield* post(sim.url, "/batches", {
+          input_file_id: good.body.id,
+          endpoint: "/v1/embeddings",
+          completion_window: "24h"
+        })).text
+      )
+      yield* waitForStatus(sim.url, running.id, ["in_progress"])
+      const cancelling = JSON.parse((yield* post(sim.url, `/batches/${running.id}/cancel`, {})).text)
+      expect(cancelling.status).toBe("cancelling")
+      const cancelled = yield* waitForStatus(sim.url, running.id, ["cancelled"])
+      expect(cancelled.output_file_id).toBeNull()
+
+      const missingFile = yield* post(sim.url, "/batches", {
+        input_file_id: "file-nope",
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h"
+      })
+      expect(missingFile.status).toBe(404)
+      const badEndpoint = yield* post(sim.url, "/batches", {
+        input_file_id: good.body.id,
+        endpoint: "/v1/completions",
+        completion_window: "24h"
+      })
+      expect(badEndpoint.status).toBe(400)
+      expect(JSON.parse(badEndpoint.text).error.param).toBe("endpoint")
+    })
+  )
+})
