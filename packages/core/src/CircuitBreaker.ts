@@ -1,0 +1,316 @@
+/**
+ * A circuit breaker per scope (`keyId:model`): closed / open / half-open over a sliding time window, plus a fuse
+ * for terminal conditions.
+ *
+ * Defaults follow the incident write-up: when the tripping errors (`RateLimited` by default) exceed 10 % of
+ * the calls in the last 60 s — and at least 20 calls were seen, so 1 failure in 3 does not trip — the breaker
+ * opens for 60 s; then it lets one probe through (half-open): a success closes it, a tripping failure opens it
+ * again. While open, calls fail at once with `CircuitOpen { closesAtMs }`.
+ *
+ * Terminal errors (`QuotaExceeded`; `AuthenticationFailed`, which the client surfaces only after refreshing the
+ * credentials once) blow a fuse for the key (the part of the scope before the first `:`): every later call on
+ * that key fails fast with `CircuitOpen` without `closesAtMs`, so a job stops instead of hammering. Only
+ * `reset` clears it.
+ *
+ * Transitions are logged (`Effect.logWarning`) and metered: the gauge `sluice_breaker_state`
+ * (0 closed, 1 half-open, 2 open, 3 fused) and the counter `sluice_breaker_transitions_total`, tagged by scope.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Effect, Layer, Metric, Ref } from "effect"
+import type * as Scope from "effect/Scope"
+import { CircuitOpen, type OpenAiError } from "./Errors.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type State = "closed" | "half-open" | "open" | "fused"
+
+/**
+ * What an attempt ended with, as the breaker sees it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome = { readonly _tag: "Success" } | { readonly _tag: "Failure"; readonly error: OpenAiError }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Length of the sliding window. Default 60 000 ms. */
+  readonly windowMs?: number
+  /** Trip when tripping failures / calls exceeds this. Default 0.1. */
+  readonly failureRate?: number
+  /** Calls in the window before the rate is judged. Default 20. */
+  readonly minimumCalls?: number
+  /** How long the breaker stays open. Default 60 000 ms. */
+  readonly openMs?: number
+  /** Error tags that count as failures. Default `["RateLimited"]`. */
+  readonly tripOn?: ReadonlyArray<OpenAiError["_tag"]>
+  /** Error tags that blow the key's fuse. Default `["QuotaExceeded", "AuthenticationFailed"]`. */
+  readonly fuseOn?: ReadonlyArray<OpenAiError["_tag"]>
+  /** Concurrent probes while half-open. Default 1. */
+  readonly halfOpenProbes?: number
+  /** `closesAtMs` hint given to calls refused while a probe is out. Default 1000 ms from now. */
+  readonly probeWaitMs?: number
+  /** The fuse key of a scope. Default: the part before the first `:` (the key id). */
+  readonly fuseKey?: (scope: string) => string
+}
+
+/**
+ * The circuit breaker.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class CircuitBreaker extends Context.Tag("@sluice/core/CircuitBreaker")<
+  CircuitBreaker,
+  {
+    /**
+     * Admits an attempt or fails with `CircuitOpen`. In half-open state it hands out a probe slot that returns
+     * when the `Scope` closes without an outcome having been recorded.
+     */
+    readonly guard: (scope: string) => Effect.Effect<void, CircuitOpen, Scope.Scope>
+    /** Fails fast if the scope's key has a blown fuse. */
+    readonly checkFuse: (scope: string) => Effect.Effect<void, CircuitOpen>
+    /** Records an attempt's outcome; may trip the breaker or blow the fuse. */
+    readonly record: (scope: string, outcome: Outcome) => Effect.Effect<void>
+    readonly state: (scope: string) => Effect.Effect<State>
+    /** Closes the breaker and clears the fuse of the scope's key. */
+    readonly reset: (scope: string) => Effect.Effect<void>
+  }
+>() {}
+
+interface Slot {
+  readonly second: number
+  readonly calls: number
+  readonly failures: number
+}
+
+interface ScopeState {
+  readonly state: "closed" | "half-open" | "open"
+  readonly window: ReadonlyArray<Slot>
+  readonly openUntil: number
+  readonly reason: string
+  readonly probes: number
+  /** Bumped on every transition, so a stale probe finalizer does nothing. */
+  readonly generation: number
+}
+
+interface Transition {
+  readonly scope: string
+  readonly from: State
+  readonly to: State
+  readonly reason: string
+}
+
+const initial: ScopeState = { state: "closed", window: [], openUntil: 0, reason: "", probes: 0, generation: 0 }
+
+const stateValue: Record<State, number> = { closed: 0, "half-open": 1, open: 2, fused: 3 }
+
+/**
+ * Gauge of the breaker state per scope: 0 closed, 1 half-open, 2 open, 3 fused.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const stateGauge = Metric.gauge("sluice_breaker_state", {
+  description: "Circuit breaker state per scope: 0 closed, 1 half-open, 2 open, 3 fused"
+})
+/**
+ * Counter of transitions, tagged `scope`, `from`, `to`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const transitions = Metric.counter("sluice_breaker_transitions_total", {
+  description: "Circuit breaker state transitions"
+})
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Type"]> =>
+  Effect.gen(function* () {
+    const windowMs = options.windowMs ?? 60_000
+    const slotMs = Math.max(1, Math.floor(windowMs / 60))
+    const failureRate = options.failureRate ?? 0.1
+    const minimumCalls = options.minimumCalls ?? 20
+    const openMs = options.openMs ?? 60_000
+    const tripOn = new Set<string>(options.tripOn ?? ["RateLimited"])
+    const fuseOn = new Set<string>(options.fuseOn ?? ["QuotaExceeded", "AuthenticationFailed"])
+    const halfOpenProbes = options.halfOpenProbes ?? 1
+    const probeWaitMs = options.probeWaitMs ?? 1000
+    const fuseKey = options.fuseKey ?? ((scope: string) => scope.split(":")[0] ?? scope)
+
+    const scopes = yield* Ref.make(new Map<string, ScopeState>())
+    const fuses = yield* Ref.make(new Map<string, string>())
+
+    const announce = (t: Transition | undefined) =>
+      t === undefined
+        ? Effect.void
+        : Effect.all(
+            [
+              Effect.logWarning(`circuit breaker ${t.from} → ${t.to}`).pipe(
+                Effect.annotateLogs({ scope: t.scope, from: t.from, to: t.to, reason: t.reason })
+              ),
+              Metric.update(stateGauge.pipe(Metric.tagged("scope", t.scope)), stateValue[t.to]),
+              Metric.update(
+                transitions.pipe(
+                  Metric.tagged("scope", t.scope),
+                  Metric.tagged("from", t.from),
+                  Metric.tagged("to", t.to)
+                ),
+                1
+              )
+            ],
+            { discard: true }
+          )
+
+    const modify = <A>(scope: string, f: (state: ScopeState) => readonly [A, ScopeState, Transition | undefined]) =>
+      Effect.flatMap(
+        Ref.modify(scopes, (map) => {
+          const [result, next, transition] = f(map.get(scope) ?? initial)
+          return [[result, transition] as const, new Map(map).set(scope, next)] as const
+        }),
+        ([result, transition]) => Effect.as(announce(transition), result)
+      )
+
+    const checkFuse = (scope: string) =>
+      Effect.flatMap(Ref.get(fuses), (map) => {
+        const reason = map.get(fuseKey(scope))
+        return reason === undefined ? Effect.void : Effect.fail(new CircuitOpen({ scope: fuseKey(scope), reason }))
+      })
+
+    const guard = (scope: string) =>
+      Effect.gen(function* () {
+        yield* checkFuse(scope)
+        const now = yield* Clock.currentTimeMillis
+        const verdict = yield* modify(
+          scope,
+          (s): readonly [CircuitOpen | number | undefined, ScopeState, Transition | undefined] => {
+            if (s.state === "closed") return [undefined, s, undefined]
+            if (s.state === "open" && now < s.openUntil) {
+              return [new CircuitOpen({ scope, closesAtMs: s.openUntil, reason: s.reason }), s, undefined]
+            }
+            if (s.state === "open") {
+              const next: ScopeState = { ...s, state: "half-open", probes: 1, generation: s.generation + 1 }
+              return [next.generation, next, { scope, from: "open", to: "half-open", reason: s.reason }]
+            }
+            if (s.probes < halfOpenProbes) return [s.generation, { ...s, probes: s.probes + 1 }, undefined]
+            return [new CircuitOpen({ scope, closesAtMs: now + probeWaitMs, reason: s.reason }), s, undefined]
+          }
+        )
+        if (verdict instanceof CircuitOpen) return yield* verdict
+        if (typeof verdict === "number") {
+          // A probe that ends without an outcome (interrupted, failed before sending) frees its slot.
+          yield* Effect.addFinalizer(() =>
+            modify(scope, (s) => [
+              undefined,
+              s.state === "half-open" && s.generation === verdict ? { ...s, probes: Math.max(0, s.probes - 1) } : s,
+              undefined
+            ])
+          )
+        }
+      })
+
+    const record = (scope: string, outcome: Outcome) =>
+      Effect.gen(function* () {
+        if (outcome._tag === "Failure" && fuseOn.has(outcome.error._tag)) {
+          const key = fuseKey(scope)
+          const blown = yield* Ref.modify(fuses, (map) =>
+            map.has(key) ? [false, map] : [true, new Map(map).set(key, outcome.error._tag)]
+          )
+          if (blown) {
+            yield* announce({ scope: key, from: "closed", to: "fused", reason: outcome.error._tag })
+            yield* Effect.logError("circuit breaker fuse blown: every later call on this key fails fast").pipe(
+              Effect.annotateLogs({ scope: key, reason: outcome.error._tag })
+            )
+          }
+          return
+        }
+        const failed = outcome._tag === "Failure" && tripOn.has(outcome.error._tag)
+        const reason = outcome._tag === "Failure" ? outcome.error._tag : ""
+        const now = yield* Clock.currentTimeMillis
+        yield* modify(scope, (s) => {
+          if (s.state === "half-open") {
+            if (failed) {
+              const next: ScopeState = {
+                ...s,
+                state: "open",
+                openUntil: now + openMs,
+                reason,
+                probes: 0,
+                generation: s.generation + 1
+              }
+              return [undefined, next, { scope, from: "half-open", to: "open", reason }]
+            }
+            const next: ScopeState = { ...initial, generation: s.generation + 1 }
+            return [undefined, next, { scope, from: "half-open", to: "closed", reason: "probe succeeded" }]
+          }
+          if (s.state === "open") return [undefined, s, undefined]
+          const second = Math.floor(now / slotMs)
+          const horizon = Math.floor((now - windowMs) / slotMs)
+          const kept = s.window.filter((slot) => slot.second > horizon)
+          const last = kept[kept.length - 1]
+          const window =
+            last !== undefined && last.second === second
+              ? [...kept.slice(0, -1), { second, calls: last.calls + 1, failures: last.failures + (failed ? 1 : 0) }]
+              : [...kept, { second, calls: 1, failures: failed ? 1 : 0 }]
+          let calls = 0
+          let failures = 0
+          for (const slot of window) {
+            calls += slot.calls
+            failures += slot.failures
+          }
+          if (failed && calls >= minimumCalls && failures / calls > failureRate) {
+            const why = `${failures} of ${calls} calls failed with ${reason} in ${windowMs} ms`
+            const next: ScopeState = {
+              ...s,
+              state: "open",
+              window: [],
+              openUntil: now + openMs,
+              reason: why,
+              probes: 0,
+              generation: s.generation + 1
+            }
+            return [undefined, next, { scope, from: "closed", to: "open", reason: why }]
+          }
+          return [undefined, { ...s, window }, undefined]
+        })
+      })
+
+    const state = (scope: string) =>
+      Effect.gen(function* () {
+        if ((yield* Ref.get(fuses)).has(fuseKey(scope))) return "fused" as State
+        const s = (yield* Ref.get(scopes)).get(scope) ?? initial
+        return s.state as State
+      })
+
+    const reset = (scope: string) =>
+      Effect.gen(function* () {
+        const from = yield* state(scope)
+        yield* Ref.update(fuses, (map) => {
+          const next = new Map(map)
+          next.delete(fuseKey(scope))
+          return next
+        })
+        yield* modify(scope, (s) => [
+          undefined,
+          { ...initial, generation: s.generation + 1 },
+          from === "closed" ? undefined : { scope, from, to: "closed", reason: "reset" }
+        ])
+      })
+
+    return CircuitBreaker.of({ guard, checkFuse, record, state, reset })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker> => Layer.effect(CircuitBreaker, make(options))

@@ -1,0 +1,127 @@
+/**
+ * Bounds how many requests are in flight: a global `Semaphore` and, optionally, one per scope (`keyId:model`).
+ * A permit is held for the `Scope` of one attempt, so interruption always returns it. Both limits can be
+ * resized at run time (`resize`), for example from an admin endpoint or when a deployment scales.
+ *
+ * @since 0.1.0
+ */
+import { Config, Context, Effect, Layer, Option, SynchronizedRef } from "effect"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Scope from "effect/Scope"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Requests in flight across all scopes. Default 64. */
+  readonly permits?: number
+  /** Requests in flight per scope; unbounded (only the global limit) when absent. */
+  readonly perScope?: number
+}
+
+/**
+ * The concurrency gate.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Concurrency extends Context.Tag("@sluice/core/Concurrency")<
+  Concurrency,
+  {
+    /** Waits for a permit (global, then the scope's) and holds it until the enclosing `Scope` closes. */
+    readonly acquire: (scope: string) => Effect.Effect<void, never, Scope.Scope>
+    /** Runs an effect holding a permit. */
+    readonly withPermit: (scope: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    /** Changes the global limit. Lowering it lets in-flight requests finish; new ones wait. */
+    readonly resize: (permits: number) => Effect.Effect<void>
+    /** Changes the per-scope limit for every scope. */
+    readonly resizePerScope: (permits: number) => Effect.Effect<void>
+    /** The current global limit. */
+    readonly permits: Effect.Effect<number>
+  }
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Concurrency["Type"]> =>
+  Effect.gen(function* () {
+    const state = yield* SynchronizedRef.make({ permits: options.permits ?? 64, perScope: options.perScope })
+    const global = yield* Effect.makeSemaphore(options.permits ?? 64)
+    const scopes = yield* SynchronizedRef.make(new Map<string, Effect.Semaphore>())
+
+    const scopeSemaphore = (scope: string): Effect.Effect<Effect.Semaphore | undefined> =>
+      Effect.flatMap(SynchronizedRef.get(state), ({ perScope }) =>
+        perScope === undefined
+          ? Effect.succeed(undefined)
+          : SynchronizedRef.modifyEffect(scopes, (map) => {
+              const existing = map.get(scope)
+              if (existing !== undefined) return Effect.succeed([existing, map] as const)
+              return Effect.map(
+                Effect.makeSemaphore(perScope),
+                (fresh) => [fresh, new Map(map).set(scope, fresh)] as const
+              )
+            })
+      )
+
+    // Waiting is interruptible; once taken, the release is registered before anything can interrupt (the same
+    // shape as Semaphore.withPermits), so a permit can never leak.
+    const hold = (semaphore: Effect.Semaphore) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          restore(semaphore.take(1)),
+          Effect.addFinalizer(() => semaphore.release(1))
+        )
+      )
+
+    const acquire = (scope: string) =>
+      Effect.gen(function* () {
+        yield* hold(global)
+        const own = yield* scopeSemaphore(scope)
+        if (own !== undefined) yield* hold(own)
+      })
+
+    return Concurrency.of({
+      acquire,
+      withPermit:
+        (scope) =>
+        <A, E, R>(self: Effect.Effect<A, E, R>) =>
+          Effect.scoped(Effect.zipRight(acquire(scope), self)),
+      resize: (permits) =>
+        SynchronizedRef.updateEffect(state, (s) => Effect.as(global.resize(permits), { ...s, permits })),
+      resizePerScope: (permits) =>
+        SynchronizedRef.updateEffect(state, (s) =>
+          Effect.flatMap(SynchronizedRef.get(scopes), (map) =>
+            Effect.as(
+              Effect.forEach(map.values(), (semaphore) => semaphore.resize(permits), { discard: true }),
+              {
+                ...s,
+                perScope: permits
+              }
+            )
+          )
+        ),
+      permits: Effect.map(SynchronizedRef.get(state), (s) => s.permits)
+    })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Concurrency> => Layer.effect(Concurrency, make(options))
+
+/**
+ * Reads `SLUICE_CONCURRENCY` (global, default 64) and `SLUICE_CONCURRENCY_PER_SCOPE` (optional).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config<Options> = Config.all({
+    permits: Config.integer("SLUICE_CONCURRENCY").pipe(Config.withDefault(64)),
+    perScope: Config.option(Config.integer("SLUICE_CONCURRENCY_PER_SCOPE")).pipe(Config.map(Option.getOrUndefined))
+  }).pipe(Config.map(({ permits, perScope }) => (perScope === undefined ? { permits } : { permits, perScope })))
+): Layer.Layer<Concurrency, ConfigError.ConfigError> => Layer.effect(Concurrency, Effect.flatMap(config, make))
