@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { RateLimitSnapshot } from "./RateLimitHeaders.js"
+import { type HeaderSource, parse as parseRateLimitHeaders, RateLimitSnapshot } from "./RateLimitHeaders.js"
 
 /** Fields every error that came from an HTTP response carries. */
 const responseFields = {
@@ -348,6 +348,22 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
 }
 
 /**
+ * No API key could be read: the file is missing or empty, the variable is unset, the effect failed.
+ * `source` names where it looked (a path, a variable name), never the content.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavailable>()("CredentialsUnavailable", {
+  source: Schema.String,
+  message: Schema.String
+}) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
+/**
  * Every error a call can fail with.
  *
  * @since 0.1.0
@@ -373,6 +389,7 @@ export type OpenAiError =
   | PriceUnknown
   | ModelRetired
   | InvalidRequest
+  | CredentialsUnavailable
 
 /**
  * The schema of the union, for encoding errors into logs or journals.
@@ -399,7 +416,8 @@ export const OpenAiError = Schema.Union(
   RequestTooLarge,
   PriceUnknown,
   ModelRetired,
-  InvalidRequest
+  InvalidRequest,
+  CredentialsUnavailable
 )
 
 /**
@@ -417,4 +435,145 @@ export const isRetryable = (error: OpenAiError): boolean => error.retryable
  * @category predicates
  */
 export const isTerminal = (error: OpenAiError): boolean =>
-  error._tag === "QuotaExceeded" || error._tag === "AuthenticationFailed" || error._tag === "PermissionDenied"
+  error._tag === "QuotaExceeded" ||
+  error._tag === "AuthenticationFailed" ||
+  error._tag === "PermissionDenied" ||
+  error._tag === "CredentialsUnavailable"
+
+const htmlEntities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " }
+
+const readableText = (body: string): string => {
+  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body)?.[1]
+  const text = (title ?? body)
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, " ")
+    .replace(/<[^>]*>/g, " ")
+    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, name: string) => htmlEntities[name] ?? " ")
+    .replace(/\s+/g, " ")
+    .trim()
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}
+
+const statusText: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout"
+}
+
+const stringField = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined
+
+/**
+ * The parts of an error body: OpenAI's `{ error: { message, type, code, param } }`, vLLM's top-level
+ * `{ message, type, code }`, `{ error: "text" }`, or — for a non-JSON body such as a proxy's HTML page —
+ * a readable summary ("502 Bad Gateway: <title text>").
+ *
+ * @since 0.1.0
+ * @category classification
+ */
+export const parseErrorBody = (
+  status: number,
+  body: string
+): { message: string; code?: string; type?: string; param?: string } => {
+  const prefix = `${status}${statusText[status] === undefined ? "" : ` ${statusText[status]}`}`
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    const text = readableText(body)
+    return { message: text.length === 0 ? prefix : `${prefix}: ${text}` }
+  }
+  if (typeof json === "object" && json !== null) {
+    const record = json as Record<string, unknown>
+    const inner =
+      typeof record["error"] === "object" && record["error"] !== null
+        ? (record["error"] as Record<string, unknown>)
+        : record
+    const message = stringField(inner["message"]) ?? stringField(record["error"]) ?? stringField(record["detail"])
+    const code = stringField(inner["code"])
+    const type = stringField(inner["type"])
+    const param = stringField(inner["param"])
+    return {
+      message: message === undefined || message.length === 0 ? prefix : message,
+      ...(code === undefined ? {} : { code }),
+      ...(type === undefined ? {} : { type }),
+      ...(param === undefined ? {} : { param })
+    }
+  }
+  return { message: prefix }
+}
+
+/**
+ * Turns a non-2xx response into its typed error. The one place where status, body and headers are read:
+ *
+ * - 429 with `code` or `type` `insufficient_quota` → `QuotaExceeded` (terminal even if `x-should-retry: true`:
+ *   billing does not fix itself in seconds)
+ * - 429 otherwise → `RateLimited` with `retryAfterMs` from `retry-after-ms` / `retry-after`
+ * - 400 `BadRequest`, 401 `AuthenticationFailed`, 403 `PermissionDenied`, 404 `NotFound`, 409 `Conflict`,
+ *   422 `Unprocessable`; 408, 5xx and anything else → `ServerError`
+ * - `x-should-retry` is kept as `shouldRetry` and overrides the status rule (except for quota and auth)
+ *
+ * @since 0.1.0
+ * @category classification
+ */
+export const fromResponse = (options: {
+  readonly status: number
+  readonly body: string
+  readonly headers: HeaderSource
+  readonly requestId?: string | undefined
+  readonly nowMs?: number | undefined
+}): OpenAiError => {
+  const snapshot = parseRateLimitHeaders(options.headers, options.nowMs)
+  const parsed = parseErrorBody(options.status, options.body)
+  const fields = {
+    status: options.status,
+    ...parsed,
+    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+    ...(snapshot.isEmpty ? {} : { snapshot }),
+    ...(snapshot.shouldRetry === undefined ? {} : { shouldRetry: snapshot.shouldRetry })
+  }
+  switch (options.status) {
+    case 429: {
+      if (parsed.code === "insufficient_quota" || parsed.type === "insufficient_quota") {
+        return new QuotaExceeded(fields)
+      }
+      return new RateLimited({
+        ...fields,
+        ...(snapshot.retryAfterMs === undefined ? {} : { retryAfterMs: snapshot.retryAfterMs })
+      })
+    }
+    case 400:
+      return new BadRequest(fields)
+    case 401:
+      return new AuthenticationFailed(fields)
+    case 403:
+      return new PermissionDenied(fields)
+    case 404:
+      return new NotFound(fields)
+    case 409:
+      return new Conflict(fields)
+    case 422:
+      return new Unprocessable(fields)
+    default:
+      return new ServerError(fields)
+  }
+}
+
+/**
+ * The server's delay hint carried by an error (`retry-after-ms` / `retry-after`), in milliseconds.
+ *
+ * @since 0.1.0
+ * @category classification
+ */
+export const retryAfterMsOf = (error: OpenAiError): number | undefined => {
+  if (error._tag === "RateLimited" && error.retryAfterMs !== undefined) return error.retryAfterMs
+  return "snapshot" in error ? error.snapshot?.retryAfterMs : undefined
+}

@@ -1,0 +1,164 @@
+/**
+ * Where the API key comes from. The client reads `get` on every attempt (so a rotated key is picked up by
+ * the next attempt) and calls `refresh` once after a 401. Keys stay `Redacted` end to end; `keyId` is a
+ * short SHA-256 fingerprint that is safe to log and to use as a limiter scope.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import * as Fs from "node:fs/promises"
+import { Config, Context, Effect, Layer, Redacted, SynchronizedRef } from "effect"
+import { CredentialsUnavailable } from "./Errors.js"
+
+/**
+ * A key and its fingerprint.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ApiKey {
+  readonly key: Redacted.Redacted<string>
+  /** `sha256:` + the first 12 hex digits of the key's SHA-256: identifies a key without revealing it. */
+  readonly keyId: string
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class Credentials extends Context.Tag("@sluice/core/Credentials")<
+  Credentials,
+  {
+    /** The key to use now. Cheap: called on every attempt. */
+    readonly get: Effect.Effect<ApiKey, CredentialsUnavailable>
+    /** Drop anything cached and read the source again (called after a 401). */
+    readonly refresh: Effect.Effect<void, CredentialsUnavailable>
+  }
+>() {}
+
+/**
+ * The fingerprint of a key.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fingerprint = (key: Redacted.Redacted<string>): string =>
+  `sha256:${createHash("sha256").update(Redacted.value(key)).digest("hex").slice(0, 12)}`
+
+/**
+ * Wraps a key with its fingerprint.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const apiKey = (key: Redacted.Redacted<string>): ApiKey => ({ key, keyId: fingerprint(key) })
+
+/**
+ * A fixed key.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const staticKey = (key: Redacted.Redacted<string> | string): Layer.Layer<Credentials> => {
+  const value = apiKey(typeof key === "string" ? Redacted.make(key) : key)
+  return Layer.succeed(Credentials, { get: Effect.succeed(value), refresh: Effect.void })
+}
+export {
+  /**
+   * A fixed key (`Credentials.static(key)`).
+   *
+   * @since 0.1.0
+   * @category layers
+   */
+  staticKey as static
+}
+
+/**
+ * A key computed by an effect (a secrets manager, a token exchange). `get` runs it on every call; wrap it in
+ * `Effect.cachedWithTTL` if it is expensive. `refresh` is a no-op: the next `get` re-runs it anyway.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const fromEffect = <E, R>(
+  effect: Effect.Effect<Redacted.Redacted<string>, E, R>,
+  options?: { readonly source?: string }
+): Layer.Layer<Credentials, never, R> =>
+  Layer.effect(
+    Credentials,
+    Effect.map(Effect.context<R>(), (context) => {
+      const source = options?.source ?? "effect"
+      const get = effect.pipe(
+        Effect.provide(context),
+        Effect.mapError(
+          () => new CredentialsUnavailable({ source, message: `could not read the API key from ${source}` })
+        ),
+        Effect.flatMap((key) =>
+          Redacted.value(key).trim().length === 0
+            ? Effect.fail(new CredentialsUnavailable({ source, message: `the API key from ${source} is empty` }))
+            : Effect.succeed(apiKey(key))
+        )
+      )
+      return { get, refresh: Effect.asVoid(Effect.either(get)) }
+    })
+  )
+
+/**
+ * `OPENAI_API_KEY` from the `ConfigProvider` (the environment by default), read once per attempt.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const fromConfig = (
+  config: Config.Config<Redacted.Redacted<string>> = Config.redacted("OPENAI_API_KEY")
+): Layer.Layer<Credentials> => fromEffect(config, { source: "config OPENAI_API_KEY" })
+
+interface FileState {
+  readonly mtimeMs: number
+  readonly size: number
+  readonly key: ApiKey
+}
+
+/**
+ * A key kept in a file (a mounted Kubernetes secret, a file a rotation job rewrites). The file is read again
+ * when its modification time or size changes and on `refresh`; its content is trimmed. A missing or empty
+ * file fails with `CredentialsUnavailable` naming the path, never the content.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const fromFile = (path: string): Layer.Layer<Credentials> =>
+  Layer.effect(
+    Credentials,
+    Effect.gen(function* () {
+      const state = yield* SynchronizedRef.make<FileState | undefined>(undefined)
+      const source = `file ${path}`
+      const unavailable = (reason: string) =>
+        new CredentialsUnavailable({ source, message: `could not read the API key from ${path}: ${reason}` })
+      const stat = Effect.tryPromise({
+        try: () => Fs.stat(path),
+        catch: (error) => unavailable((error as NodeJS.ErrnoException).code ?? "stat failed")
+      })
+      const read = (mtimeMs: number, size: number) =>
+        Effect.tryPromise({
+          try: () => Fs.readFile(path, "utf8"),
+          catch: (error) => unavailable((error as NodeJS.ErrnoException).code ?? "read failed")
+        }).pipe(
+          Effect.flatMap((text) => {
+            const trimmed = text.trim()
+            return trimmed.length === 0
+              ? Effect.fail(unavailable("the file is empty"))
+              : Effect.succeed<FileState>({ mtimeMs, size, key: apiKey(Redacted.make(trimmed)) })
+          })
+        )
+      const load = (force: boolean) =>
+        SynchronizedRef.modifyEffect(state, (current) =>
+          Effect.flatMap(stat, (info) =>
+            !force && current !== undefined && current.mtimeMs === info.mtimeMs && current.size === info.size
+              ? Effect.succeed([current.key, current] as const)
+              : Effect.map(read(info.mtimeMs, info.size), (next) => [next.key, next] as const)
+          )
+        )
+      return { get: load(false), refresh: Effect.asVoid(load(true)) }
+    })
+  )

@@ -1,0 +1,108 @@
+/**
+ * Schemas of the files endpoints (`/files`): upload (multipart), retrieve, content, delete, list.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Purpose = Schema.Literal("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Purpose = typeof Purpose.Type
+
+/**
+ * What `files.create` uploads: the bytes, the file name the server records, and the purpose.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CreateRequest = Schema.Struct({
+  file: Schema.Uint8ArrayFromSelf,
+  filename: Schema.String.pipe(Schema.minLength(1)),
+  purpose: Purpose,
+  expires_after: Schema.optional(
+    Schema.Struct({ anchor: Schema.Literal("created_at"), seconds: Schema.Number.pipe(Schema.int()) })
+  )
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CreateRequest = typeof CreateRequest.Type
+
+/**
+ * Query of `GET /files`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ListRequest = Schema.Struct({
+  purpose: Schema.optional(Schema.String),
+  limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 10_000))),
+  after: Schema.optional(Schema.String),
+  order: Schema.optional(Schema.Literal("asc", "desc"))
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ListRequest = typeof ListRequest.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FileObject = Schema.Struct({
+  id: Schema.String,
+  object: Schema.optional(Schema.String),
+  bytes: Schema.optional(Schema.NullOr(Schema.Number)),
+  created_at: Schema.optional(Schema.Number),
+  expires_at: Schema.optional(Schema.NullOr(Schema.Number)),
+  filename: Schema.optional(Schema.String),
+  purpose: Schema.optional(Schema.String),
+  status: Schema.optional(Schema.String),
+  status_details: Schema.optional(Schema.NullOr(Schema.String))
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FileObject = typeof FileObject.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FileList = Schema.Struct({
+  object: Schema.optional(Schema.String),
+  data: Schema.Array(FileObject),
+  first_id: Schema.optional(Schema.NullOr(Schema.String)),
+  last_id: Schema.optional(Schema.NullOr(Schema.String)),
+  has_more: Schema.optional(Schema.Boolean)
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FileList = typeof FileList.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FileDeleted = Schema.Struct({
+  id: Schema.String,
+  object: Schema.optional(Schema.String),
+  deleted: Schema.Boolean
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FileDeleted = typeof FileDeleted.Type

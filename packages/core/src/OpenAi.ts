@@ -1,0 +1,707 @@
+/**
+ * The client: typed endpoints over one gated, retried, timed transport.
+ *
+ * Every call: validate the request (Schema) → `Gates.admitCall` → `Retry` over attempts, each one
+ * `Gates.admitAttempt` → `Credentials.get` → HTTP → classify → `Gates.observeAttempt` → `Gates.settleCall`.
+ * A 401 triggers exactly one `Credentials.refresh` and one more attempt. `Gates` are taken from the context
+ * when provided, otherwise `Gates.none`.
+ *
+ * @since 0.1.0
+ */
+import {
+  Cause,
+  Clock,
+  type ConfigError,
+  Context,
+  Duration,
+  Effect,
+  type Either,
+  Exit,
+  Layer,
+  Option,
+  Redacted,
+  Ref,
+  type Schema,
+  Scope,
+  type Stream
+} from "effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Batches from "./Batches.js"
+import * as ChatCompletions from "./ChatCompletions.js"
+import { Credentials, fromConfig as credentialsFromConfig } from "./Credentials.js"
+import * as Embeddings from "./Embeddings.js"
+import { fromResponse, InvalidRequest, type OpenAiError, Timeout } from "./Errors.js"
+import * as Files from "./Files.js"
+import * as Gates from "./Gates.js"
+import * as Http from "./internal/http.js"
+import * as Validate from "./internal/validate.js"
+import * as Models from "./Models.js"
+import {
+  checkBaseUrl,
+  layerConfig as configFromEnv,
+  OpenAiConfig,
+  type Options,
+  type Resolved
+} from "./OpenAiConfig.js"
+import { parse as parseRateLimitHeaders, type RateLimitSnapshot } from "./RateLimitHeaders.js"
+import * as Retry from "./Retry.js"
+
+/**
+ * A decoded response and what is known about how it was obtained.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Response<A> {
+  readonly body: A
+  /** `x-request-id`, for support tickets. */
+  readonly requestId: string | undefined
+  readonly status: number
+  /** Time of the successful attempt, from send to the body read. */
+  readonly latencyMs: number
+  /** The rate-limit headers of the successful response. */
+  readonly snapshot: RateLimitSnapshot
+  /** Attempts made, including the successful one (1 = no retry). */
+  readonly attempts: number
+}
+
+/**
+ * A streaming call whose response headers arrived with a 2xx status. The body has not been read: reading it
+ * is up to the caller (`@sluice/stream` decodes it as SSE). The HTTP request is aborted when the scope closes
+ * or the body stream is interrupted; the concurrency permit is held until then.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamResponse {
+  readonly body: Stream.Stream<Uint8Array, OpenAiError>
+  readonly requestId: string | undefined
+  readonly status: number
+  /** Time to the response headers of the successful attempt. */
+  readonly latencyMs: number
+  readonly snapshot: RateLimitSnapshot
+  readonly attempts: number
+  /** The gates' ticket of this call (scope, estimates). */
+  readonly ticket: Gates.Ticket
+  /**
+   * Settle the call with the usage the stream reported (its last chunk) or the error it ended with. Only the
+   * first settlement counts; if none is made, the scope's close settles with `usage: undefined, sent: true`.
+   */
+  readonly settle: (result: {
+    readonly usage?: Gates.Usage | undefined
+    readonly error?: OpenAiError | undefined
+  }) => Effect.Effect<void>
+}
+
+/**
+ * Per-call options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallOptions {
+  /** Extra headers for this call. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Overrides of the configured retry policy for this call. */
+  readonly retry?: Partial<Retry.Policy> | undefined
+  /** Tell the gates the call is billed as a Batch API request. */
+  readonly batch?: boolean | undefined
+}
+
+/**
+ * The endpoints.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export interface Service {
+  readonly chat: {
+    readonly completions: {
+      readonly create: (
+        request: ChatCompletions.Request,
+        options?: CallOptions
+      ) => Effect.Effect<Response<ChatCompletions.ChatCompletion>, OpenAiError>
+      /**
+       * The gated, retried streaming transport: sets `stream: true` and (unless given)
+       * `stream_options.include_usage: true`, retries until response headers with a 2xx status arrive, then
+       * hands over the raw body. Retries never happen once the body has started.
+       */
+      readonly streamBytes: (
+        request: ChatCompletions.Request,
+        options?: CallOptions
+      ) => Effect.Effect<StreamResponse, OpenAiError, Scope.Scope>
+    }
+  }
+  readonly embeddings: {
+    readonly create: (
+      request: Embeddings.Request,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Embeddings.EmbeddingList>, OpenAiError>
+  }
+  readonly models: {
+    readonly list: (options?: CallOptions) => Effect.Effect<Response<Models.ModelList>, OpenAiError>
+    readonly retrieve: (model: string, options?: CallOptions) => Effect.Effect<Response<Models.Model>, OpenAiError>
+  }
+  readonly files: {
+    readonly create: (
+      request: Files.CreateRequest,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Files.FileObject>, OpenAiError>
+    readonly retrieve: (fileId: string, options?: CallOptions) => Effect.Effect<Response<Files.FileObject>, OpenAiError>
+    /** The raw bytes of a file (a batch's output JSONL, say). Capped by `maxResponseBytes`. */
+    readonly content: (fileId: string, options?: CallOptions) => Effect.Effect<Response<Uint8Array>, OpenAiError>
+    readonly delete: (fileId: string, options?: CallOptions) => Effect.Effect<Response<Files.FileDeleted>, OpenAiError>
+    readonly list: (
+      query?: Files.ListRequest,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Files.FileList>, OpenAiError>
+  }
+  readonly batches: {
+    readonly create: (
+      request: Batches.CreateRequest,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Batches.Batch>, OpenAiError>
+    readonly retrieve: (batchId: string, options?: CallOptions) => Effect.Effect<Response<Batches.Batch>, OpenAiError>
+    readonly list: (
+      query?: Batches.ListRequest,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Batches.BatchList>, OpenAiError>
+    readonly cancel: (batchId: string, options?: CallOptions) => Effect.Effect<Response<Batches.Batch>, OpenAiError>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class OpenAi extends Context.Tag("@sluice/core/OpenAi")<OpenAi, Service>() {}
+
+type Body =
+  | { readonly _tag: "Json"; readonly value: unknown }
+  | { readonly _tag: "Multipart"; readonly parts: ReadonlyArray<Http.Part> }
+  | undefined
+
+interface CallSpec<A> {
+  readonly method: "GET" | "POST" | "DELETE"
+  /** Path below the base URL, e.g. `/chat/completions`. */
+  readonly path: string
+  readonly query?: Readonly<Record<string, string | number | undefined>> | undefined
+  readonly body: Body
+  readonly model: string | undefined
+  /** What the gates see as the request body (for token estimates). */
+  readonly infoBody: unknown
+  readonly decode: (
+    bytes: Uint8Array,
+    meta: { status: number; requestId: string | undefined }
+  ) => Effect.Effect<A, OpenAiError>
+  readonly usage: (body: A) => Gates.Usage | undefined
+  readonly options: CallOptions | undefined
+}
+
+const textDecoder = new TextDecoder()
+
+const jsonDecoder =
+  <A, I>(schema: Schema.Schema<A, I>, what: string) =>
+  (bytes: Uint8Array, meta: { status: number; requestId: string | undefined }) =>
+    Validate.response(schema, textDecoder.decode(bytes), { what, ...meta })
+
+const chatUsage = (body: { readonly usage?: ChatCompletions.Usage | null | undefined }): Gates.Usage | undefined =>
+  body.usage == null
+    ? undefined
+    : {
+        promptTokens: body.usage.prompt_tokens,
+        completionTokens: body.usage.completion_tokens,
+        cachedPromptTokens: body.usage.prompt_tokens_details?.cached_tokens ?? 0
+      }
+
+const embeddingsUsage = (body: Embeddings.EmbeddingList): Gates.Usage | undefined =>
+  body.usage == null
+    ? undefined
+    : { promptTokens: body.usage.prompt_tokens, completionTokens: 0, cachedPromptTokens: 0 }
+
+const noUsage = (): Gates.Usage | undefined => undefined
+
+const segment = (value: string, name: string): Effect.Effect<string, InvalidRequest> =>
+  value.length === 0
+    ? Effect.fail(new InvalidRequest({ message: `${name} must not be empty`, path: name }))
+    : Effect.succeed(encodeURIComponent(value))
+
+const scrub = (text: string, key: Redacted.Redacted<string>): string => {
+  const value = Redacted.value(key)
+  const exact = value.length >= 4 ? text.split(value).join("[redacted]") : text
+  // OpenAI echoes a masked key in 401 messages ("sk-abc***xyz"); drop even that.
+  return exact.replace(/\bsk-[A-Za-z0-9_*-]{6,}/g, "sk-[redacted]")
+}
+
+/**
+ * Builds the client from its configuration, credentials and (optionally) gates. The undici agent lives as
+ * long as the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, OpenAiConfig | Credentials | Scope.Scope> = Effect.gen(function* () {
+  const config = yield* OpenAiConfig
+  const credentials = yield* Credentials
+  const gates = Option.getOrElse(yield* Effect.serviceOption(Gates.Gates), () => noGates)
+  const transport = yield* Http.make({
+    maxConnections: config.maxConnections,
+    connectTimeout: config.connectTimeout,
+    keepAliveTimeout: config.keepAliveTimeout
+  })
+  const baseUrl = yield* Effect.either(checkBaseUrl(config))
+  return makeService(config, credentials, gates, transport, baseUrl)
+})
+
+const noGates: Gates.Gates["Type"] = Effect.runSync(Effect.provide(Gates.Gates, Gates.none))
+
+const makeService = (
+  config: Resolved,
+  credentials: Credentials["Type"],
+  gates: Gates.Gates["Type"],
+  transport: Http.Transport,
+  baseUrl: Either.Either<URL, InvalidRequest>
+): Service => {
+  const checkedBase = Effect.suspend(() =>
+    baseUrl._tag === "Left" ? Effect.fail(baseUrl.left) : Effect.succeed(config.baseUrl)
+  )
+  const headersTimeoutMs = Duration.toMillis(config.headersTimeout)
+  const totalTimeoutMs = Duration.toMillis(config.totalTimeout)
+
+  const wireRequest = <A>(spec: CallSpec<A>, key: Redacted.Redacted<string>): Http.WireRequest => {
+    const search = new URLSearchParams()
+    for (const [name, value] of Object.entries(spec.query ?? {}))
+      if (value !== undefined) search.set(name, String(value))
+    const query = search.size === 0 ? "" : `?${search.toString()}`
+    const headers: Record<string, string> = {
+      ...config.headers,
+      ...spec.options?.headers,
+      "user-agent": config.userAgent,
+      accept: spec.path === "/chat/completions" && isStream(spec.infoBody) ? "text/event-stream" : "application/json",
+      authorization: `Bearer ${Redacted.value(key)}`
+    }
+    if (config.organization !== undefined) headers["openai-organization"] = config.organization
+    if (config.project !== undefined) headers["openai-project"] = config.project
+    return {
+      method: spec.method,
+      url: `${config.baseUrl}${spec.path}${query}`,
+      headers,
+      body:
+        spec.body === undefined
+          ? undefined
+          : spec.body._tag === "Json"
+            ? { _tag: "Json", text: JSON.stringify(spec.body.value) }
+            : spec.body
+    }
+  }
+
+  interface Started {
+    readonly response: Http.WireResponse
+    readonly status: number
+    readonly requestId: string | undefined
+    readonly snapshot: RateLimitSnapshot
+    readonly startedAt: number
+    readonly key: Redacted.Redacted<string>
+  }
+
+  /** One attempt up to the response headers, in the current scope (which owns the HTTP request). */
+  const startAttempt = <A>(
+    spec: CallSpec<A>,
+    ticket: Gates.Ticket,
+    attempts: Ref.Ref<number>,
+    sent: Ref.Ref<boolean>
+  ): Effect.Effect<Started, OpenAiError, Scope.Scope> =>
+    Effect.gen(function* () {
+      const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
+      yield* gates.admitAttempt(ticket, attempt)
+      const { key } = yield* credentials.get
+      const startedAt = yield* Clock.currentTimeMillis
+      const response = yield* transport.send(wireRequest(spec, key)).pipe(
+        Effect.timeoutFail({
+          duration: config.headersTimeout,
+          onTimeout: () => new Timeout({ phase: "headers", afterMs: headersTimeoutMs })
+        }),
+        Effect.tapError((error) =>
+          error._tag === "Timeout" && error.phase === "headers" ? Ref.set(sent, true) : Effect.void
+        )
+      )
+      yield* Ref.set(sent, true)
+      const now = yield* Clock.currentTimeMillis
+      const requestId = Http.header(response.headers, "x-request-id")
+      const snapshot = parseRateLimitHeaders(response.headers, now)
+      if (response.status < 200 || response.status >= 300) {
+        const bytes = yield* Http.readBody(response.stream, Math.min(config.maxResponseBytes, 1024 * 1024), {
+          status: response.status,
+          requestId
+        }).pipe(Effect.orElseSucceed(() => new Uint8Array()))
+        return yield* Effect.fail(
+          fromResponse({
+            status: response.status,
+            body: scrub(textDecoder.decode(bytes), key),
+            headers: response.headers,
+            requestId,
+            nowMs: now
+          })
+        )
+      }
+      return { response, status: response.status, requestId, snapshot, startedAt, key }
+    }).pipe(Effect.annotateLogs({ "openai.path": spec.path, "openai.keyId": ticket.info.keyId }))
+
+  const observed = <A, R>(
+    ticket: Gates.Ticket,
+    effect: Effect.Effect<A & { status: number; snapshot: RateLimitSnapshot }, OpenAiError, R>
+  ) =>
+    effect.pipe(
+      Effect.tapBoth({
+        onFailure: (error) =>
+          Effect.zipRight(
+            gates.observeAttempt(ticket, { _tag: "Failure", error }),
+            error.retryable ? Effect.logDebug(`attempt failed: ${error._tag}`) : Effect.void
+          ),
+        onSuccess: (result) =>
+          gates.observeAttempt(ticket, { _tag: "Response", status: result.status, snapshot: result.snapshot })
+      })
+    )
+
+  /** Retries `attempt`, with exactly one credential refresh and re-attempt after a 401. */
+  const retried = <A, R>(
+    options: CallOptions | undefined,
+    attempt: Effect.Effect<A, OpenAiError, R>
+  ): Effect.Effect<A, OpenAiError, R> =>
+    Effect.flatMap(Ref.make(false), (refreshed) => {
+      const withRefresh = attempt.pipe(
+        Effect.catchTag("AuthenticationFailed", (error) =>
+          Effect.flatMap(Ref.getAndSet(refreshed, true), (already) =>
+            already
+              ? Effect.fail(error)
+              : Effect.zipRight(
+                  Effect.zipRight(Effect.logInfo("401: refreshing credentials once"), credentials.refresh),
+                  attempt
+                )
+          )
+        )
+      )
+      const policy = options?.retry === undefined ? config.retry : { ...config.retry, ...options.retry }
+      return Retry.retry(policy)(withRefresh)
+    })
+
+  const admit = <A>(spec: CallSpec<A>) =>
+    Effect.gen(function* () {
+      yield* checkedBase
+      const { keyId } = yield* credentials.get
+      const ticket = yield* gates.admitCall({
+        path: spec.path,
+        method: spec.method,
+        model: spec.model,
+        stream: isStream(spec.infoBody),
+        keyId,
+        body: spec.infoBody,
+        batch: spec.options?.batch ?? false
+      })
+      return ticket
+    })
+
+  const settleOnExit =
+    <A>(ticket: Gates.Ticket, sent: Ref.Ref<boolean>, usage: (a: A) => Gates.Usage | undefined) =>
+    (exit: Exit.Exit<A, OpenAiError>) =>
+      Effect.flatMap(Ref.get(sent), (wasSent) => {
+        if (Exit.isSuccess(exit)) {
+          return gates.settleCall(ticket, { usage: usage(exit.value), sent: true, error: undefined })
+        }
+        const failure = Option.getOrUndefined(causeFailure(exit.cause))
+        if (failure !== undefined) return gates.settleCall(ticket, { usage: undefined, sent: wasSent, error: failure })
+        // Interrupted: if nothing reached the server, closing the call scope releases the reservation.
+        return wasSent ? gates.settleCall(ticket, { usage: undefined, sent: true, error: undefined }) : Effect.void
+      })
+
+  const call = <A>(spec: CallSpec<A>): Effect.Effect<Response<A>, OpenAiError> =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const ticket = yield* admit(spec)
+        const attempts = yield* Ref.make(0)
+        const sent = yield* Ref.make(false)
+        const attempt = Effect.scoped(
+          observed(
+            ticket,
+            Effect.gen(function* () {
+              const started = yield* startAttempt(spec, ticket, attempts, sent)
+              const bytes = yield* Http.readBody(started.response.stream, config.maxResponseBytes, started)
+              const body = yield* spec.decode(bytes, started)
+              const endedAt = yield* Clock.currentTimeMillis
+              return { ...started, body, latencyMs: endedAt - started.startedAt }
+            }).pipe(
+              Effect.timeoutFail({
+                duration: config.totalTimeout,
+                onTimeout: () => new Timeout({ phase: "total", afterMs: totalTimeoutMs })
+              })
+            )
+          )
+        )
+        const result = yield* retried(spec.options, attempt).pipe(
+          Effect.onExit(settleOnExit(ticket, sent, (result) => spec.usage(result.body)))
+        )
+        return {
+          body: result.body,
+          requestId: result.requestId,
+          status: result.status,
+          latencyMs: result.latencyMs,
+          snapshot: result.snapshot,
+          attempts: yield* Ref.get(attempts)
+        }
+      }).pipe(Effect.withSpan(`OpenAi ${spec.method} ${spec.path}`, { attributes: spanAttributes(spec) }))
+    )
+
+  const streamCall = (spec: CallSpec<never>): Effect.Effect<StreamResponse, OpenAiError, Scope.Scope> =>
+    Effect.gen(function* () {
+      const callScope = yield* Effect.scope
+      const ticket = yield* admit(spec)
+      const attempts = yield* Ref.make(0)
+      const sent = yield* Ref.make(false)
+      const settled = yield* Ref.make(false)
+      const settleOnce = (result: Gates.CallResult) =>
+        Effect.flatMap(Ref.getAndSet(settled, true), (already) =>
+          already ? Effect.void : gates.settleCall(ticket, result)
+        )
+      // Each attempt gets its own scope; the successful one stays open (permit, HTTP request) with the call.
+      const attempt = Effect.gen(function* () {
+        const attemptScope = yield* Scope.fork(callScope, ExecutionStrategy.sequential)
+        return yield* observed(ticket, startAttempt(spec, ticket, attempts, sent)).pipe(
+          Scope.extend(attemptScope),
+          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(attemptScope, exit)))
+        )
+      })
+      const started = yield* retried(spec.options, attempt).pipe(
+        Effect.tapErrorCause((cause) =>
+          Effect.flatMap(Ref.get(sent), (wasSent) => {
+            const error = Option.getOrUndefined(causeFailure(cause))
+            return error === undefined
+              ? wasSent
+                ? settleOnce({ usage: undefined, sent: true, error: undefined })
+                : Ref.set(settled, true)
+              : settleOnce({ usage: undefined, sent: wasSent, error })
+          })
+        )
+      )
+      yield* Scope.addFinalizer(callScope, settleOnce({ usage: undefined, sent: true, error: undefined }))
+      const headersAt = yield* Clock.currentTimeMillis
+      return {
+        body: started.response.stream,
+        requestId: started.requestId,
+        status: started.status,
+        latencyMs: headersAt - started.startedAt,
+        snapshot: started.snapshot,
+        attempts: yield* Ref.get(attempts),
+        ticket,
+        settle: (result) => settleOnce({ usage: result.usage, sent: true, error: result.error })
+      } satisfies StreamResponse
+    }).pipe(Effect.withSpan(`OpenAi ${spec.method} ${spec.path} (stream)`, { attributes: spanAttributes(spec) }))
+
+  const checkMaxTokens = (request: ChatCompletions.Request): Effect.Effect<void, InvalidRequest> => {
+    if (config.maxTokensPolicy === "off") return Effect.void
+    if (request.max_tokens !== undefined || request.max_completion_tokens !== undefined) return Effect.void
+    return config.maxTokensPolicy === "require"
+      ? Effect.fail(
+          new InvalidRequest({
+            message: 'chat request without max_completion_tokens (or max_tokens) refused: maxTokensPolicy is "require"',
+            path: "max_completion_tokens"
+          })
+        )
+      : Effect.logWarning("chat request without max_completion_tokens: the completion length (and cost) is unbounded")
+  }
+
+  const chatSpec = <A>(
+    request: ChatCompletions.Request,
+    decode: CallSpec<A>["decode"],
+    usage: CallSpec<A>["usage"],
+    options: CallOptions | undefined
+  ): CallSpec<A> => ({
+    method: "POST",
+    path: "/chat/completions",
+    body: { _tag: "Json", value: request },
+    model: request.model,
+    infoBody: request,
+    decode,
+    usage,
+    options
+  })
+
+  const json = <A>(
+    method: CallSpec<A>["method"],
+    path: string,
+    decode: CallSpec<A>["decode"],
+    options: CallOptions | undefined,
+    extra: Partial<Pick<CallSpec<A>, "query" | "body" | "model" | "infoBody" | "usage">> = {}
+  ): CallSpec<A> => ({
+    method,
+    path,
+    query: extra.query,
+    body: extra.body,
+    model: extra.model,
+    infoBody: extra.infoBody,
+    decode,
+    usage: extra.usage ?? noUsage,
+    options
+  })
+
+  return {
+    chat: {
+      completions: {
+        create: (request, options) =>
+          Effect.gen(function* () {
+            const valid = yield* Validate.request(ChatCompletions.Request, request, "chat completion")
+            if (valid.stream === true) {
+              return yield* Effect.fail(
+                new InvalidRequest({
+                  message:
+                    "stream: true is not supported by create; use chat.completions.streamBytes (or @sluice/stream)",
+                  path: "stream"
+                })
+              )
+            }
+            yield* checkMaxTokens(valid)
+            return yield* call(
+              chatSpec(valid, jsonDecoder(ChatCompletions.ChatCompletion, "POST /chat/completions"), chatUsage, options)
+            )
+          }),
+        streamBytes: (request, options) =>
+          Effect.gen(function* () {
+            const valid = yield* Validate.request(ChatCompletions.Request, request, "chat completion")
+            yield* checkMaxTokens(valid)
+            const streaming: ChatCompletions.Request = {
+              ...valid,
+              stream: true,
+              stream_options: { include_usage: true, ...valid.stream_options }
+            }
+            return yield* streamCall(chatSpec<never>(streaming, () => Effect.never, noUsage, options))
+          })
+      }
+    },
+    embeddings: {
+      create: (request, options) =>
+        Effect.flatMap(Validate.request(Embeddings.Request, request, "embeddings"), (valid) =>
+          call(
+            json("POST", "/embeddings", jsonDecoder(Embeddings.EmbeddingList, "POST /embeddings"), options, {
+              body: { _tag: "Json", value: valid },
+              model: valid.model,
+              infoBody: valid,
+              usage: embeddingsUsage
+            })
+          )
+        )
+    },
+    models: {
+      list: (options) => call(json("GET", "/models", jsonDecoder(Models.ModelList, "GET /models"), options)),
+      retrieve: (model, options) =>
+        Effect.flatMap(segment(model, "model"), (id) =>
+          call(json("GET", `/models/${id}`, jsonDecoder(Models.Model, "GET /models/{model}"), options, { model }))
+        )
+    },
+    files: {
+      create: (request, options) =>
+        Effect.flatMap(Validate.request(Files.CreateRequest, request, "file upload"), (valid) =>
+          call(
+            json("POST", "/files", jsonDecoder(Files.FileObject, "POST /files"), options, {
+              body: {
+                _tag: "Multipart",
+                parts: [
+                  { name: "purpose", value: valid.purpose },
+                  ...(valid.expires_after === undefined
+                    ? []
+                    : [
+                        { name: "expires_after[anchor]", value: valid.expires_after.anchor },
+                        { name: "expires_after[seconds]", value: String(valid.expires_after.seconds) }
+                      ]),
+                  {
+                    name: "file",
+                    filename: valid.filename,
+                    contentType: valid.filename.endsWith(".jsonl") ? "application/jsonl" : "application/octet-stream",
+                    bytes: valid.file
+                  }
+                ]
+              },
+              infoBody: { purpose: valid.purpose, filename: valid.filename, bytes: valid.file.length }
+            })
+          )
+        ),
+      retrieve: (fileId, options) =>
+        Effect.flatMap(segment(fileId, "file_id"), (id) =>
+          call(json("GET", `/files/${id}`, jsonDecoder(Files.FileObject, "GET /files/{file_id}"), options))
+        ),
+      content: (fileId, options) =>
+        Effect.flatMap(segment(fileId, "file_id"), (id) =>
+          call(json("GET", `/files/${id}/content`, (bytes) => Effect.succeed(bytes), options))
+        ),
+      delete: (fileId, options) =>
+        Effect.flatMap(segment(fileId, "file_id"), (id) =>
+          call(json("DELETE", `/files/${id}`, jsonDecoder(Files.FileDeleted, "DELETE /files/{file_id}"), options))
+        ),
+      list: (query, options) =>
+        Effect.flatMap(Validate.request(Files.ListRequest, query ?? {}, "file list"), (valid) =>
+          call(json("GET", "/files", jsonDecoder(Files.FileList, "GET /files"), options, { query: valid }))
+        )
+    },
+    batches: {
+      create: (request, options) =>
+        Effect.flatMap(Validate.request(Batches.CreateRequest, request, "batch"), (valid) =>
+          call(
+            json("POST", "/batches", jsonDecoder(Batches.Batch, "POST /batches"), options, {
+              body: { _tag: "Json", value: valid },
+              infoBody: valid
+            })
+          )
+        ),
+      retrieve: (batchId, options) =>
+        Effect.flatMap(segment(batchId, "batch_id"), (id) =>
+          call(json("GET", `/batches/${id}`, jsonDecoder(Batches.Batch, "GET /batches/{batch_id}"), options))
+        ),
+      list: (query, options) =>
+        Effect.flatMap(Validate.request(Batches.ListRequest, query ?? {}, "batch list"), (valid) =>
+          call(json("GET", "/batches", jsonDecoder(Batches.BatchList, "GET /batches"), options, { query: valid }))
+        ),
+      cancel: (batchId, options) =>
+        Effect.flatMap(segment(batchId, "batch_id"), (id) =>
+          call(
+            json(
+              "POST",
+              `/batches/${id}/cancel`,
+              jsonDecoder(Batches.Batch, "POST /batches/{batch_id}/cancel"),
+              options
+            )
+          )
+        )
+    }
+  }
+}
+
+const isStream = (body: unknown): boolean =>
+  typeof body === "object" && body !== null && (body as { stream?: unknown }).stream === true
+
+const spanAttributes = (spec: {
+  readonly method: string
+  readonly path: string
+  readonly model: string | undefined
+}): Record<string, unknown> => ({
+  "http.request.method": spec.method,
+  "openai.path": spec.path,
+  ...(spec.model === undefined ? {} : { "gen_ai.request.model": spec.model })
+})
+
+const causeFailure = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.failureOption(cause)
+
+/**
+ * The client, from `OpenAiConfig` and `Credentials` in the context; uses `Gates` when they are provided.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<OpenAi, never, OpenAiConfig | Credentials> = Layer.scoped(OpenAi, make)
+
+/**
+ * The client configured from the environment like the official SDKs: `OPENAI_API_KEY` (read on every
+ * attempt), `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`; `options` win over the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (options: Options = {}): Layer.Layer<OpenAi, ConfigError.ConfigError> =>
+  layer.pipe(Layer.provide(configFromEnv(options)), Layer.provide(credentialsFromConfig()))

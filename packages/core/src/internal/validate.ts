@@ -1,0 +1,79 @@
+/**
+ * Request validation and response decoding with readable, path-naming errors.
+ *
+ * @internal
+ */
+import { Effect, ParseResult, Schema } from "effect"
+import { InvalidRequest, ResponseDecodeFailed } from "../Errors.js"
+
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>(
+    (out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`),
+    ""
+  )
+
+/**
+ * Validates a request; unknown fields are kept (vendor extensions pass through).
+ *
+ * @internal
+ */
+export const request = <A, I>(
+  schema: Schema.Schema<A, I>,
+  input: unknown,
+  what: string
+): Effect.Effect<A, InvalidRequest> =>
+  Schema.decodeUnknown(schema, { onExcessProperty: "preserve", errors: "all" })(input).pipe(
+    Effect.mapError((error) => {
+      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+      const first = issues[0]
+      const path = first === undefined ? "" : formatPath(first.path)
+      const details = issues
+        .slice(0, 3)
+        .map((issue) => `${formatPath(issue.path) || "(request)"}: ${issue.message}`)
+        .join("; ")
+      const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""
+      return new InvalidRequest({
+        message: `invalid ${what} request: ${details}${more}`,
+        ...(path === "" ? {} : { path })
+      })
+    })
+  )
+
+/**
+ * Decodes a response body (JSON text) with a tolerant schema.
+ *
+ * @internal
+ */
+export const response = <A, I>(
+  schema: Schema.Schema<A, I>,
+  text: string,
+  meta: { readonly what: string; readonly status: number; readonly requestId: string | undefined }
+): Effect.Effect<A, ResponseDecodeFailed> => {
+  const fail = (message: string) =>
+    new ResponseDecodeFailed({
+      message,
+      status: meta.status,
+      body: text.slice(0, 500),
+      ...(meta.requestId === undefined ? {} : { requestId: meta.requestId })
+    })
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return Effect.fail(
+      fail(
+        `response of ${meta.what} is not valid JSON (${text.length === 0 ? "empty body" : (error as Error).message})`
+      )
+    )
+  }
+  return Schema.decodeUnknown(schema)(json).pipe(
+    Effect.mapError((error) => {
+      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+      const details = issues
+        .slice(0, 3)
+        .map((issue) => `${formatPath(issue.path) || "(body)"}: ${issue.message}`)
+        .join("; ")
+      return fail(`response of ${meta.what} does not match its schema: ${details}`)
+    })
+  )
+}
