@@ -1,0 +1,218 @@
+/**
+ * Model lifecycle: which OpenAI models are deprecated or retired, when they shut down and what replaces them,
+ * and what to do when a call names one (`warn` or `fail` with `ModelRetired`). Also a pure `chooseModel` that
+ * walks a fallback chain (`gpt-4o → gpt-4o-mini`) and never falls back to a model the budget cannot afford.
+ *
+ * Source: the OpenAI deprecations page (https://platform.openai.com/docs/deprecations), as of {@link asOf}.
+ * OpenAI announces new deprecations regularly: re-check the table, or extend it with `layer({ entries })`.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Effect, Layer } from "effect"
+import { ModelRetired } from "./Errors.js"
+
+/**
+ * The date the built-in table was checked.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const asOf = "2025-10-01"
+
+/**
+ * One model's lifecycle. Dates are ISO `YYYY-MM-DD` (UTC).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Entry {
+  /** When the deprecation was announced (the model is deprecated from then on). */
+  readonly deprecated?: string
+  /** When the API stops serving it (retired from then on; the server answers 404 `model_not_found`). */
+  readonly shutdown?: string
+  readonly replacement?: string
+}
+
+/**
+ * The built-in table of deprecated and retired OpenAI models.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const table: Readonly<Record<string, Entry>> = {
+  // GPT-3 completions family, retired January 2024
+  "text-davinci-003": { deprecated: "2023-07-06", shutdown: "2024-01-04", replacement: "gpt-3.5-turbo-instruct" },
+  "text-davinci-002": { deprecated: "2023-07-06", shutdown: "2024-01-04", replacement: "gpt-3.5-turbo-instruct" },
+  "text-davinci-001": { deprecated: "2023-07-06", shutdown: "2024-01-04", replacement: "gpt-3.5-turbo-instruct" },
+  "code-davinci-002": { deprecated: "2023-03-20", shutdown: "2024-01-04", replacement: "gpt-3.5-turbo-instruct" },
+  davinci: { deprecated: "2023-07-06", shutdown: "2024-01-04", replacement: "davinci-002" },
+  curie: { deprecated: "2023-07-06", shutdown: "2024-01-04", replacement: "davinci-002" },
+  babbage: { deprecated: "2023-07-06", shutdown: "2024-01-04", replacement: "babbage-002" },
+  ada: { deprecated: "2023-07-06", shutdown: "2024-01-04", replacement: "babbage-002" },
+  // Early chat snapshots
+  "gpt-3.5-turbo-0301": { deprecated: "2023-06-13", shutdown: "2024-06-13", replacement: "gpt-3.5-turbo" },
+  "gpt-3.5-turbo-0613": { deprecated: "2023-11-06", shutdown: "2024-09-13", replacement: "gpt-3.5-turbo" },
+  "gpt-3.5-turbo-16k-0613": { deprecated: "2023-11-06", shutdown: "2024-09-13", replacement: "gpt-3.5-turbo" },
+  "gpt-4-0314": { deprecated: "2023-06-13", shutdown: "2024-06-13", replacement: "gpt-4o" },
+  "gpt-4-32k": { deprecated: "2024-06-06", shutdown: "2025-06-06", replacement: "gpt-4o" },
+  "gpt-4-32k-0314": { deprecated: "2023-06-13", shutdown: "2025-06-06", replacement: "gpt-4o" },
+  "gpt-4-32k-0613": { deprecated: "2024-06-06", shutdown: "2025-06-06", replacement: "gpt-4o" },
+  "gpt-4-vision-preview": { deprecated: "2024-06-06", shutdown: "2024-12-06", replacement: "gpt-4o" },
+  "gpt-4-1106-vision-preview": { deprecated: "2024-06-06", shutdown: "2024-12-06", replacement: "gpt-4o" },
+  // 2025 retirements
+  "gpt-4.5-preview": { deprecated: "2025-04-14", shutdown: "2025-07-14", replacement: "gpt-4.1" },
+  "gpt-4.5-preview-2025-02-27": { deprecated: "2025-04-14", shutdown: "2025-07-14", replacement: "gpt-4.1" },
+  "o1-preview": { deprecated: "2025-04-28", shutdown: "2025-07-28", replacement: "o3" },
+  "o1-preview-2024-09-12": { deprecated: "2025-04-28", shutdown: "2025-07-28", replacement: "o3" },
+  "o1-mini": { deprecated: "2025-04-28", shutdown: "2025-10-27", replacement: "o4-mini" },
+  "o1-mini-2024-09-12": { deprecated: "2025-04-28", shutdown: "2025-10-27", replacement: "o4-mini" },
+  // Legacy snapshots listed as superseded; no shutdown date confirmed when the table was written.
+  "gpt-4o-2024-05-13": { replacement: "gpt-4o" }
+}
+
+/**
+ * A model's state on a given day.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Status =
+  | { readonly _tag: "Active" }
+  | { readonly _tag: "Deprecated"; readonly entry: Entry }
+  | { readonly _tag: "Retired"; readonly entry: Entry }
+
+const dayOf = (nowMs: number): string => new Date(nowMs).toISOString().slice(0, 10)
+
+/**
+ * The state of `model` at `nowMs` in a table. Entries without dates count as deprecated (listed as superseded).
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const status = (entries: Readonly<Record<string, Entry>>, model: string, nowMs: number): Status => {
+  if (!Object.hasOwn(entries, model)) return { _tag: "Active" }
+  const entry = entries[model]!
+  const today = dayOf(nowMs)
+  if (entry.shutdown !== undefined && today >= entry.shutdown) return { _tag: "Retired", entry }
+  if (entry.deprecated === undefined || today >= entry.deprecated) return { _tag: "Deprecated", entry }
+  return { _tag: "Active" }
+}
+
+/**
+ * What to do with a deprecated or retired model.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Policy = "ignore" | "warn" | "fail"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Default `"warn"`. */
+  readonly onDeprecated?: Policy
+  /** Default `"fail"`: the server would answer 404 anyway; failing first saves the request. */
+  readonly onRetired?: Policy
+  /** Entries that replace or add to the built-in table. */
+  readonly entries?: Readonly<Record<string, Entry>>
+}
+
+/**
+ * The lifecycle gate.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class ModelLifecycle extends Context.Tag("@sluice/core/ModelLifecycle")<
+  ModelLifecycle,
+  {
+    /** Applies the policy to a model: logs a warning or fails with `ModelRetired`. */
+    readonly check: (model: string) => Effect.Effect<void, ModelRetired>
+    readonly status: (model: string) => Effect.Effect<Status>
+    readonly entries: Readonly<Record<string, Entry>>
+  }
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<ModelLifecycle["Type"]> =>
+  Effect.sync(() => {
+    const entries = { ...table, ...options.entries }
+    const onDeprecated = options.onDeprecated ?? "warn"
+    const onRetired = options.onRetired ?? "fail"
+    const warned = new Set<string>()
+    const statusOf = (model: string) => Effect.map(Clock.currentTimeMillis, (now) => status(entries, model, now))
+    const check = (model: string) =>
+      Effect.flatMap(statusOf(model), (s): Effect.Effect<void, ModelRetired> => {
+        if (s._tag === "Active") return Effect.void
+        const policy = s._tag === "Retired" ? onRetired : onDeprecated
+        if (policy === "ignore") return Effect.void
+        const error = new ModelRetired({
+          model,
+          state: s._tag === "Retired" ? "retired" : "deprecated",
+          ...(s.entry.shutdown === undefined ? {} : { shutdownDate: s.entry.shutdown }),
+          ...(s.entry.replacement === undefined ? {} : { replacement: s.entry.replacement })
+        })
+        if (policy === "fail") return Effect.fail(error)
+        // Warn once per model per process: a batch of 50 000 calls should not log 50 000 warnings.
+        if (warned.has(model)) return Effect.void
+        warned.add(model)
+        return Effect.logWarning(error.message).pipe(
+          Effect.annotateLogs({ model, state: error.state, replacement: s.entry.replacement ?? "" })
+        )
+      })
+    return ModelLifecycle.of({ check, status: statusOf, entries })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<ModelLifecycle> => Layer.effect(ModelLifecycle, make(options))
+
+/**
+ * Input of {@link chooseModel}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChooseOptions {
+  /** Fallbacks per model, tried in order: `{ "gpt-4o": ["gpt-4o-mini"] }`. Chains are followed transitively. */
+  readonly fallbacks: Readonly<Record<string, ReadonlyArray<string>>>
+  /** Whether the budget can afford a call on this model (worst case priced). Default: always. */
+  readonly canAfford?: (model: string) => boolean
+  /** Whether a model may be used at all (e.g. not retired). Default: always. */
+  readonly usable?: (model: string) => boolean
+  /** Models already known to have failed for this call (e.g. the one that just answered 404). */
+  readonly exclude?: ReadonlyArray<string>
+}
+
+/**
+ * Picks the model to call: `model` itself when usable, affordable and not excluded, else the first fallback (depth
+ * first, each model once) that is. `undefined` when none qualifies — the caller then fails with the original
+ * error rather than silently calling something the budget cannot pay for. Pure.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const chooseModel = (model: string, options: ChooseOptions): string | undefined => {
+  const seen = new Set<string>(options.exclude)
+  const usable = options.usable ?? (() => true)
+  const canAfford = options.canAfford ?? (() => true)
+  const visit = (candidate: string, first: boolean): string | undefined => {
+    if (!first && seen.has(candidate)) return undefined
+    const excluded = seen.has(candidate)
+    seen.add(candidate)
+    if (!excluded && usable(candidate) && canAfford(candidate)) return candidate
+    for (const next of options.fallbacks[candidate] ?? []) {
+      const found = visit(next, false)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return visit(model, true)
+}
