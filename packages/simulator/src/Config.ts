@@ -85,7 +85,8 @@ export interface Latency {
 export interface StreamOptions {
   /** `"lf"`, `"crlf"` or `"mixed"` (seeded per stream, default). */
   readonly lineEnding?: "lf" | "crlf" | "mixed"
-  /** Bytes are written in random slices of `minSliceBytes..maxSliceBytes` (default 1..48), which split UTF-8. */
+  /** Bytes are written in random slices of `minSliceBytes..maxSliceBytes` (default 1..512), which split UTF-8
+   * characters and CRLF pairs; each slice is a separate socket write, with an event-loop turn in between. */
   readonly minSliceBytes?: number
   readonly maxSliceBytes?: number
   /** Write the whole stream at once instead of in slices (for benchmarks; default false). */
@@ -290,7 +291,7 @@ export const resolve = (config: Config): Resolved => {
     stream: {
       lineEnding: s.lineEnding ?? "mixed",
       minSliceBytes: minSlice,
-      maxSliceBytes: Math.max(minSlice, Math.floor(s.maxSliceBytes ?? 48)),
+      maxSliceBytes: Math.max(minSlice, Math.floor(s.maxSliceBytes ?? 512)),
       noSlicing: s.noSlicing ?? false,
       maxTokensPerChunk: Math.max(1, Math.floor(s.maxTokensPerChunk ?? 3))
     },

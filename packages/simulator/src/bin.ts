@@ -18,7 +18,7 @@ const usage = `Usage: sluice-simulator [options]
   --rate-500 X --rate-503 X --rate-502-html X --rate-429 X --rate-reset X --rate-hang X
   --rate-truncated-json X --rate-stream-drop X --rate-slow-first-token X --slow-first-token-ms N
   --first-token-ms N --per-chunk-ms N --request-ms N
-  --line-ending lf|crlf|mixed   --no-slicing
+  --line-ending lf|crlf|mixed   --no-slicing   --min-slice-bytes N   --max-slice-bytes N
   --strict-models
 `
 
@@ -26,7 +26,12 @@ const parse = (argv: ReadonlyArray<string>): Config => {
   const config: { -readonly [K in keyof Config]: Config[K] } = {}
   const faults: { -readonly [K in keyof FaultRates]: FaultRates[K] } = {}
   const latency: { requestMs?: number; firstTokenMs?: number; perChunkMs?: number } = {}
-  const stream: { lineEnding?: "lf" | "crlf" | "mixed"; noSlicing?: boolean } = {}
+  const stream: {
+    lineEnding?: "lf" | "crlf" | "mixed"
+    noSlicing?: boolean
+    minSliceBytes?: number
+    maxSliceBytes?: number
+  } = {}
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!
     const value = (): string => {
@@ -118,6 +123,12 @@ const parse = (argv: ReadonlyArray<string>): Config => {
         stream.lineEnding = v
         break
       }
+      case "--min-slice-bytes":
+        stream.minSliceBytes = num()
+        break
+      case "--max-slice-bytes":
+        stream.maxSliceBytes = num()
+        break
       case "--no-slicing":
         stream.noSlicing = true
         break
@@ -144,7 +155,10 @@ const main = async () => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${usage}`)
     process.exit(2)
   }
-  const server = await startServer(config)
+  const server = await startServer(config).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  })
   process.stdout.write(`${server.url}\n`)
   const stop = () => {
     server.close().then(() => process.exit(0))

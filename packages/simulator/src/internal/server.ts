@@ -118,7 +118,7 @@ const template = (method: string, path: string): string => {
 }
 
 /** Starts the server; resolves once it listens. */
-export const start = (input: Config.Config): Promise<Handle> => {
+export const start = async (input: Config.Config): Promise<Handle> => {
   let raw: Config.Config = input
   let cfg = Config.resolve(raw)
   let faultRng = Faults.mulberry32(cfg.seed)
