@@ -164,6 +164,8 @@ const interpret = (event: Sse.Event, index: number): Either.Either<Step, StreamE
   if (Predicate.isRecord(parsed.right) && parsed.right.error !== undefined && parsed.right.error !== null) {
     return Either.left(toStreamError(parsed.right, data))
   }
+  const fast = internalChunk.fastChunk(parsed.right)
+  if (fast !== undefined) return Either.right({ _tag: "Chunk", chunk: fast })
   const chunk = decodeChunk(parsed.right)
   if (Either.isLeft(chunk)) {
     return Either.left(

@@ -21,7 +21,7 @@ const probe = () => {
 
 const waitUntil = (condition: () => boolean) =>
   Effect.promise(async () => {
-    for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
   })
 
 describe("Interop.toReadableStream", () => {
