@@ -1,0 +1,47 @@
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { chatBody, get, post } from "./helpers.js"
+
+const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url))
+
+/** Runs the bin from source; yields its printed URL and kills it when the scope closes. */
+const runBin = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ url: string; kill: () => void }>((resolve, reject) => {
+          const child = spawn(tsx, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+          let err = ""
+          child.stderr.on("data", (d) => {
+            err += String(d)
+          })
+          child.once("exit", (code) => reject(new Error(`bin exited ${code}: ${err}`)))
+          child.stdout.once("data", (d) => resolve({ url: String(d).trim(), kill: () => child.kill("SIGTERM") }))
+        })
+    ),
+    (running) => Effect.sync(() => running.kill())
+  )
+
+describe("bin", () => {
+  it.scoped("parses flags, prints the URL and serves; /__sim/config updates it", () =>
+    Effect.gen(function* () {
+      const { url } = yield* runBin(["--rpm", "600", "--seed", "3", "--keys", "sk-bin-key"])
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/)
+      const ok = yield* post(url, "/chat/completions", chatBody("hi"), "sk-bin-key")
+      expect(ok.status).toBe(200)
+      expect(ok.headers.get("x-ratelimit-limit-requests")).toBe("600")
+      expect((yield* get(url, "/models", "sk-other")).status).toBe(401)
+      yield* Effect.promise(() =>
+        fetch(`${url.replace(/\/v1$/, "")}/__sim/config`, {
+          method: "POST",
+          body: JSON.stringify({ faults: { rate503: 1 } })
+        })
+      )
+      const faulted = yield* post(url, "/chat/completions", chatBody("hi"), "sk-bin-key")
+      expect(faulted.status).toBe(503)
+    })
+  )
+})
