@@ -3,7 +3,7 @@
  * and every attempt; the gates (budget, circuit breaker, rate limiter, concurrency) implement them.
  *
  * Order, per the architecture:
- *   admitCall   (once per call)     Budget.reserve ─▶ lifecycle check ─▶ CircuitBreaker fuse
+ *   admitCall   (once per call)     token estimate ─▶ lifecycle check ─▶ Budget.reserve ─▶ CircuitBreaker fuse
  *   admitAttempt (once per attempt) CircuitBreaker.guard ─▶ RateLimiter.acquire ─▶ Concurrency permit
  *   observeAttempt                  headers → RateLimiter, outcome → CircuitBreaker
  *   settleCall                      actual usage → Budget, token refund → RateLimiter
@@ -14,10 +14,17 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type * as Scope from "effect/Scope"
-import type { OpenAiError } from "./Errors.js"
+import * as Budget from "./Budget.js"
+import * as CircuitBreaker from "./CircuitBreaker.js"
+import * as Concurrency from "./Concurrency.js"
+import { type OpenAiError, PriceUnknown, type RateLimited } from "./Errors.js"
+import * as ModelLifecycle from "./ModelLifecycle.js"
+import * as Pricing from "./Pricing.js"
+import * as RateLimiter from "./RateLimiter.js"
 import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
+import * as Tokens from "./Tokens.js"
 
 /**
  * What the gates know about a call before it is sent.
@@ -137,3 +144,212 @@ export const none: Layer.Layer<Gates> = Layer.succeed(Gates, {
   observeAttempt: () => Effect.void,
   settleCall: () => Effect.void
 })
+
+// ---------------------------------------------------------------------------------------------------------------
+// The implementation: composes whichever gate services are present.
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of {@link make} / {@link layer}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The limiter and breaker scope of a call. Default `keyId:model` (`keyId:-` without a model). */
+  readonly scopeOf?: (info: CallInfo) => string
+  /** The budget scope of a call. Default `"global"`. */
+  readonly budgetScopeOf?: (info: CallInfo) => string
+  /** Estimator options, used when no `Tokens` service is provided. */
+  readonly tokens?: Tokens.Options
+}
+
+interface CallState {
+  readonly reservation: Budget.Reservation | undefined
+  readonly price: Pricing.ModelPrice | undefined
+  permit: RateLimiter.Permit | undefined
+}
+
+/** The hint a 429 gives: retry-after, else the reset of the exhausted bucket. */
+const pauseHint = (error: RateLimited): number | undefined => {
+  const snapshot = error.snapshot
+  const hint = error.retryAfterMs ?? snapshot?.retryAfterMs
+  if (hint !== undefined) return hint
+  if (snapshot === undefined) return undefined
+  const resets: Array<number> = []
+  if (snapshot.remainingRequests === 0 && snapshot.resetRequestsMs !== undefined) resets.push(snapshot.resetRequestsMs)
+  if (snapshot.remainingTokens === 0 && snapshot.resetTokensMs !== undefined) resets.push(snapshot.resetTokensMs)
+  return resets.length === 0 ? undefined : Math.max(...resets)
+}
+
+/**
+ * Builds the gates from the services in context, each optional: `Budget`, `ModelLifecycle`, `CircuitBreaker`,
+ * `RateLimiter`, `Concurrency` (and `Tokens`, `Pricing`, which default to the built-in ones). A missing service
+ * is simply not a gate. Tokens are counted once per call, and only when a limiter or budget needs them.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Gates["Type"]> =>
+  Effect.gen(function* () {
+    const budget = Option.getOrUndefined(yield* Effect.serviceOption(Budget.Budget))
+    const lifecycle = Option.getOrUndefined(yield* Effect.serviceOption(ModelLifecycle.ModelLifecycle))
+    const breaker = Option.getOrUndefined(yield* Effect.serviceOption(CircuitBreaker.CircuitBreaker))
+    const limiter = Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter))
+    const concurrency = Option.getOrUndefined(yield* Effect.serviceOption(Concurrency.Concurrency))
+    const providedTokens = yield* Effect.serviceOption(Tokens.Tokens)
+    const tokens = Option.isSome(providedTokens) ? providedTokens.value : yield* Tokens.make(options.tokens)
+    const pricing = Option.getOrElse(yield* Effect.serviceOption(Pricing.Pricing), () => Pricing.fromTable())
+    const scopeOf = options.scopeOf ?? ((info: CallInfo) => `${info.keyId}:${info.model ?? "-"}`)
+    const budgetScopeOf = options.budgetScopeOf ?? (() => "global")
+    const calls = new WeakMap<Ticket, CallState>()
+
+    const admitCall = (info: CallInfo): Effect.Effect<Ticket, OpenAiError, Scope.Scope> =>
+      Effect.gen(function* () {
+        const scope = scopeOf(info)
+        const estimate =
+          limiter !== undefined || budget !== undefined
+            ? yield* tokens.estimate({ path: info.path, model: info.model, body: info.body })
+            : { promptTokens: 0, maxOutputTokens: maxOutputTokensOf(info.body) }
+        if (lifecycle !== undefined && info.model !== undefined) yield* lifecycle.check(info.model)
+        let reservation: Budget.Reservation | undefined
+        let price: Pricing.ModelPrice | undefined
+        if (budget !== undefined && info.model !== undefined) {
+          const budgetScope = budgetScopeOf(info)
+          if (budget.enforced(budgetScope)) {
+            const known = pricing.price(info.model)
+            if (Option.isNone(known)) return yield* new PriceUnknown({ model: info.model })
+            price = known.value
+            const worst = {
+              promptTokens: estimate.promptTokens,
+              completionTokens: estimate.maxOutputTokens,
+              cachedPromptTokens: 0
+            }
+            reservation = yield* budget.reserve(budgetScope, {
+              usd: Pricing.costAt(price, worst, { batch: info.batch }),
+              tokens: estimate.promptTokens + estimate.maxOutputTokens
+            })
+          }
+        }
+        if (breaker !== undefined) yield* breaker.checkFuse(scope)
+        const ticket: Ticket = {
+          info,
+          scope,
+          estimatedPromptTokens: estimate.promptTokens,
+          maxOutputTokens: estimate.maxOutputTokens
+        }
+        calls.set(ticket, { reservation, price, permit: undefined })
+        return ticket
+      })
+
+    const admitAttempt = (ticket: Ticket, _attempt: number): Effect.Effect<void, OpenAiError, Scope.Scope> =>
+      Effect.gen(function* () {
+        if (breaker !== undefined) yield* breaker.guard(ticket.scope)
+        if (limiter !== undefined) {
+          const permit = yield* limiter.acquire(ticket.scope, {
+            requests: 1,
+            tokens: ticket.estimatedPromptTokens + ticket.maxOutputTokens
+          })
+          const state = calls.get(ticket)
+          if (state !== undefined) state.permit = permit
+        }
+        if (concurrency !== undefined) yield* concurrency.acquire(ticket.scope)
+      })
+
+    const observeAttempt = (ticket: Ticket, outcome: AttemptOutcome): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        if (outcome._tag === "Response") {
+          if (limiter !== undefined) yield* limiter.observe(ticket.scope, outcome.snapshot)
+          if (breaker !== undefined) yield* breaker.record(ticket.scope, { _tag: "Success" })
+          return
+        }
+        const error = outcome.error
+        const snapshot = "snapshot" in error ? error.snapshot : undefined
+        if (limiter !== undefined) {
+          if (snapshot !== undefined) yield* limiter.observe(ticket.scope, snapshot)
+          if (error._tag === "RateLimited") yield* limiter.pause(ticket.scope, pauseHint(error))
+        }
+        if (breaker !== undefined) yield* breaker.record(ticket.scope, { _tag: "Failure", error })
+      })
+
+    const settleCall = (ticket: Ticket, result: CallResult): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const state = calls.get(ticket)
+        if (state === undefined) return
+        calls.delete(ticket)
+        const usage = result.usage
+        if (budget !== undefined && state.reservation !== undefined) {
+          if (usage !== undefined && state.price !== undefined) {
+            yield* budget.settle(
+              state.reservation,
+              {
+                usd: Pricing.costAt(state.price, usage, { batch: ticket.info.batch }),
+                tokens: usage.promptTokens + usage.completionTokens
+              },
+              ticket.info.model
+            )
+          } else if (result.sent) {
+            // The server saw it but no usage came back: it may have billed, so keep the worst case.
+            yield* budget.settle(state.reservation, state.reservation, ticket.info.model)
+          } else {
+            yield* budget.release(state.reservation)
+          }
+        }
+        if (limiter !== undefined && state.permit !== undefined && usage !== undefined) {
+          yield* limiter.settle(state.permit, usage.promptTokens + usage.completionTokens)
+        }
+      })
+
+    return Gates.of({ admitCall, admitAttempt, observeAttempt, settleCall })
+  })
+
+/**
+ * The gates composed from whichever gate services the layer is given (none required).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Gates> => Layer.effect(Gates, make(options))
+
+/**
+ * Options of {@link layerDefaults}: per-gate options; `budget` turns the budget on, `false` turns a gate off.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DefaultsOptions extends Options {
+  readonly rateLimiter?: RateLimiter.Options | false
+  readonly concurrency?: Concurrency.Options | false
+  readonly circuitBreaker?: CircuitBreaker.Options | false
+  readonly modelLifecycle?: ModelLifecycle.Options | false
+  readonly pricing?: Pricing.Options
+  readonly budget?: Budget.Options
+}
+
+/**
+ * Every gate with sensible defaults: limits learned from headers, 64 requests in flight, the breaker of the
+ * incident write-up, lifecycle warnings (retired models fail), built-in prices, and no budget unless configured.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDefaults = (options: DefaultsOptions = {}): Layer.Layer<Gates> => {
+  const services = Layer.mergeAll(
+    options.rateLimiter === false ? Layer.empty : RateLimiter.layer(options.rateLimiter),
+    options.concurrency === false ? Layer.empty : Concurrency.layer(options.concurrency ?? { permits: 64 }),
+    options.circuitBreaker === false ? Layer.empty : CircuitBreaker.layer(options.circuitBreaker),
+    options.modelLifecycle === false ? Layer.empty : ModelLifecycle.layer(options.modelLifecycle),
+    options.budget === undefined ? Layer.empty : Budget.layer(options.budget),
+    Pricing.layer(options.pricing),
+    Tokens.layer(options.tokens)
+  )
+  return layer(options).pipe(Layer.provide(services))
+}
+
+/**
+ * {@link layerDefaults} with no options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const defaults: Layer.Layer<Gates> = layerDefaults()
