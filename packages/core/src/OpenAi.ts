@@ -253,7 +253,19 @@ export const make: Effect.Effect<Service, never, OpenAiConfig | Credentials | Sc
   return makeService(config, credentials, gates, transport, baseUrl)
 })
 
-const noGates: Gates.Gates["Type"] = Effect.runSync(Effect.provide(Gates.Gates, Gates.none))
+/** The pass-through used when no `Gates` are provided (same behaviour as `Gates.none`). */
+const noGates: Gates.Gates["Type"] = {
+  admitCall: (info) =>
+    Effect.succeed({
+      info,
+      scope: `${info.keyId}:${info.model ?? "-"}`,
+      estimatedPromptTokens: 0,
+      maxOutputTokens: Gates.maxOutputTokensOf(info.body)
+    }),
+  admitAttempt: () => Effect.void,
+  observeAttempt: () => Effect.void,
+  settleCall: () => Effect.void
+}
 
 const makeService = (
   config: Resolved,

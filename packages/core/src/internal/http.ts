@@ -190,7 +190,16 @@ export const readBody = (
         : Effect.succeed([next, chunk] as const)
     }),
     Stream.runCollect,
-    Effect.map((chunks) => concat(chunks))
+    Effect.map((chunks) => concat(chunks)),
+    Effect.mapError((error) =>
+      error._tag === "ConnectionFailed"
+        ? new ResponseDecodeFailed({
+            message: `response body cut short: ${error.message}`,
+            status: meta.status,
+            ...(meta.requestId === undefined ? {} : { requestId: meta.requestId })
+          })
+        : error
+    )
   )
 
 const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => concatArrays(Chunk.toReadonlyArray(chunks))

@@ -1,0 +1,66 @@
+import { expect, it } from "@effect/vitest"
+import { ChatCompletions, Embeddings, OpenAi } from "@sluice/core"
+import { Effect, Schema } from "effect"
+import { client } from "./support/servers.js"
+
+it.effect("responses from servers that omit optional fields and add unknown ones decode", () =>
+  Effect.gen(function* () {
+    // llama.cpp / vLLM style: no usage, system_fingerprint, created, logprobs, refusal; an extra field.
+    const body = yield* Schema.decodeUnknown(ChatCompletions.ChatCompletion)({
+      id: "x",
+      model: "llama",
+      choices: [{ message: { content: "hi" }, finish_reason: "stop", timings: {} }],
+      extra: true
+    })
+    expect(body.choices[0]?.message.content).toBe("hi")
+    expect(body.usage).toBeUndefined()
+    const chunk = yield* Schema.decodeUnknown(ChatCompletions.ChatCompletionChunk)({
+      id: "c",
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }
+    })
+    expect(chunk.usage?.completion_tokens).toBe(2)
+  })
+)
+
+it.effect("base64 embeddings decode to numbers", () =>
+  Effect.gen(function* () {
+    const base64 = Buffer.from(new Float32Array([0.5, -1, 2]).buffer).toString("base64")
+    const list = yield* Schema.decodeUnknown(Embeddings.EmbeddingList)({
+      data: [{ index: 0, embedding: base64 }],
+      model: "m"
+    })
+    expect(list.data[0]?.embedding).toEqual([0.5, -1, 2])
+  })
+)
+
+it.scoped("invalid input is refused before sending, naming the path and the value", () =>
+  Effect.gen(function* () {
+    const o = yield* OpenAi.OpenAi
+    const error = yield* Effect.flip(
+      o.chat.completions.create({
+        model: "gpt-4o",
+        messages: [{ role: "user", content: "hi" }],
+        temperature: 3,
+        max_tokens: 5
+      })
+    )
+    expect(error._tag).toBe("InvalidRequest")
+    expect(error.message).toContain("temperature")
+    expect(error.message).toContain("3")
+    if (error._tag === "InvalidRequest") expect(error.path).toBe("temperature")
+    const empty = yield* Effect.flip(o.embeddings.create({ model: "m", input: [] }))
+    expect(empty._tag).toBe("InvalidRequest")
+  }).pipe(Effect.provide(client("http://127.0.0.1:9/v1")))
+)
+
+it.scoped("maxTokensPolicy require refuses an unbounded chat request", () =>
+  Effect.gen(function* () {
+    const o = yield* OpenAi.OpenAi
+    const error = yield* Effect.flip(
+      o.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })
+    )
+    expect(error._tag).toBe("InvalidRequest")
+    expect(error.message).toContain("max_completion_tokens")
+  }).pipe(Effect.provide(client("http://127.0.0.1:9/v1", { maxTokensPolicy: "require" })))
+)
