@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { Config, FaultRates } from "./Config.js"
-import { startServer } from "./Simulator.js"
+import { start as startServer } from "./internal/server.js"
 
 const usage = `Usage: sluice-simulator [options]
   --port N              port on 127.0.0.1 (default 0: ephemeral)

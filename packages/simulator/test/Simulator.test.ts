@@ -363,7 +363,7 @@ describe("stats", () => {
 
   it.scoped("max concurrent requests seen", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({ latency: { requestMs: 50 } })
+      const sim = yield* Simulator.start({ latency: { requestMs: 300 } })
       yield* Effect.all(
         Array.from({ length: 8 }, (_, i) => post(sim.url, "/chat/completions", chatBody(`c${i}`))),
         { concurrency: "unbounded" }

@@ -126,7 +126,7 @@ describe("SSE streaming", () => {
 
   it.scoped("a stream the client abandons is counted as aborted", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({ latency: { perChunkMs: 30 } })
+      const sim = yield* Simulator.start({ latency: { perChunkMs: 200 } })
       yield* Effect.promise(async () => {
         const controller = new AbortController()
         const res = await fetch(`${sim.url}/chat/completions`, {
