@@ -54,6 +54,8 @@ export interface FaultRates {
   readonly rateTruncatedJson?: number
   /** Streaming: some chunks are sent, then the socket is destroyed without `data: [DONE]`. */
   readonly rateStreamDrop?: number
+  /** Streaming: some chunks, then `event: error` with a `server_error` object; the response ends without `[DONE]`. */
+  readonly rateStreamError?: number
   /** Streaming: the first token is delayed by `slowFirstTokenMs`. */
   readonly rateSlowFirstToken?: number
   /** Delay used by the `slowFirstToken` fault (default 2000 ms). */
@@ -304,6 +306,7 @@ export const resolve = (config: Config): Resolved => {
       rateHang: f.rateHang ?? 0,
       rateTruncatedJson: f.rateTruncatedJson ?? 0,
       rateStreamDrop: f.rateStreamDrop ?? 0,
+      rateStreamError: f.rateStreamError ?? 0,
       rateSlowFirstToken: f.rateSlowFirstToken ?? 0,
       slowFirstTokenMs: f.slowFirstTokenMs ?? 2000,
       shouldRetryHeader: f.shouldRetryHeader ?? false

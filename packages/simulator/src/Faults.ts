@@ -16,6 +16,8 @@ import type { FaultRates, ScriptedFault } from "./Config.js"
  * - `"hang"`: no answer until the client aborts
  * - `"truncatedJson"`: non-streaming body cut in half, then the socket is destroyed
  * - `"streamDrop"`: stream cut after some chunks, without `[DONE]`
+ * - `"streamError"`: after some chunks an `event: error` with an error object, then the response ends cleanly
+ *   without `[DONE]`
  * - `"slowFirstToken"`: stream's first token delayed by `slowFirstTokenMs`
  *
  * @since 0.1.0
@@ -30,6 +32,7 @@ export type FaultKind =
   | "hang"
   | "truncatedJson"
   | "streamDrop"
+  | "streamError"
   | "slowFirstToken"
 
 /**
@@ -47,6 +50,7 @@ export const kinds: ReadonlyArray<FaultKind> = [
   "hang",
   "truncatedJson",
   "streamDrop",
+  "streamError",
   "slowFirstToken"
 ]
 
@@ -85,6 +89,8 @@ const rateOf = (rates: FaultRates, kind: FaultKind): number => {
       return rates.rateTruncatedJson ?? 0
     case "streamDrop":
       return rates.rateStreamDrop ?? 0
+    case "streamError":
+      return rates.rateStreamError ?? 0
     case "slowFirstToken":
       return rates.rateSlowFirstToken ?? 0
   }
@@ -98,7 +104,11 @@ const rateOf = (rates: FaultRates, kind: FaultKind): number => {
  * @category predicates
  */
 export const applies = (kind: FaultKind, streaming: boolean): boolean =>
-  kind === "streamDrop" || kind === "slowFirstToken" ? streaming : kind === "truncatedJson" ? !streaming : true
+  kind === "streamDrop" || kind === "streamError" || kind === "slowFirstToken"
+    ? streaming
+    : kind === "truncatedJson"
+      ? !streaming
+      : true
 
 /**
  * Picks the fault for one request. A script entry matching the request's overall number (or its number on

@@ -16,7 +16,7 @@ const usage = `Usage: sluice-simulator [options]
   --quota-usd X         answer 429 insufficient_quota after this simulated spend
   --fault-rate X        probability of each of 500, 503, 502 HTML, reset, truncated JSON, stream drop (X/6 each)
   --rate-500 X --rate-503 X --rate-502-html X --rate-429 X --rate-reset X --rate-hang X
-  --rate-truncated-json X --rate-stream-drop X --rate-slow-first-token X --slow-first-token-ms N
+  --rate-truncated-json X --rate-stream-drop X --rate-stream-error X --rate-slow-first-token X --slow-first-token-ms N
   --first-token-ms N --per-chunk-ms N --request-ms N
   --line-ending lf|crlf|mixed   --no-slicing   --min-slice-bytes N   --max-slice-bytes N
   --strict-models
@@ -101,6 +101,9 @@ const parse = (argv: ReadonlyArray<string>): Config => {
         break
       case "--rate-stream-drop":
         faults.rateStreamDrop = num()
+        break
+      case "--rate-stream-error":
+        faults.rateStreamError = num()
         break
       case "--rate-slow-first-token":
         faults.rateSlowFirstToken = num()

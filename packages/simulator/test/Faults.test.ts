@@ -136,6 +136,29 @@ describe("faults over HTTP", () => {
     })
   )
 
+  it.scoped("stream error: an event: error frame, then a clean end without [DONE]", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({
+        stream: { lineEnding: "lf" },
+        script: [{ request: 1, fault: "streamError" }]
+      })
+      const result = yield* Effect.promise(() => raw(sim.port, "/chat/completions", chatBody("x", { stream: true })))
+      expect(result.status).toBe(200)
+      expect(result.complete).toBe(true)
+      const text = Buffer.concat(result.chunks).toString("utf8")
+      const events = text.split("\n\n").filter((e) => e !== "")
+      const last = events.at(-1)!
+      expect(last.startsWith("event: error\ndata: ")).toBe(true)
+      expect(JSON.parse(last.split("\ndata: ")[1]!).error.type).toBe("server_error")
+      expect(events.slice(0, -1).every((e) => e.startsWith("data: {"))).toBe(true)
+      expect(/data: \[DONE\]/.test(text)).toBe(false)
+      const stats = yield* sim.stats
+      expect(stats.faults["streamError"]).toBe(1)
+      expect(stats.streamsCompleted).toBe(0)
+      expect(stats.clientAborts).toBe(0)
+    })
+  )
+
   it.scoped("hang: no answer until the client aborts, and the abort is counted", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "hang" }] })

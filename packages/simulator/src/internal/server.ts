@@ -457,7 +457,7 @@ export const start = async (input: Config.Config): Promise<Handle> => {
     const mode = cfg.stream.lineEnding
     const eol = mode === "crlf" || (mode === "mixed" && streamRng() < 0.5) ? "\r\n" : "\n"
     let dropAt = -1
-    if (fault === "streamDrop") {
+    if (fault === "streamDrop" || fault === "streamError") {
       countFault(fault)
       dropAt = 1 + Math.floor(streamRng() * (events.length - 1))
     }
@@ -476,6 +476,16 @@ export const start = async (input: Config.Config): Promise<Handle> => {
       }
       if (ctx.closed) return
       const frame = `data: ${events[i]}${eol}${eol}`
+      if (i === dropAt && fault === "streamError") {
+        const error = errorBody(
+          apiError(500, "The server had an error while processing your request. Sorry about that!", "server_error")
+        )
+        await writeSliced(ctx, `${pending}event: error${eol}data: ${error}${eol}${eol}`)
+        if (ctx.closed) return
+        ctx.intentional = true
+        ctx.res.end()
+        return
+      }
       if (i === dropAt) {
         if (pending !== "") await writeSliced(ctx, pending)
         if (ctx.closed) return
