@@ -1,0 +1,744 @@
+/**
+ * Telemetry for every call: one event per attempt and one per call, emitted through Effect's own facilities —
+ * log lines (`Effect.log*` with annotations; pick `Logger.json` or `Logger.structured`), `Metric`s, and
+ * OpenTelemetry GenAI attributes on the client's call span — and published on a `PubSub` that `Alerts`,
+ * `RunReport.recorder` or your own code can subscribe to.
+ *
+ * Telemetry is a decorator of the `Gates` service: `Telemetry.layer()` needs a `Gates` and provides a wrapped
+ * one, so it is provided *over* the gates layer (`Telemetry.wrap(gatesLayer)`). From the hooks it sees the
+ * path, model, stream flag and key fingerprint (`keyId`) of a call, each attempt's status, rate-limit headers
+ * or typed error, and the call's usage. It never sees the API key, and it never sees message content: the
+ * hooks do not carry it, so nothing here can log a prompt or a completion.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Effect, Layer, Metric, MetricBoundaries, Option, PubSub, type Queue, Stream } from "effect"
+import type * as Scope from "effect/Scope"
+import { type OpenAiError, retryAfterMsOf } from "./Errors.js"
+import * as Gates from "./Gates.js"
+import { defined, endpointOf, operationOf, scrubSecrets } from "./internal/telemetry/format.js"
+import { Pricing } from "./Pricing.js"
+import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
+
+/**
+ * What the rate-limit headers of a response said (absent headers stay absent).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimitHeadroom {
+  readonly limitRequests?: number | undefined
+  readonly remainingRequests?: number | undefined
+  readonly resetRequestsMs?: number | undefined
+  readonly limitTokens?: number | undefined
+  readonly remainingTokens?: number | undefined
+  readonly resetTokensMs?: number | undefined
+}
+
+/**
+ * One attempt (one HTTP request, or a refusal by a gate before it) ended.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AttemptEvent {
+  readonly _tag: "Attempt"
+  /** Sequence number of the call within this telemetry layer; every event of a call shares it. */
+  readonly callId: number
+  /** Epoch ms (from `Clock`) when the attempt ended. */
+  readonly at: number
+  readonly model?: string | undefined
+  /** The API path with identifiers replaced: `/chat/completions`, `/files/{id}/content`. */
+  readonly endpoint: string
+  readonly method: string
+  readonly stream: boolean
+  /** The key's non-secret fingerprint. */
+  readonly keyId: string
+  /** 1 for the first attempt. */
+  readonly attempt: number
+  readonly outcome: "ok" | "error"
+  readonly status?: number | undefined
+  /** The `_tag` of the typed error: `RateLimited`, `ServerError`, `Timeout` … */
+  readonly errorTag?: string | undefined
+  /** The server's `error.code`: `rate_limit_exceeded`, `model_not_found` … */
+  readonly errorCode?: string | undefined
+  readonly retryable?: boolean | undefined
+  readonly requestId?: string | undefined
+  /** From the end of gate admission to the end of the attempt (for streams: to the response headers). */
+  readonly latencyMs: number
+  /** Time spent waiting in the gates (rate limiter, concurrency) before sending. */
+  readonly gateWaitMs: number
+  readonly rateLimit?: RateLimitHeadroom | undefined
+  readonly retryAfterMs?: number | undefined
+}
+
+/**
+ * A call ended: successfully, with an error (after its retries), or interrupted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallEvent {
+  readonly _tag: "Call"
+  readonly callId: number
+  /** Epoch ms when the call ended. */
+  readonly at: number
+  /** Epoch ms when the call was admitted. */
+  readonly startedAt: number
+  readonly model?: string | undefined
+  readonly endpoint: string
+  readonly method: string
+  readonly stream: boolean
+  readonly batch: boolean
+  readonly keyId: string
+  readonly outcome: "ok" | "error" | "interrupted"
+  /** Whether any attempt reached the server (it may be billed). */
+  readonly sent: boolean
+  readonly attempts: number
+  readonly errorTag?: string | undefined
+  readonly errorCode?: string | undefined
+  readonly requestId?: string | undefined
+  /** From admission to settlement (for streams: to the end of the stream). */
+  readonly latencyMs: number
+  /** Time to the first token, for streams whose reader called `Telemetry.recordFirstToken`. */
+  readonly ttftMs?: number | undefined
+  readonly promptTokens?: number | undefined
+  readonly completionTokens?: number | undefined
+  readonly cachedPromptTokens?: number | undefined
+  readonly totalTokens?: number | undefined
+  /** USD, from the `Pricing` service; absent when no price is known (never guessed). */
+  readonly costUsd?: number | undefined
+  /** `stop`, `length`, `content_filter`, `tool_calls`, when the client or stream reported it. */
+  readonly finishReason?: string | undefined
+  /** The model the server says answered (`gpt-4o-2024-08-06`), when reported. */
+  readonly responseModel?: string | undefined
+  readonly maxOutputTokens: number
+  readonly estimatedPromptTokens: number
+}
+
+/**
+ * Every telemetry event.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TelemetryEvent = AttemptEvent | CallEvent
+
+/**
+ * What the client or stream layer learned from a response body, for the call's event and span.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResponseDetails {
+  readonly finishReason?: string | undefined
+  readonly responseModel?: string | undefined
+  readonly requestId?: string | undefined
+}
+
+/**
+ * The telemetry hub: the event stream and the recorders the client and stream layer may call.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Telemetry extends Context.Tag("@sluice/core/Telemetry")<
+  Telemetry,
+  {
+    /** Every event from the moment the stream is run. */
+    readonly events: Stream.Stream<TelemetryEvent>
+    /** A subscription that starts now (use it to be sure no event is missed between setup and the first call). */
+    readonly subscribe: Effect.Effect<Queue.Dequeue<TelemetryEvent>, never, Scope.Scope>
+    /** Marks the first token of a streaming call (for `ttftMs` and `sluice_ttft_ms`). Only the first mark counts. */
+    readonly recordFirstToken: (ticket: Gates.Ticket) => Effect.Effect<void>
+    /** Adds what the response body said (finish reason, response model, request id) to the call's event. */
+    readonly recordResponse: (ticket: Gates.Ticket, details: ResponseDetails) => Effect.Effect<void>
+  }
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Emit log lines (debug per attempt, info per call, warning on errors). Default `true`. */
+  readonly logs?: boolean
+  /** Update the `sluice_*` metrics. Default `true`. */
+  readonly metrics?: boolean
+  /** Annotate the client's call span with GenAI attributes. Default `true`. */
+  readonly spans?: boolean
+  /**
+   * Events kept per subscriber that has not read them yet. A slow subscriber loses its oldest events rather
+   * than slowing the calls down. Default 16384.
+   */
+  readonly bufferSize?: number
+}
+
+const latencyBoundaries = MetricBoundaries.fromIterable([
+  5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000
+])
+
+/**
+ * Attempts (HTTP requests and gate refusals), tagged `model`, `endpoint`, `outcome` (`ok` | `error`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const requestsTotal = Metric.counter("sluice_requests_total", {
+  description: "Attempts by model, endpoint and outcome",
+  incremental: true
+})
+
+/**
+ * Calls, tagged `model`, `endpoint`, `outcome` (`ok` | `error` | `interrupted`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const callsTotal = Metric.counter("sluice_calls_total", {
+  description: "Calls by model, endpoint and outcome",
+  incremental: true
+})
+
+/**
+ * Failed attempts and refused calls, tagged `model`, `endpoint`, `error` (the error's `_tag`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const errorsTotal = Metric.counter("sluice_errors_total", {
+  description: "Failed attempts and refused calls by error tag",
+  incremental: true
+})
+
+/**
+ * Tokens reported by the server, tagged `model`, `endpoint`, `kind` (`prompt` | `completion`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const tokensTotal = Metric.counter("sluice_tokens_total", {
+  description: "Tokens by model, endpoint and kind (prompt | completion)",
+  incremental: true
+})
+
+/**
+ * USD spent on calls with a known price, tagged `model`, `endpoint`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const costUsdTotal = Metric.counter("sluice_cost_usd_total", {
+  description: "USD spent (calls with a known price)",
+  incremental: true
+})
+
+/**
+ * Latency in ms, tagged `model`, `endpoint`, `kind` (`attempt` | `call`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const latencyMs = Metric.histogram("sluice_latency_ms", latencyBoundaries, "Latency per attempt and per call")
+
+/**
+ * Time to first token in ms for streams, tagged `model`, `endpoint`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const ttftMs = Metric.histogram("sluice_ttft_ms", latencyBoundaries, "Time to first token of streams")
+
+/**
+ * Remaining / limit of the server's rate limit after the latest response, tagged `model`, `key_id`,
+ * `bucket` (`requests` | `tokens`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const rateLimitRemainingRatio = Metric.gauge("sluice_ratelimit_remaining_ratio", {
+  description: "Rate-limit headroom (remaining / limit) from the latest response headers"
+})
+
+const modelTag = (model: string | undefined): string => model ?? "none"
+
+const errorCodeOf = (error: OpenAiError): string | undefined =>
+  "code" in error && typeof error.code === "string" ? error.code : undefined
+
+const statusOf = (error: OpenAiError): number | undefined =>
+  "status" in error && typeof error.status === "number" ? error.status : undefined
+
+const requestIdOf = (error: OpenAiError): string | undefined =>
+  "requestId" in error && typeof error.requestId === "string" ? error.requestId : undefined
+
+const snapshotOf = (error: OpenAiError): RateLimitSnapshot | undefined =>
+  "snapshot" in error ? error.snapshot : undefined
+
+const headroomOf = (snapshot: RateLimitSnapshot | undefined): RateLimitHeadroom | undefined => {
+  if (snapshot === undefined) return undefined
+  const headroom = defined({
+    limitRequests: snapshot.limitRequests,
+    remainingRequests: snapshot.remainingRequests,
+    resetRequestsMs: snapshot.resetRequestsMs,
+    limitTokens: snapshot.limitTokens,
+    remainingTokens: snapshot.remainingTokens,
+    resetTokensMs: snapshot.resetTokensMs
+  }) as RateLimitHeadroom
+  return Object.keys(headroom).length === 0 ? undefined : headroom
+}
+
+/**
+ * Headroom ratio of one bucket, when both the limit and the remaining count are known.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const headroomRatio = (headroom: RateLimitHeadroom | undefined, bucket: "requests" | "tokens") => {
+  const limit = bucket === "requests" ? headroom?.limitRequests : headroom?.limitTokens
+  const remaining = bucket === "requests" ? headroom?.remainingRequests : headroom?.remainingTokens
+  return limit === undefined || remaining === undefined || limit <= 0 ? undefined : Math.max(0, remaining / limit)
+}
+
+interface CallState {
+  readonly callId: number
+  readonly startedAt: number
+  attempts: number
+  attemptRequestedAt: number
+  attemptAdmittedAt: number | undefined
+  firstTokenAt: number | undefined
+  details: ResponseDetails
+  lastAttempt: AttemptEvent | undefined
+  settled: boolean
+}
+
+const formatUsd = (usd: number): string => `$${usd < 0.01 ? usd.toPrecision(3) : usd.toFixed(4)}`
+
+const attemptMessage = (event: AttemptEvent): string =>
+  `${event.method} ${event.endpoint}${event.model === undefined ? "" : ` ${event.model}`} attempt ${event.attempt}: ${
+    event.outcome === "ok"
+      ? `${event.status ?? "ok"}`
+      : `${event.errorTag}${event.status === undefined ? "" : ` ${event.status}`}`
+  } in ${event.latencyMs} ms`
+
+const callMessage = (event: CallEvent): string => {
+  const head = `${event.method} ${event.endpoint}${event.model === undefined ? "" : ` ${event.model}`}`
+  const status = event.outcome === "error" ? `failed with ${event.errorTag}` : event.outcome
+  const parts = [`${event.attempts} attempt${event.attempts === 1 ? "" : "s"}`]
+  if (event.totalTokens !== undefined) parts.push(`${event.totalTokens} tokens`)
+  if (event.costUsd !== undefined) parts.push(formatUsd(event.costUsd))
+  if (event.finishReason !== undefined) parts.push(`finish ${event.finishReason}`)
+  return `${head}: ${status} in ${event.latencyMs} ms, ${parts.join(", ")}`
+}
+
+/**
+ * Wraps `inner` gates with telemetry. The returned gates call `inner` first and record afterwards, so a
+ * telemetry problem can never refuse or delay a call beyond the bookkeeping itself.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  inner: Gates.Gates["Type"],
+  options: Options = {}
+): Effect.Effect<{ readonly gates: Gates.Gates["Type"]; readonly telemetry: Telemetry["Type"] }, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const pricing = yield* Effect.serviceOption(Pricing)
+    const hub = yield* Effect.acquireRelease(
+      PubSub.sliding<TelemetryEvent>(options.bufferSize ?? 16_384),
+      PubSub.shutdown
+    )
+    const logs = options.logs ?? true
+    const metrics = options.metrics ?? true
+    const spans = options.spans ?? true
+    const calls = new WeakMap<Gates.Ticket, CallState>()
+    let nextCallId = 0
+
+    const costOf = (ticket: Gates.Ticket, usage: Gates.Usage | undefined): number | undefined => {
+      if (usage === undefined || ticket.info.model === undefined || Option.isNone(pricing)) return undefined
+      return Option.getOrUndefined(pricing.value.cost(ticket.info.model, usage, { batch: ticket.info.batch }))
+    }
+
+    const tagsOf = (model: string | undefined, endpoint: string) => ({ model: modelTag(model), endpoint })
+
+    const annotate = (attributes: Record<string, unknown>) =>
+      spans ? Effect.annotateCurrentSpan(defined(attributes)) : Effect.void
+
+    const emitAttempt = (event: AttemptEvent, keyId: string, message: string | undefined) =>
+      Effect.gen(function* () {
+        yield* PubSub.publish(hub, event)
+        if (metrics) {
+          const tags = tagsOf(event.model, event.endpoint)
+          yield* Metric.increment(requestsTotal.pipe(withTags({ ...tags, outcome: event.outcome })))
+          yield* Metric.update(latencyMs.pipe(withTags({ ...tags, kind: "attempt" })), event.latencyMs)
+          if (event.errorTag !== undefined) {
+            yield* Metric.increment(errorsTotal.pipe(withTags({ ...tags, error: event.errorTag })))
+          }
+          for (const bucket of ["requests", "tokens"] as const) {
+            const ratio = headroomRatio(event.rateLimit, bucket)
+            if (ratio !== undefined) {
+              yield* Metric.set(
+                rateLimitRemainingRatio.pipe(withTags({ model: modelTag(event.model), key_id: keyId, bucket })),
+                ratio
+              )
+            }
+          }
+        }
+        yield* annotate({
+          "sluice.attempts": event.attempt,
+          "http.response.status_code": event.status,
+          "sluice.request_id": event.requestId,
+          "sluice.ratelimit.remaining_requests": event.rateLimit?.remainingRequests,
+          "sluice.ratelimit.remaining_tokens": event.rateLimit?.remainingTokens,
+          "sluice.ratelimit.limit_requests": event.rateLimit?.limitRequests,
+          "sluice.ratelimit.limit_tokens": event.rateLimit?.limitTokens
+        })
+        if (logs) {
+          const log =
+            event.outcome === "ok" ? Effect.logDebug(attemptMessage(event)) : Effect.logWarning(attemptMessage(event))
+          yield* log.pipe(Effect.annotateLogs(logAnnotations(event, message)))
+        }
+      })
+
+    const emitCall = (event: CallEvent, message: string | undefined) =>
+      Effect.gen(function* () {
+        yield* PubSub.publish(hub, event)
+        if (metrics) {
+          const tags = tagsOf(event.model, event.endpoint)
+          yield* Metric.increment(callsTotal.pipe(withTags({ ...tags, outcome: event.outcome })))
+          yield* Metric.update(latencyMs.pipe(withTags({ ...tags, kind: "call" })), event.latencyMs)
+          if (event.attempts === 0 && event.errorTag !== undefined) {
+            yield* Metric.increment(errorsTotal.pipe(withTags({ ...tags, error: event.errorTag })))
+          }
+          if (event.promptTokens !== undefined) {
+            yield* Metric.incrementBy(tokensTotal.pipe(withTags({ ...tags, kind: "prompt" })), event.promptTokens)
+          }
+          if (event.completionTokens !== undefined) {
+            yield* Metric.incrementBy(
+              tokensTotal.pipe(withTags({ ...tags, kind: "completion" })),
+              event.completionTokens
+            )
+          }
+          if (event.costUsd !== undefined) yield* Metric.incrementBy(costUsdTotal.pipe(withTags(tags)), event.costUsd)
+        }
+        yield* annotate({
+          "gen_ai.usage.input_tokens": event.promptTokens,
+          "gen_ai.usage.output_tokens": event.completionTokens,
+          "gen_ai.response.model": event.responseModel,
+          "gen_ai.response.finish_reasons": event.finishReason === undefined ? undefined : [event.finishReason],
+          "sluice.cost_usd": event.costUsd,
+          "sluice.attempts": event.attempts,
+          "sluice.outcome": event.outcome,
+          "sluice.ttft_ms": event.ttftMs,
+          "sluice.request_id": event.requestId,
+          "error.type": event.errorTag
+        })
+        if (logs) {
+          const log =
+            event.outcome === "error" ? Effect.logWarning(callMessage(event)) : Effect.logInfo(callMessage(event))
+          yield* log.pipe(Effect.annotateLogs(logAnnotations(event, message)))
+        }
+      })
+
+    const callEvent = (
+      ticket: Gates.Ticket,
+      state: CallState,
+      now: number,
+      outcome: CallEvent["outcome"],
+      result: {
+        readonly usage: Gates.Usage | undefined
+        readonly sent: boolean
+        readonly error: OpenAiError | undefined
+      }
+    ): CallEvent => {
+      const usage = result.usage
+      const info = ticket.info
+      return defined({
+        _tag: "Call",
+        callId: state.callId,
+        at: now,
+        startedAt: state.startedAt,
+        model: info.model,
+        endpoint: endpointOf(info.path),
+        method: info.method,
+        stream: info.stream,
+        batch: info.batch,
+        keyId: info.keyId,
+        outcome,
+        sent: result.sent,
+        attempts: state.attempts,
+        errorTag: result.error?._tag,
+        errorCode: result.error === undefined ? undefined : errorCodeOf(result.error),
+        requestId:
+          state.details.requestId ??
+          (result.error === undefined ? undefined : requestIdOf(result.error)) ??
+          state.lastAttempt?.requestId,
+        latencyMs: now - state.startedAt,
+        ttftMs: state.firstTokenAt === undefined ? undefined : state.firstTokenAt - state.startedAt,
+        promptTokens: usage?.promptTokens,
+        completionTokens: usage?.completionTokens,
+        cachedPromptTokens: usage?.cachedPromptTokens,
+        totalTokens: usage === undefined ? undefined : usage.promptTokens + usage.completionTokens,
+        costUsd: costOf(ticket, usage),
+        finishReason: state.details.finishReason,
+        responseModel: state.details.responseModel,
+        maxOutputTokens: ticket.maxOutputTokens,
+        estimatedPromptTokens: ticket.estimatedPromptTokens
+      }) as unknown as CallEvent
+    }
+
+    const admitCall = (info: Gates.CallInfo) =>
+      Effect.gen(function* () {
+        const startedAt = yield* Clock.currentTimeMillis
+        const callId = ++nextCallId
+        yield* annotate({
+          "gen_ai.operation.name": operationOf(info.path),
+          "gen_ai.system": "openai",
+          "gen_ai.request.model": info.model,
+          "sluice.key_id": info.keyId,
+          "sluice.stream": info.stream
+        })
+        const ticket = yield* inner.admitCall(info).pipe(
+          Effect.tapError((error) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const state = newState(callId, startedAt)
+              const ticket: Gates.Ticket = {
+                info,
+                scope: "",
+                estimatedPromptTokens: 0,
+                maxOutputTokens: Gates.maxOutputTokensOf(info.body)
+              }
+              return emitCall(
+                callEvent(ticket, state, now, "error", { usage: undefined, sent: false, error }),
+                scrubSecrets(error.message)
+              )
+            })
+          )
+        )
+        const state = newState(callId, startedAt)
+        calls.set(ticket, state)
+        if (ticket.maxOutputTokens > 0) yield* annotate({ "gen_ai.request.max_tokens": ticket.maxOutputTokens })
+        // Interrupted before settlement (nothing reached the server, or the caller walked away): still one event.
+        yield* Effect.addFinalizer(() =>
+          state.settled
+            ? Effect.void
+            : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+                state.settled = true
+                return emitCall(
+                  callEvent(ticket, state, now, "interrupted", {
+                    usage: undefined,
+                    sent: state.lastAttempt !== undefined,
+                    error: undefined
+                  }),
+                  undefined
+                )
+              })
+        )
+        return ticket
+      })
+
+    const admitAttempt = (ticket: Gates.Ticket, attempt: number) =>
+      Effect.gen(function* () {
+        const state = calls.get(ticket)
+        if (state !== undefined) {
+          state.attempts = Math.max(state.attempts, attempt)
+          state.attemptRequestedAt = yield* Clock.currentTimeMillis
+          state.attemptAdmittedAt = undefined
+        }
+        yield* inner.admitAttempt(ticket, attempt)
+        if (state !== undefined) state.attemptAdmittedAt = yield* Clock.currentTimeMillis
+      })
+
+    const observeAttempt = (ticket: Gates.Ticket, outcome: Gates.AttemptOutcome) =>
+      Effect.gen(function* () {
+        yield* inner.observeAttempt(ticket, outcome)
+        const state = calls.get(ticket)
+        if (state === undefined) return
+        const now = yield* Clock.currentTimeMillis
+        const admittedAt = state.attemptAdmittedAt ?? now
+        const info = ticket.info
+        const snapshot = outcome._tag === "Response" ? outcome.snapshot : snapshotOf(outcome.error)
+        // The Response outcome carries no request id yet; pick it up if the client adds one.
+        const responseRequestId = (outcome as { readonly requestId?: unknown }).requestId
+        const event = defined({
+          _tag: "Attempt",
+          callId: state.callId,
+          at: now,
+          model: info.model,
+          endpoint: endpointOf(info.path),
+          method: info.method,
+          stream: info.stream,
+          keyId: info.keyId,
+          attempt: Math.max(1, state.attempts),
+          outcome: outcome._tag === "Response" ? "ok" : "error",
+          status: outcome._tag === "Response" ? outcome.status : statusOf(outcome.error),
+          errorTag: outcome._tag === "Failure" ? outcome.error._tag : undefined,
+          errorCode: outcome._tag === "Failure" ? errorCodeOf(outcome.error) : undefined,
+          retryable: outcome._tag === "Failure" ? outcome.error.retryable : undefined,
+          requestId:
+            outcome._tag === "Failure"
+              ? requestIdOf(outcome.error)
+              : typeof responseRequestId === "string"
+                ? responseRequestId
+                : undefined,
+          latencyMs: now - admittedAt,
+          gateWaitMs: admittedAt - state.attemptRequestedAt,
+          rateLimit: headroomOf(snapshot),
+          retryAfterMs: outcome._tag === "Failure" ? retryAfterMsOf(outcome.error) : snapshot?.retryAfterMs
+        }) as unknown as AttemptEvent
+        state.lastAttempt = event
+        yield* emitAttempt(
+          event,
+          info.keyId,
+          outcome._tag === "Failure" ? scrubSecrets(outcome.error.message) : undefined
+        )
+      })
+
+    const settleCall = (ticket: Gates.Ticket, result: Gates.CallResult) =>
+      Effect.gen(function* () {
+        yield* inner.settleCall(ticket, result)
+        const state = calls.get(ticket)
+        if (state === undefined || state.settled) return
+        state.settled = true
+        const now = yield* Clock.currentTimeMillis
+        const outcome =
+          result.error !== undefined ? "error" : result.usage === undefined && !result.sent ? "interrupted" : "ok"
+        yield* emitCall(
+          callEvent(ticket, state, now, outcome, result),
+          result.error === undefined ? undefined : scrubSecrets(result.error.message)
+        )
+      })
+
+    const recordFirstToken = (ticket: Gates.Ticket) =>
+      Effect.gen(function* () {
+        const state = calls.get(ticket)
+        if (state === undefined || state.firstTokenAt !== undefined) return
+        const now = yield* Clock.currentTimeMillis
+        state.firstTokenAt = now
+        if (metrics) {
+          yield* Metric.update(
+            ttftMs.pipe(withTags(tagsOf(ticket.info.model, endpointOf(ticket.info.path)))),
+            now - state.startedAt
+          )
+        }
+      })
+
+    const recordResponse = (ticket: Gates.Ticket, details: ResponseDetails) =>
+      Effect.sync(() => {
+        const state = calls.get(ticket)
+        if (state !== undefined) state.details = { ...state.details, ...defined({ ...details }) }
+      })
+
+    return {
+      gates: Gates.Gates.of({ admitCall, admitAttempt, observeAttempt, settleCall }),
+      telemetry: Telemetry.of({
+        events: Stream.fromPubSub(hub),
+        subscribe: PubSub.subscribe(hub),
+        recordFirstToken,
+        recordResponse
+      })
+    }
+  })
+
+const newState = (callId: number, startedAt: number): CallState => ({
+  callId,
+  startedAt,
+  attempts: 0,
+  attemptRequestedAt: startedAt,
+  attemptAdmittedAt: undefined,
+  firstTokenAt: undefined,
+  details: {},
+  lastAttempt: undefined,
+  settled: false
+})
+
+const withTags =
+  (tags: Record<string, string>) =>
+  <Type, In, Out>(metric: Metric.Metric<Type, In, Out>): Metric.Metric<Type, In, Out> => {
+    let tagged = metric
+    for (const [key, value] of Object.entries(tags)) tagged = Metric.tagged(tagged, key, value)
+    return tagged
+  }
+
+const logAnnotations = (event: TelemetryEvent, errorMessage: string | undefined): Record<string, unknown> => {
+  const rateLimit = event._tag === "Attempt" ? event.rateLimit : undefined
+  const { _tag, rateLimit: _nested, ...rest } = event as AttemptEvent
+  return defined({
+    event: _tag === "Attempt" ? "attempt" : "call",
+    ...rest,
+    ...(rateLimit === undefined
+      ? {}
+      : {
+          remainingRequests: rateLimit.remainingRequests,
+          limitRequests: rateLimit.limitRequests,
+          resetRequestsMs: rateLimit.resetRequestsMs,
+          remainingTokens: rateLimit.remainingTokens,
+          limitTokens: rateLimit.limitTokens,
+          resetTokensMs: rateLimit.resetTokensMs
+        }),
+    errorMessage: errorMessage === undefined ? undefined : errorMessage.slice(0, 300)
+  })
+}
+
+/**
+ * Telemetry over the `Gates` in the context: needs `Gates` (and uses `Pricing` when present), provides the
+ * wrapped `Gates` and the `Telemetry` hub. Provide it over your gates: `Layer.provide(Telemetry.layer(), gates)`
+ * or {@link wrap}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Gates.Gates | Telemetry, never, Gates.Gates> =>
+  Layer.scopedContext(
+    Effect.gen(function* () {
+      const inner = yield* Gates.Gates
+      const { gates, telemetry } = yield* make(inner, options)
+      return Context.make(Gates.Gates, gates).pipe(Context.add(Telemetry, telemetry))
+    })
+  )
+
+/**
+ * Wraps a gates layer with telemetry. Everything the gates layer provides (`Pricing`, say) is visible to
+ * telemetry too, and stays provided.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const wrap = <ROut, E, RIn>(
+  gates: Layer.Layer<ROut, E, RIn>,
+  options?: Options
+): Layer.Layer<ROut | Gates.Gates | Telemetry, E, Exclude<RIn, never>> =>
+  Layer.provideMerge(layer(options), gates as Layer.Layer<ROut | Gates.Gates, E, RIn>)
+
+/**
+ * Every telemetry event from the moment the stream runs.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const events: Stream.Stream<TelemetryEvent, never, Telemetry> = Stream.unwrap(
+  Effect.map(Telemetry, (telemetry) => telemetry.events)
+)
+
+/**
+ * Marks the first token of a streaming call. A no-op when no `Telemetry` is provided, so the stream layer can
+ * call it unconditionally.
+ *
+ * @since 0.1.0
+ * @category recorders
+ */
+export const recordFirstToken = (ticket: Gates.Ticket): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(Telemetry), (telemetry) =>
+    Option.isSome(telemetry) ? telemetry.value.recordFirstToken(ticket) : Effect.void
+  )
+
+/**
+ * Adds the finish reason, response model or request id of a call to its event and span. Call it before the
+ * call settles. A no-op when no `Telemetry` is provided.
+ *
+ * @since 0.1.0
+ * @category recorders
+ */
+export const recordResponse = (ticket: Gates.Ticket, details: ResponseDetails): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(Telemetry), (telemetry) =>
+    Option.isSome(telemetry) ? telemetry.value.recordResponse(ticket, details) : Effect.void
+  )

@@ -1,0 +1,46 @@
+/**
+ * Small pure helpers shared by Telemetry, Alerts and RunReport. Not public.
+ */
+
+const literalSegments = new Set([
+  "content",
+  "cancel",
+  "completions",
+  "chat",
+  "embeddings",
+  "models",
+  "files",
+  "batches"
+])
+
+/**
+ * The endpoint a path belongs to, with identifiers replaced so metric tags stay low-cardinality:
+ * `/files/file-abc/content` → `/files/{id}/content`, `/models/gpt-4o` → `/models/{id}`.
+ */
+export const endpointOf = (path: string): string => {
+  const bare = path.split("?")[0] ?? path
+  const segments = bare.split("/").filter((segment) => segment.length > 0)
+  return `/${segments.map((segment, index) => (index === 0 || literalSegments.has(segment) ? segment : "{id}")).join("/")}`
+}
+
+/** The GenAI semantic-convention operation name of an endpoint, when it has one. */
+export const operationOf = (path: string): string | undefined =>
+  path.startsWith("/chat/completions") ? "chat" : path.startsWith("/embeddings") ? "embeddings" : undefined
+
+/** Defence in depth: the client already scrubs keys from error bodies; telemetry never trusts that alone. */
+export const scrubSecrets = (text: string): string =>
+  text.replace(/\b(sk|sess|rk)-[A-Za-z0-9_*-]{6,}/g, "$1-[redacted]").replace(/Bearer\s+\S+/gi, "Bearer [redacted]")
+
+/** Drops `undefined` values so logs, spans and JSON stay free of empty keys. */
+export const defined = <A extends Record<string, unknown>>(record: A): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key]
+  return out
+}
+
+/** Nearest-rank percentile of an ascending array; `undefined` when empty. */
+export const percentileSorted = (sorted: ReadonlyArray<number>, p: number): number | undefined => {
+  if (sorted.length === 0) return undefined
+  const rank = Math.ceil((p / 100) * sorted.length)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
+}
