@@ -173,7 +173,8 @@ export const toSse: {
 /**
  * An `event: error` event in the shape OpenAI streams use (`{"error":{"message","type","code"}}`)
  * describing any error; `type` defaults to the error's `_tag`. `ChatStream.fromSse` decodes it back
- * into a `StreamError`.
+ * into the `OpenAiError` its code or type names (a `RateLimited` stays `RateLimited`; anything it cannot
+ * name becomes a `ServerError` with the message).
  *
  * @since 0.1.0
  * @category sse

@@ -55,25 +55,67 @@ describe("ChatStream.fromSse", () => {
     })
   )
 
-  it.effect("event: error fails with StreamError carrying message, code and type", () =>
+  it.effect("event: error fails with the OpenAiError its code names, carrying message, code and type", () =>
     Effect.gen(function* () {
       const payload = { error: { message: "overloaded", type: "server_error", code: "overloaded_error" } }
       const events = Stream.make(data(content("a")), Sse.event({ event: "error", data: JSON.stringify(payload) }))
-      const error = yield* Effect.flip(Stream.runDrain(ChatStream.fromSse(events)))
+      const error = yield* Effect.flip(Stream.runDrain(ChatStream.fromSse(events, { requestId: "req_1" })))
       expect(error).toMatchObject({
-        _tag: "StreamError",
+        _tag: "ServerError",
         message: "overloaded",
         type: "server_error",
-        code: "overloaded_error"
+        code: "overloaded_error",
+        requestId: "req_1"
       })
+      expect(error.retryable).toBe(true)
     })
   )
 
-  it.effect("a chunk with an error object fails with StreamError", () =>
+  it.effect("a chunk with an error object with an unknown code fails with ServerError and the message", () =>
     Effect.gen(function* () {
       const events = Stream.make(data({ error: { message: "boom", code: 500 } }), done)
       const error = yield* Effect.flip(Stream.runDrain(ChatStream.fromSse(events)))
-      expect(error).toMatchObject({ _tag: "StreamError", message: "boom", code: "500" })
+      expect(error).toMatchObject({ _tag: "ServerError", message: "boom", code: "500" })
+    })
+  )
+
+  it.effect("in-stream errors map by code, then type, to the matching OpenAiError", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [Record<string, unknown>, string]> = [
+        [{ message: "slow down", type: "requests", code: "rate_limit_exceeded" }, "RateLimited"],
+        [{ message: "pay up", type: "insufficient_quota", code: "insufficient_quota" }, "QuotaExceeded"],
+        [{ message: "bad key", type: "invalid_request_error", code: "invalid_api_key" }, "AuthenticationFailed"],
+        [{ message: "too long", type: "invalid_request_error", code: "context_length_exceeded" }, "BadRequest"],
+        [{ message: "gone", type: "invalid_request_error", code: "model_not_found" }, "NotFound"],
+        [{ message: "oops", type: "server_error", code: null }, "ServerError"],
+        [{ message: "relayed", type: "RateLimited", code: null }, "RateLimited"],
+        [{ message: "who knows", type: "weird_error" }, "ServerError"]
+      ]
+      for (const [body, tag] of cases) {
+        const events = Stream.make(
+          data(content("a")),
+          Sse.event({ event: "error", data: JSON.stringify({ error: body }) })
+        )
+        const error = yield* Effect.flip(Stream.runDrain(ChatStream.fromSse(events)))
+        expect(error._tag).toBe(tag)
+        expect(error.message).toBe(body.message)
+      }
+      // not even JSON: a ServerError holding the raw data
+      const raw = yield* Effect.flip(
+        Stream.runDrain(ChatStream.fromSse(Stream.make(Sse.event({ event: "error", data: "upstream exploded" }))))
+      )
+      expect(raw).toMatchObject({ _tag: "ServerError", message: "upstream exploded" })
+    })
+  )
+
+  it.effect("an SSE decoding failure is a ResponseDecodeFailed", () =>
+    Effect.gen(function* () {
+      const bytes = Stream.make(encoder.encode(`data: ${"x".repeat(100)}\n\n`))
+      const error = yield* Effect.flip(
+        Stream.runDrain(ChatStream.fromBytes(bytes, { maxEventBytes: 10, requestId: "req_9" }))
+      )
+      expect(error).toMatchObject({ _tag: "ResponseDecodeFailed", requestId: "req_9" })
+      expect(error.message).toContain("not valid SSE")
     })
   )
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Stream } from "effect"
+import { Errors } from "@sluice/core"
 import { ChatStream, Interop, Sse } from "../src/index.js"
 
 const chunk = (content: string) => ({
@@ -121,10 +122,10 @@ describe("Interop.toSse", () => {
     })
   )
 
-  it.effect("a failure can be relayed as an error event that fromSse decodes as StreamError", () =>
+  it.effect("a failure can be relayed as an error event that fromSse decodes back into the same kind of error", () =>
     Effect.gen(function* () {
       const upstream = Stream.make(chunk("partial")).pipe(
-        Stream.concat(Stream.fail(new ChatStream.StreamError({ message: "upstream died", type: "server_error" })))
+        Stream.concat(Stream.fail(new Errors.ServerError({ message: "upstream died", type: "server_error" })))
       )
       const relayed = Interop.toSse(upstream).pipe(
         Stream.catchAll((error) => Stream.make(Sse.encodeBytes(Interop.errorEvent(error))))
@@ -136,7 +137,7 @@ describe("Interop.toSse", () => {
         Effect.flip
       )
       expect(seen).toEqual(["partial"])
-      expect(error).toMatchObject({ _tag: "StreamError", message: "upstream died", type: "server_error" })
+      expect(error).toMatchObject({ _tag: "ServerError", message: "upstream died", type: "server_error" })
     })
   )
 
