@@ -22,3 +22,4 @@ export * as ChatStream from "./ChatStream.js"
  * @since 0.1.0
  */
 export * as Interop from "./Interop.js"
+export * as Batch from "./Batch.js"

@@ -1,0 +1,714 @@
+/**
+ * Batch jobs in the OpenAI Batch API format, run through the client and its gates.
+ *
+ * The input is JSONL (`{custom_id, method, url, body}` per line). Every line is validated before anything is
+ * sent. The output (`{id, custom_id, response, error}` per line, in completion order) is also the journal:
+ * each result is appended as it completes, so a crash loses at most the requests in flight, and a run with
+ * `mode: "resume"` skips every `custom_id` already there. A job stops admitting at once on a terminal
+ * condition (quota, authentication, a fused circuit, the budget) or on `shutdown`/interruption, lets the
+ * requests in flight finish within a grace period, and reports why it stopped; requests it did not finish
+ * stay out of the output, so resuming runs them.
+ *
+ * `remote` runs the same input through the server-side Batch API into the same output format.
+ *
+ * @since 0.1.0
+ */
+import * as Fs from "node:fs/promises"
+import { randomBytes } from "node:crypto"
+import { type Errors, Gates, OpenAi } from "@sluice/core"
+import * as Pricing from "@sluice/core/Pricing"
+import {
+  Cause,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Fiber,
+  Layer,
+  Option,
+  Schema,
+  Stream,
+  SubscriptionRef
+} from "effect"
+import * as Journal from "./internal/batch/journal.js"
+import * as Validate from "./internal/batch/validate.js"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Formats
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The endpoints a batch line may target.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Endpoint = Validate.Endpoint
+
+/**
+ * A validated input line.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Request = Validate.Parsed
+
+/**
+ * One line of the output, as the OpenAI Batch API writes it. A response that arrived (2xx or not) is in
+ * `response`; a failure without a response (connection, timeout, undecodable body) is in `error`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OutputLine {
+  readonly id: string
+  readonly custom_id: string
+  readonly response: {
+    readonly status_code: number
+    readonly request_id: string | null
+    readonly body: unknown
+  } | null
+  readonly error: { readonly code: string; readonly message: string } | null
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A problem with one input line.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const LineProblem = Schema.Struct({
+  /** 1-based line number (0: the input as a whole). */
+  line: Schema.Number,
+  /** The field at fault: `custom_id`, `method`, `url`, `body.messages[0].role`, `(line)` … */
+  field: Schema.String,
+  problem: Schema.String,
+  value: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LineProblem = typeof LineProblem.Type
+
+/**
+ * The input has invalid lines; every one is listed. Nothing was sent and the output was not touched.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BatchInputInvalid extends Schema.TaggedError<BatchInputInvalid>()("BatchInputInvalid", {
+  /** Every problem, in line order. */
+  problems: Schema.Array(LineProblem),
+  /** Non-blank lines in the input. */
+  lines: Schema.Number
+}) {
+  /** Line numbers with at least one problem. */
+  get badLines(): ReadonlyArray<number> {
+    return [...new Set(this.problems.map((problem) => problem.line))]
+  }
+  override get message(): string {
+    const shown = this.problems.slice(0, 20).map(formatProblem)
+    const more = this.problems.length > shown.length ? `\n  … and ${this.problems.length - shown.length} more` : ""
+    return `${this.badLines.length} of ${this.lines} input lines are invalid; nothing was sent:\n  ${shown.join("\n  ")}${more}`
+  }
+}
+
+/**
+ * One problem as `line 3: custom_id: missing`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatProblem = (problem: LineProblem): string =>
+  `${problem.line === 0 ? "input" : `line ${problem.line}`}: ${problem.field}: ${problem.problem}${
+    problem.value === undefined ? "" : ` (got ${problem.value})`
+  }`
+
+/**
+ * The output file exists and neither `resume` nor `overwrite` was asked for.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutputExists extends Schema.TaggedError<OutputExists>()("OutputExists", { path: Schema.String }) {
+  override get message(): string {
+    return `the output ${this.path} already exists: resume it (skip finished custom_ids) or overwrite it`
+  }
+}
+
+/**
+ * The existing output has a line that is not a batch output line (other than a torn last line, which is
+ * repaired): it is left untouched.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutputCorrupt extends Schema.TaggedError<OutputCorrupt>()("OutputCorrupt", {
+  path: Schema.String,
+  line: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the output ${this.path} is not a batch output at line ${this.line} (${this.reason}); fix or remove that line, or overwrite the file`
+  }
+}
+
+/**
+ * Reading the input or writing the output failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BatchIoError extends Schema.TaggedError<BatchIoError>()("BatchIoError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot read or write ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * The server-side batch failed as a whole (validation) or could not be created.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RemoteBatchFailed extends Schema.TaggedError<RemoteBatchFailed>()("RemoteBatchFailed", {
+  batchId: Schema.String,
+  status: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `remote batch ${this.batchId} ended with status ${this.status}: ${this.reason}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type BatchError = BatchInputInvalid | OutputExists | OutputCorrupt | BatchIoError
+
+const fromJournalError = (error: Journal.JournalError): BatchError =>
+  error._tag === "OutputExists"
+    ? new OutputExists({ path: error.path })
+    : error._tag === "OutputCorrupt"
+      ? new OutputCorrupt({ path: error.path, line: error.line, reason: error.message })
+      : new BatchIoError({ path: error.path, reason: error.message })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The lines of a file (UTF-8, LF or CRLF), for `run` and `remote`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError> =>
+  Stream.unwrap(
+    Effect.map(
+      Effect.tryPromise({
+        try: () => Fs.readFile(path, "utf8"),
+        catch: (error) =>
+          new BatchIoError({ path, reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message })
+      }),
+      (text) => Stream.fromIterable(text.split(/\r?\n/))
+    )
+  )
+
+/**
+ * Reads and validates every line; fails with every problem found.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = <E, R>(
+  lines: Stream.Stream<string, E, R>
+): Effect.Effect<ReadonlyArray<Request>, BatchInputInvalid | E, R> =>
+  Effect.flatMap(Stream.runCollect(lines), (chunk) => {
+    const result = Validate.validate([...chunk].flatMap((text) => text.split(/\r?\n/)))
+    return result.problems.length > 0
+      ? Effect.fail(new BatchInputInvalid({ problems: result.problems, lines: result.total }))
+      : Effect.succeed(result.requests)
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Progress and summary
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Why a job stopped before every request was done.
+ *
+ * - `budget`: a request would have crossed the budget ceiling (`BudgetExceeded`)
+ * - `quota`: the account is out of quota (`QuotaExceeded`, 429 `insufficient_quota`)
+ * - `auth`: the key was refused after a credentials refresh, or could not be read
+ * - `circuit`: the circuit breaker's fuse blew for the key
+ * - `interrupted`: `shutdown` completed or the run was interrupted
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stopped {
+  readonly reason: "budget" | "quota" | "auth" | "circuit" | "interrupted"
+  readonly message: string
+  /** The error that stopped the job, if one did. */
+  readonly error?: Errors.OpenAiError | undefined
+}
+
+/**
+ * The result of a run. `succeeded`/`failed` count lines written by this run; `skipped` were already in the
+ * output; `pending` were not finished (the job stopped) and run on resume.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Summary {
+  readonly total: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly skipped: number
+  readonly pending: number
+  readonly requests_sent: number
+  readonly rate_limited: number
+  readonly retries: number
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+  readonly cost_usd: number
+  readonly wall_s: number
+  readonly stopped: Stopped | null
+}
+
+/**
+ * A progress snapshot: the summary so far plus rate and ETA.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Progress extends Summary {
+  /** Lines written so far, including skipped ones. */
+  readonly done: number
+  readonly in_flight: number
+  /** Requests finished per second by this run. */
+  readonly rate_per_s: number
+  /** Estimated seconds left; `null` until something has finished. */
+  readonly eta_s: number | null
+}
+
+/**
+ * The snapshot before anything ran.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const initialProgress: Progress = {
+  total: 0,
+  succeeded: 0,
+  failed: 0,
+  skipped: 0,
+  pending: 0,
+  requests_sent: 0,
+  rate_limited: 0,
+  retries: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  cost_usd: 0,
+  wall_s: 0,
+  stopped: null,
+  done: 0,
+  in_flight: 0,
+  rate_per_s: 0,
+  eta_s: null
+}
+
+/**
+ * A `SubscriptionRef` for `options.progress`; read `ref.changes` for a stream of snapshots.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeProgress: Effect.Effect<SubscriptionRef.SubscriptionRef<Progress>> =
+  SubscriptionRef.make(initialProgress)
+
+/**
+ * The summary as one JSON object (what `sluice batch --json` prints): `stopped` is `{reason, message}` or null.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const summaryJson = (summary: Summary): Record<string, unknown> => ({
+  total: summary.total,
+  succeeded: summary.succeeded,
+  failed: summary.failed,
+  skipped: summary.skipped,
+  pending: summary.pending,
+  requests_sent: summary.requests_sent,
+  rate_limited: summary.rate_limited,
+  retries: summary.retries,
+  prompt_tokens: summary.prompt_tokens,
+  completion_tokens: summary.completion_tokens,
+  cost_usd: Math.round(summary.cost_usd * 1e6) / 1e6,
+  wall_s: Math.round(summary.wall_s * 100) / 100,
+  stopped: summary.stopped === null ? null : { reason: summary.stopped.reason, message: summary.stopped.message }
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attempt counting: a Gates decorator
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Attempt counters.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MeterCounts {
+  /** Attempts that reached the server (a response or a transport failure after sending). */
+  readonly requestsSent: number
+  /** 429 `rate_limit_exceeded` responses. */
+  readonly rateLimited: number
+  /** Attempts after the first of a call. */
+  readonly retries: number
+}
+
+/**
+ * Counts every attempt the client makes. Provided by {@link layerMeter}; `run` uses it when present
+ * (otherwise it derives counts from `Response.attempts`, which cannot see 429s of calls that later succeeded).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Meter extends Context.Tag("@sluice/stream/Batch/Meter")<
+  Meter,
+  { readonly counts: Effect.Effect<MeterCounts> }
+>() {}
+
+const sentBy = (error: Errors.OpenAiError): boolean =>
+  ("status" in error && typeof error.status === "number") ||
+  error._tag === "ConnectionFailed" ||
+  error._tag === "Timeout" ||
+  error._tag === "ResponseDecodeFailed"
+
+/**
+ * Wraps the `Gates` in context with a counting decorator and provides the `Meter`. Provide it between the
+ * gates and the client: `OpenAi.layer.pipe(Layer.provide(Batch.layerMeter), Layer.provide(gates))`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = Layer.effectContext(
+  Effect.gen(function* () {
+    const inner = yield* Gates.Gates
+    const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
+    const gates: Gates.Gates["Type"] = {
+      admitCall: inner.admitCall,
+      admitAttempt: (ticket, attempt) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            if (attempt > 1) counts.retries++
+          }),
+          inner.admitAttempt(ticket, attempt)
+        ),
+      observeAttempt: (ticket, outcome) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            if (outcome._tag === "Response" || sentBy(outcome.error)) counts.requestsSent++
+            if (outcome._tag === "Failure" && outcome.error._tag === "RateLimited") counts.rateLimited++
+          }),
+          inner.observeAttempt(ticket, outcome)
+        ),
+      settleCall: inner.settleCall
+    }
+    return Context.make(Gates.Gates, gates).pipe(Context.add(Meter, { counts: Effect.sync(() => ({ ...counts })) }))
+  })
+)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Running
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of {@link run}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** The output (and journal) path. */
+  readonly output: string
+  /** `"new"` (default) refuses an existing output; `"resume"` skips finished custom_ids; `"overwrite"` truncates. */
+  readonly mode?: "new" | "resume" | "overwrite" | undefined
+  /** On resume, run failed lines again (their old lines are removed first, atomically). */
+  readonly retryFailed?: boolean | undefined
+  /** Requests in flight. Default 16. */
+  readonly concurrency?: number | undefined
+  /** How long in-flight requests may take to finish once the job stops. Default 10 seconds. */
+  readonly gracePeriod?: Duration.DurationInput | undefined
+  /** When this completes, the job stops admitting and drains (like an interruption, but `run` returns). */
+  readonly shutdown?: Effect.Effect<void> | undefined
+  /** Updated after every finished request. */
+  readonly progress?: SubscriptionRef.SubscriptionRef<Progress> | undefined
+}
+
+const pricing = Pricing.fromTable()
+
+const newId = () => `batch_req_${randomBytes(12).toString("hex")}`
+
+const snake = (tag: string) => tag.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
+
+/**
+ * The output line of a failed request: a response that arrived (non-2xx) goes in `response` with an OpenAI
+ * error body; a failure without one goes in `error`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const failureLine = (customId: string, error: Errors.OpenAiError): OutputLine => {
+  const status = "status" in error ? error.status : undefined
+  if (typeof status === "number" && (status < 200 || status >= 300)) {
+    const fields = error as { code?: string; type?: string; param?: string; requestId?: string; message: string }
+    return {
+      id: newId(),
+      custom_id: customId,
+      response: {
+        status_code: status,
+        request_id: fields.requestId ?? null,
+        body: {
+          error: {
+            message: fields.message,
+            type: fields.type ?? null,
+            param: fields.param ?? null,
+            code: fields.code ?? null
+          }
+        }
+      },
+      error: null
+    }
+  }
+  return {
+    id: newId(),
+    custom_id: customId,
+    response: null,
+    error: { code: snake(error._tag), message: error.message }
+  }
+}
+
+/** Errors that stop the whole job (and are not written: the request stays pending for resume). */
+const stopReason = (error: Errors.OpenAiError): Stopped | undefined => {
+  switch (error._tag) {
+    case "BudgetExceeded":
+      return { reason: "budget", message: error.message, error }
+    case "QuotaExceeded":
+      return { reason: "quota", message: `insufficient quota: ${error.message}`, error }
+    case "AuthenticationFailed":
+    case "PermissionDenied":
+    case "CredentialsUnavailable":
+      return { reason: "auth", message: `${error._tag}: ${error.message}`, error }
+    case "CircuitOpen":
+      return error.closesAtMs === undefined ? { reason: "circuit", message: error.message, error } : undefined
+    default:
+      return undefined
+  }
+}
+
+interface Counters {
+  succeeded: number
+  failed: number
+  sentFallback: number
+  retriesFallback: number
+  promptTokens: number
+  completionTokens: number
+  costUsd: number
+  inFlight: number
+}
+
+const usageOf = (body: unknown): Gates.Usage | undefined => {
+  const usage = (body as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage
+  if (usage == null) return undefined
+  return {
+    promptTokens: usage.prompt_tokens ?? 0,
+    completionTokens: usage.completion_tokens ?? 0,
+    cachedPromptTokens: 0
+  }
+}
+
+/** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */
+const send = (
+  client: OpenAi.Service,
+  request: Request,
+  stopped: Effect.Effect<boolean>
+): Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> => {
+  const once: Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> = request.url === "/v1/chat/completions"
+    ? client.chat.completions.create(request.body as never)
+    : client.embeddings.create(request.body as never)
+  const loop: Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> = Effect.catchIf(
+    once,
+    (error): error is Errors.CircuitOpen => error._tag === "CircuitOpen" && error.closesAtMs !== undefined,
+    (error) =>
+      Effect.flatMap(stopped, (isStopped) =>
+        isStopped
+          ? Effect.fail(error)
+          : Effect.zipRight(Effect.sleep(Duration.millis(Math.max(50, (error.closesAtMs ?? 0) - Date.now()))), loop)
+      )
+  )
+  return loop
+}
+
+/**
+ * Runs a batch job through the `OpenAi` client (and whatever gates it was built with): validates every line,
+ * opens the output, skips finished custom_ids when resuming, and runs the rest with bounded concurrency,
+ * appending one output line per finished request. Returns the summary; `stopped` says why it ended early.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = <E, R>(
+  lines: Stream.Stream<string, E, R>,
+  options: RunOptions
+): Effect.Effect<Summary, BatchError | E, OpenAi.OpenAi | R> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const requests = yield* validate(lines)
+      const client = yield* OpenAi.OpenAi
+      const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
+      const meterStart = meter === undefined ? undefined : yield* meter.counts
+      const journal = yield* Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false).pipe(
+        Effect.mapError(fromJournalError)
+      )
+      const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
+      const pending = requests.filter((request) => !done.has(request.customId))
+      const skipped = requests.length - pending.length
+      const startedAt = Date.now()
+      const counters: Counters = {
+        succeeded: 0,
+        failed: 0,
+        sentFallback: 0,
+        retriesFallback: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        costUsd: 0,
+        inFlight: 0
+      }
+      const stop = yield* Deferred.make<Stopped>()
+      let stoppedWith: Stopped | null = null
+      const halt = (reason: Stopped) =>
+        Effect.suspend(() => {
+          if (stoppedWith === null) stoppedWith = reason
+          return Deferred.succeed(stop, reason)
+        })
+      const isStopped = Deferred.isDone(stop)
+
+      const snapshot: Effect.Effect<Progress> = Effect.gen(function* () {
+        const now = meter === undefined ? undefined : yield* meter.counts
+        const finished = counters.succeeded + counters.failed
+        const wall = (Date.now() - startedAt) / 1000
+        const rate = wall > 0 ? finished / wall : 0
+        const left = pending.length - finished
+        return {
+          total: requests.length,
+          succeeded: counters.succeeded,
+          failed: counters.failed,
+          skipped,
+          pending: left,
+          requests_sent:
+            now === undefined || meterStart === undefined
+              ? counters.sentFallback
+              : now.requestsSent - meterStart.requestsSent,
+          rate_limited: now === undefined || meterStart === undefined ? 0 : now.rateLimited - meterStart.rateLimited,
+          retries:
+            now === undefined || meterStart === undefined ? counters.retriesFallback : now.retries - meterStart.retries,
+          prompt_tokens: counters.promptTokens,
+          completion_tokens: counters.completionTokens,
+          cost_usd: counters.costUsd,
+          wall_s: wall,
+          stopped: stoppedWith,
+          done: skipped + finished,
+          in_flight: counters.inFlight,
+          rate_per_s: rate,
+          eta_s: rate > 0 ? left / rate : null
+        }
+      })
+      const publish =
+        options.progress === undefined
+          ? Effect.void
+          : Effect.flatMap(snapshot, (progress) => SubscriptionRef.set(options.progress!, progress))
+
+      const write = (line: OutputLine) => journal.append(JSON.stringify(line)).pipe(Effect.mapError(fromJournalError))
+
+      const processOne = (request: Request) =>
+        Effect.gen(function* () {
+          if (yield* isStopped) return
+          counters.inFlight++
+          const result = yield* Effect.either(send(client, request, isStopped)).pipe(
+            Effect.ensuring(Effect.sync(() => counters.inFlight--))
+          )
+          if (result._tag === "Right") {
+            const response = result.right
+            counters.sentFallback += response.attempts
+            counters.retriesFallback += response.attempts - 1
+            const usage = usageOf(response.body)
+            if (usage !== undefined) {
+              counters.promptTokens += usage.promptTokens
+              counters.completionTokens += usage.completionTokens
+              const model = (request.body as { model?: unknown }).model
+              if (typeof model === "string") {
+                counters.costUsd += Option.getOrElse(pricing.cost(model, usage), () => 0)
+              }
+            }
+            yield* write({
+              id: newId(),
+              custom_id: request.customId,
+              response: { status_code: response.status, request_id: response.requestId ?? null, body: response.body },
+              error: null
+            })
+            counters.succeeded++
+          } else {
+            const error = result.left
+            const reason = stopReason(error)
+            if (reason !== undefined) {
+              yield* halt(reason)
+              return
+            }
+            if (sentBy(error)) counters.sentFallback++
+            yield* write(failureLine(request.customId, error))
+            counters.failed++
+          }
+          yield* publish
+        })
+
+      yield* publish
+      const pipeline = yield* Stream.fromIterable(pending).pipe(
+        Stream.mapEffect(processOne, { concurrency: options.concurrency ?? 16, unordered: true }),
+        Stream.runDrain,
+        Effect.forkDaemon
+      )
+      const grace = Duration.decode(options.gracePeriod ?? "10 seconds")
+      // Once stopped: no new admissions (processOne checks), in-flight requests get the grace period.
+      const drain = Fiber.await(pipeline).pipe(
+        Effect.timeout(grace),
+        Effect.catchTag("TimeoutException", () => Fiber.interrupt(pipeline))
+      )
+      const interrupted: Stopped = { reason: "interrupted", message: "interrupted: stopped admitting and drained" }
+      const shutdown =
+        options.shutdown === undefined ? Effect.never : Effect.zipRight(options.shutdown, halt(interrupted))
+      const watcher = yield* Effect.fork(Effect.zipRight(Effect.race(Deferred.await(stop), shutdown), drain))
+      const exit = yield* Fiber.await(pipeline).pipe(
+        Effect.onInterrupt(() => Effect.zipRight(halt(interrupted), drain))
+      )
+      yield* Fiber.interrupt(watcher)
+      // A write error fails the job; an interruption after the grace period does not (the summary stands).
+      if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+      const summary = yield* snapshot
+      yield* publish
+      const { done: _done, in_flight: _inFlight, rate_per_s: _rate, eta_s: _eta, ...rest } = summary
+      return rest
+    })
+  )

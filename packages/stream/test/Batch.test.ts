@@ -1,0 +1,252 @@
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
+import { Simulator } from "@sluice/simulator"
+import { Effect, Layer, Stream, SubscriptionRef } from "effect"
+import { Batch } from "../src/index.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-batch-"))),
+  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+)
+
+const chatLine = (i: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    custom_id: `req-${i}`,
+    method: "POST",
+    url: "/v1/chat/completions",
+    body: { model: "gpt-4o-mini", messages: [{ role: "user", content: `question ${i}` }], max_tokens: 32, ...extra }
+  })
+
+const embeddingLine = (i: number) =>
+  JSON.stringify({
+    custom_id: `emb-${i}`,
+    method: "POST",
+    url: "/v1/embeddings",
+    body: { model: "text-embedding-3-small", input: `text ${i}` }
+  })
+
+const job = (n: number) => Array.from({ length: n }, (_, i) => (i % 5 === 4 ? embeddingLine(i) : chatLine(i)))
+
+const client = (url: string, options: { gates?: Gates.DefaultsOptions; key?: string } = {}) =>
+  OpenAi.layer.pipe(
+    Layer.provideMerge(Batch.layerMeter),
+    Layer.provide(Gates.layerDefaults({ modelLifecycle: false, ...options.gates })),
+    Layer.provide(OpenAiConfig.layer({ baseUrl: url, retry: { baseDelayMs: 20, maxDelayMs: 500 } })),
+    Layer.provide(Credentials.static(options.key ?? "sk-test"))
+  )
+
+const readOutput = (path: string) =>
+  Effect.promise(() => Fs.readFile(path, "utf8")).pipe(
+    Effect.map((text) =>
+      text
+        .split("\n")
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as Batch.OutputLine)
+    )
+  )
+
+describe("Batch.validate", () => {
+  it.effect("lists every bad line with the field and problem", () =>
+    Effect.gen(function* () {
+      const lines = [
+        chatLine(1),
+        "{not json",
+        JSON.stringify({ method: "POST", url: "/v1/chat/completions", body: { model: "m", messages: [] } }),
+        chatLine(1),
+        JSON.stringify({ custom_id: "x", method: "GET", url: "/v1/chat/completions", body: {} }),
+        JSON.stringify({ custom_id: "y", method: "POST", url: "/v1/images", body: {} }),
+        "",
+        JSON.stringify({ custom_id: "z", method: "POST", url: "/v1/embeddings", body: { model: "e" } }),
+        chatLine(9, { stream: true })
+      ]
+      const error = yield* Effect.flip(Batch.validate(Stream.fromIterable(lines)))
+      expect(error._tag).toBe("BatchInputInvalid")
+      expect(error.badLines).toEqual([2, 3, 4, 5, 6, 8, 9])
+      const fields = error.problems.map((p) => `${p.line}:${p.field}`)
+      expect(fields).toContain("3:custom_id")
+      expect(fields).toContain("3:body.messages")
+      expect(fields).toContain("4:custom_id")
+      expect(fields).toContain("5:method")
+      expect(fields).toContain("6:url")
+      expect(fields).toContain("8:body.input")
+      expect(fields).toContain("9:body.stream")
+      expect(error.message).toContain("line 4: custom_id: duplicate (first used on line 1)")
+    })
+  )
+
+  it.scopedLive("invalid input: nothing sent, output not created", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const error = yield* Effect.flip(
+        Batch.run(Stream.fromIterable([chatLine(1), "nope"]), { output }).pipe(Effect.provide(client(sim.url)))
+      )
+      expect(error._tag).toBe("BatchInputInvalid")
+      expect((yield* sim.stats).requests).toBe(0)
+      yield* Effect.promise(() => expect(Fs.stat(output)).rejects.toThrow())
+    })
+  )
+})
+
+describe("Batch.run against the simulator", () => {
+  it.scopedLive(
+    "every request succeeds under rate limits and faults; each custom_id exactly once",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start({
+          rpm: 6000,
+          tpm: 600_000,
+          seed: 3,
+          faults: { rate500: 0.02, rate503: 0.02, rate502Html: 0.02, rateReset: 0.02, rateTruncatedJson: 0.02 }
+        })
+        const dir = yield* tempDir
+        const output = Path.join(dir, "out.jsonl")
+        const progress = yield* Batch.makeProgress
+        const summary = yield* Batch.run(Stream.fromIterable(job(200)), { output, concurrency: 16, progress }).pipe(
+          Effect.provide(client(sim.url))
+        )
+        expect(summary).toMatchObject({ total: 200, succeeded: 200, failed: 0, skipped: 0, pending: 0, stopped: null })
+        expect(summary.retries).toBeGreaterThan(0)
+        expect(summary.requests_sent).toBeGreaterThanOrEqual(200)
+        expect(summary.prompt_tokens).toBeGreaterThan(0)
+        expect(summary.cost_usd).toBeGreaterThan(0)
+        const lines = yield* readOutput(output)
+        expect(lines).toHaveLength(200)
+        expect(new Set(lines.map((l) => l.custom_id)).size).toBe(200)
+        expect(
+          lines.every((l) => l.response?.status_code === 200 && l.error === null && l.id.startsWith("batch_req_"))
+        ).toBe(true)
+        const last = yield* SubscriptionRef.get(progress)
+        expect(last.done).toBe(200)
+      }),
+    30_000
+  )
+
+  it.scopedLive("refuses an existing output; resume skips finished ids and repairs a torn line", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const input = job(40)
+      yield* Batch.run(Stream.fromIterable(input.slice(0, 10)), { output }).pipe(Effect.provide(client(sim.url)))
+      // a crash mid-write: half a line at the end
+      yield* Effect.promise(() => Fs.appendFile(output, '{"id":"batch_req_x","custom_id":"req-'))
+      const refused = yield* Effect.flip(
+        Batch.run(Stream.fromIterable(input), { output }).pipe(Effect.provide(client(sim.url)))
+      )
+      expect(refused._tag).toBe("OutputExists")
+      const before = (yield* sim.stats).requests
+      const summary = yield* Batch.run(Stream.fromIterable(input), { output, mode: "resume" }).pipe(
+        Effect.provide(client(sim.url))
+      )
+      expect(summary).toMatchObject({ total: 40, skipped: 10, succeeded: 30 })
+      expect((yield* sim.stats).requests - before).toBe(30)
+      const lines = yield* readOutput(output)
+      expect(lines).toHaveLength(40)
+      expect(new Set(lines.map((l) => l.custom_id)).size).toBe(40)
+    })
+  )
+
+  it.scopedLive("failures are written as response lines; retryFailed supersedes them atomically", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ retiredModels: ["gpt-4-0314"] })
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const input = [chatLine(1), chatLine(2, { model: "gpt-4-0314" }), chatLine(3)]
+      const first = yield* Batch.run(Stream.fromIterable(input), { output }).pipe(Effect.provide(client(sim.url)))
+      expect(first).toMatchObject({ succeeded: 2, failed: 1 })
+      const failed = (yield* readOutput(output)).find((l) => l.custom_id === "req-2")!
+      expect(failed.response?.status_code).toBe(404)
+      expect(failed.response?.body).toMatchObject({ error: { code: "model_not_found" } })
+      yield* sim.update({ retiredModels: [] })
+      const plain = yield* Batch.run(Stream.fromIterable(input), { output, mode: "resume" }).pipe(
+        Effect.provide(client(sim.url))
+      )
+      expect(plain).toMatchObject({ skipped: 3, succeeded: 0 })
+      const again = yield* Batch.run(Stream.fromIterable(input), { output, mode: "resume", retryFailed: true }).pipe(
+        Effect.provide(client(sim.url))
+      )
+      expect(again).toMatchObject({ skipped: 2, succeeded: 1, failed: 0 })
+      const lines = yield* readOutput(output)
+      expect(lines).toHaveLength(3)
+      expect(lines.every((l) => l.response?.status_code === 200)).toBe(true)
+    })
+  )
+
+  it.scopedLive("quota: the job stops at once, unfinished requests stay pending", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ quotaUsd: 0.0005 })
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const summary = yield* Batch.run(Stream.fromIterable(job(300)), { output, concurrency: 8 }).pipe(
+        Effect.provide(client(sim.url))
+      )
+      expect(summary.stopped?.reason).toBe("quota")
+      expect(summary.pending).toBeGreaterThan(0)
+      const stats = yield* sim.stats
+      expect(stats.quotaExceeded).toBeLessThanOrEqual(8)
+      const lines = yield* readOutput(output)
+      expect(lines.length).toBe(summary.succeeded + summary.failed)
+      expect(lines.every((l) => l.response?.status_code === 200)).toBe(true)
+    })
+  )
+
+  it.scopedLive("budget: stops before crossing the ceiling", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const ceiling = 0.0004
+      const summary = yield* Batch.run(Stream.fromIterable(job(300)), { output, concurrency: 8 }).pipe(
+        Effect.provide(client(sim.url, { gates: { budget: { ceilingUsd: ceiling } } }))
+      )
+      expect(summary.stopped?.reason).toBe("budget")
+      expect(summary.succeeded).toBeGreaterThan(0)
+      expect(summary.cost_usd).toBeLessThanOrEqual(ceiling)
+      expect((yield* sim.stats).costUsd).toBeLessThanOrEqual(ceiling)
+    })
+  )
+
+  it.scopedLive("shutdown: stops admitting, drains in-flight requests, resume finishes the rest", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ latency: { requestMs: 20 } })
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const input = job(200)
+      const summary = yield* Batch.run(Stream.fromIterable(input), {
+        output,
+        concurrency: 4,
+        shutdown: Effect.sleep("300 millis")
+      }).pipe(Effect.provide(client(sim.url)))
+      expect(summary.stopped?.reason).toBe("interrupted")
+      expect(summary.pending).toBeGreaterThan(0)
+      const written = (yield* readOutput(output)).length
+      expect(written).toBe(summary.succeeded)
+      const stats = yield* sim.stats
+      expect(stats.successes).toBe(written)
+      const rest = yield* Batch.run(Stream.fromIterable(input), { output, mode: "resume", concurrency: 16 }).pipe(
+        Effect.provide(client(sim.url))
+      )
+      expect(rest.succeeded + rest.skipped).toBe(200)
+      expect((yield* sim.stats).duplicateSuccesses).toBe(0)
+    })
+  )
+
+  it.scopedLive("Gates + meter count 429s and retries", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ faults: { rate429: 0.1 } })
+      const dir = yield* tempDir
+      const summary = yield* Batch.run(Stream.fromIterable(job(100)), {
+        output: Path.join(dir, "o.jsonl"),
+        concurrency: 8
+      }).pipe(Effect.provide(client(sim.url, { gates: { circuitBreaker: false } })))
+      expect(summary.succeeded).toBe(100)
+      expect(summary.rate_limited).toBeGreaterThan(0)
+      expect(summary.retries).toBeGreaterThanOrEqual(summary.rate_limited)
+    })
+  )
+})
