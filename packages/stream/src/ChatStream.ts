@@ -363,11 +363,33 @@ interface Started {
   readonly progress: Progress
 }
 
-/** Pulls until a non-empty chunk arrives or the body ends. */
-const pullFirst = (pull: Pull): Effect.Effect<Option.Option<Chunk.Chunk<ChatCompletionChunk>>, Errors.OpenAiError> =>
+/** Whether a chunk carries output (a token of any kind), an end or usage — not just the opening `role`. */
+const hasToken = (chunk: ChatCompletionChunk): boolean =>
+  chunk.usage != null ||
+  chunk.choices.some(
+    (c) =>
+      c.finish_reason !== null ||
+      !!c.delta.content ||
+      !!c.delta.refusal ||
+      !!c.delta.reasoning_content ||
+      (c.delta.tool_calls != null && c.delta.tool_calls.length > 0)
+  )
+
+/**
+ * Pulls until a chunk with a token arrives (holding back the opening `role` chunks, so that nothing has
+ * reached the consumer while a retry is still possible) or the body ends.
+ */
+const pullFirst = (
+  pull: Pull,
+  held: Chunk.Chunk<ChatCompletionChunk> = Chunk.empty()
+): Effect.Effect<{ readonly chunks: Chunk.Chunk<ChatCompletionChunk>; readonly ended: boolean }, Errors.OpenAiError> =>
   Effect.matchEffect(pull, {
-    onFailure: (error) => (Option.isNone(error) ? Effect.succeed(Option.none()) : Effect.fail(error.value)),
-    onSuccess: (chunk) => (Chunk.isEmpty(chunk) ? pullFirst(pull) : Effect.succeed(Option.some(chunk)))
+    onFailure: (error) =>
+      Option.isNone(error) ? Effect.succeed({ chunks: held, ended: true }) : Effect.fail(error.value),
+    onSuccess: (chunk) => {
+      const all = Chunk.appendAll(held, chunk)
+      return Chunk.some(chunk, hasToken) ? Effect.succeed({ chunks: all, ended: false }) : pullFirst(pull, all)
+    }
   })
 
 const finite = (duration: Duration.Duration): boolean => Duration.isFinite(duration)
@@ -444,12 +466,7 @@ export const stream = (
           )
           const pull = yield* Stream.toPull(decodeBody(response.right, progress, sse))
           const first = yield* pullFirst(pull)
-          return Either.right<Started>({
-            first: Option.getOrElse(first, () => Chunk.empty()),
-            ended: Option.isNone(first),
-            pull,
-            progress
-          })
+          return Either.right<Started>({ first: first.chunks, ended: first.ended, pull, progress })
         }).pipe(Scope.extend(attemptScope))
         return yield* (
           finite(firstTokenTimeout)

@@ -1,6 +1,13 @@
+/**
+ * ChatStream against @sluice/simulator over real HTTP on 127.0.0.1: the decoder on sliced SSE, and
+ * `ChatStream.stream` on core's transport — truncation on a dropped connection, timeouts against the
+ * simulator's latency and hang faults (small real timeouts; nothing asserts a duration tightly), retry before
+ * the first chunk, and the abort of the HTTP request when the consumer stops.
+ */
 import { describe, expect, it } from "@effect/vitest"
-import { Simulator } from "@sluice/simulator"
-import { Effect, Stream } from "effect"
+import { type ChatCompletions, Credentials, OpenAi, OpenAiConfig } from "@sluice/core"
+import { Simulator, type Stats } from "@sluice/simulator"
+import { Clock, Effect, Layer, Stream } from "effect"
 import { ChatStream } from "../src/index.js"
 
 class BodyFailed {
@@ -8,8 +15,8 @@ class BodyFailed {
   constructor(readonly cause: unknown) {}
 }
 
-/** A streaming chat request with fetch; the body as a Stream of bytes (the shape core's transport will hand over). */
-const streamChat = (url: string, content: string) =>
+/** A streaming chat request with fetch; the body as a Stream of bytes. */
+const fetchChat = (url: string, content: string) =>
   Effect.promise(() =>
     fetch(`${url}/chat/completions`, {
       method: "POST",
@@ -27,12 +34,37 @@ const streamChat = (url: string, content: string) =>
     )
   )
 
-describe("ChatStream against the simulator", () => {
+// The client's own retry policy is not visible to ChatStream.stream (see docs/streaming.md): tests pass it per call.
+const client = (baseUrl: string) =>
+  OpenAi.layer.pipe(Layer.provide(OpenAiConfig.layer({ baseUrl })), Layer.provide(Credentials.staticKey("sk-test")))
+
+const noRetry = { retry: { maxAttempts: 1 } } as const
+const retry = (maxAttempts: number) => ({ retry: { maxAttempts, baseDelayMs: 1 } })
+
+const request = (content: string, maxTokens = 64): ChatCompletions.Request => ({
+  model: "gpt-4o-mini",
+  messages: [{ role: "user", content }],
+  max_completion_tokens: maxTokens
+})
+
+/** Polls the simulator's stats (real time: the server observes the socket close asynchronously). */
+const waitForStats = (sim: Simulator.Running, ready: (stats: Stats.Stats) => boolean, withinMs = 1000) =>
+  Effect.gen(function* () {
+    const start = yield* Clock.currentTimeMillis
+    for (;;) {
+      const stats = yield* sim.stats
+      const now = yield* Clock.currentTimeMillis
+      if (ready(stats) || now - start > withinMs) return { stats, afterMs: now - start }
+      yield* Effect.sleep("2 millis")
+    }
+  })
+
+describe("ChatStream.fromBytes against the simulator", () => {
   it.scoped("decodes randomly sliced, mixed line-ending SSE into a full completion with usage", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ stream: { lineEnding: "mixed", minSliceBytes: 1, maxSliceBytes: 7 } })
       for (const prompt of ["héllo wörld", "tell me a story 🎉", "third"]) {
-        const body = yield* streamChat(sim.url, prompt)
+        const body = yield* fetchChat(sim.url, prompt)
         const completion = yield* ChatStream.accumulate(ChatStream.fromBytes(body))
         expect(completion.id).toMatch(/^chatcmpl-/)
         expect(completion.choices[0]!.finish_reason).toBe("stop")
@@ -41,15 +73,115 @@ describe("ChatStream against the simulator", () => {
       }
     })
   )
+})
 
-  it.scoped("a mid-stream drop is a typed failure, never a silent half answer", () =>
+describe("ChatStream.stream against the simulator", () => {
+  it.scopedLive("streams a whole completion through the client, with usage, same as the non-streamed answer", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({ script: [{ request: 1, fault: "streamDrop" }] })
-      const body = yield* streamChat(sim.url, "drop me")
-      const error = yield* Effect.flip(Stream.runDrain(ChatStream.fromBytes(body)))
-      // The simulator resets the socket: the body's own error passes through unchanged (core maps it to
-      // ConnectionFailed). A connection closed cleanly before [DONE] is StreamTruncated (see ChatStream.test.ts).
-      expect(error._tag).toBe("BodyFailed")
+      const sim = yield* Simulator.start({ stream: { minSliceBytes: 1, maxSliceBytes: 9 } })
+      const { completion, whole } = yield* Effect.gen(function* () {
+        const completion = yield* ChatStream.accumulate(ChatStream.stream(request("héllo 🎉"), noRetry))
+        const whole = yield* Effect.flatMap(OpenAi.OpenAi, (o) => o.chat.completions.create(request("héllo 🎉")))
+        return { completion, whole }
+      }).pipe(Effect.provide(client(sim.url)))
+      expect(completion.choices[0]!.message.content).toBe(whole.body.choices[0]!.message.content)
+      expect(completion.usage).toMatchObject({ prompt_tokens: whole.body.usage!.prompt_tokens })
+      const stats = yield* sim.stats
+      expect(stats.streamsCompleted).toBe(1)
+      expect(stats.streamsAborted).toBe(0)
+    })
+  )
+
+  it.scopedLive(
+    "a dropped connection mid-stream is StreamTruncated with the partial content, never half an answer",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start({ script: [{ request: 1, fault: "streamDrop" }] })
+        const seen: Array<string> = []
+        const error = yield* ChatStream.stream(request("drop me", 200), retry(3)).pipe(
+          ChatStream.textDeltas,
+          Stream.runForEach((text) => Effect.sync(() => seen.push(text))),
+          Effect.flip,
+          Effect.provide(client(sim.url))
+        )
+        expect(error._tag).toBe("StreamTruncated")
+        if (error._tag !== "StreamTruncated") return
+        expect(error.partialContent).toBe(seen.join(""))
+        expect(error.chunks).toBeGreaterThanOrEqual(1)
+        expect(error.requestId).toMatch(/^req_/)
+        // not retried: a chunk had already been delivered
+        expect((yield* sim.stats).requests).toBe(1)
+      })
+  )
+
+  it.scopedLive("a server that never answers fails with Timeout first-token and the request is aborted", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ script: [{ request: 1, fault: "hang" }] })
+      const error = yield* Effect.flip(
+        Stream.runDrain(ChatStream.stream(request("hang"), { ...noRetry, firstTokenTimeout: "300 millis" }))
+      ).pipe(Effect.provide(client(sim.url)))
+      expect(error).toMatchObject({ _tag: "Timeout", phase: "first-token", afterMs: 300 })
+      const { stats } = yield* waitForStats(sim, (s) => s.clientAborts >= 1)
+      expect(stats.clientAborts).toBe(1)
+    })
+  )
+
+  it.scopedLive("a slow first token is retried: the slow stream is aborted, the second attempt succeeds", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({
+        script: [{ request: 1, fault: "slowFirstToken" }],
+        faults: { slowFirstTokenMs: 5000 }
+      })
+      const text = yield* ChatStream.stream(request("slow"), { ...retry(2), firstTokenTimeout: "500 millis" }).pipe(
+        ChatStream.textDeltas,
+        Stream.mkString,
+        Effect.provide(client(sim.url))
+      )
+      expect(text.length).toBeGreaterThan(0)
+      const { stats } = yield* waitForStats(sim, (s) => s.streamsAborted >= 1)
+      expect(stats).toMatchObject({ streamsStarted: 2, streamsCompleted: 1, streamsAborted: 1 })
+    })
+  )
+
+  it.scopedLive("a stream that stalls between chunks fails with Timeout idle after the chunks that came", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ latency: { perChunkMs: 5000 } })
+      const seen: Array<string> = []
+      const error = yield* ChatStream.stream(request("stall"), { ...noRetry, idleTimeout: "300 millis" }).pipe(
+        Stream.runForEach((chunk) => Effect.sync(() => seen.push(chunk.choices[0]?.delta.role ?? "content"))),
+        Effect.flip,
+        Effect.provide(client(sim.url))
+      )
+      expect(error).toMatchObject({ _tag: "Timeout", phase: "idle", afterMs: 300 })
+      expect(error._tag === "Timeout" && error.requestId).toMatch(/^req_/)
+      expect(seen.length).toBeGreaterThanOrEqual(1)
+      const { stats } = yield* waitForStats(sim, (s) => s.streamsAborted >= 1)
+      expect(stats.streamsAborted).toBe(1)
+    })
+  )
+
+  it.scopedLive("early exit (Stream.take(3)) aborts the HTTP request at once; the simulator sees the close", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ latency: { perChunkMs: 20 } })
+      const delays: Array<number> = []
+      yield* Effect.gen(function* () {
+        for (let i = 1; i <= 3; i++) {
+          const chunks = yield* Stream.runCollect(
+            ChatStream.stream(request(`long story ${i}`, 500), noRetry).pipe(Stream.take(3))
+          )
+          expect(chunks.length).toBe(3)
+          const { stats, afterMs } = yield* waitForStats(sim, (s) => s.streamsAborted >= i)
+          expect(stats.streamsAborted).toBe(i)
+          delays.push(afterMs)
+        }
+      }).pipe(Effect.provide(client(sim.url)))
+      const stats = yield* sim.stats
+      expect(stats.streamsCompleted).toBe(0)
+      expect(stats.inFlight).toBe(0)
+      // Time from the end of the consumer's stream to the simulator counting the abort, polled every ~2 ms.
+      // Recorded, not asserted tightly (the poll adds its own latency on a loaded machine).
+      yield* Effect.logInfo(`abort seen by the simulator after ${delays.join(", ")} ms`)
+      expect(Math.max(...delays)).toBeLessThan(1000)
     })
   )
 })

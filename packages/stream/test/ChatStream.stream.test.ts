@@ -1,0 +1,333 @@
+/**
+ * `ChatStream.stream` policy against a scripted `OpenAi` service (no network): timeouts under `TestClock`,
+ * retry only before the first chunk, truncation, settlement and the bounded buffer. The same behaviour against
+ * the real transport and the simulator is in ChatStream.simulator.test.ts.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { type ChatCompletions, Errors, type Gates, OpenAi, RateLimitHeaders } from "@sluice/core"
+import { Chunk, Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
+import { ChatStream } from "../src/index.js"
+
+const encoder = new TextEncoder()
+const event = (value: unknown) =>
+  encoder.encode(`data: ${typeof value === "string" ? value : JSON.stringify(value)}\n\n`)
+const content = (text: string) =>
+  event({ id: "chatcmpl-1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: text } }] })
+const usage = event({
+  id: "chatcmpl-1",
+  choices: [],
+  usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 }
+})
+const done = event("[DONE]")
+
+type Script =
+  | { readonly _tag: "Fail"; readonly error: Errors.OpenAiError }
+  | { readonly _tag: "Body"; readonly body: Stream.Stream<Uint8Array, Errors.OpenAiError> }
+
+const body = (stream: Stream.Stream<Uint8Array, Errors.OpenAiError>): Script => ({ _tag: "Body", body: stream })
+
+interface Recorded {
+  readonly requests: Array<ChatCompletions.Request>
+  /** Calls whose scope (and so their HTTP request) was closed. */
+  readonly closed: Array<number>
+  readonly settlements: Array<{
+    readonly call: number
+    readonly usage?: Gates.Usage | undefined
+    readonly error?: Errors.OpenAiError | undefined
+  }>
+}
+
+const ticket = (request: ChatCompletions.Request): Gates.Ticket => ({
+  info: {
+    path: "/chat/completions",
+    method: "POST",
+    model: request.model,
+    stream: true,
+    keyId: "k",
+    body: request,
+    batch: false
+  },
+  scope: "k:gpt-4o-mini",
+  estimatedPromptTokens: 10,
+  maxOutputTokens: 100
+})
+
+/** An `OpenAi` whose `streamBytes` plays the scripts in order (the last one repeats). */
+const scripted = (scripts: ReadonlyArray<Script>) => {
+  const recorded: Recorded = { requests: [], closed: [], settlements: [] }
+  const streamBytes: OpenAi.Service["chat"]["completions"]["streamBytes"] = (request) =>
+    Effect.gen(function* () {
+      const call = recorded.requests.length
+      recorded.requests.push(request)
+      const script = scripts[Math.min(call, scripts.length - 1)]!
+      if (script._tag === "Fail") return yield* Effect.fail(script.error)
+      yield* Effect.addFinalizer(() => Effect.sync(() => recorded.closed.push(call)))
+      let settled = false
+      return {
+        body: script.body,
+        requestId: `req_${call}`,
+        status: 200,
+        latencyMs: 1,
+        snapshot: new RateLimitHeaders.RateLimitSnapshot({}),
+        attempts: 1,
+        ticket: ticket(request),
+        settle: (result) =>
+          Effect.sync(() => {
+            if (settled) return
+            settled = true
+            recorded.settlements.push({ call, ...result })
+          })
+      } satisfies OpenAi.StreamResponse
+    })
+  const service = { chat: { completions: { streamBytes } } } as unknown as OpenAi.Service
+  return { recorded, layer: Layer.succeed(OpenAi.OpenAi, service) }
+}
+
+const request: ChatCompletions.Request = {
+  model: "gpt-4o-mini",
+  messages: [{ role: "user", content: "hi" }],
+  max_completion_tokens: 100
+}
+const noRetry = { retry: { maxAttempts: 1 } }
+
+const texts = (chunks: Chunk.Chunk<ChatStream.ChatCompletionChunk>) =>
+  Chunk.toArray(chunks).flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : []))
+
+describe("ChatStream.stream", () => {
+  it.effect("delivers the chunks, passes the request through and settles with the usage chunk's usage", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = scripted([body(Stream.make(content("Hel"), content("lo"), usage, done))])
+      const chunks = yield* Stream.runCollect(ChatStream.stream(request)).pipe(Effect.provide(layer))
+      expect(texts(chunks)).toEqual(["Hel", "lo"])
+      expect(recorded.requests).toEqual([request])
+      expect(recorded.settlements).toEqual([
+        { call: 0, usage: { promptTokens: 12, completionTokens: 3, cachedPromptTokens: 0 }, error: undefined }
+      ])
+      expect(recorded.closed).toEqual([0])
+    })
+  )
+
+  it.effect("a body that ends without [DONE] fails with StreamTruncated carrying what arrived and the request id", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = scripted([body(Stream.make(content("Hel"), content("lo")))])
+      const error = yield* Effect.flip(Stream.runDrain(ChatStream.stream(request))).pipe(Effect.provide(layer))
+      expect(error).toMatchObject({ _tag: "StreamTruncated", chunks: 2, partialContent: "Hello", requestId: "req_0" })
+      // settled with the prompt estimate plus ~chars/4 of what streamed, and the error
+      expect(recorded.settlements[0]).toMatchObject({
+        usage: { promptTokens: 10, completionTokens: 2 },
+        error: { _tag: "StreamTruncated" }
+      })
+    })
+  )
+
+  it.effect("a connection that breaks after the first chunk is StreamTruncated and is not retried", () =>
+    Effect.gen(function* () {
+      const broken = Stream.make(content("half an ")).pipe(
+        Stream.concat(Stream.fail(new Errors.ConnectionFailed({ message: "socket hang up" })))
+      )
+      const { recorded, layer } = scripted([body(broken), body(Stream.make(content("whole"), done))])
+      const seen: Array<string> = []
+      const error = yield* ChatStream.stream(request, { retry: { maxAttempts: 3, baseDelayMs: 1 } }).pipe(
+        ChatStream.textDeltas,
+        Stream.runForEach((text) => Effect.sync(() => seen.push(text))),
+        Effect.flip,
+        Effect.provide(layer)
+      )
+      expect(seen).toEqual(["half an "])
+      expect(error).toMatchObject({
+        _tag: "StreamTruncated",
+        chunks: 1,
+        partialContent: "half an ",
+        requestId: "req_0"
+      })
+      expect(recorded.requests).toHaveLength(1)
+    })
+  )
+
+  it.effect("a retryable failure before the first chunk starts a new call; the failed one is settled and closed", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = scripted([
+        body(Stream.fail(new Errors.ConnectionFailed({ message: "reset" }))),
+        body(Stream.make(event({ error: { message: "overloaded", type: "server_error" } }))),
+        body(Stream.make(content("ok"), done))
+      ])
+      const fiber = yield* ChatStream.stream(request, { retry: { maxAttempts: 3, baseDelayMs: 10 } }).pipe(
+        Stream.runCollect,
+        Effect.provide(layer),
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      const chunks = yield* Fiber.join(fiber)
+      expect(texts(chunks)).toEqual(["ok"])
+      expect(recorded.requests).toHaveLength(3)
+      expect(recorded.settlements.map((s) => s.error?._tag)).toEqual(["ConnectionFailed", "ServerError", undefined])
+      expect(recorded.closed).toEqual([0, 1, 2])
+    })
+  )
+
+  it.effect("failures of the transport itself (already retried there) are not retried again", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = scripted([
+        { _tag: "Fail", error: new Errors.ServerError({ message: "503", status: 503, requestId: "req_x" }) }
+      ])
+      const error = yield* Effect.flip(
+        Stream.runDrain(ChatStream.stream(request, { retry: { maxAttempts: 5, baseDelayMs: 1 } }))
+      ).pipe(Effect.provide(layer))
+      expect(error).toMatchObject({ _tag: "ServerError", requestId: "req_x" })
+      expect(recorded.requests).toHaveLength(1)
+    })
+  )
+
+  it.effect("an in-stream error after the first chunk fails with the mapped error and the request id", () =>
+    Effect.gen(function* () {
+      const { layer } = scripted([
+        body(Stream.make(content("a"), event({ error: { message: "slow down", code: "rate_limit_exceeded" } })))
+      ])
+      const error = yield* Effect.flip(Stream.runDrain(ChatStream.stream(request, noRetry))).pipe(Effect.provide(layer))
+      expect(error).toMatchObject({ _tag: "RateLimited", message: "slow down", requestId: "req_0" })
+    })
+  )
+
+  it.effect("firstTokenTimeout: no chunk in time fails with Timeout first-token, and closes the request", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = scripted([body(Stream.never)])
+      const fiber = yield* ChatStream.stream(request, { ...noRetry, firstTokenTimeout: "5 seconds" }).pipe(
+        Stream.runDrain,
+        Effect.flip,
+        Effect.provide(layer),
+        Effect.fork
+      )
+      yield* TestClock.adjust("4999 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "Timeout", phase: "first-token", afterMs: 5000, requestId: "req_0" })
+      expect(error.retryable).toBe(true)
+      expect(recorded.closed).toEqual([0])
+      expect(recorded.settlements[0]).toMatchObject({ error: { _tag: "Timeout" } })
+    })
+  )
+
+  it.effect("firstTokenTimeout is retried like any retryable failure before the first chunk", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = scripted([body(Stream.never), body(Stream.make(content("late"), done))])
+      const fiber = yield* ChatStream.stream(request, {
+        retry: { maxAttempts: 2, baseDelayMs: 10 },
+        firstTokenTimeout: "5 seconds"
+      }).pipe(Stream.runCollect, Effect.provide(layer), Effect.fork)
+      yield* TestClock.adjust("6 seconds")
+      expect(texts(yield* Fiber.join(fiber))).toEqual(["late"])
+      expect(recorded.requests).toHaveLength(2)
+    })
+  )
+
+  it.effect("the opening role chunk does not count as the first token: it is held back while a retry is possible", () =>
+    Effect.gen(function* () {
+      const role = event({ id: "chatcmpl-1", choices: [{ index: 0, delta: { role: "assistant", content: "" } }] })
+      const { recorded, layer } = scripted([
+        body(Stream.make(role).pipe(Stream.concat(Stream.never))),
+        body(Stream.make(role, content("fast"), done))
+      ])
+      const fiber = yield* ChatStream.stream(request, {
+        retry: { maxAttempts: 2, baseDelayMs: 10 },
+        firstTokenTimeout: "5 seconds"
+      }).pipe(Stream.runCollect, Effect.provide(layer), Effect.fork)
+      yield* TestClock.adjust("6 seconds")
+      const chunks = Chunk.toArray(yield* Fiber.join(fiber))
+      // the consumer sees exactly one role chunk: the one of the attempt that succeeded
+      expect(chunks.map((c) => c.choices[0]?.delta.role ?? c.choices[0]?.delta.content)).toEqual(["assistant", "fast"])
+      expect(recorded.requests).toHaveLength(2)
+    })
+  )
+
+  it.effect("idleTimeout: a gap between chunks fails with Timeout idle after the chunks that came", () =>
+    Effect.gen(function* () {
+      const { recorded, layer } = scripted([body(Stream.make(content("a")).pipe(Stream.concat(Stream.never)))])
+      const seen: Array<string> = []
+      const fiber = yield* ChatStream.stream(request, { ...noRetry, idleTimeout: "2 seconds" }).pipe(
+        ChatStream.textDeltas,
+        Stream.runForEach((text) => Effect.sync(() => seen.push(text))),
+        Effect.flip,
+        Effect.provide(layer),
+        Effect.fork
+      )
+      yield* TestClock.adjust("2 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(seen).toEqual(["a"])
+      expect(error).toMatchObject({ _tag: "Timeout", phase: "idle", afterMs: 2000, requestId: "req_0" })
+      expect(recorded.settlements[0]).toMatchObject({
+        usage: { promptTokens: 10, completionTokens: 1 },
+        error: { _tag: "Timeout", phase: "idle" }
+      })
+      expect(recorded.closed).toEqual([0])
+    })
+  )
+
+  it.effect("totalTimeout: a steady stream that goes on too long fails with Timeout total", () =>
+    Effect.gen(function* () {
+      const steady = Stream.repeatEffect(Effect.as(Effect.sleep("1 second"), content("x")))
+      const { recorded, layer } = scripted([body(steady)])
+      const fiber = yield* ChatStream.stream(request, {
+        ...noRetry,
+        idleTimeout: "5 seconds",
+        totalTimeout: "10 seconds"
+      }).pipe(Stream.runCount, Effect.flip, Effect.provide(layer), Effect.fork)
+      yield* TestClock.adjust("10 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "Timeout", phase: "total", afterMs: 10000 })
+      expect(recorded.settlements[0]).toMatchObject({ error: { _tag: "Timeout", phase: "total" } })
+      expect(recorded.closed).toEqual([0])
+    })
+  )
+
+  it.effect("early exit (Stream.take) closes the request and settles with the estimate of what streamed", () =>
+    Effect.gen(function* () {
+      const endless = Stream.repeatValue(content("word"))
+      const { recorded, layer } = scripted([body(endless)])
+      const chunks = yield* ChatStream.stream(request).pipe(Stream.take(3), Stream.runCollect, Effect.provide(layer))
+      expect(texts(chunks)).toEqual(["word", "word", "word"])
+      expect(recorded.closed).toEqual([0])
+      expect(recorded.settlements).toHaveLength(1)
+      expect(recorded.settlements[0]!.error).toBeUndefined()
+      // prompt estimate + ~1 token per 4 characters streamed (at least the 3 chunks taken, at most what the buffer held)
+      expect(recorded.settlements[0]!.usage!.promptTokens).toBe(10)
+      expect(recorded.settlements[0]!.usage!.completionTokens).toBeGreaterThanOrEqual(3)
+      expect(recorded.settlements[0]!.usage!.completionTokens).toBeLessThanOrEqual(3 + 16 + 2)
+    })
+  )
+
+  it.effect("a slow consumer holds the socket back: at most bufferSize chunks are read ahead", () =>
+    Effect.gen(function* () {
+      const read = yield* Ref.make(0)
+      const counted = Stream.repeatEffect(
+        Effect.as(
+          Ref.update(read, (n) => n + 1),
+          content("x")
+        )
+      ).pipe(Stream.take(1000), Stream.concat(Stream.make(done)))
+      const { layer } = scripted([body(counted)])
+      const consumed = yield* Ref.make(0)
+      const fiber = yield* ChatStream.stream(request, { bufferSize: 8 }).pipe(
+        Stream.runForEach(() =>
+          Effect.zipRight(
+            Ref.update(consumed, (n) => n + 1),
+            Effect.sleep("1 second")
+          )
+        ),
+        Effect.provide(layer),
+        Effect.fork
+      )
+      let maxAhead = 0
+      for (let i = 0; i < 20; i++) {
+        yield* TestClock.adjust("1 second")
+        maxAhead = Math.max(maxAhead, (yield* Ref.get(read)) - (yield* Ref.get(consumed)))
+      }
+      yield* Fiber.interrupt(fiber)
+      expect(yield* Ref.get(consumed)).toBeGreaterThanOrEqual(20)
+      // the buffer fills up to its capacity, plus the chunk in the consumer's hand and the one the producer
+      // holds while it waits; never more
+      expect(maxAhead).toBeGreaterThanOrEqual(8)
+      expect(maxAhead).toBeLessThanOrEqual(8 + 2)
+    })
+  )
+})
