@@ -701,7 +701,9 @@ const spanAttributes = (spec: {
 const causeFailure = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.failureOption(cause)
 
 /**
- * The client, from `OpenAiConfig` and `Credentials` in the context; uses `Gates` when they are provided.
+ * The client, from `OpenAiConfig` and `Credentials` in the context. It runs every call through the `Gates`
+ * found in the context and through none when there are none: provide `Gates.defaults` (or
+ * `Gates.layerDefaults(options)`) to it, or use {@link layerConfig}, which does.
  *
  * @since 0.1.0
  * @category layers
@@ -709,11 +711,32 @@ const causeFailure = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.failu
 export const layer: Layer.Layer<OpenAi, never, OpenAiConfig | Credentials> = Layer.scoped(OpenAi, make)
 
 /**
+ * Options of {@link layerConfig}: the client's options plus the gates.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions extends Options {
+  /**
+   * The gates every call passes through. Default `Gates.defaults` (rate limiter learning from headers,
+   * 64 in flight, the circuit breaker, model lifecycle warnings, built-in prices); `false` for none.
+   */
+  readonly gates?: Layer.Layer<Gates.Gates> | false | undefined
+}
+
+/**
  * The client configured from the environment like the official SDKs: `OPENAI_API_KEY` (read on every
  * attempt), `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`; `options` win over the environment.
+ * Every gate is on with its defaults unless `options.gates` says otherwise.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (options: Options = {}): Layer.Layer<OpenAi, ConfigError.ConfigError> =>
-  layer.pipe(Layer.provide(configFromEnv(options)), Layer.provide(credentialsFromConfig()))
+export const layerConfig = (options: LayerOptions = {}): Layer.Layer<OpenAi, ConfigError.ConfigError> => {
+  const { gates = Gates.defaults, ...config } = options
+  return layer.pipe(
+    Layer.provide(configFromEnv(config)),
+    Layer.provide(credentialsFromConfig()),
+    Layer.provide(gates === false ? Gates.none : gates)
+  )
+}

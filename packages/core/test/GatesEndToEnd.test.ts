@@ -1,0 +1,58 @@
+/**
+ * The gates end to end against the simulator: issue #4's acceptance — 1,000 requests under a binding limit,
+ * without `retry-after`, all succeed and 429s stay under 2 % of the requests sent.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
+import { Simulator } from "@sluice/simulator"
+import { Effect, Layer } from "effect"
+
+const clientWithGates = (baseUrl: string, gates: Layer.Layer<Gates.Gates>) =>
+  OpenAi.layer.pipe(
+    Layer.provide(OpenAiConfig.layer({ baseUrl })),
+    Layer.provide(Credentials.static("sk-gates-e2e-0123456789")),
+    Layer.provide(gates)
+  )
+
+const request = (i: number) => ({
+  model: "gpt-4o-mini",
+  messages: [{ role: "user" as const, content: `Summarise item ${i} in one line.` }],
+  max_tokens: 40
+})
+
+describe("default gates against the simulator", () => {
+  it.scopedLive(
+    "1,000 requests under a token limit without retry-after: all succeed, 429s < 2 % of requests sent",
+    () =>
+      Effect.gen(function* () {
+        // ~55 tokens a request (prompt estimate + max_tokens) at 180k TPM = 3,000 tokens/s ≈ 55 requests/s:
+        // the token bucket binds long before the request bucket (60k RPM).
+        const sim = yield* Simulator.start({
+          rpm: 60_000,
+          tpm: 180_000,
+          headers: { rateLimit: true, retryAfter: false, retryAfterMs: false }
+        })
+        const results = yield* Effect.provide(
+          Effect.flatMap(OpenAi.OpenAi, (openai) =>
+            Effect.forEach(
+              Array.from({ length: 1000 }, (_, i) => i),
+              (i) => Effect.either(openai.chat.completions.create(request(i))),
+              { concurrency: 64 }
+            )
+          ),
+          clientWithGates(sim.url, Gates.defaults)
+        )
+        const failures = results.filter((r) => r._tag === "Left")
+        const stats = yield* sim.stats
+        const share429 = stats.rateLimited / stats.requests
+        yield* Effect.log(
+          `sent ${stats.requests}, 429s ${stats.rateLimited} (${(share429 * 100).toFixed(2)} %), failures ${failures.length}`
+        )
+        expect(failures.map((f) => (f._tag === "Left" ? f.left._tag : ""))).toEqual([])
+        expect(stats.successes).toBe(1000)
+        expect(stats.duplicateSuccesses).toBe(0)
+        expect(share429).toBeLessThan(0.02)
+      }),
+    120_000
+  )
+})
