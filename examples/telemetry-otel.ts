@@ -72,6 +72,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     Effect.tap((result) => Effect.logInfo(`done: ${result.attempts} attempts, ${result.dimensions} dimensions`)),
     Effect.provide(tracing()),
     Effect.provide(Logger.json),
-    NodeRuntime.runMain
+    NodeRuntime.runMain({ disablePrettyLogger: true })
   )
 }

@@ -311,7 +311,8 @@ interface CallState {
   settled: boolean
 }
 
-const formatUsd = (usd: number): string => `$${usd < 0.01 ? usd.toPrecision(3) : usd.toFixed(4)}`
+const formatUsd = (usd: number): string =>
+  usd <= 0 ? "$0" : `$${usd.toFixed(usd >= 0.01 ? 4 : Math.min(12, 2 - Math.floor(Math.log10(usd))))}`
 
 const attemptMessage = (event: AttemptEvent): string =>
   `${event.method} ${event.endpoint}${event.model === undefined ? "" : ` ${event.model}`} attempt ${event.attempt}: ${
@@ -386,7 +387,6 @@ export const make = (
         yield* annotate({
           "sluice.attempts": event.attempt,
           "http.response.status_code": event.status,
-          "sluice.request_id": event.requestId,
           "sluice.ratelimit.remaining_requests": event.rateLimit?.remainingRequests,
           "sluice.ratelimit.remaining_tokens": event.rateLimit?.remainingTokens,
           "sluice.ratelimit.limit_requests": event.rateLimit?.limitRequests,
