@@ -17,7 +17,7 @@ import type * as Scope from "effect/Scope"
 import { type OpenAiError, retryAfterMsOf } from "./Errors.js"
 import * as Gates from "./Gates.js"
 import { defined, endpointOf, operationOf, scrubSecrets } from "./internal/telemetry/format.js"
-import { Pricing } from "./Pricing.js"
+import { fromTable, Pricing } from "./Pricing.js"
 import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
 
 /**
@@ -172,6 +172,11 @@ export interface Options {
    * than slowing the calls down. Default 16384.
    */
   readonly bufferSize?: number
+  /**
+   * Prices for `costUsd`. Default: the `Pricing` service visible to the layer, else the built-in table (the same
+   * fallback the gates use). `false`: record no costs. Models without a known price never get a guessed cost.
+   */
+  readonly pricing?: Pricing["Type"] | false
 }
 
 const latencyBoundaries = MetricBoundaries.fromIterable([
@@ -343,7 +348,13 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<{ readonly gates: Gates.Gates["Type"]; readonly telemetry: Telemetry["Type"] }, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const pricing = yield* Effect.serviceOption(Pricing)
+    // Like the gates: the Pricing service when provided, else the built-in dated table. Unknown models stay unpriced.
+    const pricing =
+      options.pricing === false
+        ? Option.none()
+        : Option.some(
+            options.pricing ?? Option.getOrElse(yield* Effect.serviceOption(Pricing), () => Pricing.of(fromTable()))
+          )
     const hub = yield* Effect.acquireRelease(
       PubSub.sliding<TelemetryEvent>(options.bufferSize ?? 16_384),
       PubSub.shutdown

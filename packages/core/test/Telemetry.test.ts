@@ -160,7 +160,7 @@ describe("Telemetry", () => {
     }).pipe(Effect.provide(telemetryOverNone()))
   )
 
-  it.scoped("cost is absent, not guessed, for a model without a price; and absent without a Pricing service", () =>
+  it.scoped("cost is absent, not guessed, for a model without a price; and absent with pricing: false", () =>
     Effect.gen(function* () {
       const usage = { promptTokens: 10, completionTokens: 10, cachedPromptTokens: 0 }
       const ok: Gates.AttemptOutcome = { _tag: "Response", status: 200, snapshot: RateLimitSnapshot.make({}) }
@@ -175,8 +175,15 @@ describe("Telemetry", () => {
         const events = yield* (yield* Telemetry.Telemetry).subscribe
         yield* simulateCall(info("gpt-4o-mini"), [{ latencyMs: 5, outcome: ok }], usage)
         return yield* take(events)
-      }).pipe(Effect.provide(Telemetry.wrap(Gates.none)))
+      }).pipe(Effect.provide(Telemetry.wrap(Gates.none, { pricing: false })))
       expect(unpriced[1]).not.toHaveProperty("costUsd")
+      // Without a Pricing service the built-in table prices it, as the gates do.
+      const builtIn = yield* Effect.gen(function* () {
+        const events = yield* (yield* Telemetry.Telemetry).subscribe
+        yield* simulateCall(info("gpt-4o-mini"), [{ latencyMs: 5, outcome: ok }], usage)
+        return yield* take(events)
+      }).pipe(Effect.provide(Telemetry.wrap(Gates.none)))
+      expect(builtIn[1]).toHaveProperty("costUsd", (10 * 0.15 + 10 * 0.6) / 1e6)
     })
   )
 
