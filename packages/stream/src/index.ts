@@ -10,7 +10,8 @@
 export * as Sse from "./Sse.js"
 
 /**
- * Streaming chat completions: decoding, accumulation, text re-chunking, buffering.
+ * Streaming chat completions: the gated, timed, cancellable `stream` call on the core client; decoding,
+ * accumulation, text re-chunking, buffering.
  *
  * @since 0.1.0
  */
