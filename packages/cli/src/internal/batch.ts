@@ -1,0 +1,233 @@
+/**
+ * `sluice batch` (also the demo's Sluice run): flags → client → `Batch.run` → progress, summary, exit code.
+ *
+ * @internal
+ */
+import { OpenAiConfig } from "@sluice/core"
+import { Batch } from "@sluice/stream"
+import { Deferred, Effect, Either, Fiber } from "effect"
+import { baseUrlOf, type ClientFlags, credentials, layer } from "./client.js"
+import { render } from "./progress.js"
+
+/** @internal */
+export const ExitCode = {
+  ok: 0,
+  usage: 1,
+  failures: 2,
+  budget: 3,
+  terminal: 4,
+  interrupted: 130
+} as const
+
+/** @internal */
+export interface BatchFlags extends ClientFlags {
+  readonly input: string
+  readonly output: string
+  readonly resume: boolean
+  readonly overwrite: boolean
+  readonly retryFailed: boolean
+  readonly remote: boolean
+  readonly json: boolean
+  /** Seconds in-flight requests may take to finish after Ctrl-C. */
+  readonly graceSeconds?: number | undefined
+}
+
+const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`)
+
+/**
+ * The command that continues this job.
+ *
+ * @internal
+ */
+export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = []): string => {
+  const args = ["sluice", "batch", flags.input, "-o", flags.output, "--resume"]
+  if (flags.baseUrl !== undefined) args.push("--base-url", flags.baseUrl)
+  if (flags.apiKeyFile !== undefined) args.push("--api-key-file", flags.apiKeyFile)
+  if (flags.concurrency !== undefined) args.push("--concurrency", String(flags.concurrency))
+  if (flags.rpm !== undefined) args.push("--rpm", String(flags.rpm))
+  if (flags.tpm !== undefined) args.push("--tpm", String(flags.tpm))
+  if (flags.maxRetries !== undefined) args.push("--max-retries", String(flags.maxRetries))
+  if (flags.budgetUsd !== undefined) args.push("--budget-usd", String(flags.budgetUsd))
+  if (flags.remote) args.push("--remote")
+  if (flags.json) args.push("--json")
+  return [...args, ...extra].map(quote).join(" ")
+}
+
+const err = (text: string) => Effect.sync(() => process.stderr.write(`${text}\n`))
+const out = (text: string) => Effect.sync(() => process.stdout.write(`${text}\n`))
+
+/** @internal */
+export const exitCodeOf = (summary: Batch.Summary): number => {
+  switch (summary.stopped?.reason) {
+    case "budget":
+      return ExitCode.budget
+    case "quota":
+    case "auth":
+    case "circuit":
+      return ExitCode.terminal
+    case "interrupted":
+      return ExitCode.interrupted
+    default:
+      return summary.failed > 0 || summary.pending > 0 ? ExitCode.failures : ExitCode.ok
+  }
+}
+
+const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
+  Effect.gen(function* () {
+    if (flags.json) {
+      yield* out(JSON.stringify({ ...Batch.summaryJson(summary), output: flags.output, exit_code: code }))
+    } else {
+      yield* out(
+        `sluice batch: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} already done, ` +
+          `${summary.pending} not run — of ${summary.total} in ${summary.wall_s.toFixed(1)} s → ${flags.output}`
+      )
+      yield* out(
+        `  requests sent ${summary.requests_sent} · 429s ${summary.rate_limited} · retries ${summary.retries} · ` +
+          `tokens ${summary.prompt_tokens} in / ${summary.completion_tokens} out · $${summary.cost_usd.toFixed(4)}`
+      )
+    }
+    const stopped = summary.stopped
+    const pending = `${summary.pending} request(s) were not run and stay pending`
+    switch (stopped?.reason) {
+      case "budget":
+        yield* err(
+          `stopped by the budget: ${stopped.message}. ${pending}. Raise --budget-usd and continue with:\n  ${resumeCommand({ ...flags, budgetUsd: undefined })} --budget-usd <higher>`
+        )
+        break
+      case "quota":
+        yield* err(
+          `stopped: the account is out of quota (${stopped.message}). ${pending}; nothing was retried. Add credits or use another key, then continue with:\n  ${resumeCommand(flags)}`
+        )
+        break
+      case "auth":
+        yield* err(
+          `stopped: the API key was refused or unreadable (${stopped.message}). ${pending}. Fix the key (OPENAI_API_KEY or the --api-key-file), then continue with:\n  ${resumeCommand(flags)}`
+        )
+        break
+      case "circuit":
+        yield* err(
+          `stopped: the circuit breaker fused the key (${stopped.message}). ${pending}. Fix the cause, then continue with:\n  ${resumeCommand(flags)}`
+        )
+        break
+      case "interrupted":
+        yield* err(
+          `interrupted: ${pending}; every finished request is in ${flags.output}. Resume with:\n  ${resumeCommand(flags)}`
+        )
+        break
+      default:
+        if (summary.failed > 0) {
+          yield* err(
+            `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(flags, ["--retry-failed"])}`
+          )
+        }
+    }
+  })
+
+const batchErrorTags: ReadonlySet<string> = new Set([
+  "BatchInputInvalid",
+  "OutputExists",
+  "OutputCorrupt",
+  "BatchIoError"
+])
+
+const explain = (error: Batch.BatchError, flags: BatchFlags): string => {
+  switch (error._tag) {
+    case "BatchInputInvalid":
+      return [
+        `${flags.input}: ${error.badLines.length} of ${error.lines} lines are invalid; nothing was sent and ${flags.output} was not touched.`,
+        ...error.problems.map((problem) => `  ${Batch.formatProblem(problem)}`),
+        `Fix these lines (format: {"custom_id","method":"POST","url":"/v1/chat/completions"|"/v1/embeddings","body":{…}}) and run again.`
+      ].join("\n")
+    case "OutputExists":
+      return `${error.path} already exists. Add --resume to continue it (finished custom_ids are skipped) or --overwrite to start over.`
+    case "OutputCorrupt":
+      return `${error.message}. Nothing was sent.`
+    case "BatchIoError":
+      return `${error.message}. Check the path and permissions; nothing was sent.`
+  }
+}
+
+/**
+ * Runs the batch command and returns its exit code (and the summary, when there is one).
+ *
+ * @internal
+ */
+export const runBatch = (
+  flags: BatchFlags,
+  options: { readonly quiet?: boolean } = {}
+): Effect.Effect<{ readonly code: number; readonly summary: Batch.Summary | undefined }> =>
+  Effect.gen(function* () {
+    if (flags.resume && flags.overwrite) {
+      yield* err("--resume and --overwrite exclude each other: --resume continues the output, --overwrite replaces it.")
+      return { code: ExitCode.usage, summary: undefined }
+    }
+    if (flags.retryFailed && !flags.resume) {
+      yield* err("--retry-failed needs --resume (it re-runs the failed lines of an existing output).")
+      return { code: ExitCode.usage, summary: undefined }
+    }
+    const keys = credentials(flags)
+    if (typeof keys === "string") {
+      yield* err(keys)
+      return { code: ExitCode.usage, summary: undefined }
+    }
+    const baseUrl = baseUrlOf(flags.baseUrl)
+    const checked = yield* Effect.either(OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl })))
+    if (Either.isLeft(checked)) {
+      yield* err(
+        `${checked.left.message}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
+      )
+      return { code: ExitCode.usage, summary: undefined }
+    }
+
+    const shutdown = yield* Deferred.make<void>()
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++
+      if (signals > 1) {
+        process.stderr.write(`\n${signal} again: exiting now. Resume with:\n  ${resumeCommand(flags)}\n`)
+        process.exit(ExitCode.interrupted)
+      }
+      process.stderr.write(
+        `\n${signal}: no new requests; waiting up to ${flags.graceSeconds ?? 10} s for those in flight (again to exit now)\n`
+      )
+      Deferred.unsafeDone(shutdown, Effect.void)
+    }
+    process.on("SIGINT", onSignal)
+    process.on("SIGTERM", onSignal)
+    const progress = yield* Batch.makeProgress
+    const renderer =
+      options.quiet === true ? undefined : yield* Effect.fork(render(progress, process.stderr.isTTY === true))
+    const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
+    const result = yield* Batch.run(Batch.linesFromFile(flags.input), {
+      output: flags.output,
+      mode,
+      retryFailed: flags.retryFailed,
+      concurrency: flags.concurrency ?? 16,
+      gracePeriod: `${flags.graceSeconds ?? 10} seconds`,
+      shutdown: Deferred.await(shutdown),
+      progress
+    }).pipe(
+      Effect.provide(layer(flags, keys)),
+      Effect.either,
+      Effect.ensuring(
+        Effect.sync(() => {
+          process.off("SIGINT", onSignal)
+          process.off("SIGTERM", onSignal)
+        })
+      )
+    )
+    if (renderer !== undefined) yield* Fiber.interrupt(renderer)
+    if (Either.isLeft(result)) {
+      const error = result.left
+      yield* err(
+        "_tag" in error && batchErrorTags.has(error._tag)
+          ? explain(error as Batch.BatchError, flags)
+          : `configuration error: ${String(error)}`
+      )
+      return { code: ExitCode.usage, summary: undefined }
+    }
+    const summary = result.right
+    const code = exitCodeOf(summary)
+    if (options.quiet !== true) yield* report(flags, summary, code)
+    return { code, summary }
+  })

@@ -1,0 +1,117 @@
+/**
+ * The client layer the commands share: key, base URL, gates and the attempt meter, from flags and environment.
+ *
+ * @internal
+ */
+import * as Fs from "node:fs"
+import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
+import { Batch } from "@sluice/stream"
+import { Layer, Logger, LogLevel } from "effect"
+
+/** @internal */
+export interface ClientFlags {
+  readonly baseUrl?: string | undefined
+  readonly apiKeyFile?: string | undefined
+  readonly concurrency?: number | undefined
+  readonly rpm?: number | undefined
+  readonly tpm?: number | undefined
+  readonly maxRetries?: number | undefined
+  readonly budgetUsd?: number | undefined
+  /** A fixed key (the demo's simulator key); otherwise the file or `OPENAI_API_KEY`. */
+  readonly staticKey?: string | undefined
+}
+
+/**
+ * The base URL: the flag, else a non-empty `OPENAI_BASE_URL`, else the default (`undefined`).
+ *
+ * @internal
+ */
+export const baseUrlOf = (flag: string | undefined): string | undefined => {
+  const value = flag ?? process.env["OPENAI_BASE_URL"]
+  return value === undefined || value.trim().length === 0 ? undefined : value.trim()
+}
+
+/**
+ * Where the key comes from, or a message naming the problem and the way out.
+ *
+ * @internal
+ */
+export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credentials> | string => {
+  if (flags.staticKey !== undefined) return Credentials.static(flags.staticKey)
+  if (flags.apiKeyFile !== undefined) {
+    try {
+      const text = Fs.readFileSync(flags.apiKeyFile, "utf8")
+      if (text.trim().length === 0) return `the API key file ${flags.apiKeyFile} is empty: write the key into it`
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "unreadable"
+      return `cannot read the API key file ${flags.apiKeyFile} (${code}): check the path given to --api-key-file`
+    }
+    return Credentials.fromFile(flags.apiKeyFile)
+  }
+  const env = process.env["OPENAI_API_KEY"]
+  if (env === undefined || env.trim().length === 0) {
+    return "no API key: set OPENAI_API_KEY or pass --api-key-file PATH (a file holding the key; it is re-read when it changes)"
+  }
+  return Credentials.fromConfig()
+}
+
+/**
+ * The client with every gate (and the attempt meter), for `batch` and `demo`.
+ *
+ * @internal
+ */
+export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credentials>) =>
+  OpenAi.layer.pipe(
+    Layer.provideMerge(Batch.layerMeter),
+    Layer.provide(
+      Gates.layerDefaults({
+        rateLimiter: {
+          ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
+          ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })
+        },
+        concurrency: { permits: flags.concurrency ?? 16 },
+        ...(flags.budgetUsd === undefined ? {} : { budget: { ceilingUsd: flags.budgetUsd } })
+      })
+    ),
+    Layer.provide(
+      OpenAiConfig.layer({
+        ...(baseUrlOf(flags.baseUrl) === undefined ? {} : { baseUrl: baseUrlOf(flags.baseUrl) }),
+        ...(flags.maxRetries === undefined ? {} : { retry: { maxAttempts: flags.maxRetries + 1 } })
+      })
+    ),
+    Layer.provide(keys)
+  )
+
+let clearLine = false
+
+/**
+ * Whether log lines must first clear a progress bar on the terminal.
+ *
+ * @internal
+ */
+export const setClearLine = (value: boolean) => {
+  clearLine = value
+}
+
+/**
+ * Logs go to stderr (stdout is for results and `--json`), warnings and above by default; `SLUICE_LOG=debug|info`
+ * shows more.
+ *
+ * @internal
+ */
+export const logging = Layer.merge(
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+      process.stderr.write(`${clearLine ? "\r\x1b[K" : ""}${logLevel.label.toLowerCase()}: ${text}\n`)
+    })
+  ),
+  Logger.minimumLogLevel(
+    process.env["SLUICE_LOG"] === "debug"
+      ? LogLevel.Debug
+      : process.env["SLUICE_LOG"] === "info"
+        ? LogLevel.Info
+        : LogLevel.Warning
+  )
+)

@@ -1,0 +1,269 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterEach, beforeEach, describe, expect, it } from "@effect/vitest"
+import { Simulator } from "@sluice/simulator"
+
+// The CLI runs from its TypeScript sources (tsx, with the workspace's source condition): no stale dist/.
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../../..")
+const bin = Path.join(root, "packages/cli/src/bin.ts")
+
+interface Result {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess =>
+  spawn(process.execPath, ["--conditions=@sluice/source", "--import", "tsx", bin, ...args], {
+    cwd: root,
+    env: { ...process.env, OPENAI_API_KEY: "", OPENAI_BASE_URL: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+const finish = (child: ChildProcess): Promise<Result> =>
+  new Promise((resolve) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (chunk) => {
+      stdout += chunk
+    })
+    child.stderr!.on("data", (chunk) => {
+      stderr += chunk
+    })
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+
+const sluice = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => finish(start(args, env))
+
+const chatLine = (i: number) =>
+  JSON.stringify({
+    custom_id: `req-${i}`,
+    method: "POST",
+    url: "/v1/chat/completions",
+    body: { model: "gpt-4o-mini", messages: [{ role: "user", content: `question number ${i}` }], max_tokens: 24 }
+  })
+
+const embeddingLine = (i: number) =>
+  JSON.stringify({
+    custom_id: `req-${i}`,
+    method: "POST",
+    url: "/v1/embeddings",
+    body: { model: "text-embedding-3-small", input: `text ${i}` }
+  })
+
+const job = (n: number) =>
+  `${Array.from({ length: n }, (_, i) => (i % 4 === 3 ? embeddingLine(i) : chatLine(i))).join("\n")}\n`
+
+const outputLines = async (path: string) =>
+  (await Fs.readFile(path, "utf8"))
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as { custom_id: string; response: { status_code: number } | null })
+
+const countLines = async (path: string) => {
+  try {
+    return (await Fs.readFile(path, "utf8")).split("\n").length - 1
+  } catch {
+    return 0
+  }
+}
+
+const waitFor = async (condition: () => Promise<boolean>, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting")
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+let dir = ""
+const servers: Array<Simulator.Server> = []
+const simulator = async (config: Parameters<typeof Simulator.startServer>[0]) => {
+  const server = await Simulator.startServer(config)
+  servers.push(server)
+  return server
+}
+
+beforeEach(async () => {
+  dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-cli-"))
+})
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()))
+  await Fs.rm(dir, { recursive: true, force: true })
+})
+
+describe("sluice batch", () => {
+  it("bad input: exit 1, every bad line listed, output neither created nor clobbered", async () => {
+    const sim = await simulator({})
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(
+      input,
+      [
+        chatLine(1),
+        "{oops",
+        chatLine(1),
+        JSON.stringify({ custom_id: "a", method: "GET", url: "/v1/chat/completions", body: {} }),
+        chatLine(5),
+        JSON.stringify({ custom_id: "b", method: "POST", url: "/v1/nope", body: { model: "x" } })
+      ].join("\n")
+    )
+    const env = { OPENAI_API_KEY: "sk-test" }
+    const result = await sluice(["batch", input, "-o", output, "--base-url", sim.url], env)
+    expect(result.code).toBe(1)
+    for (const line of [2, 3, 4, 6]) expect(result.stderr).toContain(`line ${line}:`)
+    expect(result.stderr).not.toContain("line 1:")
+    expect(result.stderr).not.toContain("line 5:")
+    expect(result.stderr).toContain("duplicate")
+    await expect(Fs.stat(output)).rejects.toThrow()
+    await Fs.writeFile(output, "precious\n")
+    const again = await sluice(["batch", input, "-o", output, "--base-url", sim.url, "--overwrite"], env)
+    expect(again.code).toBe(1)
+    expect(await Fs.readFile(output, "utf8")).toBe("precious\n")
+    expect(sim.stats().requests).toBe(0)
+  })
+
+  it("usage: no key, or an existing output without --resume/--overwrite, is exit 1 with the way out", async () => {
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(3))
+    const noKey = await sluice(["batch", input, "-o", output])
+    expect(noKey.code).toBe(1)
+    expect(noKey.stderr).toContain("OPENAI_API_KEY")
+    await Fs.writeFile(output, "")
+    const exists = await sluice(["batch", input, "-o", output], { OPENAI_API_KEY: "sk-test" })
+    expect(exists.code).toBe(1)
+    expect(exists.stderr).toContain("--resume")
+  })
+
+  it("100 % success under rate limits and faults (exit 0, --json summary)", async () => {
+    const sim = await simulator({
+      rpm: 3000,
+      tpm: 300_000,
+      seed: 5,
+      faults: { rate500: 0.02, rate503: 0.02, rate502Html: 0.01, rateReset: 0.01, rateTruncatedJson: 0.01 }
+    })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(250))
+    const result = await sluice(["batch", input, "-o", output, "--concurrency", "16", "--json"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(0)
+    const summary = JSON.parse(result.stdout)
+    expect(summary).toMatchObject({ total: 250, succeeded: 250, failed: 0, stopped: null, exit_code: 0 })
+    expect(summary.retries).toBeGreaterThan(0)
+    const lines = await outputLines(output)
+    expect(lines).toHaveLength(250)
+    expect(new Set(lines.map((line) => line.custom_id)).size).toBe(250)
+    expect(sim.stats().duplicateSuccesses).toBe(0)
+  }, 60_000)
+
+  it("kill -9 mid-run, then --resume: nothing lost, nothing twice", async () => {
+    const sim = await simulator({ latency: { requestMs: 40 } })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(400))
+    const env = { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: sim.url }
+    const child = start(["batch", input, "-o", output, "--concurrency", "8"], env)
+    const exited = finish(child)
+    await waitFor(async () => (await countLines(output)) >= 100)
+    child.kill("SIGKILL")
+    const killed = await exited
+    expect(killed.signal).toBe("SIGKILL")
+    const before = await countLines(output)
+    expect(before).toBeLessThan(400)
+    const resumed = await sluice(["batch", input, "-o", output, "--concurrency", "8", "--resume", "--json"], env)
+    expect(resumed.code).toBe(0)
+    const summary = JSON.parse(resumed.stdout)
+    expect(summary.skipped).toBeGreaterThanOrEqual(before - 1)
+    const lines = await outputLines(output)
+    const ids = lines.map((line) => line.custom_id)
+    expect(new Set(ids).size).toBe(400)
+    expect(ids).toHaveLength(400)
+    expect(lines.every((line) => line.response?.status_code === 200)).toBe(true)
+    expect(sim.stats().duplicateSuccesses).toBeLessThanOrEqual(8)
+  }, 60_000)
+
+  it("budget: stops with exit 3 and the spend stays under the ceiling", async () => {
+    const sim = await simulator({})
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(300))
+    const result = await sluice(["batch", input, "-o", output, "--budget-usd", "0.0005", "--json"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(3)
+    expect(JSON.parse(result.stdout).stopped.reason).toBe("budget")
+    expect(result.stderr).toContain("--budget-usd")
+    expect(sim.stats().costUsd).toBeLessThanOrEqual(0.0005)
+    expect(sim.stats().successes).toBeGreaterThan(0)
+  }, 60_000)
+
+  it("quota: stops with exit 4, no retry storm", async () => {
+    const sim = await simulator({ quotaUsd: 0.0003 })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(300))
+    const result = await sluice(["batch", input, "-o", output, "--concurrency", "8"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain("quota")
+    expect(result.stderr).toContain("--resume")
+    // every request the server saw after the first quota error is itself a quota error
+    expect(sim.stats().quotaExceeded).toBeGreaterThan(0)
+    expect(sim.stats().quotaExceeded).toBeLessThanOrEqual(8)
+  }, 60_000)
+
+  it("key rotation mid-run through --api-key-file: 100 % success", async () => {
+    const sim = await simulator({
+      keys: ["sk-key-a", "sk-key-b"],
+      revoke: [{ key: "sk-key-a", afterRequests: 80 }],
+      rpm: 3000
+    })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    const keyFile = Path.join(dir, "key")
+    await Fs.writeFile(keyFile, "sk-key-a\n")
+    await Fs.writeFile(input, job(250))
+    const child = start(["batch", input, "-o", output, "--api-key-file", keyFile, "--concurrency", "8", "--json"], {
+      OPENAI_BASE_URL: sim.url
+    })
+    const exited = finish(child)
+    await waitFor(async () => (await countLines(output)) >= 60)
+    await Fs.writeFile(keyFile, "sk-key-b\n")
+    const result = await exited
+    expect(result.stdout).not.toContain("sk-key")
+    expect(result.stderr).not.toContain("sk-key")
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ succeeded: 250, failed: 0 })
+  }, 60_000)
+
+  it("SIGINT: drains, exit 130, prints the resume command", async () => {
+    const sim = await simulator({ latency: { requestMs: 40 } })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(400))
+    const child = start(["batch", input, "-o", output, "--concurrency", "4"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    const exited = finish(child)
+    await waitFor(async () => (await countLines(output)) >= 20)
+    child.kill("SIGINT")
+    const result = await exited
+    expect(result.code).toBe(130)
+    expect(result.stderr).toContain(`sluice batch ${input} -o ${output} --resume`)
+    const written = await countLines(output)
+    // everything the server finished was written (in-flight requests were drained)
+    expect(sim.stats().successes).toBe(written)
+  }, 60_000)
+})
