@@ -79,7 +79,11 @@ export const chat = (flags: ChatFlags): Effect.Effect<number> =>
     return yield* answer.pipe(
       Effect.provide(client),
       Effect.matchEffect({
-        onSuccess: () => Effect.as(Effect.sync(() => process.stdout.write("\n")), 0),
+        onSuccess: () =>
+          Effect.as(
+            Effect.sync(() => process.stdout.write("\n")),
+            0
+          ),
         onFailure: (error) =>
           Effect.sync(() => {
             if (typeof error === "object" && error !== null && "_tag" in error && "retryable" in error) {
