@@ -5,7 +5,8 @@
  * the first chunk, and the abort of the HTTP request when the consumer stops.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type ChatCompletions, Credentials, OpenAi, OpenAiConfig } from "@sluice/core"
+import { type ChatCompletions, Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
+import * as Budget from "@sluice/core/Budget"
 import { Simulator, type Stats } from "@sluice/simulator"
 import { Clock, Effect, Layer, Stream } from "effect"
 import { ChatStream } from "../src/index.js"
@@ -89,6 +90,30 @@ describe("ChatStream.stream against the simulator", () => {
       const stats = yield* sim.stats
       expect(stats.streamsCompleted).toBe(1)
       expect(stats.streamsAborted).toBe(0)
+    })
+  )
+
+  it.scopedLive("settles the gates: usage on completion, the estimate on early exit; nothing stays reserved", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ latency: { perChunkMs: 20 } })
+      const gated = OpenAi.layer.pipe(
+        Layer.provideMerge(Gates.layer().pipe(Layer.provideMerge(Budget.layer({ ceilingTokens: 1_000_000 })))),
+        Layer.provide(OpenAiConfig.layer({ baseUrl: sim.url })),
+        Layer.provide(Credentials.staticKey("sk-test"))
+      )
+      yield* Effect.gen(function* () {
+        const budget = yield* Budget.Budget
+        const whole = yield* ChatStream.accumulate(ChatStream.stream(request("settle me", 30), noRetry))
+        const afterWhole = yield* budget.spent("global")
+        expect(afterWhole.tokens).toBe(whole.usage!.prompt_tokens + whole.usage!.completion_tokens)
+        yield* Stream.runDrain(ChatStream.stream(request("settle me early", 500), noRetry).pipe(Stream.take(3)))
+        const afterEarly = yield* budget.spent("global")
+        // charged the prompt estimate plus what streamed, far below the 500-token worst case that was reserved
+        expect(afterEarly.tokens - afterWhole.tokens).toBeGreaterThan(0)
+        expect(afterEarly.tokens - afterWhole.tokens).toBeLessThan(500)
+        const remaining = yield* budget.remaining("global")
+        expect(remaining.tokens).toBe(1_000_000 - afterEarly.tokens)
+      }).pipe(Effect.provide(gated))
     })
   )
 
