@@ -1,0 +1,49 @@
+/** Sluice: the `OpenAi` client from @sluice/core, with all gates or with `Gates.none`, driven by `Effect.forEach`. */
+import * as Credentials from "@sluice/core/Credentials"
+import * as Gates from "@sluice/core/Gates"
+import * as OpenAi from "@sluice/core/OpenAi"
+import * as OpenAiConfig from "@sluice/core/OpenAiConfig"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { apiKey, chatBody } from "./common.js"
+import * as BenchGates from "./gates.js"
+import { fail, newOutcome, type Runner } from "./pool.js"
+
+export const sluiceLayer = (url: string, gates: boolean, concurrency: number): Layer.Layer<OpenAi.OpenAi> =>
+  OpenAi.layer.pipe(
+    Layer.provide(
+      Layer.mergeAll(
+        OpenAiConfig.layer({ baseUrl: url, maxConnections: 64, maxTokensPolicy: "require" }),
+        Credentials.staticKey(apiKey),
+        gates ? BenchGates.all({ permits: Math.max(concurrency, 64), ceilingUsd: 1_000_000 }) : Gates.none
+      )
+    )
+  )
+
+export const makeSluice = (url: string, gates: boolean): Runner => {
+  const runtime = ManagedRuntime.make(sluiceLayer(url, gates, 64))
+  return {
+    run: (from, n, concurrency) =>
+      runtime.runPromise(
+        Effect.gen(function* () {
+          const client = yield* OpenAi.OpenAi
+          const outcome = newOutcome()
+          yield* Effect.forEach(
+            Array.from({ length: n }, (_, k) => from + k),
+            (i) =>
+              client.chat.completions.create(chatBody(i)).pipe(
+                Effect.match({
+                  onSuccess: (response) => {
+                    if (response.body.choices.length > 0) outcome.ok++
+                    else fail(outcome, "empty")
+                  },
+                  onFailure: (error) => fail(outcome, error._tag)
+                })
+              ),
+            { concurrency, discard: true }
+          )
+          return outcome
+        })
+      ),
+    close: () => runtime.dispose()
+  }
+}
