@@ -187,7 +187,9 @@ describe("ChatStream.stream against the simulator", () => {
 
   it.scopedLive("early exit (Stream.take(3)) aborts the HTTP request at once; the simulator sees the close", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({ latency: { perChunkMs: 20 } })
+      // Slow chunks: when the consumer stops, the socket read is blocked waiting for the next one; the abort
+      // must not wait for it.
+      const sim = yield* Simulator.start({ latency: { perChunkMs: 500 } })
       const delays: Array<number> = []
       yield* Effect.gen(function* () {
         for (let i = 1; i <= 3; i++) {
@@ -206,7 +208,8 @@ describe("ChatStream.stream against the simulator", () => {
       // Time from the end of the consumer's stream to the simulator counting the abort, polled every ~2 ms.
       // Recorded, not asserted tightly (the poll adds its own latency on a loaded machine).
       yield* Effect.logInfo(`abort seen by the simulator after ${delays.join(", ")} ms`)
-      expect(Math.max(...delays)).toBeLessThan(1000)
+      // Loose on purpose: it only has to show the abort did not wait for the next chunk (~500 ms away).
+      expect(Math.max(...delays)).toBeLessThan(400)
     })
   )
 })
