@@ -15,6 +15,7 @@
  */
 import * as Fs from "node:fs/promises"
 import { randomBytes } from "node:crypto"
+import type { Batches } from "@sluice/core"
 import { type Errors, Gates, OpenAi } from "@sluice/core"
 import * as Pricing from "@sluice/core/Pricing"
 import {
@@ -710,5 +711,199 @@ export const run = <E, R>(
       yield* publish
       const { done: _done, in_flight: _inFlight, rate_per_s: _rate, eta_s: _eta, ...rest } = summary
       return rest
+    })
+  )
+
+// ---------------------------------------------------------------------------------------------------------------
+// The server-side Batch API
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of {@link remote}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RemoteOptions {
+  readonly output: string
+  readonly mode?: "new" | "resume" | "overwrite" | undefined
+  readonly retryFailed?: boolean | undefined
+  /** Between two `batches.retrieve`. Default 5 seconds. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+  /** When this completes, the server-side batch is cancelled and `remote` returns what finished. */
+  readonly shutdown?: Effect.Effect<void> | undefined
+  readonly progress?: SubscriptionRef.SubscriptionRef<Progress> | undefined
+  /** Metadata of the server-side batch. */
+  readonly metadata?: Readonly<Record<string, string>> | undefined
+  /** Called with each server-side batch id once it is created (to log it). */
+  readonly onCreated?: ((batchId: string) => Effect.Effect<void>) | undefined
+}
+
+const terminalStatuses: ReadonlySet<string> = new Set(["completed", "failed", "expired", "cancelled"])
+
+/**
+ * Runs the same input through the server-side Batch API: per endpoint, uploads the pending lines
+ * (`files.create`, purpose `batch`), creates a batch (24 h window), polls `batches.retrieve` until it ends,
+ * then downloads the output and error files and appends their lines to the output (same format, same
+ * journal and resume rules as {@link run}). Billed at the Batch API discount; results arrive within 24 h.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const remote = <E, R>(
+  lines: Stream.Stream<string, E, R>,
+  options: RemoteOptions
+): Effect.Effect<Summary, BatchError | RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const requests = yield* validate(lines)
+      const client = yield* OpenAi.OpenAi
+      const journal = yield* Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false).pipe(
+        Effect.mapError(fromJournalError)
+      )
+      const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
+      const pending = requests.filter((request) => !done.has(request.customId))
+      const skipped = requests.length - pending.length
+      const startedAt = Date.now()
+      const counters = { succeeded: 0, failed: 0, sent: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
+      let serverDone = 0
+      let stopped: Stopped | null = null
+      const summary = (): Summary => ({
+        total: requests.length,
+        succeeded: counters.succeeded,
+        failed: counters.failed,
+        skipped,
+        pending: pending.length - counters.succeeded - counters.failed,
+        requests_sent: counters.sent,
+        rate_limited: 0,
+        retries: 0,
+        prompt_tokens: counters.promptTokens,
+        completion_tokens: counters.completionTokens,
+        cost_usd: counters.costUsd,
+        wall_s: (Date.now() - startedAt) / 1000,
+        stopped
+      })
+      const publish = Effect.suspend(() => {
+        if (options.progress === undefined) return Effect.void
+        const s = summary()
+        const finished = Math.max(serverDone, counters.succeeded + counters.failed)
+        const wall = s.wall_s
+        const rate = wall > 0 ? finished / wall : 0
+        return SubscriptionRef.set(options.progress, {
+          ...s,
+          done: skipped + finished,
+          in_flight: pending.length - finished,
+          rate_per_s: rate,
+          eta_s: rate > 0 ? (pending.length - finished) / rate : null
+        })
+      })
+      const shutdownSignal = yield* Deferred.make<void>()
+      if (options.shutdown !== undefined) {
+        yield* Effect.forkScoped(Effect.zipRight(options.shutdown, Deferred.succeed(shutdownSignal, undefined)))
+      }
+      const pollInterval = Duration.decode(options.pollInterval ?? "5 seconds")
+      const byUrl = new Map<Endpoint, Array<Request>>()
+      for (const request of pending) byUrl.set(request.url, [...(byUrl.get(request.url) ?? []), request])
+
+      const appendFile = (fileId: string | null | undefined, expected: Set<string>, model: Map<string, string>) =>
+        Effect.gen(function* () {
+          if (fileId == null) return
+          const content = yield* client.files.content(fileId)
+          for (const text of new TextDecoder().decode(content.body).split("\n")) {
+            if (text.trim().length === 0) continue
+            let line: OutputLine
+            try {
+              line = JSON.parse(text) as OutputLine
+            } catch {
+              continue
+            }
+            if (!expected.has(line.custom_id)) continue
+            expected.delete(line.custom_id)
+            yield* journal.append(JSON.stringify(line)).pipe(Effect.mapError(fromJournalError))
+            const status = line.response?.status_code
+            if (line.error == null && status !== undefined && status >= 200 && status < 300) {
+              counters.succeeded++
+              const usage = usageOf(line.response?.body)
+              if (usage !== undefined) {
+                counters.promptTokens += usage.promptTokens
+                counters.completionTokens += usage.completionTokens
+                const name = model.get(line.custom_id)
+                if (name !== undefined) {
+                  counters.costUsd += Option.getOrElse(pricing.cost(name, usage, { batch: true }), () => 0)
+                }
+              }
+            } else counters.failed++
+          }
+        })
+
+      const runGroup = (url: Endpoint, group: ReadonlyArray<Request>) =>
+        Effect.gen(function* () {
+          const file = yield* client.files.create({
+            file: new TextEncoder().encode(`${group.map((request) => request.raw).join("\n")}\n`),
+            filename: `sluice-batch-${url.split("/").pop()}.jsonl`,
+            purpose: "batch"
+          })
+          const created = yield* client.batches.create({
+            input_file_id: file.body.id,
+            endpoint: url,
+            completion_window: "24h",
+            ...(options.metadata === undefined ? {} : { metadata: { ...options.metadata } })
+          })
+          const batchId = created.body.id
+          counters.sent += group.length
+          if (options.onCreated !== undefined) yield* options.onCreated(batchId)
+          const base = serverDone
+          const poll: Effect.Effect<Batches.Batch, Errors.OpenAiError> = Effect.flatMap(
+            client.batches.retrieve(batchId),
+            (response) => {
+              const counts = response.body.request_counts
+              if (counts != null) serverDone = base + counts.completed + counts.failed
+              return Effect.zipRight(
+                publish,
+                terminalStatuses.has(response.body.status)
+                  ? Effect.succeed(response.body)
+                  : Effect.zipRight(Effect.sleep(pollInterval), poll)
+              )
+            }
+          )
+          const ended = yield* Effect.raceFirst(
+            Effect.map(poll, Option.some),
+            Effect.as(Deferred.await(shutdownSignal), Option.none<Batches.Batch>())
+          )
+          if (Option.isNone(ended)) {
+            stopped = { reason: "interrupted", message: `interrupted: remote batch ${batchId} cancelled` }
+            yield* Effect.ignore(client.batches.cancel(batchId))
+            return
+          }
+          const batch = ended.value
+          if (batch.status === "failed") {
+            return yield* new RemoteBatchFailed({
+              batchId,
+              status: batch.status,
+              reason: JSON.stringify(batch.errors ?? "no details").slice(0, 500)
+            })
+          }
+          const expected = new Set(group.map((request) => request.customId))
+          const models = new Map(
+            group.map((request) => [request.customId, String((request.body as { model?: unknown }).model)] as const)
+          )
+          yield* appendFile(batch.output_file_id, expected, models)
+          yield* appendFile(batch.error_file_id, expected, models)
+          yield* publish
+        })
+
+      yield* publish
+      for (const [url, group] of byUrl) {
+        if (stopped !== null) break
+        const result = yield* Effect.either(runGroup(url, group))
+        if (result._tag === "Left") {
+          const error = result.left
+          const reason = "retryable" in error ? stopReason(error) : undefined
+          if (reason === undefined) return yield* Effect.fail(error)
+          stopped = reason
+        }
+      }
+      yield* publish
+      return summary()
     })
   )

@@ -250,3 +250,31 @@ describe("Batch.run against the simulator", () => {
     })
   )
 })
+
+describe("Batch.remote against the simulator's Batch API", () => {
+  it.scopedLive("uploads, polls, downloads output and error files into the same format; resume skips", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ retiredModels: ["gpt-4-0314"] })
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const input = [...job(30), chatLine(99, { model: "gpt-4-0314" })]
+      const created: Array<string> = []
+      const summary = yield* Batch.remote(Stream.fromIterable(input), {
+        output,
+        pollInterval: "50 millis",
+        onCreated: (id) => Effect.sync(() => created.push(id))
+      }).pipe(Effect.provide(client(sim.url)))
+      expect(created).toHaveLength(2) // one batch per endpoint
+      expect(summary).toMatchObject({ total: 31, succeeded: 30, failed: 1, pending: 0, stopped: null })
+      const lines = yield* readOutput(output)
+      expect(lines).toHaveLength(31)
+      expect(lines.find((l) => l.custom_id === "req-99")?.response?.status_code).toBe(404)
+      const again = yield* Batch.remote(Stream.fromIterable(input), {
+        output,
+        mode: "resume",
+        pollInterval: "50 millis"
+      }).pipe(Effect.provide(client(sim.url)))
+      expect(again).toMatchObject({ skipped: 31, succeeded: 0 })
+    })
+  )
+})

@@ -198,15 +198,24 @@ export const runBatch = (
     const renderer =
       options.quiet === true ? undefined : yield* Effect.fork(render(progress, process.stderr.isTTY === true))
     const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
-    const result = yield* Batch.run(Batch.linesFromFile(flags.input), {
+    const common = {
       output: flags.output,
       mode,
       retryFailed: flags.retryFailed,
-      concurrency: flags.concurrency ?? 16,
-      gracePeriod: `${flags.graceSeconds ?? 10} seconds`,
       shutdown: Deferred.await(shutdown),
       progress
-    }).pipe(
+    } as const
+    const job = flags.remote
+      ? Batch.remote(Batch.linesFromFile(flags.input), {
+          ...common,
+          onCreated: (id) => err(`created remote batch ${id} (24 h window); waiting for it to finish`)
+        })
+      : Batch.run(Batch.linesFromFile(flags.input), {
+          ...common,
+          concurrency: flags.concurrency ?? 16,
+          gracePeriod: `${flags.graceSeconds ?? 10} seconds`
+        })
+    const result = yield* job.pipe(
       Effect.provide(layer(flags, keys)),
       Effect.either,
       Effect.ensuring(
@@ -219,11 +228,17 @@ export const runBatch = (
     if (renderer !== undefined) yield* Fiber.interrupt(renderer)
     if (Either.isLeft(result)) {
       const error = result.left
-      yield* err(
-        "_tag" in error && batchErrorTags.has(error._tag)
-          ? explain(error as Batch.BatchError, flags)
-          : `configuration error: ${String(error)}`
-      )
+      if ("_tag" in error && batchErrorTags.has(error._tag)) {
+        yield* err(explain(error as Batch.BatchError, flags))
+        return { code: ExitCode.usage, summary: undefined }
+      }
+      if ("_tag" in error && (error._tag === "RemoteBatchFailed" || "retryable" in error)) {
+        yield* err(
+          `${error._tag}: ${(error as { message: string }).message}. Nothing more was written; fix it and resume:\n  ${resumeCommand(flags)}`
+        )
+        return { code: ExitCode.failures, summary: undefined }
+      }
+      yield* err(`configuration error: ${String(error)}`)
       return { code: ExitCode.usage, summary: undefined }
     }
     const summary = result.right
