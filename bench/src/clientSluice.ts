@@ -1,11 +1,10 @@
-/** Sluice: the `OpenAi` client from @sluice/core, with all gates or with `Gates.none`, driven by `Effect.forEach`. */
+/** Sluice: the `OpenAi` client from @sluice/core, with every gate (`Gates.layerDefaults` + a budget) or with `Gates.none`, driven by `Effect.forEach`. */
 import * as Credentials from "@sluice/core/Credentials"
 import * as Gates from "@sluice/core/Gates"
 import * as OpenAi from "@sluice/core/OpenAi"
 import * as OpenAiConfig from "@sluice/core/OpenAiConfig"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { apiKey, chatBody } from "./common.js"
-import * as BenchGates from "./gates.js"
 import { fail, newOutcome, type Runner } from "./pool.js"
 
 export const sluiceLayer = (url: string, gates: boolean, concurrency: number): Layer.Layer<OpenAi.OpenAi> =>
@@ -14,7 +13,13 @@ export const sluiceLayer = (url: string, gates: boolean, concurrency: number): L
       Layer.mergeAll(
         OpenAiConfig.layer({ baseUrl: url, maxConnections: 64, maxTokensPolicy: "require" }),
         Credentials.staticKey(apiKey),
-        gates ? BenchGates.all({ permits: Math.max(concurrency, 64), ceilingUsd: 1_000_000 }) : Gates.none
+        gates
+          ? Gates.layerDefaults({
+              concurrency: { permits: Math.max(concurrency, 64) },
+              // every gate of Gates.defaults, plus a budget that is enforced (reserve/settle) but never binds
+              budget: { ceilingUsd: 1_000_000 }
+            })
+          : Gates.none
       )
     )
   )

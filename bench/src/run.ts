@@ -431,7 +431,7 @@ const main = async () => {
     "- Every client runs in its own forked process (CPU = user+sys of that process; memory = its RSS); the simulator runs in the parent on 127.0.0.1. Figures are medians with (min–max) over the rounds; ratios are taken within a round, then the median."
   )
   p(
-    '- "Sluice (all gates)": Budget (enforced, non-binding ceiling) → CircuitBreaker → RateLimiter (limits learnt from headers) → Concurrency, with the Tokens estimator and Pricing — composed in bench/src/gates.ts because `@sluice/core` has no composed default gates layer yet. "Sluice (Gates.none)": the client with no gates. Both with the default retry policy.'
+    '- "Sluice (all gates)": `Gates.layerDefaults({ budget: { ceilingUsd: 1e6 } })` — RateLimiter (limits learnt from headers), Concurrency (64), CircuitBreaker, ModelLifecycle, Pricing, the Tokens estimator, and a Budget that is enforced (every call reserves and settles) but never binds. "Sluice (Gates.none)": the same client with no gates. Both with the default retry policy (6 attempts, full jitter, honours `retry-after`).'
   )
   p()
   p("## Headline")
