@@ -233,23 +233,24 @@ export const make = (options: Options, store: Store = memoryStore): Effect.Effec
                 return [
                   new BudgetExceeded({
                     scope,
-                    ceilingUsd: ceiling.usd,
-                    spentUsd: l.spentUsd,
-                    reservedUsd: l.reservedUsd,
-                    requestedUsd: amount.usd
+                    unit: "usd",
+                    ceiling: ceiling.usd,
+                    spent: l.spentUsd,
+                    reserved: l.reservedUsd,
+                    requested: amount.usd
                   }),
                   map
                 ] as const
               }
               if (ceiling.tokens !== undefined && l.spentTokens + l.reservedTokens + amount.tokens > ceiling.tokens) {
-                // BudgetExceeded speaks USD; a token ceiling reports its numbers in tokens under a marked scope.
                 return [
                   new BudgetExceeded({
-                    scope: `${scope} (tokens)`,
-                    ceilingUsd: ceiling.tokens,
-                    spentUsd: l.spentTokens,
-                    reservedUsd: l.reservedTokens,
-                    requestedUsd: amount.tokens
+                    scope,
+                    unit: "tokens",
+                    ceiling: ceiling.tokens,
+                    spent: l.spentTokens,
+                    reserved: l.reservedTokens,
+                    requested: amount.tokens
                   }),
                   map
                 ] as const

@@ -260,16 +260,20 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen"
  */
 export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
   scope: Schema.String,
-  ceilingUsd: Schema.Number,
-  spentUsd: Schema.Number,
-  reservedUsd: Schema.Number,
-  requestedUsd: Schema.Number
+  /** What the ceiling counts: US dollars or tokens. */
+  unit: Schema.Literal("usd", "tokens"),
+  ceiling: Schema.Number,
+  spent: Schema.Number,
+  reserved: Schema.Number,
+  /** The worst case of the refused request. */
+  requested: Schema.Number
 }) {
   get retryable(): boolean {
     return false
   }
   override get message(): string {
-    return `budget ${this.scope}: a request costing up to $${this.requestedUsd.toFixed(6)} would cross the ceiling of $${this.ceilingUsd} ($${this.spentUsd.toFixed(6)} spent, $${this.reservedUsd.toFixed(6)} reserved)`
+    const amount = (n: number) => (this.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`)
+    return `budget ${this.scope}: a request costing up to ${amount(this.requested)} would cross the ceiling of ${amount(this.ceiling)} (${amount(this.spent)} spent, ${amount(this.reserved)} reserved)`
   }
 }
 

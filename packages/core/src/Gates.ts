@@ -80,7 +80,12 @@ export interface Ticket {
  * @category models
  */
 export type AttemptOutcome =
-  | { readonly _tag: "Response"; readonly status: number; readonly snapshot: RateLimitSnapshot }
+  | {
+      readonly _tag: "Response"
+      readonly status: number
+      readonly snapshot: RateLimitSnapshot
+      readonly requestId?: string | undefined
+    }
   | { readonly _tag: "Failure"; readonly error: OpenAiError }
 
 /**
@@ -95,6 +100,20 @@ export interface CallResult {
   /** Whether any attempt reached the server (a response or a stream started). */
   readonly sent: boolean
   readonly error: OpenAiError | undefined
+  /** What the response said about itself, when the client knows it (chat completions). */
+  readonly details?: ResponseDetails | undefined
+}
+
+/**
+ * Facts about a completed response that telemetry reports.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResponseDetails {
+  readonly finishReason?: string | undefined
+  readonly responseModel?: string | undefined
+  readonly requestId?: string | undefined
 }
 
 /**

@@ -361,7 +361,11 @@ const makeService = (
 
   const observed = <A, R>(
     ticket: Gates.Ticket,
-    effect: Effect.Effect<A & { status: number; snapshot: RateLimitSnapshot }, OpenAiError, R>
+    effect: Effect.Effect<
+      A & { status: number; snapshot: RateLimitSnapshot; requestId: string | undefined },
+      OpenAiError,
+      R
+    >
   ) =>
     effect.pipe(
       Effect.tapBoth({
@@ -371,7 +375,12 @@ const makeService = (
             error.retryable ? Effect.logDebug(`attempt failed: ${error._tag}`) : Effect.void
           ),
         onSuccess: (result) =>
-          gates.observeAttempt(ticket, { _tag: "Response", status: result.status, snapshot: result.snapshot })
+          gates.observeAttempt(ticket, {
+            _tag: "Response",
+            status: result.status,
+            snapshot: result.snapshot,
+            requestId: result.requestId
+          })
       })
     )
 
@@ -414,11 +423,20 @@ const makeService = (
     })
 
   const settleOnExit =
-    <A>(ticket: Gates.Ticket, sent: Ref.Ref<boolean>, usage: (a: A) => Gates.Usage | undefined) =>
+    <A extends { readonly body: unknown; readonly requestId: string | undefined }>(
+      ticket: Gates.Ticket,
+      sent: Ref.Ref<boolean>,
+      usage: (a: A) => Gates.Usage | undefined
+    ) =>
     (exit: Exit.Exit<A, OpenAiError>) =>
       Effect.flatMap(Ref.get(sent), (wasSent) => {
         if (Exit.isSuccess(exit)) {
-          return gates.settleCall(ticket, { usage: usage(exit.value), sent: true, error: undefined })
+          return gates.settleCall(ticket, {
+            usage: usage(exit.value),
+            sent: true,
+            error: undefined,
+            details: responseDetails(exit.value.body, exit.value.requestId)
+          })
         }
         const failure = Option.getOrUndefined(causeFailure(exit.cause))
         if (failure !== undefined) return gates.settleCall(ticket, { usage: undefined, sent: wasSent, error: failure })
@@ -682,6 +700,18 @@ const makeService = (
           )
         )
     }
+  }
+}
+
+/** Finish reason and model of a chat completion (or any body with `model`), for telemetry. */
+const responseDetails = (body: unknown, requestId: string | undefined): Gates.ResponseDetails => {
+  const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {}
+  const choices = Array.isArray(record.choices) ? (record.choices as Array<{ finish_reason?: unknown }>) : []
+  const finishReason = choices[0]?.finish_reason
+  return {
+    requestId,
+    finishReason: typeof finishReason === "string" ? finishReason : undefined,
+    responseModel: typeof record.model === "string" ? record.model : undefined
   }
 }
 

@@ -3,9 +3,9 @@
  * (by default `keyId:model`), so a job paces itself instead of discovering the limits through 429s.
  *
  * - Two buckets per scope, requests and tokens, quantized like the server: a per-minute limit `L` refills at
- *   `L / 60` per second and may burst at most `L / 60 × burstFactor` (default factor 1 — one second's worth,
- *   exactly what the server's ~1 s window tolerates). A request larger than the burst waits for the bucket to
- *   be empty and then goes alone; a request larger than `L` itself can never be admitted and fails at once
+ *   `L / 60` per second and may burst at most `L / 60 × burstFactor` (default factor 0.8 — a little under the
+ *   one second's worth the server's ~1 s window tolerates, leaving room for requests that arrive bunched).
+ *   A request larger than the burst waits for the bucket to be empty and then goes alone; a request larger than `L` itself can never be admitted and fails at once
  *   with `RequestTooLarge`.
  * - Limits may be configured, learned from `x-ratelimit-limit-*` headers, or both (the configured value is a
  *   ceiling). Until a limit is known, that bucket admits everything.
@@ -225,7 +225,7 @@ export const makeMemoryStore: Effect.Effect<Store> = Effect.gen(function* () {
 export interface Options extends Limits {
   /** Limits for particular scopes (`keyId:model`); they override the defaults above. */
   readonly limitsFor?: (scope: string) => Limits | undefined
-  /** Burst as a multiple of one second's worth of the per-minute limit. Default 1 (see the module doc). */
+  /** Burst as a multiple of one second's worth of the per-minute limit. Default 0.8 (see the module doc). */
   readonly burstFactor?: number
   /** Learn limits from `x-ratelimit-limit-*` headers. Default true. */
   readonly learn?: boolean
@@ -286,7 +286,7 @@ const min = (a: number | undefined, b: number | undefined): number | undefined =
 export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], never, Scope.Scope> =>
   Effect.gen(function* () {
     const store = options.store ?? (yield* makeMemoryStore)
-    const burstFactor = options.burstFactor ?? 1
+    const burstFactor = options.burstFactor ?? 0.8
     const learn = options.learn ?? true
     const pauseWithoutHintMs = options.pauseWithoutHintMs ?? 1000
     const maxPauseMs = options.maxPauseMs ?? 60_000
@@ -508,7 +508,7 @@ export const layerConfig = (
   config: Config.Config<Options> = Config.all({
     requestsPerMinute: Config.option(Config.number("SLUICE_RPM")).pipe(Config.map(Option.getOrUndefined)),
     tokensPerMinute: Config.option(Config.number("SLUICE_TPM")).pipe(Config.map(Option.getOrUndefined)),
-    burstFactor: Config.number("SLUICE_BURST_FACTOR").pipe(Config.withDefault(1))
+    burstFactor: Config.number("SLUICE_BURST_FACTOR").pipe(Config.withDefault(0.8))
   })
 ): Layer.Layer<RateLimiter, import("effect/ConfigError").ConfigError> =>
   Layer.scoped(RateLimiter, Effect.flatMap(config, make))

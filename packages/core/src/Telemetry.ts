@@ -130,11 +130,7 @@ export type TelemetryEvent = AttemptEvent | CallEvent
  * @since 0.1.0
  * @category models
  */
-export interface ResponseDetails {
-  readonly finishReason?: string | undefined
-  readonly responseModel?: string | undefined
-  readonly requestId?: string | undefined
-}
+export type ResponseDetails = Gates.ResponseDetails
 
 /**
  * The telemetry hub: the event stream and the recorders the client and stream layer may call.
@@ -610,6 +606,7 @@ export const make = (
         const state = calls.get(ticket)
         if (state === undefined || state.settled) return
         state.settled = true
+        if (result.details !== undefined) state.details = { ...defined({ ...result.details }), ...state.details }
         const now = yield* Clock.currentTimeMillis
         const outcome =
           result.error !== undefined ? "error" : result.usage === undefined && !result.sent ? "interrupted" : "ok"

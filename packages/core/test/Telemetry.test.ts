@@ -292,7 +292,7 @@ describe("Telemetry", () => {
         ...Effect.runSync(Effect.provide(Gates.Gates, Gates.none)),
         admitCall: () =>
           Effect.fail(
-            new BudgetExceeded({ scope: "global", ceilingUsd: 1, spentUsd: 1, reservedUsd: 0, requestedUsd: 0.1 })
+            new BudgetExceeded({ scope: "global", unit: "usd", ceiling: 1, spent: 1, reserved: 0, requested: 0.1 })
           )
       })
       const result = yield* Effect.gen(function* () {
@@ -418,6 +418,9 @@ describe("Telemetry", () => {
         ["text-embedding-3-small", "ok", 1]
       ])
       expect(calls[0]!.costUsd).toBeGreaterThan(0)
+      // The client reports what the response said about itself: finish reason, model, request id.
+      expect(calls[0]).toMatchObject({ finishReason: "length", responseModel: "gpt-4o-mini" })
+      expect(calls[0]!.requestId).toMatch(/^req_/)
       expect(calls[0]!.keyId).toBe(Credentials.fingerprint(Redacted.make(canary)))
       const chatSpan = spans.find((span) => span.name === "OpenAi POST /chat/completions")!
       expect(Object.fromEntries(chatSpan.attributes)).toMatchObject({
