@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { type ChatCompletions, Errors, type Gates, OpenAi, OpenAiConfig, Retry } from "@sluice/core"
+import * as Telemetry from "@sluice/core/Telemetry"
 import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
@@ -288,13 +289,17 @@ class Progress {
   partialContent = ""
   outputChars = 0
   usage: ChatCompletions.Usage | undefined = undefined
+  finishReason: string | undefined = undefined
+  responseModel: string | undefined = undefined
   error: Errors.OpenAiError | undefined = undefined
   constructor(readonly requestId: string | undefined) {}
 
   add(chunk: ChatCompletionChunk): void {
     this.chunks++
     if (chunk.usage != null) this.usage = chunk.usage
+    if (this.responseModel === undefined && chunk.model) this.responseModel = chunk.model
     for (const choice of chunk.choices) {
+      if (choice.index === 0 && choice.finish_reason !== null) this.finishReason = choice.finish_reason
       const delta = choice.delta
       if (delta.content) {
         this.outputChars += delta.content.length
@@ -445,6 +450,8 @@ export const stream = (
         ...options.retry
       })
       const scope = yield* Effect.scope
+      // Optional: time to first token and the finish reason for the call's telemetry event, when it is in use.
+      const telemetry = Option.getOrUndefined(yield* Effect.serviceOption(Telemetry.Telemetry))
 
       const attempt = Effect.gen(function* () {
         const attemptScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
@@ -458,14 +465,25 @@ export const stream = (
           current = progress
           requestId = response.right.requestId
           // Added after streamBytes' own finalizer, so it runs first and its settlement is the one that counts.
+          const { ticket } = response.right
           yield* Scope.addFinalizerExit(attemptScope, (exit) =>
-            response.right.settle({
-              usage: progress.usageFor(response.right.ticket),
-              error: progress.error ?? (Option.getOrUndefined(failureOf(exit)) as Errors.OpenAiError | undefined)
-            })
+            Effect.zipRight(
+              telemetry === undefined
+                ? Effect.void
+                : telemetry.recordResponse(ticket, {
+                    finishReason: progress.finishReason,
+                    responseModel: progress.responseModel,
+                    requestId: progress.requestId
+                  }),
+              response.right.settle({
+                usage: progress.usageFor(ticket),
+                error: progress.error ?? (Option.getOrUndefined(failureOf(exit)) as Errors.OpenAiError | undefined)
+              })
+            )
           )
           const pull = yield* Stream.toPull(decodeBody(response.right, progress, sse))
           const first = yield* pullFirst(pull)
+          if (!first.ended && telemetry !== undefined) yield* telemetry.recordFirstToken(ticket)
           return Either.right<Started>({ first: first.chunks, ended: first.ended, pull, progress })
         }).pipe(Scope.extend(attemptScope))
         return yield* (

@@ -7,8 +7,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { type ChatCompletions, Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import * as Budget from "@sluice/core/Budget"
+import * as Telemetry from "@sluice/core/Telemetry"
 import { Simulator, type Stats } from "@sluice/simulator"
-import { Clock, Effect, Layer, Stream } from "effect"
+import { Clock, Effect, Layer, Queue, Stream } from "effect"
 import { ChatStream } from "../src/index.js"
 
 class BodyFailed {
@@ -114,6 +115,34 @@ describe("ChatStream.stream against the simulator", () => {
         const remaining = yield* budget.remaining("global")
         expect(remaining.tokens).toBe(1_000_000 - afterEarly.tokens)
       }).pipe(Effect.provide(gated))
+    })
+  )
+
+  it.scopedLive("reports time to first token, finish reason and usage to Telemetry when it is in use", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ latency: { firstTokenMs: 50 } })
+      const observed = OpenAi.layer.pipe(
+        Layer.provideMerge(Telemetry.layer({ logs: false }).pipe(Layer.provide(Gates.layer()))),
+        Layer.provide(OpenAiConfig.layer({ baseUrl: sim.url })),
+        Layer.provide(Credentials.staticKey("sk-test"))
+      )
+      const call = yield* Effect.gen(function* () {
+        const events = yield* Effect.flatMap(Telemetry.Telemetry, (t) => t.subscribe)
+        const completion = yield* ChatStream.accumulate(ChatStream.stream(request("observe me"), noRetry))
+        for (;;) {
+          const event = yield* Queue.take(events)
+          if (event._tag === "Call") return { event, completion }
+        }
+      }).pipe(Effect.provide(observed))
+      expect(call.event).toMatchObject({
+        stream: true,
+        outcome: "ok",
+        finishReason: "stop",
+        responseModel: "gpt-4o-mini",
+        completionTokens: call.completion.usage!.completion_tokens
+      })
+      expect(call.event.ttftMs).toBeGreaterThanOrEqual(40)
+      expect(call.event.ttftMs!).toBeLessThanOrEqual(call.event.latencyMs)
     })
   )
 
