@@ -61,6 +61,10 @@ const batchCommand = Command.make(
     retryFailed: Options.boolean("retry-failed").pipe(Options.withDescription("with --resume: run failed lines again")),
     remote: Options.boolean("remote").pipe(Options.withDescription("use the server-side Batch API (24 h window)")),
     json: Options.boolean("json").pipe(Options.withDescription("print the summary as JSON on stdout")),
+    report: Options.text("report").pipe(
+      Options.withDescription("write a self-contained HTML report of the run (throughput, 429s, latency, spend)"),
+      Options.optional
+    ),
     graceSeconds: Options.integer("grace-seconds").pipe(
       Options.withDescription("after Ctrl-C, how long requests in flight may take to finish (default 10)"),
       Options.optional
@@ -83,6 +87,7 @@ const batchCommand = Command.make(
         retryFailed: flags.retryFailed,
         remote: flags.remote,
         json: flags.json,
+        report: undefinedIfNone(flags.report),
         graceSeconds: undefinedIfNone(flags.graceSeconds)
       }),
       ({ code }) => exitWith(code)

@@ -150,7 +150,8 @@ describe("sluice batch", () => {
     const input = Path.join(dir, "in.jsonl")
     const output = Path.join(dir, "out.jsonl")
     await Fs.writeFile(input, job(250))
-    const result = await sluice(["batch", input, "-o", output, "--concurrency", "16", "--json"], {
+    const report = Path.join(dir, "report.html")
+    const result = await sluice(["batch", input, "-o", output, "--concurrency", "16", "--json", "--report", report], {
       OPENAI_API_KEY: "sk-test",
       OPENAI_BASE_URL: sim.url
     })
@@ -162,6 +163,7 @@ describe("sluice batch", () => {
     expect(lines).toHaveLength(250)
     expect(new Set(lines.map((line) => line.custom_id)).size).toBe(250)
     expect(sim.stats().duplicateSuccesses).toBe(0)
+    expect(await Fs.readFile(report, "utf8")).toMatch(/^<!doctype html>/)
   }, 60_000)
 
   it("kill -9 mid-run, then --resume: nothing lost, nothing twice", async () => {

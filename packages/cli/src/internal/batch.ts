@@ -3,7 +3,8 @@
  *
  * @internal
  */
-import { OpenAiConfig } from "@sluice/core"
+import * as Fs from "node:fs/promises"
+import { OpenAiConfig, RunReport } from "@sluice/core"
 import { Batch } from "@sluice/stream"
 import { Deferred, Effect, Either, Fiber } from "effect"
 import { baseUrlOf, type ClientFlags, credentials, layer } from "./client.js"
@@ -28,6 +29,8 @@ export interface BatchFlags extends ClientFlags {
   readonly retryFailed: boolean
   readonly remote: boolean
   readonly json: boolean
+  /** Write an HTML report of the run here. */
+  readonly report?: string | undefined
   /** Seconds in-flight requests may take to finish after Ctrl-C. */
   readonly graceSeconds?: number | undefined
 }
@@ -50,6 +53,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   if (flags.budgetUsd !== undefined) args.push("--budget-usd", String(flags.budgetUsd))
   if (flags.remote) args.push("--remote")
   if (flags.json) args.push("--json")
+  if (flags.report !== undefined) args.push("--report", flags.report)
   return [...args, ...extra].map(quote).join(" ")
 }
 
@@ -215,7 +219,29 @@ export const runBatch = (
           concurrency: flags.concurrency ?? 16,
           gracePeriod: `${flags.graceSeconds ?? 10} seconds`
         })
-    const result = yield* job.pipe(
+    const reported = Effect.scoped(
+      Effect.gen(function* () {
+        if (flags.report === undefined) return yield* job
+        const recorder = yield* RunReport.recorder()
+        const reportPath = flags.report
+        return yield* job.pipe(
+          Effect.ensuring(
+            Effect.flatMap(
+              recorder.render({ title: `sluice batch ${flags.input}`, description: `output: ${flags.output}` }),
+              (html) =>
+                Effect.matchEffect(
+                  Effect.tryPromise(() => Fs.writeFile(reportPath, html)),
+                  {
+                    onFailure: () => err(`could not write the report to ${reportPath}: check the path`),
+                    onSuccess: () => err(`report: ${reportPath}`)
+                  }
+                )
+            )
+          )
+        )
+      })
+    )
+    const result = yield* reported.pipe(
       Effect.provide(layer(flags, keys)),
       Effect.either,
       Effect.ensuring(

@@ -4,7 +4,7 @@
  * @internal
  */
 import * as Fs from "node:fs"
-import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
+import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
 import { Batch } from "@sluice/stream"
 import { Layer, Logger, LogLevel } from "effect"
 
@@ -60,19 +60,19 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
  *
  * @internal
  */
-export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credentials>) =>
-  OpenAi.layer.pipe(
+export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credentials>) => {
+  const gates = Gates.layerDefaults({
+    rateLimiter: {
+      ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
+      ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })
+    },
+    concurrency: { permits: flags.concurrency ?? 16 },
+    ...(flags.budgetUsd === undefined ? {} : { budget: { ceilingUsd: flags.budgetUsd } })
+  })
+  // Telemetry (for --report) sits between the gates and the meter; the client sees the outermost Gates.
+  return OpenAi.layer.pipe(
     Layer.provideMerge(Batch.layerMeter),
-    Layer.provide(
-      Gates.layerDefaults({
-        rateLimiter: {
-          ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
-          ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })
-        },
-        concurrency: { permits: flags.concurrency ?? 16 },
-        ...(flags.budgetUsd === undefined ? {} : { budget: { ceilingUsd: flags.budgetUsd } })
-      })
-    ),
+    Layer.provideMerge(Telemetry.wrap(gates, { logs: false })),
     Layer.provide(
       OpenAiConfig.layer({
         ...(baseUrlOf(flags.baseUrl) === undefined ? {} : { baseUrl: baseUrlOf(flags.baseUrl) }),
@@ -81,6 +81,7 @@ export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credenti
     ),
     Layer.provide(keys)
   )
+}
 
 let clearLine = false
 
