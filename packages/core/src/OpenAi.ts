@@ -746,12 +746,14 @@ export const layer: Layer.Layer<OpenAi, never, OpenAiConfig | Credentials> = Lay
  * @since 0.1.0
  * @category models
  */
-export interface LayerOptions extends Options {
+export interface LayerOptions<G = never> extends Options {
   /**
    * The gates every call passes through. Default `Gates.defaults` (rate limiter learning from headers,
    * 64 in flight, the circuit breaker, model lifecycle warnings, built-in prices); `false` for none.
+   * Whatever else the layer provides stays visible: `Telemetry.wrap(Gates.defaults)` gives the client and
+   * the `Telemetry` service that `Alerts` and `RunReport.recorder` subscribe to.
    */
-  readonly gates?: Layer.Layer<Gates.Gates> | false | undefined
+  readonly gates?: Layer.Layer<Gates.Gates | G> | false | undefined
 }
 
 /**
@@ -762,11 +764,17 @@ export interface LayerOptions extends Options {
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (options: LayerOptions = {}): Layer.Layer<OpenAi, ConfigError.ConfigError> => {
-  const { gates = Gates.defaults, ...config } = options
+export const layerConfig = <G = never>(
+  options: LayerOptions<G> = {}
+): Layer.Layer<OpenAi | Gates.Gates | G, ConfigError.ConfigError> => {
+  const { gates, ...config } = options
+  // Without `options.gates`, G is inferred as never: the default layers provide exactly `Gates`.
+  const gatesLayer = (gates === false ? Gates.none : gates === undefined ? Gates.defaults : gates) as Layer.Layer<
+    Gates.Gates | G
+  >
   return layer.pipe(
     Layer.provide(configFromEnv(config)),
     Layer.provide(credentialsFromConfig()),
-    Layer.provide(gates === false ? Gates.none : gates)
+    Layer.provideMerge(gatesLayer)
   )
 }

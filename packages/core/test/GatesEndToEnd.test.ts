@@ -3,9 +3,9 @@
  * without `retry-after`, all succeed and 429s stay under 2 % of the requests sent.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
+import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
-import { Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 
 const clientWithGates = (baseUrl: string, gates: Layer.Layer<Gates.Gates>) =>
   OpenAi.layer.pipe(
@@ -54,5 +54,39 @@ describe("default gates against the simulator", () => {
         expect(share429).toBeLessThan(0.02)
       }),
     120_000
+  )
+
+  it.scopedLive("OpenAi.layerConfig: gates on by default, and a Telemetry-wrapped gates layer stays visible", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ rpm: 600, tpm: 100_000 })
+      const env = Layer.setConfigProvider(
+        ConfigProvider.fromMap(new Map([["OPENAI_API_KEY", "sk-layer-config-0123456789"]]))
+      )
+      const events = yield* Effect.gen(function* () {
+        const subscription = yield* (yield* Telemetry.Telemetry).subscribe
+        const openai = yield* OpenAi.OpenAi
+        yield* openai.chat.completions.create(request(1))
+        return yield* subscription.takeAll
+      }).pipe(
+        Effect.provide(OpenAi.layerConfig({ baseUrl: sim.url, gates: Telemetry.wrap(Gates.defaults) })),
+        Effect.provide(env)
+      )
+      const call = [...events].find((event) => event._tag === "Call")
+      expect(call).toMatchObject({ model: "gpt-4o-mini", outcome: "ok", attempts: 1 })
+      // Gates are on by default: a retired model is refused by the lifecycle gate before sending; with
+      // `gates: false` the request goes out and the server answers 404.
+      const retired = (gates?: false) =>
+        Effect.flatMap(OpenAi.OpenAi, (openai) =>
+          Effect.flip(openai.chat.completions.create({ ...request(2), model: "text-davinci-003" }))
+        ).pipe(
+          Effect.provide(OpenAi.layerConfig(gates === false ? { baseUrl: sim.url, gates } : { baseUrl: sim.url })),
+          Effect.provide(env)
+        )
+      const sentBefore = (yield* sim.stats).requests
+      expect((yield* retired())._tag).toBe("ModelRetired")
+      expect((yield* sim.stats).requests).toBe(sentBefore)
+      expect((yield* retired(false))._tag).toBe("NotFound")
+      expect((yield* sim.stats).requests).toBe(sentBefore + 1)
+    })
   )
 })
