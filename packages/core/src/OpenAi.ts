@@ -115,6 +115,8 @@ export interface CallOptions {
  * @category services
  */
 export interface Service {
+  /** The configuration this client resolved (base URL, timeouts, retry policy …); never holds the key. */
+  readonly config: Resolved
   readonly chat: {
     readonly completions: {
       readonly create: (
@@ -574,6 +576,7 @@ const makeService = (
   })
 
   return {
+    config,
     chat: {
       completions: {
         create: (request, options) =>

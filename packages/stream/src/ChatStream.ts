@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type ChatCompletions, Errors, type Gates, OpenAi, OpenAiConfig, Retry } from "@sluice/core"
+import { type ChatCompletions, Errors, type Gates, OpenAi, Retry } from "@sluice/core"
 import * as Telemetry from "@sluice/core/Telemetry"
 import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
@@ -444,11 +444,8 @@ export const stream = (
 
     const body = Effect.gen(function* () {
       const openai = yield* OpenAi.OpenAi
-      const config = yield* Effect.serviceOption(OpenAiConfig.OpenAiConfig)
-      const policy = Retry.policy({
-        ...Option.match(config, { onNone: () => Retry.defaults, onSome: (c) => c.retry }),
-        ...options.retry
-      })
+      // The client's own policy (what it was configured with), `options.retry` overriding.
+      const policy = Retry.policy({ ...openai.config.retry, ...options.retry })
       const scope = yield* Effect.scope
       // Optional: time to first token and the finish reason for the call's telemetry event, when it is in use.
       const telemetry = Option.getOrUndefined(yield* Effect.serviceOption(Telemetry.Telemetry))

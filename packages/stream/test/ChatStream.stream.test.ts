@@ -4,7 +4,7 @@
  * the real transport and the simulator is in ChatStream.simulator.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type ChatCompletions, Errors, type Gates, OpenAi, RateLimitHeaders } from "@sluice/core"
+import { type ChatCompletions, Errors, type Gates, OpenAi, RateLimitHeaders, Retry } from "@sluice/core"
 import { Chunk, Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
 import { ChatStream } from "../src/index.js"
 
@@ -79,7 +79,10 @@ const scripted = (scripts: ReadonlyArray<Script>) => {
           })
       } satisfies OpenAi.StreamResponse
     })
-  const service = { chat: { completions: { streamBytes } } } as unknown as OpenAi.Service
+  const service = {
+    config: { retry: Retry.defaults },
+    chat: { completions: { streamBytes } }
+  } as unknown as OpenAi.Service
   return { recorded, layer: Layer.succeed(OpenAi.OpenAi, service) }
 }
 
