@@ -56,9 +56,12 @@ export interface RequestsResult {
   readonly heapAfterGcMb: number
 }
 
+/** The decoders compared, plus two baselines that only read the bytes (no decoding). */
+export type Decoder = "sluice-sse" | "sluice-chat" | "openai-sse" | "openai-chat" | "effect-read" | "web-read"
+
 export interface DecodeJob {
   readonly _tag: "decode"
-  readonly decoder: "sluice-sse" | "sluice-chat" | "openai-sse" | "openai-chat"
+  readonly decoder: Decoder
   readonly events: number
   readonly chunking: "small" | "large"
   readonly reps: number
@@ -86,6 +89,12 @@ export interface SlowResult {
   readonly wallMs: number
   readonly ok: boolean
   readonly error: string | undefined
+  /**
+   * A second, probing pass over a fifth of the tokens with a full GC every `probeEvery` chunks: the largest
+   * heap still in use after a GC, minus the heap after GC before the stream. What the client really holds
+   * (as opposed to garbage not yet collected).
+   */
+  readonly retainedHeapMb: number
 }
 
 export type Job = RequestsJob | DecodeJob | SlowJob

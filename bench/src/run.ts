@@ -217,7 +217,14 @@ const goodput = async () => {
 
 // --- scenario 3: streaming -------------------------------------------------------------------------------
 
-const decoders: ReadonlyArray<DecodeJob["decoder"]> = ["sluice-sse", "openai-sse", "sluice-chat", "openai-chat"]
+const decoders: ReadonlyArray<DecodeJob["decoder"]> = [
+  "sluice-sse",
+  "openai-sse",
+  "sluice-chat",
+  "openai-chat",
+  "effect-read",
+  "web-read"
+]
 
 const decode = async () => {
   const results = new Map<string, { bytes: number; items: number; mbPerSec: Array<number> }>()
@@ -392,6 +399,7 @@ const main = async () => {
   const decodeRate = (decoder: string, chunking: string) => d.get(`${decoder}@${chunking}`)!.mbPerSec
   const decodeRatio = (a: string, b: string, chunking: string) =>
     median(decodeRate(a, chunking)) / median(decodeRate(b, chunking))
+  const adapterBound = median(decodeRate("effect-read", "small")) < 2 * median(decodeRate("sluice-sse", "small"))
   const slowGrowth = (client: string) => {
     const x = s.get(client)!
     return x.peakRssMb - x.baselineRssMb
@@ -442,7 +450,7 @@ const main = async () => {
       [
         "1. Overhead, c=1",
         "CPU per request",
-        `${withSpread(get("sluice", 1).cpuUsPerRequest)} µs = ${ratio(r1.vsUndici)} undici, ${ratio(r1.vsSdk)} SDK`,
+        `${withSpread(get("sluice", 1).cpuUsPerRequest)} µs = ${ratio(r1.vsUndici)} undici, ${ratio(r1.vsSdk)} SDK (Gates.none: ${ratio(r1.noGatesVsUndici)} undici)`,
         `${withSpread(get("openai", 1).cpuUsPerRequest)} µs = ${ratio(r1.sdkVsUndici)} undici`,
         `${withSpread(get("undici", 1).cpuUsPerRequest)} µs`,
         "≤ 1.25× undici and < SDK",
@@ -451,7 +459,7 @@ const main = async () => {
       [
         "1. Overhead, c=32",
         "CPU per request",
-        `${withSpread(get("sluice", 32).cpuUsPerRequest)} µs = ${ratio(r32.vsUndici)} undici, ${ratio(r32.vsSdk)} SDK`,
+        `${withSpread(get("sluice", 32).cpuUsPerRequest)} µs = ${ratio(r32.vsUndici)} undici, ${ratio(r32.vsSdk)} SDK (Gates.none: ${ratio(r32.noGatesVsUndici)} undici)`,
         `${withSpread(get("openai", 32).cpuUsPerRequest)} µs = ${ratio(r32.sdkVsUndici)} undici`,
         `${withSpread(get("undici", 32).cpuUsPerRequest)} µs`,
         "≤ 1.25× undici and < SDK",
@@ -477,9 +485,9 @@ const main = async () => {
       ],
       [
         `3. Slow consumer, ${f(plan.slow.tokens)} tokens`,
-        "peak RSS − baseline",
-        `${f(slowGrowth("sluice"), 1)} MB${s.get("sluice")!.ok ? "" : " (failed)"}`,
-        `${f(slowGrowth("openai"), 1)} MB${s.get("openai")!.ok ? "" : " (failed)"}`,
+        "peak RSS − baseline (target); retained heap",
+        `${f(slowGrowth("sluice"), 1)} MB RSS (retained heap ${f(s.get("sluice")!.retainedHeapMb, 1)} MB)${s.get("sluice")!.ok ? "" : " (failed)"}`,
+        `${f(slowGrowth("openai"), 1)} MB RSS (retained heap ${f(s.get("openai")!.retainedHeapMb, 1)} MB)${s.get("openai")!.ok ? "" : " (failed)"}`,
         "n/a",
         "≤ 50 MB",
         yes(s.get("sluice")!.ok && slowGrowth("sluice") <= 50)
@@ -593,25 +601,38 @@ const main = async () => {
         "sluice-sse": "Sluice `Sse.decode`",
         "openai-sse": "SDK `_iterSSEMessages`",
         "sluice-chat": "Sluice `ChatStream.fromBytes`",
-        "openai-chat": "SDK `Stream.fromSSEResponse`"
+        "openai-chat": "SDK `Stream.fromSSEResponse`",
+        "effect-read": "baseline: `Stream.fromReadableStream` only (no decoding)",
+        "web-read": "baseline: `ReadableStream` reader only (no decoding)"
       }[decoder],
       withSpread(decodeRate(decoder, "small"), 1),
       withSpread(decodeRate(decoder, "large"), 1),
-      f(d.get(`${decoder}@small`)!.items)
+      decoder.endsWith("-read")
+        ? `${f(d.get(`${decoder}@small`)!.items)} / ${f(d.get(`${decoder}@large`)!.items)} reads`
+        : f(d.get(`${decoder}@small`)!.items)
     ])
   )
   p(
-    `Ratios Sluice ÷ SDK: events ${f(decodeRatio("sluice-sse", "openai-sse", "small"), 2)}× (small reads), ${f(decodeRatio("sluice-sse", "openai-sse", "large"), 2)}× (large); chat chunks ${f(decodeRatio("sluice-chat", "openai-chat", "small"), 2)}× (small), ${f(decodeRatio("sluice-chat", "openai-chat", "large"), 2)}× (large). Sluice's chat layer also validates every chunk and detects truncation; the SDK's only parses JSON.`
+    `Ratios Sluice ÷ SDK: events ${f(decodeRatio("sluice-sse", "openai-sse", "small"), 2)}× (small reads), ${f(decodeRatio("sluice-sse", "openai-sse", "large"), 2)}× (large); chat chunks ${f(decodeRatio("sluice-chat", "openai-chat", "small"), 2)}× (small), ${f(decodeRatio("sluice-chat", "openai-chat", "large"), 2)}× (large). Sluice's chat layer also validates every chunk and detects truncation; the SDK's only parses JSON. The two baselines only read the bytes: with small reads, Effect's \`Stream.fromReadableStream\` adapter alone reaches ${f(median(decodeRate("effect-read", "small")), 1)} MB/s before any decoding (a plain reader loop: ${f(median(decodeRate("web-read", "small")), 1)} MB/s)${adapterBound ? " — so most of Sluice's per-read cost is that adapter, not its SSE parser" : ""}.`
   )
   p()
   p("### Slow consumer")
   p()
   p(
-    `A ${f(plan.slow.tokens)}-token answer streamed one token per chunk, read by a consumer that sleeps 1 ms every ${plan.slow.sleepEvery} chunks. The simulator's answers are a few sentences at most and it has no knob for a long answer, so the bench serves this stream from its own loopback \`node:http\` server (bench/src/sse.ts), which waits for \`drain\` — the server never outruns the reader, so growth is the client's own buffering. Sluice: \`chat.completions.streamBytes\` (gates off) → \`ChatStream.fromBytes\` → \`Stream.runForEach\`; SDK: \`chat.completions.create({ stream: true })\` + \`for await\`. Baseline = RSS after a 2,000-token warm-up stream and a GC; peak sampled every 20 ms.`
+    `A ${f(plan.slow.tokens)}-token answer streamed one token per chunk, read by a consumer that sleeps 1 ms every ${plan.slow.sleepEvery} chunks. The simulator's answers are a few sentences at most and it has no knob for a long answer, so the bench serves this stream from its own loopback \`node:http\` server (bench/src/sse.ts), which waits for \`drain\` — the server never outruns the reader, so growth is the client's own buffering. Sluice: \`chat.completions.streamBytes\` (gates off) → \`ChatStream.fromBytes\` → \`Stream.runForEach\`; SDK: \`chat.completions.create({ stream: true })\` + \`for await\`. Baseline = RSS after a 2,000-token warm-up stream and a GC; peak sampled every 20 ms. Then a probing pass over a fifth of the tokens forces a full GC ten times (every tokens ÷ 50 chunks): "retained heap" is the largest heap still in use after such a GC, minus the heap before that stream — what the client actually holds, as opposed to garbage the GC had not yet collected when RSS peaked.`
   )
   p()
   table(
-    ["Client", "Baseline RSS MB", "Peak RSS MB", "Peak − baseline MB", "Chunks", "Wall s", "Outcome"],
+    [
+      "Client",
+      "Baseline RSS MB",
+      "Peak RSS MB",
+      "Peak − baseline MB",
+      "Retained heap MB (probe)",
+      "Chunks",
+      "Wall s",
+      "Outcome"
+    ],
     (["sluice", "openai"] as const).map((client) => {
       const x = s.get(client)!
       return [
@@ -619,6 +640,7 @@ const main = async () => {
         f(x.baselineRssMb, 1),
         f(x.peakRssMb, 1),
         f(x.peakRssMb - x.baselineRssMb, 1),
+        f(x.retainedHeapMb, 1),
         f(x.chunks),
         f(x.wallMs / 1000, 1),
         x.ok ? "complete" : `failed: ${x.error}`

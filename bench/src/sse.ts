@@ -9,6 +9,7 @@ import * as ChatStream from "@sluice/stream/ChatStream"
 import * as Sse from "@sluice/stream/Sse"
 import { Effect, Stream } from "effect"
 import { Stream as OpenAiStream, _iterSSEMessages } from "openai/core/streaming"
+import type { Decoder } from "./common.js"
 
 const words = [" the", " sluice", " gate", " opens", " slowly", ",", " and", " water", " finds", " its", " level", "."]
 const multibyte = [" café", " déjà", " 水は", " 🚀", " Zürich", " 数据", " ✅"]
@@ -80,11 +81,16 @@ const sluiceBytes = (chunks: ReadonlyArray<Uint8Array>) =>
   Stream.fromReadableStream({ evaluate: () => readable(chunks), onError: (e) => e })
 
 /** Decodes the chunks once; returns the number of items (events or chunks) seen. */
-export const decodeOnce = async (
-  decoder: "sluice-sse" | "sluice-chat" | "openai-sse" | "openai-chat",
-  chunks: ReadonlyArray<Uint8Array>
-): Promise<number> => {
+export const decodeOnce = async (decoder: Decoder, chunks: ReadonlyArray<Uint8Array>): Promise<number> => {
   switch (decoder) {
+    case "web-read": {
+      const reader = readable(chunks).getReader()
+      let n = 0
+      while (!(await reader.read()).done) n++
+      return n
+    }
+    case "effect-read":
+      return Effect.runPromise(Stream.runCount(sluiceBytes(chunks)))
     case "sluice-sse":
       return Effect.runPromise(Stream.runCount(Sse.decode(sluiceBytes(chunks))))
     case "sluice-chat":

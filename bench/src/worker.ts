@@ -84,15 +84,17 @@ const slowBody = (tokens: number) => ({
 })
 
 const runSlow = async (job: SlowJob): Promise<SlowResult> => {
-  let consume: (tokens: number) => Promise<number>
+  // `onChunk` runs after every chunk (the probe uses it to force GCs)
+  let consume: (tokens: number, onChunk?: (n: number) => void) => Promise<number>
   let close: () => Promise<void> = async () => {}
   if (job.client === "openai") {
     const { default: OpenAI } = await import("openai")
     const client = new OpenAI({ baseURL: job.url, apiKey })
-    consume = async (tokens) => {
+    consume = async (tokens, onChunk) => {
       let n = 0
       const stream = await client.chat.completions.create({ ...slowBody(tokens), stream: true })
       for await (const _ of stream) {
+        onChunk?.(n + 1)
         if (++n % job.sleepEvery === 0) await sleep(1)
       }
       return n
@@ -104,7 +106,7 @@ const runSlow = async (job: SlowJob): Promise<SlowResult> => {
     const { sluiceLayer } = await import("./clientSluice.js")
     const runtime = ManagedRuntime.make(sluiceLayer(job.url, false, 4))
     close = () => runtime.dispose()
-    consume = (tokens) =>
+    consume = (tokens, onChunk) =>
       runtime.runPromise(
         Effect.scoped(
           Effect.gen(function* () {
@@ -112,7 +114,10 @@ const runSlow = async (job: SlowJob): Promise<SlowResult> => {
             const response = yield* client.chat.completions.streamBytes(slowBody(tokens))
             let n = 0
             yield* ChatStream.fromBytes(response.body).pipe(
-              Stream.runForEach(() => (++n % job.sleepEvery === 0 ? Effect.sleep(1) : Effect.void))
+              Stream.runForEach(() => {
+                onChunk?.(n + 1)
+                return ++n % job.sleepEvery === 0 ? Effect.sleep(1) : Effect.void
+              })
             )
             return n
           })
@@ -126,21 +131,38 @@ const runSlow = async (job: SlowJob): Promise<SlowResult> => {
   const baselineRssMb = mb(process.memoryUsage.rss())
   const sampler = rssSampler(20)
   const t0 = performance.now()
+  let chunks = 0
+  let error: string | undefined
   try {
-    const chunks = await consume(job.tokens)
-    const wallMs = performance.now() - t0
-    return { baselineRssMb, peakRssMb: sampler.stop(), chunks, wallMs, ok: true, error: undefined }
+    chunks = await consume(job.tokens)
   } catch (e) {
-    return {
-      baselineRssMb,
-      peakRssMb: sampler.stop(),
-      chunks: 0,
-      wallMs: performance.now() - t0,
-      ok: false,
-      error: String(e)
-    }
-  } finally {
-    await close()
+    error = String(e)
+  }
+  const wallMs = performance.now() - t0
+  const peakRssMb = sampler.stop()
+  gc()
+  const heapBefore = process.memoryUsage().heapUsed
+  let heapMax = heapBefore
+  const probeEvery = Math.max(1_000, Math.floor(job.tokens / 50))
+  try {
+    await consume(Math.floor(job.tokens / 5), (n) => {
+      if (n % probeEvery === 0) {
+        gc()
+        heapMax = Math.max(heapMax, process.memoryUsage().heapUsed)
+      }
+    })
+  } catch (e) {
+    error ??= `probe: ${String(e)}`
+  }
+  await close()
+  return {
+    baselineRssMb,
+    peakRssMb,
+    chunks,
+    wallMs,
+    ok: error === undefined,
+    error,
+    retainedHeapMb: mb(heapMax - heapBefore)
   }
 }
 
