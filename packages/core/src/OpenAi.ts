@@ -20,7 +20,6 @@ import {
   Layer,
   Option,
   Redacted,
-  Ref,
   type Schema,
   Scope,
   type Stream
@@ -183,6 +182,13 @@ type Body =
   | { readonly _tag: "Multipart"; readonly parts: ReadonlyArray<Http.Part> }
   | undefined
 
+/** What one call has done so far; its attempts run one after another, never concurrently. */
+interface CallState {
+  attempts: number
+  /** Whether a request may have reached the server. */
+  sent: boolean
+}
+
 interface CallSpec<A> {
   readonly method: "GET" | "POST" | "DELETE"
   /** Path below the base URL, e.g. `/chat/completions`. */
@@ -281,6 +287,11 @@ const makeService = (
   )
   const headersTimeoutMs = Duration.toMillis(config.headersTimeout)
   const totalTimeoutMs = Duration.toMillis(config.totalTimeout)
+  const totalTimeoutFinite = Duration.isFinite(config.totalTimeout)
+  // A non-streamed attempt starts its total timeout before its headers timeout: with total ≤ headers the
+  // total one always fires first, so the headers race (a forked fiber per attempt) would never decide anything.
+  const headersTimeoutFinite = Duration.isFinite(config.headersTimeout)
+  const headersRaceNeeded = headersTimeoutFinite && !(totalTimeoutFinite && totalTimeoutMs <= headersTimeoutMs)
 
   const wireRequest = <A>(spec: CallSpec<A>, key: Redacted.Redacted<string>): Http.WireRequest => {
     const search = new URLSearchParams()
@@ -318,33 +329,40 @@ const makeService = (
     readonly key: Redacted.Redacted<string>
   }
 
-  /** One attempt up to the response headers, in the current scope (which owns the HTTP request). */
+  /**
+   * One attempt up to the response headers, in the current scope (which owns the HTTP request). The headers
+   * timeout is left out when the caller's own (earlier-started) timeout fires no later (`headersTimeout: false`).
+   */
   const startAttempt = <A>(
     spec: CallSpec<A>,
     ticket: Gates.Ticket,
-    attempts: Ref.Ref<number>,
-    sent: Ref.Ref<boolean>
+    state: CallState,
+    headersTimeout: boolean
   ): Effect.Effect<Started, OpenAiError, Scope.Scope> =>
     Effect.gen(function* () {
-      const attempt = yield* Ref.updateAndGet(attempts, (n) => n + 1)
+      const attempt = ++state.attempts
       yield* gates.admitAttempt(ticket, attempt)
       const { key } = yield* credentials.get
       const startedAt = yield* Clock.currentTimeMillis
-      const response = yield* transport.send(wireRequest(spec, key)).pipe(
-        Effect.timeoutFail({
-          duration: config.headersTimeout,
-          onTimeout: () => new Timeout({ phase: "headers", afterMs: headersTimeoutMs })
-        }),
-        Effect.tapError((error) =>
-          error._tag === "Timeout" && error.phase === "headers" ? Ref.set(sent, true) : Effect.void
-        )
-      )
-      yield* Ref.set(sent, true)
+      const sending = transport.send(wireRequest(spec, key))
+      const response = yield* headersTimeout
+        ? sending.pipe(
+            Effect.timeoutFail({
+              duration: config.headersTimeout,
+              onTimeout: () => new Timeout({ phase: "headers", afterMs: headersTimeoutMs })
+            }),
+            Effect.tapError((error) => {
+              if (error._tag === "Timeout" && error.phase === "headers") state.sent = true
+              return Effect.void
+            })
+          )
+        : sending
+      state.sent = true
       const now = yield* Clock.currentTimeMillis
       const requestId = Http.header(response.headers, "x-request-id")
       const snapshot = parseRateLimitHeaders(response.headers, now)
       if (response.status < 200 || response.status >= 300) {
-        const bytes = yield* Http.readBody(response.stream, Math.min(config.maxResponseBytes, 1024 * 1024), {
+        const bytes = yield* Http.readBody(response, Math.min(config.maxResponseBytes, 1024 * 1024), {
           status: response.status,
           requestId
         }).pipe(Effect.orElseSucceed(() => new Uint8Array()))
@@ -391,18 +409,17 @@ const makeService = (
     options: CallOptions | undefined,
     attempt: Effect.Effect<A, OpenAiError, R>
   ): Effect.Effect<A, OpenAiError, R> =>
-    Effect.flatMap(Ref.make(false), (refreshed) => {
+    Effect.suspend(() => {
+      let refreshed = false
       const withRefresh = attempt.pipe(
-        Effect.catchTag("AuthenticationFailed", (error) =>
-          Effect.flatMap(Ref.getAndSet(refreshed, true), (already) =>
-            already
-              ? Effect.fail(error)
-              : Effect.zipRight(
-                  Effect.zipRight(Effect.logInfo("401: refreshing credentials once"), credentials.refresh),
-                  attempt
-                )
+        Effect.catchTag("AuthenticationFailed", (error) => {
+          if (refreshed) return Effect.fail(error)
+          refreshed = true
+          return Effect.zipRight(
+            Effect.zipRight(Effect.logInfo("401: refreshing credentials once"), credentials.refresh),
+            attempt
           )
-        )
+        })
       )
       const policy = options?.retry === undefined ? config.retry : { ...config.retry, ...options.retry }
       return Retry.retry(policy)(withRefresh)
@@ -427,11 +444,12 @@ const makeService = (
   const settleOnExit =
     <A extends { readonly body: unknown; readonly requestId: string | undefined }>(
       ticket: Gates.Ticket,
-      sent: Ref.Ref<boolean>,
+      state: CallState,
       usage: (a: A) => Gates.Usage | undefined
     ) =>
     (exit: Exit.Exit<A, OpenAiError>) =>
-      Effect.flatMap(Ref.get(sent), (wasSent) => {
+      Effect.suspend(() => {
+        const wasSent = state.sent
         if (Exit.isSuccess(exit)) {
           return gates.settleCall(ticket, {
             usage: usage(exit.value),
@@ -450,27 +468,27 @@ const makeService = (
     Effect.scoped(
       Effect.gen(function* () {
         const ticket = yield* admit(spec)
-        const attempts = yield* Ref.make(0)
-        const sent = yield* Ref.make(false)
+        const state: CallState = { attempts: 0, sent: false }
+        const body = Effect.gen(function* () {
+          const started = yield* startAttempt(spec, ticket, state, headersRaceNeeded)
+          const bytes = yield* Http.readBody(started.response, config.maxResponseBytes, started)
+          const body = yield* spec.decode(bytes, started)
+          const endedAt = yield* Clock.currentTimeMillis
+          return { ...started, body, latencyMs: endedAt - started.startedAt }
+        })
         const attempt = Effect.scoped(
           observed(
             ticket,
-            Effect.gen(function* () {
-              const started = yield* startAttempt(spec, ticket, attempts, sent)
-              const bytes = yield* Http.readBody(started.response.stream, config.maxResponseBytes, started)
-              const body = yield* spec.decode(bytes, started)
-              const endedAt = yield* Clock.currentTimeMillis
-              return { ...started, body, latencyMs: endedAt - started.startedAt }
-            }).pipe(
-              Effect.timeoutFail({
-                duration: config.totalTimeout,
-                onTimeout: () => new Timeout({ phase: "total", afterMs: totalTimeoutMs })
-              })
-            )
+            totalTimeoutFinite
+              ? Effect.timeoutFail(body, {
+                  duration: config.totalTimeout,
+                  onTimeout: () => new Timeout({ phase: "total", afterMs: totalTimeoutMs })
+                })
+              : body
           )
         )
         const result = yield* retried(spec.options, attempt).pipe(
-          Effect.onExit(settleOnExit(ticket, sent, (result) => spec.usage(result.body)))
+          Effect.onExit(settleOnExit(ticket, state, (result) => spec.usage(result.body)))
         )
         return {
           body: result.body,
@@ -478,39 +496,45 @@ const makeService = (
           status: result.status,
           latencyMs: result.latencyMs,
           snapshot: result.snapshot,
-          attempts: yield* Ref.get(attempts)
+          attempts: state.attempts
         }
-      }).pipe(Effect.withSpan(`OpenAi ${spec.method} ${spec.path}`, { attributes: spanAttributes(spec) }))
+      }).pipe(
+        Effect.withSpan(`OpenAi ${spec.method} ${spec.path}`, {
+          attributes: spanAttributes(spec),
+          captureStackTrace: false
+        })
+      )
     )
 
   const streamCall = (spec: CallSpec<never>): Effect.Effect<StreamResponse, OpenAiError, Scope.Scope> =>
     Effect.gen(function* () {
       const callScope = yield* Effect.scope
       const ticket = yield* admit(spec)
-      const attempts = yield* Ref.make(0)
-      const sent = yield* Ref.make(false)
-      const settled = yield* Ref.make(false)
+      const state: CallState = { attempts: 0, sent: false }
+      let settled = false
       const settleOnce = (result: Gates.CallResult) =>
-        Effect.flatMap(Ref.getAndSet(settled, true), (already) =>
-          already ? Effect.void : gates.settleCall(ticket, result)
-        )
+        Effect.suspend(() => {
+          if (settled) return Effect.void
+          settled = true
+          return gates.settleCall(ticket, result)
+        })
       // Each attempt gets its own scope; the successful one stays open (permit, HTTP request) with the call.
       const attempt = Effect.gen(function* () {
         const attemptScope = yield* Scope.fork(callScope, ExecutionStrategy.sequential)
-        return yield* observed(ticket, startAttempt(spec, ticket, attempts, sent)).pipe(
+        return yield* observed(ticket, startAttempt(spec, ticket, state, headersTimeoutFinite)).pipe(
           Scope.extend(attemptScope),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(attemptScope, exit)))
         )
       })
       const started = yield* retried(spec.options, attempt).pipe(
         Effect.tapErrorCause((cause) =>
-          Effect.flatMap(Ref.get(sent), (wasSent) => {
+          Effect.suspend(() => {
+            const wasSent = state.sent
             const error = Option.getOrUndefined(causeFailure(cause))
-            return error === undefined
-              ? wasSent
-                ? settleOnce({ usage: undefined, sent: true, error: undefined })
-                : Ref.set(settled, true)
-              : settleOnce({ usage: undefined, sent: wasSent, error })
+            if (error !== undefined) return settleOnce({ usage: undefined, sent: wasSent, error })
+            if (wasSent) return settleOnce({ usage: undefined, sent: true, error: undefined })
+            settled = true
+            return Effect.void
           })
         )
       )
@@ -522,11 +546,16 @@ const makeService = (
         status: started.status,
         latencyMs: headersAt - started.startedAt,
         snapshot: started.snapshot,
-        attempts: yield* Ref.get(attempts),
+        attempts: state.attempts,
         ticket,
         settle: (result) => settleOnce({ usage: result.usage, sent: true, error: result.error })
       } satisfies StreamResponse
-    }).pipe(Effect.withSpan(`OpenAi ${spec.method} ${spec.path} (stream)`, { attributes: spanAttributes(spec) }))
+    }).pipe(
+      Effect.withSpan(`OpenAi ${spec.method} ${spec.path} (stream)`, {
+        attributes: spanAttributes(spec),
+        captureStackTrace: false
+      })
+    )
 
   const checkMaxTokens = (request: ChatCompletions.Request): Effect.Effect<void, InvalidRequest> => {
     if (config.maxTokensPolicy === "off") return Effect.void

@@ -112,5 +112,31 @@ export const schedule = (policy: Policy): Schedule.Schedule<Duration.Duration, O
  */
 export const retry =
   (policy: Policy) =>
-  <A, R>(effect: Effect.Effect<A, OpenAiError, R>): Effect.Effect<A, OpenAiError, R> =>
-    policy.maxAttempts <= 1 ? effect : Effect.retry(effect, schedule(policy))
+  <A, R>(effect: Effect.Effect<A, OpenAiError, R>): Effect.Effect<A, OpenAiError, R> => {
+    if (policy.maxAttempts <= 1) return effect
+    // Like `Effect.retry(effect, schedule(policy))`, but the schedule is built once per policy and its driver
+    // only on the first failure (the elapsed time and the backoff both start there either way), so a call that
+    // succeeds at once pays for neither.
+    const retries = cachedSchedule(policy)
+    return Effect.catchAll(effect, (first) =>
+      Effect.flatMap(Schedule.driver(retries), (driver) => {
+        const loop = (error: OpenAiError): Effect.Effect<A, OpenAiError, R> =>
+          Effect.matchEffect(driver.next(error), {
+            onFailure: () => Effect.fail(error),
+            onSuccess: () => Effect.catchAll(effect, loop)
+          })
+        return loop(first)
+      })
+    )
+  }
+
+const schedules = new WeakMap<Policy, Schedule.Schedule<Duration.Duration, OpenAiError>>()
+
+const cachedSchedule = (policy: Policy): Schedule.Schedule<Duration.Duration, OpenAiError> => {
+  let cached = schedules.get(policy)
+  if (cached === undefined) {
+    cached = schedule(policy)
+    schedules.set(policy, cached)
+  }
+  return cached
+}

@@ -8,7 +8,7 @@
 import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import Undici from "@effect/platform-node/Undici"
-import { Chunk, Duration, Effect, Option, type Scope, Stream } from "effect"
+import { Chunk, Duration, Effect, type Scope, Stream } from "effect"
 import { ConnectionFailed, type OpenAiError, ResponseDecodeFailed, Timeout } from "../Errors.js"
 
 /** @internal */
@@ -68,6 +68,10 @@ export interface WireResponse {
   readonly headers: Readonly<Record<string, string>>
   /** The body. Transport failures while reading become `ConnectionFailed`. */
   readonly stream: Stream.Stream<Uint8Array, OpenAiError>
+  /** `content-length`, when the server sent a valid one. */
+  readonly contentLength: number | undefined
+  /** The whole body in one read (no size check: see {@link readBody}). Transport failures become `ConnectionFailed`. */
+  readonly bytes: Effect.Effect<Uint8Array, OpenAiError>
 }
 
 /** @internal */
@@ -144,23 +148,29 @@ export const make = (options: PoolOptions): Effect.Effect<Transport, never, Scop
         const { bytes, contentType } = encodeMultipart(request.body.parts)
         built = HttpClientRequest.setBody(built, HttpBody.uint8Array(bytes, contentType))
       }
+      const bodyFailure = (error: HttpClientError.ResponseError) =>
+        new ConnectionFailed({
+          message: `the connection broke while reading the response body: ${causeMessage(error.cause)}`,
+          url: new URL(request.url).origin
+        })
       return client.execute(built).pipe(
         Effect.mapError((error) => requestFailure(error, request.url, connectTimeoutMs)),
-        Effect.map(
-          (response): WireResponse => ({
+        Effect.map((response): WireResponse => {
+          const headers = response.headers
+          const length = headers["content-length"]
+          return {
             status: response.status,
-            headers: response.headers,
-            stream: response.stream.pipe(
-              Stream.mapError(
-                (error) =>
-                  new ConnectionFailed({
-                    message: `the connection broke while reading the response body: ${causeMessage(error.cause)}`,
-                    url: new URL(request.url).origin
-                  })
-              )
+            headers,
+            stream: response.stream.pipe(Stream.mapError(bodyFailure)),
+            contentLength: length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : undefined,
+            bytes: Effect.suspend(() =>
+              Effect.mapBoth(response.arrayBuffer, {
+                onFailure: bodyFailure,
+                onSuccess: (buffer) => new Uint8Array(buffer)
+              })
             )
-          })
-        )
+          }
+        })
       )
     }
     return { send }
@@ -172,6 +182,28 @@ export const make = (options: PoolOptions): Effect.Effect<Transport, never, Scop
  * @internal
  */
 export const readBody = (
+  response: WireResponse,
+  maxBytes: number,
+  meta: { readonly status: number; readonly requestId: string | undefined }
+): Effect.Effect<Uint8Array, OpenAiError> =>
+  // A body whose announced length is within the cap is read in one go (undici enforces `content-length`);
+  // otherwise it is streamed and counted, so an oversized body is never buffered.
+  (response.contentLength !== undefined && response.contentLength <= maxBytes
+    ? response.bytes
+    : readCapped(response.stream, maxBytes, meta)
+  ).pipe(
+    Effect.mapError((error) =>
+      error._tag === "ConnectionFailed"
+        ? new ResponseDecodeFailed({
+            message: `response body cut short: ${error.message}`,
+            status: meta.status,
+            ...(meta.requestId === undefined ? {} : { requestId: meta.requestId })
+          })
+        : error
+    )
+  )
+
+const readCapped = (
   stream: Stream.Stream<Uint8Array, OpenAiError>,
   maxBytes: number,
   meta: { readonly status: number; readonly requestId: string | undefined }
@@ -190,16 +222,7 @@ export const readBody = (
         : Effect.succeed([next, chunk] as const)
     }),
     Stream.runCollect,
-    Effect.map((chunks) => concat(chunks)),
-    Effect.mapError((error) =>
-      error._tag === "ConnectionFailed"
-        ? new ResponseDecodeFailed({
-            message: `response body cut short: ${error.message}`,
-            status: meta.status,
-            ...(meta.requestId === undefined ? {} : { requestId: meta.requestId })
-          })
-        : error
-    )
+    Effect.map((chunks) => concat(chunks))
   )
 
 const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => concatArrays(Chunk.toReadonlyArray(chunks))
@@ -218,5 +241,4 @@ const concatArrays = (array: ReadonlyArray<Uint8Array>): Uint8Array => {
 }
 
 /** @internal */
-export const header = (headers: Readonly<Record<string, string>>, name: string): string | undefined =>
-  Option.getOrUndefined(Option.fromNullable(headers[name]))
+export const header = (headers: Readonly<Record<string, string>>, name: string): string | undefined => headers[name]
