@@ -45,6 +45,8 @@ export interface Stats {
   readonly streamsAborted: number
   /** Requests (streaming or not, including hangs) whose client went away before the response was complete. */
   readonly clientAborts: number
+  /** Epoch ms (the server's `Date.now()`) when the latest client abort was seen; 0 if none. */
+  readonly lastClientAbortAtMs: number
 }
 
 /**
@@ -72,5 +74,6 @@ export const zero = (): Stats => ({
   streamsStarted: 0,
   streamsCompleted: 0,
   streamsAborted: 0,
-  clientAborts: 0
+  clientAborts: 0,
+  lastClientAbortAtMs: 0
 })

@@ -54,6 +54,7 @@ class Counters {
   streamsCompleted = 0
   streamsAborted = 0
   clientAborts = 0
+  lastClientAbortAtMs = 0
 
   snapshot(): Stats {
     return {
@@ -75,7 +76,8 @@ class Counters {
       streamsStarted: this.streamsStarted,
       streamsCompleted: this.streamsCompleted,
       streamsAborted: this.streamsAborted,
-      clientAborts: this.clientAborts
+      clientAborts: this.clientAborts,
+      lastClientAbortAtMs: this.lastClientAbortAtMs
     }
   }
 }
@@ -724,6 +726,7 @@ export const start = async (input: Config.Config): Promise<Handle> => {
         ctx.closed = true
         if (!ctx.intentional) {
           counters.clientAborts++
+          counters.lastClientAbortAtMs = Date.now()
           if (ctx.streaming) counters.streamsAborted++
         }
       }
