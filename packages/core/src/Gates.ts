@@ -23,7 +23,7 @@ import { type OpenAiError, PriceUnknown, type RateLimited } from "./Errors.js"
 import * as ModelLifecycle from "./ModelLifecycle.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
-import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
+import { RateLimitSnapshot } from "./RateLimitHeaders.js"
 import * as Tokens from "./Tokens.js"
 
 /**
@@ -285,7 +285,8 @@ export const make = (options: Options = {}): Effect.Effect<Gates["Type"]> =>
         const error = outcome.error
         const snapshot = "snapshot" in error ? error.snapshot : undefined
         if (limiter !== undefined) {
-          if (snapshot !== undefined) yield* limiter.observe(ticket.scope, snapshot)
+          // Even without headers (a reset, a timeout) the attempt is over: that ends the limiter's first probe.
+          yield* limiter.observe(ticket.scope, snapshot ?? RateLimitSnapshot.make({}))
           if (error._tag === "RateLimited") yield* limiter.pause(ticket.scope, pauseHint(error))
         }
         if (breaker !== undefined) yield* breaker.record(ticket.scope, { _tag: "Failure", error })

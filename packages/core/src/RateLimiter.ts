@@ -8,7 +8,8 @@
  *   A request larger than the burst waits for the bucket to be empty and then goes alone; a request larger than `L` itself can never be admitted and fails at once
  *   with `RequestTooLarge`.
  * - Limits may be configured, learned from `x-ratelimit-limit-*` headers, or both (the configured value is a
- *   ceiling). Until a limit is known, that bucket admits everything.
+ *   ceiling). While a scope knows no limit at all, one probe request goes first and the rest wait for its
+ *   response; after that, a bucket whose limit is still unknown admits everything.
  * - `x-ratelimit-remaining-*` / `reset-*` only ever correct the local bucket downward: the limiter never
  *   believes it has more than the server said remained.
  * - `pause` (called on a 429) closes the scope's gate for every fiber until the server's hint passes, then
@@ -229,6 +230,13 @@ export interface Options extends Limits {
   readonly burstFactor?: number
   /** Learn limits from `x-ratelimit-limit-*` headers. Default true. */
   readonly learn?: boolean
+  /**
+   * While a scope's limits are entirely unknown (none configured, none learned yet), admit one request and wait
+   * for its response before admitting more, so a job's opening burst cannot overrun limits it has not seen yet.
+   * A response without rate-limit headers (a local server) ends the probing at once; so does this timeout, in
+   * ms, when the first response is slow. Default 10 000; 0 turns probing off.
+   */
+  readonly probeTimeoutMs?: number
   /** How long a 429 closes the gate when the server gives no hint. Default 1000 ms. */
   readonly pauseWithoutHintMs?: number
   /** The longest a single 429 closes the gate. Default 60 000 ms. */
@@ -292,6 +300,11 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
     const maxPauseMs = options.maxPauseMs ?? 60_000
     const refundUnused = options.refundUnused ?? false
     const learned = yield* Ref.make(new Map<string, Limits>())
+    const probeTimeoutMs = learn ? (options.probeTimeoutMs ?? 10_000) : 0
+    // Scopes that have seen a response (or gave up waiting for one): no more probing there.
+    const observedScopes = new Set<string>()
+    // Scopes with a probe in flight, and when it was admitted.
+    const probing = new Map<string, number>()
     const lanes = yield* SynchronizedRef.make(new Map<string, Lane>())
     const lifetime = yield* Effect.scope
 
@@ -339,6 +352,29 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
           }
           const wake = yield* Ref.get(lane.poke)
           const now = yield* Clock.currentTimeMillis
+          if (
+            probeTimeoutMs > 0 &&
+            limits.requests === undefined &&
+            limits.tokens === undefined &&
+            !observedScopes.has(scope)
+          ) {
+            const since = probing.get(scope)
+            if (since !== undefined) {
+              const left = since + probeTimeoutMs - now
+              if (left > 0) {
+                // A probe is out: wait for its response (observe pokes the lane) or the timeout.
+                yield* Effect.raceAll([
+                  Effect.sleep(left),
+                  Deferred.await(wake),
+                  Effect.exit(Deferred.await(waiter.done))
+                ])
+                continue
+              }
+              observedScopes.add(scope)
+            } else {
+              probing.set(scope, now)
+            }
+          }
           const decision = yield* store.take(scope, limits, waiter.cost, now)
           if (decision._tag === "Admitted") {
             const granted = yield* Deferred.succeed(waiter.done, undefined)
@@ -422,6 +458,11 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
 
     const observe = (scope: string, snapshot: RateLimitSnapshot) =>
       Effect.gen(function* () {
+        if (!observedScopes.has(scope)) {
+          observedScopes.add(scope)
+          probing.delete(scope)
+          yield* pokeScope(scope)
+        }
         if (learn && (snapshot.limitRequests !== undefined || snapshot.limitTokens !== undefined)) {
           yield* Ref.update(learned, (map) => {
             const previous = map.get(scope)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit, FastCheck, Fiber, Ref, TestClock } from "effect"
+import { Clock, Effect, Exit, FastCheck, Fiber, Option, Ref, TestClock } from "effect"
 import * as RateLimiter from "../src/RateLimiter.js"
 import { RateLimitSnapshot } from "../src/RateLimitHeaders.js"
 
@@ -50,10 +50,54 @@ const worstExcess = (admissions: ReadonlyArray<Admission>, ratePerMs: number, ke
 }
 
 describe("RateLimiter", () => {
-  it.scoped("admits everything while no limit is known", () =>
+  it.scoped("while no limit is known: one probe, then everything once a response shows no limits", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make()
-      for (let i = 0; i < 100; i++) yield* limiter.acquire(scope, { requests: 1, tokens: 10_000 })
+      const cost = { requests: 1, tokens: 10_000 }
+      yield* limiter.acquire(scope, cost)
+      // The opening burst waits for the probe's response instead of overrunning limits not yet seen.
+      const second = yield* Effect.fork(limiter.acquire(scope, cost))
+      yield* TestClock.adjust(1000)
+      expect(Option.isNone(yield* Fiber.poll(second))).toBe(true)
+      yield* limiter.observe(scope, RateLimitSnapshot.make({})) // a local server: no rate-limit headers
+      yield* Fiber.join(second)
+      for (let i = 0; i < 100; i++) yield* limiter.acquire(scope, cost)
+    })
+  )
+
+  it.scoped("a slow probe ends probing after probeTimeoutMs; probeTimeoutMs: 0 never probes", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimiter.make({ probeTimeoutMs: 5000 })
+      const cost = { requests: 1, tokens: 1 }
+      yield* limiter.acquire(scope, cost)
+      const second = yield* Effect.fork(limiter.acquire(scope, cost))
+      yield* TestClock.adjust(4999)
+      expect(Option.isNone(yield* Fiber.poll(second))).toBe(true)
+      yield* TestClock.adjust(1)
+      yield* Fiber.join(second)
+      const unprobed = yield* RateLimiter.make({ probeTimeoutMs: 0 })
+      for (let i = 0; i < 100; i++) yield* unprobed.acquire(scope, cost)
+    })
+  )
+
+  it.scoped("the probe's headers teach the limits that pace everything after it", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimiter.make()
+      yield* limiter.acquire(scope, { requests: 1, tokens: 0 })
+      const { fibers, log } = yield* runArrivals(
+        limiter,
+        [0, 0, 0].map(() => ({ at: 0, tokens: 0 }))
+      )
+      yield* TestClock.adjust(10)
+      expect(yield* Ref.get(log)).toEqual([])
+      yield* limiter.observe(scope, RateLimitSnapshot.make({ limitRequests: 60 })) // 1 per second
+      yield* advance(5000)
+      yield* Fiber.joinAll(fibers)
+      const times = (yield* Ref.get(log)).map((a) => a.at)
+      expect(times.length).toBe(3)
+      // Paced at one a second from the probe's admission at 0, not released together.
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(900)
+      expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(900)
     })
   )
 
