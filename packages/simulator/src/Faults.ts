@@ -140,3 +140,22 @@ export const choose = (options: {
   }
   return undefined
 }
+
+/**
+ * A total fault rate spread evenly over the common transport faults: 500, 503, 502 with an HTML body,
+ * connection reset, truncated JSON and a dropped stream (what `--fault-rate 0.05` means).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const spread = (total: number): FaultRates => {
+  const each = total / 6
+  return {
+    rate500: each,
+    rate503: each,
+    rate502Html: each,
+    rateReset: each,
+    rateTruncatedJson: each,
+    rateStreamDrop: each
+  }
+}

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import type { Config, FaultRates } from "./Config.js"
+import { spread } from "./Faults.js"
 import { start as startServer } from "./internal/server.js"
 
 const usage = `Usage: sluice-simulator [options]
@@ -66,18 +67,9 @@ const parse = (argv: ReadonlyArray<string>): Config => {
       case "--quota-usd":
         config.quotaUsd = num()
         break
-      case "--fault-rate": {
-        const each = num() / 6
-        Object.assign(faults, {
-          rate500: each,
-          rate503: each,
-          rate502Html: each,
-          rateReset: each,
-          rateTruncatedJson: each,
-          rateStreamDrop: each
-        })
+      case "--fault-rate":
+        Object.assign(faults, spread(num()))
         break
-      }
       case "--rate-500":
         faults.rate500 = num()
         break

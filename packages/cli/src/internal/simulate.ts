@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Simulator } from "@sluice/simulator"
+import { type Config, Faults, Simulator } from "@sluice/simulator"
 import { Effect } from "effect"
 
 /** @internal */
@@ -38,19 +38,9 @@ const kinds: Record<string, string> = {
  *
  * @internal
  */
-export const parseFaults = (text: string): Record<string, number> | string => {
+export const parseFaults = (text: string): Config.FaultRates | string => {
   const total = Number(text)
-  if (text.trim() !== "" && Number.isFinite(total)) {
-    const each = total / 6
-    return {
-      rate500: each,
-      rate503: each,
-      rate502Html: each,
-      rateReset: each,
-      rateTruncatedJson: each,
-      rateStreamDrop: each
-    }
-  }
+  if (text.trim() !== "" && Number.isFinite(total)) return Faults.spread(total)
   const faults: Record<string, number> = {}
   for (const part of text.split(",")) {
     const [kind, value] = part.split("=")
