@@ -25,6 +25,12 @@ it.prop(
   { fastCheck: { numRuns: 500 } }
 )
 
+it("an own __proto__ key sends the chunk to the schema (which drops it), so both paths give the same value", () => {
+  const parsed = JSON.parse('{"id":"c","choices":[{"delta":{"content":"hi","__proto__":1}}],"__proto__":0}')
+  expect(fastChunk(parsed)).toBeUndefined()
+  expect(fastChunk(JSON.parse('{"id":"c","choices":[]}'))).toEqual({ id: "c", choices: [] })
+})
+
 it("the fast path takes ordinary text and tool-call chunks", () => {
   const text = {
     id: "c",

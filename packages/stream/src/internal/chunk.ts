@@ -31,7 +31,10 @@ export type ChatCompletionChunk = ChatCompletions.ChatCompletionChunk
 // produces the error message. A property test checks it agrees with the schema.
 
 type Json = Record<string, unknown>
-const isRecord = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+// An own "__proto__" key (JSON.parse makes one) is left to the schema, which drops it: the fast path must return
+// exactly what the schema would.
+const isRecord = (u: unknown): u is Json =>
+  typeof u === "object" && u !== null && !Array.isArray(u) && !Object.hasOwn(u, "__proto__")
 const optionalString = (u: unknown) => u === undefined || typeof u === "string"
 const optionalNullableString = (u: unknown) => u === undefined || u === null || typeof u === "string"
 const optionalNumber = (u: unknown) => u === undefined || typeof u === "number"
