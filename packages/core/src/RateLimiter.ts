@@ -436,7 +436,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
           )
         )
         return { scope, requests: cost.requests, tokens: cost.tokens }
-      }).pipe(Effect.withSpan("RateLimiter.acquire", { attributes: { scope } }))
+      }).pipe(Effect.withSpan("RateLimiter.acquire", { attributes: { scope }, captureStackTrace: false }))
 
     const refund = (scope: string, cost: Cost) =>
       Effect.gen(function* () {
