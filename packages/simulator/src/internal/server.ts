@@ -518,19 +518,7 @@ export const start = async (input: Config.Config): Promise<Handle> => {
     await sleep(requestMs + firstTokenMs + perChunkMs * chunks)
     if (ctx.closed) return
     const text = JSON.stringify(chatJson(plan))
-    if (fault === "truncatedJson") {
-      countFault(fault)
-      const buf = Buffer.from(text, "utf8")
-      const h = baseHeaders(ctx, "application/json")
-      h["content-length"] = buf.length
-      ctx.res.writeHead(200, h)
-      status(200)
-      destroyAfterFlush(ctx, buf.subarray(0, Math.floor(buf.length / 2)))
-      return
-    }
-    account(plan.model, plan.promptTokens, plan.completionTokens)
-    sendJson(ctx, 200, text)
-    succeed(ctx, body)
+    answerJson(ctx, text, fault, body, () => account(plan.model, plan.promptTokens, plan.completionTokens))
   }
 
   const embeddings = async (ctx: Ctx, body: Buffer) => {
@@ -543,19 +531,7 @@ export const start = async (input: Config.Config): Promise<Handle> => {
     await sleep(cfg.latency.requestMs)
     if (ctx.closed) return
     const text = JSON.stringify(embeddingsJson(plan, cfg.seed))
-    if (fault === "truncatedJson") {
-      countFault(fault)
-      const buf = Buffer.from(text, "utf8")
-      const h = baseHeaders(ctx, "application/json")
-      h["content-length"] = buf.length
-      ctx.res.writeHead(200, h)
-      status(200)
-      destroyAfterFlush(ctx, buf.subarray(0, Math.floor(buf.length / 2)))
-      return
-    }
-    account(plan.model, plan.promptTokens, 0)
-    sendJson(ctx, 200, text)
-    succeed(ctx, body)
+    answerJson(ctx, text, fault, body, () => account(plan.model, plan.promptTokens, 0))
   }
 
   const modelObject = (id: string) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system" })
@@ -575,8 +551,17 @@ export const start = async (input: Config.Config): Promise<Handle> => {
     return fault
   }
 
-  const sendOk = (ctx: Ctx, value: unknown, fault: Faults.FaultKind | undefined) => {
-    const text = JSON.stringify(value)
+  /**
+   * A 200 JSON answer, billed and counted as a success; under the `truncatedJson` fault, the full content-length
+   * with half the body and a destroyed socket instead (neither billed nor a success).
+   */
+  const answerJson = (
+    ctx: Ctx,
+    text: string,
+    fault: Faults.FaultKind | undefined,
+    requestBody: Buffer | undefined,
+    bill: () => void = () => {}
+  ) => {
     if (fault === "truncatedJson") {
       countFault(fault)
       const buf = Buffer.from(text, "utf8")
@@ -587,9 +572,13 @@ export const start = async (input: Config.Config): Promise<Handle> => {
       destroyAfterFlush(ctx, buf.subarray(0, Math.floor(buf.length / 2)))
       return
     }
+    bill()
     sendJson(ctx, 200, text)
-    succeed(ctx, undefined)
+    succeed(ctx, requestBody)
   }
+
+  const sendOk = (ctx: Ctx, value: unknown, fault: Faults.FaultKind | undefined) =>
+    answerJson(ctx, JSON.stringify(value), fault, undefined)
 
   const notFound = (ctx: Ctx) =>
     sendError(ctx, apiError(404, `Invalid URL (${ctx.method} ${ctx.path})`, "invalid_request_error"))
