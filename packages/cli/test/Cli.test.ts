@@ -226,11 +226,7 @@ describe("sluice batch", () => {
   }, 60_000)
 
   it("key rotation mid-run through --api-key-file: 100 % success", async () => {
-    const sim = await simulator({
-      keys: ["sk-key-a", "sk-key-b"],
-      revoke: [{ key: "sk-key-a", afterRequests: 80 }],
-      rpm: 3000
-    })
+    const sim = await simulator({ keys: ["sk-key-a", "sk-key-b"], rpm: 3000 })
     const input = Path.join(dir, "in.jsonl")
     const output = Path.join(dir, "out.jsonl")
     const keyFile = Path.join(dir, "key")
@@ -241,12 +237,20 @@ describe("sluice batch", () => {
     })
     const exited = finish(child)
     await waitFor(async () => (await countLines(output)) >= 60)
+    // Rotate the way operators do: the new key goes into the file, then the old one is revoked at once. Requests
+    // already in flight (or sent before the CLI sees the new file) get a 401, re-read the file and go on with b.
     await Fs.writeFile(keyFile, "sk-key-b\n")
+    sim.update({ revoke: [{ key: "sk-key-a", afterRequests: 0 }] })
+    const rotatedAt = await countLines(output)
     const result = await exited
+    expect(rotatedAt).toBeLessThan(250)
     expect(result.stdout).not.toContain("sk-key")
     expect(result.stderr).not.toContain("sk-key")
     expect(result.code).toBe(0)
     expect(JSON.parse(result.stdout)).toMatchObject({ succeeded: 250, failed: 0 })
+    // every line after the rotation was answered with key b: the old key stayed revoked throughout
+    expect(sim.stats().unauthorized).toBeLessThanOrEqual(8)
+    expect((await outputLines(output)).every((line) => line.response?.status_code === 200)).toBe(true)
   }, 60_000)
 
   it("SIGINT: drains, exit 130, prints the resume command", async () => {
