@@ -1,7 +1,7 @@
 import { expect, it } from "@effect/vitest"
 import { ChatCompletions, Embeddings, OpenAi } from "@sluice/core"
 import { Effect, Schema } from "effect"
-import { client } from "./support/servers.js"
+import { client, httpServer } from "./support/servers.js"
 
 it.effect("responses from servers that omit optional fields and add unknown ones decode", () =>
   Effect.gen(function* () {
@@ -63,4 +63,47 @@ it.scoped("maxTokensPolicy require refuses an unbounded chat request", () =>
     expect(error._tag).toBe("InvalidRequest")
     expect(error.message).toContain("max_completion_tokens")
   }).pipe(Effect.provide(client("http://127.0.0.1:9/v1", { maxTokensPolicy: "require" })))
+)
+
+it.scoped("fields the schema does not know reach the caller (vendor extensions are not dropped)", () =>
+  Effect.gen(function* () {
+    const { url } = yield* httpServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" })
+      response.end(
+        JSON.stringify({
+          id: "chatcmpl-1",
+          object: "chat.completion",
+          created: 1,
+          model: "deepseek-reasoner",
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: "4", reasoning_content: "2 + 2 is 4" },
+              finish_reason: "stop",
+              matched_stop: 2
+            }
+          ],
+          usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, prompt_cache_hit_tokens: 0 },
+          timings: { predicted_ms: 12.5 }
+        })
+      )
+    })
+    const response = yield* Effect.flatMap(OpenAi.OpenAi, (o) =>
+      o.chat.completions.create({
+        model: "deepseek-reasoner",
+        messages: [{ role: "user", content: "2 + 2?" }],
+        max_tokens: 5
+      })
+    ).pipe(Effect.provide(client(`${url}/v1`)))
+    const body = response.body as unknown as {
+      readonly timings: unknown
+      readonly choices: ReadonlyArray<{ readonly matched_stop: unknown; readonly message: Record<string, unknown> }>
+      readonly usage: Record<string, unknown>
+    }
+    expect(response.body.choices[0]?.message.content).toBe("4")
+    expect(body.choices[0]?.message.reasoning_content).toBe("2 + 2 is 4")
+    expect(body.choices[0]?.matched_stop).toBe(2)
+    expect(body.usage.prompt_cache_hit_tokens).toBe(0)
+    expect(body.timings).toEqual({ predicted_ms: 12.5 })
+  })
 )

@@ -39,8 +39,23 @@ export const request = <A, I>(
     })
   )
 
+// One decoder per schema (the schema's parser is compiled once, not looked up per response).
+const responseDecoders = new WeakMap<object, (input: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
+const responseDecoder = <A, I>(
+  schema: Schema.Schema<A, I>
+): ((input: unknown) => Effect.Effect<A, ParseResult.ParseError>) => {
+  let decoder = responseDecoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknown(schema, { onExcessProperty: "preserve" })
+    responseDecoders.set(schema, decoder)
+  }
+  return decoder as (input: unknown) => Effect.Effect<A, ParseResult.ParseError>
+}
+
 /**
- * Decodes a response body (JSON text) with a tolerant schema.
+ * Decodes a response body (JSON text) with a tolerant schema. Fields the schema does not know are kept on the
+ * value (servers add fields all the time: `reasoning_content`, `timings`, `service_tier` …), so nothing the
+ * server sent is lost; fields the schema marks optional may be missing.
  *
  * @internal
  */
@@ -66,7 +81,7 @@ export const response = <A, I>(
       )
     )
   }
-  return Schema.decodeUnknown(schema)(json).pipe(
+  return responseDecoder(schema)(json).pipe(
     Effect.mapError((error) => {
       const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
       const details = issues
