@@ -29,7 +29,7 @@ import * as Batches from "./Batches.js"
 import * as ChatCompletions from "./ChatCompletions.js"
 import { Credentials, fromConfig as credentialsFromConfig } from "./Credentials.js"
 import * as Embeddings from "./Embeddings.js"
-import { fromResponse, InvalidRequest, type OpenAiError, Timeout } from "./Errors.js"
+import { fromResponse, InvalidRequest, type OpenAiError } from "./Errors.js"
 import * as Files from "./Files.js"
 import * as Gates from "./Gates.js"
 import * as Http from "./internal/http.js"
@@ -282,16 +282,17 @@ const makeService = (
   transport: Http.Transport,
   baseUrl: Either.Either<URL, InvalidRequest>
 ): Service => {
+  const server = serverAttributes(baseUrl)
   const checkedBase = Effect.suspend(() =>
     baseUrl._tag === "Left" ? Effect.fail(baseUrl.left) : Effect.succeed(config.baseUrl)
   )
-  const headersTimeoutMs = Duration.toMillis(config.headersTimeout)
-  const totalTimeoutMs = Duration.toMillis(config.totalTimeout)
-  const totalTimeoutFinite = Duration.isFinite(config.totalTimeout)
-  // A non-streamed attempt starts its total timeout before its headers timeout: with total ≤ headers the
-  // total one always fires first, so the headers race (a forked fiber per attempt) would never decide anything.
-  const headersTimeoutFinite = Duration.isFinite(config.headersTimeout)
-  const headersRaceNeeded = headersTimeoutFinite && !(totalTimeoutFinite && totalTimeoutMs <= headersTimeoutMs)
+  // Timeouts are timers in the transport that abort the request; both start when the request is handed to the
+  // connection pool (gate waits do not count). A streamed call has no total timeout here: ChatStream has its own.
+  const finiteMs = (duration: Duration.Duration) =>
+    Duration.isFinite(duration) ? Duration.toMillis(duration) : undefined
+  const headersTimeoutMs = finiteMs(config.headersTimeout)
+  const callTimeouts: Http.SendOptions = { headersTimeoutMs, totalTimeoutMs: finiteMs(config.totalTimeout) }
+  const streamTimeouts: Http.SendOptions = { headersTimeoutMs }
 
   const wireRequest = <A>(spec: CallSpec<A>, key: Redacted.Redacted<string>): Http.WireRequest => {
     const search = new URLSearchParams()
@@ -337,26 +338,20 @@ const makeService = (
     spec: CallSpec<A>,
     ticket: Gates.Ticket,
     state: CallState,
-    headersTimeout: boolean
+    timeouts: Http.SendOptions
   ): Effect.Effect<Started, OpenAiError, Scope.Scope> =>
     Effect.gen(function* () {
       const attempt = ++state.attempts
       yield* gates.admitAttempt(ticket, attempt)
       const { key } = yield* credentials.get
       const startedAt = yield* Clock.currentTimeMillis
-      const sending = transport.send(wireRequest(spec, key))
-      const response = yield* headersTimeout
-        ? sending.pipe(
-            Effect.timeoutFail({
-              duration: config.headersTimeout,
-              onTimeout: () => new Timeout({ phase: "headers", afterMs: headersTimeoutMs })
-            }),
-            Effect.tapError((error) => {
-              if (error._tag === "Timeout" && error.phase === "headers") state.sent = true
-              return Effect.void
-            })
-          )
-        : sending
+      const response = yield* transport.send(wireRequest(spec, key), timeouts).pipe(
+        Effect.tapError((error) => {
+          // the request may have reached the server: a timeout is not proof that nothing was spent
+          if (error._tag === "Timeout" && error.phase !== "connect") state.sent = true
+          return Effect.void
+        })
+      )
       state.sent = true
       const now = yield* Clock.currentTimeMillis
       const requestId = Http.header(response.headers, "x-request-id")
@@ -470,23 +465,13 @@ const makeService = (
         const ticket = yield* admit(spec)
         const state: CallState = { attempts: 0, sent: false }
         const body = Effect.gen(function* () {
-          const started = yield* startAttempt(spec, ticket, state, headersRaceNeeded)
+          const started = yield* startAttempt(spec, ticket, state, callTimeouts)
           const bytes = yield* Http.readBody(started.response, config.maxResponseBytes, started)
           const body = yield* spec.decode(bytes, started)
           const endedAt = yield* Clock.currentTimeMillis
           return { ...started, body, latencyMs: endedAt - started.startedAt }
         })
-        const attempt = Effect.scoped(
-          observed(
-            ticket,
-            totalTimeoutFinite
-              ? Effect.timeoutFail(body, {
-                  duration: config.totalTimeout,
-                  onTimeout: () => new Timeout({ phase: "total", afterMs: totalTimeoutMs })
-                })
-              : body
-          )
-        )
+        const attempt = Effect.scoped(observed(ticket, body))
         const result = yield* retried(spec.options, attempt).pipe(
           Effect.onExit(settleOnExit(ticket, state, (result) => spec.usage(result.body)))
         )
@@ -500,7 +485,7 @@ const makeService = (
         }
       }).pipe(
         Effect.withSpan(`OpenAi ${spec.method} ${spec.path}`, {
-          attributes: spanAttributes(spec),
+          attributes: spanAttributes(spec, server),
           captureStackTrace: false
         })
       )
@@ -521,7 +506,7 @@ const makeService = (
       // Each attempt gets its own scope; the successful one stays open (permit, HTTP request) with the call.
       const attempt = Effect.gen(function* () {
         const attemptScope = yield* Scope.fork(callScope, ExecutionStrategy.sequential)
-        return yield* observed(ticket, startAttempt(spec, ticket, state, headersTimeoutFinite)).pipe(
+        return yield* observed(ticket, startAttempt(spec, ticket, state, streamTimeouts)).pipe(
           Scope.extend(attemptScope),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(attemptScope, exit)))
         )
@@ -552,7 +537,7 @@ const makeService = (
       } satisfies StreamResponse
     }).pipe(
       Effect.withSpan(`OpenAi ${spec.method} ${spec.path} (stream)`, {
-        attributes: spanAttributes(spec),
+        attributes: spanAttributes(spec, server),
         captureStackTrace: false
       })
     )
@@ -750,11 +735,24 @@ const responseDetails = (body: unknown, requestId: string | undefined): Gates.Re
 const isStream = (body: unknown): boolean =>
   typeof body === "object" && body !== null && (body as { stream?: unknown }).stream === true
 
-const spanAttributes = (spec: {
-  readonly method: string
-  readonly path: string
-  readonly model: string | undefined
-}): Record<string, unknown> => ({
+/** `server.address` / `server.port` of the base URL (OpenTelemetry's GenAI and HTTP client conventions). */
+const serverAttributes = (baseUrl: Either.Either<URL, InvalidRequest>): Record<string, unknown> =>
+  baseUrl._tag === "Left"
+    ? {}
+    : {
+        "server.address": baseUrl.right.hostname,
+        "server.port": Number(baseUrl.right.port || (baseUrl.right.protocol === "https:" ? 443 : 80))
+      }
+
+const spanAttributes = (
+  spec: {
+    readonly method: string
+    readonly path: string
+    readonly model: string | undefined
+  },
+  server: Record<string, unknown>
+): Record<string, unknown> => ({
+  ...server,
   "http.request.method": spec.method,
   "openai.path": spec.path,
   ...(spec.model === undefined ? {} : { "gen_ai.request.model": spec.model })

@@ -1,14 +1,18 @@
 /**
- * The only module that imports the HTTP platform (@effect/platform, @effect/platform-node, undici).
- * Everything else sees `Transport`: send a request, get status, headers and a body stream whose HTTP request
- * is aborted when the surrounding scope closes.
+ * The only module that imports the HTTP platform (undici, and @effect/platform-node's stream adapter).
+ * Everything else sees `Transport`: send a request, get status, headers and a body whose HTTP request is
+ * aborted when the surrounding scope closes.
+ *
+ * It drives undici's dispatcher directly rather than through `@effect/platform`'s `HttpClient`: on this hot
+ * path the generic client (a span, `Headers` and `URL` objects, a fiber-ref lookup and an abort that builds a
+ * `DOMException` on every request) cost more CPU than undici itself (docs/decisions/0004-direct-undici.md).
+ * Timeouts are plain timers that abort the request, not forked fibers racing it.
  *
  * @internal
  */
-import { HttpBody, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import { NodeStream } from "@effect/platform-node"
 import Undici from "@effect/platform-node/Undici"
-import { Chunk, Duration, Effect, type Scope, Stream } from "effect"
+import { Chunk, Duration, Effect, Scope, Stream } from "effect"
 import { ConnectionFailed, type OpenAiError, ResponseDecodeFailed, Timeout } from "../Errors.js"
 
 /** @internal */
@@ -75,9 +79,20 @@ export interface WireResponse {
 }
 
 /** @internal */
+export interface SendOptions {
+  /** Fails with `Timeout` (headers) when no response headers arrived this long after sending. */
+  readonly headersTimeoutMs?: number | undefined
+  /**
+   * Fails with `Timeout` (total) when the headers and the whole body have not arrived this long after sending
+   * (the request is aborted, whether the body is read with `bytes` or `stream`).
+   */
+  readonly totalTimeoutMs?: number | undefined
+}
+
+/** @internal */
 export interface Transport {
   /** Sends; the HTTP request (and its body stream) is aborted when the scope closes. */
-  readonly send: (request: WireRequest) => Effect.Effect<WireResponse, OpenAiError, Scope.Scope>
+  readonly send: (request: WireRequest, options?: SendOptions) => Effect.Effect<WireResponse, OpenAiError, Scope.Scope>
 }
 
 /** @internal */
@@ -108,15 +123,27 @@ const causeMessage = (cause: unknown): string => {
   return parts.length === 0 ? "transport error" : parts.join(": ")
 }
 
-const requestFailure = (error: HttpClientError.HttpClientError, url: string, connectTimeoutMs: number): OpenAiError => {
-  const code = causeCode(error.cause)
-  if (code === "UND_ERR_CONNECT_TIMEOUT") return new Timeout({ phase: "connect", afterMs: connectTimeoutMs })
-  const origin = new URL(url).origin
-  return new ConnectionFailed({
-    message: `${error.request.method} ${origin}${new URL(url).pathname} failed: ${causeMessage(error.cause)}${code === undefined ? "" : ` (${code})`}`,
-    url: origin
-  })
+/** Splits `scheme://host[:port]/path?query` without building a `URL` (the base URL was checked once). */
+const splitUrl = (url: string): { readonly origin: string; readonly path: string } => {
+  const slash = url.indexOf("/", url.indexOf("://") + 3)
+  return slash < 0 ? { origin: url, path: "/" } : { origin: url.slice(0, slash), path: url.slice(slash) }
 }
+
+const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>): Readonly<Record<string, string>> => {
+  const headers: Record<string, string> = {}
+  for (const name in raw) {
+    const value = raw[name]
+    if (value !== undefined) headers[name] = typeof value === "string" ? value : value.join(", ")
+  }
+  return headers
+}
+
+/** Why a request was aborted by us (not by the peer). */
+type AbortReason = { readonly _tag: "Timeout"; readonly phase: "headers" | "total" } | { readonly _tag: "Closed" }
+
+const closed: AbortReason = { _tag: "Closed" }
+const headersElapsed: AbortReason = { _tag: "Timeout", phase: "headers" }
+const totalElapsed: AbortReason = { _tag: "Timeout", phase: "total" }
 
 /**
  * A transport on an undici `Agent` with a bounded pool; the agent is destroyed with the scope.
@@ -132,49 +159,127 @@ export const make = (options: PoolOptions): Effect.Effect<Transport, never, Scop
           new Undici.Agent({
             connections: options.maxConnections,
             connect: { timeout: connectTimeoutMs },
-            keepAliveTimeout: Duration.toMillis(options.keepAliveTimeout)
+            keepAliveTimeout: Duration.toMillis(options.keepAliveTimeout),
+            // Our own timers decide (SendOptions); streams have first-token and idle timeouts of their own.
+            headersTimeout: 0,
+            bodyTimeout: 0
           })
       ),
       (agent) => Effect.promise(() => agent.destroy())
     )
-    const client = HttpClient.withScope(NodeHttpClient.makeUndici(agent))
-    const send = (request: WireRequest): Effect.Effect<WireResponse, OpenAiError, Scope.Scope> => {
-      let built = HttpClientRequest.make(request.method)(request.url).pipe(
-        HttpClientRequest.setHeaders(request.headers)
-      )
-      if (request.body?._tag === "Json") {
-        built = HttpClientRequest.setBody(built, HttpBody.text(request.body.text, "application/json"))
-      } else if (request.body?._tag === "Multipart") {
-        const { bytes, contentType } = encodeMultipart(request.body.parts)
-        built = HttpClientRequest.setBody(built, HttpBody.uint8Array(bytes, contentType))
-      }
-      const bodyFailure = (error: HttpClientError.ResponseError) =>
-        new ConnectionFailed({
-          message: `the connection broke while reading the response body: ${causeMessage(error.cause)}`,
-          url: new URL(request.url).origin
-        })
-      return client.execute(built).pipe(
-        Effect.mapError((error) => requestFailure(error, request.url, connectTimeoutMs)),
-        Effect.map((response): WireResponse => {
-          const headers = response.headers
-          const length = headers["content-length"]
-          return {
-            status: response.status,
-            headers,
-            stream: response.stream.pipe(Stream.mapError(bodyFailure)),
-            contentLength: length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : undefined,
-            bytes: Effect.suspend(() =>
-              Effect.mapBoth(response.arrayBuffer, {
-                onFailure: bodyFailure,
-                onSuccess: (buffer) => new Uint8Array(buffer)
+
+    const send = (
+      request: WireRequest,
+      sendOptions?: SendOptions
+    ): Effect.Effect<WireResponse, OpenAiError, Scope.Scope> =>
+      Effect.flatMap(Effect.scope, (scope) => {
+        const { origin, path } = splitUrl(request.url)
+        const controller = new AbortController()
+        let aborted: AbortReason | undefined
+        let finished = false
+        let headersTimer: ReturnType<typeof setTimeout> | undefined
+        let totalTimer: ReturnType<typeof setTimeout> | undefined
+        const abort = (reason: AbortReason) => {
+          if (finished || aborted !== undefined) return
+          aborted = reason
+          controller.abort(reason)
+        }
+        const finish = () => {
+          finished = true
+          if (headersTimer !== undefined) clearTimeout(headersTimer)
+          if (totalTimer !== undefined) clearTimeout(totalTimer)
+        }
+        const timeoutError = (reason: AbortReason): OpenAiError | undefined =>
+          reason._tag === "Timeout"
+            ? new Timeout({
+                phase: reason.phase,
+                afterMs: (reason.phase === "headers" ? sendOptions?.headersTimeoutMs : sendOptions?.totalTimeoutMs) ?? 0
               })
-            )
+            : undefined
+        const requestFailure = (error: unknown): OpenAiError => {
+          const timedOut = aborted === undefined ? undefined : timeoutError(aborted)
+          if (timedOut !== undefined) return timedOut
+          const code = causeCode(error)
+          if (code === "UND_ERR_CONNECT_TIMEOUT") return new Timeout({ phase: "connect", afterMs: connectTimeoutMs })
+          return new ConnectionFailed({
+            message: `${request.method} ${origin}${path.split("?")[0]} failed: ${causeMessage(error)}${code === undefined ? "" : ` (${code})`}`,
+            url: origin
+          })
+        }
+        const bodyFailure = (error: unknown): OpenAiError =>
+          (aborted === undefined ? undefined : timeoutError(aborted)) ??
+          new ConnectionFailed({
+            message: `the connection broke while reading the response body: ${causeMessage(error)}`,
+            url: origin
+          })
+        let body: string | Uint8Array | null = null
+        const headers: Record<string, string> = { ...request.headers }
+        if (request.body?._tag === "Json") {
+          body = request.body.text
+          headers["content-type"] = "application/json"
+        } else if (request.body?._tag === "Multipart") {
+          const multipart = encodeMultipart(request.body.parts)
+          body = multipart.bytes
+          headers["content-type"] = multipart.contentType
+        }
+        const response = Effect.async<WireResponse, OpenAiError>((resume) => {
+          const headersTimeoutMs = sendOptions?.headersTimeoutMs
+          const totalTimeoutMs = sendOptions?.totalTimeoutMs
+          if (headersTimeoutMs !== undefined && (totalTimeoutMs === undefined || headersTimeoutMs < totalTimeoutMs)) {
+            headersTimer = setTimeout(() => abort(headersElapsed), headersTimeoutMs)
           }
+          if (totalTimeoutMs !== undefined) totalTimer = setTimeout(() => abort(totalElapsed), totalTimeoutMs)
+          agent.request(
+            { origin, path, method: request.method, headers, body, signal: controller.signal },
+            (error, data) => {
+              if (error !== null) {
+                finish()
+                resume(Effect.fail(requestFailure(error)))
+                return
+              }
+              if (headersTimer !== undefined) clearTimeout(headersTimer)
+              const source = data.body
+              // Ended, failed or destroyed: nothing left to abort, no timer left to fire.
+              source.once("close", finish)
+              source.on("error", ignore)
+              const responseHeaders = flattenHeaders(data.headers)
+              const length = responseHeaders["content-length"]
+              resume(
+                Effect.succeed<WireResponse>({
+                  status: data.statusCode,
+                  headers: responseHeaders,
+                  contentLength: length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : undefined,
+                  stream: NodeStream.fromReadable<OpenAiError, Uint8Array>(() => source, bodyFailure),
+                  bytes: Effect.async<Uint8Array, OpenAiError>((resumeBytes) => {
+                    source.arrayBuffer().then(
+                      (buffer) => {
+                        finish()
+                        resumeBytes(Effect.succeed(new Uint8Array(buffer)))
+                      },
+                      (cause: unknown) => resumeBytes(Effect.fail(bodyFailure(cause)))
+                    )
+                  })
+                })
+              )
+            }
+          )
+          return Effect.sync(() => abort(closed))
         })
-      )
-    }
+        return Effect.zipRight(
+          Scope.addFinalizer(
+            scope,
+            Effect.sync(() => {
+              abort(closed)
+              finish()
+            })
+          ),
+          response
+        )
+      })
     return { send }
   })
+
+const ignore = () => {}
 
 /**
  * Reads a whole body, failing as soon as it exceeds `maxBytes` (the rest is never buffered).
