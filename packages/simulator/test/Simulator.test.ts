@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Simulator } from "@sluice/simulator"
-import { Effect } from "effect"
-import { chatBody, get, KEY, post } from "./helpers.js"
+import { Effect, Fiber } from "effect"
+import { chatBody, get, jsonHeaders, KEY, post, waitForStats } from "./helpers.js"
 
 const goDuration = /^(\d+h)?(\d+m)?(\d+(\.\d+)?s|\d+ms)$/
 
@@ -363,14 +363,32 @@ describe("stats", () => {
 
   it.scoped("max concurrent requests seen", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({ latency: { requestMs: 300 } })
-      yield* Effect.all(
-        Array.from({ length: 8 }, (_, i) => post(sim.url, "/chat/completions", chatBody(`c${i}`))),
-        { concurrency: "unbounded" }
+      // Every request hangs until its client leaves, so the 8 overlap however the machine schedules them (with a
+      // fixed latency, a stalled test process could let the first finish before the last one arrived).
+      const sim = yield* Simulator.start({ faults: { rateHang: 1 } })
+      const requests = yield* Effect.forkScoped(
+        Effect.all(
+          Array.from({ length: 8 }, (_, i) =>
+            Effect.promise((signal) =>
+              fetch(`${sim.url}/chat/completions`, {
+                method: "POST",
+                headers: jsonHeaders(),
+                body: JSON.stringify(chatBody(`c${i}`)),
+                signal
+              })
+            )
+          ),
+          { concurrency: "unbounded" }
+        )
       )
-      const stats = yield* sim.stats
-      expect(stats.maxConcurrent).toBe(8)
-      expect(stats.inFlight).toBe(0)
+      const during = yield* waitForStats(sim, (s) => s.inFlight === 8)
+      expect(during.inFlight).toBe(8)
+      expect(during.maxConcurrent).toBe(8)
+      yield* Fiber.interrupt(requests) // aborts the 8 fetches
+      const after = yield* waitForStats(sim, (s) => s.inFlight === 0)
+      expect(after.inFlight).toBe(0)
+      expect(after.maxConcurrent).toBe(8)
+      expect(after.requests).toBe(8)
     })
   )
 

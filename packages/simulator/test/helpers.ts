@@ -1,5 +1,6 @@
 import * as http from "node:http"
 import { Effect } from "effect"
+import type { Simulator, Stats } from "@sluice/simulator"
 
 export const KEY = "sk-test-0123456789"
 
@@ -84,3 +85,23 @@ export const sseData = (text: string): Array<string> =>
       if (!e.startsWith("data: ")) throw new Error(`not a data event: ${JSON.stringify(e)}`)
       return e.slice(6)
     })
+
+/**
+ * Polls the simulator's counters until `ready` holds, in real time (the server sees sockets open and close
+ * asynchronously), and returns the last snapshot. The deadline only turns a hang into a failed assertion with the
+ * counters in it: it is far above anything a loaded machine needs, so no test depends on how fast it arrives.
+ */
+export const waitForStats = (
+  sim: Simulator.Running,
+  ready: (stats: Stats.Stats) => boolean,
+  timeoutMs = 10_000
+): Effect.Effect<Stats.Stats> =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs
+    let stats = yield* sim.stats
+    while (!ready(stats) && Date.now() < deadline) {
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      stats = yield* sim.stats
+    }
+    return stats
+  })
