@@ -1,17 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Faults, Simulator } from "@sluice/simulator"
 import { Effect } from "effect"
-import { chatBody, jsonHeaders, post, raw } from "./helpers.js"
-
-const waitFor = <A>(read: Effect.Effect<A>, ok: (a: A) => boolean) =>
-  Effect.gen(function* () {
-    let value = yield* read
-    for (let i = 0; i < 200 && !ok(value); i++) {
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 10)))
-      value = yield* read
-    }
-    return value
-  })
+import { chatBody, jsonHeaders, post, raw, waitForStats } from "./helpers.js"
 
 describe("Faults.choose (pure)", () => {
   it("is reproducible from the seed and follows the rates", () => {
@@ -162,19 +152,33 @@ describe("faults over HTTP", () => {
   it.scoped("hang: no answer until the client aborts, and the abort is counted", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "hang" }] })
-      const outcome = yield* Effect.promise(() =>
-        fetch(`${sim.url}/chat/completions`, {
-          method: "POST",
-          headers: jsonHeaders(),
-          body: JSON.stringify(chatBody("x")),
-          signal: AbortSignal.timeout(100)
-        }).then(
-          () => "answered",
-          (e: Error) => e.name
-        )
+      // The client gives up once the server holds the request (not after a fixed time, which on a loaded machine
+      // could pass before the request even arrived).
+      const controller = new AbortController()
+      let outcome = "pending"
+      const settled = fetch(`${sim.url}/chat/completions`, {
+        method: "POST",
+        headers: jsonHeaders(),
+        body: JSON.stringify(chatBody("x")),
+        signal: controller.signal
+      }).then(
+        () => {
+          outcome = "answered"
+        },
+        (e: Error) => {
+          outcome = e.name
+        }
       )
-      expect(outcome).toBe("TimeoutError")
-      const stats = yield* waitFor(sim.stats, (s) => s.clientAborts > 0)
+      const held = yield* waitForStats(sim, (s) => s.faults["hang"] === 1)
+      expect(held.faults["hang"]).toBe(1)
+      expect(held.inFlight).toBe(1)
+      // A hung request never answers; give a wrong answer time to show.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      expect(outcome).toBe("pending")
+      controller.abort()
+      yield* Effect.promise(() => settled)
+      expect(outcome).toBe("AbortError")
+      const stats = yield* waitForStats(sim, (s) => s.clientAborts > 0 && s.inFlight === 0)
       expect(stats.faults["hang"]).toBe(1)
       expect(stats.clientAborts).toBe(1)
       expect(stats.inFlight).toBe(0)
