@@ -243,7 +243,12 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     await waitFor(async () => (await countLines(output)) >= 60)
     // Rotate the way operators do: the new key goes into the file, then the old one is revoked at once. Requests
     // already in flight (or sent before the CLI sees the new file) get a 401, re-read the file and go on with b.
-    await Fs.writeFile(keyFile, "sk-key-b\n")
+    // The file is replaced atomically (a sibling renamed over it), as rotation jobs and mounted secrets do: a plain
+    // writeFile truncates first, and an attempt that reads the file in that moment finds it empty, which stops the
+    // job (CredentialsUnavailable, exit 4). A reader stat-ing every 20 ms, as the CLI's attempts do, saw 39 of 750
+    // such rewrites empty.
+    await Fs.writeFile(`${keyFile}.next`, "sk-key-b\n")
+    await Fs.rename(`${keyFile}.next`, keyFile)
     sim.update({ revoke: [{ key: "sk-key-a", afterRequests: 0 }] })
     const rotatedAt = await countLines(output)
     const result = await exited
