@@ -49,8 +49,11 @@ const request = (content: string, maxTokens = 64): ChatCompletions.Request => ({
   max_completion_tokens: maxTokens
 })
 
-/** Polls the simulator's stats (real time: the server observes the socket close asynchronously). */
-const waitForStats = (sim: Simulator.Running, ready: (stats: Stats.Stats) => boolean, withinMs = 1000) =>
+/**
+ * Polls the simulator's stats (real time: the server observes the socket close asynchronously). The deadline only
+ * turns a hang into a failed assertion; it is far above what a loaded machine needs, so nothing depends on it.
+ */
+const waitForStats = (sim: Simulator.Running, ready: (stats: Stats.Stats) => boolean, withinMs = 10_000) =>
   Effect.gen(function* () {
     const start = yield* Clock.currentTimeMillis
     for (;;) {
@@ -192,7 +195,7 @@ describe("ChatStream.stream against the simulator", () => {
         Effect.provide(client(sim.url))
       )
       expect(text.length).toBeGreaterThan(0)
-      const { stats } = yield* waitForStats(sim, (s) => s.streamsAborted >= 1)
+      const { stats } = yield* waitForStats(sim, (s) => s.streamsAborted + s.streamsCompleted >= 2)
       expect(stats).toMatchObject({ streamsStarted: 2, streamsCompleted: 1, streamsAborted: 1 })
     })
   )
@@ -209,7 +212,7 @@ describe("ChatStream.stream against the simulator", () => {
       expect(error).toMatchObject({ _tag: "Timeout", phase: "idle", afterMs: 300 })
       expect(error._tag === "Timeout" && error.requestId).toMatch(/^req_/)
       expect(seen.length).toBeGreaterThanOrEqual(1)
-      const { stats } = yield* waitForStats(sim, (s) => s.streamsAborted >= 1)
+      const { stats } = yield* waitForStats(sim, (s) => s.streamsAborted + s.streamsCompleted >= 1)
       expect(stats.streamsAborted).toBe(1)
     })
   )
