@@ -8,7 +8,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Credentials, OpenAi } from "@sluice/core"
-import { Simulator } from "@sluice/simulator"
+import { Simulator, type Stats } from "@sluice/simulator"
 import { Effect, Layer, Stream } from "effect"
 import { client, httpServer } from "./support/servers.js"
 
@@ -22,6 +22,21 @@ const withClient = <A, E>(
 ) => Effect.provide(effect, client(baseUrl, options, credentials))
 
 const openai = OpenAi.OpenAi
+
+/**
+ * Polls the simulator's counters until `ready` holds (real time: the server sees a socket close on a later turn of
+ * the event loop). The deadline only turns a hang into a failed assertion; nothing depends on how fast it arrives.
+ */
+const waitForStats = (sim: Simulator.Running, ready: (stats: Stats.Stats) => boolean) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + 10_000
+    let stats = yield* sim.stats
+    while (!ready(stats) && Date.now() < deadline) {
+      yield* Effect.sleep("5 millis")
+      stats = yield* sim.stats
+    }
+    return stats
+  })
 
 describe("against the simulator", () => {
   it.scopedLive("classifies injected faults: 500, 502 HTML, 429, reset, truncated JSON, retired model", () =>
@@ -102,8 +117,9 @@ describe("against the simulator", () => {
       })
       expect(error._tag).toBe("Timeout")
       if (error._tag === "Timeout") expect([error.phase, error.afterMs]).toEqual(["headers", 200])
-      yield* Effect.sleep("100 millis")
-      expect((yield* sim.stats).clientAborts).toBe(1)
+      // Not a fixed 100 ms sleep: after a longer pause of this process, its timer fires before the close is read.
+      const stats = yield* waitForStats(sim, (s) => s.clientAborts > 0)
+      expect(stats.clientAborts).toBe(1)
     })
   )
 
@@ -217,8 +233,8 @@ describe("against the simulator", () => {
           )
         })
       )
-      yield* Effect.sleep("200 millis")
-      const stats = yield* sim.stats
+      // Until both streams ended either way (completed or aborted), instead of a fixed 200 ms.
+      const stats = yield* waitForStats(sim, (s) => s.streamsCompleted + s.streamsAborted >= 2)
       expect(stats.streamsStarted).toBe(2)
       expect(stats.streamsCompleted).toBe(1)
       expect(stats.streamsAborted).toBe(1)
