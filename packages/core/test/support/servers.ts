@@ -23,29 +23,42 @@ export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => 
   })
 })
 
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = Net.connect({ port, host: "127.0.0.1" })
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-  })
+class ExitedBeforeReady extends Error {}
 
-/** Waits (real time: a child process starting up, not policy logic) until the port accepts connections. */
-const waitForPort = (port: number, child: ChildProcess, output: () => string, timeoutMs: number) =>
-  Effect.tryPromise({
-    try: async () => {
-      const until = Date.now() + timeoutMs
-      while (Date.now() < until) {
-        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output()}`)
-        if (await canConnect(port)) return
-        await new Promise((r) => setTimeout(r, 100))
-      }
-      throw new Error(`not listening on ${port} after ${timeoutMs} ms:\n${output()}`)
-    },
-    catch: (error) => error as Error
+/**
+ * Waits (real time: a child process starting up, not policy logic) until the child prints `ready`, the line a
+ * server prints once it listens. Unlike connecting to the port, this cannot mistake another process that took the
+ * port for ours.
+ */
+const waitForReady = (child: ChildProcess, output: () => string, ready: RegExp, timeoutMs: number) =>
+  Effect.async<RegExpMatchArray, Error>((resume) => {
+    const done = () => {
+      clearTimeout(timer)
+      child.stdout?.off("data", check)
+      child.stderr?.off("data", check)
+      child.off("exit", exited)
+    }
+    // Registered after the listeners that collect the output, so `output()` already holds the new data.
+    const check = () => {
+      const match = output().match(ready)
+      if (match === null) return
+      done()
+      resume(Effect.succeed(match))
+    }
+    const exited = (code: number | null) => {
+      done()
+      resume(Effect.fail(new ExitedBeforeReady(`exited with ${code} before it was ready:\n${output()}`)))
+    }
+    const timer = setTimeout(() => {
+      done()
+      resume(Effect.fail(new Error(`not ready (${ready.source}) after ${timeoutMs} ms:\n${output()}`)))
+    }, timeoutMs)
+    child.stdout?.on("data", check)
+    child.stderr?.on("data", check)
+    child.once("exit", exited)
+    if (child.exitCode !== null) return exited(child.exitCode)
+    check()
+    return Effect.sync(done)
   })
 
 export interface Spawned {
@@ -54,11 +67,16 @@ export interface Spawned {
   readonly output: () => string
 }
 
-/** Starts `command args` (with `{port}` replaced) and kills it when the scope closes. */
+/**
+ * Starts `command args` and kills it when the scope closes. `ready` is what the server prints once it listens; when
+ * it has a capture group, that is the port the server chose itself (start it on port 0: nothing can race for it).
+ * Otherwise `{port}` in `args` is replaced with a free port; if another process takes that port before the server
+ * binds it, the server exits and is started again on a new one.
+ */
 export const spawnServer = (
   command: string,
   args: ReadonlyArray<string>,
-  options: { readonly cwd?: string; readonly timeoutMs?: number } = {}
+  options: { readonly ready: RegExp; readonly cwd?: string; readonly timeoutMs?: number }
 ): Effect.Effect<Spawned, Error, Scope.Scope> =>
   Effect.gen(function* () {
     const port = yield* freePort
@@ -87,25 +105,29 @@ export const spawnServer = (
           timer.unref()
         })
     )
-    yield* waitForPort(port, child, () => log, options.timeoutMs ?? 20_000)
-    return { url: `http://127.0.0.1:${port}`, port, output: () => log }
-  })
+    const match = yield* waitForReady(child, () => log, options.ready, options.timeoutMs ?? 20_000)
+    const listening = match[1] === undefined ? port : Number(match[1])
+    return { url: `http://127.0.0.1:${listening}`, port: listening, output: () => log }
+  }).pipe(
+    Effect.retry({
+      while: (error) => error instanceof ExitedBeforeReady && args.some((arg) => arg.includes("{port}")),
+      times: 2
+    })
+  )
 
 export const hasSpec = Fs.existsSync(specPath)
 
 /** steady on the OpenAI spec; it rejects invalid requests with 400 (`x-steady-request-valid: false`). */
-export const steady = spawnServer(bin("steady"), [
-  "--port",
-  "{port}",
-  "--host",
-  "127.0.0.1",
-  "--generator-seed=42",
-  "-q",
-  specPath
-])
+export const steady = spawnServer(
+  bin("steady"),
+  ["--port", "{port}", "--host", "127.0.0.1", "--generator-seed=42", "-q", specPath],
+  // steady reports the port it was given, not the one it bound: it gets a free port and is told it.
+  { ready: /Ready to accept requests on http:\/\/127\.0\.0\.1:/ }
+)
 
-/** aimock with our fixture config. */
-export const aimock = spawnServer(bin("aimock"), ["--config", fixture("aimock.json"), "--port", "{port}"], {
+/** aimock with our fixture config, on a port it picks itself. */
+export const aimock = spawnServer(bin("aimock"), ["--config", fixture("aimock.json"), "--port", "0"], {
+  ready: /listening on http:\/\/127\.0\.0\.1:(\d+)\s/,
   cwd: fixture("")
 })
 
