@@ -33,6 +33,7 @@ import { fromResponse, InvalidRequest, type OpenAiError } from "./Errors.js"
 import * as Files from "./Files.js"
 import * as Gates from "./Gates.js"
 import * as Http from "./internal/http.js"
+import { fastChatCompletion } from "./internal/fastChat.js"
 import * as Validate from "./internal/validate.js"
 import * as Models from "./Models.js"
 import {
@@ -209,9 +210,11 @@ interface CallSpec<A> {
 const textDecoder = new TextDecoder()
 
 const jsonDecoder =
-  <A, I>(schema: Schema.Schema<A, I>, what: string) =>
+  <A, I>(schema: Schema.Schema<A, I>, what: string, fast?: (json: unknown) => A | undefined) =>
   (bytes: Uint8Array, meta: { status: number; requestId: string | undefined }) =>
-    Validate.response(schema, textDecoder.decode(bytes), { what, ...meta })
+    Validate.response(schema, textDecoder.decode(bytes), { what, ...meta }, fast)
+
+const chatCompletionDecoder = jsonDecoder(ChatCompletions.ChatCompletion, "POST /chat/completions", fastChatCompletion)
 
 const chatUsage = (body: { readonly usage?: ChatCompletions.Usage | null | undefined }): Gates.Usage | undefined =>
   body.usage == null
@@ -606,9 +609,7 @@ const makeService = (
               )
             }
             yield* checkMaxTokens(valid)
-            return yield* call(
-              chatSpec(valid, jsonDecoder(ChatCompletions.ChatCompletion, "POST /chat/completions"), chatUsage, options)
-            )
+            return yield* call(chatSpec(valid, chatCompletionDecoder, chatUsage, options))
           }),
         streamBytes: (request, options) =>
           Effect.gen(function* () {

@@ -280,6 +280,8 @@ interface Lane {
   readonly queue: Queue.Queue<Waiter>
   /** Completed (and replaced) whenever capacity may have grown, to wake the dispatcher early. */
   readonly poke: Ref.Ref<Deferred.Deferred<void>>
+  /** Waiters offered to the queue and not yet gone (admitted, refused or left): while > 0 nobody jumps the queue. */
+  pending: number
 }
 
 const min = (a: number | undefined, b: number | undefined): number | undefined =>
@@ -306,6 +308,8 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
     // Scopes with a probe in flight, and when it was admitted.
     const probing = new Map<string, number>()
     const lanes = yield* SynchronizedRef.make(new Map<string, Lane>())
+    // The same lanes for a lookup without the SynchronizedRef (a lane, once made, lives as long as the limiter).
+    const laneCache = new Map<string, Lane>()
     const lifetime = yield* Effect.scope
 
     const limitsOf = (scope: string): Effect.Effect<EffectiveLimits> =>
@@ -399,8 +403,10 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
         return Effect.gen(function* () {
           const lane: Lane = {
             queue: yield* Queue.unbounded<Waiter>(),
-            poke: yield* Ref.make(yield* Deferred.make<void>())
+            poke: yield* Ref.make(yield* Deferred.make<void>()),
+            pending: 0
           }
+          laneCache.set(scope, lane)
           yield* Queue.take(lane.queue).pipe(
             Effect.flatMap((waiter) => serve(scope, lane, waiter)),
             Effect.forever,
@@ -410,15 +416,45 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
         })
       })
 
+    const needsProbe = (scope: string, limits: EffectiveLimits) =>
+      probeTimeoutMs > 0 && limits.requests === undefined && limits.tokens === undefined && !observedScopes.has(scope)
+
+    // Nobody waiting in this scope and the buckets have room: take directly, without the queue and the
+    // dispatcher (the common case under limits that do not bind, and most of the limiter's CPU otherwise).
+    // Anything else — a queue, a probe, a pause, an empty bucket — goes through the FIFO queue.
     const acquire = (scope: string, cost: Cost): Effect.Effect<Permit, RequestTooLarge> =>
+      Effect.flatMap(limitsOf(scope), (limits) => {
+        const error = tooLarge(limits, cost)
+        if (error !== undefined) return Effect.fail(error)
+        const lane = laneCache.get(scope)
+        if (lane === undefined || lane.pending > 0 || needsProbe(scope, limits)) return queued(scope, cost)
+        // The take and the hand-over are uninterruptible (admitted units always reach the caller); a wait is not.
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            Effect.flatMap(Clock.currentTimeMillis, (now) => store.take(scope, limits, cost, now)),
+            (decision): Effect.Effect<Permit, RequestTooLarge> =>
+              decision._tag === "Admitted"
+                ? Effect.succeed({ scope, requests: cost.requests, tokens: cost.tokens })
+                : restore(queued(scope, cost))
+          )
+        )
+      })
+
+    const queued = (scope: string, cost: Cost): Effect.Effect<Permit, RequestTooLarge> =>
       Effect.gen(function* () {
-        const error = tooLarge(yield* limitsOf(scope), cost)
-        if (error !== undefined) return yield* error
         const lane = yield* laneOf(scope)
         const done = yield* Deferred.make<void, RequestTooLarge>()
         yield* Effect.uninterruptibleMask((restore) =>
-          Queue.offer(lane.queue, { cost, done }).pipe(
+          Effect.suspend(() => {
+            lane.pending++
+            return Queue.offer(lane.queue, { cost, done })
+          }).pipe(
             Effect.zipRight(restore(Deferred.await(done))),
+            Effect.ensuring(
+              Effect.sync(() => {
+                lane.pending--
+              })
+            ),
             Effect.onInterrupt(() =>
               Effect.gen(function* () {
                 if (yield* Deferred.interrupt(done)) {

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Effect, ParseResult, Schema } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
 import { InvalidRequest, ResponseDecodeFailed } from "../Errors.js"
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
@@ -21,23 +21,38 @@ export const request = <A, I>(
   schema: Schema.Schema<A, I>,
   input: unknown,
   what: string
-): Effect.Effect<A, InvalidRequest> =>
-  Schema.decodeUnknown(schema, { onExcessProperty: "preserve", errors: "all" })(input).pipe(
-    Effect.mapError((error) => {
-      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-      const first = issues[0]
-      const path = first === undefined ? "" : formatPath(first.path)
-      const details = issues
-        .slice(0, 3)
-        .map((issue) => `${formatPath(issue.path) || "(request)"}: ${issue.message}`)
-        .join("; ")
-      const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""
-      return new InvalidRequest({
-        message: `invalid ${what} request: ${details}${more}`,
-        ...(path === "" ? {} : { path })
-      })
-    })
-  )
+): Effect.Effect<A, InvalidRequest> => {
+  const result = requestDecoder(schema)(input)
+  return Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(invalidRequest(result.left, what))
+}
+
+const invalidRequest = (error: ParseResult.ParseError, what: string): InvalidRequest => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const first = issues[0]
+  const path = first === undefined ? "" : formatPath(first.path)
+  const details = issues
+    .slice(0, 3)
+    .map((issue) => `${formatPath(issue.path) || "(request)"}: ${issue.message}`)
+    .join("; ")
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""
+  return new InvalidRequest({
+    message: `invalid ${what} request: ${details}${more}`,
+    ...(path === "" ? {} : { path })
+  })
+}
+
+// One decoder per schema, built once (a request is checked on every call).
+const requestDecoders = new WeakMap<object, (input: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+const requestDecoder = <A, I>(
+  schema: Schema.Schema<A, I>
+): ((input: unknown) => Either.Either<A, ParseResult.ParseError>) => {
+  let decoder = requestDecoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve", errors: "all" })
+    requestDecoders.set(schema, decoder)
+  }
+  return decoder as (input: unknown) => Either.Either<A, ParseResult.ParseError>
+}
 
 // One decoder per schema (the schema's parser is compiled once, not looked up per response).
 const responseDecoders = new WeakMap<object, (input: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
@@ -57,12 +72,15 @@ const responseDecoder = <A, I>(
  * value (servers add fields all the time: `reasoning_content`, `timings`, `service_tier` …), so nothing the
  * server sent is lost; fields the schema marks optional may be missing.
  *
+ * `fast`, when given, may decode the common shape itself; when it returns `undefined` the schema decides.
+ *
  * @internal
  */
 export const response = <A, I>(
   schema: Schema.Schema<A, I>,
   text: string,
-  meta: { readonly what: string; readonly status: number; readonly requestId: string | undefined }
+  meta: { readonly what: string; readonly status: number; readonly requestId: string | undefined },
+  fast?: (json: unknown) => A | undefined
 ): Effect.Effect<A, ResponseDecodeFailed> => {
   const fail = (message: string) =>
     new ResponseDecodeFailed({
@@ -80,6 +98,10 @@ export const response = <A, I>(
         `response of ${meta.what} is not valid JSON (${text.length === 0 ? "empty body" : (error as Error).message})`
       )
     )
+  }
+  if (fast !== undefined) {
+    const decoded = fast(json)
+    if (decoded !== undefined) return Effect.succeed(decoded)
   }
   return responseDecoder(schema)(json).pipe(
     Effect.mapError((error) => {
