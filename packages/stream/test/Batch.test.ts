@@ -123,7 +123,8 @@ describe("Batch.run against the simulator", () => {
         const last = yield* SubscriptionRef.get(progress)
         expect(last.done).toBe(200)
       }),
-    30_000
+    // 2-5 s on an idle machine, 5-12 s with the CPU taken by other work; the timeout only guards against a hang.
+    120_000
   )
 
   it.scopedLive("refuses an existing output; resume skips finished ids and repairs a torn line", () =>
