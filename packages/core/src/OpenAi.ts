@@ -408,19 +408,32 @@ const makeService = (
     attempt: Effect.Effect<A, OpenAiError, R>
   ): Effect.Effect<A, OpenAiError, R> =>
     Effect.suspend(() => {
+      // A call whose own failure blew a fuse (a 401, a billing 429) fails with that failure, which says what to
+      // do, not with the CircuitOpen its next attempt met; later calls get the CircuitOpen.
+      let lastFailure: OpenAiError | undefined
+      const tracked = Effect.tapError(attempt, (error) => {
+        if (error._tag !== "CircuitOpen") lastFailure = error
+        return Effect.void
+      })
       let refreshed = false
-      const withRefresh = attempt.pipe(
+      const withRefresh = tracked.pipe(
         Effect.catchTag("AuthenticationFailed", (error) => {
           if (refreshed) return Effect.fail(error)
           refreshed = true
           return Effect.zipRight(
             Effect.zipRight(Effect.logInfo("401: refreshing credentials once"), credentials.refresh),
-            attempt
+            tracked
           )
         })
       )
       const policy = options?.retry === undefined ? config.retry : { ...config.retry, ...options.retry }
-      return Retry.retry(policy)(withRefresh)
+      return Effect.catchTag(Retry.retry(policy)(withRefresh), "CircuitOpen", (error) =>
+        Effect.fail(
+          error.closesAtMs === undefined && lastFailure !== undefined && lastFailure._tag === error.reason
+            ? lastFailure
+            : error
+        )
+      )
     })
 
   const admit = <A>(spec: CallSpec<A>) =>

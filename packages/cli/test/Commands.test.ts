@@ -1,0 +1,168 @@
+/**
+ * `sluice chat`, `sluice doctor` and `sluice simulate`, run as a user runs them (a child process from the
+ * TypeScript sources) against the simulator on loopback.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterEach, describe, expect, it } from "@effect/vitest"
+import { Simulator } from "@sluice/simulator"
+
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../../..")
+const bin = Path.join(root, "packages/cli/src/bin.ts")
+const key = "sk-commands-0123456789abcdef"
+
+interface Result {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const start = (args: ReadonlyArray<string>, env: Record<string, string>): ChildProcess =>
+  spawn(process.execPath, ["--conditions=@sluice/source", "--import", "tsx", bin, ...args], {
+    cwd: root,
+    env: { ...process.env, OPENAI_API_KEY: "", OPENAI_BASE_URL: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+const finish = (child: ChildProcess): Promise<Result> =>
+  new Promise((resolve) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (chunk) => {
+      stdout += chunk
+    })
+    child.stderr!.on("data", (chunk) => {
+      stderr += chunk
+    })
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+const sluice = (args: ReadonlyArray<string>, env: Record<string, string>) => finish(start(args, env))
+
+const servers: Array<Simulator.Server> = []
+const simulator = async (config: Parameters<typeof Simulator.startServer>[0]) => {
+  const server = await Simulator.startServer(config)
+  servers.push(server)
+  return server
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()))
+})
+
+const noKeyIn = (result: Result) => {
+  expect(result.stdout).not.toContain(key)
+  expect(result.stderr).not.toContain(key)
+}
+
+describe("sluice chat", () => {
+  it("streams the answer to stdout (one streamed request, read to the end)", async () => {
+    const sim = await simulator({ keys: [key] })
+    const result = await sluice(["chat", "hello there", "--max-tokens", "20"], {
+      OPENAI_API_KEY: key,
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.stderr).toBe("")
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim().length).toBeGreaterThan(0)
+    const stats = sim.stats()
+    expect([stats.requests, stats.streamsStarted, stats.streamsCompleted]).toEqual([1, 1, 1])
+    noKeyIn(result)
+  }, 60_000)
+
+  it("--no-stream sends one plain request", async () => {
+    const sim = await simulator({ keys: [key] })
+    const result = await sluice(["chat", "hello there", "--max-tokens", "20", "--no-stream"], {
+      OPENAI_API_KEY: key,
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim().length).toBeGreaterThan(0)
+    expect([sim.stats().successes, sim.stats().streamsStarted]).toEqual([1, 0])
+  }, 60_000)
+
+  it("a rejected key: exit 4, the error and the way out on stderr, the key nowhere", async () => {
+    const sim = await simulator({ keys: ["sk-the-only-valid-key-000000"] })
+    const result = await sluice(["chat", "hello", "--max-tokens", "5"], {
+      OPENAI_API_KEY: key,
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain("AuthenticationFailed")
+    expect(result.stderr).toContain("OPENAI_API_KEY or --api-key-file")
+    expect(result.stdout).toBe("")
+    noKeyIn(result)
+  }, 60_000)
+
+  it("plain http:// to a non-loopback host is refused before anything is sent: exit 1", async () => {
+    const result = await sluice(["chat", "hello", "--base-url", "http://api.example.com/v1"], { OPENAI_API_KEY: key })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain("http://api.example.com")
+    noKeyIn(result)
+  }, 60_000)
+})
+
+describe("sluice doctor", () => {
+  it("a healthy server: key, models, latency and headroom, exit 0", async () => {
+    const sim = await simulator({ keys: [key], rpm: 1000, tpm: 100_000 })
+    const result = await sluice(["doctor"], { OPENAI_API_KEY: key, OPENAI_BASE_URL: sim.url })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("✓ key accepted")
+    expect(result.stdout).toMatch(/rate-limit headroom: requests \d+\/1000/)
+    expect(result.stdout).toContain("all good")
+    expect(result.stdout).toContain("sha256:")
+    noKeyIn(result)
+  }, 60_000)
+
+  it("a revoked key: exit 4 with the way out", async () => {
+    const sim = await simulator({ keys: [key], revoke: [{ key, afterRequests: 0 }] })
+    const result = await sluice(["doctor"], { OPENAI_API_KEY: key, OPENAI_BASE_URL: sim.url })
+    expect(result.code).toBe(4)
+    expect(result.stdout).toContain("✗ key / models: AuthenticationFailed")
+    expect(result.stdout).toContain("check the key")
+    noKeyIn(result)
+  }, 60_000)
+
+  it("a retired model in use is a problem found: exit 2, with the replacement", async () => {
+    const sim = await simulator({ keys: [key] })
+    const result = await sluice(["doctor", "--model", "text-davinci-003"], {
+      OPENAI_API_KEY: key,
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(2)
+    expect(result.stdout).toContain("the model text-davinci-003 is retired")
+    expect(result.stdout).toContain("gpt-3.5-turbo-instruct")
+  }, 60_000)
+})
+
+describe("sluice simulate", () => {
+  it("serves the API on the URL it prints, and stops on SIGINT with a summary", async () => {
+    const child = start(["simulate", "--port", "0", "--rpm", "600"], {})
+    const exited = finish(child)
+    const url = await new Promise<string>((resolve, reject) => {
+      let seen = ""
+      child.stdout!.on("data", (chunk) => {
+        seen += chunk
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(seen)
+        if (match !== null) resolve(match[1]!)
+      })
+      child.on("close", () => reject(new Error(`exited before listening: ${seen}`)))
+    })
+    const response = await fetch(`${url}/models`, { headers: { authorization: "Bearer sk-sim" } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("x-ratelimit-limit-requests")).toBe("600")
+    const models = (await response.json()) as { data: Array<{ id: string }> }
+    expect(models.data.map((model) => model.id)).toContain("gpt-4o-mini")
+    child.kill("SIGINT")
+    const result = await exited
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("served 1 requests")
+  }, 60_000)
+
+  it("an unreadable --faults value: exit 1 naming the value and the kinds", async () => {
+    const result = await sluice(["simulate", "--faults", "boom=2"], {})
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('cannot read "boom=2"')
+    expect(result.stderr).toContain("reset")
+  }, 60_000)
+})
