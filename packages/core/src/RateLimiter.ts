@@ -136,10 +136,12 @@ export const makeMemoryStore: Effect.Effect<Store> = Effect.gen(function* () {
   const ref = yield* Ref.make(new Map<string, ScopeBuckets>())
   const current = (map: Map<string, ScopeBuckets>, scope: string, now: number): ScopeBuckets =>
     map.get(scope) ?? { requests: Bucket.empty(now), tokens: Bucket.empty(now), pausedUntil: 0 }
+  // The map is only ever touched inside `Ref.modify` (synchronous, one fiber at a time), so it is updated in
+  // place rather than copied on every take.
   const update = <A>(scope: string, now: number, f: (state: ScopeBuckets) => readonly [A, ScopeBuckets]) =>
     Ref.modify(ref, (map) => {
       const [result, next] = f(current(map, scope, now))
-      return [result, new Map(map).set(scope, next)] as const
+      return [result, map.set(scope, next)] as const
     })
   const mapBucket = (limit: number | undefined, bucket: Bucket.Bucket, f: (limit: number) => Bucket.Bucket) =>
     limit === undefined ? bucket : f(limit)
@@ -502,10 +504,13 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
         if (learn && (snapshot.limitRequests !== undefined || snapshot.limitTokens !== undefined)) {
           yield* Ref.update(learned, (map) => {
             const previous = map.get(scope)
-            return new Map(map).set(scope, {
-              requestsPerMinute: snapshot.limitRequests ?? previous?.requestsPerMinute,
-              tokensPerMinute: snapshot.limitTokens ?? previous?.tokensPerMinute
-            })
+            const requestsPerMinute = snapshot.limitRequests ?? previous?.requestsPerMinute
+            const tokensPerMinute = snapshot.limitTokens ?? previous?.tokensPerMinute
+            // The same limits on every response: keep the map (no copy per call).
+            if (previous?.requestsPerMinute === requestsPerMinute && previous?.tokensPerMinute === tokensPerMinute) {
+              return map
+            }
+            return new Map(map).set(scope, { requestsPerMinute, tokensPerMinute })
           })
         }
         const limits = yield* limitsOf(scope)
