@@ -168,26 +168,36 @@ export const make = (options: Options, store: Store = memoryStore): Effect.Effec
     const open = yield* Ref.make(new Map<number, Reservation>())
     const nextId = yield* Ref.make(0)
 
+    // The gauges of a scope, tagged once (tagging builds a new metric key, hashed on every update).
+    const gauges = new Map<string, { readonly spent: typeof spentGauge; readonly reserved: typeof reservedGauge }>()
+    const gaugesOf = (scope: string) => {
+      let tagged = gauges.get(scope)
+      if (tagged === undefined) {
+        tagged = {
+          spent: spentGauge.pipe(Metric.tagged("scope", scope)),
+          reserved: reservedGauge.pipe(Metric.tagged("scope", scope))
+        }
+        gauges.set(scope, tagged)
+      }
+      return tagged
+    }
     const meter = (scope: string) =>
       Effect.flatMap(Ref.get(ledgers), (map) => {
         const ledger = map.get(scope) ?? emptyLedger
+        const tagged = gaugesOf(scope)
         return Effect.zipRight(
-          Metric.update(spentGauge.pipe(Metric.tagged("scope", scope)), ledger.spentUsd),
-          Metric.update(reservedGauge.pipe(Metric.tagged("scope", scope)), ledger.reservedUsd)
+          Metric.update(tagged.spent, ledger.spentUsd),
+          Metric.update(tagged.reserved, ledger.reservedUsd)
         )
       })
 
+    // Both maps are only touched inside `Ref.modify` / `Ref.update` (synchronous, one fiber at a time), so they
+    // are updated in place: no copy per call, which with many calls in flight would cost O(n) each.
     const updateLedger = (scope: string, f: (ledger: Ledger) => Ledger) =>
-      Ref.update(ledgers, (map) => new Map(map).set(scope, f(map.get(scope) ?? emptyLedger)))
+      Ref.update(ledgers, (map) => map.set(scope, f(map.get(scope) ?? emptyLedger)))
 
-    /** Removes an open reservation; `undefined` when it was already settled or released. */
-    const close = (reservation: Reservation) =>
-      Ref.modify(open, (map) => {
-        if (!map.has(reservation.id)) return [false, map] as const
-        const next = new Map(map)
-        next.delete(reservation.id)
-        return [true, next] as const
-      })
+    /** Removes an open reservation; `false` when it was already settled or released. */
+    const close = (reservation: Reservation) => Ref.modify(open, (map) => [map.delete(reservation.id), map] as const)
 
     const release = (reservation: Reservation) =>
       Effect.gen(function* () {
@@ -255,7 +265,7 @@ export const make = (options: Options, store: Store = memoryStore): Effect.Effec
                   map
                 ] as const
               }
-              const next = new Map(map).set(scope, {
+              const next = map.set(scope, {
                 ...l,
                 reservedUsd: l.reservedUsd + amount.usd,
                 reservedTokens: l.reservedTokens + amount.tokens
@@ -263,7 +273,7 @@ export const make = (options: Options, store: Store = memoryStore): Effect.Effec
               return [undefined, next] as const
             })
             if (verdict !== undefined) return verdict
-            yield* Ref.update(open, (map) => new Map(map).set(id, reservation))
+            yield* Ref.update(open, (map) => map.set(id, reservation))
             yield* Effect.addFinalizer(() => release(reservation))
             return undefined
           })

@@ -659,11 +659,25 @@ const newState = (callId: number, startedAt: number): CallState => ({
   settled: false
 })
 
+// Tagged metrics by metric and tag set: tagging builds a new metric key (hashed on every update), and the same
+// few tag sets come back on every call. Bounded by the tag values seen (models, endpoints, outcomes, errors).
+const taggedCache = new WeakMap<object, Map<string, unknown>>()
+
 const withTags =
   (tags: Record<string, string>) =>
   <Type, In, Out>(metric: Metric.Metric<Type, In, Out>): Metric.Metric<Type, In, Out> => {
+    let byTags = taggedCache.get(metric)
+    if (byTags === undefined) {
+      byTags = new Map()
+      taggedCache.set(metric, byTags)
+    }
+    let id = ""
+    for (const key in tags) id += `${key}\u0000${tags[key]}\u0001`
+    const cached = byTags.get(id) as Metric.Metric<Type, In, Out> | undefined
+    if (cached !== undefined) return cached
     let tagged = metric
     for (const [key, value] of Object.entries(tags)) tagged = Metric.tagged(tagged, key, value)
+    byTags.set(id, tagged)
     return tagged
   }
 
