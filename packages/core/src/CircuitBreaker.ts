@@ -8,7 +8,7 @@
  * again. While open, calls fail at once with `CircuitOpen { closesAtMs }`.
  *
  * Terminal errors (`QuotaExceeded`; `AuthenticationFailed`, which the client surfaces only after refreshing the
- * credentials once) blow a fuse for the key (the part of the scope before the first `:`): every later call on
+ * credentials once) blow a fuse for the key (the key id the scope starts with): every later call on
  * that key fails fast with `CircuitOpen` without `closesAtMs`, so a job stops instead of hammering. Only
  * `reset` clears it.
  *
@@ -56,7 +56,7 @@ export interface Options {
   readonly halfOpenProbes?: number
   /** `closesAtMs` hint given to calls refused while a probe is out. Default 1000 ms from now. */
   readonly probeWaitMs?: number
-  /** The fuse key of a scope. Default: the part before the first `:` (the key id). */
+  /** The fuse key of a scope. Default: the key id the scope starts with ({@link keyOfScope}). */
   readonly fuseKey?: (scope: string) => string
 }
 
@@ -112,6 +112,19 @@ const initial: ScopeState = { state: "closed", window: [], openUntil: 0, reason:
 const stateValue: Record<State, number> = { closed: 0, "half-open": 1, open: 2, fused: 3 }
 
 /**
+ * The key id at the start of a scope (`sha256:0123456789ab:gpt-4o` → `sha256:0123456789ab`): a key fingerprint
+ * has a colon of its own, so "up to the first colon" would be `sha256` — one fuse for every key, and a rotated-in
+ * key would meet the old key's fuse. Other scope shapes: the part before the first colon.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const keyOfScope = (scope: string): string => {
+  const fingerprint = /^sha256:[0-9a-f]+/.exec(scope)
+  return fingerprint !== null ? fingerprint[0] : (scope.split(":")[0] ?? scope)
+}
+
+/**
  * Gauge of the breaker state per scope: 0 closed, 1 half-open, 2 open, 3 fused.
  *
  * @since 0.1.0
@@ -145,7 +158,7 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Type"
     const fuseOn = new Set<string>(options.fuseOn ?? ["QuotaExceeded", "AuthenticationFailed"])
     const halfOpenProbes = options.halfOpenProbes ?? 1
     const probeWaitMs = options.probeWaitMs ?? 1000
-    const fuseKey = options.fuseKey ?? ((scope: string) => scope.split(":")[0] ?? scope)
+    const fuseKey = options.fuseKey ?? keyOfScope
 
     const scopes = yield* Ref.make(new Map<string, ScopeState>())
     const fuses = yield* Ref.make(new Map<string, string>())

@@ -3,17 +3,20 @@
  * failure blew it fails with that failure — which says what to do — and every later call fails fast with
  * `CircuitOpen` without sending anything.
  */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { expect, it } from "@effect/vitest"
-import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
+import { CircuitBreaker, Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
 import { Effect, Layer } from "effect"
 
 const key = "sk-fuse-test-0123456789abcdef"
 
-const client = (baseUrl: string) =>
+const client = (baseUrl: string, credentials: Layer.Layer<Credentials.Credentials> = Credentials.static(key)) =>
   OpenAi.layer.pipe(
     Layer.provide(OpenAiConfig.layer({ baseUrl, retry: { baseDelayMs: 1 } })),
-    Layer.provide(Credentials.static(key)),
+    Layer.provide(credentials),
     Layer.provide(Gates.defaults)
   )
 
@@ -45,3 +48,38 @@ it.scopedLive("a billing 429: QuotaExceeded for the call that met it, CircuitOpe
     expect((yield* sim.stats).quotaExceeded).toBe(1)
   })
 )
+
+it.scopedLive("the fuse is per key: after a 401 blew the old key's fuse, a key rotated into the file works", () =>
+  Effect.gen(function* () {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sluice-fuse-"))
+    const file = Path.join(dir, "key")
+    const newKey = "sk-fuse-new-key-9876543210fedcba"
+    Fs.writeFileSync(file, `${key}\n`)
+    const sim = yield* Simulator.start({ keys: [key, newKey], revoke: [{ key, afterRequests: 0 }] })
+    const [before, after] = yield* Effect.provide(
+      Effect.gen(function* () {
+        const before = yield* ask
+        // rotate: write a sibling and rename it over the file (a reader never sees it empty)
+        Fs.writeFileSync(`${file}.next`, `${newKey}\n`)
+        Fs.renameSync(`${file}.next`, file)
+        const openai = yield* OpenAi.OpenAi
+        const after = yield* openai.chat.completions.create({
+          model: "gpt-4o-mini",
+          messages: [{ role: "user", content: "hi" }],
+          max_tokens: 5
+        })
+        return [before, after] as const
+      }),
+      client(sim.url, Credentials.fromFile(file))
+    )
+    expect(before._tag).toBe("AuthenticationFailed")
+    expect(after.status).toBe(200)
+    Fs.rmSync(dir, { recursive: true, force: true })
+  })
+)
+
+it("keyOfScope: the whole key fingerprint, not the 'sha256' before its colon", () => {
+  expect(CircuitBreaker.keyOfScope("sha256:0123456789ab:gpt-4o-mini")).toBe("sha256:0123456789ab")
+  expect(CircuitBreaker.keyOfScope("sha256:0123456789ab:ft:gpt-4o-mini:org::x")).toBe("sha256:0123456789ab")
+  expect(CircuitBreaker.keyOfScope("team-a:gpt-4o")).toBe("team-a")
+})
