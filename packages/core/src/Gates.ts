@@ -126,7 +126,15 @@ export class Gates extends Context.Tag("@sluice/core/Gates")<
   Gates,
   {
     readonly admitCall: (info: CallInfo) => Effect.Effect<Ticket, OpenAiError, Scope.Scope>
-    readonly admitAttempt: (ticket: Ticket, attempt: number) => Effect.Effect<void, OpenAiError, Scope.Scope>
+    /**
+     * Before every attempt. `keyId` is the key this attempt will send with; when a rotation changed it since
+     * `admitCall`, the attempt (limiter, breaker, concurrency) runs in the new key's scope.
+     */
+    readonly admitAttempt: (
+      ticket: Ticket,
+      attempt: number,
+      keyId?: string | undefined
+    ) => Effect.Effect<void, OpenAiError, Scope.Scope>
     readonly observeAttempt: (ticket: Ticket, outcome: AttemptOutcome) => Effect.Effect<void>
     readonly settleCall: (ticket: Ticket, result: CallResult) => Effect.Effect<void>
   }
@@ -187,6 +195,8 @@ interface CallState {
   readonly reservation: Budget.Reservation | undefined
   readonly price: Pricing.ModelPrice | undefined
   permit: RateLimiter.Permit | undefined
+  /** The scope of the latest attempt: the ticket's, or the rotated-in key's. */
+  scope: string
 }
 
 /** The hint a 429 gives: retry-after, else the reset of the exhausted bucket. */
@@ -257,39 +267,48 @@ export const make = (options: Options = {}): Effect.Effect<Gates["Type"]> =>
           estimatedPromptTokens: estimate.promptTokens,
           maxOutputTokens: estimate.maxOutputTokens
         }
-        calls.set(ticket, { reservation, price, permit: undefined })
+        calls.set(ticket, { reservation, price, permit: undefined, scope })
         return ticket
       })
 
-    const admitAttempt = (ticket: Ticket, _attempt: number): Effect.Effect<void, OpenAiError, Scope.Scope> =>
+    const admitAttempt = (
+      ticket: Ticket,
+      _attempt: number,
+      keyId?: string | undefined
+    ): Effect.Effect<void, OpenAiError, Scope.Scope> =>
       Effect.gen(function* () {
-        if (breaker !== undefined) yield* breaker.guard(ticket.scope)
+        const state = calls.get(ticket)
+        // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
+        const scope =
+          keyId === undefined || keyId === ticket.info.keyId ? ticket.scope : scopeOf({ ...ticket.info, keyId })
+        if (state !== undefined) state.scope = scope
+        if (breaker !== undefined) yield* breaker.guard(scope)
         if (limiter !== undefined) {
-          const permit = yield* limiter.acquire(ticket.scope, {
+          const permit = yield* limiter.acquire(scope, {
             requests: 1,
             tokens: ticket.estimatedPromptTokens + ticket.maxOutputTokens
           })
-          const state = calls.get(ticket)
           if (state !== undefined) state.permit = permit
         }
-        if (concurrency !== undefined) yield* concurrency.acquire(ticket.scope)
+        if (concurrency !== undefined) yield* concurrency.acquire(scope)
       })
 
     const observeAttempt = (ticket: Ticket, outcome: AttemptOutcome): Effect.Effect<void> =>
       Effect.gen(function* () {
+        const scope = calls.get(ticket)?.scope ?? ticket.scope
         if (outcome._tag === "Response") {
-          if (limiter !== undefined) yield* limiter.observe(ticket.scope, outcome.snapshot)
-          if (breaker !== undefined) yield* breaker.record(ticket.scope, { _tag: "Success" })
+          if (limiter !== undefined) yield* limiter.observe(scope, outcome.snapshot)
+          if (breaker !== undefined) yield* breaker.record(scope, { _tag: "Success" })
           return
         }
         const error = outcome.error
         const snapshot = "snapshot" in error ? error.snapshot : undefined
         if (limiter !== undefined) {
           // Even without headers (a reset, a timeout) the attempt is over: that ends the limiter's first probe.
-          yield* limiter.observe(ticket.scope, snapshot ?? RateLimitSnapshot.make({}))
-          if (error._tag === "RateLimited") yield* limiter.pause(ticket.scope, pauseHint(error))
+          yield* limiter.observe(scope, snapshot ?? RateLimitSnapshot.make({}))
+          if (error._tag === "RateLimited") yield* limiter.pause(scope, pauseHint(error))
         }
-        if (breaker !== undefined) yield* breaker.record(ticket.scope, { _tag: "Failure", error })
+        if (breaker !== undefined) yield* breaker.record(scope, { _tag: "Failure", error })
       })
 
     const settleCall = (ticket: Ticket, result: CallResult): Effect.Effect<void> =>

@@ -2,7 +2,7 @@
  * The client: typed endpoints over one gated, retried, timed transport.
  *
  * Every call: validate the request (Schema) → `Gates.admitCall` → `Retry` over attempts, each one
- * `Gates.admitAttempt` → `Credentials.get` → HTTP → classify → `Gates.observeAttempt` → `Gates.settleCall`.
+ * `Credentials.get` → `Gates.admitAttempt` → HTTP → classify → `Gates.observeAttempt` → `Gates.settleCall`.
  * A 401 triggers exactly one `Credentials.refresh` and one more attempt. `Gates` are taken from the context
  * when provided, otherwise `Gates.none`.
  *
@@ -345,8 +345,8 @@ const makeService = (
   ): Effect.Effect<Started, OpenAiError, Scope.Scope> =>
     Effect.gen(function* () {
       const attempt = ++state.attempts
-      yield* gates.admitAttempt(ticket, attempt)
-      const { key } = yield* credentials.get
+      const { key, keyId } = yield* credentials.get
+      yield* gates.admitAttempt(ticket, attempt, keyId)
       const startedAt = yield* Clock.currentTimeMillis
       const response = yield* transport.send(wireRequest(spec, key), timeouts).pipe(
         Effect.tapError((error) => {

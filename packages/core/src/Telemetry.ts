@@ -543,7 +543,7 @@ export const make = (
         return ticket
       })
 
-    const admitAttempt = (ticket: Gates.Ticket, attempt: number) =>
+    const admitAttempt = (ticket: Gates.Ticket, attempt: number, keyId?: string | undefined) =>
       Effect.gen(function* () {
         const state = calls.get(ticket)
         if (state !== undefined) {
@@ -551,7 +551,7 @@ export const make = (
           state.attemptRequestedAt = yield* Clock.currentTimeMillis
           state.attemptAdmittedAt = undefined
         }
-        yield* inner.admitAttempt(ticket, attempt)
+        yield* inner.admitAttempt(ticket, attempt, keyId)
         if (state !== undefined) state.attemptAdmittedAt = yield* Clock.currentTimeMillis
       })
 

@@ -9,7 +9,7 @@ import * as Path from "node:path"
 import { expect, it } from "@effect/vitest"
 import { CircuitBreaker, Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 
 const key = "sk-fuse-test-0123456789abcdef"
 
@@ -83,3 +83,39 @@ it("keyOfScope: the whole key fingerprint, not the 'sha256' before its colon", (
   expect(CircuitBreaker.keyOfScope("sha256:0123456789ab:ft:gpt-4o-mini:org::x")).toBe("sha256:0123456789ab")
   expect(CircuitBreaker.keyOfScope("team-a:gpt-4o")).toBe("team-a")
 })
+
+it.scopedLive(
+  "calls admitted with the old key that get its 401, refresh to a new key and succeed (the old fuse is not theirs)",
+  () =>
+    Effect.gen(function* () {
+      const newKey = "sk-fuse-refreshed-key-00000000001"
+      const sim = yield* Simulator.start({ keys: [key, newKey], revoke: [{ key, afterRequests: 0 }] })
+      // A secrets manager: the old key until a refresh fetches the new one.
+      let current = key
+      const rotating = Layer.succeed(Credentials.Credentials, {
+        get: Effect.sync(() => Credentials.apiKey(Redacted.make(current))),
+        refresh: Effect.sync(() => {
+          current = newKey
+        })
+      })
+      const responses = yield* Effect.provide(
+        Effect.flatMap(OpenAi.OpenAi, (openai) =>
+          Effect.all(
+            Array.from({ length: 4 }, (_, i) =>
+              openai.chat.completions.create({
+                model: "gpt-4o-mini",
+                messages: [{ role: "user", content: `hi ${i}` }],
+                max_tokens: 5
+              })
+            ),
+            { concurrency: 4 }
+          )
+        ),
+        client(sim.url, rotating)
+      )
+      expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200])
+      // at least one 401 blew the old key's fuse; every call still finished on the new key
+      expect((yield* sim.stats).unauthorized).toBeGreaterThanOrEqual(1)
+      expect((yield* sim.stats).successes).toBe(4)
+    })
+)

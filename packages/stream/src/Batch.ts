@@ -411,12 +411,12 @@ export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = 
     const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
     const gates: Gates.Gates["Type"] = {
       admitCall: inner.admitCall,
-      admitAttempt: (ticket, attempt) =>
+      admitAttempt: (ticket, attempt, keyId) =>
         Effect.zipRight(
           Effect.sync(() => {
             if (attempt > 1) counts.retries++
           }),
-          inner.admitAttempt(ticket, attempt)
+          inner.admitAttempt(ticket, attempt, keyId)
         ),
       observeAttempt: (ticket, outcome) =>
         Effect.zipRight(
