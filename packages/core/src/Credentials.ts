@@ -121,8 +121,10 @@ interface FileState {
 
 /**
  * A key kept in a file (a mounted Kubernetes secret, a file a rotation job rewrites). The file is read again
- * when its modification time or size changes and on `refresh`; its content is trimmed. A missing or empty
- * file fails with `CredentialsUnavailable` naming the path, never the content.
+ * when its modification time or size changes and on `refresh`; its content is trimmed. A missing file, or an
+ * empty one before any key was read, fails with `CredentialsUnavailable` naming the path, never the content; a
+ * file found empty after a key was read (a rewrite in place caught between truncate and write) keeps the key
+ * read before, with a warning, and is read again on the next attempt.
  *
  * @since 0.1.0
  * @category layers
@@ -153,11 +155,20 @@ export const fromFile = (path: string): Layer.Layer<Credentials> =>
         )
       const load = (force: boolean) =>
         SynchronizedRef.modifyEffect(state, (current) =>
-          Effect.flatMap(stat, (info) =>
-            !force && current !== undefined && current.mtimeMs === info.mtimeMs && current.size === info.size
-              ? Effect.succeed([current.key, current] as const)
-              : Effect.map(read(info.mtimeMs, info.size), (next) => [next.key, next] as const)
-          )
+          Effect.flatMap(stat, (info) => {
+            if (!force && current !== undefined && current.mtimeMs === info.mtimeMs && current.size === info.size) {
+              return Effect.succeed([current.key, current] as const)
+            }
+            // A rewrite in place (truncate, then write) leaves the file empty for a moment: with a key already
+            // read, keep using it (the next attempt reads the file again) rather than stop the caller.
+            if (info.size === 0 && current !== undefined) {
+              return Effect.as(
+                Effect.logWarning(`the key file ${path} is empty; keeping the key read before until it has content`),
+                [current.key, current] as const
+              )
+            }
+            return Effect.map(read(info.mtimeMs, info.size), (next) => [next.key, next] as const)
+          })
         )
       return { get: load(false), refresh: Effect.asVoid(load(true)) }
     })
