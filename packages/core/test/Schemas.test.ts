@@ -107,3 +107,19 @@ it.scoped("fields the schema does not know reach the caller (vendor extensions a
     expect(body.timings).toEqual({ predicted_ms: 12.5 })
   })
 )
+
+it.scoped("a header value undici refuses (a newline) is InvalidRequest, sent nowhere and not retried", () =>
+  Effect.gen(function* () {
+    let received = 0
+    const { url } = yield* httpServer((_request, response) => {
+      received++
+      response.writeHead(500).end()
+    })
+    const error = yield* Effect.flatMap(OpenAi.OpenAi, (o) =>
+      Effect.flip(o.models.list({ headers: { "x-trace": "a\r\nInjected: yes" } }))
+    ).pipe(Effect.provide(client(`${url}/v1`, { retry: { maxAttempts: 4, baseDelayMs: 1 } })))
+    expect(error._tag).toBe("InvalidRequest")
+    expect(error.message).toContain("x-trace")
+    expect(received).toBe(0)
+  })
+)

@@ -13,7 +13,7 @@
 import { NodeStream } from "@effect/platform-node"
 import Undici from "@effect/platform-node/Undici"
 import { Chunk, Duration, Effect, Scope, Stream } from "effect"
-import { ConnectionFailed, type OpenAiError, ResponseDecodeFailed, Timeout } from "../Errors.js"
+import { ConnectionFailed, InvalidRequest, type OpenAiError, ResponseDecodeFailed, Timeout } from "../Errors.js"
 
 /** @internal */
 export interface WireRequest {
@@ -201,6 +201,11 @@ export const make = (options: PoolOptions): Effect.Effect<Transport, never, Scop
           if (timedOut !== undefined) return timedOut
           const code = causeCode(error)
           if (code === "UND_ERR_CONNECT_TIMEOUT") return new Timeout({ phase: "connect", afterMs: connectTimeoutMs })
+          // undici refused the request itself (a header value with a newline …): nothing was sent, and a retry
+          // would be refused the same way.
+          if (code === "UND_ERR_INVALID_ARG") {
+            return new InvalidRequest({ message: `${request.method} ${path.split("?")[0]}: ${causeMessage(error)}` })
+          }
           return new ConnectionFailed({
             message: `${request.method} ${origin}${path.split("?")[0]} failed: ${causeMessage(error)}${code === undefined ? "" : ` (${code})`}`,
             url: origin
