@@ -1,43 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterEach, beforeEach, describe, expect, it } from "@effect/vitest"
-import { Simulator } from "@sluice/simulator"
-
-// The CLI runs from its TypeScript sources (tsx, with the workspace's source condition): no stale dist/.
-const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const bin = Path.join(root, "packages/cli/src/bin.ts")
-
-interface Result {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess =>
-  spawn(process.execPath, ["--conditions=@sluice/source", "--import", "tsx", bin, ...args], {
-    cwd: root,
-    env: { ...process.env, OPENAI_API_KEY: "", OPENAI_BASE_URL: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-
-const finish = (child: ChildProcess): Promise<Result> =>
-  new Promise((resolve) => {
-    let stdout = ""
-    let stderr = ""
-    child.stdout!.on("data", (chunk) => {
-      stdout += chunk
-    })
-    child.stderr!.on("data", (chunk) => {
-      stderr += chunk
-    })
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
-
-const sluice = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => finish(start(args, env))
+import { finish, simulator, sluice, start } from "./support.js"
 
 const chatLine = (i: number) =>
   JSON.stringify({
@@ -81,18 +46,11 @@ const waitFor = async (condition: () => Promise<boolean>, timeoutMs = 120_000) =
 }
 
 let dir = ""
-const servers: Array<Simulator.Server> = []
-const simulator = async (config: Parameters<typeof Simulator.startServer>[0]) => {
-  const server = await Simulator.startServer(config)
-  servers.push(server)
-  return server
-}
 
 beforeEach(async () => {
   dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-cli-"))
 })
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()))
   await Fs.rm(dir, { recursive: true, force: true })
 })
 

@@ -2,53 +2,10 @@
  * `sluice chat`, `sluice doctor` and `sluice simulate`, run as a user runs them (a child process from the
  * TypeScript sources) against the simulator on loopback.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
-import { afterEach, describe, expect, it } from "@effect/vitest"
-import { Simulator } from "@sluice/simulator"
+import { describe, expect, it } from "@effect/vitest"
+import { finish, type Result, simulator, sluice, start } from "./support.js"
 
-const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const bin = Path.join(root, "packages/cli/src/bin.ts")
 const key = "sk-commands-0123456789abcdef"
-
-interface Result {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const start = (args: ReadonlyArray<string>, env: Record<string, string>): ChildProcess =>
-  spawn(process.execPath, ["--conditions=@sluice/source", "--import", "tsx", bin, ...args], {
-    cwd: root,
-    env: { ...process.env, OPENAI_API_KEY: "", OPENAI_BASE_URL: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-
-const finish = (child: ChildProcess): Promise<Result> =>
-  new Promise((resolve) => {
-    let stdout = ""
-    let stderr = ""
-    child.stdout!.on("data", (chunk) => {
-      stdout += chunk
-    })
-    child.stderr!.on("data", (chunk) => {
-      stderr += chunk
-    })
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
-
-const sluice = (args: ReadonlyArray<string>, env: Record<string, string>) => finish(start(args, env))
-
-const servers: Array<Simulator.Server> = []
-const simulator = async (config: Parameters<typeof Simulator.startServer>[0]) => {
-  const server = await Simulator.startServer(config)
-  servers.push(server)
-  return server
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()))
-})
 
 const noKeyIn = (result: Result) => {
   expect(result.stdout).not.toContain(key)
