@@ -225,7 +225,7 @@ describe("ChatStream.stream against the simulator", () => {
       const sim = yield* Simulator.start({ latency: { perChunkMs: 5_000 } })
       const delays: Array<number> = []
       yield* Effect.gen(function* () {
-        for (let i = 1; i <= 3; i++) {
+        for (let i = 1; i <= 5; i++) {
           const chunks = yield* Stream.runCollect(
             ChatStream.stream(request(`long story ${i}`, 500), noRetry).pipe(Stream.take(2))
           )
@@ -241,11 +241,13 @@ describe("ChatStream.stream against the simulator", () => {
       const stats = yield* sim.stats
       expect(stats.streamsCompleted).toBe(0)
       expect(stats.inFlight).toBe(0)
-      // From the consumer's stream ending to the server seeing the socket close. The issue asks for ≤ 100 ms and an
-      // idle machine measures 2-30 ms (logged here), but a loaded CI machine can pause this process (scheduling, a
-      // major GC) for longer than that, so the bound is the one that tells the two behaviours apart: a close that
-      // waited for the next chunk would show after 5 s, an abort at once well under 1 s.
+      // From the consumer's stream ending to the server seeing the socket close. The issue asks for ≤ 100 ms; an
+      // idle machine measures 2-30 ms (logged here). A loaded CI machine can pause this process (scheduling, a
+      // major GC) past 100 ms now and then, so: the median of five stops must be within 100 ms, and every one well
+      // under the 5 s a close that waited for the next chunk would take.
       yield* Effect.logInfo(`abort seen by the simulator ${delays.join(", ")} ms after the consumer stopped`)
+      const sorted = [...delays].sort((a, b) => a - b)
+      expect(sorted[2]).toBeLessThanOrEqual(100)
       expect(Math.max(...delays)).toBeLessThan(1_000)
     })
   )
