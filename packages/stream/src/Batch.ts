@@ -737,13 +737,48 @@ export interface RemoteOptions {
   readonly metadata?: Readonly<Record<string, string>> | undefined
   /** Called with each server-side batch id once it is created (to log it). */
   readonly onCreated?: ((batchId: string) => Effect.Effect<void>) | undefined
+  /** Requests per server-side batch: the Batch API takes at most 50,000 (the default); more are split. */
+  readonly maxRequestsPerBatch?: number | undefined
+  /** Bytes of one uploaded input file: the Batch API takes at most 200 MB (the default); more are split. */
+  readonly maxBytesPerBatch?: number | undefined
+}
+
+/** The Batch API's limits on one input file. */
+const batchApiMaxRequests = 50_000
+const batchApiMaxBytes = 200 * 1024 * 1024
+
+/**
+ * Splits one endpoint's requests into input files within the Batch API's limits (requests and bytes, a newline
+ * after every line), in order.
+ */
+const splitForUpload = (
+  group: ReadonlyArray<Request>,
+  maxRequests: number,
+  maxBytes: number
+): ReadonlyArray<ReadonlyArray<Request>> => {
+  const parts: Array<Array<Request>> = []
+  let current: Array<Request> = []
+  let bytes = 0
+  for (const request of group) {
+    const size = Buffer.byteLength(request.raw) + 1
+    if (current.length > 0 && (current.length >= maxRequests || bytes + size > maxBytes)) {
+      parts.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(request)
+    bytes += size
+  }
+  if (current.length > 0) parts.push(current)
+  return parts
 }
 
 const terminalStatuses: ReadonlySet<string> = new Set(["completed", "failed", "expired", "cancelled"])
 
 /**
  * Runs the same input through the server-side Batch API: per endpoint, uploads the pending lines
- * (`files.create`, purpose `batch`), creates a batch (24 h window), polls `batches.retrieve` until it ends,
+ * (`files.create`, purpose `batch`; split into several files and batches beyond the API's 50,000 requests or
+ * 200 MB per file), creates a batch (24 h window), polls `batches.retrieve` until it ends,
  * then downloads the output and error files and appends their lines to the output (same format, same
  * journal and resume rules as {@link run}). Billed at the Batch API discount; results arrive within 24 h.
  *
@@ -803,7 +838,13 @@ export const remote = <E, R>(
       }
       const pollInterval = Duration.decode(options.pollInterval ?? "5 seconds")
       const byUrl = new Map<Endpoint, Array<Request>>()
-      for (const request of pending) byUrl.set(request.url, [...(byUrl.get(request.url) ?? []), request])
+      for (const request of pending) {
+        const group = byUrl.get(request.url)
+        if (group === undefined) byUrl.set(request.url, [request])
+        else group.push(request)
+      }
+      const maxRequests = Math.max(1, Math.min(options.maxRequestsPerBatch ?? batchApiMaxRequests, batchApiMaxRequests))
+      const maxBytes = Math.max(1, Math.min(options.maxBytesPerBatch ?? batchApiMaxBytes, batchApiMaxBytes))
 
       const appendFile = (fileId: string | null | undefined, expected: Set<string>, model: Map<string, string>) =>
         Effect.gen(function* () {
@@ -894,13 +935,15 @@ export const remote = <E, R>(
 
       yield* publish
       for (const [url, group] of byUrl) {
-        if (stopped !== null) break
-        const result = yield* Effect.either(runGroup(url, group))
-        if (result._tag === "Left") {
-          const error = result.left
-          const reason = "retryable" in error ? stopReason(error) : undefined
-          if (reason === undefined) return yield* Effect.fail(error)
-          stopped = reason
+        for (const part of splitForUpload(group, maxRequests, maxBytes)) {
+          if (stopped !== null) break
+          const result = yield* Effect.either(runGroup(url, part))
+          if (result._tag === "Left") {
+            const error = result.left
+            const reason = "retryable" in error ? stopReason(error) : undefined
+            if (reason === undefined) return yield* Effect.fail(error)
+            stopped = reason
+          }
         }
       }
       yield* publish

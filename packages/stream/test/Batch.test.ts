@@ -278,4 +278,34 @@ describe("Batch.remote against the simulator's Batch API", () => {
       expect(again).toMatchObject({ skipped: 31, succeeded: 0 })
     })
   )
+
+  it.scopedLive("splits an endpoint's lines into several batches beyond the per-file limits (requests, bytes)", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const input = job(30) // 24 chat lines, 6 embeddings lines
+      const created: Array<string> = []
+      const summary = yield* Batch.remote(Stream.fromIterable(input), {
+        output: Path.join(dir, "by-count.jsonl"),
+        pollInterval: "50 millis",
+        maxRequestsPerBatch: 7,
+        onCreated: (id) => Effect.sync(() => created.push(id))
+      }).pipe(Effect.provide(client(sim.url)))
+      expect(created).toHaveLength(5) // chat 7 + 7 + 7 + 3, embeddings 6
+      expect(summary).toMatchObject({ total: 30, succeeded: 30, failed: 0, pending: 0, stopped: null })
+      const ids = (yield* readOutput(Path.join(dir, "by-count.jsonl"))).map((line) => line.custom_id)
+      expect(new Set(ids).size).toBe(30)
+      // Bytes: a limit of three chat lines' worth gives files of at most three lines.
+      const lineBytes = Math.max(...input.map((line) => Buffer.byteLength(line) + 1))
+      const bySize: Array<string> = []
+      const sized = yield* Batch.remote(Stream.fromIterable(input), {
+        output: Path.join(dir, "by-size.jsonl"),
+        pollInterval: "50 millis",
+        maxBytesPerBatch: 3 * lineBytes,
+        onCreated: (id) => Effect.sync(() => bySize.push(id))
+      }).pipe(Effect.provide(client(sim.url)))
+      expect(bySize.length).toBeGreaterThanOrEqual(Math.ceil(24 / 3) + Math.ceil(6 / 3))
+      expect(sized).toMatchObject({ total: 30, succeeded: 30, failed: 0 })
+    })
+  )
 })
