@@ -120,9 +120,11 @@ export const hasSpec = Fs.existsSync(specPath)
 /** steady on the OpenAI spec; it rejects invalid requests with 400 (`x-steady-request-valid: false`). */
 export const steady = spawnServer(
   bin("steady"),
-  ["--port", "{port}", "--host", "127.0.0.1", "--generator-seed=42", "-q", specPath],
-  // steady reports the port it was given, not the one it bound: it gets a free port and is told it.
-  { ready: /Ready to accept requests on http:\/\/127\.0\.0\.1:/ }
+  ["--port", "{port}", "--host", "127.0.0.1", "--generator-seed=42", "-q", "--log-format", "text", specPath],
+  // steady reports the port it was given, not the one it bound: it gets a free port and is told it. Its ready line
+  // differs by log format ("Server listening at …" when it detects CI=true and logs for CI), so the format is
+  // pinned to text and both lines are accepted.
+  { ready: /(?:Ready to accept requests on|Server listening at) http:\/\/127\.0\.0\.1:/ }
 )
 
 /** aimock with our fixture config, on a port it picks itself. */
