@@ -1,8 +1,8 @@
 /**
  * The clients under test. Each is loaded on demand, so a worker process holds only the code of the client it
- * measures (its baseline memory is its own). Sluice runs its loop in Effect (`Stream.mapEffect` with bounded
- * concurrency — `Effect.forEach` would hold every response until the last one finishes), the way an Effect user
- * should; the promise clients share one minimal worker pool (or p-limit, as the goodput scenario asks for the SDK).
+ * measures (its baseline memory is its own). Sluice runs the same minimal worker pool in Effect (fibers taking
+ * the next index in an `Effect.whileLoop`); the promise clients share one minimal worker pool (or p-limit, as the
+ * goodput scenario asks for the SDK).
  */
 import type { ClientName } from "./common.js"
 import type { Runner } from "./pool.js"
