@@ -564,6 +564,24 @@ const send = (
 }
 
 /**
+ * What `run` and `remote` start with: the input validated (nothing sent or written if any line is bad), the
+ * output opened as the journal, and the requests still to do (those not already finished in the output).
+ */
+const openJob = <E, R>(
+  lines: Stream.Stream<string, E, R>,
+  options: { readonly output: string; readonly mode?: RunOptions["mode"]; readonly retryFailed?: boolean | undefined }
+) =>
+  Effect.gen(function* () {
+    const requests = yield* validate(lines)
+    const journal = yield* Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false).pipe(
+      Effect.mapError(fromJournalError)
+    )
+    const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
+    const pending = requests.filter((request) => !done.has(request.customId))
+    return { requests, journal, pending, skipped: requests.length - pending.length }
+  })
+
+/**
  * Runs a batch job through the `OpenAi` client (and whatever gates it was built with): validates every line,
  * opens the output, skips finished custom_ids when resuming, and runs the rest with bounded concurrency,
  * appending one output line per finished request. Returns the summary; `stopped` says why it ended early.
@@ -577,16 +595,10 @@ export const run = <E, R>(
 ): Effect.Effect<Summary, BatchError | E, OpenAi.OpenAi | R> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const requests = yield* validate(lines)
+      const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
       const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
       const meterStart = meter === undefined ? undefined : yield* meter.counts
-      const journal = yield* Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false).pipe(
-        Effect.mapError(fromJournalError)
-      )
-      const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
-      const pending = requests.filter((request) => !done.has(request.customId))
-      const skipped = requests.length - pending.length
       const startedAt = Date.now()
       const counters: Counters = {
         succeeded: 0,
@@ -791,14 +803,8 @@ export const remote = <E, R>(
 ): Effect.Effect<Summary, BatchError | RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const requests = yield* validate(lines)
+      const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
-      const journal = yield* Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false).pipe(
-        Effect.mapError(fromJournalError)
-      )
-      const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
-      const pending = requests.filter((request) => !done.has(request.customId))
-      const skipped = requests.length - pending.length
       const startedAt = Date.now()
       const counters = { succeeded: 0, failed: 0, sent: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
       let serverDone = 0

@@ -4,6 +4,7 @@
  * @internal
  */
 import { Effect, Either, ParseResult, Schema } from "effect"
+import type { ParseOptions } from "effect/SchemaAST"
 import { InvalidRequest, ResponseDecodeFailed } from "../Errors.js"
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
@@ -41,31 +42,23 @@ const invalidRequest = (error: ParseResult.ParseError, what: string): InvalidReq
   })
 }
 
-// One decoder per schema, built once (a request is checked on every call).
-const requestDecoders = new WeakMap<object, (input: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
-const requestDecoder = <A, I>(
-  schema: Schema.Schema<A, I>
-): ((input: unknown) => Either.Either<A, ParseResult.ParseError>) => {
-  let decoder = requestDecoders.get(schema)
-  if (decoder === undefined) {
-    decoder = Schema.decodeUnknownEither(schema, { onExcessProperty: "preserve", errors: "all" })
-    requestDecoders.set(schema, decoder)
+type Decoder<A> = (input: unknown) => Either.Either<A, ParseResult.ParseError>
+
+/** One compiled decoder per schema and options: a request and a response are decoded on every call. */
+const decoders = (options: ParseOptions) => {
+  const cache = new WeakMap<object, Decoder<unknown>>()
+  return <A, I>(schema: Schema.Schema<A, I>): Decoder<A> => {
+    let decoder = cache.get(schema)
+    if (decoder === undefined) {
+      decoder = Schema.decodeUnknownEither(schema, options)
+      cache.set(schema, decoder)
+    }
+    return decoder as Decoder<A>
   }
-  return decoder as (input: unknown) => Either.Either<A, ParseResult.ParseError>
 }
 
-// One decoder per schema (the schema's parser is compiled once, not looked up per response).
-const responseDecoders = new WeakMap<object, (input: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
-const responseDecoder = <A, I>(
-  schema: Schema.Schema<A, I>
-): ((input: unknown) => Effect.Effect<A, ParseResult.ParseError>) => {
-  let decoder = responseDecoders.get(schema)
-  if (decoder === undefined) {
-    decoder = Schema.decodeUnknown(schema, { onExcessProperty: "preserve" })
-    responseDecoders.set(schema, decoder)
-  }
-  return decoder as (input: unknown) => Effect.Effect<A, ParseResult.ParseError>
-}
+const requestDecoder = decoders({ onExcessProperty: "preserve", errors: "all" })
+const responseDecoder = decoders({ onExcessProperty: "preserve" })
 
 /**
  * Decodes a response body (JSON text) with a tolerant schema. Fields the schema does not know are kept on the
@@ -103,14 +96,11 @@ export const response = <A, I>(
     const decoded = fast(json)
     if (decoded !== undefined) return Effect.succeed(decoded)
   }
-  return responseDecoder(schema)(json).pipe(
-    Effect.mapError((error) => {
-      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-      const details = issues
-        .slice(0, 3)
-        .map((issue) => `${formatPath(issue.path) || "(body)"}: ${issue.message}`)
-        .join("; ")
-      return fail(`response of ${meta.what} does not match its schema: ${details}`)
-    })
-  )
+  const decoded = responseDecoder(schema)(json)
+  if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
+  const details = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    .slice(0, 3)
+    .map((issue) => `${formatPath(issue.path) || "(body)"}: ${issue.message}`)
+    .join("; ")
+  return Effect.fail(fail(`response of ${meta.what} does not match its schema: ${details}`))
 }
