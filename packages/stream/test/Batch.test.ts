@@ -218,10 +218,17 @@ describe("Batch.run against the simulator", () => {
       const dir = yield* tempDir
       const output = Path.join(dir, "out.jsonl")
       const input = job(200)
+      // Shut down once 20 lines are done (an event, not a wall-clock guess that a slow machine could outrun).
+      const progress = yield* Batch.makeProgress
+      const twentyDone = progress.changes.pipe(
+        Stream.takeUntil((p) => p.done >= 20),
+        Stream.runDrain
+      )
       const summary = yield* Batch.run(Stream.fromIterable(input), {
         output,
         concurrency: 4,
-        shutdown: Effect.sleep("300 millis")
+        progress,
+        shutdown: twentyDone
       }).pipe(Effect.provide(client(sim.url)))
       expect(summary.stopped?.reason).toBe("interrupted")
       expect(summary.pending).toBeGreaterThan(0)
