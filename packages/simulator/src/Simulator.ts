@@ -33,7 +33,7 @@ export interface Running {
  * @since 0.1.0
  * @category tags
  */
-export class Simulator extends Context.Tag("@sluice/simulator/Simulator")<Simulator, Running>() {}
+export class Simulator extends Context.Service<Simulator, Running>()("@sluice/simulator/Simulator") {}
 
 const toRunning = (handle: Internal.Handle): Running => ({
   url: handle.url,
@@ -65,7 +65,7 @@ export const start = (config: Config = {}): Effect.Effect<Running, never, Scope.
  * @since 0.1.0
  * @category layers
  */
-export const layer = (config: Config = {}): Layer.Layer<Simulator> => Layer.scoped(Simulator, start(config))
+export const layer = (config: Config = {}): Layer.Layer<Simulator> => Layer.effect(Simulator, start(config))
 
 /**
  * A simulator started with plain Promises (for non-Effect code such as benchmarks with the official SDK).

@@ -29,7 +29,7 @@ const waitForStatus = (url: string, id: string, statuses: ReadonlyArray<string>,
   })
 
 describe("files", () => {
-  it.scoped("multipart upload, metadata, content round-trip, list and delete", () =>
+  it.effect("multipart upload, metadata, content round-trip, list and delete", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       const content = '{"a":"héllo 🌊"}\n{"b":"数据"}\n'
@@ -74,7 +74,7 @@ describe("files", () => {
 })
 
 describe("batches", () => {
-  it.scoped("runs validating → in_progress → finalizing → completed with output and error files", () =>
+  it.effect("runs validating → in_progress → finalizing → completed with output and error files", () =>
     Effect.gen(function* () {
       // in_progress and finalizing last 100 ms each, so the poll below (every few ms) sees one of them even when
       // the machine pauses this process for tens of milliseconds; at 5 ms both could pass between two polls.
@@ -144,7 +144,7 @@ describe("batches", () => {
     })
   )
 
-  it.scoped("malformed input fails the batch; cancel moves to cancelled; bad requests are rejected", () =>
+  it.effect("malformed input fails the batch; cancel moves to cancelled; bad requests are rejected", () =>
     Effect.gen(function* () {
       // The batch to cancel stays in_progress (a minute) until it is cancelled, whatever the machine's load.
       const sim = yield* Simulator.start({ batch: { validatingMs: 5, inProgressMs: 60_000, finalizingMs: 5 } })

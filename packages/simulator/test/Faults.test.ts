@@ -48,7 +48,7 @@ describe("Faults.choose (pure)", () => {
 })
 
 describe("faults over HTTP", () => {
-  it.scoped("500, 503, 502 HTML and 429 with x-should-retry", () =>
+  it.effect("500, 503, 502 HTML and 429 with x-should-retry", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({
         faults: { shouldRetryHeader: true },
@@ -84,7 +84,7 @@ describe("faults over HTTP", () => {
     })
   )
 
-  it.scoped("connection reset", () =>
+  it.effect("connection reset", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "reset" }] })
       const result = yield* Effect.promise(() => raw(sim.port, "/chat/completions", chatBody("x")))
@@ -96,7 +96,7 @@ describe("faults over HTTP", () => {
     })
   )
 
-  it.scoped("truncated JSON body", () =>
+  it.effect("truncated JSON body", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "truncatedJson" }] })
       const result = yield* Effect.promise(() => raw(sim.port, "/chat/completions", chatBody("x")))
@@ -110,7 +110,7 @@ describe("faults over HTTP", () => {
     })
   )
 
-  it.scoped("stream drop: the stream ends without [DONE]", () =>
+  it.effect("stream drop: the stream ends without [DONE]", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "streamDrop" }] })
       const result = yield* Effect.promise(() => raw(sim.port, "/chat/completions", chatBody("x", { stream: true })))
@@ -126,7 +126,7 @@ describe("faults over HTTP", () => {
     })
   )
 
-  it.scoped("stream error: an event: error frame, then a clean end without [DONE]", () =>
+  it.effect("stream error: an event: error frame, then a clean end without [DONE]", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({
         stream: { lineEnding: "lf" },
@@ -149,7 +149,7 @@ describe("faults over HTTP", () => {
     })
   )
 
-  it.scoped("hang: no answer until the client aborts, and the abort is counted", () =>
+  it.effect("hang: no answer until the client aborts, and the abort is counted", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "hang" }] })
       // The client gives up once the server holds the request (not after a fixed time, which on a loaded machine
@@ -185,7 +185,7 @@ describe("faults over HTTP", () => {
     })
   )
 
-  it.scoped("slow first token delays only the first content chunk", () =>
+  it.effect("slow first token delays only the first content chunk", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({
         faults: { slowFirstTokenMs: 150 },
@@ -199,7 +199,7 @@ describe("faults over HTTP", () => {
     })
   )
 
-  it.scoped("probabilistic faults are reproducible for a seed", () =>
+  it.effect("probabilistic faults are reproducible for a seed", () =>
     Effect.gen(function* () {
       const statuses = (seed: number) =>
         Effect.gen(function* () {
@@ -219,7 +219,7 @@ describe("faults over HTTP", () => {
     })
   )
 
-  it.scoped("faults can be switched on at run time with update", () =>
+  it.effect("faults can be switched on at run time with update", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       expect((yield* post(sim.url, "/chat/completions", chatBody("x"))).status).toBe(200)

@@ -6,7 +6,7 @@ import { chatBody, get, jsonHeaders, KEY, post, waitForStats } from "./helpers.j
 const goDuration = /^(\d+h)?(\d+m)?(\d+(\.\d+)?s|\d+ms)$/
 
 describe("chat completions", () => {
-  it.scoped("answers with the real response shape and headers", () =>
+  it.effect("answers with the real response shape and headers", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       expect(sim.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/)
@@ -37,7 +37,7 @@ describe("chat completions", () => {
     })
   )
 
-  it.scoped("is deterministic per prompt and varies across prompts; the corpus has multi-byte text", () =>
+  it.effect("is deterministic per prompt and varies across prompts; the corpus has multi-byte text", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       const answers = new Set<string>()
@@ -53,7 +53,7 @@ describe("chat completions", () => {
     })
   )
 
-  it.scoped("max_tokens caps the answer with finish_reason length", () =>
+  it.effect("max_tokens caps the answer with finish_reason length", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       const full = JSON.parse((yield* post(sim.url, "/chat/completions", chatBody("cap me"))).text)
@@ -70,7 +70,7 @@ describe("chat completions", () => {
     })
   )
 
-  it.scoped("content filter and tool call markers", () =>
+  it.effect("content filter and tool call markers", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       const filtered = JSON.parse((yield* post(sim.url, "/chat/completions", chatBody("bad [[content_filter]]"))).text)
@@ -103,7 +103,7 @@ describe("chat completions", () => {
     })
   )
 
-  it.scoped("errors have the real shape and status codes", () =>
+  it.effect("errors have the real shape and status codes", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       const badJson = yield* post(sim.url, "/chat/completions", "{not json")
@@ -126,7 +126,7 @@ describe("chat completions", () => {
 })
 
 describe("models", () => {
-  it.scoped("lists models and answers 404 model_not_found for retired and unknown ids", () =>
+  it.effect("lists models and answers 404 model_not_found for retired and unknown ids", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ retiredModels: ["gpt-3.5-turbo-0301", "my-old-model"] })
       const list = JSON.parse((yield* get(sim.url, "/models")).text)
@@ -146,7 +146,7 @@ describe("models", () => {
     })
   )
 
-  it.scoped("strictModels rejects models it does not list", () =>
+  it.effect("strictModels rejects models it does not list", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ strictModels: true })
       const res = yield* post(sim.url, "/chat/completions", { ...chatBody("x"), model: "gpt-unknown" })
@@ -157,7 +157,7 @@ describe("models", () => {
 })
 
 describe("embeddings", () => {
-  it.scoped("float, base64 (little-endian float32) and dimensions", () =>
+  it.effect("float, base64 (little-endian float32) and dimensions", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       const float = JSON.parse(
@@ -201,7 +201,7 @@ describe("embeddings", () => {
 })
 
 describe("auth", () => {
-  it.scoped("missing key, unknown key, accepted keys", () =>
+  it.effect("missing key, unknown key, accepted keys", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ keys: ["sk-good-key-1"] })
       const missing = yield* Effect.promise(() =>
@@ -217,14 +217,14 @@ describe("auth", () => {
     })
   )
 
-  it.scoped("without keys any non-empty key works", () =>
+  it.effect("without keys any non-empty key works", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       expect((yield* get(sim.url, "/models", "anything")).status).toBe(200)
     })
   )
 
-  it.scoped("revocation after N requests and at a time; rotation via update", () =>
+  it.effect("revocation after N requests and at a time; rotation via update", () =>
     Effect.gen(function* () {
       let now = 1_000_000
       const sim = yield* Simulator.start({
@@ -251,7 +251,7 @@ describe("auth", () => {
 })
 
 describe("rate limits over HTTP", () => {
-  it.scoped("headers on every response, 429 with retry-after, rejected requests counted", () =>
+  it.effect("headers on every response, 429 with retry-after, rejected requests counted", () =>
     Effect.gen(function* () {
       const now = 5_000_000
       const sim = yield* Simulator.start({ rpm: 120, tpm: 100_000, clock: () => now })
@@ -288,7 +288,7 @@ describe("rate limits over HTTP", () => {
     })
   )
 
-  it.scoped("token limits reject with scope tokens, and the headers can be switched off", () =>
+  it.effect("token limits reject with scope tokens, and the headers can be switched off", () =>
     Effect.gen(function* () {
       const now = 5_000_000
       const sim = yield* Simulator.start({
@@ -309,7 +309,7 @@ describe("rate limits over HTTP", () => {
     })
   )
 
-  it.scoped("limits are per API key and changeable at run time; reset refills the buckets", () =>
+  it.effect("limits are per API key and changeable at run time; reset refills the buckets", () =>
     Effect.gen(function* () {
       const now = 5_000_000
       const sim = yield* Simulator.start({ rpm: 60, clock: () => now })
@@ -326,7 +326,7 @@ describe("rate limits over HTTP", () => {
 })
 
 describe("stats", () => {
-  it.scoped("counts requests, statuses, successes, duplicates, tokens and cost; reset zeroes them", () =>
+  it.effect("counts requests, statuses, successes, duplicates, tokens and cost; reset zeroes them", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       const a = yield* post(sim.url, "/chat/completions", chatBody("same"))
@@ -361,7 +361,7 @@ describe("stats", () => {
     })
   )
 
-  it.scoped("max concurrent requests seen", () =>
+  it.effect("max concurrent requests seen", () =>
     Effect.gen(function* () {
       // Every request hangs until its client leaves, so the 8 overlap however the machine schedules them (with a
       // fixed latency, a stalled test process could let the first finish before the last one arrived).
@@ -392,7 +392,7 @@ describe("stats", () => {
     })
   )
 
-  it.scoped("insufficient_quota after the configured spend", () =>
+  it.effect("insufficient_quota after the configured spend", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ quotaUsd: 0.000001 })
       const body = chatBody("spend", { model: "gpt-4o" })

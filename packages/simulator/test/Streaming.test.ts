@@ -14,7 +14,7 @@ const contentOf = (events: ReadonlyArray<string>): string =>
     .join("")
 
 describe("SSE streaming", () => {
-  it.scoped("frames chunks like the real API, with include_usage before [DONE]", () =>
+  it.effect("frames chunks like the real API, with include_usage before [DONE]", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       const res = yield* post(
@@ -52,7 +52,7 @@ describe("SSE streaming", () => {
     })
   )
 
-  it.scoped("re-assembled streamed text equals the non-streamed answer; length and tool calls stream too", () =>
+  it.effect("re-assembled streamed text equals the non-streamed answer; length and tool calls stream too", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()
       for (const prompt of ["alpha", "béta", "ガンマ", "🚀 delta", "epsilon"]) {
@@ -78,7 +78,7 @@ describe("SSE streaming", () => {
     })
   )
 
-  it.scoped("writes bytes in slices that split UTF-8 characters and CRLF pairs", () =>
+  it.effect("writes bytes in slices that split UTF-8 characters and CRLF pairs", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ stream: { lineEnding: "crlf", minSliceBytes: 1, maxSliceBytes: 7 } })
       let splitUtf8 = 0
@@ -109,7 +109,7 @@ describe("SSE streaming", () => {
     })
   )
 
-  it.scoped("line endings: lf, and mixed picks both across streams (seeded)", () =>
+  it.effect("line endings: lf, and mixed picks both across streams (seeded)", () =>
     Effect.gen(function* () {
       const lf = yield* Simulator.start({ stream: { lineEnding: "lf" } })
       const text = (yield* post(lf.url, "/chat/completions", streamBody("x"))).text
@@ -124,7 +124,7 @@ describe("SSE streaming", () => {
     })
   )
 
-  it.scoped("a stream the client abandons is counted as aborted", () =>
+  it.effect("a stream the client abandons is counted as aborted", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { perChunkMs: 200 } })
       yield* Effect.promise(async () => {
@@ -149,7 +149,7 @@ describe("SSE streaming", () => {
     })
   )
 
-  it.scoped("latency: first token and per-chunk delays are applied", () =>
+  it.effect("latency: first token and per-chunk delays are applied", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { firstTokenMs: 120 } })
       const started = Date.now()

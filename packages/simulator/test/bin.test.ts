@@ -5,7 +5,8 @@ import { Effect } from "effect"
 import { chatBody, get, post } from "./helpers.js"
 
 const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
-const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url))
+// tsx's CLI run by the node running the tests (Node 24 from the workspace), not whichever `node` is first on PATH
+const tsx = fileURLToPath(new URL("../../../node_modules/tsx/dist/cli.mjs", import.meta.url))
 
 /** Runs the bin from source; yields its printed URL and kills it when the scope closes. */
 const runBin = (args: ReadonlyArray<string>) =>
@@ -13,7 +14,7 @@ const runBin = (args: ReadonlyArray<string>) =>
     Effect.promise(
       () =>
         new Promise<{ url: string; kill: () => void }>((resolve, reject) => {
-          const child = spawn(tsx, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+          const child = spawn(process.execPath, [tsx, bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
           let err = ""
           child.stderr.on("data", (d) => {
             err += String(d)
@@ -26,7 +27,7 @@ const runBin = (args: ReadonlyArray<string>) =>
   )
 
 describe("bin", () => {
-  it.scoped("parses flags, prints the URL and serves; /__sim/config updates it", () =>
+  it.effect("parses flags, prints the URL and serves; /__sim/config updates it", () =>
     Effect.gen(function* () {
       const { url } = yield* runBin(["--rpm", "600", "--seed", "3", "--keys", "sk-bin-key"])
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/)
