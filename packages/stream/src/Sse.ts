@@ -12,13 +12,15 @@
  *
  * @since 0.1.0
  */
+import * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
-import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Predicate from "effect/Predicate"
+import * as Pull from "effect/Pull"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { type ParseFailure, SseParser } from "./internal/sseParser.js"
+import { type ParseFailure, type ParsedEvent, SseParser } from "./internal/sseParser.js"
 
 /**
  * One dispatched event.
@@ -65,7 +67,7 @@ export const event = (fields: {
  * @category errors
  */
 export class SseDecodeError extends Schema.TaggedError<SseDecodeError>()("SseDecodeError", {
-  reason: Schema.Literal("EventTooLarge", "InvalidUtf8"),
+  reason: Schema.Literals(["EventTooLarge", "InvalidUtf8"]),
   line: Schema.Number,
   detail: Schema.String
 }) {
@@ -111,50 +113,71 @@ export const defaultMaxEventBytes = 8 * 1024 * 1024
 const toError = (failure: ParseFailure): SseDecodeError =>
   new SseDecodeError({ reason: failure.reason, line: failure.line, detail: failure.detail })
 
-type Decoder<IE, Done> = Channel.Channel<
-  Chunk.Chunk<Event>,
-  Chunk.Chunk<Uint8Array>,
+/**
+ * The decoder's channel type: byte chunks in, event chunks out, upstream failures and completion passed through.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decoder<IE, Done> = Channel.Channel<
+  Arr.NonEmptyReadonlyArray<Event>,
   SseDecodeError | IE,
+  Done,
+  Arr.NonEmptyReadonlyArray<Uint8Array>,
   IE,
-  void,
   Done
 >
 
-const emit = <IE, Done>(out: Array<Event>, next: Decoder<IE, Done>): Decoder<IE, Done> =>
-  out.length === 0 ? next : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), next)
+const parserOptions = (options: DecodeOptions | undefined) => ({
+  maxEventBytes: options?.maxEventBytes ?? defaultMaxEventBytes,
+  strictUtf8: options?.strictUtf8 ?? false,
+  dispatchIncompleteEvent: options?.dispatchIncompleteEvent ?? false
+})
 
 /**
- * The decoder as a `Channel` from byte chunks to event chunks; upstream failures pass through. Each
- * run of the channel has its own parser state.
+ * The decoder as a `Channel` from byte chunks to event chunks (for `Stream.pipeThroughChannel`); upstream
+ * failures pass through. Each run of the channel has its own parser state. Pulls upstream until a chunk
+ * yields at least one event, so no empty chunk is ever emitted; events decoded before a failure are emitted
+ * first, then the failure.
  *
  * @since 0.1.0
  * @category decoding
  */
 export const channel = <IE = never, Done = unknown>(options?: DecodeOptions): Decoder<IE, Done> =>
-  Channel.suspend(() => {
-    const parser = new SseParser({
-      maxEventBytes: options?.maxEventBytes ?? defaultMaxEventBytes,
-      strictUtf8: options?.strictUtf8 ?? false,
-      dispatchIncompleteEvent: options?.dispatchIncompleteEvent ?? false
-    })
-    const loop: Decoder<IE, Done> = Channel.readWithCause({
-      onInput: (input: Chunk.Chunk<Uint8Array>) => {
-        const out: Array<Event> = []
-        for (const bytes of input) {
-          const failure = parser.feed(bytes, out)
-          if (failure !== undefined) return emit<IE, Done>(out, Channel.fail(toError(failure)))
+  Channel.fromTransform((upstream: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>, IE, Done>) =>
+    Effect.sync(() => {
+      const parser = new SseParser(parserOptions(options))
+      // Set once the input failed to parse or ended: what the next pull returns.
+      let halted: Effect.Effect<never, SseDecodeError | Cause.Done<Done>> | undefined
+      const emit = (
+        out: Array<ParsedEvent>
+      ): Pull.Pull<Arr.NonEmptyReadonlyArray<Event>, SseDecodeError | IE, Done> | undefined =>
+        Arr.isArrayNonEmpty(out) ? Effect.succeed(out) : halted
+      const onInput = (input: Arr.NonEmptyReadonlyArray<Uint8Array>) => {
+        const out: Array<ParsedEvent> = []
+        for (let i = 0; i < input.length; i++) {
+          const failure = parser.feed(input[i]!, out)
+          if (failure !== undefined) {
+            halted = Effect.fail(toError(failure))
+            break
+          }
         }
-        return emit<IE, Done>(out, loop)
-      },
-      onFailure: (cause) => Channel.failCause(cause),
-      onDone: () => {
-        const out: Array<Event> = []
-        const failure = parser.end(out)
-        return emit<IE, Done>(out, failure === undefined ? Channel.void : Channel.fail(toError(failure)))
+        return emit(out) ?? pull
       }
+      const onDone = (leftover: Done) => {
+        const out: Array<ParsedEvent> = []
+        const failure = parser.end(out)
+        halted = failure === undefined ? Cause.done(leftover) : Effect.fail(toError(failure))
+        return emit(out) ?? halted
+      }
+      const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<Event>, SseDecodeError | IE, Done> = Effect.suspend(() =>
+        halted !== undefined
+          ? halted
+          : Pull.matchEffect(upstream, { onSuccess: onInput, onFailure: Effect.failCause, onDone })
+      )
+      return pull
     })
-    return loop
-  })
+  )
 
 /**
  * Decodes a byte stream (e.g. an HTTP response body) into events.
@@ -168,11 +191,11 @@ export const decode: {
   ): <E, R>(bytes: Stream.Stream<Uint8Array, E, R>) => Stream.Stream<Event, E | SseDecodeError, R>
   <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options?: DecodeOptions): Stream.Stream<Event, E | SseDecodeError, R>
 } = dual(
-  (args) => Predicate.hasProperty(args[0], Stream.StreamTypeId),
+  (args) => Stream.isStream(args[0]),
   <E, R>(
     bytes: Stream.Stream<Uint8Array, E, R>,
     options?: DecodeOptions
-  ): Stream.Stream<Event, E | SseDecodeError, R> => Stream.pipeThroughChannelOrFail(bytes, channel<E>(options))
+  ): Stream.Stream<Event, E | SseDecodeError, R> => Stream.pipeThroughChannelOrFail(bytes, channel<E, unknown>(options))
 )
 
 const LINE_BREAK = /\r\n|\r|\n/
