@@ -13,7 +13,7 @@ const Timestamp = Schema.optional(Schema.NullOr(Schema.Number))
  * @since 0.1.0
  * @category schemas
  */
-export const Endpoint = Schema.Literal("/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions")
+export const Endpoint = Schema.Literals(["/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions"])
 
 /**
  * The body of `POST /batches`.
@@ -22,10 +22,10 @@ export const Endpoint = Schema.Literal("/v1/responses", "/v1/chat/completions", 
  * @category schemas
  */
 export const CreateRequest = Schema.Struct({
-  input_file_id: Schema.String.pipe(Schema.minLength(1)),
+  input_file_id: Schema.String.pipe(Schema.check(Schema.isMinLength(1))),
   endpoint: Endpoint,
   completion_window: Schema.Literal("24h"),
-  metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+  metadata: Schema.optional(Schema.Record(Schema.String, Schema.String))
 })
 /**
  * @since 0.1.0
@@ -41,7 +41,7 @@ export type CreateRequest = typeof CreateRequest.Type
  */
 export const ListRequest = Schema.Struct({
   after: Schema.optional(Schema.String),
-  limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 100)))
+  limit: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 100 }))))
 })
 /**
  * @since 0.1.0
@@ -85,7 +85,7 @@ export const Batch = Schema.Struct({
   cancelling_at: Timestamp,
   cancelled_at: Timestamp,
   request_counts: Schema.optional(Schema.NullOr(RequestCounts)),
-  metadata: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String })))
+  metadata: Schema.optional(Schema.NullOr(Schema.Record(Schema.String, Schema.String)))
 })
 /**
  * @since 0.1.0

@@ -5,9 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 
-const Int = Schema.Number.pipe(Schema.int())
+const Int = Schema.Int
 
 /**
  * A text content part.
@@ -27,7 +27,7 @@ export const ImagePart = Schema.Struct({
   type: Schema.Literal("image_url"),
   image_url: Schema.Struct({
     url: Schema.String,
-    detail: Schema.optional(Schema.Literal("auto", "low", "high"))
+    detail: Schema.optional(Schema.Literals(["auto", "low", "high"]))
   })
 })
 
@@ -39,7 +39,7 @@ export const ImagePart = Schema.Struct({
  */
 export const AudioPart = Schema.Struct({
   type: Schema.Literal("input_audio"),
-  input_audio: Schema.Struct({ data: Schema.String, format: Schema.Literal("wav", "mp3") })
+  input_audio: Schema.Struct({ data: Schema.String, format: Schema.Literals(["wav", "mp3"]) })
 })
 
 /**
@@ -71,9 +71,9 @@ export const RefusalPart = Schema.Struct({ type: Schema.Literal("refusal"), refu
  * @since 0.1.0
  * @category schemas
  */
-export const UserContentPart = Schema.Union(TextPart, ImagePart, AudioPart, FilePart)
+export const UserContentPart = Schema.Union([TextPart, ImagePart, AudioPart, FilePart])
 
-const TextContent = Schema.Union(Schema.String, Schema.Array(TextPart))
+const TextContent = Schema.Union([Schema.String, Schema.Array(TextPart)])
 
 /**
  * A tool call the model made.
@@ -118,7 +118,7 @@ export const DeveloperMessage = Schema.Struct({
  */
 export const UserMessage = Schema.Struct({
   role: Schema.Literal("user"),
-  content: Schema.Union(Schema.String, Schema.Array(UserContentPart)),
+  content: Schema.Union([Schema.String, Schema.Array(UserContentPart)]),
   name: Schema.optional(Schema.String)
 })
 
@@ -129,7 +129,7 @@ export const UserMessage = Schema.Struct({
 export const AssistantMessage = Schema.Struct({
   role: Schema.Literal("assistant"),
   content: Schema.optional(
-    Schema.NullOr(Schema.Union(Schema.String, Schema.Array(Schema.Union(TextPart, RefusalPart))))
+    Schema.NullOr(Schema.Union([Schema.String, Schema.Array(Schema.Union([TextPart, RefusalPart]))]))
   ),
   refusal: Schema.optional(Schema.NullOr(Schema.String)),
   tool_calls: Schema.optional(Schema.Array(ToolCall)),
@@ -152,7 +152,7 @@ export const ToolMessage = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const Message = Schema.Union(SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage)
+export const Message = Schema.Union([SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage])
 /**
  * @since 0.1.0
  * @category models
@@ -168,9 +168,9 @@ export type Message = typeof Message.Type
 export const Tool = Schema.Struct({
   type: Schema.Literal("function"),
   function: Schema.Struct({
-    name: Schema.String.pipe(Schema.pattern(/^[a-zA-Z0-9_-]{1,64}$/)),
+    name: Schema.String.pipe(Schema.check(Schema.isPattern(/^[a-zA-Z0-9_-]{1,64}$/))),
     description: Schema.optional(Schema.String),
-    parameters: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+    parameters: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
     strict: Schema.optional(Schema.NullOr(Schema.Boolean))
   })
 })
@@ -184,10 +184,10 @@ export type Tool = typeof Tool.Type
  * @since 0.1.0
  * @category schemas
  */
-export const ToolChoice = Schema.Union(
-  Schema.Literal("none", "auto", "required"),
+export const ToolChoice = Schema.Union([
+  Schema.Literals(["none", "auto", "required"]),
   Schema.Struct({ type: Schema.Literal("function"), function: Schema.Struct({ name: Schema.String }) })
-)
+])
 
 /**
  * `text`, `json_object` or `json_schema` (structured outputs).
@@ -195,19 +195,19 @@ export const ToolChoice = Schema.Union(
  * @since 0.1.0
  * @category schemas
  */
-export const ResponseFormat = Schema.Union(
+export const ResponseFormat = Schema.Union([
   Schema.Struct({ type: Schema.Literal("text") }),
   Schema.Struct({ type: Schema.Literal("json_object") }),
   Schema.Struct({
     type: Schema.Literal("json_schema"),
     json_schema: Schema.Struct({
-      name: Schema.String.pipe(Schema.pattern(/^[a-zA-Z0-9_-]{1,64}$/)),
+      name: Schema.String.pipe(Schema.check(Schema.isPattern(/^[a-zA-Z0-9_-]{1,64}$/))),
       description: Schema.optional(Schema.String),
-      schema: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+      schema: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
       strict: Schema.optional(Schema.NullOr(Schema.Boolean))
     })
   })
-)
+])
 
 /**
  * The body of `POST /chat/completions`. Fields not listed here are passed through unchanged (vendor
@@ -217,27 +217,29 @@ export const ResponseFormat = Schema.Union(
  * @category schemas
  */
 export const Request = Schema.Struct({
-  model: Schema.String.pipe(Schema.minLength(1)),
-  messages: Schema.Array(Message).pipe(Schema.minItems(1)),
+  model: Schema.String.pipe(Schema.check(Schema.isMinLength(1))),
+  messages: Schema.Array(Message).pipe(Schema.check(Schema.isMinLength(1))),
   tools: Schema.optional(Schema.Array(Tool)),
   tool_choice: Schema.optional(ToolChoice),
   parallel_tool_calls: Schema.optional(Schema.Boolean),
   response_format: Schema.optional(ResponseFormat),
-  max_tokens: Schema.optional(Int.pipe(Schema.positive())),
-  max_completion_tokens: Schema.optional(Int.pipe(Schema.positive())),
-  temperature: Schema.optional(Schema.Number.pipe(Schema.between(0, 2))),
-  top_p: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
-  n: Schema.optional(Int.pipe(Schema.between(1, 128))),
+  max_tokens: Schema.optional(Int.pipe(Schema.check(Schema.isGreaterThan(0)))),
+  max_completion_tokens: Schema.optional(Int.pipe(Schema.check(Schema.isGreaterThan(0)))),
+  temperature: Schema.optional(Schema.Number.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 2 })))),
+  top_p: Schema.optional(Schema.Number.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 1 })))),
+  n: Schema.optional(Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 128 })))),
   seed: Schema.optional(Int),
-  stop: Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String).pipe(Schema.maxItems(4)))),
-  presence_penalty: Schema.optional(Schema.Number.pipe(Schema.between(-2, 2))),
-  frequency_penalty: Schema.optional(Schema.Number.pipe(Schema.between(-2, 2))),
-  logit_bias: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Number })),
+  stop: Schema.optional(
+    Schema.Union([Schema.String, Schema.Array(Schema.String).pipe(Schema.check(Schema.isMaxLength(4)))])
+  ),
+  presence_penalty: Schema.optional(Schema.Number.pipe(Schema.check(Schema.isBetween({ minimum: -2, maximum: 2 })))),
+  frequency_penalty: Schema.optional(Schema.Number.pipe(Schema.check(Schema.isBetween({ minimum: -2, maximum: 2 })))),
+  logit_bias: Schema.optional(Schema.Record(Schema.String, Schema.Number)),
   logprobs: Schema.optional(Schema.Boolean),
-  top_logprobs: Schema.optional(Int.pipe(Schema.between(0, 20))),
+  top_logprobs: Schema.optional(Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 20 })))),
   user: Schema.optional(Schema.String),
   store: Schema.optional(Schema.Boolean),
-  metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  metadata: Schema.optional(Schema.Record(Schema.String, Schema.String)),
   reasoning_effort: Schema.optional(Schema.String),
   service_tier: Schema.optional(Schema.String),
   stream: Schema.optional(Schema.Boolean),
@@ -257,7 +259,7 @@ export type Request = typeof Request.Type
  */
 export const Usage = Schema.Struct({
   prompt_tokens: Schema.Number,
-  completion_tokens: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  completion_tokens: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
   total_tokens: Schema.optional(Schema.Number),
   prompt_tokens_details: Schema.optional(
     Schema.NullOr(Schema.Struct({ cached_tokens: Schema.optional(Schema.NullOr(Schema.Number)) }))
@@ -279,8 +281,8 @@ export type Usage = typeof Usage.Type
  * @category schemas
  */
 export const ResponseMessage = Schema.Struct({
-  role: Schema.optionalWith(Schema.String, { default: () => "assistant" }),
-  content: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  role: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed("assistant"))),
+  content: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
   refusal: Schema.optional(Schema.NullOr(Schema.String)),
   tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCall))),
   reasoning_content: Schema.optional(Schema.NullOr(Schema.String))
@@ -294,9 +296,9 @@ export const ResponseMessage = Schema.Struct({
  * @category schemas
  */
 export const Choice = Schema.Struct({
-  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
   message: ResponseMessage,
-  finish_reason: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
   logprobs: Schema.optional(Schema.Unknown)
 })
 
@@ -307,10 +309,10 @@ export const Choice = Schema.Struct({
  * @category schemas
  */
 export const ChatCompletion = Schema.Struct({
-  id: Schema.optionalWith(Schema.String, { default: () => "" }),
+  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
   object: Schema.optional(Schema.String),
   created: Schema.optional(Schema.Number),
-  model: Schema.optionalWith(Schema.String, { default: () => "" }),
+  model: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
   system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
   service_tier: Schema.optional(Schema.NullOr(Schema.String)),
   choices: Schema.Array(Choice),
@@ -329,7 +331,7 @@ export type ChatCompletion = typeof ChatCompletion.Type
  * @category schemas
  */
 export const ToolCallDelta = Schema.Struct({
-  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
   id: Schema.optional(Schema.NullOr(Schema.String)),
   type: Schema.optional(Schema.NullOr(Schema.String)),
   function: Schema.optional(
@@ -349,18 +351,15 @@ export const ToolCallDelta = Schema.Struct({
  * @category schemas
  */
 export const ChunkChoice = Schema.Struct({
-  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  delta: Schema.optionalWith(
-    Schema.Struct({
-      role: Schema.optional(Schema.NullOr(Schema.String)),
-      content: Schema.optional(Schema.NullOr(Schema.String)),
-      refusal: Schema.optional(Schema.NullOr(Schema.String)),
-      reasoning_content: Schema.optional(Schema.NullOr(Schema.String)),
-      tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCallDelta)))
-    }),
-    { default: () => ({}) }
-  ),
-  finish_reason: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
+  delta: Schema.Struct({
+    role: Schema.optional(Schema.NullOr(Schema.String)),
+    content: Schema.optional(Schema.NullOr(Schema.String)),
+    refusal: Schema.optional(Schema.NullOr(Schema.String)),
+    reasoning_content: Schema.optional(Schema.NullOr(Schema.String)),
+    tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCallDelta)))
+  }).pipe(Schema.withDecodingDefault(Effect.sync(() => ({})))),
+  finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
   logprobs: Schema.optional(Schema.Unknown)
 })
 
@@ -372,13 +371,13 @@ export const ChunkChoice = Schema.Struct({
  * @category schemas
  */
 export const ChatCompletionChunk = Schema.Struct({
-  id: Schema.optionalWith(Schema.String, { default: () => "" }),
+  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
   object: Schema.optional(Schema.String),
   created: Schema.optional(Schema.Number),
   model: Schema.optional(Schema.String),
   system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
   service_tier: Schema.optional(Schema.NullOr(Schema.String)),
-  choices: Schema.optionalWith(Schema.Array(ChunkChoice), { default: () => [] }),
+  choices: Schema.Array(ChunkChoice).pipe(Schema.withDecodingDefault(Effect.sync(() => []))),
   usage: Schema.optional(Schema.NullOr(Usage))
 })
 /**

@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
-import { ParseResult, Schema } from "effect"
+import { Effect, Schema, SchemaGetter, SchemaIssue } from "effect"
 
-const Int = Schema.Number.pipe(Schema.int())
+const Int = Schema.Int
 
 /**
  * The body of `POST /embeddings`.
@@ -15,15 +15,15 @@ const Int = Schema.Number.pipe(Schema.int())
  * @category schemas
  */
 export const Request = Schema.Struct({
-  model: Schema.String.pipe(Schema.minLength(1)),
-  input: Schema.Union(
+  model: Schema.String.pipe(Schema.check(Schema.isMinLength(1))),
+  input: Schema.Union([
     Schema.String,
-    Schema.Array(Schema.String).pipe(Schema.minItems(1)),
-    Schema.Array(Int).pipe(Schema.minItems(1)),
-    Schema.Array(Schema.Array(Int).pipe(Schema.minItems(1))).pipe(Schema.minItems(1))
-  ),
-  encoding_format: Schema.optional(Schema.Literal("float", "base64")),
-  dimensions: Schema.optional(Int.pipe(Schema.positive())),
+    Schema.Array(Schema.String).pipe(Schema.check(Schema.isMinLength(1))),
+    Schema.Array(Int).pipe(Schema.check(Schema.isMinLength(1))),
+    Schema.Array(Schema.Array(Int).pipe(Schema.check(Schema.isMinLength(1)))).pipe(Schema.check(Schema.isMinLength(1)))
+  ]),
+  encoding_format: Schema.optional(Schema.Literals(["float", "base64"])),
+  dimensions: Schema.optional(Int.pipe(Schema.check(Schema.isGreaterThan(0)))),
   user: Schema.optional(Schema.String)
 })
 /**
@@ -38,19 +38,24 @@ export type Request = typeof Request.Type
  * @since 0.1.0
  * @category schemas
  */
-export const Base64Vector = Schema.transformOrFail(Schema.String, Schema.Array(Schema.Number), {
-  strict: true,
-  decode: (text, _, ast) => {
-    const bytes = Buffer.from(text, "base64")
-    if (bytes.length % 4 !== 0) {
-      return ParseResult.fail(new ParseResult.Type(ast, text, "base64 embedding is not a whole number of float32s"))
-    }
-    // Copy into a fresh, aligned buffer: a pooled Buffer's offset need not be a multiple of 4.
-    const floats = new Float32Array(Uint8Array.from(bytes).buffer)
-    return ParseResult.succeed(Array.from(floats))
-  },
-  encode: (numbers) => ParseResult.succeed(Buffer.from(Float32Array.from(numbers).buffer).toString("base64"))
-})
+export const Base64Vector = Schema.String.pipe(
+  Schema.decodeTo(Schema.Array(Schema.Number), {
+    decode: SchemaGetter.transformEffect((text: string) => {
+      const bytes = Buffer.from(text, "base64")
+      if (bytes.length % 4 !== 0) {
+        return Effect.fail(
+          new SchemaIssue.InvalidValue({ message: "base64 embedding is not a whole number of float32s" }, text)
+        )
+      }
+      // Copy into a fresh, aligned buffer: a pooled Buffer's offset need not be a multiple of 4.
+      const floats = new Float32Array(Uint8Array.from(bytes).buffer)
+      return Effect.succeed<ReadonlyArray<number>>(Array.from(floats))
+    }),
+    encode: SchemaGetter.transform((numbers: ReadonlyArray<number>) =>
+      Buffer.from(Float32Array.from(numbers).buffer).toString("base64")
+    )
+  })
+)
 
 /**
  * One embedding vector, as numbers whatever the wire encoding.
@@ -60,8 +65,8 @@ export const Base64Vector = Schema.transformOrFail(Schema.String, Schema.Array(S
  */
 export const Embedding = Schema.Struct({
   object: Schema.optional(Schema.String),
-  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  embedding: Schema.Union(Schema.Array(Schema.Number), Base64Vector)
+  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
+  embedding: Schema.Union([Schema.Array(Schema.Number), Base64Vector])
 })
 
 /**
@@ -73,7 +78,7 @@ export const Embedding = Schema.Struct({
 export const EmbeddingList = Schema.Struct({
   object: Schema.optional(Schema.String),
   data: Schema.Array(Embedding),
-  model: Schema.optionalWith(Schema.String, { default: () => "" }),
+  model: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
   usage: Schema.optional(
     Schema.NullOr(Schema.Struct({ prompt_tokens: Schema.Number, total_tokens: Schema.optional(Schema.Number) }))
   )

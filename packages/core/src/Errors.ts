@@ -150,7 +150,7 @@ export class ServerError extends Schema.TaggedError<ServerError>()("ServerError"
  * @since 0.1.0
  * @category models
  */
-export const TimeoutPhase = Schema.Literal("connect", "headers", "first-token", "idle", "total")
+export const TimeoutPhase = Schema.Literals(["connect", "headers", "first-token", "idle", "total"])
 /**
  * @since 0.1.0
  * @category models
@@ -261,7 +261,7 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen"
 export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
   scope: Schema.String,
   /** What the ceiling counts: US dollars or tokens. */
-  unit: Schema.Literal("usd", "tokens"),
+  unit: Schema.Literals(["usd", "tokens"]),
   ceiling: Schema.Number,
   spent: Schema.Number,
   reserved: Schema.Number,
@@ -284,7 +284,7 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
  * @category errors
  */
 export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", {
-  bucket: Schema.Literal("requests", "tokens"),
+  bucket: Schema.Literals(["requests", "tokens"]),
   requested: Schema.Number,
   capacity: Schema.Number
 }) {
@@ -321,7 +321,7 @@ export class PriceUnknown extends Schema.TaggedError<PriceUnknown>()("PriceUnkno
  */
 export class ModelRetired extends Schema.TaggedError<ModelRetired>()("ModelRetired", {
   model: Schema.String,
-  state: Schema.Literal("deprecated", "retired"),
+  state: Schema.Literals(["deprecated", "retired"]),
   shutdownDate: Schema.optional(Schema.String),
   replacement: Schema.optional(Schema.String)
 }) {
@@ -401,7 +401,7 @@ export type OpenAiError =
  * @since 0.1.0
  * @category schemas
  */
-export const OpenAiError = Schema.Union(
+export const OpenAiError = Schema.Union([
   RateLimited,
   QuotaExceeded,
   AuthenticationFailed,
@@ -422,7 +422,7 @@ export const OpenAiError = Schema.Union(
   ModelRetired,
   InvalidRequest,
   CredentialsUnavailable
-)
+])
 
 /**
  * Whether retrying the call could succeed.

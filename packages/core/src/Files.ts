@@ -9,7 +9,7 @@ import { Schema } from "effect"
  * @since 0.1.0
  * @category schemas
  */
-export const Purpose = Schema.Literal("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+export const Purpose = Schema.Literals(["assistants", "batch", "fine-tune", "vision", "user_data", "evals"])
 /**
  * @since 0.1.0
  * @category models
@@ -23,12 +23,10 @@ export type Purpose = typeof Purpose.Type
  * @category schemas
  */
 export const CreateRequest = Schema.Struct({
-  file: Schema.Uint8ArrayFromSelf,
-  filename: Schema.String.pipe(Schema.minLength(1)),
+  file: Schema.Uint8Array,
+  filename: Schema.String.pipe(Schema.check(Schema.isMinLength(1))),
   purpose: Purpose,
-  expires_after: Schema.optional(
-    Schema.Struct({ anchor: Schema.Literal("created_at"), seconds: Schema.Number.pipe(Schema.int()) })
-  )
+  expires_after: Schema.optional(Schema.Struct({ anchor: Schema.Literal("created_at"), seconds: Schema.Int }))
 })
 /**
  * @since 0.1.0
@@ -44,9 +42,9 @@ export type CreateRequest = typeof CreateRequest.Type
  */
 export const ListRequest = Schema.Struct({
   purpose: Schema.optional(Schema.String),
-  limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 10_000))),
+  limit: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })))),
   after: Schema.optional(Schema.String),
-  order: Schema.optional(Schema.Literal("asc", "desc"))
+  order: Schema.optional(Schema.Literals(["asc", "desc"]))
 })
 /**
  * @since 0.1.0

@@ -2,6 +2,7 @@
  * @since 0.1.0
  */
 export * as Errors from "./Errors.js"
+export * as Decoding from "./Decoding.js"
 export * as RateLimitHeaders from "./RateLimitHeaders.js"
 export * as Gates from "./Gates.js"
 export * as OpenAi from "./OpenAi.js"

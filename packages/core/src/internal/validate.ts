@@ -3,62 +3,39 @@
  *
  * @internal
  */
-import { Effect, Either, ParseResult, Schema } from "effect"
-import type { ParseOptions } from "effect/SchemaAST"
+import { Effect, Result, type Schema } from "effect"
+import * as Decoding from "../Decoding.js"
 import { InvalidRequest, ResponseDecodeFailed } from "../Errors.js"
 
-const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.reduce<string>(
-    (out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`),
-    ""
-  )
+const describe = (problems: ReadonlyArray<Decoding.Problem>, whole: string): string =>
+  problems
+    .slice(0, 3)
+    .map((problem) => `${Decoding.formatPath(problem.path) || whole}: ${problem.message}`)
+    .join("; ")
 
 /**
  * Validates a request; unknown fields are kept (vendor extensions pass through).
  *
  * @internal
  */
-export const request = <A, I>(
-  schema: Schema.Schema<A, I>,
+export const request = <S extends Schema.ConstraintDecoder<unknown>>(
+  schema: S,
   input: unknown,
   what: string
-): Effect.Effect<A, InvalidRequest> => {
-  const result = requestDecoder(schema)(input)
-  return Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(invalidRequest(result.left, what))
+): Effect.Effect<S["Type"], InvalidRequest> => {
+  const result = Decoding.decoder(schema)(input)
+  return Result.isSuccess(result) ? Effect.succeed(result.success) : Effect.fail(invalidRequest(result.failure, what))
 }
 
-const invalidRequest = (error: ParseResult.ParseError, what: string): InvalidRequest => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const first = issues[0]
-  const path = first === undefined ? "" : formatPath(first.path)
-  const details = issues
-    .slice(0, 3)
-    .map((issue) => `${formatPath(issue.path) || "(request)"}: ${issue.message}`)
-    .join("; ")
-  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : ""
+const invalidRequest = (problems: ReadonlyArray<Decoding.Problem>, what: string): InvalidRequest => {
+  const first = problems[0]
+  const path = first === undefined ? "" : Decoding.formatPath(first.path)
+  const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : ""
   return new InvalidRequest({
-    message: `invalid ${what} request: ${details}${more}`,
+    message: `invalid ${what} request: ${describe(problems, "(request)")}${more}`,
     ...(path === "" ? {} : { path })
   })
 }
-
-type Decoder<A> = (input: unknown) => Either.Either<A, ParseResult.ParseError>
-
-/** One compiled decoder per schema and options: a request and a response are decoded on every call. */
-const decoders = (options: ParseOptions) => {
-  const cache = new WeakMap<object, Decoder<unknown>>()
-  return <A, I>(schema: Schema.Schema<A, I>): Decoder<A> => {
-    let decoder = cache.get(schema)
-    if (decoder === undefined) {
-      decoder = Schema.decodeUnknownEither(schema, options)
-      cache.set(schema, decoder)
-    }
-    return decoder as Decoder<A>
-  }
-}
-
-const requestDecoder = decoders({ onExcessProperty: "preserve", errors: "all" })
-const responseDecoder = decoders({ onExcessProperty: "preserve" })
 
 /**
  * Decodes a response body (JSON text) with a tolerant schema. Fields the schema does not know are kept on the
@@ -69,12 +46,12 @@ const responseDecoder = decoders({ onExcessProperty: "preserve" })
  *
  * @internal
  */
-export const response = <A, I>(
-  schema: Schema.Schema<A, I>,
+export const response = <S extends Schema.ConstraintDecoder<unknown>>(
+  schema: S,
   text: string,
   meta: { readonly what: string; readonly status: number; readonly requestId: string | undefined },
-  fast?: (json: unknown) => A | undefined
-): Effect.Effect<A, ResponseDecodeFailed> => {
+  fast?: (json: unknown) => S["Type"] | undefined
+): Effect.Effect<S["Type"], ResponseDecodeFailed> => {
   const fail = (message: string) =>
     new ResponseDecodeFailed({
       message,
@@ -96,11 +73,7 @@ export const response = <A, I>(
     const decoded = fast(json)
     if (decoded !== undefined) return Effect.succeed(decoded)
   }
-  const decoded = responseDecoder(schema)(json)
-  if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
-  const details = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-    .slice(0, 3)
-    .map((issue) => `${formatPath(issue.path) || "(body)"}: ${issue.message}`)
-    .join("; ")
-  return Effect.fail(fail(`response of ${meta.what} does not match its schema: ${details}`))
+  const decoded = Decoding.decoder(schema)(json)
+  if (Result.isSuccess(decoded)) return Effect.succeed(decoded.success)
+  return Effect.fail(fail(`response of ${meta.what} does not match its schema: ${describe(decoded.failure, "(body)")}`))
 }

@@ -1,0 +1,128 @@
+/**
+ * Tolerant decoding of what a server sends (and of requests a user builds): a schema validates the fields it
+ * knows, and every field it does not know is kept on the decoded value, at every depth. Servers add fields all
+ * the time (`reasoning_content`, `timings`, `service_tier` …) and requests carry vendor extensions (vLLM's
+ * `top_k`): nothing is dropped.
+ *
+ * Effect 3 did this with `onExcessProperty: "preserve"`; Effect 4.1 only knows `"ignore"` and `"error"`, so the
+ * decoder here runs the schema with the default options (the parser's fast path) and then copies the keys the
+ * schema dropped from the input onto the output. Decoders are compiled once per schema and cached.
+ *
+ * @since 0.1.0
+ */
+import { Result, type Schema, SchemaIssue, SchemaParser } from "effect"
+import type { ParseOptions } from "effect/SchemaAST"
+import type { StandardSchemaV1 } from "effect/StandardSchema"
+
+type Json = Record<string, unknown>
+
+const isGraftable = (value: unknown): value is Json => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+const graft = (out: unknown, input: unknown): void => {
+  if (out === input || typeof out !== "object" || out === null || typeof input !== "object" || input === null) return
+  if (Array.isArray(out)) {
+    if (!Array.isArray(input)) return
+    const length = Math.min(out.length, input.length)
+    for (let index = 0; index < length; index++) {
+      const item: unknown = out[index]
+      if (typeof item === "object" && item !== null) graft(item, input[index])
+    }
+    return
+  }
+  if (Array.isArray(input) || !isGraftable(out)) return
+  const source = input as Json
+  for (const key of Object.keys(source)) {
+    // JSON.parse makes an own "__proto__" key an ordinary property; assigning it would set the prototype.
+    if (key === "__proto__") continue
+    if (Object.hasOwn(out, key)) graft(out[key], source[key])
+    else out[key] = source[key]
+  }
+}
+
+/**
+ * Copies onto `decoded` (in place, at every depth) the keys of `input` that decoding dropped: what
+ * `onExcessProperty: "preserve"` did in Effect 3. Only plain objects are extended (never class instances);
+ * arrays are walked by index. Returns `decoded`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const keepUnknown = <A>(decoded: A, input: unknown): A => {
+  graft(decoded, input)
+  return decoded
+}
+
+/**
+ * One problem found by a decoder: where (`path`) and what (`message`, with the offending value).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Problem {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly message: string
+}
+
+/**
+ * A compiled tolerant decoder. `Failure` holds every problem (not just the first).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decoder<A> = (input: unknown) => Result.Result<A, ReadonlyArray<Problem>>
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+const fast: ParseOptions = {}
+const thorough: ParseOptions = { errors: "all", reportInput: true }
+
+const toProblem = (issue: StandardSchemaV1.Issue): Problem => ({
+  path:
+    issue.path === undefined ? [] : issue.path.map((segment) => (typeof segment === "object" ? segment.key : segment)),
+  message: issue.message
+})
+
+const compile = <S extends Schema.ConstraintDecoder<unknown>>(schema: S): Decoder<S["Type"]> => {
+  const parse = SchemaParser.decodeUnknownResult(schema)
+  return (input): Result.Result<S["Type"], ReadonlyArray<Problem>> => {
+    const result = parse(input, fast)
+    if (Result.isSuccess(result)) return Result.succeed(keepUnknown(result.success as S["Type"], input))
+    // The failure path runs again collecting every issue with its input: the success path stays the cheap one.
+    const again = parse(input, thorough)
+    const issue = Result.isFailure(again) ? again.failure : result.failure
+    return Result.fail(formatter(issue).issues.map(toProblem))
+  }
+}
+
+const cache = new WeakMap<object, Decoder<unknown>>()
+
+/**
+ * The tolerant decoder of a schema (compiled on first use, then cached per schema): validates, fills
+ * defaults, and keeps unknown fields. The schema must need no services to decode.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decoder = <S extends Schema.ConstraintDecoder<unknown>>(schema: S): Decoder<S["Type"]> => {
+  let decode = cache.get(schema)
+  if (decode === undefined) {
+    decode = compile(schema) as Decoder<unknown>
+    cache.set(schema, decode)
+  }
+  return decode as Decoder<S["Type"]>
+}
+
+/**
+ * Formats a path the way error messages show it: `messages[0].content`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>(
+    (out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`),
+    ""
+  )
