@@ -53,7 +53,7 @@ export const clientLayer = (
   OpenAi.layer.pipe(Layer.provide(OpenAiConfig.layer({ baseUrl, ...options })), Layer.provide(Credentials.static(key)))
 
 const main = Effect.gen(function* () {
-  const fromEnv = yield* Config.option(Config.string("OPENAI_BASE_URL"))
+  const fromEnv = yield* Config.option(Config.String("OPENAI_BASE_URL"))
   const outcome = yield* Option.isSome(fromEnv)
     ? Effect.provide(program, OpenAi.layerConfig())
     : Effect.flatMap(Simulator.start({}), (sim) => Effect.provide(program, clientLayer(sim.url, "sk-local-demo")))

@@ -4,7 +4,7 @@
  *
  *   npx tsx examples/many-requests.ts            # 5,000 requests against an in-process simulator
  *
- * Why not `Effect.forEach(items, call, { concurrency: 32, discard: true })`? On Effect 3.22 it keeps every
+ * Why not `Effect.forEach(items, call, { concurrency: 32, discard: true })`? On Effect 3.22 it kept every
  * element's exit — here every response — until the last element finishes: measured ~1.3 KB per request held for
  * the whole run (a million requests would hold gigabytes). `Stream.mapEffect` keeps only what is in flight.
  */
@@ -25,7 +25,7 @@ export const ask = (questions: number, concurrency: number): Effect.Effect<Tally
     Stream.range(1, questions).pipe(
       Stream.mapEffect(
         (i) =>
-          Effect.either(
+          Effect.result(
             openai.chat.completions.create({
               model: "gpt-4o-mini",
               messages: [{ role: "user", content: `Give me fact number ${i} about rivers.` }],
@@ -35,15 +35,15 @@ export const ask = (questions: number, concurrency: number): Effect.Effect<Tally
         { concurrency }
       ),
       Stream.runFold(
-        { succeeded: 0, failed: {}, completionTokens: 0 } as Tally,
+        (): Tally => ({ succeeded: 0, failed: {}, completionTokens: 0 }),
         (tally, result): Tally =>
-          result._tag === "Right"
+          result._tag === "Success"
             ? {
                 ...tally,
                 succeeded: tally.succeeded + 1,
-                completionTokens: tally.completionTokens + (result.right.body.usage?.completion_tokens ?? 0)
+                completionTokens: tally.completionTokens + (result.success.body.usage?.completion_tokens ?? 0)
               }
-            : { ...tally, failed: increment(tally.failed, (result.left as Errors.OpenAiError)._tag) }
+            : { ...tally, failed: increment(tally.failed, (result.failure as Errors.OpenAiError)._tag) }
       )
     )
   )

@@ -70,8 +70,8 @@ export const main = Effect.gen(function* () {
   const afterQuota = yield* Effect.gen(function* () {
     const tags: Array<string> = []
     for (let i = 0; i < 40; i++) {
-      const outcome = yield* Effect.either(ask(i))
-      if (outcome._tag === "Left") tags.push(outcome.left._tag)
+      const outcome = yield* Effect.result(ask(i))
+      if (outcome._tag === "Failure") tags.push(outcome.failure._tag)
     }
     return tags
   }).pipe(

@@ -10,7 +10,7 @@
  *   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npx tsx examples/telemetry-otel.ts   # also export over OTLP
  */
 import { pathToFileURL } from "node:url"
-import { NodeSdk } from "@effect/opentelemetry"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { NodeRuntime } from "@effect/platform-node"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import {
@@ -71,7 +71,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   program.pipe(
     Effect.tap((result) => Effect.logInfo(`done: ${result.attempts} attempts, ${result.dimensions} dimensions`)),
     Effect.provide(tracing()),
-    Effect.provide(Logger.json),
-    NodeRuntime.runMain({ disablePrettyLogger: true })
+    // JSON log lines instead of the default logger (Logger.layer replaces the loggers)
+    Effect.provide(Logger.layer([Logger.consoleJson])),
+    NodeRuntime.runMain
   )
 }

@@ -1,15 +1,15 @@
 /**
- * A chat relay: an `@effect/platform` HTTP server that serves a page and relays a Sluice chat stream to it as
+ * A chat relay: an `effect/http` server (on Node's `http` via `@effect/platform-node`) that serves a page and relays a Sluice chat stream to it as
  * SSE. The upstream `ChatStream` runs inside the response stream, so when the browser goes away (tab closed,
  * `EventSource.close()`, a fetch aborted) the server interrupts the response and with it the upstream call:
  * its HTTP request is aborted and its gates are settled.
  */
 import * as Http from "node:http"
-import { type HttpServerError, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { OpenAi } from "@sluice/core"
 import { ChatStream, Interop, Sse } from "@sluice/stream"
 import { Context, Effect, Layer, type Scope, Stream } from "effect"
+import { HttpRouter, HttpServer, type HttpServerError, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { page } from "./page.js"
 
 export interface Options {
@@ -24,9 +24,8 @@ export interface Options {
 const MAX_PROMPT = 2000
 
 /** `GET /chat?q=…`: the upstream chat stream as SSE, ending with `data: [DONE]` or an `event: error`. */
-const chat = (options: Options) =>
+const chat = (options: Options) => (request: HttpServerRequest.HttpServerRequest) =>
   Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
     const q = new URL(request.url, "http://relay").searchParams.get("q")?.slice(0, MAX_PROMPT).trim()
     const openai = yield* OpenAi.OpenAi
     const body = ChatStream.stream(
@@ -39,7 +38,7 @@ const chat = (options: Options) =>
     ).pipe(
       Interop.toSse(),
       // Tell the browser what went wrong instead of cutting the connection (no [DONE] follows, as with OpenAI).
-      Stream.catchAll((error) => Stream.make(Sse.encodeBytes(Interop.errorEvent(error)))),
+      Stream.catch((error) => Stream.make(Sse.encodeBytes(Interop.errorEvent(error)))),
       Stream.provideService(OpenAi.OpenAi, openai)
     )
     return HttpServerResponse.stream(body, {
@@ -50,14 +49,15 @@ const chat = (options: Options) =>
 
 /** The routes: `/` (the page) and `/chat` (the SSE relay). */
 export const app = (options: Options = {}) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.get("/", HttpServerResponse.text(page, { contentType: "text/html; charset=utf-8" })),
-    HttpRouter.get("/chat", chat(options))
-  )
+  HttpRouter.addAll([
+    HttpRouter.route("GET", "/", HttpServerResponse.text(page, { contentType: "text/html; charset=utf-8" })),
+    HttpRouter.route("GET", "/chat", chat(options))
+  ])
 
 /** The relay as a layer: serves until the layer is released. Needs the Sluice client (`OpenAi`). */
 export const layer = (options: Options = {}) =>
-  HttpServer.serve(app(options)).pipe(
+  // No request log and no "listening on" line: the relay is quiet, like the rest of the example.
+  HttpRouter.serve(app(options), { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: options.port ?? 0, host: "127.0.0.1" }))
   )
 
@@ -71,6 +71,6 @@ export const start = (
   Effect.gen(function* () {
     const context = yield* Layer.build(layer(options))
     const address = Context.get(context, HttpServer.HttpServer).address
-    if (address._tag !== "TcpAddress") return yield* Effect.dieMessage("the relay listens on TCP")
+    if (address._tag === "UnixPathAddress") return yield* Effect.die(new Error("the relay listens on TCP"))
     return { url: `http://127.0.0.1:${address.port}` }
   })

@@ -3,7 +3,7 @@ import { Simulator } from "@sluice/simulator"
 import { Effect } from "effect"
 import { clientLayer, program } from "../chat-and-embeddings.js"
 
-it.scopedLive("answers, then handles QuotaExceeded by tag once the simulated spend reaches the quota", () =>
+it.live("answers, then handles QuotaExceeded by tag once the simulated spend reaches the quota", () =>
   Effect.gen(function* () {
     const sim = yield* Simulator.start({ quotaUsd: 0.000_2 })
     const first = yield* Effect.provide(program, clientLayer(sim.url, "sk-example"))
@@ -20,7 +20,7 @@ it.scopedLive("answers, then handles QuotaExceeded by tag once the simulated spe
   })
 )
 
-it.scopedLive("handles RateLimited by tag when the server keeps throttling", () =>
+it.live("handles RateLimited by tag when the server keeps throttling", () =>
   Effect.gen(function* () {
     const sim = yield* Simulator.start({ faults: { rate429: 1 } })
     const outcome = yield* Effect.provide(

@@ -46,7 +46,7 @@ const waitForStats = (sim: Simulator.Running, ready: (stats: Stats.Stats) => boo
 const decoder = new TextDecoder()
 
 describe("chat-relay", () => {
-  it.scopedLive("serves the page and relays a whole chat stream as SSE that decodes back to the answer", () =>
+  it.live("serves the page and relays a whole chat stream as SSE that decodes back to the answer", () =>
     Effect.gen(function* () {
       const { sim, relay } = yield* setup({ perChunkMs: 1 })
       const html = yield* Effect.promise(() => fetch(`${relay.url}/`).then((r) => r.text()))
@@ -62,7 +62,7 @@ describe("chat-relay", () => {
     })
   )
 
-  it.scopedLive("a client that aborts its request makes the relay abort the upstream stream (plain HTTP)", () =>
+  it.live("a client that aborts its request makes the relay abort the upstream stream (plain HTTP)", () =>
     Effect.gen(function* () {
       // Chunks 2 s apart: the stream cannot end by itself before the abort arrives, however slow the machine.
       const { sim, relay } = yield* setup({ perChunkMs: 2_000 })
@@ -92,7 +92,7 @@ describe("chat-relay", () => {
   describe.skipIf(!Fs.existsSync(chromiumPath) && process.env.CI !== "true")(
     "in a real browser (headless Chromium)",
     () => {
-      it.scopedLive("the page shows the streamed text; closing the tab aborts the upstream stream", () =>
+      it.live("the page shows the streamed text; closing the tab aborts the upstream stream", () =>
         Effect.gen(function* () {
           // Chunks 2 s apart (a ~30 s stream): it is still streaming when the page is checked and closed, and cannot
           // end by itself before the abort arrives, even with Chromium slowed down by a loaded machine.

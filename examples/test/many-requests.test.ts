@@ -3,7 +3,7 @@ import { Simulator } from "@sluice/simulator"
 import { Effect } from "effect"
 import { ask, clientLayer } from "../many-requests.js"
 
-it.scopedLive("1,000 requests through a bounded stream under limits and faults: every one answered", () =>
+it.live("1,000 requests through a bounded stream under limits and faults: every one answered", () =>
   Effect.gen(function* () {
     const sim = yield* Simulator.start({ rpm: 60_000, tpm: 6_000_000, faults: { rate500: 0.02, rate503: 0.02 } })
     const tally = yield* ask(1_000, 32).pipe(Effect.provide(clientLayer(sim.url, "sk-example")))

@@ -12,7 +12,7 @@ import { Effect } from "effect"
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 const run = (env: Record<string, string>) =>
-  Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
+  Effect.callback<{ code: number | null; stdout: string; stderr: string }>((resume) => {
     const child = execFile(
       process.execPath,
       ["--import", "tsx", "--conditions", "@sluice/source", "examples/readme-taste.ts"],
@@ -23,7 +23,7 @@ const run = (env: Record<string, string>) =>
     return Effect.sync(() => child.kill())
   })
 
-it.scopedLive(
+it.live(
   "the README's taste runs against the simulator and logs the answer with its token count",
   () =>
     Effect.gen(function* () {
