@@ -6,7 +6,7 @@
 import * as Fs from "node:fs/promises"
 import { OpenAiConfig, RunReport } from "@sluice/core"
 import { Batch } from "@sluice/stream"
-import { Deferred, Effect, Either, Fiber } from "effect"
+import { Deferred, Effect, Fiber, Result } from "effect"
 import { baseUrlOf, type ClientFlags, credentials, layer } from "./client.js"
 import { render } from "./progress.js"
 
@@ -175,10 +175,10 @@ export const runBatch = (
       return { code: ExitCode.usage, summary: undefined }
     }
     const baseUrl = baseUrlOf(flags.baseUrl)
-    const checked = yield* Effect.either(OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl })))
-    if (Either.isLeft(checked)) {
+    const checked = yield* Effect.result(OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl })))
+    if (Result.isFailure(checked)) {
       yield* err(
-        `${checked.left.message}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
+        `${checked.failure.message}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
       )
       return { code: ExitCode.usage, summary: undefined }
     }
@@ -194,13 +194,13 @@ export const runBatch = (
       process.stderr.write(
         `\n${signal}: no new requests; waiting up to ${flags.graceSeconds ?? 10} s for those in flight (again to exit now)\n`
       )
-      Deferred.unsafeDone(shutdown, Effect.void)
+      Deferred.doneUnsafe(shutdown, Effect.void)
     }
     process.on("SIGINT", onSignal)
     process.on("SIGTERM", onSignal)
     const progress = yield* Batch.makeProgress
     const renderer =
-      options.quiet === true ? undefined : yield* Effect.fork(render(progress, process.stderr.isTTY === true))
+      options.quiet === true ? undefined : yield* Effect.forkChild(render(progress, process.stderr.isTTY === true))
     const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
     const common = {
       output: flags.output,
@@ -243,7 +243,7 @@ export const runBatch = (
     )
     const result = yield* reported.pipe(
       Effect.provide(layer(flags, keys)),
-      Effect.either,
+      Effect.result,
       Effect.ensuring(
         Effect.sync(() => {
           process.off("SIGINT", onSignal)
@@ -252,8 +252,8 @@ export const runBatch = (
       )
     )
     if (renderer !== undefined) yield* Fiber.interrupt(renderer)
-    if (Either.isLeft(result)) {
-      const error = result.left
+    if (Result.isFailure(result)) {
+      const error = result.failure
       if ("_tag" in error && batchErrorTags.has(error._tag)) {
         yield* err(explain(error as Batch.BatchError, flags))
         return { code: ExitCode.usage, summary: undefined }
@@ -267,7 +267,7 @@ export const runBatch = (
       yield* err(`configuration error: ${String(error)}`)
       return { code: ExitCode.usage, summary: undefined }
     }
-    const summary = result.right
+    const summary = result.success
     const code = exitCodeOf(summary)
     if (options.quiet !== true) yield* report(flags, summary, code)
     return { code, summary }

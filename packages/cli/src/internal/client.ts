@@ -6,7 +6,7 @@
 import * as Fs from "node:fs"
 import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
 import { Batch } from "@sluice/stream"
-import { Layer, Logger, LogLevel } from "effect"
+import { Layer } from "effect"
 
 /** @internal */
 export interface ClientFlags {
@@ -83,36 +83,4 @@ export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credenti
   )
 }
 
-let clearLine = false
-
-/**
- * Whether log lines must first clear a progress bar on the terminal.
- *
- * @internal
- */
-export const setClearLine = (value: boolean) => {
-  clearLine = value
-}
-
-/**
- * Logs go to stderr (stdout is for results and `--json`), warnings and above by default; `SLUICE_LOG=debug|info`
- * shows more.
- *
- * @internal
- */
-export const logging = Layer.merge(
-  Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ logLevel, message }) => {
-      const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-      process.stderr.write(`${clearLine ? "\r\x1b[K" : ""}${logLevel.label.toLowerCase()}: ${text}\n`)
-    })
-  ),
-  Logger.minimumLogLevel(
-    process.env["SLUICE_LOG"] === "debug"
-      ? LogLevel.Debug
-      : process.env["SLUICE_LOG"] === "info"
-        ? LogLevel.Info
-        : LogLevel.Warning
-  )
-)
+export { logging, setClearLine } from "./logging.js"

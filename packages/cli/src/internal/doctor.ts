@@ -6,7 +6,7 @@
  */
 import { Credentials, type Errors, OpenAi, OpenAiConfig } from "@sluice/core"
 import * as ModelLifecycle from "@sluice/core/ModelLifecycle"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
 import { hint } from "./chat.js"
 import { baseUrlOf, credentials } from "./client.js"
 
@@ -41,22 +41,22 @@ export const doctor = (flags: DoctorFlags): Effect.Effect<number> =>
       Effect.as(say(`✗ ${what}: ${error._tag}: ${error.message}\n  → ${hint(error)}`), error)
     const program = Effect.gen(function* () {
       const openai = yield* OpenAi.OpenAi
-      const key = yield* Effect.either((yield* Credentials.Credentials).get)
+      const key = yield* Effect.result((yield* Credentials.Credentials).get)
       yield* say(`  base URL ${base}`)
-      if (key._tag === "Left") {
-        yield* say(`✗ key: ${key.left.message}`)
+      if (Result.isFailure(key)) {
+        yield* say(`✗ key: ${key.failure.message}`)
         return 4
       }
-      yield* say(`  key ${key.right.keyId} (fingerprint; the key itself is never printed)`)
+      yield* say(`  key ${key.success.keyId} (fingerprint; the key itself is never printed)`)
       let problems = 0
-      const models = yield* Effect.either(openai.models.list())
-      if (models._tag === "Left") {
-        yield* failed("key / models", models.left)
-        if (models.left._tag === "AuthenticationFailed" || models.left._tag === "PermissionDenied") return 4
+      const models = yield* Effect.result(openai.models.list())
+      if (Result.isFailure(models)) {
+        yield* failed("key / models", models.failure)
+        if (models.failure._tag === "AuthenticationFailed" || models.failure._tag === "PermissionDenied") return 4
         problems++
       } else {
-        const ids = models.right.body.data.map((model) => model.id)
-        yield* say(`✓ key accepted; GET /models in ${models.right.latencyMs} ms: ${ids.length} models`)
+        const ids = models.success.body.data.map((model) => model.id)
+        yield* say(`✓ key accepted; GET /models in ${models.success.latencyMs} ms: ${ids.length} models`)
         const now = Date.now()
         const flagged = ids
           .map((id) => ({ id, status: ModelLifecycle.status(ModelLifecycle.table, id, now) }))
@@ -75,20 +75,20 @@ export const doctor = (flags: DoctorFlags): Effect.Effect<number> =>
         )
         problems++
       }
-      const completion = yield* Effect.either(
+      const completion = yield* Effect.result(
         openai.chat.completions.create({
           model: flags.model,
           messages: [{ role: "user", content: "ping" }],
           max_completion_tokens: 1
         })
       )
-      if (completion._tag === "Left") {
-        yield* failed(`chat with ${flags.model}`, completion.left)
-        if (completion.left._tag === "QuotaExceeded" || completion.left._tag === "AuthenticationFailed") return 4
+      if (Result.isFailure(completion)) {
+        yield* failed(`chat with ${flags.model}`, completion.failure)
+        if (completion.failure._tag === "QuotaExceeded" || completion.failure._tag === "AuthenticationFailed") return 4
         problems++
       } else {
-        const snapshot = completion.right.snapshot
-        yield* say(`✓ chat with ${flags.model}: ${completion.right.latencyMs} ms (1 token)`)
+        const snapshot = completion.success.snapshot
+        yield* say(`✓ chat with ${flags.model}: ${completion.success.latencyMs} ms (1 token)`)
         yield* say(
           `  rate-limit headroom: requests ${headroom(snapshot.remainingRequests, snapshot.limitRequests)}, tokens ${headroom(snapshot.remainingTokens, snapshot.limitTokens)}`
         )
@@ -110,6 +110,6 @@ export const doctor = (flags: DoctorFlags): Effect.Effect<number> =>
     })
     return yield* program.pipe(
       Effect.provide(layer),
-      Effect.catchAll((error) => Effect.as(say(`✗ configuration: ${String(error)}`), 1))
+      Effect.catch((error) => Effect.as(say(`✗ configuration: ${String(error)}`), 1))
     )
   })

@@ -53,7 +53,7 @@ export const render = (progress: SubscriptionRef.SubscriptionRef<Batch.Progress>
   setClearLine(tty)
   return Effect.repeat(draw, Schedule.spaced(Duration.millis(tty ? 150 : 5000))).pipe(
     Effect.onInterrupt(() =>
-      Effect.zipRight(
+      Effect.andThen(
         draw,
         Effect.flatMap(SubscriptionRef.get(progress), (p) =>
           Effect.sync(() => {

@@ -4,7 +4,7 @@
  * @internal
  */
 import { type Config, Faults, Simulator } from "@sluice/simulator"
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 
 /** @internal */
 export interface SimulateFlags {
@@ -72,20 +72,20 @@ export const simulate = (flags: SimulateFlags): Effect.Effect<number> =>
         ...(flags.quotaUsd === undefined ? {} : { quotaUsd: flags.quotaUsd }),
         ...(flags.keys === undefined ? {} : { keys: flags.keys.split(",") })
       })
-    ).pipe(Effect.either)
-    if (server._tag === "Left") {
+    ).pipe(Effect.result)
+    if (Result.isFailure(server)) {
       process.stderr.write(
-        `cannot start the simulator on 127.0.0.1:${flags.port} (${String(server.left.error)}): pick another --port\n`
+        `cannot start the simulator on 127.0.0.1:${flags.port} (${String(server.failure.cause)}): pick another --port\n`
       )
       return 1
     }
-    const running = server.right
+    const running = server.success
     process.stdout.write(
       `simulator listening on ${running.url} (Ctrl-C to stop)\n` +
         `  try: OPENAI_API_KEY=sk-sim OPENAI_BASE_URL=${running.url} sluice chat "hello"\n` +
         `  stats: curl ${running.url.replace(/\/v1$/, "")}/__sim/stats\n`
     )
-    yield* Effect.async<void>((resume) => {
+    yield* Effect.callback<void>((resume) => {
       const stop = () => resume(Effect.void)
       process.once("SIGINT", stop)
       process.once("SIGTERM", stop)
