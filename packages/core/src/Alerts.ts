@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, PubSub, Queue, type Scope, Stream } from "effect"
+import { Context, Effect, Layer, Option, PubSub, type Scope, Stream } from "effect"
 import { percentileSorted } from "./internal/telemetry/format.js"
 import { Latch, Window } from "./internal/telemetry/window.js"
 import * as ModelLifecycle from "./ModelLifecycle.js"
@@ -414,15 +414,15 @@ export const detector = (options: Options = {}): ((event: TelemetryEvent) => Rea
  * @since 0.1.0
  * @category services
  */
-export class Alerts extends Context.Tag("@sluice/core/Alerts")<
+export class Alerts extends Context.Service<
   Alerts,
   {
     /** Every alert from the moment the stream runs. */
     readonly alerts: Stream.Stream<Alert>
     /** A subscription that starts now. */
-    readonly subscribe: Effect.Effect<Queue.Dequeue<Alert>, never, Scope.Scope>
+    readonly subscribe: Effect.Effect<PubSub.Subscription<Alert>, never, Scope.Scope>
   }
->() {}
+>()("@sluice/core/Alerts") {}
 
 /**
  * Subscribes to `Telemetry` at once (no event is missed after the layer is built) and runs the detector in
@@ -431,7 +431,7 @@ export class Alerts extends Context.Tag("@sluice/core/Alerts")<
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Alerts["Type"], never, Telemetry | Scope.Scope> =>
+export const make = (options: Options = {}): Effect.Effect<Alerts["Service"], never, Telemetry | Scope.Scope> =>
   Effect.gen(function* () {
     const telemetry = yield* Telemetry
     const lifecycle = yield* Effect.serviceOption(ModelLifecycle.ModelLifecycle)
@@ -443,12 +443,12 @@ export const make = (options: Options = {}): Effect.Effect<Alerts["Type"], never
     const hub = yield* Effect.acquireRelease(PubSub.sliding<Alert>(1024), PubSub.shutdown)
     const events = yield* telemetry.subscribe
     const log = options.log ?? true
-    yield* Queue.take(events).pipe(
+    yield* PubSub.take(events).pipe(
       Effect.flatMap((event) =>
         Effect.forEach(
           detect(event),
           (alert) =>
-            Effect.zipRight(
+            Effect.andThen(
               log
                 ? Effect.logWarning(`alert ${alert._tag}: ${alert.message}`).pipe(
                     Effect.annotateLogs({ event: "alert", alert: alert._tag })
@@ -472,7 +472,7 @@ export const make = (options: Options = {}): Effect.Effect<Alerts["Type"], never
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<Alerts, never, Telemetry> =>
-  Layer.scoped(Alerts, make(options))
+  Layer.effect(Alerts, make(options))
 
 /**
  * Every alert from the moment the stream runs.

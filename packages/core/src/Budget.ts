@@ -10,9 +10,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Context, Effect, Layer, Metric, Ref } from "effect"
+import { Clock, Context, Effect, FileSystem, Layer, Metric, Ref, Semaphore } from "effect"
+import type { PlatformError } from "effect/PlatformError"
 import type * as Scope from "effect/Scope"
 import { BudgetExceeded } from "./Errors.js"
 
@@ -92,7 +91,7 @@ export interface Options {
  * @since 0.1.0
  * @category services
  */
-export class Budget extends Context.Tag("@sluice/core/Budget")<
+export class Budget extends Context.Service<
   Budget,
   {
     /** Whether a ceiling applies to the scope (then unknown prices fail closed). */
@@ -107,7 +106,7 @@ export class Budget extends Context.Tag("@sluice/core/Budget")<
     /** Ceiling − spent − reserved per unit; `undefined` where no ceiling applies. */
     readonly remaining: (scope: string) => Effect.Effect<{ readonly usd?: number; readonly tokens?: number }>
   }
->() {}
+>()("@sluice/core/Budget") {}
 
 interface Ledger {
   readonly spentUsd: number
@@ -126,15 +125,15 @@ const emptyLedger: Ledger = { spentUsd: 0, spentTokens: 0, reservedUsd: 0, reser
  */
 export const spentGauge = Metric.gauge("sluice_budget_spent_usd", { description: "Settled spend in USD per scope" })
 
+const reservedDescription = "Reserved worst-case spend of in-flight calls in USD per scope"
+
 /**
  * Gauge of reserved (in-flight, worst case) USD per scope.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const reservedGauge = Metric.gauge("sluice_budget_reserved_usd", {
-  description: "Reserved worst-case spend of in-flight calls in USD per scope"
-})
+export const reservedGauge = Metric.gauge("sluice_budget_reserved_usd", { description: reservedDescription })
 
 /**
  * A store that keeps nothing beyond the process.
@@ -148,7 +147,7 @@ export const memoryStore: Store = { load: Effect.succeed([]), append: () => Effe
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options, store: Store = memoryStore): Effect.Effect<Budget["Type"]> =>
+export const make = (options: Options, store: Store = memoryStore): Effect.Effect<Budget["Service"]> =>
   Effect.gen(function* () {
     const ceilingOf = (scope: string): Ceiling =>
       options.ceilings?.[scope] ?? {
@@ -168,14 +167,21 @@ export const make = (options: Options, store: Store = memoryStore): Effect.Effec
     const open = yield* Ref.make(new Map<number, Reservation>())
     const nextId = yield* Ref.make(0)
 
-    // The gauges of a scope, tagged once (tagging builds a new metric key, hashed on every update).
+    // The gauges of a scope, built once with their attributes: `Metric.withAttributes` would add the attributes
+    // to the context (a copy) and re-key the series on every update.
     const gauges = new Map<string, { readonly spent: typeof spentGauge; readonly reserved: typeof reservedGauge }>()
     const gaugesOf = (scope: string) => {
       let tagged = gauges.get(scope)
       if (tagged === undefined) {
         tagged = {
-          spent: spentGauge.pipe(Metric.tagged("scope", scope)),
-          reserved: reservedGauge.pipe(Metric.tagged("scope", scope))
+          spent: Metric.gauge("sluice_budget_spent_usd", {
+            description: "Settled spend in USD per scope",
+            attributes: { scope }
+          }),
+          reserved: Metric.gauge("sluice_budget_reserved_usd", {
+            description: reservedDescription,
+            attributes: { scope }
+          })
         }
         gauges.set(scope, tagged)
       }
@@ -185,7 +191,7 @@ export const make = (options: Options, store: Store = memoryStore): Effect.Effec
       Effect.flatMap(Ref.get(ledgers), (map) => {
         const ledger = map.get(scope) ?? emptyLedger
         const tagged = gaugesOf(scope)
-        return Effect.zipRight(
+        return Effect.andThen(
           Metric.update(tagged.spent, ledger.spentUsd),
           Metric.update(tagged.reserved, ledger.reservedUsd)
         )
@@ -325,7 +331,7 @@ const isCharge = (value: unknown): value is Charge => {
 export const makeFileStore = (path: string): Effect.Effect<Store, PlatformError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     const charges: Array<Charge> = []
     if (yield* fs.exists(path)) {
       const text = yield* fs.readFileString(path)
@@ -351,7 +357,7 @@ export const makeFileStore = (path: string): Effect.Effect<Store, PlatformError,
           fs
             .writeFileString(path, `${JSON.stringify(charge)}\n`, { flag: "a" })
             .pipe(
-              Effect.catchAll((error) =>
+              Effect.catch((error) =>
                 Effect.logError("budget file: could not append a charge").pipe(
                   Effect.annotateLogs({ path, error: error.message })
                 )

@@ -66,7 +66,7 @@ export interface Options {
  * @since 0.1.0
  * @category services
  */
-export class CircuitBreaker extends Context.Tag("@sluice/core/CircuitBreaker")<
+export class CircuitBreaker extends Context.Service<
   CircuitBreaker,
   {
     /**
@@ -82,7 +82,7 @@ export class CircuitBreaker extends Context.Tag("@sluice/core/CircuitBreaker")<
     /** Closes the breaker and clears the fuse of the scope's key. */
     readonly reset: (scope: string) => Effect.Effect<void>
   }
->() {}
+>()("@sluice/core/CircuitBreaker") {}
 
 interface Slot {
   readonly second: number
@@ -147,7 +147,7 @@ export const transitions = Metric.counter("sluice_breaker_transitions_total", {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Type"]> =>
+export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Service"]> =>
   Effect.gen(function* () {
     const windowMs = options.windowMs ?? 60_000
     const slotMs = Math.max(1, Math.floor(windowMs / 60))
@@ -171,15 +171,8 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Type"
               Effect.logWarning(`circuit breaker ${t.from} → ${t.to}`).pipe(
                 Effect.annotateLogs({ scope: t.scope, from: t.from, to: t.to, reason: t.reason })
               ),
-              Metric.update(stateGauge.pipe(Metric.tagged("scope", t.scope)), stateValue[t.to]),
-              Metric.update(
-                transitions.pipe(
-                  Metric.tagged("scope", t.scope),
-                  Metric.tagged("from", t.from),
-                  Metric.tagged("to", t.to)
-                ),
-                1
-              )
+              Metric.update(stateGauge.pipe(Metric.withAttributes({ scope: t.scope })), stateValue[t.to]),
+              Metric.update(transitions.pipe(Metric.withAttributes({ scope: t.scope, from: t.from, to: t.to })), 1)
             ],
             { discard: true }
           )

@@ -5,8 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, Option, SynchronizedRef } from "effect"
-import type * as ConfigError from "effect/ConfigError"
+import { Config, Context, Effect, Layer, Option, Semaphore, SynchronizedRef } from "effect"
 import type * as Scope from "effect/Scope"
 
 /**
@@ -26,7 +25,7 @@ export interface Options {
  * @since 0.1.0
  * @category services
  */
-export class Concurrency extends Context.Tag("@sluice/core/Concurrency")<
+export class Concurrency extends Context.Service<
   Concurrency,
   {
     /** Waits for a permit (global, then the scope's) and holds it until the enclosing `Scope` closes. */
@@ -40,41 +39,32 @@ export class Concurrency extends Context.Tag("@sluice/core/Concurrency")<
     /** The current global limit. */
     readonly permits: Effect.Effect<number>
   }
->() {}
+>()("@sluice/core/Concurrency") {}
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Concurrency["Type"]> =>
+export const make = (options: Options = {}): Effect.Effect<Concurrency["Service"]> =>
   Effect.gen(function* () {
     const state = yield* SynchronizedRef.make({ permits: options.permits ?? 64, perScope: options.perScope })
-    const global = yield* Effect.makeSemaphore(options.permits ?? 64)
-    const scopes = yield* SynchronizedRef.make(new Map<string, Effect.Semaphore>())
+    const global = yield* Semaphore.make(options.permits ?? 64)
+    const scopes = yield* SynchronizedRef.make(new Map<string, Semaphore.Semaphore>())
 
-    const scopeSemaphore = (scope: string): Effect.Effect<Effect.Semaphore | undefined> =>
+    const scopeSemaphore = (scope: string): Effect.Effect<Semaphore.Semaphore | undefined> =>
       Effect.flatMap(SynchronizedRef.get(state), ({ perScope }) =>
         perScope === undefined
           ? Effect.succeed(undefined)
           : SynchronizedRef.modifyEffect(scopes, (map) => {
               const existing = map.get(scope)
               if (existing !== undefined) return Effect.succeed([existing, map] as const)
-              return Effect.map(
-                Effect.makeSemaphore(perScope),
-                (fresh) => [fresh, new Map(map).set(scope, fresh)] as const
-              )
+              return Effect.map(Semaphore.make(perScope), (fresh) => [fresh, new Map(map).set(scope, fresh)] as const)
             })
       )
 
-    // Waiting is interruptible; once taken, the release is registered before anything can interrupt (the same
-    // shape as Semaphore.withPermits), so a permit can never leak.
-    const hold = (semaphore: Effect.Semaphore) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.zipRight(
-          restore(semaphore.take(1)),
-          Effect.addFinalizer(() => semaphore.release(1))
-        )
-      )
+    // Waiting is interruptible; once taken, the release is registered before anything can interrupt
+    // (`takeScoped`), so a permit can never leak.
+    const hold = (semaphore: Semaphore.Semaphore) => semaphore.takeScoped(1)
 
     const acquire = (scope: string) =>
       Effect.gen(function* () {
@@ -88,7 +78,7 @@ export const make = (options: Options = {}): Effect.Effect<Concurrency["Type"]> 
       withPermit:
         (scope) =>
         <A, E, R>(self: Effect.Effect<A, E, R>) =>
-          Effect.scoped(Effect.zipRight(acquire(scope), self)),
+          Effect.scoped(Effect.andThen(acquire(scope), self)),
       resize: (permits) =>
         SynchronizedRef.updateEffect(state, (s) => Effect.as(global.resize(permits), { ...s, permits })),
       resizePerScope: (permits) =>
@@ -121,7 +111,7 @@ export const layer = (options: Options = {}): Layer.Layer<Concurrency> => Layer.
  */
 export const layerConfig = (
   config: Config.Config<Options> = Config.all({
-    permits: Config.integer("SLUICE_CONCURRENCY").pipe(Config.withDefault(64)),
-    perScope: Config.option(Config.integer("SLUICE_CONCURRENCY_PER_SCOPE")).pipe(Config.map(Option.getOrUndefined))
+    permits: Config.Int("SLUICE_CONCURRENCY").pipe(Config.withDefault(64)),
+    perScope: Config.option(Config.Int("SLUICE_CONCURRENCY_PER_SCOPE")).pipe(Config.map(Option.getOrUndefined))
   }).pipe(Config.map(({ permits, perScope }) => (perScope === undefined ? { permits } : { permits, perScope })))
-): Layer.Layer<Concurrency, ConfigError.ConfigError> => Layer.effect(Concurrency, Effect.flatMap(config, make))
+): Layer.Layer<Concurrency, Config.ConfigError> => Layer.effect(Concurrency, Effect.flatMap(config, make))

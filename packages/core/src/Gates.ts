@@ -122,7 +122,7 @@ export interface ResponseDetails {
  * @since 0.1.0
  * @category services
  */
-export class Gates extends Context.Tag("@sluice/core/Gates")<
+export class Gates extends Context.Service<
   Gates,
   {
     readonly admitCall: (info: CallInfo) => Effect.Effect<Ticket, OpenAiError, Scope.Scope>
@@ -138,7 +138,7 @@ export class Gates extends Context.Tag("@sluice/core/Gates")<
     readonly observeAttempt: (ticket: Ticket, outcome: AttemptOutcome) => Effect.Effect<void>
     readonly settleCall: (ticket: Ticket, result: CallResult) => Effect.Effect<void>
   }
->() {}
+>()("@sluice/core/Gates") {}
 
 /**
  * The estimate used when no gate computes one: max output from the request body, no prompt count.
@@ -219,7 +219,7 @@ const pauseHint = (error: RateLimited): number | undefined => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Gates["Type"]> =>
+export const make = (options: Options = {}): Effect.Effect<Gates["Service"]> =>
   Effect.gen(function* () {
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(Budget.Budget))
     const lifecycle = Option.getOrUndefined(yield* Effect.serviceOption(ModelLifecycle.ModelLifecycle))

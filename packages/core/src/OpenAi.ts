@@ -11,20 +11,19 @@
 import {
   Cause,
   Clock,
-  type ConfigError,
+  type Config,
   Context,
   Duration,
   Effect,
-  type Either,
   Exit,
   Layer,
   Option,
   Redacted,
+  Result,
   type Schema,
   Scope,
   type Stream
 } from "effect"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Batches from "./Batches.js"
 import * as ChatCompletions from "./ChatCompletions.js"
 import { Credentials, fromConfig as credentialsFromConfig } from "./Credentials.js"
@@ -176,7 +175,7 @@ export interface Service {
  * @since 0.1.0
  * @category services
  */
-export class OpenAi extends Context.Tag("@sluice/core/OpenAi")<OpenAi, Service>() {}
+export class OpenAi extends Context.Service<OpenAi, Service>()("@sluice/core/OpenAi") {}
 
 type Body =
   | { readonly _tag: "Json"; readonly value: unknown }
@@ -210,8 +209,12 @@ interface CallSpec<A> {
 const textDecoder = new TextDecoder()
 
 const jsonDecoder =
-  <A, I>(schema: Schema.Schema<A, I>, what: string, fast?: (json: unknown) => A | undefined) =>
-  (bytes: Uint8Array, meta: { status: number; requestId: string | undefined }) =>
+  <S extends Schema.ConstraintDecoder<unknown>>(
+    schema: S,
+    what: string,
+    fast?: (json: unknown) => S["Type"] | undefined
+  ) =>
+  (bytes: Uint8Array, meta: { status: number; requestId: string | undefined }): Effect.Effect<S["Type"], OpenAiError> =>
     Validate.response(schema, textDecoder.decode(bytes), { what, ...meta }, fast)
 
 const chatCompletionDecoder = jsonDecoder(ChatCompletions.ChatCompletion, "POST /chat/completions", fastChatCompletion)
@@ -260,12 +263,12 @@ export const make: Effect.Effect<Service, never, OpenAiConfig | Credentials | Sc
     connectTimeout: config.connectTimeout,
     keepAliveTimeout: config.keepAliveTimeout
   })
-  const baseUrl = yield* Effect.either(checkBaseUrl(config))
+  const baseUrl = yield* Effect.result(checkBaseUrl(config))
   return makeService(config, credentials, gates, transport, baseUrl)
 })
 
 /** The pass-through used when no `Gates` are provided (same behaviour as `Gates.none`). */
-const noGates: Gates.Gates["Type"] = {
+const noGates: Gates.Gates["Service"] = {
   admitCall: (info) =>
     Effect.succeed({
       info,
@@ -280,14 +283,14 @@ const noGates: Gates.Gates["Type"] = {
 
 const makeService = (
   config: Resolved,
-  credentials: Credentials["Type"],
-  gates: Gates.Gates["Type"],
+  credentials: Credentials["Service"],
+  gates: Gates.Gates["Service"],
   transport: Http.Transport,
-  baseUrl: Either.Either<URL, InvalidRequest>
+  baseUrl: Result.Result<URL, InvalidRequest>
 ): Service => {
   const server = serverAttributes(baseUrl)
   const checkedBase = Effect.suspend(() =>
-    baseUrl._tag === "Left" ? Effect.fail(baseUrl.left) : Effect.succeed(config.baseUrl)
+    Result.isFailure(baseUrl) ? Effect.fail(baseUrl.failure) : Effect.succeed(config.baseUrl)
   )
   // Timeouts are timers in the transport that abort the request; both start when the request is handed to the
   // connection pool (gate waits do not count). A streamed call has no total timeout here: ChatStream has its own.
@@ -386,20 +389,20 @@ const makeService = (
     >
   ) =>
     effect.pipe(
-      Effect.tapBoth({
-        onFailure: (error) =>
-          Effect.zipRight(
-            gates.observeAttempt(ticket, { _tag: "Failure", error }),
-            error.retryable ? Effect.logDebug(`attempt failed: ${error._tag}`) : Effect.void
-          ),
-        onSuccess: (result) =>
-          gates.observeAttempt(ticket, {
-            _tag: "Response",
-            status: result.status,
-            snapshot: result.snapshot,
-            requestId: result.requestId
-          })
-      })
+      Effect.tapError((error) =>
+        Effect.andThen(
+          gates.observeAttempt(ticket, { _tag: "Failure", error }),
+          error.retryable ? Effect.logDebug(`attempt failed: ${error._tag}`) : Effect.void
+        )
+      ),
+      Effect.tap((result) =>
+        gates.observeAttempt(ticket, {
+          _tag: "Response",
+          status: result.status,
+          snapshot: result.snapshot,
+          requestId: result.requestId
+        })
+      )
     )
 
   /** Retries `attempt`, with exactly one credential refresh and re-attempt after a 401. */
@@ -420,8 +423,8 @@ const makeService = (
         Effect.catchTag("AuthenticationFailed", (error) => {
           if (refreshed) return Effect.fail(error)
           refreshed = true
-          return Effect.zipRight(
-            Effect.zipRight(Effect.logInfo("401: refreshing credentials once"), credentials.refresh),
+          return Effect.andThen(
+            Effect.andThen(Effect.logInfo("401: refreshing credentials once"), credentials.refresh),
             tracked
           )
         })
@@ -500,10 +503,11 @@ const makeService = (
           attempts: state.attempts
         }
       }).pipe(
-        Effect.withSpan(`OpenAi ${spec.method} ${spec.path}`, {
-          attributes: spanAttributes(spec, server),
-          captureStackTrace: false
-        })
+        Effect.withSpan(
+          `OpenAi ${spec.method} ${spec.path}`,
+          { attributes: spanAttributes(spec, server) },
+          { captureStackTrace: false }
+        )
       )
     )
 
@@ -521,14 +525,14 @@ const makeService = (
         })
       // Each attempt gets its own scope; the successful one stays open (permit, HTTP request) with the call.
       const attempt = Effect.gen(function* () {
-        const attemptScope = yield* Scope.fork(callScope, ExecutionStrategy.sequential)
+        const attemptScope = yield* Scope.fork(callScope, "sequential")
         return yield* observed(ticket, startAttempt(spec, ticket, state, streamTimeouts)).pipe(
-          Scope.extend(attemptScope),
+          Scope.provide(attemptScope),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(attemptScope, exit)))
         )
       })
       const started = yield* retried(spec.options, attempt).pipe(
-        Effect.tapErrorCause((cause) =>
+        Effect.tapCause((cause) =>
           Effect.suspend(() => {
             const wasSent = state.sent
             const error = Option.getOrUndefined(causeFailure(cause))
@@ -552,10 +556,11 @@ const makeService = (
         settle: (result) => settleOnce({ usage: result.usage, sent: true, error: result.error })
       } satisfies StreamResponse
     }).pipe(
-      Effect.withSpan(`OpenAi ${spec.method} ${spec.path} (stream)`, {
-        attributes: spanAttributes(spec, server),
-        captureStackTrace: false
-      })
+      Effect.withSpan(
+        `OpenAi ${spec.method} ${spec.path} (stream)`,
+        { attributes: spanAttributes(spec, server) },
+        { captureStackTrace: false }
+      )
     )
 
   const checkMaxTokens = (request: ChatCompletions.Request): Effect.Effect<void, InvalidRequest> => {
@@ -750,12 +755,12 @@ const isStream = (body: unknown): boolean =>
   typeof body === "object" && body !== null && (body as { stream?: unknown }).stream === true
 
 /** `server.address` / `server.port` of the base URL (OpenTelemetry's GenAI and HTTP client conventions). */
-const serverAttributes = (baseUrl: Either.Either<URL, InvalidRequest>): Record<string, unknown> =>
-  baseUrl._tag === "Left"
+const serverAttributes = (baseUrl: Result.Result<URL, InvalidRequest>): Record<string, unknown> =>
+  Result.isFailure(baseUrl)
     ? {}
     : {
-        "server.address": baseUrl.right.hostname,
-        "server.port": Number(baseUrl.right.port || (baseUrl.right.protocol === "https:" ? 443 : 80))
+        "server.address": baseUrl.success.hostname,
+        "server.port": Number(baseUrl.success.port || (baseUrl.success.protocol === "https:" ? 443 : 80))
       }
 
 const spanAttributes = (
@@ -772,7 +777,7 @@ const spanAttributes = (
   ...(spec.model === undefined ? {} : { "gen_ai.request.model": spec.model })
 })
 
-const causeFailure = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.failureOption(cause)
+const causeFailure = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.findErrorOption(cause)
 
 /**
  * The client, from `OpenAiConfig` and `Credentials` in the context. It runs every call through the `Gates`
@@ -782,7 +787,7 @@ const causeFailure = <E>(cause: Cause.Cause<E>): Option.Option<E> => Cause.failu
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<OpenAi, never, OpenAiConfig | Credentials> = Layer.scoped(OpenAi, make)
+export const layer: Layer.Layer<OpenAi, never, OpenAiConfig | Credentials> = Layer.effect(OpenAi, make)
 
 /**
  * Options of {@link layerConfig}: the client's options plus the gates.
@@ -810,7 +815,7 @@ export interface LayerOptions<G = never> extends Options {
  */
 export const layerConfig = <G = never>(
   options: LayerOptions<G> = {}
-): Layer.Layer<OpenAi | Gates.Gates | G, ConfigError.ConfigError> => {
+): Layer.Layer<OpenAi | Gates.Gates | G, Config.ConfigError> => {
   const { gates, ...config } = options
   // Without `options.gates`, G is inferred as never: the default layers provide exactly `Gates`.
   const gatesLayer = (gates === false ? Gates.none : gates === undefined ? Gates.defaults : gates) as Layer.Layer<

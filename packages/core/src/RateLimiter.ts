@@ -258,7 +258,7 @@ export interface Options extends Limits {
  * @since 0.1.0
  * @category services
  */
-export class RateLimiter extends Context.Tag("@sluice/core/RateLimiter")<
+export class RateLimiter extends Context.Service<
   RateLimiter,
   {
     /** Waits (FIFO, interruptibly) until the scope can spend `cost`; fails at once if it never can. */
@@ -271,7 +271,7 @@ export class RateLimiter extends Context.Tag("@sluice/core/RateLimiter")<
     readonly pause: (scope: string, ms: number | undefined) => Effect.Effect<void>
     readonly status: (scope: string) => Effect.Effect<Status>
   }
->() {}
+>()("@sluice/core/RateLimiter") {}
 
 interface Waiter {
   readonly cost: Cost
@@ -295,7 +295,7 @@ const min = (a: number | undefined, b: number | undefined): number | undefined =
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], never, Scope.Scope> =>
+export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"], never, Scope.Scope> =>
   Effect.gen(function* () {
     const store = options.store ?? (yield* makeMemoryStore)
     const burstFactor = options.burstFactor ?? 0.8
@@ -451,7 +451,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
             lane.pending++
             return Queue.offer(lane.queue, { cost, done })
           }).pipe(
-            Effect.zipRight(restore(Deferred.await(done))),
+            Effect.andThen(restore(Deferred.await(done))),
             Effect.ensuring(
               Effect.sync(() => {
                 lane.pending--
@@ -474,7 +474,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
           )
         )
         return { scope, requests: cost.requests, tokens: cost.tokens }
-      }).pipe(Effect.withSpan("RateLimiter.acquire", { attributes: { scope }, captureStackTrace: false }))
+      }).pipe(Effect.withSpan("RateLimiter.acquire", { attributes: { scope } }, { captureStackTrace: false }))
 
     const refund = (scope: string, cost: Cost) =>
       Effect.gen(function* () {
@@ -578,7 +578,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<RateLimiter> => Layer.scoped(RateLimiter, make(options))
+export const layer = (options: Options = {}): Layer.Layer<RateLimiter> => Layer.effect(RateLimiter, make(options))
 
 /**
  * Reads `SLUICE_RPM`, `SLUICE_TPM` and `SLUICE_BURST_FACTOR` (all optional).
@@ -588,9 +588,8 @@ export const layer = (options: Options = {}): Layer.Layer<RateLimiter> => Layer.
  */
 export const layerConfig = (
   config: Config.Config<Options> = Config.all({
-    requestsPerMinute: Config.option(Config.number("SLUICE_RPM")).pipe(Config.map(Option.getOrUndefined)),
-    tokensPerMinute: Config.option(Config.number("SLUICE_TPM")).pipe(Config.map(Option.getOrUndefined)),
-    burstFactor: Config.number("SLUICE_BURST_FACTOR").pipe(Config.withDefault(0.8))
+    requestsPerMinute: Config.option(Config.Number("SLUICE_RPM")).pipe(Config.map(Option.getOrUndefined)),
+    tokensPerMinute: Config.option(Config.Number("SLUICE_TPM")).pipe(Config.map(Option.getOrUndefined)),
+    burstFactor: Config.Number("SLUICE_BURST_FACTOR").pipe(Config.withDefault(0.8))
   })
-): Layer.Layer<RateLimiter, import("effect/ConfigError").ConfigError> =>
-  Layer.scoped(RateLimiter, Effect.flatMap(config, make))
+): Layer.Layer<RateLimiter, Config.ConfigError> => Layer.effect(RateLimiter, Effect.flatMap(config, make))

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Cause, Duration, Effect, Random, Schedule } from "effect"
 import { type OpenAiError, retryAfterMsOf } from "./Errors.js"
 
 /**
@@ -79,29 +79,30 @@ export const ceilingMs = (policy: Policy, retry: number): number =>
   Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry)
 
 /**
- * The policy as a `Schedule` over errors. Its output is the delay it chose (so `Schedule.run` can be used to
+ * The policy as a `Schedule` over errors. Its output is the delay it chose (so `Schedule.toStep` can be used to
  * inspect it). Each delay is `max(uniform(0, ceiling), hint)`.
  *
  * @since 0.1.0
  * @category schedules
  */
 export const schedule = (policy: Policy): Schedule.Schedule<Duration.Duration, OpenAiError> =>
-  Schedule.exponential(Duration.millis(policy.baseDelayMs)).pipe(
-    Schedule.modifyDelay((delay) => Duration.min(delay, Duration.millis(policy.maxDelayMs))),
-    Schedule.jitteredWith({ min: 0, max: 1 }),
-    Schedule.intersect(Schedule.identity<OpenAiError>()),
-    Schedule.modifyDelay(([, error], delay) => {
-      const hint = retryAfterMsOf(error)
-      return hint === undefined ? delay : Duration.max(delay, Duration.millis(hint))
-    }),
-    Schedule.intersect(Schedule.recurs(Math.max(0, policy.maxAttempts - 1))),
-    Schedule.whileInput((error: OpenAiError) => shouldRetry(policy, error)),
-    Schedule.delays,
-    Schedule.intersect(Schedule.elapsed),
-    Schedule.whileOutput(
-      ([delay, elapsed]) => Duration.toMillis(elapsed) + Duration.toMillis(delay) <= policy.deadlineMs
-    ),
-    Schedule.map(([delay]) => delay)
+  // One step per failure, in the order the Effect 3 composition applied them: the attempt count, the error's
+  // retryability (and hint bound), full jitter on the capped exponential ceiling, the hint as a floor, and the
+  // deadline measured from the first failure (`elapsed`) to the end of this delay.
+  Schedule.fromStepWithMetadata(
+    Effect.succeed((meta: Schedule.InputMetadata<OpenAiError>) => {
+      const retry = meta.attempt - 1
+      const error = meta.input
+      if (retry >= policy.maxAttempts - 1 || !shouldRetry(policy, error)) return Cause.done(Duration.zero)
+      return Effect.flatMap(Random.next, (draw) => {
+        const hint = retryAfterMsOf(error)
+        const backoff = ceilingMs(policy, retry) * draw
+        const delayMs = hint === undefined ? backoff : Math.max(backoff, hint)
+        if (meta.elapsed + delayMs > policy.deadlineMs) return Cause.done(Duration.zero)
+        const delay = Duration.millis(delayMs)
+        return Effect.succeed<[Duration.Duration, Duration.Duration]>([delay, delay])
+      })
+    })
   )
 
 /**
@@ -114,16 +115,16 @@ export const retry =
   (policy: Policy) =>
   <A, R>(effect: Effect.Effect<A, OpenAiError, R>): Effect.Effect<A, OpenAiError, R> => {
     if (policy.maxAttempts <= 1) return effect
-    // Like `Effect.retry(effect, schedule(policy))`, but the schedule is built once per policy and its driver
-    // only on the first failure (the elapsed time and the backoff both start there either way), so a call that
-    // succeeds at once pays for neither.
+    // Like `Effect.retry(effect, schedule(policy))`, but the schedule is built once per policy and its step
+    // function only on the first failure (the elapsed time and the backoff both start there either way), so a
+    // call that succeeds at once pays for neither.
     const retries = cachedSchedule(policy)
-    return Effect.catchAll(effect, (first) =>
-      Effect.flatMap(Schedule.driver(retries), (driver) => {
+    return Effect.catch(effect, (first) =>
+      Effect.flatMap(Schedule.toStepWithSleep(retries), (step) => {
         const loop = (error: OpenAiError): Effect.Effect<A, OpenAiError, R> =>
-          Effect.matchEffect(driver.next(error), {
+          Effect.matchEffect(step(error), {
             onFailure: () => Effect.fail(error),
-            onSuccess: () => Effect.catchAll(effect, loop)
+            onSuccess: () => Effect.catch(effect, loop)
           })
         return loop(first)
       })

@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Queue, type Scope } from "effect"
+import { Effect, PubSub, type Scope } from "effect"
 import { chart, escapeHtml } from "./internal/telemetry/svg.js"
 import { Telemetry, type TelemetryEvent } from "./Telemetry.js"
 
@@ -549,10 +549,10 @@ export const recorder = (
     const addAll = (chunk: Iterable<TelemetryEvent>): void => {
       for (const event of chunk) acc.add(event)
     }
-    yield* Queue.takeBetween(events, 1, 4096).pipe(Effect.map(addAll), Effect.forever, Effect.forkScoped)
+    yield* PubSub.takeBetween(events, 1, 4096).pipe(Effect.map(addAll), Effect.forever, Effect.forkScoped)
     // Whatever the fiber has not taken yet is drained here, so a summary right after a call includes it.
-    const drain = Effect.zipRight(Effect.yieldNow(), Effect.map(Queue.takeAll(events), addAll))
-    const summary = Effect.zipRight(
+    const drain = Effect.andThen(Effect.yieldNow, Effect.map(PubSub.takeUpTo(events, Number.MAX_SAFE_INTEGER), addAll))
+    const summary = Effect.andThen(
       drain,
       Effect.sync(() => acc.summary())
     )

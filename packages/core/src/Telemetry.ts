@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Metric, MetricBoundaries, Option, PubSub, type Queue, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option, PubSub, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import { type OpenAiError, retryAfterMsOf } from "./Errors.js"
 import * as Gates from "./Gates.js"
@@ -138,19 +138,19 @@ export type ResponseDetails = Gates.ResponseDetails
  * @since 0.1.0
  * @category services
  */
-export class Telemetry extends Context.Tag("@sluice/core/Telemetry")<
+export class Telemetry extends Context.Service<
   Telemetry,
   {
     /** Every event from the moment the stream is run. */
     readonly events: Stream.Stream<TelemetryEvent>
     /** A subscription that starts now (use it to be sure no event is missed between setup and the first call). */
-    readonly subscribe: Effect.Effect<Queue.Dequeue<TelemetryEvent>, never, Scope.Scope>
+    readonly subscribe: Effect.Effect<PubSub.Subscription<TelemetryEvent>, never, Scope.Scope>
     /** Marks the first token of a streaming call (for `ttftMs` and `sluice_ttft_ms`). Only the first mark counts. */
     readonly recordFirstToken: (ticket: Gates.Ticket) => Effect.Effect<void>
     /** Adds what the response body said (finish reason, response model, request id) to the call's event. */
     readonly recordResponse: (ticket: Gates.Ticket, details: ResponseDetails) => Effect.Effect<void>
   }
->() {}
+>()("@sluice/core/Telemetry") {}
 
 /**
  * @since 0.1.0
@@ -172,12 +172,35 @@ export interface Options {
    * Prices for `costUsd`. Default: the `Pricing` service visible to the layer, else the built-in table (the same
    * fallback the gates use). `false`: record no costs. Models without a known price never get a guessed cost.
    */
-  readonly pricing?: Pricing["Type"] | false
+  readonly pricing?: Pricing["Service"] | false
 }
 
-const latencyBoundaries = MetricBoundaries.fromIterable([
+const latencyBoundaries: ReadonlyArray<number> = [
   5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000
-])
+]
+
+// How to build each metric again with attributes of its own (see `withTags`).
+const definitions = new WeakMap<object, (attributes: Record<string, string>) => object>()
+
+const counter = (name: string, description: string): Metric.Counter<number> => {
+  const metric = Metric.counter(name, { description, incremental: true })
+  definitions.set(metric, (attributes) => Metric.counter(name, { description, incremental: true, attributes }))
+  return metric
+}
+
+const histogram = (name: string, description: string): Metric.Histogram<number> => {
+  const metric = Metric.histogram(name, { description, boundaries: latencyBoundaries })
+  definitions.set(metric, (attributes) =>
+    Metric.histogram(name, { description, boundaries: latencyBoundaries, attributes })
+  )
+  return metric
+}
+
+const gauge = (name: string, description: string): Metric.Gauge<number> => {
+  const metric = Metric.gauge(name, { description })
+  definitions.set(metric, (attributes) => Metric.gauge(name, { description, attributes }))
+  return metric
+}
 
 /**
  * Attempts (HTTP requests and gate refusals), tagged `model`, `endpoint`, `outcome` (`ok` | `error`).
@@ -185,10 +208,7 @@ const latencyBoundaries = MetricBoundaries.fromIterable([
  * @since 0.1.0
  * @category metrics
  */
-export const requestsTotal = Metric.counter("sluice_requests_total", {
-  description: "Attempts by model, endpoint and outcome",
-  incremental: true
-})
+export const requestsTotal = counter("sluice_requests_total", "Attempts by model, endpoint and outcome")
 
 /**
  * Calls, tagged `model`, `endpoint`, `outcome` (`ok` | `error` | `interrupted`).
@@ -196,10 +216,7 @@ export const requestsTotal = Metric.counter("sluice_requests_total", {
  * @since 0.1.0
  * @category metrics
  */
-export const callsTotal = Metric.counter("sluice_calls_total", {
-  description: "Calls by model, endpoint and outcome",
-  incremental: true
-})
+export const callsTotal = counter("sluice_calls_total", "Calls by model, endpoint and outcome")
 
 /**
  * Failed attempts and refused calls, tagged `model`, `endpoint`, `error` (the error's `_tag`).
@@ -207,10 +224,7 @@ export const callsTotal = Metric.counter("sluice_calls_total", {
  * @since 0.1.0
  * @category metrics
  */
-export const errorsTotal = Metric.counter("sluice_errors_total", {
-  description: "Failed attempts and refused calls by error tag",
-  incremental: true
-})
+export const errorsTotal = counter("sluice_errors_total", "Failed attempts and refused calls by error tag")
 
 /**
  * Tokens reported by the server, tagged `model`, `endpoint`, `kind` (`prompt` | `completion`).
@@ -218,10 +232,7 @@ export const errorsTotal = Metric.counter("sluice_errors_total", {
  * @since 0.1.0
  * @category metrics
  */
-export const tokensTotal = Metric.counter("sluice_tokens_total", {
-  description: "Tokens by model, endpoint and kind (prompt | completion)",
-  incremental: true
-})
+export const tokensTotal = counter("sluice_tokens_total", "Tokens by model, endpoint and kind (prompt | completion)")
 
 /**
  * USD spent on calls with a known price, tagged `model`, `endpoint`.
@@ -229,10 +240,7 @@ export const tokensTotal = Metric.counter("sluice_tokens_total", {
  * @since 0.1.0
  * @category metrics
  */
-export const costUsdTotal = Metric.counter("sluice_cost_usd_total", {
-  description: "USD spent (calls with a known price)",
-  incremental: true
-})
+export const costUsdTotal = counter("sluice_cost_usd_total", "USD spent (calls with a known price)")
 
 /**
  * Latency in ms, tagged `model`, `endpoint`, `kind` (`attempt` | `call`).
@@ -240,7 +248,7 @@ export const costUsdTotal = Metric.counter("sluice_cost_usd_total", {
  * @since 0.1.0
  * @category metrics
  */
-export const latencyMs = Metric.histogram("sluice_latency_ms", latencyBoundaries, "Latency per attempt and per call")
+export const latencyMs = histogram("sluice_latency_ms", "Latency per attempt and per call")
 
 /**
  * Time to first token in ms for streams, tagged `model`, `endpoint`.
@@ -248,7 +256,7 @@ export const latencyMs = Metric.histogram("sluice_latency_ms", latencyBoundaries
  * @since 0.1.0
  * @category metrics
  */
-export const ttftMs = Metric.histogram("sluice_ttft_ms", latencyBoundaries, "Time to first token of streams")
+export const ttftMs = histogram("sluice_ttft_ms", "Time to first token of streams")
 
 /**
  * Remaining / limit of the server's rate limit after the latest response, tagged `model`, `key_id`,
@@ -257,9 +265,10 @@ export const ttftMs = Metric.histogram("sluice_ttft_ms", latencyBoundaries, "Tim
  * @since 0.1.0
  * @category metrics
  */
-export const rateLimitRemainingRatio = Metric.gauge("sluice_ratelimit_remaining_ratio", {
-  description: "Rate-limit headroom (remaining / limit) from the latest response headers"
-})
+export const rateLimitRemainingRatio = gauge(
+  "sluice_ratelimit_remaining_ratio",
+  "Rate-limit headroom (remaining / limit) from the latest response headers"
+)
 
 const modelTag = (model: string | undefined): string => model ?? "none"
 
@@ -340,9 +349,13 @@ const callMessage = (event: CallEvent): string => {
  * @category constructors
  */
 export const make = (
-  inner: Gates.Gates["Type"],
+  inner: Gates.Gates["Service"],
   options: Options = {}
-): Effect.Effect<{ readonly gates: Gates.Gates["Type"]; readonly telemetry: Telemetry["Type"] }, never, Scope.Scope> =>
+): Effect.Effect<
+  { readonly gates: Gates.Gates["Service"]; readonly telemetry: Telemetry["Service"] },
+  never,
+  Scope.Scope
+> =>
   Effect.gen(function* () {
     // Like the gates: the Pricing service when provided, else the built-in dated table. Unknown models stay unpriced.
     const pricing =
@@ -376,15 +389,15 @@ export const make = (
         yield* PubSub.publish(hub, event)
         if (metrics) {
           const tags = tagsOf(event.model, event.endpoint)
-          yield* Metric.increment(requestsTotal.pipe(withTags({ ...tags, outcome: event.outcome })))
+          yield* Metric.update(requestsTotal.pipe(withTags({ ...tags, outcome: event.outcome })), 1)
           yield* Metric.update(latencyMs.pipe(withTags({ ...tags, kind: "attempt" })), event.latencyMs)
           if (event.errorTag !== undefined) {
-            yield* Metric.increment(errorsTotal.pipe(withTags({ ...tags, error: event.errorTag })))
+            yield* Metric.update(errorsTotal.pipe(withTags({ ...tags, error: event.errorTag })), 1)
           }
           for (const bucket of ["requests", "tokens"] as const) {
             const ratio = headroomRatio(event.rateLimit, bucket)
             if (ratio !== undefined) {
-              yield* Metric.set(
+              yield* Metric.update(
                 rateLimitRemainingRatio.pipe(withTags({ model: modelTag(event.model), key_id: keyId, bucket })),
                 ratio
               )
@@ -411,21 +424,18 @@ export const make = (
         yield* PubSub.publish(hub, event)
         if (metrics) {
           const tags = tagsOf(event.model, event.endpoint)
-          yield* Metric.increment(callsTotal.pipe(withTags({ ...tags, outcome: event.outcome })))
+          yield* Metric.update(callsTotal.pipe(withTags({ ...tags, outcome: event.outcome })), 1)
           yield* Metric.update(latencyMs.pipe(withTags({ ...tags, kind: "call" })), event.latencyMs)
           if (event.attempts === 0 && event.errorTag !== undefined) {
-            yield* Metric.increment(errorsTotal.pipe(withTags({ ...tags, error: event.errorTag })))
+            yield* Metric.update(errorsTotal.pipe(withTags({ ...tags, error: event.errorTag })), 1)
           }
           if (event.promptTokens !== undefined) {
-            yield* Metric.incrementBy(tokensTotal.pipe(withTags({ ...tags, kind: "prompt" })), event.promptTokens)
+            yield* Metric.update(tokensTotal.pipe(withTags({ ...tags, kind: "prompt" })), event.promptTokens)
           }
           if (event.completionTokens !== undefined) {
-            yield* Metric.incrementBy(
-              tokensTotal.pipe(withTags({ ...tags, kind: "completion" })),
-              event.completionTokens
-            )
+            yield* Metric.update(tokensTotal.pipe(withTags({ ...tags, kind: "completion" })), event.completionTokens)
           }
-          if (event.costUsd !== undefined) yield* Metric.incrementBy(costUsdTotal.pipe(withTags(tags)), event.costUsd)
+          if (event.costUsd !== undefined) yield* Metric.update(costUsdTotal.pipe(withTags(tags)), event.costUsd)
         }
         yield* annotate({
           "gen_ai.usage.input_tokens": event.promptTokens,
@@ -659,13 +669,14 @@ const newState = (callId: number, startedAt: number): CallState => ({
   settled: false
 })
 
-// Tagged metrics by metric and tag set: tagging builds a new metric key (hashed on every update), and the same
-// few tag sets come back on every call. Bounded by the tag values seen (models, endpoints, outcomes, errors).
-const taggedCache = new WeakMap<object, Map<string, unknown>>()
+// Tagged metrics by metric and tag set, each built once with its attributes: `Metric.withAttributes` would add
+// them to the fiber's context (a copy) and re-key the series on every update, and the same few tag sets come
+// back on every call. Bounded by the tag values seen (models, endpoints, outcomes, errors).
+const taggedCache = new WeakMap<object, Map<string, object>>()
 
 const withTags =
   (tags: Record<string, string>) =>
-  <Type, In, Out>(metric: Metric.Metric<Type, In, Out>): Metric.Metric<Type, In, Out> => {
+  <M extends Metric.Metric<number, unknown>>(metric: M): M => {
     let byTags = taggedCache.get(metric)
     if (byTags === undefined) {
       byTags = new Map()
@@ -673,12 +684,12 @@ const withTags =
     }
     let id = ""
     for (const key in tags) id += `${key}\u0000${tags[key]}\u0001`
-    const cached = byTags.get(id) as Metric.Metric<Type, In, Out> | undefined
-    if (cached !== undefined) return cached
-    let tagged = metric
-    for (const [key, value] of Object.entries(tags)) tagged = Metric.tagged(tagged, key, value)
+    const cached = byTags.get(id)
+    if (cached !== undefined) return cached as M
+    const define = definitions.get(metric)
+    const tagged = define === undefined ? Metric.withAttributes(metric, tags) : define(tags)
     byTags.set(id, tagged)
-    return tagged
+    return tagged as M
   }
 
 const logAnnotations = (event: TelemetryEvent, errorMessage: string | undefined): Record<string, unknown> => {
@@ -710,7 +721,7 @@ const logAnnotations = (event: TelemetryEvent, errorMessage: string | undefined)
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<Gates.Gates | Telemetry, never, Gates.Gates> =>
-  Layer.scopedContext(
+  Layer.effectContext(
     Effect.gen(function* () {
       const inner = yield* Gates.Gates
       const { gates, telemetry } = yield* make(inner, options)
