@@ -26,7 +26,7 @@ export interface ApiKey {
  * @since 0.1.0
  * @category services
  */
-export class Credentials extends Context.Tag("@sluice/core/Credentials")<
+export class Credentials extends Context.Service<
   Credentials,
   {
     /** The key to use now. Cheap: called on every attempt. */
@@ -34,7 +34,7 @@ export class Credentials extends Context.Tag("@sluice/core/Credentials")<
     /** Drop anything cached and read the source again (called after a 401). */
     readonly refresh: Effect.Effect<void, CredentialsUnavailable>
   }
->() {}
+>()("@sluice/core/Credentials") {}
 
 /**
  * The fingerprint of a key.
@@ -99,7 +99,7 @@ export const fromEffect = <E, R>(
             : Effect.succeed(apiKey(key))
         )
       )
-      return { get, refresh: Effect.asVoid(Effect.either(get)) }
+      return { get, refresh: Effect.asVoid(Effect.result(get)) }
     })
   )
 
@@ -110,7 +110,7 @@ export const fromEffect = <E, R>(
  * @category layers
  */
 export const fromConfig = (
-  config: Config.Config<Redacted.Redacted<string>> = Config.redacted("OPENAI_API_KEY")
+  config: Config.Config<Redacted.Redacted<string>> = Config.Redacted("OPENAI_API_KEY")
 ): Layer.Layer<Credentials> => fromEffect(config, { source: "config OPENAI_API_KEY" })
 
 interface FileState {

@@ -125,7 +125,7 @@ export interface Options {
  * @since 0.1.0
  * @category services
  */
-export class ModelLifecycle extends Context.Tag("@sluice/core/ModelLifecycle")<
+export class ModelLifecycle extends Context.Service<
   ModelLifecycle,
   {
     /** Applies the policy to a model: logs a warning or fails with `ModelRetired`. */
@@ -133,13 +133,13 @@ export class ModelLifecycle extends Context.Tag("@sluice/core/ModelLifecycle")<
     readonly status: (model: string) => Effect.Effect<Status>
     readonly entries: Readonly<Record<string, Entry>>
   }
->() {}
+>()("@sluice/core/ModelLifecycle") {}
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<ModelLifecycle["Type"]> =>
+export const make = (options: Options = {}): Effect.Effect<ModelLifecycle["Service"]> =>
   Effect.sync(() => {
     const entries = { ...table, ...options.entries }
     const onDeprecated = options.onDeprecated ?? "warn"

@@ -31,15 +31,15 @@ export interface Options {
   /** Sent as `OpenAI-Project`. */
   readonly project?: string | undefined
   /** TCP + TLS handshake. Default 10 s. */
-  readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly connectTimeout?: Duration.Input | undefined
   /** From sending the request to the response headers. Default 10 min (a non-streamed completion sends its headers when it is done). */
-  readonly headersTimeout?: Duration.DurationInput | undefined
+  readonly headersTimeout?: Duration.Input | undefined
   /** One attempt of a non-streamed call, from send to the whole body read. Default 10 min. */
-  readonly totalTimeout?: Duration.DurationInput | undefined
+  readonly totalTimeout?: Duration.Input | undefined
   /** Connections per origin. Default 64. */
   readonly maxConnections?: number | undefined
   /** Idle keep-alive of pooled sockets. Default 30 s. */
-  readonly keepAliveTimeout?: Duration.DurationInput | undefined
+  readonly keepAliveTimeout?: Duration.Input | undefined
   /** The largest response body read into memory (counted while reading). Default 64 MiB. */
   readonly maxResponseBytes?: number | undefined
   /** Default `"warn"`. */
@@ -81,7 +81,7 @@ export interface Resolved {
  * @since 0.1.0
  * @category services
  */
-export class OpenAiConfig extends Context.Tag("@sluice/core/OpenAiConfig")<OpenAiConfig, Resolved>() {}
+export class OpenAiConfig extends Context.Service<OpenAiConfig, Resolved>()("@sluice/core/OpenAiConfig") {}
 
 /**
  * @since 0.1.0
@@ -105,11 +105,11 @@ export const resolve = (options: Options = {}): Resolved => ({
   baseUrl: (options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, ""),
   organization: options.organization,
   project: options.project,
-  connectTimeout: Duration.decode(options.connectTimeout ?? "10 seconds"),
-  headersTimeout: Duration.decode(options.headersTimeout ?? "10 minutes"),
-  totalTimeout: Duration.decode(options.totalTimeout ?? "10 minutes"),
+  connectTimeout: Duration.fromInputUnsafe(options.connectTimeout ?? "10 seconds"),
+  headersTimeout: Duration.fromInputUnsafe(options.headersTimeout ?? "10 minutes"),
+  totalTimeout: Duration.fromInputUnsafe(options.totalTimeout ?? "10 minutes"),
   maxConnections: options.maxConnections ?? 64,
-  keepAliveTimeout: Duration.decode(options.keepAliveTimeout ?? "30 seconds"),
+  keepAliveTimeout: Duration.fromInputUnsafe(options.keepAliveTimeout ?? "30 seconds"),
   maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
   maxTokensPolicy: options.maxTokensPolicy ?? "warn",
   allowInsecure: options.allowInsecure ?? false,
@@ -176,9 +176,9 @@ export const layer = (options: Options = {}): Layer.Layer<OpenAiConfig> => Layer
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  baseUrl: Config.option(Config.string("OPENAI_BASE_URL")).pipe(Config.map(Option.getOrUndefined)),
-  organization: Config.option(Config.string("OPENAI_ORG_ID")).pipe(Config.map(Option.getOrUndefined)),
-  project: Config.option(Config.string("OPENAI_PROJECT_ID")).pipe(Config.map(Option.getOrUndefined))
+  baseUrl: Config.option(Config.String("OPENAI_BASE_URL")).pipe(Config.map(Option.getOrUndefined)),
+  organization: Config.option(Config.String("OPENAI_ORG_ID")).pipe(Config.map(Option.getOrUndefined)),
+  project: Config.option(Config.String("OPENAI_PROJECT_ID")).pipe(Config.map(Option.getOrUndefined))
 })
 
 /**
@@ -187,7 +187,7 @@ export const config: Config.Config<Options> = Config.all({
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (options: Options = {}): Layer.Layer<OpenAiConfig, ConfigErrorType> =>
+export const layerConfig = (options: Options = {}): Layer.Layer<OpenAiConfig, Config.ConfigError> =>
   Layer.effect(
     OpenAiConfig,
     Effect.map(config, (fromEnv) =>
@@ -199,5 +199,3 @@ export const layerConfig = (options: Options = {}): Layer.Layer<OpenAiConfig, Co
       })
     )
   )
-
-type ConfigErrorType = Effect.Effect.Error<typeof config>

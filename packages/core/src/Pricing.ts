@@ -137,14 +137,14 @@ export const costAt = (price: ModelPrice, usage: Usage, options: CostOptions = {
  * @since 0.1.0
  * @category services
  */
-export class Pricing extends Context.Tag("@sluice/core/Pricing")<
+export class Pricing extends Context.Service<
   Pricing,
   {
     readonly price: (model: string) => Option.Option<ModelPrice>
     /** `None` when the model has no known price: never a guess. */
     readonly cost: (model: string, usage: Usage, options?: CostOptions) => Option.Option<number>
   }
->() {}
+>()("@sluice/core/Pricing") {}
 
 /**
  * @since 0.1.0
@@ -163,7 +163,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const fromTable = (options: Options = {}): Pricing["Type"] => {
+export const fromTable = (options: Options = {}): Pricing["Service"] => {
   const prices: Record<string, ModelPrice> = { ...(options.replaceTable === true ? {} : table), ...options.overrides }
   const price = (model: string) => {
     const key = resolve(prices, model)
@@ -179,7 +179,7 @@ export const fromTable = (options: Options = {}): Pricing["Type"] => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Pricing["Type"]> => Effect.sync(() => fromTable(options))
+export const make = (options: Options = {}): Effect.Effect<Pricing["Service"]> => Effect.sync(() => fromTable(options))
 
 /**
  * Cost of a usage with the built-in table; `undefined` when the model has no known price.

@@ -247,7 +247,7 @@ export const producesOutput = (path: string): boolean =>
  * @since 0.1.0
  * @category services
  */
-export class Tokens extends Context.Tag("@sluice/core/Tokens")<
+export class Tokens extends Context.Service<
   Tokens,
   {
     /** Counts a string with an encoding. */
@@ -255,13 +255,13 @@ export class Tokens extends Context.Tag("@sluice/core/Tokens")<
     /** Estimates prompt and maximum output tokens of a request. Tokenizes once. */
     readonly estimate: (request: Request) => Effect.Effect<Estimate>
   }
->() {}
+>()("@sluice/core/Tokens") {}
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
+export const make = (options: Options = {}): Effect.Effect<Tokens["Service"]> =>
   Effect.gen(function* () {
     const defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096
     const cacheCapacity = options.cacheCapacity ?? 1024
@@ -275,7 +275,7 @@ export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
       capacity: Math.max(1, cacheCapacity),
       timeToLive: Number.POSITIVE_INFINITY,
       lookup: (key: string) =>
-        Effect.flatMap(tokenizers.get(key.slice(0, key.indexOf("\u0000")) as Encoding), (counter) =>
+        Effect.flatMap(Cache.get(tokenizers, key.slice(0, key.indexOf("\u0000")) as Encoding), (counter) =>
           Effect.sync(() => counter(key.slice(key.indexOf("\u0000") + 1)))
         )
     })
@@ -283,7 +283,7 @@ export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
     // The tokenizer is synchronous CPU work: the request is walked once with a counter that answers long
     // strings from counts seeded out of the cache (a batch's shared system prompt is tokenized once per process).
     const counterFor = (encoding: Encoding) =>
-      Effect.map(tokenizers.get(encoding), (raw) => {
+      Effect.map(Cache.get(tokenizers, encoding), (raw) => {
         const known = new Map<string, number>()
         const counter: Counter = (text) => {
           if (cacheCapacity === 0 || text.length < cacheMinLength) return raw(text)
@@ -298,8 +298,8 @@ export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
 
     const count = (text: string, encoding: Encoding) =>
       text.length < cacheMinLength || cacheCapacity === 0
-        ? Effect.map(tokenizers.get(encoding), (counter) => counter(text))
-        : longCounts.get(`${encoding}\u0000${text}`)
+        ? Effect.map(Cache.get(tokenizers, encoding), (counter) => counter(text))
+        : Cache.get(longCounts, `${encoding}\u0000${text}`)
 
     const estimate = (request: Request) =>
       Effect.gen(function* () {
@@ -310,13 +310,13 @@ export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
         // Pre-seed counts of long strings already cached from earlier calls (a batch's shared system prompt).
         const longs = collectLongStrings(request.body, cacheMinLength)
         for (const text of longs) {
-          const cached = yield* longCounts.getOption(`${encoding}\u0000${text}`)
+          const cached = yield* Cache.getOption(longCounts, `${encoding}\u0000${text}`)
           if (cached._tag === "Some") known.set(text, cached.value)
         }
         const promptTokens = countPrompt(counter, request.path, request.body)
         for (const text of longs) {
           const value = known.get(text)
-          if (value !== undefined) yield* longCounts.set(`${encoding}\u0000${text}`, value)
+          if (value !== undefined) yield* Cache.set(longCounts, `${encoding}\u0000${text}`, value)
         }
         return { promptTokens, maxOutputTokens }
       })

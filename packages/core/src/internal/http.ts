@@ -12,7 +12,7 @@
  */
 import { NodeStream } from "@effect/platform-node"
 import Undici from "@effect/platform-node/Undici"
-import { Chunk, Duration, Effect, Scope, Stream } from "effect"
+import { Duration, Effect, Scope, Stream } from "effect"
 import { ConnectionFailed, InvalidRequest, type OpenAiError, ResponseDecodeFailed, Timeout } from "../Errors.js"
 
 /** @internal */
@@ -227,7 +227,7 @@ export const make = (options: PoolOptions): Effect.Effect<Transport, never, Scop
           body = multipart.bytes
           headers["content-type"] = multipart.contentType
         }
-        const response = Effect.async<WireResponse, OpenAiError>((resume) => {
+        const response = Effect.callback<WireResponse, OpenAiError>((resume) => {
           const headersTimeoutMs = sendOptions?.headersTimeoutMs
           const totalTimeoutMs = sendOptions?.totalTimeoutMs
           if (headersTimeoutMs !== undefined && (totalTimeoutMs === undefined || headersTimeoutMs < totalTimeoutMs)) {
@@ -254,8 +254,11 @@ export const make = (options: PoolOptions): Effect.Effect<Transport, never, Scop
                   status: data.statusCode,
                   headers: responseHeaders,
                   contentLength: length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : undefined,
-                  stream: NodeStream.fromReadable<OpenAiError, Uint8Array>(() => source, bodyFailure),
-                  bytes: Effect.async<Uint8Array, OpenAiError>((resumeBytes) => {
+                  stream: NodeStream.fromReadable<Uint8Array, OpenAiError>({
+                    evaluate: () => source,
+                    onError: bodyFailure
+                  }),
+                  bytes: Effect.callback<Uint8Array, OpenAiError>((resumeBytes) => {
                     source.arrayBuffer().then(
                       (buffer) => {
                         finish()
@@ -270,7 +273,7 @@ export const make = (options: PoolOptions): Effect.Effect<Transport, never, Scop
           )
           return Effect.sync(() => abort(closed))
         })
-        return Effect.zipRight(
+        return Effect.andThen(
           Scope.addFinalizer(
             scope,
             Effect.sync(() => {
@@ -319,23 +322,25 @@ const readCapped = (
   meta: { readonly status: number; readonly requestId: string | undefined }
 ): Effect.Effect<Uint8Array, OpenAiError> =>
   stream.pipe(
-    Stream.mapAccumEffect(0, (total, chunk) => {
-      const next = total + chunk.length
-      return next > maxBytes
-        ? Effect.fail(
+    Stream.runFoldEffect(
+      () => ({ total: 0, chunks: [] as Array<Uint8Array> }),
+      (acc, chunk): Effect.Effect<{ total: number; chunks: Array<Uint8Array> }, OpenAiError> => {
+        acc.total += chunk.length
+        if (acc.total > maxBytes) {
+          return Effect.fail(
             new ResponseDecodeFailed({
               message: `response exceeds ${maxBytes} bytes`,
               status: meta.status,
               ...(meta.requestId === undefined ? {} : { requestId: meta.requestId })
             })
           )
-        : Effect.succeed([next, chunk] as const)
-    }),
-    Stream.runCollect,
-    Effect.map((chunks) => concat(chunks))
+        }
+        acc.chunks.push(chunk)
+        return Effect.succeed(acc)
+      }
+    ),
+    Effect.map((acc) => concatArrays(acc.chunks))
   )
-
-const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => concatArrays(Chunk.toReadonlyArray(chunks))
 
 const concatArrays = (array: ReadonlyArray<Uint8Array>): Uint8Array => {
   if (array.length === 1) return array[0]!
