@@ -4,9 +4,10 @@
  *
  *   npx tsx examples/many-requests.ts            # 5,000 requests against an in-process simulator
  *
- * Why not `Effect.forEach(items, call, { concurrency: 32, discard: true })`? On Effect 3.22 it kept every
- * element's exit — here every response — until the last element finishes: measured ~1.3 KB per request held for
- * the whole run (a million requests would hold gigabytes). `Stream.mapEffect` keeps only what is in flight.
+ * Why not `Effect.forEach(items, call, { concurrency: 32 })`? It returns every response at the end, so it holds
+ * them all (a million requests would hold gigabytes); on Effect 3.22 even `discard: true` kept every element's
+ * exit until the last one finished (~1.3 KB per request; Effect 4.1's `discard: true` no longer does). The
+ * `Stream` folds each result as it arrives: `Stream.mapEffect` keeps only what is in flight.
  */
 import { pathToFileURL } from "node:url"
 import { Credentials, type Errors, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
