@@ -6,7 +6,7 @@ import { client, httpServer } from "./support/servers.js"
 it.effect("responses from servers that omit optional fields and add unknown ones decode", () =>
   Effect.gen(function* () {
     // llama.cpp / vLLM style: no usage, system_fingerprint, created, logprobs, refusal; an extra field.
-    const body = yield* Schema.decodeUnknown(ChatCompletions.ChatCompletion)({
+    const body = yield* Schema.decodeUnknownEffect(ChatCompletions.ChatCompletion)({
       id: "x",
       model: "llama",
       choices: [{ message: { content: "hi" }, finish_reason: "stop", timings: {} }],
@@ -14,7 +14,7 @@ it.effect("responses from servers that omit optional fields and add unknown ones
     })
     expect(body.choices[0]?.message.content).toBe("hi")
     expect(body.usage).toBeUndefined()
-    const chunk = yield* Schema.decodeUnknown(ChatCompletions.ChatCompletionChunk)({
+    const chunk = yield* Schema.decodeUnknownEffect(ChatCompletions.ChatCompletionChunk)({
       id: "c",
       choices: [],
       usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }
@@ -26,7 +26,7 @@ it.effect("responses from servers that omit optional fields and add unknown ones
 it.effect("base64 embeddings decode to numbers", () =>
   Effect.gen(function* () {
     const base64 = Buffer.from(new Float32Array([0.5, -1, 2]).buffer).toString("base64")
-    const list = yield* Schema.decodeUnknown(Embeddings.EmbeddingList)({
+    const list = yield* Schema.decodeUnknownEffect(Embeddings.EmbeddingList)({
       data: [{ index: 0, embedding: base64 }],
       model: "m"
     })
@@ -34,7 +34,7 @@ it.effect("base64 embeddings decode to numbers", () =>
   })
 )
 
-it.scoped("invalid input is refused before sending, naming the path and the value", () =>
+it.effect("invalid input is refused before sending, naming the path and the value", () =>
   Effect.gen(function* () {
     const o = yield* OpenAi.OpenAi
     const error = yield* Effect.flip(
@@ -54,7 +54,7 @@ it.scoped("invalid input is refused before sending, naming the path and the valu
   }).pipe(Effect.provide(client("http://127.0.0.1:9/v1")))
 )
 
-it.scoped("maxTokensPolicy require refuses an unbounded chat request", () =>
+it.effect("maxTokensPolicy require refuses an unbounded chat request", () =>
   Effect.gen(function* () {
     const o = yield* OpenAi.OpenAi
     const error = yield* Effect.flip(
@@ -65,7 +65,7 @@ it.scoped("maxTokensPolicy require refuses an unbounded chat request", () =>
   }).pipe(Effect.provide(client("http://127.0.0.1:9/v1", { maxTokensPolicy: "require" })))
 )
 
-it.scoped("fields the schema does not know reach the caller (vendor extensions are not dropped)", () =>
+it.effect("fields the schema does not know reach the caller (vendor extensions are not dropped)", () =>
   Effect.gen(function* () {
     const { url } = yield* httpServer((_request, response) => {
       response.writeHead(200, { "content-type": "application/json" })
@@ -108,7 +108,7 @@ it.scoped("fields the schema does not know reach the caller (vendor extensions a
   })
 )
 
-it.scoped("a header value undici refuses (a newline) is InvalidRequest, sent nowhere and not retried", () =>
+it.effect("a header value undici refuses (a newline) is InvalidRequest, sent nowhere and not retried", () =>
   Effect.gen(function* () {
     let received = 0
     const { url } = yield* httpServer((_request, response) => {

@@ -15,7 +15,7 @@ export const bin = (name: string) => `${repoRoot}node_modules/.bin/${name}`
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
 export const specPath = `${repoRoot}../shared/openai-openapi/openapi.yaml`
 
-export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => {
+export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
   const server = Net.createServer()
   server.listen(0, "127.0.0.1", () => {
     const address = server.address() as Net.AddressInfo
@@ -31,7 +31,7 @@ class ExitedBeforeReady extends Error {}
  * port for ours.
  */
 const waitForReady = (child: ChildProcess, output: () => string, ready: RegExp, timeoutMs: number) =>
-  Effect.async<RegExpMatchArray, Error>((resume) => {
+  Effect.callback<RegExpMatchArray, Error>((resume) => {
     const done = () => {
       clearTimeout(timer)
       child.stdout?.off("data", check)
@@ -97,7 +97,7 @@ export const spawnServer = (
         return child
       }),
       (child) =>
-        Effect.async<void>((resume) => {
+        Effect.callback<void>((resume) => {
           if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
           child.once("exit", () => resume(Effect.void))
           child.kill("SIGTERM")
@@ -138,7 +138,7 @@ export const httpServer = (
   handler: Http.RequestListener
 ): Effect.Effect<{ readonly url: string; readonly server: Http.Server }, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly server: Http.Server }>((resume) => {
+    Effect.callback<{ readonly url: string; readonly server: Http.Server }>((resume) => {
       const server = Http.createServer(handler)
       server.listen(0, "127.0.0.1", () => {
         const address = server.address() as Net.AddressInfo
@@ -146,7 +146,7 @@ export const httpServer = (
       })
     }),
     ({ server }) =>
-      Effect.async<void>((resume) => {
+      Effect.callback<void>((resume) => {
         server.closeAllConnections()
         server.close(() => resume(Effect.void))
       })
