@@ -1,6 +1,24 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck, TestClock } from "effect"
+import { Arbitrary, Effect, Schema } from "effect"
+import { TestClock } from "effect/testing"
 import * as ModelLifecycle from "../src/ModelLifecycle.js"
+
+const models = ["a", "b", "c", "d", "e"] as const
+const model = Arbitrary.schema(Schema.Literals(models))
+const boolean = Arbitrary.schema(Schema.Boolean)
+
+/** fast-check's `dictionary`: some keys (each at most once), each with a value. */
+const dictionary = <V>(key: Arbitrary.Arbitrary<string>, value: Arbitrary.Arbitrary<V>) =>
+  Arbitrary.map(
+    Arbitrary.array(Arbitrary.all([key, value])),
+    (entries): Record<string, V> => Object.fromEntries(entries)
+  )
+
+/** fast-check's `subarray`: the values kept in order, each present or not. */
+const subarray = (values: ReadonlyArray<string>) =>
+  Arbitrary.map(Arbitrary.array(boolean, { minLength: values.length, maxLength: values.length }), (keep) =>
+    values.filter((_, index) => keep[index])
+  )
 
 const at = (day: string) => TestClock.setTime(Date.parse(`${day}T12:00:00Z`))
 
@@ -66,14 +84,7 @@ describe("ModelLifecycle", () => {
 
     it.prop(
       "the choice is always affordable, usable and not excluded",
-      [
-        FastCheck.dictionary(
-          FastCheck.constantFrom("a", "b", "c", "d", "e"),
-          FastCheck.array(FastCheck.constantFrom("a", "b", "c", "d", "e"), { maxLength: 3 })
-        ),
-        FastCheck.subarray(["a", "b", "c", "d", "e"]),
-        FastCheck.subarray(["a", "b", "c", "d", "e"])
-      ],
+      [dictionary(model, Arbitrary.array(model, { maxLength: 3 })), subarray(models), subarray(models)],
       ([chain, affordable, excluded]) => {
         const choice = ModelLifecycle.chooseModel("a", {
           fallbacks: chain,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import * as Pricing from "../src/Pricing.js"
 
 const usage = (promptTokens: number, completionTokens: number, cachedPromptTokens = 0) => ({
@@ -7,6 +7,9 @@ const usage = (promptTokens: number, completionTokens: number, cachedPromptToken
   completionTokens,
   cachedPromptTokens
 })
+
+/** 0 … 10M, like fast-check's `nat(1e7)`. */
+const tokens = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1e7 }))
 
 describe("Pricing", () => {
   it("prices gpt-4o per 1M tokens: input, cached input and output", () => {
@@ -43,7 +46,7 @@ describe("Pricing", () => {
 
   it.prop(
     "cost is monotone in tokens and never negative",
-    [FastCheck.nat(1e7), FastCheck.nat(1e7), FastCheck.nat(1e7), FastCheck.constantFrom(...Object.keys(Pricing.table))],
+    [tokens, tokens, tokens, Schema.Literals(Object.keys(Pricing.table))],
     ([prompt, completion, cached, model]) => {
       const base = Pricing.cost(model, usage(prompt, completion, Math.min(cached, prompt)))!
       const more = Pricing.cost(model, usage(prompt + 1000, completion + 1000, Math.min(cached, prompt)))!

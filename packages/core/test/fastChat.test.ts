@@ -1,19 +1,21 @@
 import { expect, it } from "@effect/vitest"
-import { Arbitrary, Either, FastCheck as fc, Schema } from "effect"
+import { Decoding } from "@sluice/core"
+import { Result, Schema } from "effect"
 import { ChatCompletion } from "../src/ChatCompletions.js"
 import { fastChatCompletion } from "../src/internal/fastChat.js"
 
-const slow = Schema.decodeUnknownEither(ChatCompletion, { onExcessProperty: "preserve" })
+const slow = Decoding.decoder(ChatCompletion)
 const json = (u: unknown): unknown => JSON.parse(JSON.stringify(u))
 let accepted = 0
 
 it.prop(
   "the fast chat-completion check agrees with the schema whenever it accepts",
   {
-    completion: Arbitrary.make(Schema.encodedSchema(ChatCompletion)).map(json),
-    noise: fc.jsonValue()
+    completion: Schema.toEncoded(ChatCompletion),
+    noise: Schema.Json
   },
-  ({ completion, noise }) => {
+  ({ completion: encoded, noise }) => {
+    const completion = json(encoded)
     const withoutTools = json({
       ...(completion as object),
       choices: ((completion as { choices: Array<{ message: object }> }).choices ?? []).map((choice) => ({
@@ -27,12 +29,12 @@ it.prop(
       const actual = fastChatCompletion(json(candidate))
       if (actual !== undefined) {
         accepted++
-        expect(Either.isRight(expected)).toBe(true)
-        expect(actual).toEqual(Either.getOrThrow(expected))
+        expect(Result.isSuccess(expected)).toBe(true)
+        expect(actual).toEqual(Result.getOrThrow(expected))
       }
     }
   },
-  { fastCheck: { numRuns: 500 } }
+  { arbitrary: { runs: 500 } }
 )
 
 it("the property above exercised the fast path (it is not vacuous)", () => {
@@ -50,7 +52,7 @@ it("takes an ordinary answer (filling the schema's defaults) and leaves tool cal
     service_tier: "default"
   }
   const fast = fastChatCompletion(json(answer))
-  expect(fast).toEqual(Either.getOrThrow(slow(json(answer))))
+  expect(fast).toEqual(Result.getOrThrow(slow(json(answer))))
   expect(fast?.choices[0]).toMatchObject({ index: 0, message: { role: "assistant", content: "hi", annotations: [] } })
   expect(fast?.usage?.completion_tokens).toBe(0)
   const toolCall = {
@@ -63,7 +65,7 @@ it("takes an ordinary answer (filling the schema's defaults) and leaves tool cal
     ]
   }
   expect(fastChatCompletion(json(toolCall))).toBeUndefined()
-  expect(Either.isRight(slow(json(toolCall)))).toBe(true)
+  expect(Result.isSuccess(slow(json(toolCall)))).toBe(true)
   expect(fastChatCompletion(json({ ...answer, choices: undefined }))).toBeUndefined()
   expect(fastChatCompletion(JSON.parse('{"choices":[],"__proto__":1}'))).toBeUndefined()
 })
