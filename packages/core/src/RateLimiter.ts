@@ -496,10 +496,10 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
 
     const observe = (scope: string, snapshot: RateLimitSnapshot) =>
       Effect.gen(function* () {
-        if (!observedScopes.has(scope)) {
+        const firstResponse = !observedScopes.has(scope)
+        if (firstResponse) {
           observedScopes.add(scope)
           probing.delete(scope)
-          yield* pokeScope(scope)
         }
         if (learn && (snapshot.limitRequests !== undefined || snapshot.limitTokens !== undefined)) {
           yield* Ref.update(learned, (map) => {
@@ -513,6 +513,9 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
             return new Map(map).set(scope, { requestsPerMinute, tokensPerMinute })
           })
         }
+        // Wake the waiters behind the probe only once the limits it taught are in place: a dispatcher woken
+        // earlier would admit the next request as if no limit were known.
+        if (firstResponse) yield* pokeScope(scope)
         const limits = yield* limitsOf(scope)
         const serverLimits = (yield* Ref.get(learned)).get(scope)
         const floorOf = (

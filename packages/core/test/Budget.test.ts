@@ -3,10 +3,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, FastCheck, Fiber, Scope, TestClock } from "effect"
+import { Effect, Exit, Fiber, Schema, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import * as Budget from "../src/Budget.js"
 
 const amount = (usd: number, tokens = 0) => ({ usd, tokens })
+const double = (minimum: number, maximum: number) => Schema.Finite.check(Schema.isBetween({ minimum, maximum }))
 
 describe("Budget", () => {
   it.effect("refuses a request whose worst case would cross the ceiling, without touching spend", () =>
@@ -27,7 +29,7 @@ describe("Budget", () => {
     Effect.gen(function* () {
       const budget = yield* Budget.make({ ceilingUsd: 1 })
       const scope = yield* Scope.make()
-      yield* budget.reserve("global", amount(0.7)).pipe(Scope.extend(scope))
+      yield* budget.reserve("global", amount(0.7)).pipe(Scope.provide(scope))
       const refused = yield* Effect.flip(Effect.scoped(budget.reserve("global", amount(0.4))))
       expect(refused.reserved).toBeCloseTo(0.7)
       // Closing the call scope without settling releases the reservation.
@@ -68,16 +70,15 @@ describe("Budget", () => {
   it.effect.prop(
     "concurrent fibers never push settled spend over the ceiling",
     [
-      FastCheck.array(
-        FastCheck.record({
-          worst: FastCheck.double({ min: 0.001, max: 0.5, noNaN: true }),
-          fraction: FastCheck.double({ min: 0, max: 1, noNaN: true }),
-          sent: FastCheck.boolean(),
-          delay: FastCheck.nat(100)
-        }),
-        { minLength: 1, maxLength: 60 }
-      ),
-      FastCheck.double({ min: 0.1, max: 3, noNaN: true })
+      Schema.Array(
+        Schema.Struct({
+          worst: double(0.001, 0.5),
+          fraction: double(0, 1),
+          sent: Schema.Boolean,
+          delay: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 100 }))
+        })
+      ).check(Schema.isBetweenLength(1, 60)),
+      double(0.1, 3)
     ],
     ([calls, ceiling]) =>
       Effect.gen(function* () {
@@ -94,13 +95,13 @@ describe("Budget", () => {
               })
             ).pipe(Effect.ignore),
           { concurrency: "unbounded", discard: true }
-        ).pipe(Effect.fork)
+        ).pipe(Effect.forkChild)
         yield* TestClock.adjust(200)
         yield* Fiber.join(fiber)
         expect((yield* budget.spent("global")).usd).toBeLessThanOrEqual(ceiling + 1e-9)
         expect((yield* budget.remaining("global")).usd).toBeGreaterThanOrEqual(0)
       }),
-    { fastCheck: { numRuns: 50 } }
+    { arbitrary: { runs: 50 } }
   )
 
   it.effect("the file store keeps spend across restarts and tolerates a torn last line", () =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Metric, type MetricState, Scope, TestClock } from "effect"
+import { Effect, Exit, Metric, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { AuthenticationFailed, BadRequest, QuotaExceeded, RateLimited } from "../src/Errors.js"
 
@@ -10,13 +11,13 @@ const throttled: CircuitBreaker.Outcome = {
   error: new RateLimited({ message: "slow down", status: 429 })
 }
 
-const feed = (breaker: CircuitBreaker.CircuitBreaker["Type"], successes: number, failures: number) =>
+const feed = (breaker: CircuitBreaker.CircuitBreaker["Service"], successes: number, failures: number) =>
   Effect.gen(function* () {
     for (let i = 0; i < successes; i++) yield* breaker.record(scope, ok)
     for (let i = 0; i < failures; i++) yield* breaker.record(scope, throttled)
   })
 
-const guardOnce = (breaker: CircuitBreaker.CircuitBreaker["Type"]) => Effect.scoped(breaker.guard(scope))
+const guardOnce = (breaker: CircuitBreaker.CircuitBreaker["Service"]) => Effect.scoped(breaker.guard(scope))
 
 describe("CircuitBreaker", () => {
   it.effect("does not trip below the minimum number of calls (1 of 3 is not a storm)", () =>
@@ -43,7 +44,7 @@ describe("CircuitBreaker", () => {
       yield* TestClock.adjust(1)
       // Half-open: one probe goes through, a second caller is refused meanwhile.
       const probeScope = yield* Scope.make()
-      yield* breaker.guard(scope).pipe(Scope.extend(probeScope))
+      yield* breaker.guard(scope).pipe(Scope.provide(probeScope))
       expect(yield* breaker.state(scope)).toBe("half-open")
       expect((yield* Effect.exit(guardOnce(breaker)))._tag).toBe("Failure")
       yield* breaker.record(scope, ok)
@@ -124,14 +125,10 @@ describe("CircuitBreaker", () => {
     Effect.gen(function* () {
       const breaker = yield* CircuitBreaker.make({ minimumCalls: 1 })
       yield* breaker.record("metered:m", throttled)
-      const gauge = yield* Metric.value(CircuitBreaker.stateGauge.pipe(Metric.tagged("scope", "metered:m")))
-      expect((gauge as MetricState.MetricState.Gauge<number>).value).toBe(2)
+      const gauge = yield* Metric.value(CircuitBreaker.stateGauge.pipe(Metric.withAttributes({ scope: "metered:m" })))
+      expect(gauge.value).toBe(2)
       const count = yield* Metric.value(
-        CircuitBreaker.transitions.pipe(
-          Metric.tagged("scope", "metered:m"),
-          Metric.tagged("from", "closed"),
-          Metric.tagged("to", "open")
-        )
+        CircuitBreaker.transitions.pipe(Metric.withAttributes({ scope: "metered:m", from: "closed", to: "open" }))
       )
       expect(count.count).toBe(1)
     })

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Ref, TestClock } from "effect"
+import { Effect, Fiber, Ref } from "effect"
+import { TestClock } from "effect/testing"
 import * as Concurrency from "../src/Concurrency.js"
 
 const track = (
-  gate: Concurrency.Concurrency["Type"],
+  gate: Concurrency.Concurrency["Service"],
   scope: string,
   inFlight: Ref.Ref<number>,
   peak: Ref.Ref<number>
@@ -24,7 +25,7 @@ describe("Concurrency", () => {
       const gate = yield* Concurrency.make({ permits: 3 })
       const inFlight = yield* Ref.make(0)
       const peak = yield* Ref.make(0)
-      const fiber = yield* Effect.fork(
+      const fiber = yield* Effect.forkChild(
         Effect.forEach(Array.from({ length: 10 }), () => track(gate, "a", inFlight, peak), { concurrency: "unbounded" })
       )
       yield* TestClock.adjust(1000)
@@ -39,7 +40,7 @@ describe("Concurrency", () => {
       const inFlight = yield* Ref.make(0)
       const peak = yield* Ref.make(0)
       const other = yield* Ref.make(0)
-      const fiber = yield* Effect.fork(
+      const fiber = yield* Effect.forkChild(
         Effect.all(
           [
             Effect.forEach(Array.from({ length: 6 }), () => track(gate, "a", inFlight, peak), {
@@ -63,14 +64,14 @@ describe("Concurrency", () => {
       const gate = yield* Concurrency.make({ permits: 1 })
       const inFlight = yield* Ref.make(0)
       const peak = yield* Ref.make(0)
-      const fiber = yield* Effect.fork(
+      const fiber = yield* Effect.forkChild(
         Effect.forEach(Array.from({ length: 8 }), () => track(gate, "a", inFlight, peak), { concurrency: "unbounded" })
       )
       yield* TestClock.adjust(50)
       expect(yield* Ref.get(inFlight)).toBe(1)
       yield* gate.resize(4)
       yield* TestClock.adjust(0)
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       expect(yield* Ref.get(inFlight)).toBe(4)
       expect(yield* gate.permits).toBe(4)
       yield* TestClock.adjust(1000)
@@ -81,9 +82,9 @@ describe("Concurrency", () => {
   it.effect("an interrupted waiter and a finished holder both leave the permit free", () =>
     Effect.gen(function* () {
       const gate = yield* Concurrency.make({ permits: 1 })
-      const holder = yield* Effect.fork(gate.withPermit("a")(Effect.sleep(1000)))
+      const holder = yield* Effect.forkChild(gate.withPermit("a")(Effect.sleep(1000)))
       yield* TestClock.adjust(1)
-      const waiter = yield* Effect.fork(gate.withPermit("a")(Effect.void))
+      const waiter = yield* Effect.forkChild(gate.withPermit("a")(Effect.void))
       yield* TestClock.adjust(1)
       yield* Fiber.interrupt(waiter)
       yield* Fiber.interrupt(holder)

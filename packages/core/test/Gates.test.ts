@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import * as Budget from "../src/Budget.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as Concurrency from "../src/Concurrency.js"
@@ -66,7 +67,7 @@ describe("Gates", () => {
       const budget = yield* Budget.Budget
       // gpt-4o output is $10 / 1M: 60 000 output tokens is $0.60 worst case against a $1 ceiling.
       const callScope = yield* Scope.make()
-      yield* gates.admitCall(chatCall("gpt-4o", 60_000)).pipe(Scope.extend(callScope))
+      yield* gates.admitCall(chatCall("gpt-4o", 60_000)).pipe(Scope.provide(callScope))
       const refused = yield* Effect.flip(Effect.scoped(gates.admitCall(chatCall("gpt-4o", 60_000))))
       expect(refused._tag).toBe("BudgetExceeded")
       yield* Scope.close(callScope, Exit.void)
@@ -93,7 +94,7 @@ describe("Gates", () => {
     }).pipe(Effect.provide(Gates.layerDefaults({ budget: { ceilingUsd: 1 } })))
   )
 
-  it.scoped("a 429 closes the limiter's gate for every attempt until the server's hint passes", () =>
+  it.effect("a 429 closes the limiter's gate for every attempt until the server's hint passes", () =>
     Effect.gen(function* () {
       const gates = yield* Gates.Gates
       const ticket = yield* gates.admitCall(chatCall("gpt-4o"))
@@ -103,15 +104,15 @@ describe("Gates", () => {
         error: new RateLimited({ message: "slow down", status: 429, retryAfterMs: 2000 })
       })
       const other = yield* gates.admitCall(chatCall("gpt-4o"))
-      const waiting = yield* Effect.fork(Effect.scoped(gates.admitAttempt(other, 0)))
+      const waiting = yield* Effect.forkChild(Effect.scoped(gates.admitAttempt(other, 0)))
       yield* TestClock.adjust(1999)
-      expect(waiting.unsafePoll()).toBeNull()
+      expect(waiting.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust(1000)
       yield* Fiber.join(waiting)
     }).pipe(Effect.provide(Gates.layer().pipe(Layer.provide(RateLimiter.layer({ requestsPerMinute: 600 })))))
   )
 
-  it.scoped("header snapshots feed the limiter's learned limits", () =>
+  it.effect("header snapshots feed the limiter's learned limits", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.RateLimiter
       yield* runCall(chatCall("gpt-4o"), undefined, {
@@ -153,10 +154,10 @@ describe("Gates", () => {
       const gates = yield* Gates.Gates
       const ticket = yield* Effect.scoped(gates.admitCall(chatCall("gpt-4o")))
       const attempt = yield* Scope.make()
-      yield* gates.admitAttempt(ticket, 0).pipe(Scope.extend(attempt))
-      const second = yield* Effect.fork(Effect.scoped(gates.admitAttempt(ticket, 1)))
+      yield* gates.admitAttempt(ticket, 0).pipe(Scope.provide(attempt))
+      const second = yield* Effect.forkChild(Effect.scoped(gates.admitAttempt(ticket, 1)))
       yield* TestClock.adjust(10)
-      expect(second.unsafePoll()).toBeNull()
+      expect(second.pollUnsafe()).toBeUndefined()
       yield* Scope.close(attempt, Exit.void)
       yield* Fiber.join(second)
     }).pipe(Effect.provide(Gates.layer().pipe(Layer.provide(Concurrency.layer({ permits: 1 })))))

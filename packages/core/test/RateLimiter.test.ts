@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit, FastCheck, Fiber, Option, Ref, TestClock } from "effect"
+import { Clock, Effect, Exit, Fiber, Ref, Schema } from "effect"
+import { TestClock } from "effect/testing"
 import * as RateLimiter from "../src/RateLimiter.js"
 import { RateLimitSnapshot } from "../src/RateLimitHeaders.js"
 
@@ -19,17 +20,17 @@ interface Admission {
 
 /** Starts one fiber per arrival; each records when it was admitted. */
 const runArrivals = (
-  limiter: RateLimiter.RateLimiter["Type"],
+  limiter: RateLimiter.RateLimiter["Service"],
   arrivals: ReadonlyArray<{ readonly at: number; readonly tokens: number }>
 ) =>
   Effect.gen(function* () {
     const log = yield* Ref.make<Array<Admission>>([])
     const fibers = yield* Effect.forEach(arrivals, (arrival) =>
       Effect.sleep(arrival.at).pipe(
-        Effect.zipRight(limiter.acquire(scope, { requests: 1, tokens: arrival.tokens })),
-        Effect.zipRight(Clock.currentTimeMillis),
+        Effect.andThen(limiter.acquire(scope, { requests: 1, tokens: arrival.tokens })),
+        Effect.andThen(Clock.currentTimeMillis),
         Effect.flatMap((at) => Ref.update(log, (xs) => [...xs, { at, tokens: arrival.tokens, requests: 1 }])),
-        Effect.fork
+        Effect.forkChild
       )
     )
     return { log, fibers }
@@ -49,30 +50,32 @@ const worstExcess = (admissions: ReadonlyArray<Admission>, ratePerMs: number, ke
   return worst
 }
 
+const int = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+
 describe("RateLimiter", () => {
-  it.scoped("while no limit is known: one probe, then everything once a response shows no limits", () =>
+  it.effect("while no limit is known: one probe, then everything once a response shows no limits", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make()
       const cost = { requests: 1, tokens: 10_000 }
       yield* limiter.acquire(scope, cost)
       // The opening burst waits for the probe's response instead of overrunning limits not yet seen.
-      const second = yield* Effect.fork(limiter.acquire(scope, cost))
+      const second = yield* Effect.forkChild(limiter.acquire(scope, cost))
       yield* TestClock.adjust(1000)
-      expect(Option.isNone(yield* Fiber.poll(second))).toBe(true)
+      expect(second.pollUnsafe()).toBeUndefined()
       yield* limiter.observe(scope, RateLimitSnapshot.make({})) // a local server: no rate-limit headers
       yield* Fiber.join(second)
       for (let i = 0; i < 100; i++) yield* limiter.acquire(scope, cost)
     })
   )
 
-  it.scoped("a slow probe ends probing after probeTimeoutMs; probeTimeoutMs: 0 never probes", () =>
+  it.effect("a slow probe ends probing after probeTimeoutMs; probeTimeoutMs: 0 never probes", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make({ probeTimeoutMs: 5000 })
       const cost = { requests: 1, tokens: 1 }
       yield* limiter.acquire(scope, cost)
-      const second = yield* Effect.fork(limiter.acquire(scope, cost))
+      const second = yield* Effect.forkChild(limiter.acquire(scope, cost))
       yield* TestClock.adjust(4999)
-      expect(Option.isNone(yield* Fiber.poll(second))).toBe(true)
+      expect(second.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust(1)
       yield* Fiber.join(second)
       const unprobed = yield* RateLimiter.make({ probeTimeoutMs: 0 })
@@ -80,7 +83,7 @@ describe("RateLimiter", () => {
     })
   )
 
-  it.scoped("the probe's headers teach the limits that pace everything after it", () =>
+  it.effect("the probe's headers teach the limits that pace everything after it", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make()
       yield* limiter.acquire(scope, { requests: 1, tokens: 0 })
@@ -101,7 +104,7 @@ describe("RateLimiter", () => {
     })
   )
 
-  it.scoped("paces per-minute limits per second: 60 RPM admits one request per second", () =>
+  it.effect("paces per-minute limits per second: 60 RPM admits one request per second", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make({ requestsPerMinute: 60 })
       const { fibers, log } = yield* runArrivals(
@@ -114,7 +117,7 @@ describe("RateLimiter", () => {
     })
   )
 
-  it.scoped("fails at once with RequestTooLarge when a request exceeds the per-minute limit", () =>
+  it.effect("fails at once with RequestTooLarge when a request exceeds the per-minute limit", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make({ tokensPerMinute: 1000 })
       const error = yield* Effect.flip(limiter.acquire(scope, { requests: 1, tokens: 1001 }))
@@ -125,7 +128,7 @@ describe("RateLimiter", () => {
     })
   )
 
-  it.scoped("a 429 closes the gate for every fiber until the hint, then resumes at the rate, not in a burst", () =>
+  it.effect("a 429 closes the gate for every fiber until the hint, then resumes at the rate, not in a burst", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make({ requestsPerMinute: 600 }) // 10/s, burst 10
       yield* limiter.pause(scope, 5000)
@@ -147,7 +150,7 @@ describe("RateLimiter", () => {
     })
   )
 
-  it.scoped("learns limits from headers; a configured limit acts as a ceiling", () =>
+  it.effect("learns limits from headers; a configured limit acts as a ceiling", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make({ tokensPerMinute: 6000 })
       yield* limiter.observe(scope, RateLimitSnapshot.make({ limitRequests: 120, limitTokens: 1_000_000 }))
@@ -157,7 +160,7 @@ describe("RateLimiter", () => {
     })
   )
 
-  it.scoped("header corrections never admit more than the server said remained", () =>
+  it.effect("header corrections never admit more than the server said remained", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make({ requestsPerMinute: 6000 }) // burst 100/s
       yield* limiter.observe(scope, RateLimitSnapshot.make({ limitRequests: 6000, remainingRequests: 5903 }))
@@ -166,14 +169,14 @@ describe("RateLimiter", () => {
         Array.from({ length: 20 }, () => ({ at: 0, tokens: 0 }))
       )
       yield* TestClock.adjust(0)
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       expect((yield* Ref.get(log)).length).toBeLessThanOrEqual(3)
       yield* advance(1000)
       yield* Fiber.joinAll(fibers)
     })
   )
 
-  it.scoped("derives the correction from reset-* when remaining-* is absent", () =>
+  it.effect("derives the correction from reset-* when remaining-* is absent", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make()
       // 60 RPM, empty for another 60 s: nothing left.
@@ -183,37 +186,37 @@ describe("RateLimiter", () => {
     })
   )
 
-  it.scoped("an interrupted waiter leaves no debt", () =>
+  it.effect("an interrupted waiter leaves no debt", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make({ tokensPerMinute: 60_000 }) // 1000/s
       yield* limiter.acquire(scope, { requests: 1, tokens: 1000 })
-      const waiter = yield* Effect.fork(limiter.acquire(scope, { requests: 1, tokens: 1000 }))
+      const waiter = yield* Effect.forkChild(limiter.acquire(scope, { requests: 1, tokens: 1000 }))
       yield* TestClock.adjust(500)
       yield* Fiber.interrupt(waiter)
       yield* TestClock.adjust(500)
       // Had the waiter left debt, this would have to wait another second.
       const exit = yield* limiter
         .acquire(scope, { requests: 1, tokens: 1000 })
-        .pipe(Effect.timeout(1), Effect.fork, Effect.flatMap(Fiber.await))
+        .pipe(Effect.timeout(1), Effect.forkChild, Effect.flatMap(Fiber.await))
       expect(Exit.isSuccess(exit)).toBe(true)
     })
   )
 
-  it.scoped("waiting is FIFO: a big request is not starved by small ones behind it", () =>
+  it.effect("waiting is FIFO: a big request is not starved by small ones behind it", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter.make({ tokensPerMinute: 60_000 }) // 1000/s, burst 1000
       yield* limiter.acquire(scope, { requests: 1, tokens: 1000 })
       const order = yield* Ref.make<Array<string>>([])
-      const big = yield* Effect.fork(
+      const big = yield* Effect.forkChild(
         limiter
           .acquire(scope, { requests: 1, tokens: 1000 })
-          .pipe(Effect.zipRight(Ref.update(order, (o) => [...o, "big"])))
+          .pipe(Effect.andThen(Ref.update(order, (o) => [...o, "big"])))
       )
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       const smalls = yield* Effect.forEach(Array.from({ length: 5 }), (_, i) =>
         limiter
           .acquire(scope, { requests: 1, tokens: 10 })
-          .pipe(Effect.zipRight(Ref.update(order, (o) => [...o, `small${i}`])), Effect.fork)
+          .pipe(Effect.andThen(Ref.update(order, (o) => [...o, `small${i}`])), Effect.forkChild)
       )
       yield* advance(3000)
       yield* Fiber.join(big)
@@ -222,7 +225,7 @@ describe("RateLimiter", () => {
     })
   )
 
-  it.scoped("settle charges under-estimates; refunds only when enabled", () =>
+  it.effect("settle charges under-estimates; refunds only when enabled", () =>
     Effect.gen(function* () {
       const strict = yield* RateLimiter.make({ tokensPerMinute: 60_000 })
       const permit = yield* strict.acquire(scope, { requests: 1, tokens: 500 })
@@ -240,12 +243,9 @@ describe("RateLimiter", () => {
   it.effect.prop(
     "over any window, admitted requests and tokens never exceed rate × window + burst, and nobody starves",
     [
-      FastCheck.array(FastCheck.record({ at: FastCheck.nat(3000), tokens: FastCheck.integer({ min: 1, max: 1500 }) }), {
-        minLength: 1,
-        maxLength: 25
-      }),
-      FastCheck.integer({ min: 60, max: 1200 }),
-      FastCheck.constantFrom(0.5, 1, 2)
+      Schema.Array(Schema.Struct({ at: int(0, 3000), tokens: int(1, 1500) })).check(Schema.isBetweenLength(1, 25)),
+      int(60, 1200),
+      Schema.Literals([0.5, 1, 2])
     ],
     ([arrivals, rpm, burstFactor]) =>
       Effect.scoped(
@@ -268,12 +268,12 @@ describe("RateLimiter", () => {
           )
         })
       ),
-    { fastCheck: { numRuns: 30 } }
+    { arbitrary: { runs: 30 } }
   )
 
   it.effect.prop(
     "after a correction, the limiter admits at most what the server said remained",
-    [FastCheck.integer({ min: 60, max: 60_000 }), FastCheck.nat(200), FastCheck.integer({ min: 1, max: 300 })],
+    [int(60, 60_000), int(0, 200), int(1, 300)],
     ([limit, remainingRaw, attempts]) =>
       Effect.scoped(
         Effect.gen(function* () {
@@ -288,6 +288,6 @@ describe("RateLimiter", () => {
           expect(admitted).toBeLessThanOrEqual(remaining)
         })
       ),
-    { fastCheck: { numRuns: 25 } }
+    { arbitrary: { runs: 25 } }
   )
 })

@@ -1,47 +1,59 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Errors, Retry } from "@sluice/core"
-import { Duration, Effect, Fiber, Random, Ref, TestClock } from "effect"
-import * as ScheduleDecision from "effect/ScheduleDecision"
-import * as ScheduleIntervals from "effect/ScheduleIntervals"
-import * as fc from "effect/FastCheck"
+import { Cause, Duration, Effect, Fiber, Random, Ref, Schedule, Schema } from "effect"
+import { TestClock } from "effect/testing"
 
 const serverError = new Errors.ServerError({ status: 500, message: "boom" })
 const rateLimited = (retryAfterMs?: number) =>
   new Errors.RateLimited({ status: 429, message: "slow", ...(retryAfterMs === undefined ? {} : { retryAfterMs }) })
 
+/** A `Random` that cycles through `values` (what Effect 3's `Random.fixed` did). */
+const fixedRandom = (values: ReadonlyArray<number>): Random.Random => {
+  let i = 0
+  const next = () => values[i++ % values.length]!
+  return { nextDoubleUnsafe: next, nextIntUnsafe: () => Math.floor(next() * Number.MAX_SAFE_INTEGER) }
+}
+const withFixedRandom = (values: ReadonlyArray<number>) => Effect.provideService(Random.Random, fixedRandom(values))
+
 /**
  * The delays the policy chooses for a sequence of errors, stepping the schedule like the retry driver does
- * (the clock advances to each decision's start), without sleeping. Stops where the policy stops.
+ * (the clock advances to each decision's end), without sleeping. Stops where the policy stops.
  */
 const delaysOf = (policy: Retry.Policy, errors: ReadonlyArray<Errors.OpenAiError>, seed: ReadonlyArray<number>) =>
   Effect.gen(function* () {
-    const schedule = Retry.schedule(policy)
-    let state = schedule.initial
+    const step = yield* Schedule.toStep(Retry.schedule(policy))
     let now = 0
     const delays: Array<number> = []
     for (const error of errors) {
-      const [next, delay, decision] = yield* schedule.step(now, error, state)
-      if (ScheduleDecision.isDone(decision)) break
-      state = next
+      const decision = yield* Effect.result(step(now, error))
+      if (decision._tag === "Failure") {
+        expect(Cause.isDone(decision.failure)).toBe(true)
+        break
+      }
+      const [output, delay] = decision.success
+      expect(Duration.toMillis(output)).toBe(Duration.toMillis(delay))
       delays.push(Duration.toMillis(delay))
-      now = Math.max(now, ScheduleIntervals.start(decision.intervals))
+      now += Duration.toMillis(delay)
     }
     return delays
-  }).pipe(Effect.withRandom(Random.fixed(seed as [number, ...Array<number>])))
+  }).pipe(withFixedRandom(seed))
 
-const policyArb = fc.record({
-  maxAttempts: fc.integer({ min: 1, max: 10 }),
-  baseDelayMs: fc.integer({ min: 1, max: 2000 }),
-  maxDelayMs: fc.integer({ min: 1, max: 60_000 }),
-  maxHintMs: fc.integer({ min: 0, max: 120_000 }),
-  deadlineMs: fc.integer({ min: 1, max: 3_600_000 })
+const int = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+const policyArb = Schema.Struct({
+  maxAttempts: int(1, 10),
+  baseDelayMs: int(1, 2000),
+  maxDelayMs: int(1, 60_000),
+  maxHintMs: int(0, 120_000),
+  deadlineMs: int(1, 3_600_000)
 })
-const seedArb = fc.array(fc.double({ min: 0, max: 0.999_999, noNaN: true }), { minLength: 1, maxLength: 5 })
+const seedArb = Schema.Array(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 0.999_999 }))).check(
+  Schema.isBetweenLength(1, 5)
+)
 
 describe("Retry", () => {
   it.effect.prop(
     "every delay is within [0, min(cap, base·2^n)] when no hint is given, and attempts never exceed max",
-    [policyArb, seedArb, fc.integer({ min: 1, max: 20 })],
+    [policyArb, seedArb, int(1, 20)],
     ([policy, seed, failures]) =>
       Effect.gen(function* () {
         const delays = yield* delaysOf(
@@ -60,7 +72,7 @@ describe("Retry", () => {
 
   it.effect.prop(
     "a hint within maxHintMs is honoured (delay ≥ hint); a longer one stops at once",
-    [policyArb, seedArb, fc.integer({ min: 0, max: 200_000 })],
+    [policyArb, seedArb, int(0, 200_000)],
     ([policy, seed, hint]) =>
       Effect.gen(function* () {
         const delays = yield* delaysOf({ ...policy, deadlineMs: 10_000_000 }, [rateLimited(hint)], seed)
@@ -106,8 +118,8 @@ describe("Retry", () => {
         Effect.flatMap(() => Effect.fail(rateLimited(2000))),
         Retry.retry(policy),
         Effect.flip,
-        Effect.withRandom(Random.fixed([0.5])),
-        Effect.fork
+        withFixedRandom([0.5]),
+        Effect.forkChild
       )
       yield* TestClock.adjust("1999 millis")
       expect(yield* Ref.get(calls)).toBe(1)
@@ -124,7 +136,7 @@ describe("Retry", () => {
     Effect.gen(function* () {
       const calls = yield* Ref.make(0)
       const error = yield* Ref.update(calls, (n) => n + 1).pipe(
-        Effect.zipRight(Effect.fail(rateLimited(120_000))),
+        Effect.andThen(Effect.fail(rateLimited(120_000))),
         Retry.retry(Retry.defaults),
         Effect.flip
       )
