@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { Result, type Schema, SchemaIssue, SchemaParser } from "effect"
-import type { ParseOptions } from "effect/SchemaAST"
+import * as SchemaAST from "effect/SchemaAST"
 import type { StandardSchemaV1 } from "effect/StandardSchema"
 
 type Json = Record<string, unknown>
@@ -76,14 +76,73 @@ export interface Problem {
 export type Decoder<A> = (input: unknown) => Result.Result<A, ReadonlyArray<Problem>>
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-const fast: ParseOptions = {}
-const thorough: ParseOptions = { errors: "all", reportInput: true }
+const fast: SchemaAST.ParseOptions = {}
+const thorough: SchemaAST.ParseOptions = { errors: "all", reportInput: true }
 
-const toProblem = (issue: StandardSchemaV1.Issue): Problem => ({
-  path:
-    issue.path === undefined ? [] : issue.path.map((segment) => (typeof segment === "object" ? segment.key : segment)),
-  message: issue.message
-})
+const toProblem =
+  (prefix: ReadonlyArray<PropertyKey>) =>
+  (issue: StandardSchemaV1.Issue): Problem => ({
+    path:
+      issue.path === undefined || issue.path.length === 0
+        ? prefix
+        : [...prefix, ...issue.path.map((segment) => (typeof segment === "object" ? segment.key : segment))],
+    message: issue.message
+  })
+
+/**
+ * The key every member of a union of structs tags itself with (`role`, `type`), and the values it takes.
+ * Effect 4 rejects a value whose tag matches no member as a whole ("Expected { role: "system" … } | …"); naming
+ * the tag field says what is wrong, as Effect 3 did (`messages[0].role`).
+ */
+const discriminant = (
+  ast: SchemaAST.AST
+): { readonly key: PropertyKey; readonly literals: Array<unknown> } | undefined => {
+  if (!SchemaAST.isUnion(ast) || ast.types.length < 2) return undefined
+  let keys: Array<PropertyKey> | undefined
+  for (const member of ast.types) {
+    if (!SchemaAST.isObjects(member)) return undefined
+    const tagged = member.propertySignatures
+      .filter((ps) => SchemaAST.isLiteral(ps.type) && !SchemaAST.isOptional(ps.type))
+      .map((ps) => ps.name)
+    keys = keys === undefined ? tagged : keys.filter((key) => tagged.includes(key))
+    if (keys.length === 0) return undefined
+  }
+  const key = keys![0]!
+  const literals = ast.types.map((member) => {
+    const ps = (member as SchemaAST.Objects).propertySignatures.find((ps) => ps.name === key)!
+    return (ps.type as SchemaAST.Literal).literal
+  })
+  return { key, literals }
+}
+
+/** Like the Standard Schema formatter, with a union whose tag matched no member reported at the tag. */
+const toProblems = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): Array<Problem> => {
+  switch (issue._tag) {
+    case "Pointer":
+      return toProblems(issue.issue, [...path, ...issue.path])
+    case "Composite":
+      return issue.issues.flatMap((inner) => toProblems(inner, path))
+    case "AnyOf": {
+      if (issue.issues.length > 0) return issue.issues.flatMap((inner) => toProblems(inner, path))
+      const tag = discriminant(issue.ast)
+      const input: unknown = SchemaIssue.hasInput(issue) ? issue.input : undefined
+      if (tag !== undefined && typeof input === "object" && input !== null && !Array.isArray(input)) {
+        const value = (input as Json)[tag.key as string]
+        const expected = tag.literals.map((literal) => JSON.stringify(literal)).join(" | ")
+        return [
+          {
+            path: [...path, tag.key],
+            message:
+              value === undefined ? `Missing key (${expected})` : `Expected ${expected}, got ${JSON.stringify(value)}`
+          }
+        ]
+      }
+      return formatter(issue).issues.map(toProblem(path))
+    }
+    default:
+      return formatter(issue).issues.map(toProblem(path))
+  }
+}
 
 const compile = <S extends Schema.ConstraintDecoder<unknown>>(schema: S): Decoder<S["Type"]> => {
   const parse = SchemaParser.decodeUnknownResult(schema)
@@ -93,7 +152,7 @@ const compile = <S extends Schema.ConstraintDecoder<unknown>>(schema: S): Decode
     // The failure path runs again collecting every issue with its input: the success path stays the cheap one.
     const again = parse(input, thorough)
     const issue = Result.isFailure(again) ? again.failure : result.failure
-    return Result.fail(formatter(issue).issues.map(toProblem))
+    return Result.fail(toProblems(issue, []))
   }
 }
 

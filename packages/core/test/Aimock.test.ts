@@ -8,9 +8,9 @@ import { OpenAi } from "@sluice/core"
 import { Context, Effect, Layer } from "effect"
 import { aimock, client, type Spawned } from "./support/servers.js"
 
-class Aimock extends Context.Tag("test/Aimock")<Aimock, Spawned>() {}
-const AimockLive = Layer.scoped(Aimock, aimock)
-const Live = Layer.unwrapEffect(Effect.map(Aimock, (s) => client(`${s.url}/v1`, { maxTokensPolicy: "off" }))).pipe(
+class Aimock extends Context.Service<Aimock, Spawned>()("test/Aimock") {}
+const AimockLive = Layer.effect(Aimock, aimock)
+const Live = Layer.unwrap(Effect.map(Aimock, (s) => client(`${s.url}/v1`, { maxTokensPolicy: "off" }))).pipe(
   Layer.provideMerge(AimockLive)
 )
 

@@ -9,9 +9,9 @@ import { OpenAi } from "@sluice/core"
 import { Context, Effect, Layer } from "effect"
 import { client, hasSpec, type Spawned, specPath, steady } from "./support/servers.js"
 
-class Steady extends Context.Tag("test/Steady")<Steady, Spawned>() {}
-const SteadyLive = Layer.scoped(Steady, steady)
-const Live = Layer.unwrapEffect(Effect.map(Steady, (s) => client(s.url))).pipe(Layer.provideMerge(SteadyLive))
+class Steady extends Context.Service<Steady, Spawned>()("test/Steady") {}
+const SteadyLive = Layer.effect(Steady, steady)
+const Live = Layer.unwrap(Effect.map(Steady, (s) => client(s.url))).pipe(Layer.provideMerge(SteadyLive))
 
 const tools = [
   {

@@ -6,22 +6,24 @@
 import { expect, it } from "@effect/vitest"
 import { Credentials, type Errors, OpenAi } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
-import { Effect, Logger, LogLevel, Stream, Tracer } from "effect"
+import { Effect, Logger, References, Stream, Tracer } from "effect"
 import { client } from "./support/servers.js"
 
 const key = "sk-proj-TOPSECRET0123456789abcdefXYZ"
 
-it.scopedLive("the key is in no log line, span, error message or serialized error", () =>
+it.live("the key is in no log line, span, error message or serialized error", () =>
   Effect.gen(function* () {
     const lines: Array<string> = []
-    const logger = Logger.make(({ message, annotations, logLevel, spans }) => {
-      lines.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations), logLevel, spans }))
+    const logger = Logger.make(({ message, logLevel, fiber }) => {
+      const annotations = fiber.getRef(References.CurrentLogAnnotations)
+      const spans = fiber.getRef(References.CurrentLogSpans)
+      lines.push(JSON.stringify({ message, annotations, logLevel, spans }))
     })
     const spans: Array<Tracer.Span> = []
     const native = yield* Effect.tracer
     const tracer = Tracer.make({
-      span: (...args) => {
-        const span = native.span(...args)
+      span: (options) => {
+        const span = native.span(options)
         spans.push(span)
         return span
       },
@@ -29,7 +31,7 @@ it.scopedLive("the key is in no log line, span, error message or serialized erro
     })
     const errors: Array<Errors.OpenAiError> = []
     const collect = <A>(effect: Effect.Effect<A, Errors.OpenAiError>) =>
-      Effect.tapError(effect, (error) => Effect.sync(() => errors.push(error))).pipe(Effect.either)
+      Effect.tapError(effect, (error) => Effect.sync(() => errors.push(error))).pipe(Effect.result)
 
     const good = yield* Simulator.start({
       keys: [key],
@@ -57,15 +59,15 @@ it.scopedLive("the key is in no log line, span, error message or serialized erro
 
     yield* calls(good.url, { retry: { maxAttempts: 2, baseDelayMs: 1 } }).pipe(
       Effect.withTracer(tracer),
-      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-      Logger.withMinimumLogLevel(LogLevel.All)
+      Effect.provide(Logger.layer([logger])),
+      Effect.provideService(References.MinimumLogLevel, "All")
     )
     yield* calls(wrongKey.url).pipe(
       Effect.withTracer(tracer),
-      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-      Logger.withMinimumLogLevel(LogLevel.All)
+      Effect.provide(Logger.layer([logger])),
+      Effect.provideService(References.MinimumLogLevel, "All")
     )
-    yield* calls("http://api.example.com/v1").pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+    yield* calls("http://api.example.com/v1").pipe(Effect.provide(Logger.layer([logger])))
 
     // The scenario produced what it should: errors of several kinds, logs and spans.
     const tags = new Set(errors.map((e) => e._tag))

@@ -39,7 +39,7 @@ const waitForStats = (sim: Simulator.Running, ready: (stats: Stats.Stats) => boo
   })
 
 describe("against the simulator", () => {
-  it.scopedLive("classifies injected faults: 500, 502 HTML, 429, reset, truncated JSON, retired model", () =>
+  it.live("classifies injected faults: 500, 502 HTML, 429, reset, truncated JSON, retired model", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({
         script: [
@@ -78,7 +78,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("retries a 500 then succeeds, reporting 2 attempts; the simulator saw 2 requests", () =>
+  it.live("retries a 500 then succeeds, reporting 2 attempts; the simulator saw 2 requests", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "500" }] })
       const response = yield* withClient(
@@ -92,7 +92,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("QuotaExceeded once the spend reaches the quota, not retried", () =>
+  it.live("QuotaExceeded once the spend reaches the quota, not retried", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ quotaUsd: 0.000_000_1 })
       const error = yield* withClient(
@@ -109,7 +109,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("headers timeout on a hung request (the simulator sees the client go away)", () =>
+  it.live("headers timeout on a hung request (the simulator sees the client go away)", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ faults: { rateHang: 1 } })
       const error = yield* withClient(sim.url, Effect.flip(Effect.flatMap(openai, (o) => o.models.list())), {
@@ -123,7 +123,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("total timeout when the body never finishes", () =>
+  it.live("total timeout when the body never finishes", () =>
     Effect.gen(function* () {
       const server = yield* httpServer((_, res) => {
         res.writeHead(200, { "content-type": "application/json" })
@@ -137,7 +137,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("response size cap: fails while reading", () =>
+  it.live("response size cap: fails while reading", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const error = yield* withClient(sim.url, Effect.flip(Effect.flatMap(openai, (o) => o.models.list())), {
@@ -148,7 +148,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("plain http to a non-loopback host is refused before sending, naming the URL", () =>
+  it.live("plain http to a non-loopback host is refused before sending, naming the URL", () =>
     Effect.gen(function* () {
       const error = yield* withClient(
         "http://api.example.com/v1",
@@ -159,7 +159,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("fromFile: a rotated file is picked up by the next attempt; a 401 refreshes exactly once", () =>
+  it.live("fromFile: a rotated file is picked up by the next attempt; a 401 refreshes exactly once", () =>
     Effect.gen(function* () {
       const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sluice-key-"))
       const file = Path.join(dir, "key")
@@ -191,7 +191,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("fromFile: a missing file is a typed error naming the path", () =>
+  it.live("fromFile: a missing file is a typed error naming the path", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const error = yield* withClient(
@@ -206,7 +206,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("streamBytes: metadata first, SSE bytes with usage; closing the scope early aborts the request", () =>
+  it.live("streamBytes: metadata first, SSE bytes with usage; closing the scope early aborts the request", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { perChunkMs: 20 } })
       yield* withClient(
@@ -241,7 +241,7 @@ describe("against the simulator", () => {
     })
   )
 
-  it.scopedLive("streamBytes retries before the body starts (a 500 first)", () =>
+  it.live("streamBytes retries before the body starts (a 500 first)", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "500" }] })
       const attempts = yield* withClient(
