@@ -27,6 +27,7 @@ import {
   Fiber,
   Layer,
   Option,
+  Result,
   Schema,
   Stream,
   SubscriptionRef
@@ -236,7 +237,7 @@ export const validate = <E, R>(
   lines: Stream.Stream<string, E, R>
 ): Effect.Effect<ReadonlyArray<Request>, BatchInputInvalid | E, R> =>
   Effect.flatMap(Stream.runCollect(lines), (chunk) => {
-    const result = Validate.validate([...chunk].flatMap((text) => text.split(/\r?\n/)))
+    const result = Validate.validate(chunk.flatMap((text) => text.split(/\r?\n/)))
     return result.problems.length > 0
       ? Effect.fail(new BatchInputInvalid({ problems: result.problems, lines: result.total }))
       : Effect.succeed(result.requests)
@@ -387,10 +388,9 @@ export interface MeterCounts {
  * @since 0.1.0
  * @category services
  */
-export class Meter extends Context.Tag("@sluice/stream/Batch/Meter")<
-  Meter,
-  { readonly counts: Effect.Effect<MeterCounts> }
->() {}
+export class Meter extends Context.Service<Meter, { readonly counts: Effect.Effect<MeterCounts> }>()(
+  "@sluice/stream/Batch/Meter"
+) {}
 
 const sentBy = (error: Errors.OpenAiError): boolean =>
   ("status" in error && typeof error.status === "number") ||
@@ -409,17 +409,17 @@ export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = 
   Effect.gen(function* () {
     const inner = yield* Gates.Gates
     const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
-    const gates: Gates.Gates["Type"] = {
+    const gates: Gates.Gates["Service"] = {
       admitCall: inner.admitCall,
       admitAttempt: (ticket, attempt, keyId) =>
-        Effect.zipRight(
+        Effect.andThen(
           Effect.sync(() => {
             if (attempt > 1) counts.retries++
           }),
           inner.admitAttempt(ticket, attempt, keyId)
         ),
       observeAttempt: (ticket, outcome) =>
-        Effect.zipRight(
+        Effect.andThen(
           Effect.sync(() => {
             if (outcome._tag === "Response" || sentBy(outcome.error)) counts.requestsSent++
             if (outcome._tag === "Failure" && outcome.error._tag === "RateLimited") counts.rateLimited++
@@ -452,7 +452,7 @@ export interface RunOptions {
   /** Requests in flight. Default 16. */
   readonly concurrency?: number | undefined
   /** How long in-flight requests may take to finish once the job stops. Default 10 seconds. */
-  readonly gracePeriod?: Duration.DurationInput | undefined
+  readonly gracePeriod?: Duration.Input | undefined
   /** When this completes, the job stops admitting and drains (like an interruption, but `run` returns). */
   readonly shutdown?: Effect.Effect<void> | undefined
   /** Updated after every finished request. */
@@ -557,7 +557,7 @@ const send = (
       Effect.flatMap(stopped, (isStopped) =>
         isStopped
           ? Effect.fail(error)
-          : Effect.zipRight(Effect.sleep(Duration.millis(Math.max(50, (error.closesAtMs ?? 0) - Date.now()))), loop)
+          : Effect.andThen(Effect.sleep(Duration.millis(Math.max(50, (error.closesAtMs ?? 0) - Date.now()))), loop)
       )
   )
   return loop
@@ -660,11 +660,11 @@ export const run = <E, R>(
         Effect.gen(function* () {
           if (yield* isStopped) return
           counters.inFlight++
-          const result = yield* Effect.either(send(client, request, isStopped)).pipe(
+          const result = yield* Effect.result(send(client, request, isStopped)).pipe(
             Effect.ensuring(Effect.sync(() => counters.inFlight--))
           )
-          if (result._tag === "Right") {
-            const response = result.right
+          if (Result.isSuccess(result)) {
+            const response = result.success
             counters.sentFallback += response.attempts
             counters.retriesFallback += response.attempts - 1
             const usage = usageOf(response.body)
@@ -684,7 +684,7 @@ export const run = <E, R>(
             })
             counters.succeeded++
           } else {
-            const error = result.left
+            const error = result.failure
             const reason = stopReason(error)
             if (reason !== undefined) {
               yield* halt(reason)
@@ -701,24 +701,22 @@ export const run = <E, R>(
       const pipeline = yield* Stream.fromIterable(pending).pipe(
         Stream.mapEffect(processOne, { concurrency: options.concurrency ?? 16, unordered: true }),
         Stream.runDrain,
-        Effect.forkDaemon
+        Effect.forkDetach
       )
-      const grace = Duration.decode(options.gracePeriod ?? "10 seconds")
+      const grace = Duration.fromInputUnsafe(options.gracePeriod ?? "10 seconds")
       // Once stopped: no new admissions (processOne checks), in-flight requests get the grace period.
-      const drain = Fiber.await(pipeline).pipe(
-        Effect.timeout(grace),
-        Effect.catchTag("TimeoutException", () => Fiber.interrupt(pipeline))
-      )
+      const drain = Effect.timeoutOrElse(Effect.asVoid(Fiber.await(pipeline)), {
+        duration: grace,
+        orElse: () => Fiber.interrupt(pipeline)
+      })
       const interrupted: Stopped = { reason: "interrupted", message: "interrupted: stopped admitting and drained" }
       const shutdown =
-        options.shutdown === undefined ? Effect.never : Effect.zipRight(options.shutdown, halt(interrupted))
-      const watcher = yield* Effect.fork(Effect.zipRight(Effect.race(Deferred.await(stop), shutdown), drain))
-      const exit = yield* Fiber.await(pipeline).pipe(
-        Effect.onInterrupt(() => Effect.zipRight(halt(interrupted), drain))
-      )
+        options.shutdown === undefined ? Effect.never : Effect.andThen(options.shutdown, halt(interrupted))
+      const watcher = yield* Effect.forkChild(Effect.andThen(Effect.race(Deferred.await(stop), shutdown), drain))
+      const exit = yield* Fiber.await(pipeline).pipe(Effect.onInterrupt(() => Effect.andThen(halt(interrupted), drain)))
       yield* Fiber.interrupt(watcher)
       // A write error fails the job; an interruption after the grace period does not (the summary stands).
-      if (exit._tag === "Failure" && !Cause.isInterruptedOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+      if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
       const summary = yield* snapshot
       yield* publish
       const { done: _done, in_flight: _inFlight, rate_per_s: _rate, eta_s: _eta, ...rest } = summary
@@ -741,7 +739,7 @@ export interface RemoteOptions {
   readonly mode?: "new" | "resume" | "overwrite" | undefined
   readonly retryFailed?: boolean | undefined
   /** Between two `batches.retrieve`. Default 5 seconds. */
-  readonly pollInterval?: Duration.DurationInput | undefined
+  readonly pollInterval?: Duration.Input | undefined
   /** When this completes, the server-side batch is cancelled and `remote` returns what finished. */
   readonly shutdown?: Effect.Effect<void> | undefined
   readonly progress?: SubscriptionRef.SubscriptionRef<Progress> | undefined
@@ -840,9 +838,9 @@ export const remote = <E, R>(
       })
       const shutdownSignal = yield* Deferred.make<void>()
       if (options.shutdown !== undefined) {
-        yield* Effect.forkScoped(Effect.zipRight(options.shutdown, Deferred.succeed(shutdownSignal, undefined)))
+        yield* Effect.forkScoped(Effect.andThen(options.shutdown, Deferred.succeed(shutdownSignal, undefined)))
       }
-      const pollInterval = Duration.decode(options.pollInterval ?? "5 seconds")
+      const pollInterval = Duration.fromInputUnsafe(options.pollInterval ?? "5 seconds")
       const byUrl = new Map<Endpoint, Array<Request>>()
       for (const request of pending) {
         const group = byUrl.get(request.url)
@@ -905,11 +903,11 @@ export const remote = <E, R>(
             (response) => {
               const counts = response.body.request_counts
               if (counts != null) serverDone = base + counts.completed + counts.failed
-              return Effect.zipRight(
+              return Effect.andThen(
                 publish,
                 terminalStatuses.has(response.body.status)
                   ? Effect.succeed(response.body)
-                  : Effect.zipRight(Effect.sleep(pollInterval), poll)
+                  : Effect.andThen(Effect.sleep(pollInterval), poll)
               )
             }
           )
@@ -943,9 +941,9 @@ export const remote = <E, R>(
       for (const [url, group] of byUrl) {
         for (const part of splitForUpload(group, maxRequests, maxBytes)) {
           if (stopped !== null) break
-          const result = yield* Effect.either(runGroup(url, part))
-          if (result._tag === "Left") {
-            const error = result.left
+          const result = yield* Effect.result(runGroup(url, part))
+          if (Result.isFailure(result)) {
+            const error = result.failure
             const reason = "retryable" in error ? stopReason(error) : undefined
             if (reason === undefined) return yield* Effect.fail(error)
             stopped = reason

@@ -7,22 +7,21 @@
  */
 import { type ChatCompletions, Errors, type Gates, OpenAi, Retry } from "@sluice/core"
 import * as Telemetry from "@sluice/core/Telemetry"
+import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
-import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
+import * as Pull from "effect/Pull"
+import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Accumulator } from "./internal/accumulator.js"
+import * as internalBuffer from "./internal/buffer.js"
 import * as internalChunk from "./internal/chunk.js"
 import * as internalErrors from "./internal/errors.js"
 import { type Split, splitLines, splitSentences, splitWords } from "./internal/text.js"
@@ -92,13 +91,11 @@ export interface FromSseOptions {
   readonly requestId?: string | undefined
 }
 
-const decodeChunk = Schema.decodeUnknownEither(internalChunk.ChatCompletionChunk, { onExcessProperty: "preserve" })
-
-const parseJson = (data: string): Either.Either<unknown, string> => {
+const parseJson = (data: string): Result.Result<unknown, string> => {
   try {
-    return Either.right(JSON.parse(data))
+    return Result.succeed(JSON.parse(data))
   } catch (e) {
-    return Either.left(e instanceof Error ? e.message : String(e))
+    return Result.fail(e instanceof Error ? e.message : String(e))
   }
 }
 
@@ -110,50 +107,42 @@ const interpret = (
   event: Sse.Event,
   index: number,
   requestId: string | undefined
-): Either.Either<Step, InStreamError | Errors.ResponseDecodeFailed> => {
+): Result.Result<Step, InStreamError | Errors.ResponseDecodeFailed> => {
   if (event.event === "error") {
     const parsed = parseJson(event.data)
-    return Either.left(
-      internalErrors.fromPayload(Either.isRight(parsed) ? parsed.right : undefined, event.data, requestId)
+    return Result.fail(
+      internalErrors.fromPayload(Result.isSuccess(parsed) ? parsed.success : undefined, event.data, requestId)
     )
   }
   // OpenAI sends only unnamed events; other servers add e.g. `event: ping`.
-  if (event.event !== "message") return Either.right(skip)
+  if (event.event !== "message") return Result.succeed(skip)
   const data = event.data.trim()
-  if (data === "") return Either.right(skip)
-  if (data === "[DONE]") return Either.right(done)
+  if (data === "") return Result.succeed(skip)
+  if (data === "[DONE]") return Result.succeed(done)
   const parsed = parseJson(data)
-  if (Either.isLeft(parsed)) {
-    return Either.left(
-      internalErrors.decodeFailed(`stream event ${index}: invalid JSON: ${parsed.left}`, event.data, requestId)
+  if (Result.isFailure(parsed)) {
+    return Result.fail(
+      internalErrors.decodeFailed(`stream event ${index}: invalid JSON: ${parsed.failure}`, event.data, requestId)
     )
   }
-  if (Predicate.isRecord(parsed.right) && parsed.right.error !== undefined && parsed.right.error !== null) {
-    return Either.left(internalErrors.fromPayload(parsed.right, data, requestId))
+  const json = parsed.success
+  if (Predicate.isObject(json) && json.error !== undefined && json.error !== null) {
+    return Result.fail(internalErrors.fromPayload(json, data, requestId))
   }
-  const fast = internalChunk.fastChunk(parsed.right)
-  if (fast !== undefined) return Either.right({ _tag: "Chunk", chunk: fast })
-  const chunk = decodeChunk(parsed.right)
-  if (Either.isLeft(chunk)) {
-    return Either.left(
+  const fast = internalChunk.fastChunk(json)
+  if (fast !== undefined) return Result.succeed({ _tag: "Chunk", chunk: fast })
+  const chunk = internalChunk.decodeChunk(json)
+  if (Result.isFailure(chunk)) {
+    return Result.fail(
       internalErrors.decodeFailed(
-        `stream event ${index}: not a chat completion chunk: ${internalErrors.truncate(ParseResult.TreeFormatter.formatErrorSync(chunk.left))}`,
+        `stream event ${index}: not a chat completion chunk: ${internalErrors.truncate(chunk.failure)}`,
         event.data,
         requestId
       )
     )
   }
-  return Either.right({ _tag: "Chunk", chunk: chunk.right })
+  return Result.succeed({ _tag: "Chunk", chunk: chunk.success })
 }
-
-type ChunkChannel<E> = Channel.Channel<
-  Chunk.Chunk<ChatCompletionChunk>,
-  Chunk.Chunk<Sse.Event>,
-  E | ChatStreamError,
-  E,
-  void,
-  unknown
->
 
 /**
  * Decodes SSE events into chunks. `data: [DONE]` ends the stream (and stops reading upstream, which
@@ -171,35 +160,46 @@ export const fromSse = <E, R>(
 ): Stream.Stream<ChatCompletionChunk, E | ChatStreamError, R> =>
   Stream.pipeThroughChannelOrFail(
     events,
-    Channel.suspend(() => {
-      const requestId = options?.requestId
-      let index = 0
-      let chunks = 0
-      let partialContent = ""
-      const emit = (out: Array<ChatCompletionChunk>, next: ChunkChannel<E>): ChunkChannel<E> =>
-        out.length === 0 ? next : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), next)
-      const loop: ChunkChannel<E> = Channel.readWithCause({
-        onInput: (input: Chunk.Chunk<Sse.Event>) => {
+    Channel.fromTransform((upstream: Pull.Pull<Arr.NonEmptyReadonlyArray<Sse.Event>, E, unknown>) =>
+      Effect.sync(() => {
+        const requestId = options?.requestId
+        let index = 0
+        let chunks = 0
+        let partialContent = ""
+        // Set at `[DONE]` or a failure: what every later pull returns (upstream is not read again).
+        let halted: Effect.Effect<never, ChatStreamError | Cause.Done> | undefined
+        const onInput = (input: Arr.NonEmptyReadonlyArray<Sse.Event>) => {
           const out: Array<ChatCompletionChunk> = []
-          for (const event of input) {
-            const step = interpret(event, index++, requestId)
-            if (Either.isLeft(step)) return emit(out, Channel.fail(step.left))
-            if (step.right._tag === "Done") return emit(out, Channel.void)
-            if (step.right._tag === "Chunk") {
-              const chunk = step.right.chunk
+          for (let i = 0; i < input.length; i++) {
+            const step = interpret(input[i]!, index++, requestId)
+            if (Result.isFailure(step)) {
+              halted = Effect.fail(step.failure)
+              break
+            }
+            if (step.success._tag === "Done") {
+              halted = Cause.done()
+              break
+            }
+            if (step.success._tag === "Chunk") {
+              const chunk = step.success.chunk
               out.push(chunk)
               chunks++
               const content = chunk.choices.find((c) => c.index === 0)?.delta.content
               if (content) partialContent += content
             }
           }
-          return emit(out, loop)
-        },
-        onFailure: (cause) => Channel.failCause(cause),
-        onDone: () => Channel.fail(internalErrors.truncated(chunks, partialContent, requestId))
+          return Arr.isArrayNonEmpty(out) ? Effect.succeed(out) : (halted ?? pull)
+        }
+        const onDone = () => {
+          halted = Effect.fail(internalErrors.truncated(chunks, partialContent, requestId))
+          return halted
+        }
+        const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<ChatCompletionChunk>, E | ChatStreamError> = Effect.suspend(
+          () => halted ?? Pull.matchEffect(upstream, { onSuccess: onInput, onFailure: Effect.failCause, onDone })
+        )
+        return pull
       })
-      return loop
-    })
+    )
   )
 
 /**
@@ -232,7 +232,7 @@ export const fromBytes: {
     options?: FromBytesOptions
   ): Stream.Stream<ChatCompletionChunk, E | ChatStreamError, R>
 } = dual(
-  (args) => Predicate.hasProperty(args[0], Stream.StreamTypeId),
+  (args) => Stream.isStream(args[0]),
   <E, R>(
     bytes: Stream.Stream<Uint8Array, E, R>,
     options?: FromBytesOptions
@@ -261,11 +261,11 @@ export interface StreamOptions extends OpenAi.CallOptions {
    * From the start of an attempt (admission, connect, response headers) to its first chunk. Default 60 s.
    * A hang before the headers is caught by it too. Retried like any retryable failure before the first chunk.
    */
-  readonly firstTokenTimeout?: Duration.DurationInput | undefined
+  readonly firstTokenTimeout?: Duration.Input | undefined
   /** The longest gap between two chunks once the first has arrived. Default 30 s. */
-  readonly idleTimeout?: Duration.DurationInput | undefined
+  readonly idleTimeout?: Duration.Input | undefined
   /** The whole stream, from the call to the last chunk read by the consumer. Default 10 minutes. */
-  readonly totalTimeout?: Duration.DurationInput | undefined
+  readonly totalTimeout?: Duration.Input | undefined
   /** SSE decoder options (event size limit, strict UTF-8). */
   readonly sse?: Sse.DecodeOptions | undefined
 }
@@ -344,8 +344,8 @@ const decodeBody = (
   sse: Sse.DecodeOptions | undefined
 ): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError> =>
   fromBytes(response.body, { ...sse, requestId: response.requestId }).pipe(
-    Stream.mapChunks((chunks) => {
-      for (const chunk of chunks) progress.add(chunk)
+    Stream.mapArray((chunks) => {
+      for (let i = 0; i < chunks.length; i++) progress.add(chunks[i]!)
       return chunks
     }),
     Stream.mapError((error) =>
@@ -359,12 +359,12 @@ const decodeBody = (
     )
   )
 
-type Pull = Effect.Effect<Chunk.Chunk<ChatCompletionChunk>, Option.Option<Errors.OpenAiError>>
+type BodyPull = Pull.Pull<Arr.NonEmptyReadonlyArray<ChatCompletionChunk>, Errors.OpenAiError>
 
 interface Started {
-  readonly first: Chunk.Chunk<ChatCompletionChunk>
+  readonly first: ReadonlyArray<ChatCompletionChunk>
   readonly ended: boolean
-  readonly pull: Pull
+  readonly pull: BodyPull
   readonly progress: Progress
 }
 
@@ -385,16 +385,19 @@ const hasToken = (chunk: ChatCompletionChunk): boolean =>
  * reached the consumer while a retry is still possible) or the body ends.
  */
 const pullFirst = (
-  pull: Pull,
-  held: Chunk.Chunk<ChatCompletionChunk> = Chunk.empty()
-): Effect.Effect<{ readonly chunks: Chunk.Chunk<ChatCompletionChunk>; readonly ended: boolean }, Errors.OpenAiError> =>
-  Effect.matchEffect(pull, {
-    onFailure: (error) =>
-      Option.isNone(error) ? Effect.succeed({ chunks: held, ended: true }) : Effect.fail(error.value),
-    onSuccess: (chunk) => {
-      const all = Chunk.appendAll(held, chunk)
-      return Chunk.some(chunk, hasToken) ? Effect.succeed({ chunks: all, ended: false }) : pullFirst(pull, all)
-    }
+  pull: BodyPull,
+  held: ReadonlyArray<ChatCompletionChunk> = []
+): Effect.Effect<
+  { readonly chunks: ReadonlyArray<ChatCompletionChunk>; readonly ended: boolean },
+  Errors.OpenAiError
+> =>
+  Pull.matchEffect(pull, {
+    onSuccess: (chunks) => {
+      const all = held.length === 0 ? chunks : [...held, ...chunks]
+      return chunks.some(hasToken) ? Effect.succeed({ chunks: all, ended: false }) : pullFirst(pull, all)
+    },
+    onFailure: Effect.failCause,
+    onDone: () => Effect.succeed({ chunks: held, ended: true })
   })
 
 const finite = (duration: Duration.Duration): boolean => Duration.isFinite(duration)
@@ -425,9 +428,9 @@ export const stream = (
 ): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError, OpenAi.OpenAi> =>
   Stream.suspend(() => {
     const bufferSize = options.bufferSize ?? defaults.bufferSize
-    const firstTokenTimeout = Duration.decode(options.firstTokenTimeout ?? defaults.firstTokenTimeout)
-    const idleTimeout = Duration.decode(options.idleTimeout ?? defaults.idleTimeout)
-    const totalTimeout = Duration.decode(options.totalTimeout ?? defaults.totalTimeout)
+    const firstTokenTimeout = Duration.fromInputUnsafe(options.firstTokenTimeout ?? defaults.firstTokenTimeout)
+    const idleTimeout = Duration.fromInputUnsafe(options.idleTimeout ?? defaults.idleTimeout)
+    const totalTimeout = Duration.fromInputUnsafe(options.totalTimeout ?? defaults.totalTimeout)
     const { bufferSize: _b, firstTokenTimeout: _f, idleTimeout: _i, totalTimeout: _t, sse, ...callOptions } = options
     // The attempt in progress, so that a timeout raised outside it is recorded for its settlement.
     let current: Progress | undefined
@@ -451,20 +454,21 @@ export const stream = (
       const telemetry = Option.getOrUndefined(yield* Effect.serviceOption(Telemetry.Telemetry))
 
       const attempt = Effect.gen(function* () {
-        const attemptScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        const attemptScope = yield* Scope.fork(scope, "sequential")
         current = undefined
         requestId = undefined
         const run = Effect.gen(function* () {
-          const response = yield* Effect.either(openai.chat.completions.streamBytes(request, callOptions))
+          const response = yield* Effect.result(openai.chat.completions.streamBytes(request, callOptions))
           // The transport has already retried what fails before the headers: not again here.
-          if (Either.isLeft(response)) return Either.left(response.left)
-          const progress = new Progress(response.right.requestId)
+          if (Result.isFailure(response)) return Result.fail(response.failure)
+          const streamResponse = response.success
+          const progress = new Progress(streamResponse.requestId)
           current = progress
-          requestId = response.right.requestId
+          requestId = streamResponse.requestId
           // Added after streamBytes' own finalizer, so it runs first and its settlement is the one that counts.
-          const { ticket } = response.right
+          const { ticket } = streamResponse
           yield* Scope.addFinalizerExit(attemptScope, (exit) =>
-            Effect.zipRight(
+            Effect.andThen(
               telemetry === undefined
                 ? Effect.void
                 : telemetry.recordResponse(ticket, {
@@ -472,46 +476,47 @@ export const stream = (
                     responseModel: progress.responseModel,
                     requestId: progress.requestId
                   }),
-              response.right.settle({
+              streamResponse.settle({
                 usage: progress.usageFor(ticket),
-                error: progress.error ?? (Option.getOrUndefined(failureOf(exit)) as Errors.OpenAiError | undefined)
+                // The scope closes with the attempt's or the stream's exit: its failure is an OpenAiError.
+                error: progress.error ?? (failureOf(exit) as Errors.OpenAiError | undefined)
               })
             )
           )
-          const pull = yield* Stream.toPull(decodeBody(response.right, progress, sse))
+          const pull = yield* Stream.toPull(decodeBody(streamResponse, progress, sse))
           const first = yield* pullFirst(pull)
           if (!first.ended && telemetry !== undefined) yield* telemetry.recordFirstToken(ticket)
-          return Either.right<Started>({ first: first.chunks, ended: first.ended, pull, progress })
-        }).pipe(Scope.extend(attemptScope))
+          return Result.succeed<Started>({ first: first.chunks, ended: first.ended, pull, progress })
+        }).pipe(Scope.provide(attemptScope))
         return yield* (
           finite(firstTokenTimeout)
-            ? Effect.timeoutFail(run, {
+            ? Effect.timeoutOrElse(run, {
                 duration: firstTokenTimeout,
-                onTimeout: timeout("first-token", firstTokenTimeout)
+                orElse: () => Effect.fail(timeout("first-token", firstTokenTimeout)())
               })
             : run
         ).pipe(
           Effect.onExit((exit) =>
-            Exit.isSuccess(exit) && Either.isRight(exit.value) ? Effect.void : Scope.close(attemptScope, exit)
+            Exit.isSuccess(exit) && Result.isSuccess(exit.value) ? Effect.void : Scope.close(attemptScope, exit)
           )
         )
       })
 
-      const started = yield* Effect.flatten(Retry.retry(policy)(attempt))
-      const idlePull: Pull = finite(idleTimeout)
-        ? Effect.timeoutFail(started.pull, {
+      const started = yield* Effect.flatMap(Retry.retry(policy)(attempt), Effect.fromResult)
+      const idlePull: BodyPull = finite(idleTimeout)
+        ? Effect.timeoutOrElse(started.pull, {
             duration: idleTimeout,
-            onTimeout: () => Option.some(timeout("idle", idleTimeout)())
+            orElse: () => Effect.fail(timeout("idle", idleTimeout)())
           })
         : started.pull
       const rest: Stream.Stream<ChatCompletionChunk, Errors.OpenAiError> = started.ended
         ? Stream.empty
-        : Stream.repeatEffectChunkOption(idlePull)
-      const produced = Stream.concat(Stream.fromChunk(started.first), rest)
-      return bufferSize > 0 ? Stream.buffer(produced, { capacity: bufferSize, strategy: "suspend" }) : produced
+        : Stream.fromPull(Effect.succeed(idlePull))
+      const produced = Stream.concat(Stream.fromArray(started.first), rest)
+      return bufferSize > 0 ? internalBuffer.bounded(produced, bufferSize) : produced
     })
 
-    const chunks = Stream.unwrapScoped(body)
+    const chunks = Stream.unwrap(body)
     return finite(totalTimeout)
       ? Stream.interruptWhen(
           chunks,
@@ -520,8 +525,8 @@ export const stream = (
       : chunks
   })
 
-const failureOf = <E>(exit: Exit.Exit<unknown, E>): Option.Option<E> =>
-  Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+const failureOf = <E>(exit: Exit.Exit<unknown, E>): E | undefined =>
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
 
 /**
  * Runs the stream and folds it into one completion: content, refusal and reasoning per choice,
@@ -535,9 +540,9 @@ const failureOf = <E>(exit: Exit.Exit<unknown, E>): Option.Option<E> =>
 export const accumulate = <E, R>(self: Stream.Stream<ChatCompletionChunk, E, R>): Effect.Effect<ChatCompletion, E, R> =>
   Effect.suspend(() => {
     const accumulator = new Accumulator()
-    return Stream.runForEachChunk(self, (chunks) =>
+    return Stream.runForEachArray(self, (chunks) =>
       Effect.sync(() => {
-        for (const chunk of chunks) accumulator.add(chunk)
+        for (let i = 0; i < chunks.length; i++) accumulator.add(chunks[i]!)
       })
     ).pipe(Effect.map(() => accumulator.result()))
   })
@@ -551,21 +556,22 @@ export const accumulate = <E, R>(self: Stream.Stream<ChatCompletionChunk, E, R>)
 export const textDeltas = <E, R>(self: Stream.Stream<ChatCompletionChunk, E, R>): Stream.Stream<string, E, R> =>
   Stream.filterMap(self, (chunk) => {
     const content = chunk.choices.find((c) => c.index === 0)?.delta.content
-    return content ? Option.some(content) : Option.none()
+    return content ? Result.succeed(content) : Result.failVoid
   })
 
 const rechunk =
   (split: (buffer: string) => Split) =>
   <E, R>(self: Stream.Stream<string, E, R>): Stream.Stream<string, E, R> =>
-    Stream.suspend(() => {
-      let buffer = ""
-      return Stream.mapConcat(self, (piece) => {
-        if (piece === "") return []
+    Stream.mapAccum(
+      self,
+      () => "",
+      (buffer, piece): readonly [string, ReadonlyArray<string>] => {
+        if (piece === "") return [buffer, []]
         const result = split(buffer + piece)
-        buffer = result.rest
-        return result.complete
-      }).pipe(Stream.concat(Stream.suspend(() => (buffer === "" ? Stream.empty : Stream.make(buffer)))))
-    })
+        return [result.rest, result.complete]
+      },
+      { onHalt: (buffer) => (buffer === "" ? [] : [buffer]) }
+    )
 
 /**
  * Re-chunks text into words: each element is one word with the whitespace and punctuation that
@@ -597,7 +603,8 @@ export const lines: <E, R>(self: Stream.Stream<string, E, R>) => Stream.Stream<s
 
 /**
  * Decouples producer and consumer with a bounded buffer of `capacity` elements: the producer runs
- * ahead at most that far and then waits (backpressure, never dropping). Chunking is lost.
+ * ahead at most that far (plus the element it holds) and then waits (backpressure, never dropping). The
+ * consumer receives one element at a time (chunking is lost).
  *
  * @since 0.1.0
  * @category buffering
@@ -608,5 +615,5 @@ export const buffered: {
 } = dual(
   2,
   <A, E, R>(self: Stream.Stream<A, E, R>, capacity: number): Stream.Stream<A, E, R> =>
-    Stream.buffer(self, { capacity, strategy: "suspend" })
+    internalBuffer.bounded(self, capacity)
 )

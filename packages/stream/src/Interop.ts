@@ -8,17 +8,17 @@
  */
 import { Readable } from "node:stream"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
+import * as Latch from "effect/Latch"
 import * as Predicate from "effect/Predicate"
-import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as Sse from "./Sse.js"
 
-const isStream = (args: IArguments) => Predicate.hasProperty(args[0], Stream.StreamTypeId)
+const isStream = (args: IArguments) => Stream.isStream(args[0])
 
 /**
  * A Web `ReadableStream` that pulls from the stream on demand; `cancel()` interrupts it. For
@@ -63,13 +63,16 @@ export interface NodeReadableOptions {
   readonly highWaterMark?: number | undefined
 }
 
+// Node wants an Error; the stream's typed errors are Error subclasses (Schema.TaggedError), anything else is wrapped.
+const toError = (u: unknown): Error => (u instanceof Error ? u : new Error(String(u), { cause: u }))
+
 class StreamReadable<A, E, R> extends Readable {
-  private readonly latch = Effect.unsafeMakeLatch(false)
-  private fiber: Fiber.RuntimeFiber<void, E> | undefined = undefined
+  private readonly latch = Latch.makeUnsafe(false)
+  private fiber: Fiber.Fiber<void, E> | undefined = undefined
   private started = false
 
   constructor(
-    private readonly runtime: Runtime.Runtime<R>,
+    private readonly context: Context.Context<R>,
     private readonly stream: Stream.Stream<A, E, R>,
     options: NodeReadableOptions | undefined
   ) {
@@ -84,13 +87,13 @@ class StreamReadable<A, E, R> extends Readable {
       // Nothing runs before the first read: an unread Readable costs nothing.
       this.started = true
       const latch = this.latch
-      const fiber = Runtime.runFork(this.runtime)(
-        Stream.runForEachChunk(this.stream, (chunk) =>
+      const fiber = Effect.runForkWith(this.context)(
+        Stream.runForEachArray(this.stream, (chunk) =>
           latch.whenOpen(
             Effect.sync(() => {
               // Closed before pushing: Node may call _read (which opens it) from inside push.
-              latch.unsafeClose()
-              for (const item of chunk) this.push(item)
+              latch.closeUnsafe()
+              for (let i = 0; i < chunk.length; i++) this.push(chunk[i])
             })
           )
         )
@@ -99,10 +102,10 @@ class StreamReadable<A, E, R> extends Readable {
       fiber.addObserver((exit) => {
         this.fiber = undefined
         if (Exit.isSuccess(exit)) this.push(null)
-        else if (!Cause.isInterruptedOnly(exit.cause)) this.destroy(Cause.squash(exit.cause) as Error)
+        else if (!Cause.hasInterruptsOnly(exit.cause)) this.destroy(toError(Cause.squash(exit.cause)))
       })
     }
-    this.latch.unsafeOpen()
+    this.latch.openUnsafe()
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -129,7 +132,7 @@ export const toNodeReadable: {
 } = dual(
   isStream,
   <A, E, R>(self: Stream.Stream<A, E, R>, options?: NodeReadableOptions): Effect.Effect<Readable, never, R> =>
-    Effect.map(Effect.runtime<R>(), (runtime): Readable => new StreamReadable(runtime, self, options))
+    Effect.map(Effect.context<R>(), (context): Readable => new StreamReadable(context, self, options))
 )
 
 /**
@@ -149,7 +152,7 @@ const DONE = "data: [DONE]\n\n"
 /**
  * Re-encodes a stream (typically of chat chunks) as OpenAI-style SSE bytes — one `data:` event per
  * element, then `data: [DONE]` when the stream ends — for relaying to a browser. A failure of the
- * stream is not encoded: add an error event with `Stream.catchAll` and {@link errorEvent} (no
+ * stream is not encoded: add an error event with `Stream.catch` and {@link errorEvent} (no
  * `[DONE]` follows it, as with OpenAI).
  *
  * @since 0.1.0
@@ -162,10 +165,10 @@ export const toSse: {
   isStream,
   <A, E, R>(self: Stream.Stream<A, E, R>, options?: ToSseOptions<A>): Stream.Stream<Uint8Array, E, R> => {
     const encode = options?.encode ?? JSON.stringify
-    return Stream.mapChunks(self, (chunk) => {
+    return Stream.mapArray(self, (chunk) => {
       let text = ""
-      for (const a of chunk) text += Sse.encode(Sse.event({ data: encode(a) }))
-      return text === "" ? Chunk.empty() : Chunk.of(textEncoder.encode(text))
+      for (let i = 0; i < chunk.length; i++) text += Sse.encode(Sse.event({ data: encode(chunk[i]!) }))
+      return [textEncoder.encode(text)] as const
     }).pipe(Stream.concat(Stream.sync(() => textEncoder.encode(DONE))))
   }
 )
@@ -180,7 +183,7 @@ export const toSse: {
  * @category sse
  */
 export const errorEvent = (error: unknown): Sse.Event => {
-  const record = Predicate.isRecord(error) ? error : {}
+  const record = Predicate.isObject(error) ? error : {}
   const message =
     typeof record.message === "string" && record.message !== ""
       ? record.message

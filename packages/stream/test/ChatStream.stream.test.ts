@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { type ChatCompletions, Errors, type Gates, OpenAi, RateLimitHeaders, Retry } from "@sluice/core"
-import { Chunk, Effect, Fiber, Layer, Ref, Stream, TestClock } from "effect"
+import { Effect, Fiber, Layer, Ref, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { ChatStream } from "../src/index.js"
 
 const encoder = new TextEncoder()
@@ -93,8 +94,15 @@ const request: ChatCompletions.Request = {
 }
 const noRetry = { retry: { maxAttempts: 1 } }
 
-const texts = (chunks: Chunk.Chunk<ChatStream.ChatCompletionChunk>) =>
-  Chunk.toArray(chunks).flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : []))
+/** Yields to the scheduler until the condition holds (a bounded number of turns: a broken stream fails, never hangs). */
+const untilTrue = (condition: () => boolean) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 10_000 && !condition(); i++) yield* Effect.yieldNow
+    expect(condition()).toBe(true)
+  })
+
+const texts = (chunks: ReadonlyArray<ChatStream.ChatCompletionChunk>) =>
+  chunks.flatMap((c) => (c.choices[0]?.delta.content ? [c.choices[0].delta.content] : []))
 
 describe("ChatStream.stream", () => {
   it.effect("delivers the chunks, passes the request through and settles with the usage chunk's usage", () =>
@@ -157,7 +165,7 @@ describe("ChatStream.stream", () => {
       const fiber = yield* ChatStream.stream(request, { retry: { maxAttempts: 3, baseDelayMs: 10 } }).pipe(
         Stream.runCollect,
         Effect.provide(layer),
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("1 second")
       const chunks = yield* Fiber.join(fiber)
@@ -198,10 +206,10 @@ describe("ChatStream.stream", () => {
         Stream.runDrain,
         Effect.flip,
         Effect.provide(layer),
-        Effect.fork
+        Effect.forkChild
       )
       yield* TestClock.adjust("4999 millis")
-      expect(fiber.unsafePoll()).toBeNull()
+      expect(fiber.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust("1 millis")
       const error = yield* Fiber.join(fiber)
       expect(error).toMatchObject({ _tag: "Timeout", phase: "first-token", afterMs: 5000, requestId: "req_0" })
@@ -217,7 +225,7 @@ describe("ChatStream.stream", () => {
       const fiber = yield* ChatStream.stream(request, {
         retry: { maxAttempts: 2, baseDelayMs: 10 },
         firstTokenTimeout: "5 seconds"
-      }).pipe(Stream.runCollect, Effect.provide(layer), Effect.fork)
+      }).pipe(Stream.runCollect, Effect.provide(layer), Effect.forkChild)
       yield* TestClock.adjust("6 seconds")
       expect(texts(yield* Fiber.join(fiber))).toEqual(["late"])
       expect(recorded.requests).toHaveLength(2)
@@ -234,9 +242,9 @@ describe("ChatStream.stream", () => {
       const fiber = yield* ChatStream.stream(request, {
         retry: { maxAttempts: 2, baseDelayMs: 10 },
         firstTokenTimeout: "5 seconds"
-      }).pipe(Stream.runCollect, Effect.provide(layer), Effect.fork)
+      }).pipe(Stream.runCollect, Effect.provide(layer), Effect.forkChild)
       yield* TestClock.adjust("6 seconds")
-      const chunks = Chunk.toArray(yield* Fiber.join(fiber))
+      const chunks = yield* Fiber.join(fiber)
       // the consumer sees exactly one role chunk: the one of the attempt that succeeded
       expect(chunks.map((c) => c.choices[0]?.delta.role ?? c.choices[0]?.delta.content)).toEqual(["assistant", "fast"])
       expect(recorded.requests).toHaveLength(2)
@@ -252,9 +260,14 @@ describe("ChatStream.stream", () => {
         Stream.runForEach((text) => Effect.sync(() => seen.push(text))),
         Effect.flip,
         Effect.provide(layer),
-        Effect.fork
+        Effect.forkChild
       )
-      yield* TestClock.adjust("2 seconds")
+      // The idle timer starts once the first chunk is through (the stream's producer runs in its own fiber, a few
+      // scheduler turns in): move the clock only then, or the timer would start at the adjusted time.
+      yield* untilTrue(() => seen.length > 0)
+      yield* TestClock.adjust("1999 millis")
+      expect(fiber.pollUnsafe()).toBeUndefined()
+      yield* TestClock.adjust("1 millis")
       const error = yield* Fiber.join(fiber)
       expect(seen).toEqual(["a"])
       expect(error).toMatchObject({ _tag: "Timeout", phase: "idle", afterMs: 2000, requestId: "req_0" })
@@ -268,13 +281,13 @@ describe("ChatStream.stream", () => {
 
   it.effect("totalTimeout: a steady stream that goes on too long fails with Timeout total", () =>
     Effect.gen(function* () {
-      const steady = Stream.repeatEffect(Effect.as(Effect.sleep("1 second"), content("x")))
+      const steady = Stream.fromEffectRepeat(Effect.as(Effect.sleep("1 second"), content("x")))
       const { recorded, layer } = scripted([body(steady)])
       const fiber = yield* ChatStream.stream(request, {
         ...noRetry,
         idleTimeout: "5 seconds",
         totalTimeout: "10 seconds"
-      }).pipe(Stream.runCount, Effect.flip, Effect.provide(layer), Effect.fork)
+      }).pipe(Stream.runCount, Effect.flip, Effect.provide(layer), Effect.forkChild)
       yield* TestClock.adjust("10 seconds")
       const error = yield* Fiber.join(fiber)
       expect(error).toMatchObject({ _tag: "Timeout", phase: "total", afterMs: 10000 })
@@ -285,7 +298,7 @@ describe("ChatStream.stream", () => {
 
   it.effect("early exit (Stream.take) closes the request and settles with the estimate of what streamed", () =>
     Effect.gen(function* () {
-      const endless = Stream.repeatValue(content("word"))
+      const endless = Stream.succeed(content("word")).pipe(Stream.forever)
       const { recorded, layer } = scripted([body(endless)])
       const chunks = yield* ChatStream.stream(request).pipe(Stream.take(3), Stream.runCollect, Effect.provide(layer))
       expect(texts(chunks)).toEqual(["word", "word", "word"])
@@ -302,7 +315,7 @@ describe("ChatStream.stream", () => {
   it.effect("a slow consumer holds the socket back: at most bufferSize chunks are read ahead", () =>
     Effect.gen(function* () {
       const read = yield* Ref.make(0)
-      const counted = Stream.repeatEffect(
+      const counted = Stream.fromEffectRepeat(
         Effect.as(
           Ref.update(read, (n) => n + 1),
           content("x")
@@ -312,13 +325,13 @@ describe("ChatStream.stream", () => {
       const consumed = yield* Ref.make(0)
       const fiber = yield* ChatStream.stream(request, { bufferSize: 8 }).pipe(
         Stream.runForEach(() =>
-          Effect.zipRight(
+          Effect.andThen(
             Ref.update(consumed, (n) => n + 1),
             Effect.sleep("1 second")
           )
         ),
         Effect.provide(layer),
-        Effect.fork
+        Effect.forkChild
       )
       let maxAhead = 0
       for (let i = 0; i < 20; i++) {

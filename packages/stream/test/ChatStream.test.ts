@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, FastCheck as fc, Stream } from "effect"
+import { Arbitrary, Effect, Stream } from "effect"
 import { ChatStream, Sse } from "../src/index.js"
+import * as fc from "./support/arbitraries.js"
 
 const encoder = new TextEncoder()
 
@@ -16,7 +17,7 @@ const content = (text: string, index = 0) => chunk([{ index, delta: { content: t
 const data = (value: unknown) => Sse.event({ data: typeof value === "string" ? value : JSON.stringify(value) })
 const done = data("[DONE]")
 
-const collect = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toArray)
+const collect = <A, E>(stream: Stream.Stream<A, E>) => Stream.runCollect(stream)
 
 describe("ChatStream.fromSse", () => {
   it.effect("decodes chunks and stops at [DONE] without reading further", () =>
@@ -313,7 +314,7 @@ describe("ChatStream text re-chunking", () => {
 
   it.prop(
     "any re-chunking of the input gives the same pieces, whose join is the input, with no split surrogate pair",
-    { tokens: fc.array(vocabulary, { maxLength: 40 }), splits: fc.array(fc.nat(), { maxLength: 15 }) },
+    { tokens: Arbitrary.array(vocabulary, { maxLength: 40 }), splits: Arbitrary.array(fc.nat, { maxLength: 15 }) },
     ({ splits, tokens }) => {
       const text = tokens.join("")
       for (const f of [ChatStream.words, ChatStream.sentences, ChatStream.lines]) {
@@ -326,25 +327,25 @@ describe("ChatStream text re-chunking", () => {
       const lines = rechunked(ChatStream.lines, splitText(text, splits))
       for (const line of lines.slice(0, -1)) expect(line.endsWith("\n")).toBe(true)
     },
-    { fastCheck: { numRuns: 300 } }
+    { arbitrary: { runs: 300, size: 40 } }
   )
 })
 
 describe("ChatStream.buffered", () => {
   it.effect.prop(
     "a slow consumer never lets the producer run more than capacity (+1 in hand) ahead",
-    { capacity: fc.integer({ min: 1, max: 16 }) },
+    { capacity: fc.int(1, 16) },
     ({ capacity }) =>
       Effect.gen(function* () {
         let produced = 0
         let maxLead = 0
-        const producer = Stream.repeatEffect(Effect.sync(() => ++produced)).pipe(Stream.take(100))
+        const producer = Stream.fromEffectRepeat(Effect.sync(() => ++produced)).pipe(Stream.take(100))
         yield* producer.pipe(
           ChatStream.buffered(capacity),
           Stream.runForEach((n) =>
             Effect.gen(function* () {
               // give the producer every chance to run ahead
-              for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+              for (let i = 0; i < 20; i++) yield* Effect.yieldNow
               maxLead = Math.max(maxLead, produced - n)
             })
           )
@@ -352,6 +353,6 @@ describe("ChatStream.buffered", () => {
         expect(maxLead).toBeLessThanOrEqual(capacity + 1)
         expect(maxLead).toBeGreaterThanOrEqual(capacity)
       }),
-    { fastCheck: { numRuns: 16 } }
+    { arbitrary: { runs: 16 } }
   )
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Stream } from "effect"
+import { Deferred, Effect, Stream } from "effect"
 import { Errors } from "@sluice/core"
 import { ChatStream, Interop, Sse } from "../src/index.js"
 
@@ -14,7 +14,7 @@ const chunk = (content: string) => ({
 /** An endless counter that records how far it got and whether its finalizer ran. */
 const probe = () => {
   const state = { produced: 0, finalized: false }
-  const stream = Stream.repeatEffect(Effect.sync(() => ++state.produced)).pipe(
+  const stream = Stream.fromEffectRepeat(Effect.sync(() => ++state.produced)).pipe(
     Stream.ensuring(Effect.sync(() => (state.finalized = true)))
   )
   return { state, stream }
@@ -114,11 +114,11 @@ describe("Interop.toSse", () => {
     Effect.gen(function* () {
       const chunks = [chunk("héllo "), chunk("wörld\n🎉")]
       const bytes = Interop.toSse(Stream.fromIterable(chunks))
-      const wire = Chunk.toArray(yield* Stream.runCollect(bytes))
+      const wire = yield* Stream.runCollect(bytes)
       const text = new TextDecoder().decode(Buffer.concat(wire))
       expect(text.endsWith("\n\ndata: [DONE]\n\n")).toBe(true)
       const decoded = yield* Stream.runCollect(ChatStream.fromBytes(Stream.fromIterable(wire)))
-      expect(Chunk.toArray(decoded)).toEqual(chunks)
+      expect(decoded).toEqual(chunks)
     })
   )
 
@@ -128,7 +128,7 @@ describe("Interop.toSse", () => {
         Stream.concat(Stream.fail(new Errors.ServerError({ message: "upstream died", type: "server_error" })))
       )
       const relayed = Interop.toSse(upstream).pipe(
-        Stream.catchAll((error) => Stream.make(Sse.encodeBytes(Interop.errorEvent(error))))
+        Stream.catch((error) => Stream.make(Sse.encodeBytes(Interop.errorEvent(error))))
       )
       const seen: Array<string> = []
       const error = yield* ChatStream.fromBytes(relayed).pipe(
@@ -144,7 +144,10 @@ describe("Interop.toSse", () => {
   it.effect("relaying stops reading upstream when the consumer stops", () =>
     Effect.gen(function* () {
       const finalized = yield* Deferred.make<void>()
-      const upstream = Stream.repeatValue(chunk("x")).pipe(Stream.ensuring(Deferred.succeed(finalized, undefined)))
+      const upstream = Stream.succeed(chunk("x")).pipe(
+        Stream.forever,
+        Stream.ensuring(Deferred.succeed(finalized, undefined))
+      )
       yield* Interop.toSse(upstream).pipe(Stream.take(3), Stream.runDrain)
       yield* Deferred.await(finalized)
     })

@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import { ChatCompletions } from "@sluice/core"
+import { ChatCompletions, Decoding } from "@sluice/core"
+import * as Result from "effect/Result"
 
 /** @internal */
 export const Usage = ChatCompletions.Usage
@@ -85,3 +86,20 @@ export const fastChunk = (u: unknown): ChatCompletionChunk | undefined => {
   }
   return u as unknown as ChatCompletionChunk
 }
+
+const decodeChunkResult = Decoding.decoder(ChatCompletionChunk)
+
+/**
+ * The schema's (tolerant: unknown fields kept) decoding of a chunk, what the fast path falls back to; the failure as
+ * a readable message.
+ *
+ * @internal
+ */
+export const decodeChunk = (u: unknown): Result.Result<ChatCompletionChunk, string> =>
+  Result.mapError(decodeChunkResult(u), (problems) =>
+    problems
+      .map((problem) =>
+        problem.path.length === 0 ? problem.message : `${Decoding.formatPath(problem.path)}: ${problem.message}`
+      )
+      .join("; ")
+  )

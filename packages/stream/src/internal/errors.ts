@@ -84,10 +84,10 @@ const byName: Record<string, Make> = {
  * @internal
  */
 export const fromPayload = (payload: unknown, raw: string, requestId: string | undefined): InStreamError => {
-  const body = Predicate.isRecord(payload) && Predicate.isRecord(payload.error) ? payload.error : payload
+  const body = Predicate.isObject(payload) && Predicate.isObject(payload.error) ? payload.error : payload
   const fields: Fields = { message: truncate(raw) }
   if (requestId !== undefined) fields.requestId = requestId
-  if (Predicate.isRecord(body)) {
+  if (Predicate.isObject(body)) {
     const message = stringField(body.message)
     if (message !== undefined && message !== "") fields.message = message
     else if (typeof body.error === "string" && body.error !== "") fields.message = body.error

@@ -6,7 +6,7 @@
  */
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { Effect } from "effect"
+import { Effect, Semaphore } from "effect"
 import type * as Scope from "effect/Scope"
 
 /** @internal */
@@ -165,7 +165,7 @@ export const open = (
           )
         )
     )
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     let lastSync = Date.now()
     const append = (line: string) =>
       lock.withPermits(1)(

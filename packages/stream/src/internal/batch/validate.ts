@@ -3,8 +3,8 @@
  *
  * @internal
  */
-import { ChatCompletions, Embeddings } from "@sluice/core"
-import { Either, ParseResult, Schema } from "effect"
+import { ChatCompletions, Decoding, Embeddings } from "@sluice/core"
+import { Result } from "effect"
 
 /** @internal */
 export const endpoints = ["/v1/chat/completions", "/v1/embeddings"] as const
@@ -32,10 +32,11 @@ export interface Parsed {
   readonly raw: string
 }
 
-const schemas = {
-  "/v1/chat/completions": ChatCompletions.Request as Schema.Schema<unknown, unknown>,
-  "/v1/embeddings": Embeddings.Request as Schema.Schema<unknown, unknown>
-} as const
+// Core's tolerant decoders: compiled once, and a failure lists every problem of the line, not only the first.
+const decoders: Record<Endpoint, Decoding.Decoder<unknown>> = {
+  "/v1/chat/completions": Decoding.decoder(ChatCompletions.Request),
+  "/v1/embeddings": Decoding.decoder(Embeddings.Request)
+}
 
 const show = (value: unknown): string => {
   let text: string
@@ -107,12 +108,9 @@ export const validate = (
     if (body === undefined) add("body", "missing")
     else if (!isRecord(body)) add("body", "must be a JSON object", body)
     else if (knownUrl) {
-      const decoded = Schema.decodeUnknownEither(schemas[url as Endpoint], {
-        errors: "all",
-        onExcessProperty: "preserve"
-      })(body)
-      if (Either.isLeft(decoded)) {
-        const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+      const decoded = decoders[url as Endpoint](body)
+      if (Result.isFailure(decoded)) {
+        const issues = decoded.failure
         for (const issue of issues.slice(0, maxIssuesPerLine)) add(formatPath(issue.path), issue.message)
         if (issues.length > maxIssuesPerLine) add("body", `and ${issues.length - maxIssuesPerLine} more problems`)
       }
