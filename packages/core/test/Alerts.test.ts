@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Queue, TestClock } from "effect"
+import { Effect, Layer, PubSub } from "effect"
+import { TestClock } from "effect/testing"
 import * as Alerts from "../src/Alerts.js"
 import { type RateLimited, ServerError } from "../src/Errors.js"
 import * as Gates from "../src/Gates.js"
@@ -182,7 +183,7 @@ describe("Alerts.detector", () => {
 })
 
 describe("Alerts.layer", () => {
-  it.scoped("derives alerts from the client's hooks over TestClock time, logs and publishes them", () =>
+  it.effect("derives alerts from the client's hooks over TestClock time, logs and publishes them", () =>
     Effect.gen(function* () {
       const alerts = yield* (yield* Alerts.Alerts).subscribe
       const gates = yield* Gates.Gates
@@ -213,9 +214,9 @@ describe("Alerts.layer", () => {
       for (let i = 0; i < 4; i++) yield* call(new ServerError({ message: "boom", status: 502 }), 90)
       yield* call(undefined, 10)
       yield* call(new ServerError({ message: "boom", status: 502 }), 90)
-      yield* Effect.yieldNow()
+      yield* Effect.yieldNow
       yield* Effect.sleep(0)
-      const received = Chunk.toReadonlyArray(yield* Queue.takeAll(alerts))
+      const received = yield* PubSub.takeUpTo(alerts, Number.MAX_SAFE_INTEGER)
       expect(received.map((alert) => alert._tag)).toEqual(["RateLimitHeadroomLow", "ErrorBurst"])
       expect(received[1]).toMatchObject({ count: 5, errors: { ServerError: 5 } })
     }).pipe(

@@ -26,7 +26,7 @@ const ask = Effect.flatMap(OpenAi.OpenAi, (openai) =>
   )
 )
 
-it.scopedLive("a revoked key: AuthenticationFailed for the call that met it, CircuitOpen (nothing sent) after", () =>
+it.live("a revoked key: AuthenticationFailed for the call that met it, CircuitOpen (nothing sent) after", () =>
   Effect.gen(function* () {
     const sim = yield* Simulator.start({ keys: [key], revoke: [{ key, afterRequests: 0 }] })
     const [first, second] = yield* Effect.provide(Effect.all([ask, ask]), client(sim.url))
@@ -39,7 +39,7 @@ it.scopedLive("a revoked key: AuthenticationFailed for the call that met it, Cir
   })
 )
 
-it.scopedLive("a billing 429: QuotaExceeded for the call that met it, CircuitOpen after", () =>
+it.live("a billing 429: QuotaExceeded for the call that met it, CircuitOpen after", () =>
   Effect.gen(function* () {
     const sim = yield* Simulator.start({ quotaUsd: 0 })
     const [first, second] = yield* Effect.provide(Effect.all([ask, ask]), client(sim.url))
@@ -49,7 +49,7 @@ it.scopedLive("a billing 429: QuotaExceeded for the call that met it, CircuitOpe
   })
 )
 
-it.scopedLive("the fuse is per key: after a 401 blew the old key's fuse, a key rotated into the file works", () =>
+it.live("the fuse is per key: after a 401 blew the old key's fuse, a key rotated into the file works", () =>
   Effect.gen(function* () {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sluice-fuse-"))
     const file = Path.join(dir, "key")
@@ -84,7 +84,7 @@ it("keyOfScope: the whole key fingerprint, not the 'sha256' before its colon", (
   expect(CircuitBreaker.keyOfScope("team-a:gpt-4o")).toBe("team-a")
 })
 
-it.scopedLive(
+it.live(
   "calls admitted with the old key that get its 401, refresh to a new key and succeed (the old fuse is not theirs)",
   () =>
     Effect.gen(function* () {

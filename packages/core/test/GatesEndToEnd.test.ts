@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer, PubSub, Result } from "effect"
 
 const clientWithGates = (baseUrl: string, gates: Layer.Layer<Gates.Gates>) =>
   OpenAi.layer.pipe(
@@ -21,7 +21,7 @@ const request = (i: number) => ({
 })
 
 describe("default gates against the simulator", () => {
-  it.scopedLive(
+  it.live(
     "1,000 requests under a token limit without retry-after: all succeed, 429s < 2 % of requests sent",
     () =>
       Effect.gen(function* () {
@@ -36,19 +36,19 @@ describe("default gates against the simulator", () => {
           Effect.flatMap(OpenAi.OpenAi, (openai) =>
             Effect.forEach(
               Array.from({ length: 1000 }, (_, i) => i),
-              (i) => Effect.either(openai.chat.completions.create(request(i))),
+              (i) => Effect.result(openai.chat.completions.create(request(i))),
               { concurrency: 64 }
             )
           ),
           clientWithGates(sim.url, Gates.defaults)
         )
-        const failures = results.filter((r) => r._tag === "Left")
+        const failures = results.filter(Result.isFailure)
         const stats = yield* sim.stats
         const share429 = stats.rateLimited / stats.requests
         yield* Effect.log(
           `sent ${stats.requests}, 429s ${stats.rateLimited} (${(share429 * 100).toFixed(2)} %), failures ${failures.length}`
         )
-        expect(failures.map((f) => (f._tag === "Left" ? f.left._tag : ""))).toEqual([])
+        expect(failures.map((f) => f.failure._tag)).toEqual([])
         expect(stats.successes).toBe(1000)
         expect(stats.duplicateSuccesses).toBe(0)
         expect(share429).toBeLessThan(0.02)
@@ -56,17 +56,17 @@ describe("default gates against the simulator", () => {
     120_000
   )
 
-  it.scopedLive("OpenAi.layerConfig: gates on by default, and a Telemetry-wrapped gates layer stays visible", () =>
+  it.live("OpenAi.layerConfig: gates on by default, and a Telemetry-wrapped gates layer stays visible", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ rpm: 600, tpm: 100_000 })
-      const env = Layer.setConfigProvider(
-        ConfigProvider.fromMap(new Map([["OPENAI_API_KEY", "sk-layer-config-0123456789"]]))
+      const env = ConfigProvider.layer(
+        ConfigProvider.fromEnv({ env: { OPENAI_API_KEY: "sk-layer-config-0123456789" } })
       )
       const events = yield* Effect.gen(function* () {
         const subscription = yield* (yield* Telemetry.Telemetry).subscribe
         const openai = yield* OpenAi.OpenAi
         yield* openai.chat.completions.create(request(1))
-        return yield* subscription.takeAll
+        return yield* PubSub.takeUpTo(subscription, Number.MAX_SAFE_INTEGER)
       }).pipe(
         Effect.provide(OpenAi.layerConfig({ baseUrl: sim.url, gates: Telemetry.wrap(Gates.defaults) })),
         Effect.provide(env)

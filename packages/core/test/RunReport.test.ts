@@ -1,7 +1,8 @@
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { chromium } from "playwright-core"
 import { RateLimited } from "../src/Errors.js"
 import * as Gates from "../src/Gates.js"
@@ -175,7 +176,7 @@ describe("RunReport", () => {
     expect(summary.totals.latency.p99!).toBeLessThan(1040 * 1.02)
   })
 
-  it.scoped("recorder: subscribes to Telemetry and aggregates the client's calls", () =>
+  it.effect("recorder: subscribes to Telemetry and aggregates the client's calls", () =>
     Effect.gen(function* () {
       const recorder = yield* RunReport.recorder()
       const gates = yield* Gates.Gates

@@ -1,21 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Simulator } from "@sluice/simulator"
-import {
-  Chunk,
-  Effect,
-  Exit,
-  Fiber,
-  Layer,
-  Logger,
-  LogLevel,
-  Metric,
-  Queue,
-  Redacted,
-  Scope,
-  Stream,
-  TestClock,
-  Tracer
-} from "effect"
+import { Effect, Exit, Fiber, Layer, Logger, Metric, PubSub, Redacted, References, Scope, Stream, Tracer } from "effect"
+import { TestClock } from "effect/testing"
 import * as Credentials from "../src/Credentials.js"
 import { BudgetExceeded, RateLimited, ServerError } from "../src/Errors.js"
 import * as Gates from "../src/Gates.js"
@@ -48,27 +34,26 @@ const snapshot = RateLimitSnapshot.make({
 /** Captures every log line as the JSON a `Logger.json` user would see, at every level. */
 const captureLogs = (lines: Array<string>) =>
   Layer.merge(
-    Logger.replace(
-      Logger.defaultLogger,
-      Logger.map(Logger.jsonLogger, (line) => {
+    Logger.layer([
+      Logger.map(Logger.formatJson, (line) => {
         lines.push(line)
       })
-    ),
-    Logger.minimumLogLevel(LogLevel.All)
+    ]),
+    Layer.succeed(References.MinimumLogLevel, "All")
   )
 
 /** Records every span the tracer starts, so a test can read their attributes after they end. */
 const recordingSpans = <A, E, R>(spans: Array<Tracer.Span>, effect: Effect.Effect<A, E, R>) =>
-  Effect.tracerWith((base) =>
+  Effect.flatMap(Effect.tracer, (base) =>
     Effect.withTracer(
       effect,
       Tracer.make({
-        span: (...args) => {
-          const span = base.span(...args)
+        span: (options) => {
+          const span = base.span(options)
           spans.push(span)
           return span
         },
-        context: (f, fiber) => base.context(f, fiber)
+        context: base.context
       })
     )
   )
@@ -101,17 +86,16 @@ const simulateCall = (
     return ticket
   }).pipe(Effect.scoped, Effect.withSpan("OpenAi POST /chat/completions"))
 
-const take = (queue: Queue.Dequeue<Telemetry.TelemetryEvent>) =>
-  Effect.map(Queue.takeAll(queue), (chunk) => Chunk.toReadonlyArray(chunk))
+/** Every event published so far, without waiting (`PubSub.takeAll` would wait for one). */
+const take = (subscription: PubSub.Subscription<Telemetry.TelemetryEvent>) =>
+  PubSub.takeUpTo(subscription, Number.MAX_SAFE_INTEGER)
 
 const counter = (metric: typeof Telemetry.callsTotal, tags: Record<string, string>) => {
-  let tagged = metric
-  for (const [key, value] of Object.entries(tags)) tagged = Metric.tagged(tagged, key, value)
-  return Effect.map(Metric.value(tagged), (state) => state.count)
+  return Effect.map(Metric.value(Metric.withAttributes(metric, tags)), (state) => state.count)
 }
 
 describe("Telemetry", () => {
-  it.scoped("one event per attempt and per call, with latency from the Clock, tokens and cost from Pricing", () =>
+  it.effect("one event per attempt and per call, with latency from the Clock, tokens and cost from Pricing", () =>
     Effect.gen(function* () {
       const telemetry = yield* Telemetry.Telemetry
       const events = yield* telemetry.subscribe
@@ -160,7 +144,7 @@ describe("Telemetry", () => {
     }).pipe(Effect.provide(telemetryOverNone()))
   )
 
-  it.scoped("cost is absent, not guessed, for a model without a price; and absent with pricing: false", () =>
+  it.effect("cost is absent, not guessed, for a model without a price; and absent with pricing: false", () =>
     Effect.gen(function* () {
       const usage = { promptTokens: 10, completionTokens: 10, cachedPromptTokens: 0 }
       const ok: Gates.AttemptOutcome = { _tag: "Response", status: 200, snapshot: RateLimitSnapshot.make({}) }
@@ -187,7 +171,7 @@ describe("Telemetry", () => {
     })
   )
 
-  it.scoped("logs: debug per attempt, info per call, warning on errors — with the fields as annotations", () =>
+  it.effect("logs: debug per attempt, info per call, warning on errors — with the fields as annotations", () =>
     Effect.gen(function* () {
       const lines: Array<string> = []
       yield* Effect.gen(function* () {
@@ -201,7 +185,7 @@ describe("Telemetry", () => {
         )
       }).pipe(Effect.provide(telemetryOverNone()), Effect.provide(captureLogs(lines)))
       const logs = lines.map((line) => JSON.parse(line))
-      expect(logs.map((log) => log.logLevel)).toEqual(["WARN", "DEBUG", "INFO"])
+      expect(logs.map((log) => log.level)).toEqual(["WARN", "DEBUG", "INFO"])
       expect(logs[0].message).toBe("POST /chat/completions gpt-4o attempt 1: ServerError 503 in 30 ms")
       expect(logs[0].annotations).toMatchObject({ event: "attempt", errorTag: "ServerError", errorMessage: "boom" })
       expect(logs[2].message).toMatch(
@@ -219,7 +203,7 @@ describe("Telemetry", () => {
     })
   )
 
-  it.scoped("annotates the call span with GenAI attributes", () =>
+  it.effect("annotates the call span with GenAI attributes", () =>
     Effect.gen(function* () {
       const spans: Array<Tracer.Span> = []
       yield* recordingSpans(
@@ -247,7 +231,7 @@ describe("Telemetry", () => {
     })
   )
 
-  it.scoped("metrics: calls, errors by tag, tokens by kind, cost, rate-limit headroom", () =>
+  it.effect("metrics: calls, errors by tag, tokens by kind, cost, rate-limit headroom", () =>
     Effect.gen(function* () {
       const model = "gpt-4.1-nano"
       const endpoint = "/chat/completions"
@@ -268,25 +252,19 @@ describe("Telemetry", () => {
       expect(yield* counter(Telemetry.costUsdTotal, { model, endpoint })).toBeCloseTo((300 * 0.1 + 40 * 0.4) / 1e6, 12)
       const ratio = yield* Metric.value(
         Telemetry.rateLimitRemainingRatio.pipe(
-          Metric.tagged("model", model),
-          Metric.tagged("key_id", "key-3f2a9c"),
-          Metric.tagged("bucket", "requests")
+          Metric.withAttributes({ model, key_id: "key-3f2a9c", bucket: "requests" })
         )
       )
       expect(ratio.value).toBeCloseTo(80 / 500)
       const latency = yield* Metric.value(
-        Telemetry.latencyMs.pipe(
-          Metric.tagged("model", model),
-          Metric.tagged("endpoint", endpoint),
-          Metric.tagged("kind", "call")
-        )
+        Telemetry.latencyMs.pipe(Metric.withAttributes({ model, endpoint, kind: "call" }))
       )
       expect(latency.count).toBe(1)
       expect(latency.sum).toBe(10)
     })
   )
 
-  it.scoped("a call refused by a gate (budget) still gives one call event, with the error and sent: false", () =>
+  it.effect("a call refused by a gate (budget) still gives one call event, with the error and sent: false", () =>
     Effect.gen(function* () {
       const refusing = Layer.succeed(Gates.Gates, {
         ...Effect.runSync(Effect.provide(Gates.Gates, Gates.none)),
@@ -312,11 +290,11 @@ describe("Telemetry", () => {
     })
   )
 
-  it.scoped("a call interrupted before settlement gives one call event with outcome interrupted", () =>
+  it.effect("a call interrupted before settlement gives one call event with outcome interrupted", () =>
     Effect.gen(function* () {
       const events = yield* (yield* Telemetry.Telemetry).subscribe
       const gates = yield* Gates.Gates
-      const fiber = yield* Effect.fork(
+      const fiber = yield* Effect.forkChild(
         Effect.scoped(
           Effect.gen(function* () {
             const ticket = yield* gates.admitCall(info("gpt-4o"))
@@ -333,13 +311,13 @@ describe("Telemetry", () => {
     }).pipe(Effect.provide(telemetryOverNone()))
   )
 
-  it.scoped("streams: recordFirstToken gives ttftMs; recordResponse adds the finish reason and response model", () =>
+  it.effect("streams: recordFirstToken gives ttftMs; recordResponse adds the finish reason and response model", () =>
     Effect.gen(function* () {
       const events = yield* (yield* Telemetry.Telemetry).subscribe
       const gates = yield* Gates.Gates
       const scope = yield* Scope.make()
-      const ticket = yield* Scope.extend(gates.admitCall(info("gpt-4o", { stream: true })), scope)
-      yield* Scope.extend(gates.admitAttempt(ticket, 1), scope)
+      const ticket = yield* Scope.provide(gates.admitCall(info("gpt-4o", { stream: true })), scope)
+      yield* Scope.provide(gates.admitAttempt(ticket, 1), scope)
       yield* TestClock.adjust(300)
       yield* gates.observeAttempt(ticket, { _tag: "Response", status: 200, snapshot })
       yield* TestClock.adjust(150)
@@ -367,21 +345,21 @@ describe("Telemetry", () => {
     }).pipe(Effect.provide(telemetryOverNone()))
   )
 
-  it.scoped("Telemetry.events streams to any subscriber", () =>
+  it.effect("Telemetry.events streams to any subscriber", () =>
     Effect.gen(function* () {
-      const collected = yield* Telemetry.events.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
-      yield* Effect.yieldNow()
+      const collected = yield* Telemetry.events.pipe(Stream.take(2), Stream.runCollect, Effect.forkChild)
+      yield* Effect.yieldNow
       yield* simulateCall(
         info("gpt-4o"),
         [{ latencyMs: 1, outcome: { _tag: "Response", status: 200, snapshot } }],
         undefined
       )
-      const events = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+      const events = yield* Fiber.join(collected)
       expect(events.map((event) => event._tag)).toEqual(["Attempt", "Call"])
     }).pipe(Effect.provide(telemetryOverNone()))
   )
 
-  it.scopedLive("end to end through the client: the API key never appears in a log line, span attribute or event", () =>
+  it.live("end to end through the client: the API key never appears in a log line, span attribute or event", () =>
     Effect.gen(function* () {
       const canary = "sk-proj-SLUICECANARY0123456789abcdefXYZ"
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "500" }] })
