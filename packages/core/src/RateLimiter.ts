@@ -513,9 +513,6 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
             return new Map(map).set(scope, { requestsPerMinute, tokensPerMinute })
           })
         }
-        // Wake the waiters behind the probe only once the limits it taught are in place: a dispatcher woken
-        // earlier would admit the next request as if no limit were known.
-        if (firstResponse) yield* pokeScope(scope)
         const limits = yield* limitsOf(scope)
         const serverLimits = (yield* Ref.get(learned)).get(scope)
         const floorOf = (
@@ -545,17 +542,21 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
           snapshot.remainingTokens,
           snapshot.resetTokensMs
         )
-        if ((requests ?? 0) <= 0 && (tokens ?? 0) <= 0) return
-        const now = yield* Clock.currentTimeMillis
-        yield* store.floor(
-          scope,
-          limits,
-          {
-            ...(requests !== undefined && requests > 0 ? { requests } : {}),
-            ...(tokens !== undefined && tokens > 0 ? { tokens } : {})
-          },
-          now
-        )
+        if ((requests ?? 0) > 0 || (tokens ?? 0) > 0) {
+          const now = yield* Clock.currentTimeMillis
+          yield* store.floor(
+            scope,
+            limits,
+            {
+              ...(requests !== undefined && requests > 0 ? { requests } : {}),
+              ...(tokens !== undefined && tokens > 0 ? { tokens } : {})
+            },
+            now
+          )
+        }
+        // Wake the waiters behind the probe only once what it taught (limits, corrections) is in place: a
+        // dispatcher woken earlier would admit the next request as if nothing were known.
+        if (firstResponse) yield* pokeScope(scope)
       })
 
     const pause = (scope: string, ms: number | undefined) =>
