@@ -77,7 +77,7 @@ describe("Batch.validate", () => {
     })
   )
 
-  it.scopedLive("invalid input: nothing sent, output not created", () =>
+  it.live("invalid input: nothing sent, output not created", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -93,7 +93,7 @@ describe("Batch.validate", () => {
 })
 
 describe("Batch.run against the simulator", () => {
-  it.scopedLive(
+  it.live(
     "every request succeeds under rate limits and faults; each custom_id exactly once",
     () =>
       Effect.gen(function* () {
@@ -127,7 +127,7 @@ describe("Batch.run against the simulator", () => {
     120_000
   )
 
-  it.scopedLive("refuses an existing output; resume skips finished ids and repairs a torn line", () =>
+  it.live("refuses an existing output; resume skips finished ids and repairs a torn line", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -152,7 +152,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.scopedLive("failures are written as response lines; retryFailed supersedes them atomically", () =>
+  it.live("failures are written as response lines; retryFailed supersedes them atomically", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ retiredModels: ["gpt-4-0314"] })
       const dir = yield* tempDir
@@ -178,7 +178,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.scopedLive("quota: the job stops at once, unfinished requests stay pending", () =>
+  it.live("quota: the job stops at once, unfinished requests stay pending", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ quotaUsd: 0.0005 })
       const dir = yield* tempDir
@@ -196,7 +196,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.scopedLive("budget: stops before crossing the ceiling", () =>
+  it.live("budget: stops before crossing the ceiling", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -212,7 +212,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.scopedLive("shutdown: stops admitting, drains in-flight requests, resume finishes the rest", () =>
+  it.live("shutdown: stops admitting, drains in-flight requests, resume finishes the rest", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { requestMs: 20 } })
       const dir = yield* tempDir
@@ -220,7 +220,7 @@ describe("Batch.run against the simulator", () => {
       const input = job(200)
       // Shut down once 20 lines are done (an event, not a wall-clock guess that a slow machine could outrun).
       const progress = yield* Batch.makeProgress
-      const twentyDone = progress.changes.pipe(
+      const twentyDone = SubscriptionRef.changes(progress).pipe(
         Stream.takeUntil((p) => p.done >= 20),
         Stream.runDrain
       )
@@ -244,7 +244,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.scopedLive("Gates + meter count 429s and retries", () =>
+  it.live("Gates + meter count 429s and retries", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ faults: { rate429: 0.1 } })
       const dir = yield* tempDir
@@ -260,7 +260,7 @@ describe("Batch.run against the simulator", () => {
 })
 
 describe("Batch.remote against the simulator's Batch API", () => {
-  it.scopedLive("uploads, polls, downloads output and error files into the same format; resume skips", () =>
+  it.live("uploads, polls, downloads output and error files into the same format; resume skips", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ retiredModels: ["gpt-4-0314"] })
       const dir = yield* tempDir
@@ -286,7 +286,7 @@ describe("Batch.remote against the simulator's Batch API", () => {
     })
   )
 
-  it.scopedLive("splits an endpoint's lines into several batches beyond the per-file limits (requests, bytes)", () =>
+  it.live("splits an endpoint's lines into several batches beyond the per-file limits (requests, bytes)", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir

@@ -9,7 +9,7 @@ import { type ChatCompletions, Credentials, Gates, OpenAi, OpenAiConfig } from "
 import * as Budget from "@sluice/core/Budget"
 import * as Telemetry from "@sluice/core/Telemetry"
 import { Simulator, type Stats } from "@sluice/simulator"
-import { Clock, Effect, Layer, Queue, Stream } from "effect"
+import { Clock, Effect, Layer, PubSub, Stream } from "effect"
 import { ChatStream } from "../src/index.js"
 
 class BodyFailed {
@@ -65,7 +65,7 @@ const waitForStats = (sim: Simulator.Running, ready: (stats: Stats.Stats) => boo
   })
 
 describe("ChatStream.fromBytes against the simulator", () => {
-  it.scoped("decodes randomly sliced, mixed line-ending SSE into a full completion with usage", () =>
+  it.effect("decodes randomly sliced, mixed line-ending SSE into a full completion with usage", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ stream: { lineEnding: "mixed", minSliceBytes: 1, maxSliceBytes: 7 } })
       for (const prompt of ["héllo wörld", "tell me a story 🎉", "third"]) {
@@ -81,7 +81,7 @@ describe("ChatStream.fromBytes against the simulator", () => {
 })
 
 describe("ChatStream.stream against the simulator", () => {
-  it.scopedLive("streams a whole completion through the client, with usage, same as the non-streamed answer", () =>
+  it.live("streams a whole completion through the client, with usage, same as the non-streamed answer", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ stream: { minSliceBytes: 1, maxSliceBytes: 9 } })
       const { completion, whole } = yield* Effect.gen(function* () {
@@ -97,7 +97,7 @@ describe("ChatStream.stream against the simulator", () => {
     })
   )
 
-  it.scopedLive("settles the gates: usage on completion, the estimate on early exit; nothing stays reserved", () =>
+  it.live("settles the gates: usage on completion, the estimate on early exit; nothing stays reserved", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { perChunkMs: 20 } })
       const gated = OpenAi.layer.pipe(
@@ -121,7 +121,7 @@ describe("ChatStream.stream against the simulator", () => {
     })
   )
 
-  it.scopedLive("reports time to first token, finish reason and usage to Telemetry when it is in use", () =>
+  it.live("reports time to first token, finish reason and usage to Telemetry when it is in use", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { firstTokenMs: 50 } })
       const observed = OpenAi.layer.pipe(
@@ -133,7 +133,7 @@ describe("ChatStream.stream against the simulator", () => {
         const events = yield* Effect.flatMap(Telemetry.Telemetry, (t) => t.subscribe)
         const completion = yield* ChatStream.accumulate(ChatStream.stream(request("observe me"), noRetry))
         for (;;) {
-          const event = yield* Queue.take(events)
+          const event = yield* PubSub.take(events)
           if (event._tag === "Call") return { event, completion }
         }
       }).pipe(Effect.provide(observed))
@@ -149,29 +149,27 @@ describe("ChatStream.stream against the simulator", () => {
     })
   )
 
-  it.scopedLive(
-    "a dropped connection mid-stream is StreamTruncated with the partial content, never half an answer",
-    () =>
-      Effect.gen(function* () {
-        const sim = yield* Simulator.start({ script: [{ request: 1, fault: "streamDrop" }] })
-        const seen: Array<string> = []
-        const error = yield* ChatStream.stream(request("drop me", 200), retry(3)).pipe(
-          ChatStream.textDeltas,
-          Stream.runForEach((text) => Effect.sync(() => seen.push(text))),
-          Effect.flip,
-          Effect.provide(client(sim.url))
-        )
-        expect(error._tag).toBe("StreamTruncated")
-        if (error._tag !== "StreamTruncated") return
-        expect(error.partialContent).toBe(seen.join(""))
-        expect(error.chunks).toBeGreaterThanOrEqual(1)
-        expect(error.requestId).toMatch(/^req_/)
-        // not retried: a chunk had already been delivered
-        expect((yield* sim.stats).requests).toBe(1)
-      })
+  it.live("a dropped connection mid-stream is StreamTruncated with the partial content, never half an answer", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ script: [{ request: 1, fault: "streamDrop" }] })
+      const seen: Array<string> = []
+      const error = yield* ChatStream.stream(request("drop me", 200), retry(3)).pipe(
+        ChatStream.textDeltas,
+        Stream.runForEach((text) => Effect.sync(() => seen.push(text))),
+        Effect.flip,
+        Effect.provide(client(sim.url))
+      )
+      expect(error._tag).toBe("StreamTruncated")
+      if (error._tag !== "StreamTruncated") return
+      expect(error.partialContent).toBe(seen.join(""))
+      expect(error.chunks).toBeGreaterThanOrEqual(1)
+      expect(error.requestId).toMatch(/^req_/)
+      // not retried: a chunk had already been delivered
+      expect((yield* sim.stats).requests).toBe(1)
+    })
   )
 
-  it.scopedLive("a server that never answers fails with Timeout first-token and the request is aborted", () =>
+  it.live("a server that never answers fails with Timeout first-token and the request is aborted", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ script: [{ request: 1, fault: "hang" }] })
       const error = yield* Effect.flip(
@@ -183,7 +181,7 @@ describe("ChatStream.stream against the simulator", () => {
     })
   )
 
-  it.scopedLive("a slow first token is retried: the slow stream is aborted, the second attempt succeeds", () =>
+  it.live("a slow first token is retried: the slow stream is aborted, the second attempt succeeds", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({
         script: [{ request: 1, fault: "slowFirstToken" }],
@@ -200,7 +198,7 @@ describe("ChatStream.stream against the simulator", () => {
     })
   )
 
-  it.scopedLive("a stream that stalls between chunks fails with Timeout idle after the chunks that came", () =>
+  it.live("a stream that stalls between chunks fails with Timeout idle after the chunks that came", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { perChunkMs: 5000 } })
       const seen: Array<string> = []
@@ -217,7 +215,7 @@ describe("ChatStream.stream against the simulator", () => {
     })
   )
 
-  it.scopedLive("early exit (Stream.take(2)) aborts the HTTP request at once; the simulator sees the close", () =>
+  it.live("early exit (Stream.take(2)) aborts the HTTP request at once; the simulator sees the close", () =>
     Effect.gen(function* () {
       // The first two chunks (role, first content) come at once, then the stream stalls 5 s before each next
       // chunk: when the consumer stops, the socket read is blocked waiting for the next one; the abort must not
