@@ -231,7 +231,8 @@ const presenter: CliOutput.Presenter = {
           case "InvalidInvocation": {
             const path = event.commandPath.join(" ")
             const lines = event.errors.map((error) => `${path}: ${formatter.formatCliError(error)}`)
-            process.stderr.write(`${lines.join("\n")}\nRun ${path} --help for every flag.\n`)
+            const more = event.commandPath.length > 1 ? "every flag" : "the commands"
+            process.stderr.write(`${lines.join("\n")}\nRun ${path} --help for ${more}.\n`)
             break
           }
         }
