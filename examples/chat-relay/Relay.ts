@@ -1,8 +1,8 @@
 /**
- * A chat relay: an `effect/http` server (on Node's `http` via `@effect/platform-node`) that serves a page and relays a Sluice chat stream to it as
- * SSE. The upstream `ChatStream` runs inside the response stream, so when the browser goes away (tab closed,
- * `EventSource.close()`, a fetch aborted) the server interrupts the response and with it the upstream call:
- * its HTTP request is aborted and its gates are settled.
+ * A chat relay: an `effect/http` server (Node's `http` via `@effect/platform-node`) that serves a page and relays
+ * a Sluice chat stream to it as SSE. The upstream `ChatStream` runs inside the response stream, so when the browser
+ * goes away (tab closed, `EventSource.close()`, a fetch aborted) the server interrupts the response and with it the
+ * upstream call: its HTTP request is aborted and its gates are settled.
  */
 import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
