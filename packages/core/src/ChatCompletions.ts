@@ -1,7 +1,8 @@
 /**
  * Schemas of the chat completions endpoint (`POST /chat/completions`): the request, the response and the
  * streaming chunk. Requests are validated before sending; responses are decoded tolerantly: unknown fields
- * are ignored and the fields that compatible servers (llama.cpp, vLLM, Azure, Ollama) omit are optional.
+ * are kept (see `Decoding`) and the fields that compatible servers (llama.cpp, vLLM, Azure, Ollama) omit are
+ * optional.
  *
  * @since 0.1.0
  */
