@@ -28,7 +28,7 @@ import * as Batches from "./Batches.js"
 import * as ChatCompletions from "./ChatCompletions.js"
 import { Credentials, fromConfig as credentialsFromConfig } from "./Credentials.js"
 import * as Embeddings from "./Embeddings.js"
-import { fromResponse, InvalidRequest, type OpenAiError } from "./Errors.js"
+import { fromResponse, type InvalidOptions, InvalidRequest, type OpenAiError } from "./Errors.js"
 import * as Files from "./Files.js"
 import * as Gates from "./Gates.js"
 import * as Http from "./internal/http.js"
@@ -263,7 +263,10 @@ export const make: Effect.Effect<Service, never, OpenAiConfig | Credentials | Sc
     connectTimeout: config.connectTimeout,
     keepAliveTimeout: config.keepAliveTimeout
   })
-  const baseUrl = yield* Effect.result(checkBaseUrl(config))
+  // A configuration out of range (`OpenAiConfig.validate`) or a refused base URL fails every call, before sending.
+  const baseUrl = yield* Effect.result(
+    config.invalid === undefined ? checkBaseUrl(config) : Effect.fail<InvalidRequest | InvalidOptions>(config.invalid)
+  )
   return makeService(config, credentials, gates, transport, baseUrl)
 })
 
@@ -286,7 +289,7 @@ const makeService = (
   credentials: Credentials["Service"],
   gates: Gates.Gates["Service"],
   transport: Http.Transport,
-  baseUrl: Result.Result<URL, InvalidRequest>
+  baseUrl: Result.Result<URL, InvalidRequest | InvalidOptions>
 ): Service => {
   const server = serverAttributes(baseUrl)
   const checkedBase = Effect.suspend(() =>
@@ -373,7 +376,8 @@ const makeService = (
             body: scrub(textDecoder.decode(bytes), key),
             headers: response.headers,
             requestId,
-            nowMs: now
+            nowMs: now,
+            url: config.baseUrl
           })
         )
       }
@@ -755,7 +759,7 @@ const isStream = (body: unknown): boolean =>
   typeof body === "object" && body !== null && (body as { stream?: unknown }).stream === true
 
 /** `server.address` / `server.port` of the base URL (OpenTelemetry's GenAI and HTTP client conventions). */
-const serverAttributes = (baseUrl: Result.Result<URL, InvalidRequest>): Record<string, unknown> =>
+const serverAttributes = (baseUrl: Result.Result<URL, InvalidRequest | InvalidOptions>): Record<string, unknown> =>
   Result.isFailure(baseUrl)
     ? {}
     : {
