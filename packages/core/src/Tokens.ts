@@ -338,7 +338,8 @@ export const make = (options: Options = {}): Effect.Effect<Tokens["Service"]> =>
         const longs = collectLongStrings(request.body, cacheMinLength)
         for (const text of longs) {
           if (known.has(text)) continue
-          const cached = cacheCapacity === 0 ? undefined : yield* Cache.getOption(longCounts, `${encoding}\u0000${text}`)
+          const cached =
+            cacheCapacity === 0 ? undefined : yield* Cache.getOption(longCounts, `${encoding}\u0000${text}`)
           if (cached !== undefined && cached._tag === "Some") known.set(text, cached.value)
           else if (text.length >= LongText.yieldEvery) known.set(text, yield* countYielding(loaded, text))
         }
