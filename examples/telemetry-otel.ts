@@ -67,12 +67,18 @@ export const tracing = (processors?: ReadonlyArray<SpanProcessor>) =>
     ]
   }))
 
+/**
+ * JSON log lines instead of the default logger, and the same entries as events of the span they were logged in:
+ * `Logger.layer` replaces every logger, Effect's `Logger.tracerLogger` (one of the defaults) included, so it is
+ * listed again, or the log lines would vanish from the spans.
+ */
+export const logging = Logger.layer([Logger.consoleJson, Logger.tracerLogger])
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   program.pipe(
     Effect.tap((result) => Effect.logInfo(`done: ${result.attempts} attempts, ${result.dimensions} dimensions`)),
     Effect.provide(tracing()),
-    // JSON log lines instead of the default logger (Logger.layer replaces the loggers)
-    Effect.provide(Logger.layer([Logger.consoleJson])),
+    Effect.provide(logging),
     NodeRuntime.runMain
   )
 }

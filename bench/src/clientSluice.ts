@@ -1,5 +1,6 @@
 /** Sluice: the `OpenAi` client from @sluice/core, with every gate (`Gates.layerDefaults` + a budget) or with `Gates.none`, driven by a minimal worker pool of fibers. */
 import * as Credentials from "@sluice/core/Credentials"
+import type * as Errors from "@sluice/core/Errors"
 import * as Gates from "@sluice/core/Gates"
 import * as OpenAi from "@sluice/core/OpenAi"
 import * as OpenAiConfig from "@sluice/core/OpenAiConfig"
@@ -7,7 +8,11 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 import { apiKey, chatBody } from "./common.js"
 import { fail, newOutcome, type Runner } from "./pool.js"
 
-export const sluiceLayer = (url: string, gates: boolean, concurrency: number): Layer.Layer<OpenAi.OpenAi> =>
+export const sluiceLayer = (
+  url: string,
+  gates: boolean,
+  concurrency: number
+): Layer.Layer<OpenAi.OpenAi, Errors.InvalidOptions> =>
   OpenAi.layer.pipe(
     Layer.provide(
       Layer.mergeAll(
@@ -33,9 +38,10 @@ export const makeSluice = (url: string, gates: boolean): Runner => {
           const client = yield* OpenAi.OpenAi
           const outcome = newOutcome()
           // A minimal worker pool, like the promise clients': `concurrency` fibers, each taking the next index.
-          // Not `Effect.forEach` (on Effect 3.22 it kept every response until the last one finished, even with
-          // `discard: true`) nor `Stream.mapEffect` (flat memory, but ~0.4 ms more CPU per element on 3.22: a fiber, a
-          // queue offer and a Deferred each), so the figures are the client's, not the loop's.
+          // Not `Effect.forEach` (with `discard: true` it keeps no exits on Effect 4.1 — 3.22 kept every response
+          // until the last one finished — but it forks a fiber per element) nor `Stream.mapEffect` (flat memory, but
+          // ~0.4 ms more CPU per element on 3.22: a fiber, a queue offer and a Deferred each), so the figures are the
+          // client's, not the loop's.
           let next = from
           const worker = Effect.whileLoop({
             while: () => next < from + n,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect } from "effect"
-import { program, tracing } from "../telemetry-otel.js"
+import { logging, program, tracing } from "../telemetry-otel.js"
 
 describe("examples/telemetry-otel", () => {
   it.live("exports spans with the GenAI attributes, usage, cost and attempts to OpenTelemetry", () =>
@@ -36,6 +36,22 @@ describe("examples/telemetry-otel", () => {
       expect(chat?.spanContext().traceId).toBe(root?.spanContext().traceId)
       const serialized = JSON.stringify(spans.map((span) => span.attributes))
       expect(serialized).not.toContain("sk-example-not-a-real-key")
+    })
+  )
+
+  it.live("the example's logging keeps the log lines as span events (Logger.layer replaces tracerLogger too)", () =>
+    Effect.gen(function* () {
+      const exporter = new InMemorySpanExporter()
+      const spans = yield* Effect.logInfo("inside the example's span").pipe(
+        Effect.withSpan("logged"),
+        Effect.andThen(Effect.sync(() => exporter.getFinishedSpans())),
+        Effect.provide(tracing([new SimpleSpanProcessor(exporter)])),
+        Effect.provide(logging)
+      )
+      const logged = spans.find((span) => span.name === "logged")
+      expect(logged?.events.map((event) => [event.name, event.attributes?.["effect.logLevel"]])).toEqual([
+        ["inside the example's span", "INFO"]
+      ])
     })
   )
 })
