@@ -49,7 +49,7 @@ export interface Options {
   readonly allowInsecure?: boolean | undefined
   /** Extra headers on every request (never `authorization`: that comes from `Credentials`). */
   readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Default `sluice/0.1.0`. */
+  /** Default `sluice/0.2.0`. */
   readonly userAgent?: string | undefined
   /** Overrides of `Retry.defaults`. */
   readonly retry?: Partial<Retry.Policy> | undefined
@@ -99,7 +99,7 @@ export const defaultBaseUrl = "https://api.openai.com/v1"
  * @since 0.1.0
  * @category constructors
  */
-export const userAgent = "sluice/0.1.0"
+export const userAgent = "sluice/0.2.0"
 
 /**
  * Checks the options: the connect, headers and total timeouts are durations > 0, `keepAliveTimeout` ≥ 0,

@@ -58,7 +58,7 @@ const requestBody = JSON.stringify({
 })
 const headers = {
   authorization: "Bearer sk-bench-0123456789",
-  "user-agent": "sluice/0.1.0",
+  "user-agent": "sluice/0.2.0",
   accept: "application/json"
 }
 const agentOptions = {
