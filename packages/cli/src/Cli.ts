@@ -5,6 +5,9 @@
  * budget; 4 stopped by a terminal API condition (quota, authentication); 130 interrupted (the resume command is
  * printed).
  *
+ * Every flag is checked before anything starts (internal/check.ts, internal/usage.ts): each problem names the flag,
+ * the value and what is allowed, all of them at once, exit 1, nothing sent or written.
+ *
  * Each command's code (and with it `@sluice/core`, `@sluice/stream`, the simulator) is imported when the command
  * runs, so that `--help`, `--version` and usage errors load only the command line itself.
  *
@@ -22,7 +25,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { checkBatch, checkChat, checkSimulate } from "./internal/check.js"
 import { logging } from "./internal/logging.js"
+import { Checks, checkKeyFile, repeatedFlag, show } from "./internal/usage.js"
 
 let exitCode = 0
 const exitWith = (code: number) =>
@@ -32,19 +37,31 @@ const exitWith = (code: number) =>
 
 const undefinedIfNone = <A>(option: Option.Option<A>): A | undefined => Option.getOrUndefined(option)
 
+/**
+ * A numeric flag read as text, so that its check can name the flag and the value and report every problem at once
+ * (`Flag.Int` would reject the first bad one with the library's wording; see internal/usage.ts).
+ */
+const numeric = (name: string, metavar: string, description: string) =>
+  Flag.String(name).pipe(Flag.withMetavar(metavar), Flag.withDescription(description), Flag.optional)
+
 const baseUrl = Flag.String("base-url").pipe(
+  Flag.withMetavar("URL"),
   Flag.withDescription("API base URL (default: OPENAI_BASE_URL, else https://api.openai.com/v1)"),
   Flag.optional
 )
-// A plain string shown as `file`: `Flag.File` would resolve the path (the resume command must repeat it as given)
-// and check it before the command can say what is wrong with it.
+// A plain string: `Flag.File` would resolve the path (the resume command must repeat it as given) and check it
+// before the command can say what is wrong with it.
 const apiKeyFile = Flag.String("api-key-file").pipe(
-  Flag.withMetavar("file"),
+  Flag.withMetavar("PATH"),
   Flag.withDescription("file holding the API key; re-read when it changes and after a 401 (default: OPENAI_API_KEY)"),
   Flag.optional
 )
 const boolean = (name: string, description: string) =>
   Flag.Boolean(name).pipe(Flag.withDescription(description), Flag.withDefault(false))
+const allowInsecure = boolean(
+  "allow-insecure",
+  "allow plain http:// to a host that is not loopback (the key travels unencrypted)"
+)
 
 const batchCommand = Command.make(
   "batch",
@@ -52,17 +69,20 @@ const batchCommand = Command.make(
     input: Argument.String("input.jsonl").pipe(Argument.withDescription("requests in the OpenAI Batch API format")),
     output: Flag.String("output").pipe(
       Flag.withAlias("o"),
+      Flag.withMetavar("PATH"),
       Flag.withDescription("results in the OpenAI Batch output format; also the journal for --resume")
     ),
     baseUrl,
     apiKeyFile,
-    concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("requests in flight (default 16)"), Flag.optional),
-    rpm: Flag.Int("rpm").pipe(Flag.withDescription("requests per minute of the key"), Flag.optional),
-    tpm: Flag.Int("tpm").pipe(Flag.withDescription("tokens per minute of the key"), Flag.optional),
-    maxRetries: Flag.Int("max-retries").pipe(Flag.withDescription("retries per request (default 5)"), Flag.optional),
-    budgetUsd: Flag.Finite("budget-usd").pipe(
-      Flag.withDescription("spend ceiling in USD; nothing is sent that could cross it (exit 3)"),
-      Flag.optional
+    allowInsecure,
+    concurrency: numeric("concurrency", "N", "requests in flight, 1 to 10000 (default 16)"),
+    rpm: numeric("rpm", "N", "requests per minute of the key, at least 1 (default: learned from headers)"),
+    tpm: numeric("tpm", "N", "tokens per minute of the key, at least 1 (default: learned from headers)"),
+    maxRetries: numeric("max-retries", "N", "retries per request, 0 to 100 (default 5)"),
+    budgetUsd: numeric(
+      "budget-usd",
+      "USD",
+      "spend ceiling in USD, more than 0; nothing is sent that could cross it (exit 3)"
     ),
     resume: boolean("resume", "continue an existing output"),
     overwrite: boolean("overwrite", "replace an existing output"),
@@ -70,135 +90,192 @@ const batchCommand = Command.make(
     remote: boolean("remote", "use the server-side Batch API (24 h window)"),
     json: boolean("json", "print the summary as JSON on stdout"),
     report: Flag.String("report").pipe(
+      Flag.withMetavar("PATH"),
       Flag.withDescription("write a self-contained HTML report of the run (throughput, 429s, latency, spend)"),
       Flag.optional
     ),
-    graceSeconds: Flag.Int("grace-seconds").pipe(
-      Flag.withDescription("after Ctrl-C, how long requests in flight may take to finish (default 10)"),
-      Flag.optional
+    graceSeconds: numeric(
+      "grace-seconds",
+      "N",
+      "after Ctrl-C, how long requests in flight may take to finish, 0 to 3600 (default 10)"
     )
   },
   (flags) =>
-    Effect.flatMap(
-      Effect.flatMap(
-        Effect.promise(() => import("./internal/batch.js")),
-        (m) =>
-          m.runBatch({
-            input: flags.input,
-            output: flags.output,
-            baseUrl: undefinedIfNone(flags.baseUrl),
-            apiKeyFile: undefinedIfNone(flags.apiKeyFile),
-            concurrency: undefinedIfNone(flags.concurrency),
-            rpm: undefinedIfNone(flags.rpm),
-            tpm: undefinedIfNone(flags.tpm),
-            maxRetries: undefinedIfNone(flags.maxRetries),
-            budgetUsd: undefinedIfNone(flags.budgetUsd),
-            resume: flags.resume,
-            overwrite: flags.overwrite,
-            retryFailed: flags.retryFailed,
-            remote: flags.remote,
-            json: flags.json,
-            report: undefinedIfNone(flags.report),
-            graceSeconds: undefinedIfNone(flags.graceSeconds)
-          })
-      ),
-      ({ code }) => exitWith(code)
-    )
+    Effect.suspend(() => {
+      const checked = checkBatch({
+        input: flags.input,
+        output: flags.output,
+        baseUrl: undefinedIfNone(flags.baseUrl),
+        apiKeyFile: undefinedIfNone(flags.apiKeyFile),
+        allowInsecure: flags.allowInsecure,
+        concurrency: undefinedIfNone(flags.concurrency),
+        rpm: undefinedIfNone(flags.rpm),
+        tpm: undefinedIfNone(flags.tpm),
+        maxRetries: undefinedIfNone(flags.maxRetries),
+        budgetUsd: undefinedIfNone(flags.budgetUsd),
+        resume: flags.resume,
+        overwrite: flags.overwrite,
+        retryFailed: flags.retryFailed,
+        remote: flags.remote,
+        json: flags.json,
+        report: undefinedIfNone(flags.report),
+        graceSeconds: undefinedIfNone(flags.graceSeconds)
+      })
+      if (typeof checked === "number") return exitWith(checked)
+      return Effect.flatMap(
+        Effect.flatMap(
+          Effect.promise(() => import("./internal/batch.js")),
+          (m) => m.runBatch(checked)
+        ),
+        ({ code }) => exitWith(code)
+      )
+    })
 ).pipe(Command.withDescription("run a JSONL batch job through the gates; resumable"))
 
 const chatCommand = Command.make(
   "chat",
   {
-    prompt: Argument.String("prompt"),
-    model: Flag.String("model").pipe(Flag.withDefault("gpt-4o-mini")),
-    maxTokens: Flag.Int("max-tokens").pipe(Flag.withDefault(512)),
+    prompt: Argument.String("prompt").pipe(Argument.withDescription("the question (quote it)")),
+    model: Flag.String("model").pipe(
+      Flag.withMetavar("ID"),
+      Flag.withDescription("the model (default gpt-4o-mini)"),
+      Flag.withDefault("gpt-4o-mini")
+    ),
+    maxTokens: numeric("max-tokens", "N", "the longest answer in tokens, 1 to 1000000 (default 512)"),
+    timeoutSeconds: numeric(
+      "timeout-seconds",
+      "N",
+      "per attempt: seconds to the first token (streaming, default 120) or to the whole answer (--no-stream, default 300), 1 to 3600"
+    ),
+    maxRetries: numeric("max-retries", "N", "retries after a retryable failure, 0 to 10 (default 2)"),
     noStream: boolean("no-stream", "wait for the whole answer").pipe(Flag.withoutNegation),
     baseUrl,
-    apiKeyFile
+    apiKeyFile,
+    allowInsecure
   },
   (flags) =>
-    Effect.flatMap(
-      Effect.flatMap(
-        Effect.promise(() => import("./internal/chat.js")),
-        (m) =>
-          m.chat({
-            prompt: flags.prompt,
-            model: flags.model,
-            maxTokens: flags.maxTokens,
-            stream: !flags.noStream,
-            baseUrl: undefinedIfNone(flags.baseUrl),
-            apiKeyFile: undefinedIfNone(flags.apiKeyFile)
-          })
-      ),
-      exitWith
-    )
+    Effect.suspend(() => {
+      const checked = checkChat({
+        prompt: flags.prompt,
+        model: flags.model,
+        maxTokens: undefinedIfNone(flags.maxTokens),
+        noStream: flags.noStream,
+        timeoutSeconds: undefinedIfNone(flags.timeoutSeconds),
+        maxRetries: undefinedIfNone(flags.maxRetries),
+        baseUrl: undefinedIfNone(flags.baseUrl),
+        apiKeyFile: undefinedIfNone(flags.apiKeyFile),
+        allowInsecure: flags.allowInsecure
+      })
+      if (typeof checked === "number") return exitWith(checked)
+      return Effect.flatMap(
+        Effect.flatMap(
+          Effect.promise(() => import("./internal/chat.js")),
+          (m) => m.chat(checked)
+        ),
+        exitWith
+      )
+    })
 ).pipe(Command.withDescription("ask one question; the answer streams to the terminal"))
 
 const doctorCommand = Command.make(
   "doctor",
-  { baseUrl, apiKeyFile, model: Flag.String("model").pipe(Flag.withDefault("gpt-4o-mini")) },
-  (flags) =>
-    Effect.flatMap(
-      Effect.flatMap(
-        Effect.promise(() => import("./internal/doctor.js")),
-        (m) =>
-          m.doctor({
-            baseUrl: undefinedIfNone(flags.baseUrl),
-            apiKeyFile: undefinedIfNone(flags.apiKeyFile),
-            model: flags.model
-          })
-      ),
-      exitWith
+  {
+    baseUrl,
+    apiKeyFile,
+    allowInsecure,
+    model: Flag.String("model").pipe(
+      Flag.withMetavar("ID"),
+      Flag.withDescription("the model to check (default gpt-4o-mini)"),
+      Flag.withDefault("gpt-4o-mini")
     )
+  },
+  (flags) =>
+    Effect.suspend(() => {
+      const checks = new Checks("doctor")
+      const model = checks.text("--model", flags.model, "a model id, e.g. gpt-4o-mini", { name: true })
+      checks.baseUrl(undefinedIfNone(flags.baseUrl), flags.allowInsecure)
+      checkKeyFile(checks, undefinedIfNone(flags.apiKeyFile))
+      const code = checks.report()
+      if (code !== undefined) return exitWith(code)
+      return Effect.flatMap(
+        Effect.flatMap(
+          Effect.promise(() => import("./internal/doctor.js")),
+          (m) =>
+            m.doctor({
+              baseUrl: undefinedIfNone(flags.baseUrl),
+              apiKeyFile: undefinedIfNone(flags.apiKeyFile),
+              allowInsecure: flags.allowInsecure,
+              model
+            })
+        ),
+        exitWith
+      )
+    })
 ).pipe(Command.withDescription("check the key, latency, rate-limit headroom and models"))
 
 const simulateCommand = Command.make(
   "simulate",
   {
-    port: Flag.Int("port").pipe(Flag.withDefault(8080)),
-    rpm: Flag.Int("rpm").pipe(Flag.optional),
-    tpm: Flag.Int("tpm").pipe(Flag.optional),
+    port: numeric("port", "N", "TCP port on 127.0.0.1, 0 to 65535; 0 picks a free one (default 8080)"),
+    rpm: numeric("rpm", "N", "requests per minute per key, at least 1"),
+    tpm: numeric("tpm", "N", "tokens per minute per key, at least 1"),
     faults: Flag.String("faults").pipe(
-      Flag.withDescription('a total fault rate ("0.05") or per kind ("500=0.02,503=0.01,reset=0.01,429=0.02")'),
+      Flag.withDescription(
+        'a total fault rate from 0 to 1 ("0.05") or per kind ("500=0.02,503=0.01,reset=0.01,429=0.02")'
+      ),
       Flag.optional
     ),
-    seed: Flag.Int("seed").pipe(Flag.optional),
-    quotaUsd: Flag.Finite("quota-usd").pipe(Flag.optional),
+    seed: numeric("seed", "N", "seed of the fault injection, a whole number from 0"),
+    quotaUsd: numeric("quota-usd", "USD", "spend after which every request gets 429 insufficient_quota, at least 0"),
     keys: Flag.String("keys").pipe(Flag.withDescription("comma-separated accepted keys"), Flag.optional)
   },
   (flags) =>
-    Effect.flatMap(
-      Effect.flatMap(
-        Effect.promise(() => import("./internal/simulate.js")),
-        (m) =>
-          m.simulate({
-            port: flags.port,
-            rpm: undefinedIfNone(flags.rpm),
-            tpm: undefinedIfNone(flags.tpm),
-            faults: undefinedIfNone(flags.faults),
-            seed: undefinedIfNone(flags.seed),
-            quotaUsd: undefinedIfNone(flags.quotaUsd),
-            keys: undefinedIfNone(flags.keys)
-          })
-      ),
-      exitWith
-    )
+    Effect.suspend(() => {
+      const checked = checkSimulate({
+        port: undefinedIfNone(flags.port),
+        rpm: undefinedIfNone(flags.rpm),
+        tpm: undefinedIfNone(flags.tpm),
+        faults: undefinedIfNone(flags.faults),
+        seed: undefinedIfNone(flags.seed),
+        quotaUsd: undefinedIfNone(flags.quotaUsd),
+        keys: undefinedIfNone(flags.keys)
+      })
+      if (typeof checked === "number") return exitWith(checked)
+      return Effect.flatMap(
+        Effect.flatMap(
+          Effect.promise(() => import("./internal/simulate.js")),
+          (m) => m.simulate(checked)
+        ),
+        exitWith
+      )
+    })
 ).pipe(Command.withDescription("run the OpenAI-compatible simulator in the foreground until Ctrl-C"))
 
 const demoCommand = Command.make(
   "demo",
   {
-    requests: Flag.Int("requests").pipe(Flag.withDefault(2000)),
+    requests: numeric("requests", "N", "requests in the job, 1 to 50000 (default 2000)"),
     skipComparison: boolean("skip-comparison", "only the Sluice run, not the openai + p-limit one")
   },
   (flags) =>
-    Effect.flatMap(
-      Effect.flatMap(
-        Effect.promise(() => import("./internal/demo.js")),
-        (m) => m.demo({ requests: flags.requests, compare: !flags.skipComparison })
-      ),
-      exitWith
-    )
+    Effect.suspend(() => {
+      const checks = new Checks("demo")
+      const requests = checks.integer(
+        "--requests",
+        undefinedIfNone(flags.requests),
+        { min: 1, max: 50_000 },
+        "requests in the job"
+      )
+      const code = checks.report()
+      if (code !== undefined) return exitWith(code)
+      return Effect.flatMap(
+        Effect.flatMap(
+          Effect.promise(() => import("./internal/demo.js")),
+          (m) => m.demo({ requests: requests ?? 2000, compare: !flags.skipComparison })
+        ),
+        exitWith
+      )
+    })
 ).pipe(Command.withDescription("a 2,000-request job on an embedded simulator, then the same with openai + p-limit"))
 
 /**
@@ -212,7 +289,33 @@ export const command = Command.make("sluice").pipe(
   Command.withSubcommands([batchCommand, chatCommand, doctorCommand, simulateCommand, demoCommand])
 )
 
-const version = "0.1.0"
+// The package's version (packages/cli/package.json; the Effect 4 line is 0.2.0): Usage.test.ts and Bin.test.ts
+// check that they agree.
+const version = "0.2.0"
+
+/**
+ * Our wording for the parse errors a user meets most (the library's says neither what was expected nor what to
+ * do), or `undefined` for the library's own.
+ */
+const explainUsage = (error: CliError.CliError, nothing: string): string | undefined => {
+  switch (error._tag) {
+    case "UnrecognizedOption": {
+      const guess = error.suggestions.length > 0 ? ` (did you mean ${error.suggestions.join(" or ")}?)` : ""
+      return `unknown flag ${show(error.option)}${guess}. ${nothing}.`
+    }
+    case "UnexpectedArgument":
+      return `unexpected argument ${error.arguments.map(show).join(" ")}: every command takes at most one (quote a prompt or a path that has spaces). ${nothing}.`
+    case "InvalidValue": {
+      // A repeated flag the pre-scan did not see (repeatedFlag covers the usual spellings).
+      const occurrences = /^(\d+) occurrences$/.exec(error.value)
+      return occurrences === null || error.kind !== "flag"
+        ? undefined
+        : `--${error.option} is given ${occurrences[1]} times; give it once. ${nothing}.`
+    }
+    default:
+      return undefined
+  }
+}
 
 // Help on stdout (colored only on a terminal without NO_COLOR: the capabilities' rule); a usage error on stderr
 // as plain lines naming the command, without the whole help (as on the Effect 3 line), and the version bare.
@@ -230,7 +333,10 @@ const presenter: CliOutput.Presenter = {
             break
           case "InvalidInvocation": {
             const path = event.commandPath.join(" ")
-            const lines = event.errors.map((error) => `${path}: ${formatter.formatCliError(error)}`)
+            const nothing = /^sluice (simulate|demo)\b/.test(path) ? "Nothing was started" : "Nothing was sent"
+            const lines = event.errors.map(
+              (error) => `${path}: ${explainUsage(error, nothing) ?? formatter.formatCliError(error)}`
+            )
             const more = event.commandPath.length > 1 ? "every flag" : "the commands"
             process.stderr.write(`${lines.join("\n")}\nRun ${path} --help for ${more}.\n`)
             break
@@ -252,6 +358,12 @@ const services = Layer.mergeAll(NodeServices.layer, CliOutput.layerPresenter(pre
  */
 export const main = (argv: ReadonlyArray<string>): Promise<number> => {
   exitCode = 0
+  // Before parsing: the message names the values given (the library's names only the flag).
+  const repeated = repeatedFlag(argv.slice(2))
+  if (repeated !== undefined) {
+    process.stderr.write(`${repeated}\n`)
+    return Promise.resolve(1)
+  }
   const program = cli(argv.slice(2)).pipe(Effect.provide(services))
   return Effect.runPromiseExit(program).then((exit) => {
     if (Exit.isSuccess(exit)) return exitCode

@@ -2,8 +2,10 @@
  * What the command line itself answers before any command runs: help, version and usage errors (exit codes, which
  * stream, no ANSI when the output is not a terminal).
  */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { sluice } from "./support.js"
+import { root, sluice } from "./support.js"
 
 const ansi = /\x1b\[/
 
@@ -16,10 +18,13 @@ describe("sluice usage", () => {
     expect(result.stderr).toBe("")
   }, 60_000)
 
-  it("--version prints the bare version", async () => {
+  it("--version prints the bare version, the package's", async () => {
     const result = await sluice(["--version"])
+    const manifest = JSON.parse(Fs.readFileSync(Path.join(root, "packages/cli/package.json"), "utf8")) as {
+      readonly version: string
+    }
     expect(result.code).toBe(0)
-    expect(result.stdout).toBe("0.1.0\n")
+    expect(result.stdout).toBe(`${manifest.version}\n`)
   }, 60_000)
 
   it("a missing or a repeated flag: exit 1, named on stderr, nothing on stdout", async () => {

@@ -7,8 +7,9 @@ import * as Fs from "node:fs/promises"
 import { OpenAiConfig, RunReport } from "@sluice/core"
 import { Batch } from "@sluice/stream"
 import { Deferred, Effect, Fiber, Result } from "effect"
-import { baseUrlOf, type ClientFlags, credentials, layer } from "./client.js"
+import { baseUrlOf, type ClientFlags, colors, credentials, layer } from "./client.js"
 import { render } from "./progress.js"
+import { Reasons } from "./watch.js"
 
 /** @internal */
 export const ExitCode = {
@@ -46,6 +47,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   const args = ["sluice", "batch", flags.input, "-o", flags.output, "--resume"]
   if (flags.baseUrl !== undefined) args.push("--base-url", flags.baseUrl)
   if (flags.apiKeyFile !== undefined) args.push("--api-key-file", flags.apiKeyFile)
+  if (flags.allowInsecure === true) args.push("--allow-insecure")
   if (flags.concurrency !== undefined) args.push("--concurrency", String(flags.concurrency))
   if (flags.rpm !== undefined) args.push("--rpm", String(flags.rpm))
   if (flags.tpm !== undefined) args.push("--tpm", String(flags.tpm))
@@ -76,7 +78,7 @@ export const exitCodeOf = (summary: Batch.Summary): number => {
   }
 }
 
-const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
+const report = (flags: BatchFlags, summary: Batch.Summary, code: number, reasons: Reasons) =>
   Effect.gen(function* () {
     if (flags.json) {
       yield* out(JSON.stringify({ ...Batch.summaryJson(summary), output: flags.output, exit_code: code }))
@@ -90,6 +92,8 @@ const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
           `tokens ${summary.prompt_tokens} in / ${summary.completion_tokens} out · $${summary.cost_usd.toFixed(4)}`
       )
     }
+    if (reasons.retries.size > 0) yield* err(`retried after: ${Reasons.format(reasons.retries)}`)
+    if (summary.failed > 0 && reasons.failures.size > 0) yield* err(`failed with: ${Reasons.format(reasons.failures)}`)
     const stopped = summary.stopped
     const pending = `${summary.pending} request(s) were not run and stay pending`
     switch (stopped?.reason) {
@@ -118,12 +122,19 @@ const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
           `interrupted: ${pending}; every finished request is in ${flags.output}. Resume with:\n  ${resumeCommand(flags)}`
         )
         break
-      default:
-        if (summary.failed > 0) {
+      default: {
+        const tooLarge = reasons.failures.has("RequestTooLarge")
+        if (summary.failed > 0 && tooLarge) {
           yield* err(
-            `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(flags, ["--retry-failed"])}`
+            `${reasons.failures.get("RequestTooLarge")} request(s) are larger than the key's token limit per minute${flags.tpm === undefined ? "" : ` (--tpm ${flags.tpm})`}: running them again cannot help until the limit is higher${flags.tpm === undefined ? "" : " (raise --tpm, or leave it out to learn the limit from the headers)"} or the requests (prompt + max_tokens) are smaller.`
           )
         }
+        if (summary.failed > 0) {
+          yield* err(
+            `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(tooLarge ? { ...flags, tpm: undefined } : flags, ["--retry-failed"])}`
+          )
+        }
+      }
     }
   })
 
@@ -131,10 +142,12 @@ const batchErrorTags: ReadonlySet<string> = new Set([
   "BatchInputInvalid",
   "OutputExists",
   "OutputCorrupt",
-  "BatchIoError"
+  "BatchIoError",
+  "OutputIsInput",
+  "InvalidOptions"
 ])
 
-const explain = (error: Batch.BatchError, flags: BatchFlags): string => {
+const explain = (error: Batch.RunError, flags: BatchFlags): string => {
   switch (error._tag) {
     case "BatchInputInvalid":
       return [
@@ -148,6 +161,10 @@ const explain = (error: Batch.BatchError, flags: BatchFlags): string => {
       return `${error.message}. Nothing was sent.`
     case "BatchIoError":
       return `${error.message}. Check the path and permissions; nothing was sent.`
+    case "OutputIsInput":
+      return `${error.message}. Choose another -o; nothing was sent and ${flags.input} was not touched.`
+    case "InvalidOptions":
+      return `${error.message}. Nothing was sent.`
   }
 }
 
@@ -161,24 +178,18 @@ export const runBatch = (
   options: { readonly quiet?: boolean } = {}
 ): Effect.Effect<{ readonly code: number; readonly summary: Batch.Summary | undefined }> =>
   Effect.gen(function* () {
-    if (flags.resume && flags.overwrite) {
-      yield* err("--resume and --overwrite exclude each other: --resume continues the output, --overwrite replaces it.")
-      return { code: ExitCode.usage, summary: undefined }
-    }
-    if (flags.retryFailed && !flags.resume) {
-      yield* err("--retry-failed needs --resume (it re-runs the failed lines of an existing output).")
-      return { code: ExitCode.usage, summary: undefined }
-    }
     const keys = credentials(flags)
     if (typeof keys === "string") {
       yield* err(keys)
       return { code: ExitCode.usage, summary: undefined }
     }
     const baseUrl = baseUrlOf(flags.baseUrl)
-    const checked = yield* Effect.result(OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl })))
+    const checked = yield* Effect.result(
+      OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl, allowInsecure: flags.allowInsecure === true }))
+    )
     if (Result.isFailure(checked)) {
       yield* err(
-        `${checked.failure.message}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
+        `${checked.failure.message.replace("set allowInsecure", "pass --allow-insecure")}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
       )
       return { code: ExitCode.usage, summary: undefined }
     }
@@ -199,8 +210,13 @@ export const runBatch = (
     process.on("SIGINT", onSignal)
     process.on("SIGTERM", onSignal)
     const progress = yield* Batch.makeProgress
+    const reasons = new Reasons()
     const renderer =
-      options.quiet === true ? undefined : yield* Effect.forkChild(render(progress, process.stderr.isTTY === true))
+      options.quiet === true
+        ? undefined
+        : yield* Effect.forkChild(
+            render(progress, process.stderr.isTTY === true, colors(process.stderr), () => reasons.inFlight)
+          )
     const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
     const common = {
       output: flags.output,
@@ -242,7 +258,7 @@ export const runBatch = (
       })
     )
     const result = yield* reported.pipe(
-      Effect.provide(layer(flags, keys)),
+      Effect.provide(layer(flags, keys, reasons)),
       Effect.result,
       Effect.ensuring(
         Effect.sync(() => {
@@ -255,7 +271,7 @@ export const runBatch = (
     if (Result.isFailure(result)) {
       const error = result.failure
       if ("_tag" in error && batchErrorTags.has(error._tag)) {
-        yield* err(explain(error as Batch.BatchError, flags))
+        yield* err(explain(error as Batch.RunError, flags))
         return { code: ExitCode.usage, summary: undefined }
       }
       if ("_tag" in error && (error._tag === "RemoteBatchFailed" || "retryable" in error)) {
@@ -269,6 +285,6 @@ export const runBatch = (
     }
     const summary = result.success
     const code = exitCodeOf(summary)
-    if (options.quiet !== true) yield* report(flags, summary, code)
+    if (options.quiet !== true) yield* report(flags, summary, code, reasons)
     return { code, summary }
   })

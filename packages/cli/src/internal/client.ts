@@ -5,8 +5,8 @@
  */
 import * as Fs from "node:fs"
 import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
-import { Batch } from "@sluice/stream"
 import { Layer } from "effect"
+import { layerMeter, Reasons } from "./watch.js"
 
 /** @internal */
 export interface ClientFlags {
@@ -17,6 +17,8 @@ export interface ClientFlags {
   readonly tpm?: number | undefined
   readonly maxRetries?: number | undefined
   readonly budgetUsd?: number | undefined
+  /** Allow plain http:// to a host that is not loopback (`--allow-insecure`). */
+  readonly allowInsecure?: boolean | undefined
   /** A fixed key (the demo's simulator key); otherwise the file or `OPENAI_API_KEY`. */
   readonly staticKey?: string | undefined
 }
@@ -60,7 +62,11 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
  *
  * @internal
  */
-export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credentials>) => {
+export const layer = (
+  flags: ClientFlags,
+  keys: Layer.Layer<Credentials.Credentials>,
+  reasons: Reasons = new Reasons()
+) => {
   const gates = Gates.layerDefaults({
     rateLimiter: {
       ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
@@ -71,11 +77,12 @@ export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credenti
   })
   // Telemetry (for --report) sits between the gates and the meter; the client sees the outermost Gates.
   return OpenAi.layer.pipe(
-    Layer.provideMerge(Batch.layerMeter),
+    Layer.provideMerge(layerMeter(reasons)),
     Layer.provideMerge(Telemetry.wrap(gates, { logs: false })),
     Layer.provide(
       OpenAiConfig.layer({
         ...(baseUrlOf(flags.baseUrl) === undefined ? {} : { baseUrl: baseUrlOf(flags.baseUrl) }),
+        allowInsecure: flags.allowInsecure === true,
         ...(flags.maxRetries === undefined ? {} : { retry: { maxAttempts: flags.maxRetries + 1 } })
       })
     ),
@@ -83,4 +90,5 @@ export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credenti
   )
 }
 
-export { logging, setClearLine } from "./logging.js"
+export { colors, logging, setClearLine } from "./logging.js"
+export { checkKeyFile } from "./usage.js"

@@ -9,15 +9,26 @@ import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as References from "effect/References"
 
-let clearLine = false
-
 /**
- * Whether log lines must first clear a progress bar on the terminal.
+ * Whether escape codes may go to this stream: it is a terminal and `NO_COLOR` is not set.
  *
  * @internal
  */
-export const setClearLine = (value: boolean) => {
+export const colors = (stream: NodeJS.WriteStream): boolean =>
+  stream.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+
+let clearLine = false
+let clearWithEscape = false
+
+/**
+ * Whether log lines must first clear a progress bar on the terminal (with an escape code, or with `NO_COLOR` by
+ * starting a new line).
+ *
+ * @internal
+ */
+export const setClearLine = (value: boolean, escapes = value) => {
   clearLine = value
+  clearWithEscape = escapes
 }
 
 // The labels of the Effect 3 line ("warning", not Effect 4's "warn"), which users and scripts have seen.
@@ -42,7 +53,7 @@ export const logging = Layer.merge(
   Logger.layer([
     Logger.make(({ logLevel, message }) => {
       const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-      process.stderr.write(`${clearLine ? "\r\x1b[K" : ""}${labels[logLevel]}: ${text}\n`)
+      process.stderr.write(`${clearLine ? (clearWithEscape ? "\r\x1b[K" : "\n") : ""}${labels[logLevel]}: ${text}\n`)
     })
   ]),
   Layer.succeed(
