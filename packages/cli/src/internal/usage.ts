@@ -221,19 +221,22 @@ export const repeatedFlag = (args: ReadonlyArray<string>): string | undefined =>
     const match = /^(--?[A-Za-z][\w-]*)(=(.*))?$/.exec(arg)
     if (match === null) continue
     const flag = aliases[match[1]!] ?? match[1]!
+    // effect/cli 4.1 gives each boolean flag a negation (`--no-json`): it takes no value either.
+    const boolean = booleans.has(flag) || (flag.startsWith("--no-") && booleans.has(`--${flag.slice(5)}`))
     let value = "(given)"
     if (match[3] !== undefined) value = match[3]
-    else if (!booleans.has(flag) && i + 1 < args.length) value = args[++i]!
+    else if (!boolean && i + 1 < args.length) value = args[++i]!
     const values = seen.get(flag) ?? []
     values.push(value)
     seen.set(flag, values)
   }
   for (const [flag, values] of seen) {
     if (values.length > 1) {
-      const given = booleans.has(flag)
+      const given = values.every((value) => value === "(given)")
         ? `${values.length} times`
         : `${values.length} times (${values.map(show).join(", ")})`
-      return `sluice${command === "" ? "" : ` ${command}`}: ${flag} is given ${given}; give it once. Nothing was sent.`
+      const nothing = command === "simulate" || command === "demo" ? "Nothing was started" : "Nothing was sent"
+      return `sluice${command === "" ? "" : ` ${command}`}: ${flag} is given ${given}; give it once. ${nothing}.`
     }
   }
   return undefined
