@@ -16,10 +16,11 @@
 import * as Fs from "node:fs/promises"
 import { randomBytes } from "node:crypto"
 import type { Batches } from "@sluice/core"
-import { type Errors, Gates, OpenAi } from "@sluice/core"
+import { Errors, Gates, OpenAi } from "@sluice/core"
 import * as Pricing from "@sluice/core/Pricing"
 import {
   Cause,
+  Clock,
   Context,
   Deferred,
   Duration,
@@ -162,6 +163,26 @@ export class OutputCorrupt extends Schema.TaggedError<OutputCorrupt>()("OutputCo
 }
 
 /**
+ * The output path is the input file (the same path, or the same file through a hard link or a symlink). Refused
+ * in every mode before anything is sent or written: resuming would read the input as a journal, overwriting would
+ * destroy it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutputIsInput extends Schema.TaggedError<OutputIsInput>()("OutputIsInput", {
+  input: Schema.String,
+  output: Schema.String,
+  /** `"same path"`, or `"same file"` (a hard link or symlink: same device and inode). */
+  how: Schema.Literals(["same path", "same file"])
+}) {
+  override get message(): string {
+    const via = this.how === "same path" ? "" : " (a hard link or symlink to it)"
+    return `the output ${this.output} is the input file ${this.input}${via}: nothing was sent and neither file was touched; write the results to another path`
+  }
+}
+
+/**
  * Reading the input or writing the output failed.
  *
  * @since 0.1.0
@@ -198,6 +219,15 @@ export class RemoteBatchFailed extends Schema.TaggedError<RemoteBatchFailed>()("
  */
 export type BatchError = BatchInputInvalid | OutputExists | OutputCorrupt | BatchIoError
 
+/**
+ * Everything `run` can fail with besides the input stream's own errors: the {@link BatchError}s, the output being
+ * the input, and options out of range (`concurrency` 0, a negative `gracePeriod` …: `Errors.InvalidOptions`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RunError = BatchError | OutputIsInput | Errors.InvalidOptions
+
 const fromJournalError = (error: Journal.JournalError): BatchError =>
   error._tag === "OutputExists"
     ? new OutputExists({ path: error.path })
@@ -215,8 +245,8 @@ const fromJournalError = (error: Journal.JournalError): BatchError =>
  * @since 0.1.0
  * @category constructors
  */
-export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError> =>
-  Stream.unwrap(
+export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError> => {
+  const stream = Stream.unwrap(
     Effect.map(
       Effect.tryPromise({
         try: () => Fs.readFile(path, "utf8"),
@@ -226,6 +256,18 @@ export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError>
       (text) => Stream.fromIterable(text.split(/\r?\n/))
     )
   )
+  inputFiles.set(stream, path)
+  return stream
+}
+
+/** The file behind a stream made by `linesFromFile`, so `run(linesFromFile(p), …)` knows its input path. */
+const inputFiles = new WeakMap<object, string>()
+
+/**
+ * The input file of a job: `options.input`, else the file of a `linesFromFile` stream.
+ */
+const inputPathOf = (lines: object, options: { readonly input?: string | undefined }): string | undefined =>
+  options.input ?? inputFiles.get(lines)
 
 /**
  * Reads and validates every line; fails with every problem found.
@@ -298,6 +340,10 @@ export interface Summary {
 export interface Progress extends Summary {
   /** Lines written so far, including skipped ones. */
   readonly done: number
+  /**
+   * Requests of this run started and not finished: sent and awaiting their answer, or waiting at the gates (the rate
+   * limiter, a permit). Published when each starts and when it ends, so it shows requests that hang.
+   */
   readonly in_flight: number
   /** Requests finished per second by this run. */
   readonly rate_per_s: number
@@ -332,7 +378,7 @@ export const initialProgress: Progress = {
 }
 
 /**
- * A `SubscriptionRef` for `options.progress`; read `ref.changes` for a stream of snapshots.
+ * A `SubscriptionRef` for `options.progress`; read `SubscriptionRef.changes(ref)` for a stream of snapshots.
  *
  * @since 0.1.0
  * @category constructors
@@ -373,11 +419,14 @@ export const summaryJson = (summary: Summary): Record<string, unknown> => ({
  * @category models
  */
 export interface MeterCounts {
-  /** Attempts that reached the server (a response or a transport failure after sending). */
+  /**
+   * Attempts sent: counted when the gates let the attempt through to the transport (so an attempt still in flight
+   * when a job stops counts, as the server saw it), less those that provably never left (a connect timeout).
+   */
   readonly requestsSent: number
   /** 429 `rate_limit_exceeded` responses. */
   readonly rateLimited: number
-  /** Attempts after the first of a call. */
+  /** Attempts after the first of a call that were sent (one that the gates refused, e.g. a blown fuse, is none). */
   readonly retries: number
 }
 
@@ -399,8 +448,35 @@ const sentBy = (error: Errors.OpenAiError): boolean =>
   error._tag === "ResponseDecodeFailed"
 
 /**
+ * What a running job tells the gates decorator of {@link layerMeter}, through the fiber of each of its requests:
+ * whether the job has stopped (then no attempt is let through: it waits, unsent, until the job's drain ends it),
+ * and when the request's first attempt is sent or held.
+ */
+interface Admission {
+  readonly stopped: () => boolean
+  /** An attempt of this request was let through to the transport. */
+  readonly sent: () => void
+  /** An attempt of this request was held because the job stopped. */
+  readonly held: Effect.Effect<void>
+}
+
+/** The job's `Admission`, in the fiber of each of its requests (none outside `run`). */
+const CurrentAdmission = Context.Reference<Admission | undefined>("@sluice/stream/Batch/CurrentAdmission", {
+  defaultValue: () => undefined
+})
+
+/** Whether {@link layerMeter}'s decorator is in the gates of the client `run` uses (it then holds attempts). */
+const Gated = Context.Reference<boolean>("@sluice/stream/Batch/Gated", { defaultValue: () => false })
+
+/**
  * Wraps the `Gates` in context with a counting decorator and provides the `Meter`. Provide it between the
- * gates and the client: `OpenAi.layer.pipe(Layer.provide(Batch.layerMeter), Layer.provide(gates))`.
+ * gates and the client: `OpenAi.layer.pipe(Layer.provideMerge(Batch.layerMeter), Layer.provide(gates))`.
+ *
+ * An attempt counts as sent when the gates let it through to the transport (`requestsSent`; a retry when it is
+ * not the call's first). The decorator also lets a job that stopped (shutdown, interruption, quota, budget …) send
+ * nothing more: an attempt that reaches the gates after the stop — a request that waited for the rate limiter, a
+ * retry during the grace period — is held unsent, its request stays pending, and the job's drain ends as soon as
+ * the requests already sent are done. Without it, `run` can only stop starting requests.
  *
  * @since 0.1.0
  * @category layers
@@ -409,26 +485,38 @@ export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = 
   Effect.gen(function* () {
     const inner = yield* Gates.Gates
     const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
+    const hold = (admission: Admission) => Effect.andThen(admission.held, Effect.never)
     const gates: Gates.Gates["Service"] = {
       admitCall: inner.admitCall,
       admitAttempt: (ticket, attempt, keyId) =>
-        Effect.andThen(
-          Effect.sync(() => {
+        Effect.flatMap(Effect.service(CurrentAdmission), (admission) => {
+          if (admission?.stopped()) return hold(admission)
+          return Effect.flatMap(inner.admitAttempt(ticket, attempt, keyId), () => {
+            // stopped while it waited for the limiter or a permit: still unsent
+            if (admission?.stopped()) return hold(admission)
+            counts.requestsSent++
             if (attempt > 1) counts.retries++
-          }),
-          inner.admitAttempt(ticket, attempt, keyId)
-        ),
+            admission?.sent()
+            return Effect.void
+          })
+        }),
       observeAttempt: (ticket, outcome) =>
         Effect.andThen(
           Effect.sync(() => {
-            if (outcome._tag === "Response" || sentBy(outcome.error)) counts.requestsSent++
-            if (outcome._tag === "Failure" && outcome.error._tag === "RateLimited") counts.rateLimited++
+            if (outcome._tag === "Failure") {
+              // refused before the connection was made: it never reached the server
+              if (outcome.error._tag === "Timeout" && outcome.error.phase === "connect") counts.requestsSent--
+              if (outcome.error._tag === "RateLimited") counts.rateLimited++
+            }
           }),
           inner.observeAttempt(ticket, outcome)
         ),
       settleCall: inner.settleCall
     }
-    return Context.make(Gates.Gates, gates).pipe(Context.add(Meter, { counts: Effect.sync(() => ({ ...counts })) }))
+    return Context.make(Gates.Gates, gates).pipe(
+      Context.add(Meter, { counts: Effect.sync(() => ({ ...counts })) }),
+      Context.add(Gated, true)
+    )
   })
 )
 
@@ -443,8 +531,13 @@ export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = 
  * @category models
  */
 export interface RunOptions {
-  /** The output (and journal) path. */
+  /** The output (and journal) path. Never the input file (`OutputIsInput`). */
   readonly output: string
+  /**
+   * The input file's path, when the lines come from a file: the output may not be that file (same path, hard link
+   * or symlink). Not needed with `linesFromFile(path)`, which is recognised.
+   */
+  readonly input?: string | undefined
   /** `"new"` (default) refuses an existing output; `"resume"` skips finished custom_ids; `"overwrite"` truncates. */
   readonly mode?: "new" | "resume" | "overwrite" | undefined
   /** On resume, run failed lines again (their old lines are removed first, atomically). */
@@ -455,11 +548,83 @@ export interface RunOptions {
   readonly gracePeriod?: Duration.Input | undefined
   /** When this completes, the job stops admitting and drains (like an interruption, but `run` returns). */
   readonly shutdown?: Effect.Effect<void> | undefined
-  /** Updated after every finished request. */
+  /** Updated when a request starts and after every finished request. */
   readonly progress?: SubscriptionRef.SubscriptionRef<Progress> | undefined
 }
 
 const pricing = Pricing.fromTable()
+
+const invalid = (option: string, value: unknown, expected: string) =>
+  new Errors.InvalidOptions({
+    option,
+    value: typeof value === "string" ? JSON.stringify(value) : String(value),
+    expected
+  })
+
+const checkInteger = (option: string, value: unknown, min: number) =>
+  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= min)
+    ? undefined
+    : invalid(option, value, `an integer ≥ ${min}`)
+
+/**
+ * A `Duration.Input` that decodes and is not negative (4.1 reads `NaN` as 0 without a word, and keeps `-5` and
+ * `"-5 seconds"` as negative durations that `sleep`/`timeout` treat as 0).
+ */
+const checkDuration = (option: string, value: Duration.Input | undefined, positive: boolean) => {
+  if (value === undefined) return undefined
+  const expected = positive
+    ? 'a duration > 0 (ms, or a string like "5 seconds")'
+    : 'a duration ≥ 0 (ms, or a string like "10 seconds")'
+  if (typeof value === "number" && (Number.isNaN(value) || value < 0)) return invalid(option, value, expected)
+  if (typeof value === "string" && /^\s*-/.test(value)) return invalid(option, value, expected)
+  const decoded = Duration.fromInput(value)
+  if (Option.isNone(decoded) || Duration.isNegative(decoded.value)) return invalid(option, value, expected)
+  return positive && Duration.isZero(decoded.value) ? invalid(option, value, expected) : undefined
+}
+
+const firstProblem = <A>(
+  value: A,
+  ...checks: ReadonlyArray<Errors.InvalidOptions | undefined>
+): Result.Result<A, Errors.InvalidOptions> => {
+  const problem = checks.find((check) => check !== undefined)
+  return problem === undefined ? Result.succeed(value) : Result.fail(problem)
+}
+
+/**
+ * Checks the options of {@link run}: `concurrency` an integer ≥ 1 (0 would run nothing and wait forever),
+ * `gracePeriod` a duration ≥ 0, `mode` one of its values. `run` uses it before reading anything.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateRunOptions = (options: RunOptions): Result.Result<RunOptions, Errors.InvalidOptions> =>
+  firstProblem(
+    options,
+    checkMode(options.mode),
+    checkInteger("concurrency", options.concurrency, 1),
+    checkDuration("gracePeriod", options.gracePeriod, false)
+  )
+
+/**
+ * Checks the options of {@link remote}: `pollInterval` a duration > 0, `maxRequestsPerBatch` and
+ * `maxBytesPerBatch` integers ≥ 1 (above the Batch API's 50,000 requests / 200 MB they are lowered to those).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateRemoteOptions = (options: RemoteOptions): Result.Result<RemoteOptions, Errors.InvalidOptions> =>
+  firstProblem(
+    options,
+    checkMode(options.mode),
+    checkDuration("pollInterval", options.pollInterval, true),
+    checkInteger("maxRequestsPerBatch", options.maxRequestsPerBatch, 1),
+    checkInteger("maxBytesPerBatch", options.maxBytesPerBatch, 1)
+  )
+
+const checkMode = (mode: unknown) =>
+  mode === undefined || mode === "new" || mode === "resume" || mode === "overwrite"
+    ? undefined
+    : invalid("mode", mode, 'one of "new", "resume", "overwrite"')
 
 const newId = () => `batch_req_${randomBytes(12).toString("hex")}`
 
@@ -557,7 +722,9 @@ const send = (
       Effect.flatMap(stopped, (isStopped) =>
         isStopped
           ? Effect.fail(error)
-          : Effect.andThen(Effect.sleep(Duration.millis(Math.max(50, (error.closesAtMs ?? 0) - Date.now()))), loop)
+          : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.andThen(Effect.sleep(Duration.millis(Math.max(50, (error.closesAtMs ?? 0) - now))), loop)
+            )
       )
   )
   return loop
@@ -569,13 +736,27 @@ const send = (
  */
 const openJob = <E, R>(
   lines: Stream.Stream<string, E, R>,
-  options: { readonly output: string; readonly mode?: RunOptions["mode"]; readonly retryFailed?: boolean | undefined }
+  options: {
+    readonly output: string
+    readonly input?: string | undefined
+    readonly mode?: RunOptions["mode"]
+    readonly retryFailed?: boolean | undefined
+  }
 ) =>
   Effect.gen(function* () {
+    const input = inputPathOf(lines, options)
+    if (input !== undefined) {
+      const how = yield* Journal.sameFile(input, options.output)
+      if (how !== undefined) return yield* new OutputIsInput({ input, output: options.output, how })
+    }
     const requests = yield* validate(lines)
-    const journal = yield* Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false).pipe(
-      Effect.mapError(fromJournalError)
-    )
+    const inputIds = new Set(requests.map((request) => request.customId))
+    const journal = yield* Journal.open(
+      options.output,
+      options.mode ?? "new",
+      options.retryFailed ?? false,
+      inputIds
+    ).pipe(Effect.mapError(fromJournalError))
     const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
     const pending = requests.filter((request) => !done.has(request.customId))
     return { requests, journal, pending, skipped: requests.length - pending.length }
@@ -592,14 +773,16 @@ const openJob = <E, R>(
 export const run = <E, R>(
   lines: Stream.Stream<string, E, R>,
   options: RunOptions
-): Effect.Effect<Summary, BatchError | E, OpenAi.OpenAi | R> =>
+): Effect.Effect<Summary, RunError | E, OpenAi.OpenAi | R> =>
   Effect.scoped(
     Effect.gen(function* () {
+      yield* Effect.fromResult(validateRunOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
       const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
       const meterStart = meter === undefined ? undefined : yield* meter.counts
-      const startedAt = Date.now()
+      const gated = yield* Effect.service(Gated)
+      const startedAt = yield* Clock.currentTimeMillis
       const counters: Counters = {
         succeeded: 0,
         failed: 0,
@@ -612,17 +795,46 @@ export const run = <E, R>(
       }
       const stop = yield* Deferred.make<Stopped>()
       let stoppedWith: Stopped | null = null
+      // Requests with an attempt sent and not finished (known only through layerMeter's decorator, `gated`). Once
+      // the job stops and none is left, the drain need not wait: every other request is unsent (held at the gates,
+      // or not there yet) and stays pending.
+      let sending = 0
+      const idle = yield* Deferred.make<void>()
+      const checkIdle = Effect.suspend(() =>
+        gated && stoppedWith !== null && sending === 0 ? Deferred.succeed(idle, undefined) : Effect.void
+      )
       const halt = (reason: Stopped) =>
         Effect.suspend(() => {
           if (stoppedWith === null) stoppedWith = reason
-          return Deferred.succeed(stop, reason)
+          return Effect.andThen(Deferred.succeed(stop, reason), checkIdle)
         })
       const isStopped = Deferred.isDone(stop)
+      const admission = (): { readonly admission: Admission; readonly done: Effect.Effect<void> } => {
+        let sent = false
+        const unsent = Effect.suspend(() => {
+          if (!sent) return Effect.void
+          sent = false
+          sending--
+          return checkIdle
+        })
+        return {
+          admission: {
+            stopped: () => stoppedWith !== null,
+            sent: () => {
+              if (sent) return
+              sent = true
+              sending++
+            },
+            held: unsent
+          },
+          done: unsent
+        }
+      }
 
       const snapshot: Effect.Effect<Progress> = Effect.gen(function* () {
         const now = meter === undefined ? undefined : yield* meter.counts
         const finished = counters.succeeded + counters.failed
-        const wall = (Date.now() - startedAt) / 1000
+        const wall = ((yield* Clock.currentTimeMillis) - startedAt) / 1000
         const rate = wall > 0 ? finished / wall : 0
         const left = pending.length - finished
         return {
@@ -657,10 +869,18 @@ export const run = <E, R>(
       const write = (line: OutputLine) => journal.append(JSON.stringify(line)).pipe(Effect.mapError(fromJournalError))
 
       const processOne = (request: Request) =>
+        Effect.flatMap(isStopped, (stopped) => {
+          if (stopped) return Effect.void
+          const { admission: current, done } = admission()
+          return Effect.ensuring(processAdmitted(request, current), done)
+        })
+
+      const processAdmitted = (request: Request, current: Admission) =>
         Effect.gen(function* () {
-          if (yield* isStopped) return
           counters.inFlight++
+          yield* publish
           const result = yield* Effect.result(send(client, request, isStopped)).pipe(
+            Effect.provideService(CurrentAdmission, current),
             Effect.ensuring(Effect.sync(() => counters.inFlight--))
           )
           if (Result.isSuccess(result)) {
@@ -704,16 +924,24 @@ export const run = <E, R>(
         Effect.forkDetach
       )
       const grace = Duration.fromInputUnsafe(options.gracePeriod ?? "10 seconds")
-      // Once stopped: no new admissions (processOne checks), in-flight requests get the grace period.
-      const drain = Effect.timeoutOrElse(Effect.asVoid(Fiber.await(pipeline)), {
-        duration: grace,
-        orElse: () => Fiber.interrupt(pipeline)
-      })
+      // Once stopped: no new requests start (processOne checks) and, with layerMeter's decorator, no attempt is sent
+      // any more; the requests already sent get the grace period. The pipeline is interrupted when the grace period
+      // ends or, gated, as soon as no sent request is left (the rest wait unsent at the gates).
+      const drain = Effect.andThen(
+        Effect.timeoutOrElse(Effect.raceFirst(Effect.asVoid(Fiber.await(pipeline)), Deferred.await(idle)), {
+          duration: grace,
+          orElse: () => Effect.void
+        }),
+        Fiber.interrupt(pipeline)
+      )
       const interrupted: Stopped = { reason: "interrupted", message: "interrupted: stopped admitting and drained" }
       const shutdown =
         options.shutdown === undefined ? Effect.never : Effect.andThen(options.shutdown, halt(interrupted))
       const watcher = yield* Effect.forkChild(Effect.andThen(Effect.race(Deferred.await(stop), shutdown), drain))
-      const exit = yield* Fiber.await(pipeline).pipe(Effect.onInterrupt(() => Effect.andThen(halt(interrupted), drain)))
+      // Interrupted: the same drain, and the last snapshot published (run returns no summary then).
+      const exit = yield* Fiber.await(pipeline).pipe(
+        Effect.onInterrupt(() => Effect.andThen(Effect.andThen(halt(interrupted), drain), publish))
+      )
       yield* Fiber.interrupt(watcher)
       // A write error fails the job; an interruption after the grace period does not (the summary stands).
       if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
@@ -736,6 +964,8 @@ export const run = <E, R>(
  */
 export interface RemoteOptions {
   readonly output: string
+  /** As in {@link RunOptions}: the input file, which the output may not be. */
+  readonly input?: string | undefined
   readonly mode?: "new" | "resume" | "overwrite" | undefined
   readonly retryFailed?: boolean | undefined
   /** Between two `batches.retrieve`. Default 5 seconds. */
@@ -798,16 +1028,17 @@ const terminalStatuses: ReadonlySet<string> = new Set(["completed", "failed", "e
 export const remote = <E, R>(
   lines: Stream.Stream<string, E, R>,
   options: RemoteOptions
-): Effect.Effect<Summary, BatchError | RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
+): Effect.Effect<Summary, RunError | RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
   Effect.scoped(
     Effect.gen(function* () {
+      yield* Effect.fromResult(validateRemoteOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
-      const startedAt = Date.now()
+      const startedAt = yield* Clock.currentTimeMillis
       const counters = { succeeded: 0, failed: 0, sent: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
       let serverDone = 0
       let stopped: Stopped | null = null
-      const summary = (): Summary => ({
+      const summary = (now: number): Summary => ({
         total: requests.length,
         succeeded: counters.succeeded,
         failed: counters.failed,
@@ -819,12 +1050,12 @@ export const remote = <E, R>(
         prompt_tokens: counters.promptTokens,
         completion_tokens: counters.completionTokens,
         cost_usd: counters.costUsd,
-        wall_s: (Date.now() - startedAt) / 1000,
+        wall_s: (now - startedAt) / 1000,
         stopped
       })
-      const publish = Effect.suspend(() => {
+      const publish = Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (options.progress === undefined) return Effect.void
-        const s = summary()
+        const s = summary(now)
         const finished = Math.max(serverDone, counters.succeeded + counters.failed)
         const wall = s.wall_s
         const rate = wall > 0 ? finished / wall : 0
@@ -862,7 +1093,9 @@ export const remote = <E, R>(
             } catch {
               continue
             }
-            if (!expected.has(line.custom_id)) continue
+            // A line without the output shape, or for a request not in this batch, is not written: the request
+            // stays pending (resume sends it again) rather than poisoning the journal.
+            if (Journal.lineProblem(line, expected) !== undefined) continue
             expected.delete(line.custom_id)
             yield* journal.append(JSON.stringify(line)).pipe(Effect.mapError(fromJournalError))
             const status = line.response?.status_code
@@ -951,6 +1184,6 @@ export const remote = <E, R>(
         }
       }
       yield* publish
-      return summary()
+      return summary(yield* Clock.currentTimeMillis)
     })
   )

@@ -3,8 +3,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
-import { Simulator } from "@sluice/simulator"
-import { Effect, Layer, Stream, SubscriptionRef } from "effect"
+import { Simulator, type Stats } from "@sluice/simulator"
+import { Deferred, Effect, Fiber, Layer, Stream, SubscriptionRef } from "effect"
 import { Batch } from "../src/index.js"
 
 const tempDir = Effect.acquireRelease(
@@ -313,6 +313,345 @@ describe("Batch.remote against the simulator's Batch API", () => {
       }).pipe(Effect.provide(client(sim.url)))
       expect(bySize.length).toBeGreaterThanOrEqual(Math.ceil(24 / 3) + Math.ceil(6 / 3))
       expect(sized).toMatchObject({ total: 30, succeeded: 30, failed: 0 })
+    })
+  )
+})
+
+describe("Batch: the output must belong to the input", () => {
+  const writeInput = (dir: string, lines: ReadonlyArray<string>, trailingNewline = true) =>
+    Effect.promise(async () => {
+      const path = Path.join(dir, "in.jsonl")
+      await Fs.writeFile(path, `${lines.join("\n")}${trailingNewline ? "\n" : ""}`)
+      return path
+    })
+
+  it.live("resume refuses an output that is not this job's: each line named, nothing sent or changed", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const input = job(5)
+      const cases: ReadonlyArray<{ readonly text: string; readonly line: number; readonly reason: RegExp }> = [
+        { text: '{"custom_id":"req-1","foo":"bar"}\n', line: 1, reason: /custom_id "req-1": not a batch output line/ },
+        { text: `${input[0]}\n`, line: 1, reason: /an input line \(method\/url\/body\)/ },
+        {
+          text: `${JSON.stringify({ id: "b1", custom_id: "req-0", response: { status_code: 200, request_id: null, body: {} }, error: null })}\n${JSON.stringify({ id: "b2", custom_id: "other-7", response: { status_code: 200, request_id: null, body: {} }, error: null })}\n`,
+          line: 2,
+          reason: /custom_id "other-7" is not in the input/
+        },
+        {
+          text: `${JSON.stringify({ id: "b1", custom_id: "req-0", response: { status_code: "ok", body: {} }, error: null })}\n`,
+          line: 1,
+          reason: /response\.status_code is not an HTTP status/
+        },
+        { text: "[1,2]\n", line: 1, reason: /a JSON array, not an object/ },
+        // not a torn output line (does not start with "{"): a foreign file is never cut
+        { text: "hello world", line: 1, reason: /not valid JSON, and not a torn batch output line/ }
+      ]
+      for (const [index, { text, line, reason }] of cases.entries()) {
+        const output = Path.join(dir, `out-${index}.jsonl`)
+        yield* Effect.promise(() => Fs.writeFile(output, text))
+        const error = yield* Effect.flip(
+          Batch.run(Stream.fromIterable(input), { output, mode: "resume" }).pipe(Effect.provide(client(sim.url)))
+        )
+        expect(error._tag).toBe("OutputCorrupt")
+        if (error._tag !== "OutputCorrupt") continue
+        expect(error.line).toBe(line)
+        expect(error.reason).toMatch(reason)
+        expect(error.message).toContain(`at line ${line}`)
+        expect(yield* Effect.promise(() => Fs.readFile(output, "utf8"))).toBe(text)
+      }
+      expect((yield* sim.stats).requests).toBe(0)
+    })
+  )
+
+  it.live("a whole last line without its newline is kept (not cut as torn), and the job appends after it", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const input = job(3)
+      const done = JSON.stringify({
+        id: "batch_req_1",
+        custom_id: "req-0",
+        response: { status_code: 200, request_id: null, body: {} },
+        error: null
+      })
+      yield* Effect.promise(() => Fs.writeFile(output, done))
+      const summary = yield* Batch.run(Stream.fromIterable(input), { output, mode: "resume" }).pipe(
+        Effect.provide(client(sim.url))
+      )
+      expect(summary).toMatchObject({ skipped: 1, succeeded: 2 })
+      const lines = yield* readOutput(output)
+      expect(lines.map((l) => l.custom_id).sort()).toEqual(["req-0", "req-1", "req-2"])
+    })
+  )
+
+  it.live("the output can never be the input: same path, symlink or hard link, in every mode", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const input = job(3)
+      // no trailing newline: a resume that took the input for a journal with a torn line would cut it
+      const inputPath = yield* writeInput(dir, input, false)
+      const original = yield* Effect.promise(() => Fs.readFile(inputPath, "utf8"))
+      const symlink = Path.join(dir, "link.jsonl")
+      const hardlink = Path.join(dir, "hard.jsonl")
+      yield* Effect.promise(() => Fs.symlink(inputPath, symlink))
+      yield* Effect.promise(() => Fs.link(inputPath, hardlink))
+      const relative = Path.relative(process.cwd(), inputPath)
+      for (const [output, how] of [
+        [inputPath, "same path"],
+        [relative, "same path"],
+        [symlink, "same file"],
+        [hardlink, "same file"]
+      ] as const) {
+        for (const mode of ["new", "resume", "overwrite"] as const) {
+          const error = yield* Effect.flip(
+            Batch.run(Batch.linesFromFile(inputPath), { output, mode }).pipe(Effect.provide(client(sim.url)))
+          )
+          expect(error._tag).toBe("OutputIsInput")
+          if (error._tag !== "OutputIsInput") continue
+          expect(error.how).toBe(how)
+          expect(error.message).toContain("nothing was sent and neither file was touched")
+        }
+      }
+      // the same with an explicit `input` and lines from anywhere, and for remote
+      const explicit = yield* Effect.flip(
+        Batch.run(Stream.fromIterable(input), { input: inputPath, output: hardlink, mode: "overwrite" }).pipe(
+          Effect.provide(client(sim.url))
+        )
+      )
+      expect(explicit._tag).toBe("OutputIsInput")
+      const remote = yield* Effect.flip(
+        Batch.remote(Batch.linesFromFile(inputPath), { output: symlink, mode: "overwrite" }).pipe(
+          Effect.provide(client(sim.url))
+        )
+      )
+      expect(remote._tag).toBe("OutputIsInput")
+      expect(yield* Effect.promise(() => Fs.readFile(inputPath, "utf8"))).toBe(original)
+      expect((yield* sim.stats).requests).toBe(0)
+    })
+  )
+})
+
+describe("Batch options out of range", () => {
+  it.live("concurrency 0, a negative grace period, a zero poll interval: InvalidOptions, nothing sent or written", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const cases = [
+        [Batch.run(Stream.fromIterable(job(3)), { output, concurrency: 0 }), "concurrency", "0"],
+        [Batch.run(Stream.fromIterable(job(3)), { output, concurrency: -4 }), "concurrency", "-4"],
+        [Batch.run(Stream.fromIterable(job(3)), { output, gracePeriod: -1 }), "gracePeriod", "-1"],
+        [Batch.run(Stream.fromIterable(job(3)), { output, mode: "append" as never }), "mode", '"append"'],
+        [Batch.remote(Stream.fromIterable(job(3)), { output, pollInterval: 0 }), "pollInterval", "0"],
+        [Batch.remote(Stream.fromIterable(job(3)), { output, maxRequestsPerBatch: 0 }), "maxRequestsPerBatch", "0"]
+      ] as const
+      for (const [job, option, value] of cases) {
+        const error = yield* Effect.flip(job).pipe(Effect.provide(client(sim.url)))
+        expect(error._tag).toBe("InvalidOptions")
+        if (error._tag !== "InvalidOptions") continue
+        expect(error.option).toBe(option)
+        expect(error.value).toBe(value)
+        expect(error.message).toContain(`invalid option ${option}: got ${value}, expected`)
+      }
+      expect((yield* sim.stats).requests).toBe(0)
+      yield* Effect.promise(() => expect(Fs.stat(output)).rejects.toThrow())
+    })
+  )
+})
+
+describe("Batch: stopping with requests in flight", () => {
+  /** Polls the simulator until `f` holds (an event, not a guess at how long the machine takes). */
+  const until = (sim: Simulator.Running, f: (stats: Stats.Stats) => boolean) =>
+    Effect.gen(function* () {
+      while (!f(yield* sim.stats)) yield* Effect.sleep("10 millis")
+    })
+
+  it.live(
+    "shutdown while a request waits at the gates: it is never sent, the one in flight is drained, run returns once it is",
+    () =>
+      Effect.gen(function* () {
+        // The limiter knows no limit yet: the first request is a probe, the second waits for its answer (1.5 s).
+        const sim = yield* Simulator.start({ latency: { requestMs: 1500 } })
+        const dir = yield* tempDir
+        const output = Path.join(dir, "out.jsonl")
+        const shutdown = yield* Deferred.make<void>()
+        const progress = yield* Batch.makeProgress
+        const fiber = yield* Batch.run(Stream.fromIterable(job(10)), {
+          output,
+          concurrency: 2,
+          gracePeriod: "20 seconds",
+          shutdown: Deferred.await(shutdown),
+          progress
+        }).pipe(Effect.provide(client(sim.url)), Effect.forkChild)
+        yield* until(sim, (stats) => stats.inFlight === 1)
+        expect((yield* SubscriptionRef.get(progress)).in_flight).toBe(2)
+        yield* Deferred.succeed(shutdown, undefined)
+        const started = Date.now()
+        const summary = yield* Fiber.join(fiber)
+        // the probe's answer came within the grace period; run did not wait out the other 18 s
+        expect(Date.now() - started).toBeLessThan(10_000)
+        expect(summary).toMatchObject({ succeeded: 1, failed: 0, pending: 9, requests_sent: 1 })
+        expect(summary.stopped?.reason).toBe("interrupted")
+        yield* Effect.sleep("500 millis")
+        const stats = yield* sim.stats
+        expect(stats.requests).toBe(1)
+        expect((yield* readOutput(output)).map((line) => line.custom_id)).toEqual(["req-0"])
+      }),
+    30_000
+  )
+
+  it.live(
+    "a request whose attempt fails during the grace period is not retried: it stays pending",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start({ faults: { rateHang: 1 } })
+        const dir = yield* tempDir
+        const output = Path.join(dir, "out.jsonl")
+        const shutdown = yield* Deferred.make<void>()
+        // every attempt hangs and times out after 400 ms; the client would retry it (20-500 ms backoff)
+        const layer = OpenAi.layer.pipe(
+          Layer.provideMerge(Batch.layerMeter),
+          Layer.provide(
+            Gates.layerDefaults({
+              modelLifecycle: false,
+              rateLimiter: { limitsFor: () => ({ requestsPerMinute: 6000, tokensPerMinute: 10_000_000 }) }
+            })
+          ),
+          Layer.provide(
+            OpenAiConfig.layer({
+              baseUrl: sim.url,
+              headersTimeout: "400 millis",
+              retry: { baseDelayMs: 20, maxDelayMs: 500 }
+            })
+          ),
+          Layer.provide(Credentials.static("sk-test"))
+        )
+        const fiber = yield* Batch.run(Stream.fromIterable(job(3)), {
+          output,
+          concurrency: 1,
+          gracePeriod: "20 seconds",
+          shutdown: Deferred.await(shutdown)
+        }).pipe(Effect.provide(layer), Effect.forkChild)
+        yield* until(sim, (stats) => stats.inFlight === 1)
+        yield* Deferred.succeed(shutdown, undefined)
+        const started = Date.now()
+        const summary = yield* Fiber.join(fiber)
+        // the attempt timed out, its retry was held: run returned at once, not after 20 s of retries
+        expect(Date.now() - started).toBeLessThan(5_000)
+        yield* Effect.sleep("1 second")
+        const stats = yield* sim.stats
+        expect(stats.requests).toBe(1)
+        expect(summary).toMatchObject({ succeeded: 0, failed: 0, pending: 3, requests_sent: 1, retries: 0 })
+        expect(yield* Effect.promise(() => Fs.readFile(output, "utf8"))).toBe("")
+      }),
+    30_000
+  )
+
+  it.live(
+    "gracePeriod 0, two requests hung: after shutdown nothing new is sent, and requests_sent is what the server saw",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start({ latency: { requestMs: 1500 } })
+        const dir = yield* tempDir
+        const output = Path.join(dir, "out.jsonl")
+        const shutdown = yield* Deferred.make<void>()
+        const fiber = yield* Batch.run(Stream.fromIterable(job(10)), {
+          output,
+          concurrency: 2,
+          gracePeriod: 0,
+          shutdown: Deferred.await(shutdown)
+        }).pipe(Effect.provide(client(sim.url)), Effect.forkChild)
+        yield* until(sim, (stats) => stats.inFlight === 2)
+        const before = yield* sim.stats
+        yield* Deferred.succeed(shutdown, undefined)
+        const summary = yield* Fiber.join(fiber)
+        expect(summary.stopped?.reason).toBe("interrupted")
+        // the two hung requests would have been answered after 1.5 s: wait past that for a late send or write
+        yield* Effect.sleep("2 seconds")
+        const stats = yield* sim.stats
+        expect(stats.requests).toBe(before.requests)
+        expect(stats.successes).toBe(before.successes)
+        expect(summary.requests_sent).toBe(stats.requests)
+        expect(summary.succeeded).toBe(before.successes)
+        expect(summary.pending).toBe(10 - before.successes)
+        expect((yield* readOutput(output)).length).toBe(before.successes)
+      }),
+    30_000
+  )
+
+  it.live("interrupting run with two requests hung: nothing new is sent, requests in flight are counted", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ latency: { requestMs: 1500 } })
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const progress = yield* Batch.makeProgress
+      const fiber = yield* Batch.run(Stream.fromIterable(job(10)), {
+        output,
+        concurrency: 2,
+        gracePeriod: 0,
+        progress
+      }).pipe(Effect.provide(client(sim.url)), Effect.forkChild)
+      yield* until(sim, (stats) => stats.inFlight === 2)
+      const before = yield* sim.stats
+      yield* Fiber.interrupt(fiber)
+      yield* Effect.sleep("2 seconds")
+      const stats = yield* sim.stats
+      expect(stats.requests).toBe(before.requests)
+      expect((yield* readOutput(output)).length).toBe(before.successes)
+      const last = yield* SubscriptionRef.get(progress)
+      expect(last.requests_sent).toBe(stats.requests)
+      expect(last.in_flight).toBe(0)
+    })
+  )
+
+  it.live("Progress.in_flight shows the requests in flight while they hang", () =>
+    Effect.gen(function* () {
+      // gates without a probe (a configured limit), so both requests go out at once and hang
+      const sim = yield* Simulator.start({ faults: { rateHang: 1 } })
+      const dir = yield* tempDir
+      const progress = yield* Batch.makeProgress
+      const shutdown = yield* Deferred.make<void>()
+      const fiber = yield* Batch.run(Stream.fromIterable(job(4)), {
+        output: Path.join(dir, "out.jsonl"),
+        concurrency: 2,
+        gracePeriod: 0,
+        progress,
+        shutdown: Deferred.await(shutdown)
+      }).pipe(
+        Effect.provide(
+          client(sim.url, { gates: { rateLimiter: { requestsPerMinute: 6000, tokensPerMinute: 10_000_000 } } })
+        ),
+        Effect.forkChild
+      )
+      yield* until(sim, (stats) => stats.inFlight === 2)
+      const during = yield* SubscriptionRef.get(progress)
+      expect(during.in_flight).toBe(2)
+      yield* Deferred.succeed(shutdown, undefined)
+      const summary = yield* Fiber.join(fiber)
+      expect(summary.requests_sent).toBe((yield* sim.stats).requests)
+      expect(summary.requests_sent).toBe(2)
+      expect((yield* SubscriptionRef.get(progress)).in_flight).toBe(0)
+    })
+  )
+})
+
+describe("Batch.layerMeter counts the attempts that were sent", () => {
+  it.live("a refused key: requests_sent and retries are what the server saw (a refused re-attempt is no retry)", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({ keys: ["sk-the-only-valid-key"] })
+      const dir = yield* tempDir
+      const summary = yield* Batch.run(Stream.fromIterable(job(3)), {
+        output: Path.join(dir, "out.jsonl"),
+        concurrency: 1
+      }).pipe(Effect.provide(client(sim.url)))
+      expect(summary.stopped?.reason).toBe("auth")
+      const stats = yield* sim.stats
+      expect(stats.requests).toBeGreaterThan(0)
+      expect(summary.requests_sent).toBe(stats.requests)
+      expect(summary.retries).toBe(stats.requests - 1)
     })
   )
 })
