@@ -275,6 +275,64 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     expect(JSON.parse(result.stdout).requests_sent).toBe(sim.stats().requests)
   })
 
+  it("Ctrl-C: nothing is sent after the signal (requests waiting for the rate limiter stay unsent)", async () => {
+    // One model (one rate-limit scope), --rpm 6: one request goes every 10 s. At the signal one is in flight (it
+    // answers after 3 s) and the other five wait at the rate limiter. Before, they were sent during the grace period
+    // as the limiter let them through (at ~10 s, ~20 s …), and the drain waited for them; now they are held unsent
+    // and stay pending, and the drain ends once the one sent has answered.
+    const sim = await simulator({ latency: { requestMs: 3000 } })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, `${Array.from({ length: 6 }, (_, i) => chatLine(i)).join("\n")}\n`)
+    const child = start(
+      ["batch", input, "-o", output, "--concurrency", "4", "--rpm", "6", "--grace-seconds", "30", "--json"],
+      { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: sim.url }
+    )
+    const exited = finish(child)
+    await waitFor(async () => sim.stats().inFlight === 1)
+    const sentBeforeSignal = sim.stats().requests
+    child.kill("SIGINT")
+    const result = await exited
+    expect(result.code).toBe(130)
+    expect(sentBeforeSignal).toBe(1)
+    // no request arrived after the signal, and the summary counts what the server saw
+    expect(sim.stats().requests).toBe(sentBeforeSignal)
+    const summary = JSON.parse(result.stdout)
+    expect(summary.requests_sent).toBe(sim.stats().requests)
+    expect(summary.retries).toBe(0)
+    // the one in flight was drained and written; the held ones stay pending for --resume
+    expect(sim.stats().successes).toBe(1)
+    expect(await countLines(output)).toBe(1)
+    expect(summary.succeeded).toBe(1)
+    expect(summary.pending).toBe(5)
+    expect(result.stderr).toContain(`sluice batch ${input} -o ${output} --resume`)
+  })
+
+  it("Ctrl-C: a retry due in the grace period is not sent, and is no retry in the summary", async () => {
+    // The first request gets a 429 that asks to wait 1 s; Ctrl-C comes within that second. Before, the retry was
+    // sent during the grace period; now it is held unsent and the request stays pending.
+    const sim = await simulator({ script: [{ request: 1, fault: "429" }] })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, `${chatLine(1)}\n`)
+    const child = start(["batch", input, "-o", output, "--concurrency", "1", "--grace-seconds", "30", "--json"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    const exited = finish(child)
+    await waitFor(async () => sim.stats().faults["429"] === 1)
+    child.kill("SIGINT")
+    const result = await exited
+    expect(result.code).toBe(130)
+    expect(sim.stats().requests).toBe(1)
+    const summary = JSON.parse(result.stdout)
+    expect(summary.requests_sent).toBe(1)
+    expect(summary.retries).toBe(0)
+    expect(summary.pending).toBe(1)
+    expect(result.stderr).not.toContain("retried after")
+    expect(await countLines(output)).toBe(0)
+  })
+
   it("requests larger than --tpm: the reason, and a way out that does not repeat the same --tpm", async () => {
     const sim = await simulator({})
     const input = Path.join(dir, "in.jsonl")

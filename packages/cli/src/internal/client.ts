@@ -5,8 +5,9 @@
  */
 import * as Fs from "node:fs"
 import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
+import { Batch } from "@sluice/stream"
 import { Layer } from "effect"
-import { layerMeter, Reasons } from "./watch.js"
+import { layerReasons, Reasons } from "./watch.js"
 
 /** @internal */
 export interface ClientFlags {
@@ -75,9 +76,13 @@ export const layer = (
     concurrency: { permits: flags.concurrency ?? 16 },
     ...(flags.budgetUsd === undefined ? {} : { budget: { ceilingUsd: flags.budgetUsd } })
   })
-  // Telemetry (for --report) sits between the gates and the meter; the client sees the outermost Gates.
+  // The client sees the outermost Gates: the reasons (and what is in flight) of the summary, then Batch's meter
+  // (the attempt counts, and a stopped job sends nothing more: it holds the attempts that reach the gates after the
+  // stop, which the reasons decorator then never sees), then Telemetry (for --report), then the gates. The meter's
+  // services (Batch.Meter, and that the gates are metered) reach `Batch.run` through provideMerge.
   return OpenAi.layer.pipe(
-    Layer.provideMerge(layerMeter(reasons)),
+    Layer.provideMerge(layerReasons(reasons)),
+    Layer.provideMerge(Batch.layerMeter),
     Layer.provideMerge(Telemetry.wrap(gates, { logs: false })),
     Layer.provide(
       OpenAiConfig.layer({

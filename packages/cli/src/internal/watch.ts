@@ -1,14 +1,13 @@
 /**
  * What a waiting command is waiting for, on stderr: a `Gates` decorator follows every attempt of the client (gate
  * admission, request sent, response headers, first token), and a ticker says every 10 s what the command is still
- * waiting for and since when. Also the attempt counts of `sluice batch`'s summary, counted where the request is
- * handed to the transport, so that they match what the server saw.
+ * waiting for and since when. Also why `sluice batch`'s attempts were retried and failed (`layerReasons`, outside
+ * `Batch.layerMeter`, which counts the attempts where the gates let them through, as the server saw them).
  *
  * @internal
  */
 import { type Errors, Gates } from "@sluice/core"
-import { Batch } from "@sluice/stream"
-import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Duration, Effect, Layer, Schedule } from "effect"
 import type * as Scope from "effect/Scope"
 
 /** How often a command that is still waiting says so. */
@@ -203,31 +202,27 @@ export class Reasons {
 }
 
 /**
- * `Batch.Meter` counted where the request leaves: an attempt is sent once the gates admitted it (so requests in
- * flight when the job is interrupted count, as the server saw them), and a retry is an attempt after the first that
- * was sent (an attempt that a blown fuse refused before sending is no retry). With `reasons`, also why.
+ * The reasons of `sluice batch`'s summary, as a `Gates` decorator outside `Batch.layerMeter` (which counts the
+ * attempts and holds every attempt of a stopped job unsent): an attempt it lets through is in flight until its
+ * outcome, a retry is an attempt after the first that was let through (one held after a stop, or refused by a blown
+ * fuse, is none; the reason counted is the previous attempt's error), and a call that failed counts its error.
  */
-export const layerMeter = (
-  reasons: Reasons = new Reasons()
-): Layer.Layer<Gates.Gates | Batch.Meter, never, Gates.Gates> =>
-  Layer.effectContext(
-    Effect.gen(function* () {
-      const inner = yield* Gates.Gates
-      const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
+export const layerReasons = (reasons: Reasons): Layer.Layer<Gates.Gates, never, Gates.Gates> =>
+  Layer.effect(
+    Gates.Gates,
+    Effect.map(Gates.Gates, (inner): Gates.Gates["Service"] => {
       const last = new WeakMap<Gates.Ticket, Errors.OpenAiError>()
       const bump = (map: Map<string, number>, error: Errors.OpenAiError) => {
         const key = Reasons.key(error)
         map.set(key, (map.get(key) ?? 0) + 1)
       }
-      const gates: Gates.Gates["Service"] = {
+      return {
         admitCall: inner.admitCall,
         admitAttempt: (ticket, attempt, keyId) =>
           Effect.tap(inner.admitAttempt(ticket, attempt, keyId), () =>
             Effect.sync(() => {
-              counts.requestsSent++
               reasons.inFlight++
               if (attempt > 1) {
-                counts.retries++
                 const previous = last.get(ticket)
                 if (previous !== undefined) bump(reasons.retries, previous)
               }
@@ -237,10 +232,7 @@ export const layerMeter = (
           Effect.andThen(
             Effect.sync(() => {
               reasons.inFlight = Math.max(0, reasons.inFlight - 1)
-              if (outcome._tag === "Failure") {
-                last.set(ticket, outcome.error)
-                if (outcome.error._tag === "RateLimited") counts.rateLimited++
-              }
+              if (outcome._tag === "Failure") last.set(ticket, outcome.error)
             }),
             inner.observeAttempt(ticket, outcome)
           ),
@@ -252,8 +244,5 @@ export const layerMeter = (
             inner.settleCall(ticket, result)
           )
       }
-      return Context.make(Gates.Gates, gates).pipe(
-        Context.add(Batch.Meter, { counts: Effect.sync(() => ({ ...counts })) })
-      )
     })
   )
