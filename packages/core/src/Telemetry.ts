@@ -1,6 +1,6 @@
 /**
  * Telemetry for every call: one event per attempt and one per call, emitted through Effect's own facilities —
- * log lines (`Effect.log*` with annotations; pick `Logger.json` or `Logger.structured`), `Metric`s, and
+ * log lines (`Effect.log*` with annotations; pick `Logger.consoleJson` or `Logger.consoleStructured`), `Metric`s, and
  * OpenTelemetry GenAI attributes on the client's call span — and published on a `PubSub` that `Alerts`,
  * `RunReport.recorder` or your own code can subscribe to.
  *
