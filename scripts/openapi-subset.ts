@@ -151,7 +151,7 @@ export const subset = (fullSpecText: string): string => {
     `# Source: github.com/${source.repository} at commit ${source.commit} (info.version ${source.version}),`,
     `# ${source.licence} licence. Derived by scripts/openapi-subset.ts: only the operations the contract tests call and the`,
     "# components they reference; every description, summary, example and x-oai* field is stripped.",
-    "# Do not edit: regenerate with `npm run spec:subset` (needs ../shared/openai-openapi/openapi.yaml beside the clone).",
+    "# Do not edit: regenerate with `npm run spec:subset` (needs the full spec, shared/openai-openapi/openapi.yaml, in the folder beside the clone).",
     ""
   ].join("\n")
   return header + Yaml.stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })

@@ -4,13 +4,12 @@
  * our response schemas. steady serves the committed subset test/fixtures/openai-openapi.subset.yaml, derived
  * from the public spec by scripts/openapi-subset.ts, so these tests need nothing outside the repository.
  */
-import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { OpenAi } from "@sluice/core"
 import { Context, Effect, Layer } from "effect"
 import * as Yaml from "yaml"
-import { bin, client, fullSpecPath, repoRoot, type Spawned, specPath, steady } from "./support/servers.js"
+import { client, type Spawned, specPath, steady } from "./support/servers.js"
 
 class Steady extends Context.Service<Steady, Spawned>()("test/Steady") {}
 const SteadyLive = Layer.effect(Steady, steady)
@@ -29,7 +28,7 @@ const tools = [
 ]
 
 describe("the committed spec subset", () => {
-  it("carries its source, resolves every $ref, has no prose, and is what the script derives from the full spec", async () => {
+  it("carries its source, resolves every $ref and has no prose (.ci/run checks it is what the script derives)", () => {
     const text = Fs.readFileSync(specPath, "utf8")
     expect(text).toContain("openai/openai-openapi at commit f85dbe223d40e1a31cba812ab2d755c7e98a92a3")
     expect(text).toContain("MIT licence")
@@ -39,17 +38,6 @@ describe("the committed spec subset", () => {
     expect(refs.length).toBeGreaterThan(50)
     for (const [ref, kind, name] of refs) expect(spec.components[kind!]?.[name!], ref).toBeDefined()
     expect(text).not.toMatch(/^\s*(summary|example|examples|x-oaiMeta):/m)
-    // Beside a clone that has the full public spec (CI does: .ci/run also runs this check on its own), the
-    // committed file must be byte for byte what scripts/openapi-subset.ts derives from it.
-    if (Fs.existsSync(fullSpecPath)) {
-      const check = await new Promise<{ code: number | null; output: string }>((resolve) =>
-        execFile(bin("tsx"), ["scripts/openapi-subset.ts", "--check"], { cwd: repoRoot }, (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : (error.code as number | null), output: stdout + stderr })
-        )
-      )
-      expect(check.output).toContain("is up to date")
-      expect(check.code).toBe(0)
-    }
   })
 })
 

@@ -14,8 +14,6 @@ export const bin = (name: string) => `${repoRoot}node_modules/.bin/${name}`
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
 /** The OpenAI spec subset steady serves: committed, derived from the public spec by scripts/openapi-subset.ts. */
 export const specPath = fixture("openai-openapi.subset.yaml")
-/** The full public spec, when it lies beside the clone: only the subset's drift check reads it. */
-export const fullSpecPath = `${repoRoot}../shared/openai-openapi/openapi.yaml`
 
 export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
   const server = Net.createServer()
