@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Cache, Context, Effect, Layer } from "effect"
+import * as LongText from "./internal/longText.js"
 
 /**
  * A BPE encoding gpt-tokenizer ships.
@@ -112,22 +113,46 @@ export const maxOutput = (body: unknown, fallback: number): number => {
 /** A synchronous string counter for one encoding. */
 type Counter = (text: string) => number
 
-interface Tokenizer {
-  readonly countTokens: (text: string, options?: { readonly disallowedSpecial?: Set<string> }) => number
+/** A loaded encoding: the tokenizer and its pre-tokenizer split pattern. */
+interface Loaded {
+  readonly tokenizer: LongText.Tokenizer
+  readonly split: RegExp
 }
 
-const noSpecial = { disallowedSpecial: new Set<string>() }
+const splitPatterns = () => import("gpt-tokenizer/encodingParams/constants")
 
-const loaders: Record<Encoding, () => Promise<Tokenizer>> = {
-  o200k_base: () => import("gpt-tokenizer/encoding/o200k_base"),
-  cl100k_base: () => import("gpt-tokenizer/encoding/cl100k_base")
+const loaders: Record<Encoding, () => Promise<Loaded>> = {
+  o200k_base: () =>
+    Promise.all([import("gpt-tokenizer/encoding/o200k_base"), splitPatterns()]).then(([tokenizer, patterns]) => ({
+      tokenizer,
+      split: patterns.O200K_TOKEN_SPLIT_REGEX
+    })),
+  cl100k_base: () =>
+    Promise.all([import("gpt-tokenizer/encoding/cl100k_base"), splitPatterns()]).then(([tokenizer, patterns]) => ({
+      tokenizer,
+      split: patterns.CL100K_TOKEN_SPLIT_REGEX
+    }))
 }
 
-/** User text may contain `<|endoftext|>`: count it as text, like the API does for content. */
+/**
+ * Exact for ordinary text; a run without whitespace longer than a few hundred characters is counted in pieces
+ * (linear time, never above its UTF-8 byte count): see `internal/longText.ts`.
+ */
 const counterOf =
-  (tokenizer: Tokenizer): Counter =>
+  (loaded: Loaded): Counter =>
   (text) =>
-    text.length === 0 ? 0 : tokenizer.countTokens(text, noSpecial)
+    LongText.countNow(loaded.tokenizer, loaded.split, text)
+
+/** The same count as an Effect that yields every ~64 K characters, so a huge string does not block interruption. */
+const countYielding = (loaded: Loaded, text: string): Effect.Effect<number> =>
+  Effect.suspend(() => {
+    const steps = LongText.countSteps(loaded.tokenizer, loaded.split, text)
+    const loop: Effect.Effect<number> = Effect.suspend(() => {
+      const step = steps.next()
+      return step.done === true ? Effect.succeed(step.value) : Effect.zipRight(Effect.yieldNow(), loop)
+    })
+    return loop
+  })
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null
 
@@ -266,24 +291,25 @@ export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
     const defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096
     const cacheCapacity = options.cacheCapacity ?? 1024
     const cacheMinLength = options.cacheMinLength ?? 256
-    const tokenizers = yield* Cache.make({
+    const encodings = yield* Cache.make({
       capacity: 2,
       timeToLive: Number.POSITIVE_INFINITY,
-      lookup: (encoding: Encoding) => Effect.promise(loaders[encoding]).pipe(Effect.map(counterOf))
+      lookup: (encoding: Encoding) => Effect.promise(loaders[encoding])
     })
     const longCounts = yield* Cache.make({
       capacity: Math.max(1, cacheCapacity),
       timeToLive: Number.POSITIVE_INFINITY,
       lookup: (key: string) =>
-        Effect.flatMap(tokenizers.get(key.slice(0, key.indexOf("\u0000")) as Encoding), (counter) =>
-          Effect.sync(() => counter(key.slice(key.indexOf("\u0000") + 1)))
+        Effect.flatMap(encodings.get(key.slice(0, key.indexOf("\u0000")) as Encoding), (loaded) =>
+          countYielding(loaded, key.slice(key.indexOf("\u0000") + 1))
         )
     })
 
     // The tokenizer is synchronous CPU work: the request is walked once with a counter that answers long
     // strings from counts seeded out of the cache (a batch's shared system prompt is tokenized once per process).
     const counterFor = (encoding: Encoding) =>
-      Effect.map(tokenizers.get(encoding), (raw) => {
+      Effect.map(encodings.get(encoding), (loaded) => {
+        const raw = counterOf(loaded)
         const known = new Map<string, number>()
         const counter: Counter = (text) => {
           if (cacheCapacity === 0 || text.length < cacheMinLength) return raw(text)
@@ -293,12 +319,12 @@ export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
           known.set(text, value)
           return value
         }
-        return { counter, known }
+        return { counter, known, loaded }
       })
 
     const count = (text: string, encoding: Encoding) =>
       text.length < cacheMinLength || cacheCapacity === 0
-        ? Effect.map(tokenizers.get(encoding), (counter) => counter(text))
+        ? Effect.flatMap(encodings.get(encoding), (loaded) => countYielding(loaded, text))
         : longCounts.get(`${encoding}\u0000${text}`)
 
     const estimate = (request: Request) =>
@@ -306,17 +332,22 @@ export const make = (options: Options = {}): Effect.Effect<Tokens["Type"]> =>
         const maxOutputTokens = producesOutput(request.path) ? maxOutput(request.body, defaultMaxOutputTokens) : 0
         if (!isRecord(request.body)) return { promptTokens: 0, maxOutputTokens }
         const encoding = encodingFor(request.model)
-        const { counter, known } = yield* counterFor(encoding)
-        // Pre-seed counts of long strings already cached from earlier calls (a batch's shared system prompt).
+        const { counter, known, loaded } = yield* counterFor(encoding)
+        // Pre-seed counts of long strings already cached from earlier calls (a batch's shared system prompt);
+        // huge ones not seen before are counted here, yielding, so the synchronous walk below stays short.
         const longs = collectLongStrings(request.body, cacheMinLength)
         for (const text of longs) {
-          const cached = yield* longCounts.getOption(`${encoding}\u0000${text}`)
-          if (cached._tag === "Some") known.set(text, cached.value)
+          if (known.has(text)) continue
+          const cached = cacheCapacity === 0 ? undefined : yield* longCounts.getOption(`${encoding}\u0000${text}`)
+          if (cached !== undefined && cached._tag === "Some") known.set(text, cached.value)
+          else if (text.length >= LongText.yieldEvery) known.set(text, yield* countYielding(loaded, text))
         }
-        const promptTokens = countPrompt(counter, request.path, request.body)
-        for (const text of longs) {
-          const value = known.get(text)
-          if (value !== undefined) yield* longCounts.set(`${encoding}\u0000${text}`, value)
+        const promptTokens = countPrompt((text) => known.get(text) ?? counter(text), request.path, request.body)
+        if (cacheCapacity > 0) {
+          for (const text of longs) {
+            const value = known.get(text)
+            if (value !== undefined) yield* longCounts.set(`${encoding}\u0000${text}`, value)
+          }
         }
         return { promptTokens, maxOutputTokens }
       })

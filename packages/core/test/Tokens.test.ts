@@ -1,5 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, FastCheck, Fiber } from "effect"
+import * as cl100k from "gpt-tokenizer/encoding/cl100k_base"
+import * as o200k from "gpt-tokenizer/encoding/o200k_base"
+import { CL100K_TOKEN_SPLIT_REGEX, O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants"
+import * as LongText from "../src/internal/longText.js"
 import * as Tokens from "../src/Tokens.js"
 
 const chat = (model: string, body: Record<string, unknown>) => ({
@@ -118,6 +122,111 @@ describe("Tokens", () => {
     expect(Tokens.countPrompt(() => 1, "/models", undefined)).toBe(0)
     expect(Tokens.countPrompt((s) => s.length, "/chat/completions", { messages: [] })).toBe(
       Tokens.overhead.replyPriming
+    )
+  })
+
+  describe("long runs without whitespace", () => {
+    const exact = (text: string) => o200k.countTokens(text, { disallowedSpecial: new Set() })
+    const exactCl100k = (text: string) => cl100k.countTokens(text, { disallowedSpecial: new Set() })
+    const estimateO200k = (text: string) => LongText.countNow(o200k, O200K_TOKEN_SPLIT_REGEX, text)
+    const estimateCl100k = (text: string) => LongText.countNow(cl100k, CL100K_TOKEN_SPLIT_REGEX, text)
+    const contentOf = (text: string) => chat("gpt-4o-mini", { messages: [{ role: "user", content: text }] })
+    const overheads = Tokens.overhead.perMessage + 1 + Tokens.overhead.replyPriming // + "user"
+
+    it.effect("a 5 MB line of one character is counted (in linear time), between its exact count and its bytes", () =>
+      Effect.gen(function* () {
+        const tokens = yield* Tokens.make()
+        const text = "a".repeat(5 * 1024 * 1024)
+        const estimate = yield* tokens.estimate(contentOf(text))
+        const prompt = estimate.promptTokens - overheads
+        // 8 a's per token in o200k (measured on shorter runs); pieces add at most one token per 256 characters.
+        expect(prompt).toBeGreaterThanOrEqual(text.length / 8)
+        expect(prompt).toBeLessThanOrEqual(text.length / 8 + text.length / 256 + 2)
+        expect(yield* tokens.count(text, "cl100k_base")).toBeLessThanOrEqual(text.length)
+      })
+    )
+
+    it.effect("a multi-megabyte run of random letters, or of spaces, stays under its UTF-8 byte count", () =>
+      Effect.gen(function* () {
+        const tokens = yield* Tokens.make()
+        let seed = 7
+        const letter = () => {
+          seed = (seed * 1103515245 + 12345) & 0x7fffffff
+          return String.fromCharCode(97 + (seed % 26))
+        }
+        const random = Array.from({ length: 2 * 1024 * 1024 }, letter).join("")
+        const spaces = " ".repeat(3 * 1024 * 1024)
+        const randomCount = yield* tokens.count(random, "o200k_base")
+        expect(randomCount).toBeGreaterThan(random.length / 8)
+        expect(randomCount).toBeLessThanOrEqual(random.length)
+        const spaceCount = yield* tokens.count(spaces, "o200k_base")
+        expect(spaceCount).toBeGreaterThan(0)
+        expect(spaceCount).toBeLessThanOrEqual(spaces.length)
+      })
+    )
+
+    it.effect("a huge prompt does not block the fiber: another fiber runs while it is counted", () =>
+      Effect.gen(function* () {
+        const tokens = yield* Tokens.make()
+        yield* tokens.count("warm up", "o200k_base")
+        let ticks = 0
+        const ticker = yield* Effect.fork(
+          Effect.forever(
+            Effect.zipRight(
+              Effect.sync(() => ticks++),
+              Effect.yieldNow()
+            )
+          )
+        )
+        yield* tokens.estimate(contentOf("ab".repeat(1024 * 1024)))
+        yield* Fiber.interrupt(ticker)
+        expect(ticks).toBeGreaterThan(10)
+      })
+    )
+
+    const ordinaryText = FastCheck.array(
+      FastCheck.oneof(
+        FastCheck.constantFrom(
+          "the",
+          "quick",
+          "Brown",
+          "fox's",
+          "naïve",
+          "日本語",
+          "ОК",
+          "12345",
+          "🙂",
+          "x_y",
+          "<|endoftext|>"
+        ),
+        FastCheck.constantFrom(" ", "  ", "\n", "\r\n", "\t", ".", ", ", "!?", "/", " -- "),
+        FastCheck.string({ maxLength: 12 })
+      ),
+      { maxLength: 400 }
+    ).map((parts) => parts.join(""))
+
+    it.prop("ordinary text (no run longer than 256 characters) is counted exactly", [ordinaryText], ([text]) => {
+      expect(estimateO200k(text)).toBe(exact(text))
+      expect(estimateCl100k(text)).toBe(exactCl100k(text))
+    })
+
+    const longRun = FastCheck.tuple(
+      FastCheck.constantFrom("a", "ab", "xyz", "Aa", "é", "日本", "🙂", "!", "-=", " ", "\n", "9a", "qwertyuiop"),
+      FastCheck.integer({ min: 100, max: 1500 }),
+      FastCheck.string({ maxLength: 8 }),
+      FastCheck.string({ maxLength: 8 })
+    ).map(([unit, times, before, after]) => `${before}${unit.repeat(times)}${after}`)
+
+    it.prop(
+      "a long run is estimated at least at its exact count and at most at its UTF-8 bytes",
+      [longRun],
+      ([text]) => {
+        const estimate = estimateO200k(text)
+        expect(estimate).toBeGreaterThanOrEqual(exact(text))
+        expect(estimateCl100k(text)).toBeGreaterThanOrEqual(exactCl100k(text))
+        expect(estimate).toBeLessThanOrEqual(Buffer.byteLength(text, "utf8"))
+      },
+      { fastCheck: { numRuns: 60 } }
     )
   })
 })
