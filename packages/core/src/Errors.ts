@@ -85,26 +85,27 @@ export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("Pe
 }
 
 /**
- * 400 from the server.
+ * 400 from the server. Never retried: the same request is refused the same way (a server's
+ * `x-should-retry: true` is not trusted for a 4xx refusal).
  *
  * @since 0.1.0
  * @category errors
  */
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", responseFields) {
   get retryable(): boolean {
-    return this.shouldRetry ?? false
+    return false
   }
 }
 
 /**
- * 404, including retired models (`code: "model_not_found"`).
+ * 404, including retired models (`code: "model_not_found"`). Never retried.
  *
  * @since 0.1.0
  * @category errors
  */
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", responseFields) {
   get retryable(): boolean {
-    return this.shouldRetry ?? false
+    return false
   }
 }
 
@@ -121,26 +122,60 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", respons
 }
 
 /**
- * 422.
+ * 422. Never retried.
  *
  * @since 0.1.0
  * @category errors
  */
 export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unprocessable", responseFields) {
   get retryable(): boolean {
-    return this.shouldRetry ?? false
+    return false
   }
 }
 
 /**
- * 408 and 5xx, and any other unexpected status. Retryable unless the server says otherwise.
+ * 408 and 5xx, and any other unexpected status. 408 and 5xx are retryable unless the server says
+ * `x-should-retry: false`; any other 4xx (413, 415, 418 …) is a deterministic refusal and never retried, whatever
+ * the server says; other statuses (1xx, an unexpected 2xx) only when the server says `x-should-retry: true`.
  *
  * @since 0.1.0
  * @category errors
  */
 export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", responseFields) {
   get retryable(): boolean {
-    return this.shouldRetry ?? (this.status === undefined || this.status === 408 || this.status >= 500)
+    const status = this.status
+    if (status === undefined || status === 408 || status >= 500) return this.shouldRetry ?? true
+    if (status >= 400) return false
+    return this.shouldRetry ?? false
+  }
+}
+
+/**
+ * A 3xx redirect. Sluice never follows one: the request (and its \`Authorization\` header) would go to a URL the
+ * caller did not configure. \`locationHost\` is the host the server pointed to (absent without a \`Location\`).
+ * Not retried: point \`baseUrl\` at the final URL instead.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Redirected extends Schema.TaggedError<Redirected>()("Redirected", {
+  status: Schema.Number,
+  requestId: Schema.optional(Schema.String),
+  /** The host of the `Location` header (resolved against the request URL), without path or query. */
+  locationHost: Schema.optional(Schema.String),
+  /** Whether `Location` points to the host the request went to (a path change, e.g. a trailing slash). */
+  sameHost: Schema.optional(Schema.Boolean),
+  snapshot: Schema.optional(RateLimitSnapshot)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    const to =
+      this.locationHost === undefined
+        ? "without a Location header"
+        : `to ${this.locationHost}${this.sameHost === true ? " (same host, another path)" : ""}`
+    return `the server answered ${this.status} (redirect) ${to}; not followed, and the API key was not sent there: set the base URL to the final address`
   }
 }
 
@@ -202,11 +237,14 @@ export class ResponseDecodeFailed extends Schema.TaggedError<ResponseDecodeFaile
   message: Schema.String,
   status: Schema.optional(Schema.Number),
   requestId: Schema.optional(Schema.String),
-  body: Schema.optional(Schema.String)
+  body: Schema.optional(Schema.String),
+  /** Set when the body was larger than `maxResponseBytes` (this many bytes): the server would send it again. */
+  limitBytes: Schema.optional(Schema.Number)
 }) {
   get retryable(): boolean {
-    // A truncated or garbled body is a transport problem more often than a server bug: one retry is worth it.
-    return true
+    // A truncated or garbled body is a transport problem more often than a server bug: a retry is worth it.
+    // An oversized one is not: the same request gets the same body, and each retry downloads the cap again.
+    return this.limitBytes === undefined
   }
 }
 
@@ -383,6 +421,7 @@ export type OpenAiError =
   | Conflict
   | Unprocessable
   | ServerError
+  | Redirected
   | Timeout
   | ConnectionFailed
   | ResponseDecodeFailed
@@ -411,6 +450,7 @@ export const OpenAiError = Schema.Union(
   Conflict,
   Unprocessable,
   ServerError,
+  Redirected,
   Timeout,
   ConnectionFailed,
   ResponseDecodeFailed,
@@ -522,8 +562,9 @@ export const parseErrorBody = (
  *   billing does not fix itself in seconds)
  * - 429 otherwise → `RateLimited` with `retryAfterMs` from `retry-after-ms` / `retry-after`
  * - 400 `BadRequest`, 401 `AuthenticationFailed`, 403 `PermissionDenied`, 404 `NotFound`, 409 `Conflict`,
- *   422 `Unprocessable`; 408, 5xx and anything else → `ServerError`
- * - `x-should-retry` is kept as `shouldRetry` and overrides the status rule (except for quota and auth)
+ *   422 `Unprocessable`; 3xx `Redirected` (never followed); 408, 5xx and anything else → `ServerError`
+ * - `x-should-retry` is kept as `shouldRetry`; `false` stops retries of anything, `true` makes a 408, 409, 429
+ *   or 5xx retryable again but never a deterministic refusal (quota, auth, any other 4xx, a redirect)
  *
  * @since 0.1.0
  * @category classification
@@ -534,6 +575,8 @@ export const fromResponse = (options: {
   readonly headers: HeaderSource
   readonly requestId?: string | undefined
   readonly nowMs?: number | undefined
+  /** The request URL, to resolve a relative `Location` of a redirect. */
+  readonly url?: string | undefined
 }): OpenAiError => {
   const snapshot = parseRateLimitHeaders(options.headers, options.nowMs)
   const parsed = parseErrorBody(options.status, options.body)
@@ -544,6 +587,7 @@ export const fromResponse = (options: {
     ...(snapshot.isEmpty ? {} : { snapshot }),
     ...(snapshot.shouldRetry === undefined ? {} : { shouldRetry: snapshot.shouldRetry })
   }
+  if (options.status >= 300 && options.status < 400) return redirected(options, snapshot)
   switch (options.status) {
     case 429: {
       if (parsed.code === "insufficient_quota" || parsed.type === "insufficient_quota") {
@@ -569,6 +613,44 @@ export const fromResponse = (options: {
     default:
       return new ServerError(fields)
   }
+}
+
+const headerValue = (headers: HeaderSource, name: string): string | undefined => {
+  if (typeof (headers as { get?: unknown }).get === "function") {
+    return (headers as { get: (name: string) => string | null | undefined }).get(name) ?? undefined
+  }
+  const value = (headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
+  return typeof value === "string" ? value : value?.[0]
+}
+
+const redirected = (
+  options: {
+    readonly status: number
+    readonly headers: HeaderSource
+    readonly requestId?: string | undefined
+    readonly url?: string | undefined
+  },
+  snapshot: RateLimitSnapshot
+): Redirected => {
+  const location = headerValue(options.headers, "location")
+  let locationHost: string | undefined
+  let sameHost: boolean | undefined
+  if (location !== undefined && location.length > 0) {
+    try {
+      const target = new URL(location, options.url ?? "http://unknown.invalid")
+      locationHost = target.host === "unknown.invalid" ? "(a relative location)" : target.host
+      if (options.url !== undefined) sameHost = target.host === new URL(options.url).host
+    } catch {
+      locationHost = "(an invalid location)"
+    }
+  }
+  return new Redirected({
+    status: options.status,
+    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+    ...(locationHost === undefined ? {} : { locationHost }),
+    ...(sameHost === undefined ? {} : { sameHost }),
+    ...(snapshot.isEmpty ? {} : { snapshot })
+  })
 }
 
 /**

@@ -370,7 +370,8 @@ const makeService = (
             body: scrub(textDecoder.decode(bytes), key),
             headers: response.headers,
             requestId,
-            nowMs: now
+            nowMs: now,
+            url: config.baseUrl
           })
         )
       }

@@ -100,12 +100,45 @@ describe("Errors.fromResponse", () => {
       retryable: false
     },
     {
-      name: "400 with x-should-retry: true",
+      name: "400 with x-should-retry: true is still not retried (a deterministic refusal)",
       status: 400,
       body: json({ message: "flaky" }),
       headers: { "x-should-retry": "true" },
       tag: "BadRequest",
-      retryable: true
+      retryable: false
+    },
+    {
+      name: "413 with x-should-retry: true is not retried",
+      status: 413,
+      body: "",
+      headers: { "x-should-retry": "true" },
+      tag: "ServerError",
+      retryable: false
+    },
+    {
+      name: "409 with x-should-retry: false",
+      status: 409,
+      body: json({ message: "busy" }),
+      headers: { "x-should-retry": "false" },
+      tag: "Conflict",
+      retryable: false
+    },
+    {
+      name: "307 to another host",
+      status: 307,
+      body: "",
+      headers: { location: "https://evil.example:8443/steal?x=1" },
+      tag: "Redirected",
+      retryable: false,
+      message: /307 \(redirect\) to evil\.example:8443; not followed, and the API key was not sent there/
+    },
+    {
+      name: "301 without Location",
+      status: 301,
+      body: "",
+      tag: "Redirected",
+      retryable: false,
+      message: /301 \(redirect\) without a Location header/
     },
     {
       name: "502 HTML page",

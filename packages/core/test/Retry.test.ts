@@ -1,9 +1,11 @@
+import type * as Http from "node:http"
 import { describe, expect, it } from "@effect/vitest"
-import { Errors, Retry } from "@sluice/core"
+import { Errors, OpenAi, Retry } from "@sluice/core"
 import { Duration, Effect, Fiber, Random, Ref, TestClock } from "effect"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as fc from "effect/FastCheck"
+import { client, httpServer } from "./support/servers.js"
 
 const serverError = new Errors.ServerError({ status: 500, message: "boom" })
 const rateLimited = (retryAfterMs?: number) =>
@@ -130,6 +132,107 @@ describe("Retry", () => {
       )
       expect(yield* Ref.get(calls)).toBe(1)
       expect(error._tag === "RateLimited" && error.retryAfterMs).toBe(120_000)
+    })
+  )
+})
+
+describe("deterministic refusals are sent once (real loopback servers)", () => {
+  // A policy that would retry quickly (real time, a few ms) if it retried at all.
+  const eager = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2 }
+  const chat = Effect.flatMap(OpenAi.OpenAi, (o) =>
+    o.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 5 })
+  )
+  const counting = (respond: (response: Http.ServerResponse) => void) =>
+    Effect.gen(function* () {
+      const hits = { count: 0 }
+      const { url } = yield* httpServer((request, response) => {
+        hits.count++
+        request.resume()
+        respond(response)
+      })
+      return { url, hits }
+    })
+
+  it.scoped("a body over maxResponseBytes (announced or chunked) is requested exactly once and not retryable", () =>
+    Effect.gen(function* () {
+      const big = "x".repeat(64 * 1024)
+      const announced = yield* counting((response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-length": String(big.length) })
+        response.end(big)
+      })
+      const chunked = yield* counting((response) => {
+        response.writeHead(200, { "content-type": "application/json" })
+        response.write(big.slice(0, 32 * 1024))
+        response.end(big.slice(32 * 1024))
+      })
+      for (const server of [announced, chunked]) {
+        const error = yield* Effect.flip(
+          chat.pipe(Effect.provide(client(`${server.url}/v1`, { retry: eager, maxResponseBytes: 16 * 1024 })))
+        )
+        expect(error._tag).toBe("ResponseDecodeFailed")
+        expect(error.retryable).toBe(false)
+        expect(error.message).toContain("exceeds 16384 bytes")
+        expect(server.hits.count).toBe(1)
+      }
+    })
+  )
+
+  it.scoped("response headers over undici's limit are requested exactly once", () =>
+    Effect.gen(function* () {
+      const server = yield* counting((response) => {
+        response.writeHead(200, { "content-type": "application/json", "x-junk": "j".repeat(20 * 1024) })
+        response.end("{}")
+      })
+      const error = yield* Effect.flip(chat.pipe(Effect.provide(client(`${server.url}/v1`, { retry: eager }))))
+      expect(error._tag).toBe("ResponseDecodeFailed")
+      expect(error.retryable).toBe(false)
+      expect(server.hits.count).toBe(1)
+    })
+  )
+
+  it.scopedLive("4xx other than 408/409/429 is sent once, even with x-should-retry: true; 408 is retried", () =>
+    Effect.gen(function* () {
+      for (const status of [400, 404, 413, 415, 418, 422]) {
+        const server = yield* counting((response) => {
+          response.writeHead(status, { "content-type": "application/json", "x-should-retry": "true" })
+          response.end(JSON.stringify({ error: { message: `no (${status})` } }))
+        })
+        const error = yield* Effect.flip(chat.pipe(Effect.provide(client(`${server.url}/v1`, { retry: eager }))))
+        expect(error.retryable).toBe(false)
+        expect(server.hits.count).toBe(1)
+      }
+      const timeout = yield* counting((response) => {
+        response.writeHead(408)
+        response.end()
+      })
+      yield* Effect.flip(chat.pipe(Effect.provide(client(`${timeout.url}/v1`, { retry: eager }))))
+      expect(timeout.hits.count).toBe(eager.maxAttempts)
+    })
+  )
+
+  it.scoped("a 307 to another host is not followed, names the host, is sent once, and the key goes nowhere", () =>
+    Effect.gen(function* () {
+      const elsewhere = yield* counting((response) => {
+        response.writeHead(200)
+        response.end("{}")
+      })
+      const target = new URL(elsewhere.url)
+      const server = yield* counting((response) => {
+        response.writeHead(307, { location: `http://localhost:${target.port}/v1/chat/completions` })
+        response.end()
+      })
+      const error = yield* Effect.flip(chat.pipe(Effect.provide(client(`${server.url}/v1`, { retry: eager }))))
+      expect(error._tag).toBe("Redirected")
+      if (error._tag !== "Redirected") return
+      expect(error.status).toBe(307)
+      expect(error.locationHost).toBe(`localhost:${target.port}`)
+      expect(error.sameHost).toBe(false)
+      expect(error.retryable).toBe(false)
+      expect(error.message).toContain(`307 (redirect) to localhost:${target.port}`)
+      expect(error.message).toContain("not followed")
+      expect(error.message).not.toContain("sk-test")
+      expect(server.hits.count).toBe(1)
+      expect(elsewhere.hits.count).toBe(0)
     })
   )
 })

@@ -206,6 +206,13 @@ export const make = (options: PoolOptions): Effect.Effect<Transport, never, Scop
           if (code === "UND_ERR_INVALID_ARG") {
             return new InvalidRequest({ message: `${request.method} ${path.split("?")[0]}: ${causeMessage(error)}` })
           }
+          // The server's response headers are larger than undici accepts (16 KiB): it would send them again.
+          if (code === "UND_ERR_HEADERS_OVERFLOW") {
+            return new ResponseDecodeFailed({
+              message: `${request.method} ${path.split("?")[0]}: the response headers exceed 16384 bytes (undici's limit); not retried, the server would send them again`,
+              limitBytes: 16_384
+            })
+          }
           return new ConnectionFailed({
             message: `${request.method} ${origin}${path.split("?")[0]} failed: ${causeMessage(error)}${code === undefined ? "" : ` (${code})`}`,
             url: origin
@@ -296,11 +303,14 @@ export const readBody = (
   maxBytes: number,
   meta: { readonly status: number; readonly requestId: string | undefined }
 ): Effect.Effect<Uint8Array, OpenAiError> =>
-  // A body whose announced length is within the cap is read in one go (undici enforces `content-length`);
-  // otherwise it is streamed and counted, so an oversized body is never buffered.
+  // A body whose announced length is within the cap is read in one go (undici enforces `content-length`); one
+  // announced above it is refused without reading a byte (closing the scope aborts the request); otherwise it is
+  // streamed and counted, so an oversized body is never buffered.
   (response.contentLength !== undefined && response.contentLength <= maxBytes
     ? response.bytes
-    : readCapped(response.stream, maxBytes, meta)
+    : response.contentLength !== undefined
+      ? Effect.fail(tooLarge(maxBytes, meta, response.contentLength))
+      : readCapped(response.stream, maxBytes, meta)
   ).pipe(
     Effect.mapError((error) =>
       error._tag === "ConnectionFailed"
@@ -313,6 +323,19 @@ export const readBody = (
     )
   )
 
+/** An oversized body: deterministic (the server would send it again), so not retryable. */
+const tooLarge = (
+  maxBytes: number,
+  meta: { readonly status: number; readonly requestId: string | undefined },
+  announced?: number
+): ResponseDecodeFailed =>
+  new ResponseDecodeFailed({
+    message: `response exceeds ${maxBytes} bytes (maxResponseBytes)${announced === undefined ? "" : `: content-length is ${announced}`}; not retried, the server would send it again`,
+    status: meta.status,
+    limitBytes: maxBytes,
+    ...(meta.requestId === undefined ? {} : { requestId: meta.requestId })
+  })
+
 const readCapped = (
   stream: Stream.Stream<Uint8Array, OpenAiError>,
   maxBytes: number,
@@ -321,15 +344,7 @@ const readCapped = (
   stream.pipe(
     Stream.mapAccumEffect(0, (total, chunk) => {
       const next = total + chunk.length
-      return next > maxBytes
-        ? Effect.fail(
-            new ResponseDecodeFailed({
-              message: `response exceeds ${maxBytes} bytes`,
-              status: meta.status,
-              ...(meta.requestId === undefined ? {} : { requestId: meta.requestId })
-            })
-          )
-        : Effect.succeed([next, chunk] as const)
+      return next > maxBytes ? Effect.fail(tooLarge(maxBytes, meta)) : Effect.succeed([next, chunk] as const)
     }),
     Stream.runCollect,
     Effect.map((chunks) => concat(chunks))
