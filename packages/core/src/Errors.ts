@@ -390,6 +390,31 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
 }
 
 /**
+ * An option is out of range: `concurrency: 0` (nothing would ever run), `requestsPerMinute: 0` (every request
+ * would be too large), a negative budget, retry count or grace period. Raised when the client, a gate or a job is
+ * built — never a hang or a defect. Names the option (as the caller wrote it, e.g. `retry.maxAttempts`), the value
+ * and what is allowed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
+  /** The option, by its path in the options object: `concurrency`, `retry.maxAttempts`, `rateLimiter.tokensPerMinute`. */
+  option: Schema.String,
+  /** The value given, as text (`0`, `-1`, `NaN`, `"abc"`). */
+  value: Schema.String,
+  /** What is allowed: `an integer ≥ 1`, `a number > 0` … */
+  expected: Schema.String
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `invalid option ${this.option}: got ${this.value}, expected ${this.expected}`
+  }
+}
+
+/**
  * No API key could be read: the file is missing or empty, the variable is unset, the effect failed.
  * `source` names where it looked (a path, a variable name), never the content.
  *
@@ -432,6 +457,7 @@ export type OpenAiError =
   | PriceUnknown
   | ModelRetired
   | InvalidRequest
+  | InvalidOptions
   | CredentialsUnavailable
 
 /**
@@ -461,6 +487,7 @@ export const OpenAiError = Schema.Union(
   PriceUnknown,
   ModelRetired,
   InvalidRequest,
+  InvalidOptions,
   CredentialsUnavailable
 )
 

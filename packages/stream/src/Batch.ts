@@ -161,6 +161,26 @@ export class OutputCorrupt extends Schema.TaggedError<OutputCorrupt>()("OutputCo
 }
 
 /**
+ * The output path is the input file (the same path, or the same file through a hard link or a symlink). Refused
+ * in every mode before anything is sent or written: resuming would read the input as a journal, overwriting would
+ * destroy it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutputIsInput extends Schema.TaggedError<OutputIsInput>()("OutputIsInput", {
+  input: Schema.String,
+  output: Schema.String,
+  /** `"same path"`, or `"same file"` (a hard link or symlink: same device and inode). */
+  how: Schema.Literal("same path", "same file")
+}) {
+  override get message(): string {
+    const via = this.how === "same path" ? "" : " (a hard link or symlink to it)"
+    return `the output ${this.output} is the input file ${this.input}${via}: nothing was sent and neither file was touched; write the results to another path`
+  }
+}
+
+/**
  * Reading the input or writing the output failed.
  *
  * @since 0.1.0
@@ -197,6 +217,15 @@ export class RemoteBatchFailed extends Schema.TaggedError<RemoteBatchFailed>()("
  */
 export type BatchError = BatchInputInvalid | OutputExists | OutputCorrupt | BatchIoError
 
+/**
+ * Everything `run` can fail with besides the input stream's own errors: the {@link BatchError}s, the output being
+ * the input, and options out of range (`concurrency` 0, a negative `gracePeriod` …: `Errors.InvalidOptions`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RunError = BatchError | OutputIsInput | Errors.InvalidOptions
+
 const fromJournalError = (error: Journal.JournalError): BatchError =>
   error._tag === "OutputExists"
     ? new OutputExists({ path: error.path })
@@ -214,8 +243,8 @@ const fromJournalError = (error: Journal.JournalError): BatchError =>
  * @since 0.1.0
  * @category constructors
  */
-export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError> =>
-  Stream.unwrap(
+export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError> => {
+  const stream = Stream.unwrap(
     Effect.map(
       Effect.tryPromise({
         try: () => Fs.readFile(path, "utf8"),
@@ -225,6 +254,18 @@ export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError>
       (text) => Stream.fromIterable(text.split(/\r?\n/))
     )
   )
+  inputFiles.set(stream, path)
+  return stream
+}
+
+/** The file behind a stream made by `linesFromFile`, so `run(linesFromFile(p), …)` knows its input path. */
+const inputFiles = new WeakMap<object, string>()
+
+/**
+ * The input file of a job: `options.input`, else the file of a `linesFromFile` stream.
+ */
+const inputPathOf = (lines: object, options: { readonly input?: string | undefined }): string | undefined =>
+  options.input ?? inputFiles.get(lines)
 
 /**
  * Reads and validates every line; fails with every problem found.
@@ -443,8 +484,13 @@ export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = 
  * @category models
  */
 export interface RunOptions {
-  /** The output (and journal) path. */
+  /** The output (and journal) path. Never the input file (`OutputIsInput`). */
   readonly output: string
+  /**
+   * The input file's path, when the lines come from a file: the output may not be that file (same path, hard link
+   * or symlink). Not needed with `linesFromFile(path)`, which is recognised.
+   */
+  readonly input?: string | undefined
   /** `"new"` (default) refuses an existing output; `"resume"` skips finished custom_ids; `"overwrite"` truncates. */
   readonly mode?: "new" | "resume" | "overwrite" | undefined
   /** On resume, run failed lines again (their old lines are removed first, atomically). */
@@ -569,13 +615,27 @@ const send = (
  */
 const openJob = <E, R>(
   lines: Stream.Stream<string, E, R>,
-  options: { readonly output: string; readonly mode?: RunOptions["mode"]; readonly retryFailed?: boolean | undefined }
+  options: {
+    readonly output: string
+    readonly input?: string | undefined
+    readonly mode?: RunOptions["mode"]
+    readonly retryFailed?: boolean | undefined
+  }
 ) =>
   Effect.gen(function* () {
+    const input = inputPathOf(lines, options)
+    if (input !== undefined) {
+      const how = yield* Journal.sameFile(input, options.output)
+      if (how !== undefined) return yield* new OutputIsInput({ input, output: options.output, how })
+    }
     const requests = yield* validate(lines)
-    const journal = yield* Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false).pipe(
-      Effect.mapError(fromJournalError)
-    )
+    const inputIds = new Set(requests.map((request) => request.customId))
+    const journal = yield* Journal.open(
+      options.output,
+      options.mode ?? "new",
+      options.retryFailed ?? false,
+      inputIds
+    ).pipe(Effect.mapError(fromJournalError))
     const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
     const pending = requests.filter((request) => !done.has(request.customId))
     return { requests, journal, pending, skipped: requests.length - pending.length }
@@ -592,7 +652,7 @@ const openJob = <E, R>(
 export const run = <E, R>(
   lines: Stream.Stream<string, E, R>,
   options: RunOptions
-): Effect.Effect<Summary, BatchError | E, OpenAi.OpenAi | R> =>
+): Effect.Effect<Summary, RunError | E, OpenAi.OpenAi | R> =>
   Effect.scoped(
     Effect.gen(function* () {
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
@@ -738,6 +798,8 @@ export const run = <E, R>(
  */
 export interface RemoteOptions {
   readonly output: string
+  /** As in {@link RunOptions}: the input file, which the output may not be. */
+  readonly input?: string | undefined
   readonly mode?: "new" | "resume" | "overwrite" | undefined
   readonly retryFailed?: boolean | undefined
   /** Between two `batches.retrieve`. Default 5 seconds. */
@@ -800,7 +862,7 @@ const terminalStatuses: ReadonlySet<string> = new Set(["completed", "failed", "e
 export const remote = <E, R>(
   lines: Stream.Stream<string, E, R>,
   options: RemoteOptions
-): Effect.Effect<Summary, BatchError | RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
+): Effect.Effect<Summary, RunError | RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
   Effect.scoped(
     Effect.gen(function* () {
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
@@ -864,7 +926,9 @@ export const remote = <E, R>(
             } catch {
               continue
             }
-            if (!expected.has(line.custom_id)) continue
+            // A line without the output shape, or for a request not in this batch, is not written: the request
+            // stays pending (resume sends it again) rather than poisoning the journal.
+            if (Journal.lineProblem(line, expected) !== undefined) continue
             expected.delete(line.custom_id)
             yield* journal.append(JSON.stringify(line)).pipe(Effect.mapError(fromJournalError))
             const status = line.response?.status_code

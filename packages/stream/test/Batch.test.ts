@@ -316,3 +316,120 @@ describe("Batch.remote against the simulator's Batch API", () => {
     })
   )
 })
+
+describe("Batch: the output must belong to the input", () => {
+  const writeInput = (dir: string, lines: ReadonlyArray<string>, trailingNewline = true) =>
+    Effect.promise(async () => {
+      const path = Path.join(dir, "in.jsonl")
+      await Fs.writeFile(path, `${lines.join("\n")}${trailingNewline ? "\n" : ""}`)
+      return path
+    })
+
+  it.scopedLive("resume refuses an output that is not this job's: each line named, nothing sent or changed", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const input = job(5)
+      const cases: ReadonlyArray<{ readonly text: string; readonly line: number; readonly reason: RegExp }> = [
+        { text: '{"custom_id":"req-1","foo":"bar"}\n', line: 1, reason: /custom_id "req-1": not a batch output line/ },
+        { text: `${input[0]}\n`, line: 1, reason: /an input line \(method\/url\/body\)/ },
+        {
+          text: `${JSON.stringify({ id: "b1", custom_id: "req-0", response: { status_code: 200, request_id: null, body: {} }, error: null })}\n${JSON.stringify({ id: "b2", custom_id: "other-7", response: { status_code: 200, request_id: null, body: {} }, error: null })}\n`,
+          line: 2,
+          reason: /custom_id "other-7" is not in the input/
+        },
+        {
+          text: `${JSON.stringify({ id: "b1", custom_id: "req-0", response: { status_code: "ok", body: {} }, error: null })}\n`,
+          line: 1,
+          reason: /response\.status_code is not an HTTP status/
+        },
+        { text: "[1,2]\n", line: 1, reason: /a JSON array, not an object/ },
+        // not a torn output line (does not start with "{"): a foreign file is never cut
+        { text: "hello world", line: 1, reason: /not valid JSON, and not a torn batch output line/ }
+      ]
+      for (const [index, { text, line, reason }] of cases.entries()) {
+        const output = Path.join(dir, `out-${index}.jsonl`)
+        yield* Effect.promise(() => Fs.writeFile(output, text))
+        const error = yield* Effect.flip(
+          Batch.run(Stream.fromIterable(input), { output, mode: "resume" }).pipe(Effect.provide(client(sim.url)))
+        )
+        expect(error._tag).toBe("OutputCorrupt")
+        if (error._tag !== "OutputCorrupt") continue
+        expect(error.line).toBe(line)
+        expect(error.reason).toMatch(reason)
+        expect(error.message).toContain(`at line ${line}`)
+        expect(yield* Effect.promise(() => Fs.readFile(output, "utf8"))).toBe(text)
+      }
+      expect((yield* sim.stats).requests).toBe(0)
+    })
+  )
+
+  it.scopedLive("a whole last line without its newline is kept (not cut as torn), and the job appends after it", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const input = job(3)
+      const done = JSON.stringify({
+        id: "batch_req_1",
+        custom_id: "req-0",
+        response: { status_code: 200, request_id: null, body: {} },
+        error: null
+      })
+      yield* Effect.promise(() => Fs.writeFile(output, done))
+      const summary = yield* Batch.run(Stream.fromIterable(input), { output, mode: "resume" }).pipe(
+        Effect.provide(client(sim.url))
+      )
+      expect(summary).toMatchObject({ skipped: 1, succeeded: 2 })
+      const lines = yield* readOutput(output)
+      expect(lines.map((l) => l.custom_id).sort()).toEqual(["req-0", "req-1", "req-2"])
+    })
+  )
+
+  it.scopedLive("the output can never be the input: same path, symlink or hard link, in every mode", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const input = job(3)
+      // no trailing newline: a resume that took the input for a journal with a torn line would cut it
+      const inputPath = yield* writeInput(dir, input, false)
+      const original = yield* Effect.promise(() => Fs.readFile(inputPath, "utf8"))
+      const symlink = Path.join(dir, "link.jsonl")
+      const hardlink = Path.join(dir, "hard.jsonl")
+      yield* Effect.promise(() => Fs.symlink(inputPath, symlink))
+      yield* Effect.promise(() => Fs.link(inputPath, hardlink))
+      const relative = Path.relative(process.cwd(), inputPath)
+      for (const [output, how] of [
+        [inputPath, "same path"],
+        [relative, "same path"],
+        [symlink, "same file"],
+        [hardlink, "same file"]
+      ] as const) {
+        for (const mode of ["new", "resume", "overwrite"] as const) {
+          const error = yield* Effect.flip(
+            Batch.run(Batch.linesFromFile(inputPath), { output, mode }).pipe(Effect.provide(client(sim.url)))
+          )
+          expect(error._tag).toBe("OutputIsInput")
+          if (error._tag !== "OutputIsInput") continue
+          expect(error.how).toBe(how)
+          expect(error.message).toContain("nothing was sent and neither file was touched")
+        }
+      }
+      // the same with an explicit `input` and lines from anywhere, and for remote
+      const explicit = yield* Effect.flip(
+        Batch.run(Stream.fromIterable(input), { input: inputPath, output: hardlink, mode: "overwrite" }).pipe(
+          Effect.provide(client(sim.url))
+        )
+      )
+      expect(explicit._tag).toBe("OutputIsInput")
+      const remote = yield* Effect.flip(
+        Batch.remote(Batch.linesFromFile(inputPath), { output: symlink, mode: "overwrite" }).pipe(
+          Effect.provide(client(sim.url))
+        )
+      )
+      expect(remote._tag).toBe("OutputIsInput")
+      expect(yield* Effect.promise(() => Fs.readFile(inputPath, "utf8"))).toBe(original)
+      expect((yield* sim.stats).requests).toBe(0)
+    })
+  )
+})

@@ -52,6 +52,72 @@ const exists = (path: string) =>
     )
   )
 
+/**
+ * Whether the output and the input are the same file: the same resolved path, or (when both exist) the same
+ * device and inode — a hard link or a symlink to the input counts. `undefined` when they differ.
+ *
+ * @internal
+ */
+export const sameFile = (input: string, output: string): Effect.Effect<"same path" | "same file" | undefined> =>
+  Effect.promise(async () => {
+    if (Path.resolve(input) === Path.resolve(output)) return "same path" as const
+    const [a, b] = await Promise.all([Fs.stat(input).catch(() => undefined), Fs.stat(output).catch(() => undefined)])
+    if (a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino) return "same file" as const
+    const [ra, rb] = await Promise.all([
+      Fs.realpath(input).catch(() => undefined),
+      Fs.realpath(Path.dirname(output))
+        .then((dir) => Path.join(dir, Path.basename(output)))
+        .catch(() => undefined)
+    ])
+    return ra !== undefined && ra === rb ? ("same file" as const) : undefined
+  })
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * What is wrong with a parsed output line, or `undefined` when it has the Batch output shape
+ * (`{id, custom_id, response: {status_code, request_id, body} | null, error: {code, message} | null}`, at least one
+ * of `response` and `error` set) and a custom_id of the input.
+ *
+ * @internal
+ */
+export const lineProblem = (json: unknown, inputIds: ReadonlySet<string> | undefined): string | undefined => {
+  if (!isRecord(json))
+    return `not a batch output line (a JSON ${Array.isArray(json) ? "array" : typeof json}, not an object)`
+  const customId = json["custom_id"]
+  if (typeof customId !== "string" || customId.length === 0) return "not a batch output line (no custom_id)"
+  if ("method" in json || "url" in json || "body" in json) {
+    return `custom_id ${JSON.stringify(customId)}: an input line (method/url/body), not an output line — is the output the input file?`
+  }
+  if (typeof json["id"] !== "string") return `custom_id ${JSON.stringify(customId)}: not a batch output line (no id)`
+  const response = json["response"]
+  const error = json["error"]
+  if (response === undefined || error === undefined) {
+    return `custom_id ${JSON.stringify(customId)}: not a batch output line (it needs both "response" and "error", one of them null)`
+  }
+  if (response === null && error === null) {
+    return `custom_id ${JSON.stringify(customId)}: not a batch output line (both response and error are null)`
+  }
+  if (response !== null) {
+    if (!isRecord(response)) return `custom_id ${JSON.stringify(customId)}: response is not an object`
+    const status = response["status_code"]
+    if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) {
+      return `custom_id ${JSON.stringify(customId)}: response.status_code is not an HTTP status (got ${JSON.stringify(status)})`
+    }
+    if (!("body" in response)) return `custom_id ${JSON.stringify(customId)}: response has no body`
+  }
+  if (error !== null) {
+    if (!isRecord(error) || typeof error["message"] !== "string") {
+      return `custom_id ${JSON.stringify(customId)}: error is not {code, message}`
+    }
+  }
+  if (inputIds !== undefined && !inputIds.has(customId)) {
+    return `custom_id ${JSON.stringify(customId)} is not in the input — is this the output of another job?`
+  }
+  return undefined
+}
+
 /** Whether an output line is a success: a response with a 2xx status and no error. */
 const isSuccess = (json: Record<string, unknown>): boolean => {
   const response = json["response"] as { status_code?: unknown } | null | undefined
@@ -70,17 +136,43 @@ const isSuccess = (json: Record<string, unknown>): boolean => {
  * rewrites the file without its failure lines (temp file + fsync + rename: the old file stays intact until
  * the new one is complete).
  */
-const recover = (path: string, retryFailed: boolean): Effect.Effect<Existing, JournalError> =>
+const recover = (
+  path: string,
+  retryFailed: boolean,
+  inputIds: ReadonlySet<string> | undefined
+): Effect.Effect<Existing & { readonly missingNewline: boolean }, JournalError> =>
   Effect.gen(function* () {
     const bytes = yield* Effect.tryPromise({ try: () => Fs.readFile(path), catch: io(path) })
-    const end = bytes.lastIndexOf(0x0a) + 1
-    const repaired = end < bytes.length
-    if (repaired) {
-      yield* Effect.tryPromise({ try: () => Fs.truncate(path, end), catch: io(path) })
+    let end = bytes.lastIndexOf(0x0a) + 1
+    // After the last newline: nothing, a torn line (the process died mid-write: cut off), or a whole line whose
+    // newline is missing (kept, and the newline added). Anything else is not ours to cut.
+    const tail = bytes.subarray(end).toString("utf8")
+    let torn = false
+    let missingNewline = false
+    if (tail.trim().length > 0) {
+      let whole = true
+      try {
+        JSON.parse(tail)
+      } catch {
+        whole = false
+      }
+      if (whole) {
+        missingNewline = true
+        end = bytes.length
+      } else if (tail.startsWith("{")) torn = true
+      else {
+        const line = bytes.subarray(0, end).toString("utf8").split("\n").length
+        return yield* Effect.fail<JournalError>({
+          _tag: "OutputCorrupt",
+          path,
+          line,
+          message: "not valid JSON, and not a torn batch output line"
+        })
+      }
     }
     const text = bytes.subarray(0, end).toString("utf8")
     const lines = text.split("\n")
-    lines.pop()
+    if (!missingNewline) lines.pop()
     const succeeded = new Set<string>()
     const failedLines = new Map<string, Array<number>>()
     const parsed: Array<{ readonly text: string; readonly customId: string; readonly ok: boolean }> = []
@@ -98,21 +190,20 @@ const recover = (path: string, retryFailed: boolean): Effect.Effect<Existing, Jo
           message: `not valid JSON (${(error as Error).message})`
         })
       }
-      const record = json as Record<string, unknown>
-      const customId = typeof json === "object" && json !== null ? record["custom_id"] : undefined
-      if (typeof customId !== "string") {
-        return yield* Effect.fail<JournalError>({
-          _tag: "OutputCorrupt",
-          path,
-          line: index + 1,
-          message: "not a batch output line (no custom_id)"
-        })
+      const problem = lineProblem(json, inputIds)
+      if (problem !== undefined) {
+        return yield* Effect.fail<JournalError>({ _tag: "OutputCorrupt", path, line: index + 1, message: problem })
       }
+      const record = json as Record<string, unknown>
+      const customId = record["custom_id"] as string
       const ok = isSuccess(record)
       parsed.push({ text: line, customId, ok })
       if (ok) succeeded.add(customId)
       else failedLines.set(customId, [...(failedLines.get(customId) ?? []), index])
     }
+    // Every line checked: only now is the torn line cut off (a file that is not an output is never touched).
+    const repaired = torn
+    if (torn) yield* Effect.tryPromise({ try: () => Fs.truncate(path, end), catch: io(path) })
     const failed = new Set([...failedLines.keys()].filter((id) => !succeeded.has(id)))
     let superseded = 0
     if (retryFailed && failedLines.size > 0) {
@@ -132,9 +223,9 @@ const recover = (path: string, retryFailed: boolean): Effect.Effect<Existing, Jo
         },
         catch: io(path)
       })
-      return { succeeded, failed: new Set<string>(), repaired, superseded }
+      return { succeeded, failed: new Set<string>(), repaired, superseded, missingNewline: false }
     }
-    return { succeeded, failed, repaired, superseded }
+    return { succeeded, failed, repaired, superseded, missingNewline }
   })
 
 /**
@@ -146,15 +237,22 @@ const recover = (path: string, retryFailed: boolean): Effect.Effect<Existing, Jo
 export const open = (
   path: string,
   mode: Mode,
-  retryFailed: boolean
+  retryFailed: boolean,
+  inputIds?: ReadonlySet<string>
 ): Effect.Effect<Journal, JournalError, Scope.Scope> =>
   Effect.gen(function* () {
     const present = yield* exists(path)
     if (present && mode === "new") return yield* Effect.fail<JournalError>({ _tag: "OutputExists", path })
-    const existing: Existing =
+    const { missingNewline, ...existing } =
       present && mode === "resume"
-        ? yield* recover(path, retryFailed)
-        : { succeeded: new Set(), failed: new Set(), repaired: false, superseded: 0 }
+        ? yield* recover(path, retryFailed, inputIds)
+        : {
+            succeeded: new Set<string>(),
+            failed: new Set<string>(),
+            repaired: false,
+            superseded: 0,
+            missingNewline: false
+          }
     const handle = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => Fs.open(path, mode === "overwrite" ? "w" : "a"), catch: io(path) }),
       (handle) =>
@@ -165,6 +263,9 @@ export const open = (
           )
         )
     )
+    if (missingNewline) {
+      yield* Effect.tryPromise({ try: () => handle.write("\n"), catch: io(path) })
+    }
     const lock = yield* Effect.makeSemaphore(1)
     let lastSync = Date.now()
     const append = (line: string) =>
