@@ -1,5 +1,6 @@
 /** Sluice: the `OpenAi` client from @sluice/core, with every gate (`Gates.layerDefaults` + a budget) or with `Gates.none`, driven by a minimal worker pool of fibers. */
 import * as Credentials from "@sluice/core/Credentials"
+import type * as Errors from "@sluice/core/Errors"
 import * as Gates from "@sluice/core/Gates"
 import * as OpenAi from "@sluice/core/OpenAi"
 import * as OpenAiConfig from "@sluice/core/OpenAiConfig"
@@ -7,7 +8,11 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 import { apiKey, chatBody } from "./common.js"
 import { fail, newOutcome, type Runner } from "./pool.js"
 
-export const sluiceLayer = (url: string, gates: boolean, concurrency: number): Layer.Layer<OpenAi.OpenAi> =>
+export const sluiceLayer = (
+  url: string,
+  gates: boolean,
+  concurrency: number
+): Layer.Layer<OpenAi.OpenAi, Errors.InvalidOptions> =>
   OpenAi.layer.pipe(
     Layer.provide(
       Layer.mergeAll(

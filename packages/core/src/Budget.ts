@@ -12,9 +12,10 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Context, Effect, Layer, Metric, Ref } from "effect"
+import { Clock, Context, Effect, Either, Layer, Metric, Ref } from "effect"
 import type * as Scope from "effect/Scope"
-import { BudgetExceeded } from "./Errors.js"
+import { BudgetExceeded, type InvalidOptions } from "./Errors.js"
+import * as Check from "./internal/options.js"
 
 /**
  * An amount of spend.
@@ -148,8 +149,9 @@ export const memoryStore: Store = { load: Effect.succeed([]), append: () => Effe
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options, store: Store = memoryStore): Effect.Effect<Budget["Type"]> =>
+export const make = (options: Options, store: Store = memoryStore): Effect.Effect<Budget["Type"], InvalidOptions> =>
   Effect.gen(function* () {
+    yield* validate(options)
     const ceilingOf = (scope: string): Ceiling =>
       options.ceilings?.[scope] ?? {
         ...(options.ceilingUsd === undefined ? {} : { usd: options.ceilingUsd }),
@@ -367,7 +369,27 @@ export const makeFileStore = (path: string): Effect.Effect<Store, PlatformError,
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Budget> => Layer.effect(Budget, make(options))
+export const layer = (options: Options): Layer.Layer<Budget, InvalidOptions> => Layer.effect(Budget, make(options))
+
+/**
+ * Checks the options: every ceiling (`ceilingUsd`, `ceilingTokens`, each of `ceilings`) is a finite number ≥ 0
+ * (0 refuses every request with `BudgetExceeded`; a negative or NaN ceiling is a mistake, not a budget). `prefix`
+ * is how the caller names them (`budget` in `Gates.layerDefaults`).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (options: Options, prefix = "budget"): Either.Either<Options, InvalidOptions> => {
+  const problem = Check.first(
+    Check.number(`${prefix}.ceilingUsd`, options.ceilingUsd, { atLeast: 0 }),
+    Check.number(`${prefix}.ceilingTokens`, options.ceilingTokens, { atLeast: 0 }),
+    ...Object.entries(options.ceilings ?? {}).flatMap(([scope, ceiling]) => [
+      Check.number(`${prefix}.ceilings.${scope}.usd`, ceiling.usd, { atLeast: 0 }),
+      Check.number(`${prefix}.ceilings.${scope}.tokens`, ceiling.tokens, { atLeast: 0 })
+    ])
+  )
+  return problem === undefined ? Either.right(options) : Either.left(problem)
+}
 
 /**
  * A budget whose settled charges are appended to `path` (JSONL) and summed on start.
@@ -375,7 +397,10 @@ export const layer = (options: Options): Layer.Layer<Budget> => Layer.effect(Bud
  * @since 0.1.0
  * @category layers
  */
-export const layerFile = (path: string, options: Options): Layer.Layer<Budget, PlatformError, FileSystem.FileSystem> =>
+export const layerFile = (
+  path: string,
+  options: Options
+): Layer.Layer<Budget, PlatformError | InvalidOptions, FileSystem.FileSystem> =>
   Layer.effect(
     Budget,
     Effect.flatMap(makeFileStore(path), (store) => make(options, store))

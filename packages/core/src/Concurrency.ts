@@ -5,9 +5,11 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, Option, SynchronizedRef } from "effect"
+import { Config, Context, Effect, Either, Layer, Option, SynchronizedRef } from "effect"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Scope from "effect/Scope"
+import type { InvalidOptions } from "./Errors.js"
+import * as Check from "./internal/options.js"
 
 /**
  * @since 0.1.0
@@ -33,21 +35,39 @@ export class Concurrency extends Context.Tag("@sluice/core/Concurrency")<
     readonly acquire: (scope: string) => Effect.Effect<void, never, Scope.Scope>
     /** Runs an effect holding a permit. */
     readonly withPermit: (scope: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-    /** Changes the global limit. Lowering it lets in-flight requests finish; new ones wait. */
-    readonly resize: (permits: number) => Effect.Effect<void>
-    /** Changes the per-scope limit for every scope. */
-    readonly resizePerScope: (permits: number) => Effect.Effect<void>
+    /** Changes the global limit (an integer ≥ 1). Lowering it lets in-flight requests finish; new ones wait. */
+    readonly resize: (permits: number) => Effect.Effect<void, InvalidOptions>
+    /** Changes the per-scope limit for every scope (an integer ≥ 1). */
+    readonly resizePerScope: (permits: number) => Effect.Effect<void, InvalidOptions>
     /** The current global limit. */
     readonly permits: Effect.Effect<number>
   }
 >() {}
 
 /**
+ * Checks the options: `permits` and `perScope` are integers ≥ 1 (0 would let nothing run, ever). `prefix` is how
+ * the caller names them (`concurrency` in `Gates.layerDefaults`).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (options: Options, prefix = "concurrency"): Either.Either<Options, InvalidOptions> => {
+  const problem = Check.first(
+    Check.integer(`${prefix}.permits`, options.permits, 1),
+    Check.integer(`${prefix}.perScope`, options.perScope, 1)
+  )
+  return problem === undefined ? Either.right(options) : Either.left(problem)
+}
+
+/**
+ * Fails with `InvalidOptions` when the options are out of range ({@link validate}).
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Concurrency["Type"]> =>
+export const make = (options: Options = {}): Effect.Effect<Concurrency["Type"], InvalidOptions> =>
   Effect.gen(function* () {
+    yield* validate(options)
     const state = yield* SynchronizedRef.make({ permits: options.permits ?? 64, perScope: options.perScope })
     const global = yield* Effect.makeSemaphore(options.permits ?? 64)
     const scopes = yield* SynchronizedRef.make(new Map<string, Effect.Semaphore>())
@@ -90,16 +110,22 @@ export const make = (options: Options = {}): Effect.Effect<Concurrency["Type"]> 
         <A, E, R>(self: Effect.Effect<A, E, R>) =>
           Effect.scoped(Effect.zipRight(acquire(scope), self)),
       resize: (permits) =>
-        SynchronizedRef.updateEffect(state, (s) => Effect.as(global.resize(permits), { ...s, permits })),
+        Effect.zipRight(
+          Either.map(validate({ permits }), () => undefined),
+          SynchronizedRef.updateEffect(state, (s) => Effect.as(global.resize(permits), { ...s, permits }))
+        ),
       resizePerScope: (permits) =>
-        SynchronizedRef.updateEffect(state, (s) =>
-          Effect.flatMap(SynchronizedRef.get(scopes), (map) =>
-            Effect.as(
-              Effect.forEach(map.values(), (semaphore) => semaphore.resize(permits), { discard: true }),
-              {
-                ...s,
-                perScope: permits
-              }
+        Effect.zipRight(
+          Either.map(validate({ perScope: permits }), () => undefined),
+          SynchronizedRef.updateEffect(state, (s) =>
+            Effect.flatMap(SynchronizedRef.get(scopes), (map) =>
+              Effect.as(
+                Effect.forEach(map.values(), (semaphore) => semaphore.resize(permits), { discard: true }),
+                {
+                  ...s,
+                  perScope: permits
+                }
+              )
             )
           )
         ),
@@ -111,7 +137,8 @@ export const make = (options: Options = {}): Effect.Effect<Concurrency["Type"]> 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<Concurrency> => Layer.effect(Concurrency, make(options))
+export const layer = (options: Options = {}): Layer.Layer<Concurrency, InvalidOptions> =>
+  Layer.effect(Concurrency, make(options))
 
 /**
  * Reads `SLUICE_CONCURRENCY` (global, default 64) and `SLUICE_CONCURRENCY_PER_SCOPE` (optional).
@@ -124,4 +151,5 @@ export const layerConfig = (
     permits: Config.integer("SLUICE_CONCURRENCY").pipe(Config.withDefault(64)),
     perScope: Config.option(Config.integer("SLUICE_CONCURRENCY_PER_SCOPE")).pipe(Config.map(Option.getOrUndefined))
   }).pipe(Config.map(({ permits, perScope }) => (perScope === undefined ? { permits } : { permits, perScope })))
-): Layer.Layer<Concurrency, ConfigError.ConfigError> => Layer.effect(Concurrency, Effect.flatMap(config, make))
+): Layer.Layer<Concurrency, ConfigError.ConfigError | InvalidOptions> =>
+  Layer.effect(Concurrency, Effect.flatMap(config, make))

@@ -19,7 +19,7 @@ import type * as Scope from "effect/Scope"
 import * as Budget from "./Budget.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Concurrency from "./Concurrency.js"
-import { type OpenAiError, PriceUnknown, type RateLimited } from "./Errors.js"
+import { type InvalidOptions, type OpenAiError, PriceUnknown, type RateLimited } from "./Errors.js"
 import * as ModelLifecycle from "./ModelLifecycle.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
@@ -368,11 +368,13 @@ export interface DefaultsOptions extends Options {
 /**
  * Every gate with sensible defaults: limits learned from headers, 64 requests in flight, the breaker of the
  * incident write-up, lifecycle warnings (retired models fail), built-in prices, and no budget unless configured.
+ * Fails with `InvalidOptions` naming the option (`concurrency.permits`, `rateLimiter.tokensPerMinute`,
+ * `budget.ceilingUsd` …) when one is out of range.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerDefaults = (options: DefaultsOptions = {}): Layer.Layer<Gates> => {
+export const layerDefaults = (options: DefaultsOptions = {}): Layer.Layer<Gates, InvalidOptions> => {
   const services = Layer.mergeAll(
     options.rateLimiter === false ? Layer.empty : RateLimiter.layer(options.rateLimiter),
     options.concurrency === false ? Layer.empty : Concurrency.layer(options.concurrency ?? { permits: 64 }),
@@ -391,4 +393,4 @@ export const layerDefaults = (options: DefaultsOptions = {}): Layer.Layer<Gates>
  * @since 0.1.0
  * @category layers
  */
-export const defaults: Layer.Layer<Gates> = layerDefaults()
+export const defaults: Layer.Layer<Gates> = Layer.orDie(layerDefaults()) // no options: nothing can be out of range

@@ -29,7 +29,7 @@ import * as Batches from "./Batches.js"
 import * as ChatCompletions from "./ChatCompletions.js"
 import { Credentials, fromConfig as credentialsFromConfig } from "./Credentials.js"
 import * as Embeddings from "./Embeddings.js"
-import { fromResponse, InvalidRequest, type OpenAiError } from "./Errors.js"
+import { fromResponse, type InvalidOptions, InvalidRequest, type OpenAiError } from "./Errors.js"
 import * as Files from "./Files.js"
 import * as Gates from "./Gates.js"
 import * as Http from "./internal/http.js"
@@ -260,7 +260,10 @@ export const make: Effect.Effect<Service, never, OpenAiConfig | Credentials | Sc
     connectTimeout: config.connectTimeout,
     keepAliveTimeout: config.keepAliveTimeout
   })
-  const baseUrl = yield* Effect.either(checkBaseUrl(config))
+  // A configuration out of range (`OpenAiConfig.validate`) or a refused base URL fails every call, before sending.
+  const baseUrl = yield* Effect.either(
+    config.invalid === undefined ? checkBaseUrl(config) : Effect.fail<InvalidRequest | InvalidOptions>(config.invalid)
+  )
   return makeService(config, credentials, gates, transport, baseUrl)
 })
 
@@ -283,7 +286,7 @@ const makeService = (
   credentials: Credentials["Type"],
   gates: Gates.Gates["Type"],
   transport: Http.Transport,
-  baseUrl: Either.Either<URL, InvalidRequest>
+  baseUrl: Either.Either<URL, InvalidRequest | InvalidOptions>
 ): Service => {
   const server = serverAttributes(baseUrl)
   const checkedBase = Effect.suspend(() =>
@@ -751,7 +754,7 @@ const isStream = (body: unknown): boolean =>
   typeof body === "object" && body !== null && (body as { stream?: unknown }).stream === true
 
 /** `server.address` / `server.port` of the base URL (OpenTelemetry's GenAI and HTTP client conventions). */
-const serverAttributes = (baseUrl: Either.Either<URL, InvalidRequest>): Record<string, unknown> =>
+const serverAttributes = (baseUrl: Either.Either<URL, InvalidRequest | InvalidOptions>): Record<string, unknown> =>
   baseUrl._tag === "Left"
     ? {}
     : {

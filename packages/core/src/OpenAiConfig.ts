@@ -6,8 +6,9 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Layer, Option } from "effect"
-import { InvalidRequest } from "./Errors.js"
+import { Config, Context, Duration, Effect, Either, Layer, Option } from "effect"
+import { type InvalidOptions, InvalidRequest } from "./Errors.js"
+import * as Check from "./internal/options.js"
 import * as Retry from "./Retry.js"
 
 /**
@@ -75,6 +76,11 @@ export interface Resolved {
   readonly headers: Readonly<Record<string, string>>
   readonly userAgent: string
   readonly retry: Retry.Policy
+  /**
+   * Set when an option was out of range ({@link validate}); the defaults stand in for it, and every call of a
+   * client built from this configuration fails with this error before anything is sent.
+   */
+  readonly invalid?: InvalidOptions | undefined
 }
 
 /**
@@ -96,27 +102,57 @@ export const defaultBaseUrl = "https://api.openai.com/v1"
 export const userAgent = "sluice/0.1.0"
 
 /**
- * Fills in the defaults.
+ * Checks the options: the connect, headers and total timeouts are durations > 0, `keepAliveTimeout` ≥ 0,
+ * `maxConnections` and `maxResponseBytes` integers ≥ 1, `maxTokensPolicy` one of its values, and `retry` as
+ * `Retry.validate` says (`retry.maxAttempts` ≥ 1 …). The one place these options are checked: `resolve` uses it.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (options: Options): Either.Either<Options, InvalidOptions> => {
+  const problem = Check.first(
+    Check.duration("connectTimeout", options.connectTimeout, true),
+    Check.duration("headersTimeout", options.headersTimeout, true),
+    Check.duration("totalTimeout", options.totalTimeout, true),
+    Check.duration("keepAliveTimeout", options.keepAliveTimeout, false),
+    Check.integer("maxConnections", options.maxConnections, 1),
+    Check.integer("maxResponseBytes", options.maxResponseBytes, 1),
+    Check.oneOf("maxTokensPolicy", options.maxTokensPolicy, ["off", "warn", "require"]),
+    options.retry === undefined
+      ? undefined
+      : Either.getLeft(Retry.validate(options.retry, "retry")).pipe(Option.getOrUndefined)
+  )
+  return problem === undefined ? Either.right(options) : Either.left(problem)
+}
+
+/**
+ * Fills in the defaults. Never throws: an option out of range ({@link validate}) is replaced by its default and
+ * recorded in `invalid`, which makes every call of the client fail with it.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const resolve = (options: Options = {}): Resolved => ({
-  baseUrl: (options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, ""),
-  organization: options.organization,
-  project: options.project,
-  connectTimeout: Duration.decode(options.connectTimeout ?? "10 seconds"),
-  headersTimeout: Duration.decode(options.headersTimeout ?? "10 minutes"),
-  totalTimeout: Duration.decode(options.totalTimeout ?? "10 minutes"),
-  maxConnections: options.maxConnections ?? 64,
-  keepAliveTimeout: Duration.decode(options.keepAliveTimeout ?? "30 seconds"),
-  maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
-  maxTokensPolicy: options.maxTokensPolicy ?? "warn",
-  allowInsecure: options.allowInsecure ?? false,
-  headers: options.headers ?? {},
-  userAgent: options.userAgent ?? userAgent,
-  retry: Retry.policy(options.retry)
-})
+export const resolve = (options: Options = {}): Resolved => {
+  const invalid = Either.getLeft(validate(options)).pipe(Option.getOrUndefined)
+  const safe: Options = invalid === undefined ? options : {}
+  return {
+    baseUrl: (options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, ""),
+    organization: options.organization,
+    project: options.project,
+    connectTimeout: Duration.decode(safe.connectTimeout ?? "10 seconds"),
+    headersTimeout: Duration.decode(safe.headersTimeout ?? "10 minutes"),
+    totalTimeout: Duration.decode(safe.totalTimeout ?? "10 minutes"),
+    maxConnections: safe.maxConnections ?? 64,
+    keepAliveTimeout: Duration.decode(safe.keepAliveTimeout ?? "30 seconds"),
+    maxResponseBytes: safe.maxResponseBytes ?? 64 * 1024 * 1024,
+    maxTokensPolicy: safe.maxTokensPolicy ?? "warn",
+    allowInsecure: options.allowInsecure ?? false,
+    headers: options.headers ?? {},
+    userAgent: options.userAgent ?? userAgent,
+    retry: Retry.policy(safe.retry),
+    ...(invalid === undefined ? {} : { invalid })
+  }
+}
 
 const isLoopback = (hostname: string): boolean => {
   const host = hostname.replace(/^\[|\]$/g, "").toLowerCase()
@@ -154,7 +190,7 @@ export const checkBaseUrl = (config: Pick<Resolved, "baseUrl" | "allowInsecure">
     if (config.allowInsecure || isLoopback(url.hostname)) return Effect.succeed(url)
     return Effect.fail(
       new InvalidRequest({
-        message: `refusing plain http to non-loopback host: ${url.origin} (the API key would travel unencrypted; use https or set allowInsecure)`,
+        message: `refusing plain http to non-loopback host: ${url.origin} (the API key would travel unencrypted): use https, or allow it with allowInsecure: true (CLI: --allow-insecure)`,
         path: "baseUrl"
       })
     )

@@ -19,9 +19,10 @@
  *
  * @since 0.1.0
  */
-import { Clock, Config, Context, Deferred, Effect, Layer, Option, Queue, Ref, SynchronizedRef } from "effect"
+import { Clock, Config, Context, Deferred, Effect, Either, Layer, Option, Queue, Ref, SynchronizedRef } from "effect"
 import type * as Scope from "effect/Scope"
-import { RequestTooLarge } from "./Errors.js"
+import { type InvalidOptions, RequestTooLarge } from "./Errors.js"
+import * as Check from "./internal/options.js"
 import * as Bucket from "./internal/gates/bucket.js"
 import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
 
@@ -295,8 +296,9 @@ const min = (a: number | undefined, b: number | undefined): number | undefined =
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], never, Scope.Scope> =>
+export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], InvalidOptions, Scope.Scope> =>
   Effect.gen(function* () {
+    yield* validate(options)
     const store = options.store ?? (yield* makeMemoryStore)
     const burstFactor = options.burstFactor ?? 0.8
     const learn = options.learn ?? true
@@ -578,7 +580,33 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Type"], 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<RateLimiter> => Layer.scoped(RateLimiter, make(options))
+export const layer = (options: Options = {}): Layer.Layer<RateLimiter, InvalidOptions> =>
+  Layer.scoped(RateLimiter, make(options))
+
+/**
+ * Checks the options: `requestsPerMinute` and `tokensPerMinute` are numbers > 0 when set (0 or less would make
+ * every request `RequestTooLarge`; leave them out for "learn from headers"), `burstFactor` > 0, the probe and
+ * pause times ≥ 0. `prefix` is how the caller names them (`rateLimiter` in `Gates.layerDefaults`).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (options: Options, prefix = "rateLimiter"): Either.Either<Options, InvalidOptions> => {
+  const problem = Check.first(
+    checkLimits(options, prefix),
+    Check.number(`${prefix}.burstFactor`, options.burstFactor, { above: 0 }),
+    Check.number(`${prefix}.probeTimeoutMs`, options.probeTimeoutMs, { atLeast: 0 }),
+    Check.number(`${prefix}.pauseWithoutHintMs`, options.pauseWithoutHintMs, { atLeast: 0 }),
+    Check.number(`${prefix}.maxPauseMs`, options.maxPauseMs, { atLeast: 0 })
+  )
+  return problem === undefined ? Either.right(options) : Either.left(problem)
+}
+
+const checkLimits = (limits: Limits, prefix: string): InvalidOptions | undefined =>
+  Check.first(
+    Check.number(`${prefix}.requestsPerMinute`, limits.requestsPerMinute, { above: 0 }),
+    Check.number(`${prefix}.tokensPerMinute`, limits.tokensPerMinute, { above: 0 })
+  )
 
 /**
  * Reads `SLUICE_RPM`, `SLUICE_TPM` and `SLUICE_BURST_FACTOR` (all optional).
@@ -592,5 +620,5 @@ export const layerConfig = (
     tokensPerMinute: Config.option(Config.number("SLUICE_TPM")).pipe(Config.map(Option.getOrUndefined)),
     burstFactor: Config.number("SLUICE_BURST_FACTOR").pipe(Config.withDefault(0.8))
   })
-): Layer.Layer<RateLimiter, import("effect/ConfigError").ConfigError> =>
+): Layer.Layer<RateLimiter, import("effect/ConfigError").ConfigError | InvalidOptions> =>
   Layer.scoped(RateLimiter, Effect.flatMap(config, make))

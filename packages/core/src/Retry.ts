@@ -7,8 +7,9 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Schedule } from "effect"
-import { type OpenAiError, retryAfterMsOf } from "./Errors.js"
+import { Duration, Effect, Either, Schedule } from "effect"
+import { type InvalidOptions, type OpenAiError, retryAfterMsOf } from "./Errors.js"
+import * as Check from "./internal/options.js"
 
 /**
  * @since 0.1.0
@@ -58,6 +59,25 @@ export const none: Policy = { ...defaults, maxAttempts: 1 }
 export const policy = (overrides: Partial<Policy> = {}): Policy => ({ ...defaults, ...overrides })
 
 /**
+ * Checks a policy (or overrides of one): `maxAttempts` an integer ≥ 1 (1 = no retries), every delay, hint and
+ * deadline a number ≥ 0 (`Infinity` allowed for `maxDelayMs`, `maxHintMs` and `deadlineMs`: no limit). `prefix` is how the caller names the policy (`retry` in `OpenAiConfig.Options`).
+ * The one place these options are checked: `OpenAiConfig`, per-call overrides and {@link retry} use it.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = <P extends Partial<Policy>>(policy: P, prefix = "retry"): Either.Either<P, InvalidOptions> => {
+  const problem = Check.first(
+    Check.integer(`${prefix}.maxAttempts`, policy.maxAttempts, 1),
+    Check.number(`${prefix}.baseDelayMs`, policy.baseDelayMs, { atLeast: 0 }),
+    Check.number(`${prefix}.maxDelayMs`, policy.maxDelayMs, { atLeast: 0, infinite: true }),
+    Check.number(`${prefix}.maxHintMs`, policy.maxHintMs, { atLeast: 0, infinite: true }),
+    Check.number(`${prefix}.deadlineMs`, policy.deadlineMs, { atLeast: 0, infinite: true })
+  )
+  return problem === undefined ? Either.right(policy) : Either.left(problem)
+}
+
+/**
  * Whether the policy will consider retrying this error at all (retryable, and any hint within `maxHintMs`).
  *
  * @since 0.1.0
@@ -105,7 +125,8 @@ export const schedule = (policy: Policy): Schedule.Schedule<Duration.Duration, O
   )
 
 /**
- * Runs `effect` under the policy. Pass a fresh `effect` each time: it is re-run on every retry.
+ * Runs `effect` under the policy. Pass a fresh `effect` each time: it is re-run on every retry. A policy out of
+ * range ({@link validate}) fails with `InvalidOptions` before `effect` runs at all.
  *
  * @since 0.1.0
  * @category combinators
@@ -113,6 +134,8 @@ export const schedule = (policy: Policy): Schedule.Schedule<Duration.Duration, O
 export const retry =
   (policy: Policy) =>
   <A, R>(effect: Effect.Effect<A, OpenAiError, R>): Effect.Effect<A, OpenAiError, R> => {
+    const checked = validate(policy)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
     if (policy.maxAttempts <= 1) return effect
     // Like `Effect.retry(effect, schedule(policy))`, but the schedule is built once per policy and its driver
     // only on the first failure (the elapsed time and the backoff both start there either way), so a call that

@@ -144,7 +144,8 @@ describe("against the simulator", () => {
         maxResponseBytes: 64
       })
       expect(error._tag).toBe("ResponseDecodeFailed")
-      expect(error.message).toBe("response exceeds 64 bytes")
+      expect(error.message).toMatch(/^response exceeds 64 bytes \(maxResponseBytes\)/)
+      expect(error.retryable).toBe(false)
     })
   )
 
@@ -156,6 +157,7 @@ describe("against the simulator", () => {
       )
       expect(error._tag).toBe("InvalidRequest")
       expect(error.message).toContain("http://api.example.com")
+      expect(error.message).toContain("allowInsecure: true (CLI: --allow-insecure)")
     })
   )
 

@@ -16,7 +16,7 @@
 import * as Fs from "node:fs/promises"
 import { randomBytes } from "node:crypto"
 import type { Batches } from "@sluice/core"
-import { type Errors, Gates, OpenAi } from "@sluice/core"
+import { Errors, Gates, OpenAi } from "@sluice/core"
 import * as Pricing from "@sluice/core/Pricing"
 import {
   Cause,
@@ -24,6 +24,7 @@ import {
   Deferred,
   Duration,
   Effect,
+  Either,
   Fiber,
   Layer,
   Option,
@@ -507,6 +508,78 @@ export interface RunOptions {
 
 const pricing = Pricing.fromTable()
 
+const invalid = (option: string, value: unknown, expected: string) =>
+  new Errors.InvalidOptions({
+    option,
+    value: typeof value === "string" ? JSON.stringify(value) : String(value),
+    expected
+  })
+
+const checkInteger = (option: string, value: unknown, min: number) =>
+  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= min)
+    ? undefined
+    : invalid(option, value, `an integer ≥ ${min}`)
+
+/** A `DurationInput` that decodes and is not negative (Effect reads `-5` and `NaN` as 0 without a word). */
+const checkDuration = (option: string, value: Duration.DurationInput | undefined, positive: boolean) => {
+  if (value === undefined) return undefined
+  const expected = positive
+    ? 'a duration > 0 (ms, or a string like "5 seconds")'
+    : 'a duration ≥ 0 (ms, or a string like "10 seconds")'
+  if (typeof value === "number" && (Number.isNaN(value) || value < 0)) return invalid(option, value, expected)
+  if (typeof value === "string" && /^\s*-/.test(value)) return invalid(option, value, expected)
+  try {
+    const decoded = Duration.decode(value)
+    return positive && Duration.isZero(decoded) ? invalid(option, value, expected) : undefined
+  } catch {
+    return invalid(option, value, expected)
+  }
+}
+
+const firstProblem = <A>(
+  value: A,
+  ...checks: ReadonlyArray<Errors.InvalidOptions | undefined>
+): Either.Either<A, Errors.InvalidOptions> => {
+  const problem = checks.find((check) => check !== undefined)
+  return problem === undefined ? Either.right(value) : Either.left(problem)
+}
+
+/**
+ * Checks the options of {@link run}: `concurrency` an integer ≥ 1 (0 would run nothing and wait forever),
+ * `gracePeriod` a duration ≥ 0, `mode` one of its values. `run` uses it before reading anything.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateRunOptions = (options: RunOptions): Either.Either<RunOptions, Errors.InvalidOptions> =>
+  firstProblem(
+    options,
+    checkMode(options.mode),
+    checkInteger("concurrency", options.concurrency, 1),
+    checkDuration("gracePeriod", options.gracePeriod, false)
+  )
+
+/**
+ * Checks the options of {@link remote}: `pollInterval` a duration > 0, `maxRequestsPerBatch` and
+ * `maxBytesPerBatch` integers ≥ 1 (above the Batch API's 50,000 requests / 200 MB they are lowered to those).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateRemoteOptions = (options: RemoteOptions): Either.Either<RemoteOptions, Errors.InvalidOptions> =>
+  firstProblem(
+    options,
+    checkMode(options.mode),
+    checkDuration("pollInterval", options.pollInterval, true),
+    checkInteger("maxRequestsPerBatch", options.maxRequestsPerBatch, 1),
+    checkInteger("maxBytesPerBatch", options.maxBytesPerBatch, 1)
+  )
+
+const checkMode = (mode: unknown) =>
+  mode === undefined || mode === "new" || mode === "resume" || mode === "overwrite"
+    ? undefined
+    : invalid("mode", mode, 'one of "new", "resume", "overwrite"')
+
 const newId = () => `batch_req_${randomBytes(12).toString("hex")}`
 
 const snake = (tag: string) => tag.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
@@ -655,6 +728,7 @@ export const run = <E, R>(
 ): Effect.Effect<Summary, RunError | E, OpenAi.OpenAi | R> =>
   Effect.scoped(
     Effect.gen(function* () {
+      yield* validateRunOptions(options)
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
       const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
@@ -865,6 +939,7 @@ export const remote = <E, R>(
 ): Effect.Effect<Summary, RunError | RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
   Effect.scoped(
     Effect.gen(function* () {
+      yield* validateRemoteOptions(options)
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
       const startedAt = Date.now()

@@ -433,3 +433,33 @@ describe("Batch: the output must belong to the input", () => {
     })
   )
 })
+
+describe("Batch options out of range", () => {
+  it.scopedLive(
+    "concurrency 0, a negative grace period, a zero poll interval: InvalidOptions, nothing sent or written",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start({})
+        const dir = yield* tempDir
+        const output = Path.join(dir, "out.jsonl")
+        const cases = [
+          [Batch.run(Stream.fromIterable(job(3)), { output, concurrency: 0 }), "concurrency", "0"],
+          [Batch.run(Stream.fromIterable(job(3)), { output, concurrency: -4 }), "concurrency", "-4"],
+          [Batch.run(Stream.fromIterable(job(3)), { output, gracePeriod: -1 }), "gracePeriod", "-1"],
+          [Batch.run(Stream.fromIterable(job(3)), { output, mode: "append" as never }), "mode", '"append"'],
+          [Batch.remote(Stream.fromIterable(job(3)), { output, pollInterval: 0 }), "pollInterval", "0"],
+          [Batch.remote(Stream.fromIterable(job(3)), { output, maxRequestsPerBatch: 0 }), "maxRequestsPerBatch", "0"]
+        ] as const
+        for (const [job, option, value] of cases) {
+          const error = yield* Effect.flip(job).pipe(Effect.provide(client(sim.url)))
+          expect(error._tag).toBe("InvalidOptions")
+          if (error._tag !== "InvalidOptions") continue
+          expect(error.option).toBe(option)
+          expect(error.value).toBe(value)
+          expect(error.message).toContain(`invalid option ${option}: got ${value}, expected`)
+        }
+        expect((yield* sim.stats).requests).toBe(0)
+        yield* Effect.promise(() => expect(Fs.stat(output)).rejects.toThrow())
+      })
+  )
+})
