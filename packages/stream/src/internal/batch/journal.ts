@@ -90,11 +90,13 @@ export const lineProblem = (json: unknown, inputIds: ReadonlySet<string> | undef
   if ("method" in json || "url" in json || "body" in json) {
     return `custom_id ${JSON.stringify(customId)}: an input line (method/url/body), not an output line — is the output the input file?`
   }
-  if (typeof json["id"] !== "string") return `custom_id ${JSON.stringify(customId)}: not a batch output line (no id)`
+  const shape = 'a batch output line is {"id","custom_id","response","error"}'
+  if (typeof json["id"] !== "string")
+    return `custom_id ${JSON.stringify(customId)}: not a batch output line (no "id"; ${shape})`
   const response = json["response"]
   const error = json["error"]
   if (response === undefined || error === undefined) {
-    return `custom_id ${JSON.stringify(customId)}: not a batch output line (it needs both "response" and "error", one of them null)`
+    return `custom_id ${JSON.stringify(customId)}: not a batch output line (no "${response === undefined ? "response" : "error"}"; ${shape}, one of response and error null)`
   }
   if (response === null && error === null) {
     return `custom_id ${JSON.stringify(customId)}: not a batch output line (both response and error are null)`
