@@ -210,6 +210,36 @@ describe("Tokens", () => {
       expect(estimateCl100k(text)).toBe(exactCl100k(text))
     })
 
+    it("ordinary text longer than one segment (16 K characters) is still counted exactly", () => {
+      let seed = 1
+      const pick = <A>(items: ReadonlyArray<A>): A => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff
+        return items[seed % items.length]!
+      }
+      const parts = [
+        "the",
+        "Brown",
+        "fox's",
+        "日本語",
+        "12345",
+        "🙂",
+        "<|endoftext|>",
+        " ",
+        "  ",
+        "\n",
+        "\r\n",
+        "\t",
+        "!?",
+        "/"
+      ]
+      for (let run = 0; run < 3; run++) {
+        let text = ""
+        while (text.length < 60_000) text += pick(parts)
+        expect(estimateO200k(text)).toBe(exact(text))
+        expect(estimateCl100k(text)).toBe(exactCl100k(text))
+      }
+    })
+
     const longRun = FastCheck.tuple(
       FastCheck.constantFrom("a", "ab", "xyz", "Aa", "é", "日本", "🙂", "!", "-=", " ", "\n", "9a", "qwertyuiop"),
       FastCheck.integer({ min: 100, max: 1500 }),
