@@ -7,6 +7,7 @@
  */
 import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
+import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type Browser, chromium } from "playwright-core"
@@ -60,19 +61,33 @@ const withLock = async <A>(body: () => Promise<A>): Promise<A> => {
   }
 }
 
-const runs = (path: string) =>
-  new Promise<boolean>((resolve) => execFile(path, ["--version"], { timeout: 30_000 }, (error) => resolve(!error)))
+/** `chromium --version`'s answer ("Chromium 153.0.8010.0"), or undefined when it does not run. */
+const versionOf = (path: string) =>
+  new Promise<string | undefined>((resolve) =>
+    execFile(path, ["--version"], { timeout: 30_000 }, (error, stdout) => resolve(error ? undefined : stdout.trim()))
+  )
 
-/** The npm package's Chromium, unpacked; one left half-written by an interrupted run is unpacked again. */
+/**
+ * The npm package's Chromium, unpacked. The package reuses any file already at that place, so one left half-written
+ * by an interrupted run, or by another version of the package (its major is Chromium's), is unpacked again.
+ */
 const fromNpm = (): Promise<string> =>
   withLock(async () => {
     const { default: Chromium } = await import("@sparticuz/chromium")
+    const manifest = Path.join(Path.dirname(createRequire(import.meta.url).resolve("@sparticuz/chromium")), "..")
+    const major = (
+      JSON.parse(Fs.readFileSync(Path.join(manifest, "package.json"), "utf8")) as { version: string }
+    ).version.split(".")[0]
+    const usable = (version: string | undefined) => version?.startsWith(`Chromium ${major}.`) === true
     const path = await Chromium.executablePath()
-    if (await runs(path)) return path
+    if (usable(await versionOf(path))) return path
     Fs.rmSync(path, { force: true })
     const again = await Chromium.executablePath()
-    if (await runs(again)) return again
-    throw new Error(`${again} was unpacked but does not run (\`${again} --version\` fails)`)
+    const version = await versionOf(again)
+    if (usable(version)) return again
+    throw new Error(
+      `${again} was unpacked but \`${again} --version\` answers ${version ?? "nothing"}, not Chromium ${major}`
+    )
   })
 
 interface Source {
