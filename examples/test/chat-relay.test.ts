@@ -3,17 +3,14 @@
  * relayed stream, then the point of the example: when the client goes away (a fetch aborted, a browser tab
  * closed) the relay aborts the upstream request, which the simulator counts as a client-aborted stream.
  */
-import * as Fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Credentials, OpenAi, OpenAiConfig } from "@sluice/core"
 import type { Config } from "@sluice/simulator"
 import { Simulator, type Stats } from "@sluice/simulator"
 import { ChatStream } from "@sluice/stream"
+import * as Browser from "@sluice/test-support/Browser"
 import { Clock, Effect, Layer, Stream } from "effect"
-import { chromium } from "playwright-core"
 import * as Relay from "../chat-relay/Relay.js"
-
-const chromiumPath = "/usr/bin/chromium"
 
 const setup = (latency: Config.Latency) =>
   Effect.gen(function* () {
@@ -87,52 +84,33 @@ describe("chat-relay", () => {
     })
   )
 
-  // Outside CI a machine without Chromium skips this block; in CI (.ci/run installs Chromium) it always runs,
-  // and a missing browser fails the launch instead of passing silently.
-  describe.skipIf(!Fs.existsSync(chromiumPath) && process.env.CI !== "true")(
-    "in a real browser (headless Chromium)",
-    () => {
-      it.scopedLive("the page shows the streamed text; closing the tab aborts the upstream stream", () =>
-        Effect.gen(function* () {
-          // Chunks 2 s apart (a ~30 s stream): it is still streaming when the page is checked and closed, and cannot
-          // end by itself before the abort arrives, even with Chromium slowed down by a loaded machine.
-          const { sim, relay } = yield* setup({ firstTokenMs: 100, perChunkMs: 2_000 })
-          const browser = yield* Effect.acquireRelease(
-            Effect.promise(() =>
-              chromium.launch({
-                executablePath: chromiumPath,
-                args: [
-                  "--headless",
-                  "--no-sandbox",
-                  "--disable-gpu",
-                  "--disable-quic",
-                  "--no-first-run",
-                  "--disable-background-networking",
-                  "--disable-component-update",
-                  "--disable-sync"
-                ]
-              })
-            ),
-            (browser) => Effect.promise(() => browser.close())
-          )
-          const page = yield* Effect.promise(() => browser.newPage())
-          yield* Effect.promise(() => page.goto(`${relay.url}/?q=${encodeURIComponent("Tell me a long story.")}`))
-          yield* Effect.promise(() =>
-            page.waitForFunction(() => (document.getElementById("out")?.textContent ?? "").length > 0, undefined, {
-              timeout: 10_000
-            })
-          )
-          const shown = yield* Effect.promise(() => page.textContent("#out"))
-          expect(shown!.length).toBeGreaterThan(0)
-          expect(yield* Effect.promise(() => page.textContent("#status"))).toBe("streaming")
-          expect((yield* sim.stats).streamsStarted).toBe(1)
+  // Chromium comes from npm (@sluice/test-support/Browser): where none can be had, this fails saying how to get one.
+  describe("in a real browser (headless Chromium)", () => {
+    it.scopedLive("the page shows the streamed text; closing the tab aborts the upstream stream", () =>
+      Effect.gen(function* () {
+        // Chunks 2 s apart (a ~30 s stream): it is still streaming when the page is checked and closed, and cannot
+        // end by itself before the abort arrives, even with Chromium slowed down by a loaded machine.
+        const { sim, relay } = yield* setup({ firstTokenMs: 100, perChunkMs: 2_000 })
+        const browser = yield* Effect.acquireRelease(Effect.promise(Browser.launch), (browser) =>
+          Effect.promise(() => browser.close())
+        )
+        const page = yield* Effect.promise(() => browser.newPage())
+        yield* Effect.promise(() => page.goto(`${relay.url}/?q=${encodeURIComponent("Tell me a long story.")}`))
+        yield* Effect.promise(() =>
+          page.waitForFunction(() => (document.getElementById("out")?.textContent ?? "").length > 0, undefined, {
+            timeout: 10_000
+          })
+        )
+        const shown = yield* Effect.promise(() => page.textContent("#out"))
+        expect(shown!.length).toBeGreaterThan(0)
+        expect(yield* Effect.promise(() => page.textContent("#status"))).toBe("streaming")
+        expect((yield* sim.stats).streamsStarted).toBe(1)
 
-          yield* Effect.promise(() => page.close())
-          const { stats, afterMs } = yield* waitForStats(sim, (s) => s.streamsAborted + s.streamsCompleted >= 1)
-          expect(stats).toMatchObject({ streamsStarted: 1, streamsCompleted: 0, streamsAborted: 1 })
-          yield* Effect.logInfo(`upstream abort seen ${afterMs} ms after the tab was closed`)
-        })
-      )
-    }
-  )
+        yield* Effect.promise(() => page.close())
+        const { stats, afterMs } = yield* waitForStats(sim, (s) => s.streamsAborted + s.streamsCompleted >= 1)
+        expect(stats).toMatchObject({ streamsStarted: 1, streamsCompleted: 0, streamsAborted: 1 })
+        yield* Effect.logInfo(`upstream abort seen ${afterMs} ms after the tab was closed`)
+      })
+    )
+  })
 })

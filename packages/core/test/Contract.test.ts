@@ -1,13 +1,16 @@
 /**
  * Contract: the requests the client builds are valid per the OpenAI OpenAPI spec, as judged by `steady`
  * (the spec-validating mock the official SDKs test against), and steady's generated responses decode with
- * our response schemas. Needs ../shared/openai-openapi/openapi.yaml beside the repository: when it is absent
- * this suite FAILS with a message saying so (a silent skip would hide a contract that is no longer checked).
+ * our response schemas. steady serves the committed subset test/fixtures/openai-openapi.subset.yaml, derived
+ * from the public spec by scripts/openapi-subset.ts, so these tests need nothing outside the repository.
  */
+import { execFile } from "node:child_process"
+import * as Fs from "node:fs"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { OpenAi } from "@sluice/core"
 import { Context, Effect, Layer } from "effect"
-import { client, hasSpec, type Spawned, specPath, steady } from "./support/servers.js"
+import * as Yaml from "yaml"
+import { bin, client, fullSpecPath, repoRoot, type Spawned, specPath, steady } from "./support/servers.js"
 
 class Steady extends Context.Tag("test/Steady")<Steady, Spawned>() {}
 const SteadyLive = Layer.scoped(Steady, steady)
@@ -25,148 +28,163 @@ const tools = [
   }
 ]
 
-if (!hasSpec) {
-  describe("contract (steady)", () => {
-    it("needs the OpenAI spec", () => {
-      throw new Error(
-        `OpenAI spec not found at ${specPath}: the contract tests need ../shared/openai-openapi/openapi.yaml beside the clone (see docs/client.md)`
+describe("the committed spec subset", () => {
+  it("carries its source, resolves every $ref, has no prose, and is what the script derives from the full spec", async () => {
+    const text = Fs.readFileSync(specPath, "utf8")
+    expect(text).toContain("openai/openai-openapi at commit f85dbe223d40e1a31cba812ab2d755c7e98a92a3")
+    expect(text).toContain("MIT licence")
+    expect(text.length).toBeLessThan(200_000)
+    const spec = Yaml.parse(text) as { components: Record<string, Record<string, unknown>> }
+    const refs = [...text.matchAll(/"#\/components\/([^/"]+)\/([^"]+)"/g)]
+    expect(refs.length).toBeGreaterThan(50)
+    for (const [ref, kind, name] of refs) expect(spec.components[kind!]?.[name!], ref).toBeDefined()
+    expect(text).not.toMatch(/^\s*(summary|example|examples|x-oaiMeta):/m)
+    // Beside a clone that has the full public spec (CI does: .ci/run also runs this check on its own), the
+    // committed file must be byte for byte what scripts/openapi-subset.ts derives from it.
+    if (Fs.existsSync(fullSpecPath)) {
+      const check = await new Promise<{ code: number | null; output: string }>((resolve) =>
+        execFile(bin("tsx"), ["scripts/openapi-subset.ts", "--check"], { cwd: repoRoot }, (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : (error.code as number | null), output: stdout + stderr })
+        )
       )
+      expect(check.output).toContain("is up to date")
+      expect(check.code).toBe(0)
+    }
+  })
+})
+
+layer(Live, { excludeTestServices: true, timeout: 60_000 })("contract (steady)", (it) => {
+  it.effect("steady rejects an invalid request (so the checks below can fail)", () =>
+    Effect.gen(function* () {
+      const { url } = yield* Steady
+      const response = yield* Effect.promise(() =>
+        fetch(`${url}/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer sk-x" },
+          body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "robot", content: "hi" }] })
+        })
+      )
+      expect(response.status).toBe(400)
+      expect(response.headers.get("x-steady-request-valid")).toBe("false")
+      // Through the client, such a request never leaves: it is refused with the field path.
+      const openai = yield* OpenAi.OpenAi
+      const error = yield* Effect.flip(
+        openai.chat.completions.create({ model: "gpt-4o", messages: [{ role: "robot", content: "hi" } as never] })
+      )
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("messages[0].role")
     })
-  })
-} else {
-  layer(Live, { excludeTestServices: true, timeout: 60_000 })("contract (steady)", (it) => {
-    it.effect("steady rejects an invalid request (so the checks below can fail)", () =>
-      Effect.gen(function* () {
-        const { url } = yield* Steady
-        const response = yield* Effect.promise(() =>
-          fetch(`${url}/chat/completions`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: "Bearer sk-x" },
-            body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "robot", content: "hi" }] })
-          })
-        )
-        expect(response.status).toBe(400)
-        expect(response.headers.get("x-steady-request-valid")).toBe("false")
-        // Through the client, such a request never leaves: it is refused with the field path.
-        const openai = yield* OpenAi.OpenAi
-        const error = yield* Effect.flip(
-          openai.chat.completions.create({ model: "gpt-4o", messages: [{ role: "robot", content: "hi" } as never] })
-        )
-        expect(error._tag).toBe("InvalidRequest")
-        expect(error.message).toContain("messages[0].role")
-      })
-    )
+  )
 
-    it.effect("chat with every message role, tools, tool_choice, json_schema, max_completion_tokens", () =>
-      Effect.gen(function* () {
-        const openai = yield* OpenAi.OpenAi
-        const response = yield* openai.chat.completions.create({
-          model: "gpt-4o-mini",
-          messages: [
-            { role: "system", content: "Be brief." },
-            { role: "developer", content: [{ type: "text", text: "Answer in JSON." }] },
-            {
-              role: "user",
-              content: [
-                { type: "text", text: "Weather?" },
-                { type: "image_url", image_url: { url: "https://example.com/a.png", detail: "low" } }
-              ]
-            },
-            {
-              role: "assistant",
-              content: null,
-              tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }]
-            },
-            { role: "tool", tool_call_id: "call_1", content: "sunny" }
-          ],
-          tools,
-          tool_choice: { type: "function", function: { name: "get_weather" } },
-          response_format: {
-            type: "json_schema",
-            json_schema: { name: "answer", schema: { type: "object", properties: {} }, strict: true }
+  it.effect("chat with every message role, tools, tool_choice, json_schema, max_completion_tokens", () =>
+    Effect.gen(function* () {
+      const openai = yield* OpenAi.OpenAi
+      const response = yield* openai.chat.completions.create({
+        model: "gpt-4o-mini",
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "developer", content: [{ type: "text", text: "Answer in JSON." }] },
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "Weather?" },
+              { type: "image_url", image_url: { url: "https://example.com/a.png", detail: "low" } }
+            ]
           },
-          max_completion_tokens: 50,
-          temperature: 0.2,
-          seed: 7,
-          stop: ["\n\n"],
-          n: 1
-        })
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }]
+          },
+          { role: "tool", tool_call_id: "call_1", content: "sunny" }
+        ],
+        tools,
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "answer", schema: { type: "object", properties: {} }, strict: true }
+        },
+        max_completion_tokens: 50,
+        temperature: 0.2,
+        seed: 7,
+        stop: ["\n\n"],
+        n: 1
+      })
+      expect(response.status).toBe(200)
+      expect(Array.isArray(response.body.choices)).toBe(true)
+      expect(response.attempts).toBe(1)
+    })
+  )
+
+  it.effect("chat with json_object and max_tokens", () =>
+    Effect.gen(function* () {
+      const openai = yield* OpenAi.OpenAi
+      const response = yield* openai.chat.completions.create({
+        model: "gpt-4o",
+        messages: [{ role: "user", content: "hi" }],
+        response_format: { type: "json_object" },
+        max_tokens: 10,
+        tool_choice: "auto",
+        tools
+      })
+      expect(response.status).toBe(200)
+    })
+  )
+
+  it.effect("embeddings float, base64 and dimensions", () =>
+    Effect.gen(function* () {
+      const openai = yield* OpenAi.OpenAi
+      for (const request of [
+        { model: "text-embedding-3-small", input: "hello" },
+        { model: "text-embedding-3-small", input: ["a", "b"], encoding_format: "base64" as const },
+        { model: "text-embedding-3-large", input: "x", encoding_format: "float" as const, dimensions: 256 }
+      ]) {
+        const response = yield* openai.embeddings.create(request)
         expect(response.status).toBe(200)
-        expect(Array.isArray(response.body.choices)).toBe(true)
-        expect(response.attempts).toBe(1)
-      })
-    )
+        expect(Array.isArray(response.body.data)).toBe(true)
+      }
+    })
+  )
 
-    it.effect("chat with json_object and max_tokens", () =>
-      Effect.gen(function* () {
-        const openai = yield* OpenAi.OpenAi
-        const response = yield* openai.chat.completions.create({
-          model: "gpt-4o",
-          messages: [{ role: "user", content: "hi" }],
-          response_format: { type: "json_object" },
-          max_tokens: 10,
-          tool_choice: "auto",
-          tools
-        })
-        expect(response.status).toBe(200)
-      })
-    )
+  it.effect("models list and retrieve", () =>
+    Effect.gen(function* () {
+      const openai = yield* OpenAi.OpenAi
+      expect((yield* openai.models.list()).status).toBe(200)
+      expect((yield* openai.models.retrieve("gpt-4o")).body.id).toBeTypeOf("string")
+    })
+  )
 
-    it.effect("embeddings float, base64 and dimensions", () =>
-      Effect.gen(function* () {
-        const openai = yield* OpenAi.OpenAi
-        for (const request of [
-          { model: "text-embedding-3-small", input: "hello" },
-          { model: "text-embedding-3-small", input: ["a", "b"], encoding_format: "base64" as const },
-          { model: "text-embedding-3-large", input: "x", encoding_format: "float" as const, dimensions: 256 }
-        ]) {
-          const response = yield* openai.embeddings.create(request)
-          expect(response.status).toBe(200)
-          expect(Array.isArray(response.body.data)).toBe(true)
-        }
+  it.effect("files upload (multipart), list, retrieve, content, delete", () =>
+    Effect.gen(function* () {
+      const openai = yield* OpenAi.OpenAi
+      const line = JSON.stringify({ custom_id: "1", method: "POST", url: "/v1/chat/completions", body: {} })
+      const created = yield* openai.files.create({
+        file: new TextEncoder().encode(`${line}\n`),
+        filename: "batch.jsonl",
+        purpose: "batch"
       })
-    )
+      expect(created.status).toBe(200)
+      expect((yield* openai.files.list({ purpose: "batch", limit: 10, order: "desc" })).status).toBe(200)
+      expect((yield* openai.files.retrieve("file-abc")).status).toBe(200)
+      expect((yield* openai.files.content("file-abc")).status).toBe(200)
+      expect((yield* openai.files.delete("file-abc")).status).toBe(200)
+    })
+  )
 
-    it.effect("models list and retrieve", () =>
-      Effect.gen(function* () {
-        const openai = yield* OpenAi.OpenAi
-        expect((yield* openai.models.list()).status).toBe(200)
-        expect((yield* openai.models.retrieve("gpt-4o")).body.id).toBeTypeOf("string")
+  it.effect("batches create, retrieve, list, cancel", () =>
+    Effect.gen(function* () {
+      const openai = yield* OpenAi.OpenAi
+      const created = yield* openai.batches.create({
+        input_file_id: "file-abc",
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h",
+        metadata: { job: "nightly" }
       })
-    )
-
-    it.effect("files upload (multipart), list, retrieve, content, delete", () =>
-      Effect.gen(function* () {
-        const openai = yield* OpenAi.OpenAi
-        const line = JSON.stringify({ custom_id: "1", method: "POST", url: "/v1/chat/completions", body: {} })
-        const created = yield* openai.files.create({
-          file: new TextEncoder().encode(`${line}\n`),
-          filename: "batch.jsonl",
-          purpose: "batch"
-        })
-        expect(created.status).toBe(200)
-        expect((yield* openai.files.list({ purpose: "batch", limit: 10, order: "desc" })).status).toBe(200)
-        expect((yield* openai.files.retrieve("file-abc")).status).toBe(200)
-        expect((yield* openai.files.content("file-abc")).status).toBe(200)
-        expect((yield* openai.files.delete("file-abc")).status).toBe(200)
-      })
-    )
-
-    it.effect("batches create, retrieve, list, cancel", () =>
-      Effect.gen(function* () {
-        const openai = yield* OpenAi.OpenAi
-        const created = yield* openai.batches.create({
-          input_file_id: "file-abc",
-          endpoint: "/v1/chat/completions",
-          completion_window: "24h",
-          metadata: { job: "nightly" }
-        })
-        expect(created.status).toBe(200)
-        expect(created.body.status).toBeTypeOf("string")
-        expect((yield* openai.batches.retrieve("batch_abc")).status).toBe(200)
-        expect((yield* openai.batches.list({ limit: 5 })).status).toBe(200)
-        expect((yield* openai.batches.cancel("batch_abc")).status).toBe(200)
-      })
-    )
-  })
-}
+      expect(created.status).toBe(200)
+      expect(created.body.status).toBeTypeOf("string")
+      expect((yield* openai.batches.retrieve("batch_abc")).status).toBe(200)
+      expect((yield* openai.batches.list({ limit: 5 })).status).toBe(200)
+      expect((yield* openai.batches.cancel("batch_abc")).status).toBe(200)
+    })
+  )
+})

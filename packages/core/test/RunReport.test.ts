@@ -1,8 +1,8 @@
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
+import * as Browser from "@sluice/test-support/Browser"
 import { Effect, Layer, TestClock } from "effect"
-import { chromium } from "playwright-core"
 import { RateLimited } from "../src/Errors.js"
 import * as Gates from "../src/Gates.js"
 import * as Pricing from "../src/Pricing.js"
@@ -233,19 +233,7 @@ describe("RunReport", () => {
     })
     Fs.mkdirSync(buildDir, { recursive: true })
     Fs.writeFileSync(`${buildDir}report.html`, html)
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync"
-      ]
-    })
+    const browser = await Browser.launch()
     try {
       const page = await browser.newPage({ viewport: { width: 1240, height: 900 } })
       const requests: Array<string> = []

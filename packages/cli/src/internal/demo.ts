@@ -71,39 +71,55 @@ interface SdkResult {
 /** The comparison stops starting requests after this long, so the demo ends in about a minute. */
 const sdkCapMs = 30_000
 
+/**
+ * The comparison's libraries are optional peer dependencies of @sluice/cli (the repository's workspace installs
+ * them): loaded only when the demo compares, and when one is missing the demo says so and runs Sluice alone.
+ */
+const loadSdk = () =>
+  Promise.all([import("openai"), import("p-limit")]).then(
+    ([{ default: OpenAI }, { default: pLimit }]) => ({ OpenAI, pLimit }),
+    (error: unknown) => {
+      const missing = ["openai", "p-limit"].filter((name) => String(error).includes(`'${name}'`))
+      return `${missing.length > 0 ? missing.join(" and ") : "openai or p-limit"} could not be loaded (${
+        error instanceof Error ? error.message.split("\n")[0] : String(error)
+      }). They are optional peer dependencies of @sluice/cli, used only for this comparison: \`npm install openai@6.49.0 p-limit@6.2.0\` brings them; --skip-comparison runs Sluice alone.`
+    }
+  )
+
+type Sdk = Exclude<Awaited<ReturnType<typeof loadSdk>>, string>
+
 /** The common approach: the official SDK (default maxRetries 2) under p-limit(50). */
-const runSdk = (url: string, lines: ReadonlyArray<string>): Promise<SdkResult> =>
-  Promise.all([import("openai"), import("p-limit")]).then(async ([{ default: OpenAI }, { default: pLimit }]) => {
-    const client = new OpenAI({ apiKey: "sk-demo", baseURL: url })
-    const limit = pLimit(50)
-    let succeeded = 0
-    let failed = 0
-    let notRun = 0
-    const started = Date.now()
-    const ticker = setInterval(() => {
-      process.stderr.write(`openai + p-limit: ${succeeded + failed}/${lines.length} done, ${failed} failed\n`)
-    }, 3000)
-    await Promise.all(
-      lines.map((text) =>
-        limit(async () => {
-          const line = JSON.parse(text) as { url: string; body: never }
-          if (Date.now() - started > sdkCapMs) {
-            notRun++
-            return
-          }
-          try {
-            if (line.url === "/v1/embeddings") await client.embeddings.create(line.body)
-            else await client.chat.completions.create(line.body)
-            succeeded++
-          } catch {
-            failed++
-          }
-        })
-      )
+const runSdk = async ({ OpenAI, pLimit }: Sdk, url: string, lines: ReadonlyArray<string>): Promise<SdkResult> => {
+  const client = new OpenAI({ apiKey: "sk-demo", baseURL: url })
+  const limit = pLimit(50)
+  let succeeded = 0
+  let failed = 0
+  let notRun = 0
+  const started = Date.now()
+  const ticker = setInterval(() => {
+    process.stderr.write(`openai + p-limit: ${succeeded + failed}/${lines.length} done, ${failed} failed\n`)
+  }, 3000)
+  await Promise.all(
+    lines.map((text) =>
+      limit(async () => {
+        const line = JSON.parse(text) as { url: string; body: never }
+        if (Date.now() - started > sdkCapMs) {
+          notRun++
+          return
+        }
+        try {
+          if (line.url === "/v1/embeddings") await client.embeddings.create(line.body)
+          else await client.chat.completions.create(line.body)
+          succeeded++
+        } catch {
+          failed++
+        }
+      })
     )
-    clearInterval(ticker)
-    return { succeeded, failed, notRun, wallS: (Date.now() - started) / 1000 }
-  })
+  )
+  clearInterval(ticker)
+  return { succeeded, failed, notRun, wallS: (Date.now() - started) / 1000 }
+}
 
 const pad = (text: string, width: number) => text.padEnd(width)
 
@@ -141,14 +157,17 @@ export const demo = (flags: DemoFlags): Effect.Effect<number> =>
     )
     if (sluice.result.summary === undefined) return sluice.result.code
     let sdk: { readonly result: SdkResult; readonly stats: Stats } | undefined
-    if (flags.compare) {
+    const loaded = flags.compare ? yield* Effect.promise(loadSdk) : undefined
+    if (typeof loaded === "string")
+      process.stdout.write(`\n2) the side-by-side run with the official SDK is skipped: ${loaded}\n`)
+    if (loaded !== undefined && typeof loaded !== "string") {
       process.stdout.write(
         `\n2) the same job with the official openai SDK (maxRetries 2) + p-limit(50), fresh simulator, same settings; no new requests after ${sdkCapMs / 1000} s\n`
       )
       sdk = yield* Effect.scoped(
         Effect.gen(function* () {
           const sim = yield* Simulator.start(simulatorConfig)
-          const result = yield* Effect.promise(() => runSdk(sim.url, lines))
+          const result = yield* Effect.promise(() => runSdk(loaded, sim.url, lines))
           return { result, stats: yield* sim.stats }
         })
       )

@@ -3,7 +3,6 @@
  * the scope's finalizer; a tiny `node:http` server for faults the other servers cannot produce.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import { fileURLToPath } from "node:url"
@@ -13,7 +12,10 @@ import { Effect, Layer, type Scope } from "effect"
 export const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
 export const bin = (name: string) => `${repoRoot}node_modules/.bin/${name}`
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
-export const specPath = `${repoRoot}../shared/openai-openapi/openapi.yaml`
+/** The OpenAI spec subset steady serves: committed, derived from the public spec by scripts/openapi-subset.ts. */
+export const specPath = fixture("openai-openapi.subset.yaml")
+/** The full public spec, when it lies beside the clone: only the subset's drift check reads it. */
+export const fullSpecPath = `${repoRoot}../shared/openai-openapi/openapi.yaml`
 
 export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => {
   const server = Net.createServer()
@@ -114,8 +116,6 @@ export const spawnServer = (
       times: 2
     })
   )
-
-export const hasSpec = Fs.existsSync(specPath)
 
 /** steady on the OpenAI spec; it rejects invalid requests with 400 (`x-steady-request-valid: false`). */
 export const steady = spawnServer(
