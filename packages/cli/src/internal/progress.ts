@@ -42,15 +42,20 @@ export const line = (p: Batch.Progress, width = 24): string => {
  *
  * @internal
  */
-export const render = (progress: SubscriptionRef.SubscriptionRef<Batch.Progress>, tty: boolean) => {
+export const render = (progress: SubscriptionRef.SubscriptionRef<Batch.Progress>, tty: boolean, colors = tty) => {
+  let width = 0
   const draw = Effect.flatMap(SubscriptionRef.get(progress), (p) =>
     Effect.sync(() => {
       if (p.total === 0) return
-      if (tty) process.stderr.write(`\r${line(p)}\x1b[K`)
-      else process.stderr.write(`progress: ${line(p).replace(/^[█░]+ /, "")}\n`)
+      const text = line(p)
+      // With NO_COLOR no escape code at all: the old bar is overwritten with spaces instead of erased.
+      if (tty && colors) process.stderr.write(`\r${text}\x1b[K`)
+      else if (tty) process.stderr.write(`\r${text.padEnd(width)}`)
+      else process.stderr.write(`progress: ${text.replace(/^[█░]+ /, "")}\n`)
+      width = Math.max(width, text.length)
     })
   )
-  setClearLine(tty)
+  setClearLine(tty, colors)
   return Effect.repeat(draw, Schedule.spaced(Duration.millis(tty ? 150 : 5000))).pipe(
     Effect.onInterrupt(() =>
       Effect.zipRight(
