@@ -112,13 +112,13 @@ const chatCommand = Command.make(
     prompt: Args.text({ name: "prompt" }),
     model: Options.text("model").pipe(Options.withDefault("gpt-4o-mini")),
     maxTokens: numeric("max-tokens", "N", "the longest answer in tokens, 1 to 1000000 (default 512)"),
-    noStream: Options.boolean("no-stream").pipe(Options.withDescription("wait for the whole answer")),
     timeoutSeconds: numeric(
       "timeout-seconds",
       "N",
       "per attempt: seconds to the first token (streaming, default 120) or to the whole answer (--no-stream, default 300), 1 to 3600"
     ),
     maxRetries: numeric("max-retries", "N", "retries after a retryable failure, 0 to 10 (default 2)"),
+    noStream: Options.boolean("no-stream").pipe(Options.withDescription("wait for the whole answer")),
     baseUrl,
     apiKeyFile,
     allowInsecure
