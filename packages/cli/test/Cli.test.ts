@@ -239,4 +239,38 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     // everything the server finished was written (in-flight requests were drained)
     expect(sim.stats().successes).toBe(written)
   })
+
+  it("counts match what the server saw: a refused key (2 requests: the 401 and its one re-attempt)", async () => {
+    const sim = await simulator({ keys: ["sk-the-only-valid-key"] })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(3))
+    const result = await sluice(["batch", input, "-o", output, "--concurrency", "1", "--json"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(4)
+    const summary = JSON.parse(result.stdout)
+    expect(summary.requests_sent).toBe(sim.stats().requests)
+    expect(summary.retries).toBe(sim.stats().requests - 1)
+  })
+
+  it("counts match what the server saw: Ctrl-C with two requests in flight", async () => {
+    const sim = await simulator({ latency: { requestMs: 4000 } })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(10))
+    const child = start(["batch", input, "-o", output, "--concurrency", "2", "--grace-seconds", "0", "--json"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    const exited = finish(child)
+    await waitFor(async () => sim.stats().inFlight === 2)
+    child.kill("SIGINT")
+    const result = await exited
+    expect(result.code).toBe(130)
+    // before: "requests sent 0" (attempts were counted when their answer came, and these never answered)
+    expect(sim.stats().requests).toBeGreaterThanOrEqual(2)
+    expect(JSON.parse(result.stdout).requests_sent).toBe(sim.stats().requests)
+  })
 })

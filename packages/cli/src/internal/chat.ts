@@ -79,8 +79,9 @@ export const chat = (flags: ChatFlags): Effect.Effect<number> =>
     const timeout = Duration.seconds(flags.timeoutSeconds)
     const maxAttempts = flags.maxRetries + 1
     const watch = new Watch("sluice chat", maxAttempts)
+    // Streaming: the first-token timeout runs from the start of the attempt, so it bounds the wait for headers too.
     watch.limits = flags.stream
-      ? { firstTokenMs: flags.timeoutSeconds * 1000 }
+      ? { headersMs: flags.timeoutSeconds * 1000, firstTokenMs: flags.timeoutSeconds * 1000 }
       : { headersMs: flags.timeoutSeconds * 1000 }
     // Retries are run here, not inside the client, so that each one is announced with its reason; the client makes
     // one attempt per call (plus the one re-attempt after a 401 that re-reads the key).

@@ -165,7 +165,7 @@ export class Watch {
     Effect.forkScoped(
       Effect.repeat(
         Effect.sync(() => this.tick()),
-        Schedule.spaced(Duration.seconds(1))
+        Schedule.spaced(Duration.millis(500))
       )
     )
   )
