@@ -121,6 +121,7 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     const summary = JSON.parse(result.stdout)
     expect(summary).toMatchObject({ total: 250, succeeded: 250, failed: 0, stopped: null, exit_code: 0 })
     expect(summary.retries).toBeGreaterThan(0)
+    expect(result.stderr).toMatch(/retried after: .*(ServerError 50\d|ConnectionFailed|ResponseDecodeFailed)/)
     const lines = await outputLines(output)
     expect(lines).toHaveLength(250)
     expect(new Set(lines.map((line) => line.custom_id)).size).toBe(250)
@@ -272,5 +273,22 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     // before: "requests sent 0" (attempts were counted when their answer came, and these never answered)
     expect(sim.stats().requests).toBeGreaterThanOrEqual(2)
     expect(JSON.parse(result.stdout).requests_sent).toBe(sim.stats().requests)
+  })
+
+  it("requests larger than --tpm: the reason, and a way out that does not repeat the same --tpm", async () => {
+    const sim = await simulator({})
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, `${[chatLine(1), chatLine(2)].join("\n")}\n`)
+    const result = await sluice(["batch", input, "-o", output, "--tpm", "10"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("failed with: RequestTooLarge ×2")
+    expect(result.stderr).toContain("larger than the key's token limit per minute (--tpm 10)")
+    expect(result.stderr).toContain("--resume --retry-failed")
+    expect(result.stderr).not.toMatch(/--resume.*--tpm 10/)
+    expect(sim.stats().requests).toBe(0)
   })
 })

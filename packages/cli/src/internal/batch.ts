@@ -10,6 +10,7 @@ import { Batch } from "@sluice/stream"
 import { Deferred, Effect, Either, Fiber } from "effect"
 import { baseUrlOf, type ClientFlags, checkKeyFile, colors, credentials, layer } from "./client.js"
 import { render } from "./progress.js"
+import { Reasons } from "./watch.js"
 import { Checks, canonical, checkWritable, hasContent, show } from "./usage.js"
 
 /** @internal */
@@ -225,7 +226,7 @@ export const exitCodeOf = (summary: Batch.Summary): number => {
   }
 }
 
-const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
+const report = (flags: BatchFlags, summary: Batch.Summary, code: number, reasons: Reasons) =>
   Effect.gen(function* () {
     if (flags.json) {
       yield* out(JSON.stringify({ ...Batch.summaryJson(summary), output: flags.output, exit_code: code }))
@@ -239,6 +240,8 @@ const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
           `tokens ${summary.prompt_tokens} in / ${summary.completion_tokens} out · $${summary.cost_usd.toFixed(4)}`
       )
     }
+    if (reasons.retries.size > 0) yield* err(`retried after: ${Reasons.format(reasons.retries)}`)
+    if (summary.failed > 0 && reasons.failures.size > 0) yield* err(`failed with: ${Reasons.format(reasons.failures)}`)
     const stopped = summary.stopped
     const pending = `${summary.pending} request(s) were not run and stay pending`
     switch (stopped?.reason) {
@@ -267,12 +270,19 @@ const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
           `interrupted: ${pending}; every finished request is in ${flags.output}. Resume with:\n  ${resumeCommand(flags)}`
         )
         break
-      default:
-        if (summary.failed > 0) {
+      default: {
+        const tooLarge = reasons.failures.has("RequestTooLarge")
+        if (summary.failed > 0 && tooLarge) {
           yield* err(
-            `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(flags, ["--retry-failed"])}`
+            `${reasons.failures.get("RequestTooLarge")} request(s) are larger than the key's token limit per minute${flags.tpm === undefined ? "" : ` (--tpm ${flags.tpm})`}: running them again cannot help until the limit is higher${flags.tpm === undefined ? "" : " (raise --tpm, or leave it out to learn the limit from the headers)"} or the requests (prompt + max_tokens) are smaller.`
           )
         }
+        if (summary.failed > 0) {
+          yield* err(
+            `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(tooLarge ? { ...flags, tpm: undefined } : flags, ["--retry-failed"])}`
+          )
+        }
+      }
     }
   })
 
@@ -386,8 +396,9 @@ export const runBatch = (
         )
       })
     )
+    const reasons = new Reasons()
     const result = yield* reported.pipe(
-      Effect.provide(layer(flags, keys)),
+      Effect.provide(layer(flags, keys, reasons)),
       Effect.either,
       Effect.ensuring(
         Effect.sync(() => {
@@ -414,6 +425,6 @@ export const runBatch = (
     }
     const summary = result.right
     const code = exitCodeOf(summary)
-    if (options.quiet !== true) yield* report(flags, summary, code)
+    if (options.quiet !== true) yield* report(flags, summary, code, reasons)
     return { code, summary }
   })

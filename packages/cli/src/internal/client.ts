@@ -5,7 +5,7 @@
  */
 import * as Fs from "node:fs"
 import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
-import { layerMeter } from "./watch.js"
+import { layerMeter, Reasons } from "./watch.js"
 import { type Console, Effect, Layer, Logger, LogLevel } from "effect"
 import type { Checks } from "./usage.js"
 import { show } from "./usage.js"
@@ -87,7 +87,11 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
  *
  * @internal
  */
-export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credentials>) => {
+export const layer = (
+  flags: ClientFlags,
+  keys: Layer.Layer<Credentials.Credentials>,
+  reasons: Reasons = new Reasons()
+) => {
   const gates = Gates.layerDefaults({
     rateLimiter: {
       ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
@@ -98,7 +102,7 @@ export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credenti
   })
   // Telemetry (for --report) sits between the gates and the meter; the client sees the outermost Gates.
   return OpenAi.layer.pipe(
-    Layer.provideMerge(layerMeter),
+    Layer.provideMerge(layerMeter(reasons)),
     Layer.provideMerge(Telemetry.wrap(gates, { logs: false })),
     Layer.provide(
       OpenAiConfig.layer({

@@ -28,6 +28,7 @@ export const line = (p: Batch.Progress, width = 24): string => {
   return [
     `${bar} ${p.done}/${p.total} ${Math.floor(ratio * 100)}%`,
     `${p.rate_per_s.toFixed(1)} req/s`,
+    `in flight ${p.in_flight}`,
     `429s ${p.rate_limited}`,
     `retries ${p.retries}`,
     `failed ${p.failed}`,

@@ -178,38 +178,77 @@ export const layer = (watch: Watch): Layer.Layer<Gates.Gates, never, Gates.Gates
     Effect.map(Gates.Gates, (inner) => watch.gates(inner))
   )
 
-const isRateLimited = (outcome: Gates.AttemptOutcome) =>
-  outcome._tag === "Failure" && outcome.error._tag === "RateLimited"
+/**
+ * Why a job's attempts were retried and why its requests failed, by error (`ServerError 503`, `RateLimited 429`),
+ * for the summary of `sluice batch`.
+ */
+export class Reasons {
+  readonly retries = new Map<string, number>()
+  readonly failures = new Map<string, number>()
+
+  static key(error: Errors.OpenAiError): string {
+    const status = "status" in error && typeof error.status === "number" ? ` ${error.status}` : ""
+    return error._tag === "Timeout" ? `Timeout (${error.phase})` : `${error._tag}${status}`
+  }
+
+  static format(counts: ReadonlyMap<string, number>): string {
+    return [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, n]) => `${reason} ×${n}`)
+      .join(", ")
+  }
+}
 
 /**
  * `Batch.Meter` counted where the request leaves: an attempt is sent once the gates admitted it (so requests in
  * flight when the job is interrupted count, as the server saw them), and a retry is an attempt after the first that
- * was sent (an attempt that a blown fuse refused before sending is no retry).
+ * was sent (an attempt that a blown fuse refused before sending is no retry). With `reasons`, also why.
  */
-export const layerMeter: Layer.Layer<Gates.Gates | Batch.Meter, never, Gates.Gates> = Layer.effectContext(
-  Effect.gen(function* () {
-    const inner = yield* Gates.Gates
-    const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
-    const gates: Gates.Gates["Type"] = {
-      admitCall: inner.admitCall,
-      admitAttempt: (ticket, attempt, keyId) =>
-        Effect.tap(inner.admitAttempt(ticket, attempt, keyId), () =>
-          Effect.sync(() => {
-            counts.requestsSent++
-            if (attempt > 1) counts.retries++
-          })
-        ),
-      observeAttempt: (ticket, outcome) =>
-        Effect.zipRight(
-          Effect.sync(() => {
-            if (isRateLimited(outcome)) counts.rateLimited++
-          }),
-          inner.observeAttempt(ticket, outcome)
-        ),
-      settleCall: inner.settleCall
-    }
-    return Context.make(Gates.Gates, gates).pipe(
-      Context.add(Batch.Meter, { counts: Effect.sync(() => ({ ...counts })) })
-    )
-  })
-)
+export const layerMeter = (
+  reasons: Reasons = new Reasons()
+): Layer.Layer<Gates.Gates | Batch.Meter, never, Gates.Gates> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const inner = yield* Gates.Gates
+      const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
+      const last = new WeakMap<Gates.Ticket, Errors.OpenAiError>()
+      const bump = (map: Map<string, number>, error: Errors.OpenAiError) => {
+        const key = Reasons.key(error)
+        map.set(key, (map.get(key) ?? 0) + 1)
+      }
+      const gates: Gates.Gates["Type"] = {
+        admitCall: inner.admitCall,
+        admitAttempt: (ticket, attempt, keyId) =>
+          Effect.tap(inner.admitAttempt(ticket, attempt, keyId), () =>
+            Effect.sync(() => {
+              counts.requestsSent++
+              if (attempt > 1) {
+                counts.retries++
+                const previous = last.get(ticket)
+                if (previous !== undefined) bump(reasons.retries, previous)
+              }
+            })
+          ),
+        observeAttempt: (ticket, outcome) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              if (outcome._tag === "Failure") {
+                last.set(ticket, outcome.error)
+                if (outcome.error._tag === "RateLimited") counts.rateLimited++
+              }
+            }),
+            inner.observeAttempt(ticket, outcome)
+          ),
+        settleCall: (ticket, result) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              if (result.error !== undefined) bump(reasons.failures, result.error)
+            }),
+            inner.settleCall(ticket, result)
+          )
+      }
+      return Context.make(Gates.Gates, gates).pipe(
+        Context.add(Batch.Meter, { counts: Effect.sync(() => ({ ...counts })) })
+      )
+    })
+  )
