@@ -109,8 +109,12 @@ const batchCommand = Command.make(
 const chatCommand = Command.make(
   "chat",
   {
-    prompt: Args.text({ name: "prompt" }),
-    model: Options.text("model").pipe(Options.withDefault("gpt-4o-mini")),
+    prompt: Args.text({ name: "prompt" }).pipe(Args.withDescription("the question (quote it)")),
+    model: Options.text("model").pipe(
+      Options.withPseudoName("ID"),
+      Options.withDescription("the model (default gpt-4o-mini)"),
+      Options.withDefault("gpt-4o-mini")
+    ),
     maxTokens: numeric("max-tokens", "N", "the longest answer in tokens, 1 to 1000000 (default 512)"),
     timeoutSeconds: numeric(
       "timeout-seconds",
@@ -149,7 +153,16 @@ const chatCommand = Command.make(
 
 const doctorCommand = Command.make(
   "doctor",
-  { baseUrl, apiKeyFile, allowInsecure, model: Options.text("model").pipe(Options.withDefault("gpt-4o-mini")) },
+  {
+    baseUrl,
+    apiKeyFile,
+    allowInsecure,
+    model: Options.text("model").pipe(
+      Options.withPseudoName("ID"),
+      Options.withDescription("the model to check (default gpt-4o-mini)"),
+      Options.withDefault("gpt-4o-mini")
+    )
+  },
   (flags) =>
     Effect.suspend(() => {
       const checks = new Checks("doctor")

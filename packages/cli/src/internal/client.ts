@@ -125,8 +125,16 @@ const ansi = /\x1b\[[0-9;?]*[A-Za-z]/g
 export const colors = (stream: NodeJS.WriteStream): boolean =>
   stream.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
 
+/** @effect/cli's "Received unknown argument" says neither what was expected nor what to do. */
+const explainUnknown = (text: string): string =>
+  text.replace(/Received unknown argument: '([^']*)'/, (_, arg: string) =>
+    arg.startsWith("-")
+      ? `sluice: unknown flag ${show(arg)}; run sluice <command> --help for the flags. Nothing was sent.`
+      : `sluice: unexpected argument ${show(arg)}: every command takes at most one (quote a prompt or a path that has spaces). Nothing was sent.`
+  )
+
 const plain = (stream: NodeJS.WriteStream, args: ReadonlyArray<unknown>) => {
-  const text = args.map(String).join(" ")
+  const text = explainUnknown(args.map(String).join(" "))
   stream.write(`${colors(stream) ? text : text.replace(ansi, "")}\n`)
 }
 

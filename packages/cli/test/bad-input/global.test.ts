@@ -23,6 +23,11 @@ describe.concurrent("sluice: help and unknown flags", { timeout: 120_000 }, () =
 
   it("an unknown flag is named, without escape codes, exit 1", async () => {
     const result = await sluice(["batch", "in.jsonl", "-o", "out.jsonl", "--concurency", "4"])
-    usageError(result, "--concurency")
+    usageError(result, "unknown flag --concurency", "--help")
+  })
+
+  it("a second positional argument (an unquoted prompt) says to quote it", async () => {
+    const result = await sluice(["chat", "hello", "there"])
+    usageError(result, "unexpected argument there", "quote a prompt")
   })
 })
