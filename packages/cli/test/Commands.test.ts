@@ -59,6 +59,24 @@ describe("sluice chat", () => {
   }, 60_000)
 })
 
+describe("sluice chat --allow-insecure", () => {
+  // [::ffff:127.0.0.1] reaches the loopback simulator but is not a loopback name: it stands for a plain-http host
+  // on another machine.
+  it("plain http to a host that is not loopback: refused without the flag, sent with it", async () => {
+    const sim = await simulator({ keys: [key] })
+    const url = sim.url.replace("127.0.0.1", "[::ffff:127.0.0.1]")
+    const env = { OPENAI_API_KEY: key }
+    const refused = await sluice(["chat", "hello", "--max-tokens", "5", "--base-url", url], env)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain("--allow-insecure")
+    expect(sim.stats().requests).toBe(0)
+    const allowed = await sluice(["chat", "hello", "--max-tokens", "5", "--base-url", url, "--allow-insecure"], env)
+    expect(allowed.code).toBe(0)
+    expect(allowed.stdout.trim().length).toBeGreaterThan(0)
+    expect(sim.stats().requests).toBe(1)
+  }, 60_000)
+})
+
 describe("sluice doctor", () => {
   it("a healthy server: key, models, latency and headroom, exit 0", async () => {
     const sim = await simulator({ keys: [key], rpm: 1000, tpm: 100_000 })
