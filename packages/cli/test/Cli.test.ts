@@ -291,4 +291,25 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     expect(result.stderr).not.toMatch(/--resume.*--tpm 10/)
     expect(sim.stats().requests).toBe(0)
   })
+
+  it("a server that never answers: the progress line says what the job waits for", async () => {
+    const sim = await simulator({ faults: { rateHang: 1 } })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(4))
+    const child = start(["batch", input, "-o", output, "--concurrency", "2", "--grace-seconds", "0"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    let stderr = ""
+    child.stderr!.on("data", (chunk) => {
+      stderr += chunk
+    })
+    const exited = finish(child)
+    await waitFor(async () => stderr.includes("no answer for"), 60_000)
+    child.kill("SIGINT")
+    const result = await exited
+    expect(result.code).toBe(130)
+    expect(stderr).toMatch(/in flight 2 \|.*\| no answer for 1\d s: waiting for 2 in flight/)
+  })
 })

@@ -352,10 +352,13 @@ export const runBatch = (
     process.on("SIGINT", onSignal)
     process.on("SIGTERM", onSignal)
     const progress = yield* Batch.makeProgress
+    const reasons = new Reasons()
     const renderer =
       options.quiet === true
         ? undefined
-        : yield* Effect.fork(render(progress, process.stderr.isTTY === true, colors(process.stderr)))
+        : yield* Effect.fork(
+            render(progress, process.stderr.isTTY === true, colors(process.stderr), () => reasons.inFlight)
+          )
     const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
     const common = {
       output: flags.output,
@@ -396,7 +399,6 @@ export const runBatch = (
         )
       })
     )
-    const reasons = new Reasons()
     const result = yield* reported.pipe(
       Effect.provide(layer(flags, keys, reasons)),
       Effect.either,

@@ -185,6 +185,8 @@ export const layer = (watch: Watch): Layer.Layer<Gates.Gates, never, Gates.Gates
 export class Reasons {
   readonly retries = new Map<string, number>()
   readonly failures = new Map<string, number>()
+  /** Attempts sent whose outcome has not come back yet. */
+  inFlight = 0
 
   static key(error: Errors.OpenAiError): string {
     const status = "status" in error && typeof error.status === "number" ? ` ${error.status}` : ""
@@ -222,6 +224,7 @@ export const layerMeter = (
           Effect.tap(inner.admitAttempt(ticket, attempt, keyId), () =>
             Effect.sync(() => {
               counts.requestsSent++
+              reasons.inFlight++
               if (attempt > 1) {
                 counts.retries++
                 const previous = last.get(ticket)
@@ -232,6 +235,7 @@ export const layerMeter = (
         observeAttempt: (ticket, outcome) =>
           Effect.zipRight(
             Effect.sync(() => {
+              reasons.inFlight = Math.max(0, reasons.inFlight - 1)
               if (outcome._tag === "Failure") {
                 last.set(ticket, outcome.error)
                 if (outcome.error._tag === "RateLimited") counts.rateLimited++
