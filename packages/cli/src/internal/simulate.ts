@@ -31,7 +31,7 @@ export const simulate = (flags: SimulateFlags): Effect.Effect<number> =>
     ).pipe(Effect.either)
     if (server._tag === "Left") {
       process.stderr.write(
-        `cannot start the simulator on 127.0.0.1:${flags.port} (${String(server.left.error)}): pick another --port\n`
+        `sluice simulate: cannot start the simulator on 127.0.0.1:${flags.port} (${String(server.left.error)}): pick another --port (0 picks a free one). Nothing was started.\n`
       )
       return 1
     }
