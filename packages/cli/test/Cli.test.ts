@@ -121,6 +121,7 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     const summary = JSON.parse(result.stdout)
     expect(summary).toMatchObject({ total: 250, succeeded: 250, failed: 0, stopped: null, exit_code: 0 })
     expect(summary.retries).toBeGreaterThan(0)
+    expect(result.stderr).toMatch(/retried after: .*(ServerError 50\d|ConnectionFailed|ResponseDecodeFailed)/)
     const lines = await outputLines(output)
     expect(lines).toHaveLength(250)
     expect(new Set(lines.map((line) => line.custom_id)).size).toBe(250)
@@ -238,5 +239,77 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     const written = await countLines(output)
     // everything the server finished was written (in-flight requests were drained)
     expect(sim.stats().successes).toBe(written)
+  })
+
+  it("counts match what the server saw: a refused key (2 requests: the 401 and its one re-attempt)", async () => {
+    const sim = await simulator({ keys: ["sk-the-only-valid-key"] })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(3))
+    const result = await sluice(["batch", input, "-o", output, "--concurrency", "1", "--json"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(4)
+    const summary = JSON.parse(result.stdout)
+    expect(summary.requests_sent).toBe(sim.stats().requests)
+    expect(summary.retries).toBe(sim.stats().requests - 1)
+  })
+
+  it("counts match what the server saw: Ctrl-C with two requests in flight", async () => {
+    const sim = await simulator({ latency: { requestMs: 4000 } })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(10))
+    const child = start(["batch", input, "-o", output, "--concurrency", "2", "--grace-seconds", "0", "--json"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    const exited = finish(child)
+    await waitFor(async () => sim.stats().inFlight === 2)
+    child.kill("SIGINT")
+    const result = await exited
+    expect(result.code).toBe(130)
+    // before: "requests sent 0" (attempts were counted when their answer came, and these never answered)
+    expect(sim.stats().requests).toBeGreaterThanOrEqual(2)
+    expect(JSON.parse(result.stdout).requests_sent).toBe(sim.stats().requests)
+  })
+
+  it("requests larger than --tpm: the reason, and a way out that does not repeat the same --tpm", async () => {
+    const sim = await simulator({})
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, `${[chatLine(1), chatLine(2)].join("\n")}\n`)
+    const result = await sluice(["batch", input, "-o", output, "--tpm", "10"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("failed with: RequestTooLarge ×2")
+    expect(result.stderr).toContain("larger than the key's token limit per minute (--tpm 10)")
+    expect(result.stderr).toContain("--resume --retry-failed")
+    expect(result.stderr).not.toMatch(/--resume.*--tpm 10/)
+    expect(sim.stats().requests).toBe(0)
+  })
+
+  it("a server that never answers: the progress line says what the job waits for", async () => {
+    const sim = await simulator({ faults: { rateHang: 1 } })
+    const input = Path.join(dir, "in.jsonl")
+    const output = Path.join(dir, "out.jsonl")
+    await Fs.writeFile(input, job(4))
+    const child = start(["batch", input, "-o", output, "--concurrency", "2", "--grace-seconds", "0"], {
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_BASE_URL: sim.url
+    })
+    let stderr = ""
+    child.stderr!.on("data", (chunk) => {
+      stderr += chunk
+    })
+    const exited = finish(child)
+    await waitFor(async () => stderr.includes("no answer for"), 60_000)
+    child.kill("SIGINT")
+    const result = await exited
+    expect(result.code).toBe(130)
+    expect(stderr).toMatch(/in flight 2 \|.*\| no answer for 1\d s: waiting for 2 in flight/)
   })
 })

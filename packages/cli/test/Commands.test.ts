@@ -59,6 +59,24 @@ describe("sluice chat", () => {
   }, 60_000)
 })
 
+describe("sluice chat --allow-insecure", () => {
+  // [::ffff:127.0.0.1] reaches the loopback simulator but is not a loopback name: it stands for a plain-http host
+  // on another machine.
+  it("plain http to a host that is not loopback: refused without the flag, sent with it", async () => {
+    const sim = await simulator({ keys: [key] })
+    const url = sim.url.replace("127.0.0.1", "[::ffff:127.0.0.1]")
+    const env = { OPENAI_API_KEY: key }
+    const refused = await sluice(["chat", "hello", "--max-tokens", "5", "--base-url", url], env)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain("--allow-insecure")
+    expect(sim.stats().requests).toBe(0)
+    const allowed = await sluice(["chat", "hello", "--max-tokens", "5", "--base-url", url, "--allow-insecure"], env)
+    expect(allowed.code).toBe(0)
+    expect(allowed.stdout.trim().length).toBeGreaterThan(0)
+    expect(sim.stats().requests).toBe(1)
+  }, 60_000)
+})
+
 describe("sluice doctor", () => {
   it("a healthy server: key, models, latency and headroom, exit 0", async () => {
     const sim = await simulator({ keys: [key], rpm: 1000, tpm: 100_000 })
@@ -121,5 +139,48 @@ describe("sluice simulate", () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('cannot read "boom=2"')
     expect(result.stderr).toContain("reset")
+  }, 60_000)
+})
+
+describe("waiting is visible", () => {
+  it("chat against a server that never answers: each 10 s of waiting and each retry on stderr, with the reason", async () => {
+    const sim = await simulator({ keys: [key], faults: { rateHang: 1 } })
+    const env = { OPENAI_API_KEY: key, OPENAI_BASE_URL: sim.url }
+    const [streamed, plain] = await Promise.all([
+      sluice(["chat", "hello", "--timeout-seconds", "14", "--max-retries", "1"], env),
+      sluice(["chat", "hello", "--no-stream", "--timeout-seconds", "14", "--max-retries", "0"], env)
+    ])
+    expect(streamed.code).toBe(2)
+    expect(streamed.stderr).toMatch(
+      /still waiting for the response headers of attempt 1 of 2 \(1\d s; gives up at 14 s\)/
+    )
+    expect(streamed.stderr).toContain(
+      "attempt 1 failed (Timeout: no first token within 14 s); retrying (attempt 2 of 2)"
+    )
+    expect(streamed.stderr).toMatch(/still waiting for the response headers of attempt 2 of 2/)
+    expect(streamed.stderr).toContain("(after 2 attempts)")
+    expect(streamed.stderr).toContain("--timeout-seconds")
+    expect(plain.code).toBe(2)
+    expect(plain.stderr).toMatch(/still waiting for the response headers of attempt 1 of 1 \(1\d s; gives up at 14 s\)/)
+    expect(plain.stderr).toContain("(after 1 attempt)")
+    expect(plain.stderr).not.toContain("retrying")
+    // three requests reached the server: 2 streamed attempts and one plain one
+    expect(sim.stats().requests).toBe(3)
+    noKeyIn(streamed)
+    noKeyIn(plain)
+  }, 90_000)
+
+  it("a retry after a server error is announced with its status", async () => {
+    const sim = await simulator({ keys: [key] })
+    sim.update({ faults: { rate500: 1 } })
+    const result = await sluice(["chat", "hello", "--max-retries", "1"], {
+      OPENAI_API_KEY: key,
+      OPENAI_BASE_URL: sim.url
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/attempt 1 failed \(ServerError 500: .*\); retrying \(attempt 2 of 2\)/)
+    expect(result.stderr).toContain("try again later, or raise --max-retries")
+    expect(result.stderr).not.toContain("see the message above")
+    expect(sim.stats().requests).toBe(2)
   }, 60_000)
 })

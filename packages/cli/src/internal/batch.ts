@@ -3,12 +3,15 @@
  *
  * @internal
  */
+import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
 import { OpenAiConfig, RunReport } from "@sluice/core"
 import { Batch } from "@sluice/stream"
 import { Deferred, Effect, Either, Fiber } from "effect"
-import { baseUrlOf, type ClientFlags, credentials, layer } from "./client.js"
+import { baseUrlOf, type ClientFlags, checkKeyFile, colors, credentials, layer } from "./client.js"
 import { render } from "./progress.js"
+import { Reasons } from "./watch.js"
+import { Checks, canonical, checkWritable, hasContent, show } from "./usage.js"
 
 /** @internal */
 export const ExitCode = {
@@ -35,6 +38,152 @@ export interface BatchFlags extends ClientFlags {
   readonly graceSeconds?: number | undefined
 }
 
+/** The flags as typed, before their checks. @internal */
+export interface RawBatchFlags {
+  readonly input: string
+  readonly output: string
+  readonly baseUrl: string | undefined
+  readonly apiKeyFile: string | undefined
+  readonly allowInsecure: boolean
+  readonly concurrency: string | undefined
+  readonly rpm: string | undefined
+  readonly tpm: string | undefined
+  readonly maxRetries: string | undefined
+  readonly budgetUsd: string | undefined
+  readonly resume: boolean
+  readonly overwrite: boolean
+  readonly retryFailed: boolean
+  readonly remote: boolean
+  readonly json: boolean
+  readonly report: string | undefined
+  readonly graceSeconds: string | undefined
+}
+
+/**
+ * Every check of `sluice batch` that needs no network: ranges, combinations, the input file (exists, is a file, has
+ * a request), the output and report paths (writable, not the input, not the key file). Returns the flags, or exit
+ * code 1 after printing every problem.
+ *
+ * @internal
+ */
+export const checkBatch = (raw: RawBatchFlags): BatchFlags | number => {
+  const checks = new Checks("batch")
+  const concurrency = checks.integer("--concurrency", raw.concurrency, { min: 1, max: 10_000 }, "requests in flight")
+  const rpm = checks.integer("--rpm", raw.rpm, { min: 1, max: 100_000_000 }, "requests per minute of the key")
+  const tpm = checks.integer("--tpm", raw.tpm, { min: 1, max: 10_000_000_000 }, "tokens per minute of the key")
+  const maxRetries = checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 100 }, "retries per request")
+  const budgetUsd = checks.number("--budget-usd", raw.budgetUsd, { above: 0, max: 1_000_000 }, "USD")
+  const graceSeconds = checks.number(
+    "--grace-seconds",
+    raw.graceSeconds,
+    { min: 0, max: 3600 },
+    "seconds for requests in flight after Ctrl-C"
+  )
+  if (raw.resume && raw.overwrite) {
+    checks.fail("--resume and --overwrite exclude each other: --resume continues the output, --overwrite replaces it")
+  }
+  if (raw.retryFailed && !raw.resume) {
+    checks.fail("--retry-failed needs --resume (it re-runs the failed lines of an existing output)")
+  }
+  if (raw.remote) {
+    const local = [
+      ["--concurrency", raw.concurrency],
+      ["--grace-seconds", raw.graceSeconds]
+    ].filter(([, value]) => value !== undefined)
+    for (const [flag, value] of local) {
+      checks.fail(
+        `${flag} ${show(value!)} has no effect with --remote (the server runs the batch); leave out one of them`
+      )
+    }
+  }
+  checks.baseUrl(raw.baseUrl, raw.allowInsecure)
+  checkKeyFile(checks, raw.apiKeyFile)
+
+  const inputOk = checkInput(checks, raw.input)
+  const output = raw.output
+  if (output.trim() === "") checks.fail(`-o/--output ${show(output)}: empty; expected the path of the results file`)
+  else {
+    checkWritable(checks, "-o/--output", output)
+    if (inputOk && canonical(output) === canonical(raw.input)) {
+      checks.fail(
+        `-o/--output ${show(output)} is the input file; results go to another file (writing them would destroy the requests)`
+      )
+    }
+    if (raw.apiKeyFile !== undefined && canonical(output) === canonical(raw.apiKeyFile)) {
+      checks.fail(`-o/--output ${show(output)} is the --api-key-file; results go to another file`)
+    }
+  }
+  if (raw.report !== undefined) {
+    if (raw.report.trim() === "") checks.fail(`--report ${show(raw.report)}: empty; expected the path of an HTML file`)
+    else {
+      checkWritable(checks, "--report", raw.report)
+      const target = canonical(raw.report)
+      for (const [flag, path] of [
+        ["the input file", raw.input],
+        ["-o/--output", output],
+        ["--api-key-file", raw.apiKeyFile]
+      ] as const) {
+        if (path !== undefined && path.trim() !== "" && target === canonical(path)) {
+          checks.fail(`--report ${show(raw.report)} is ${flag}; the report goes to a file of its own`)
+        }
+      }
+    }
+  }
+  const code = checks.report()
+  if (code !== undefined) return code
+  return {
+    input: raw.input,
+    output,
+    baseUrl: raw.baseUrl,
+    apiKeyFile: raw.apiKeyFile,
+    allowInsecure: raw.allowInsecure,
+    concurrency,
+    rpm,
+    tpm,
+    maxRetries,
+    budgetUsd,
+    resume: raw.resume,
+    overwrite: raw.overwrite,
+    retryFailed: raw.retryFailed,
+    remote: raw.remote,
+    json: raw.json,
+    report: raw.report,
+    graceSeconds
+  }
+}
+
+/** The input exists, is a readable file and has at least one non-blank line. */
+const checkInput = (checks: Checks, input: string): boolean => {
+  if (input.trim() === "") {
+    checks.fail(`the input ${show(input)} is empty; expected the path of a JSONL file of requests`)
+    return false
+  }
+  let fd: number | undefined
+  try {
+    if (NodeFs.statSync(input).isDirectory()) {
+      checks.fail(`the input ${show(input)} is a directory; expected a JSONL file of requests`)
+      return false
+    }
+    fd = NodeFs.openSync(input, "r")
+    if (!hasContent(fd)) {
+      checks.fail(
+        `the input ${show(input)} has no requests (the file is empty or blank); expected one JSON request per line`
+      )
+    }
+    return true
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    checks.fail(
+      code === "ENOENT"
+        ? `the input ${show(input)} does not exist; check the path`
+        : `the input ${show(input)} cannot be read (${code ?? "unreadable"}); check the path and permissions`
+    )
+    return false
+  } finally {
+    if (fd !== undefined) NodeFs.closeSync(fd)
+  }
+}
+
 const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`)
 
 /**
@@ -46,6 +195,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   const args = ["sluice", "batch", flags.input, "-o", flags.output, "--resume"]
   if (flags.baseUrl !== undefined) args.push("--base-url", flags.baseUrl)
   if (flags.apiKeyFile !== undefined) args.push("--api-key-file", flags.apiKeyFile)
+  if (flags.allowInsecure === true) args.push("--allow-insecure")
   if (flags.concurrency !== undefined) args.push("--concurrency", String(flags.concurrency))
   if (flags.rpm !== undefined) args.push("--rpm", String(flags.rpm))
   if (flags.tpm !== undefined) args.push("--tpm", String(flags.tpm))
@@ -76,7 +226,7 @@ export const exitCodeOf = (summary: Batch.Summary): number => {
   }
 }
 
-const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
+const report = (flags: BatchFlags, summary: Batch.Summary, code: number, reasons: Reasons) =>
   Effect.gen(function* () {
     if (flags.json) {
       yield* out(JSON.stringify({ ...Batch.summaryJson(summary), output: flags.output, exit_code: code }))
@@ -90,6 +240,8 @@ const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
           `tokens ${summary.prompt_tokens} in / ${summary.completion_tokens} out · $${summary.cost_usd.toFixed(4)}`
       )
     }
+    if (reasons.retries.size > 0) yield* err(`retried after: ${Reasons.format(reasons.retries)}`)
+    if (summary.failed > 0 && reasons.failures.size > 0) yield* err(`failed with: ${Reasons.format(reasons.failures)}`)
     const stopped = summary.stopped
     const pending = `${summary.pending} request(s) were not run and stay pending`
     switch (stopped?.reason) {
@@ -118,12 +270,19 @@ const report = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
           `interrupted: ${pending}; every finished request is in ${flags.output}. Resume with:\n  ${resumeCommand(flags)}`
         )
         break
-      default:
-        if (summary.failed > 0) {
+      default: {
+        const tooLarge = reasons.failures.has("RequestTooLarge")
+        if (summary.failed > 0 && tooLarge) {
           yield* err(
-            `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(flags, ["--retry-failed"])}`
+            `${reasons.failures.get("RequestTooLarge")} request(s) are larger than the key's token limit per minute${flags.tpm === undefined ? "" : ` (--tpm ${flags.tpm})`}: running them again cannot help until the limit is higher${flags.tpm === undefined ? "" : " (raise --tpm, or leave it out to learn the limit from the headers)"} or the requests (prompt + max_tokens) are smaller.`
           )
         }
+        if (summary.failed > 0) {
+          yield* err(
+            `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(tooLarge ? { ...flags, tpm: undefined } : flags, ["--retry-failed"])}`
+          )
+        }
+      }
     }
   })
 
@@ -161,24 +320,18 @@ export const runBatch = (
   options: { readonly quiet?: boolean } = {}
 ): Effect.Effect<{ readonly code: number; readonly summary: Batch.Summary | undefined }> =>
   Effect.gen(function* () {
-    if (flags.resume && flags.overwrite) {
-      yield* err("--resume and --overwrite exclude each other: --resume continues the output, --overwrite replaces it.")
-      return { code: ExitCode.usage, summary: undefined }
-    }
-    if (flags.retryFailed && !flags.resume) {
-      yield* err("--retry-failed needs --resume (it re-runs the failed lines of an existing output).")
-      return { code: ExitCode.usage, summary: undefined }
-    }
     const keys = credentials(flags)
     if (typeof keys === "string") {
       yield* err(keys)
       return { code: ExitCode.usage, summary: undefined }
     }
     const baseUrl = baseUrlOf(flags.baseUrl)
-    const checked = yield* Effect.either(OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl })))
+    const checked = yield* Effect.either(
+      OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl, allowInsecure: flags.allowInsecure === true }))
+    )
     if (Either.isLeft(checked)) {
       yield* err(
-        `${checked.left.message}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
+        `${checked.left.message.replace("set allowInsecure", "pass --allow-insecure")}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
       )
       return { code: ExitCode.usage, summary: undefined }
     }
@@ -199,8 +352,13 @@ export const runBatch = (
     process.on("SIGINT", onSignal)
     process.on("SIGTERM", onSignal)
     const progress = yield* Batch.makeProgress
+    const reasons = new Reasons()
     const renderer =
-      options.quiet === true ? undefined : yield* Effect.fork(render(progress, process.stderr.isTTY === true))
+      options.quiet === true
+        ? undefined
+        : yield* Effect.fork(
+            render(progress, process.stderr.isTTY === true, colors(process.stderr), () => reasons.inFlight)
+          )
     const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
     const common = {
       output: flags.output,
@@ -242,7 +400,7 @@ export const runBatch = (
       })
     )
     const result = yield* reported.pipe(
-      Effect.provide(layer(flags, keys)),
+      Effect.provide(layer(flags, keys, reasons)),
       Effect.either,
       Effect.ensuring(
         Effect.sync(() => {
@@ -269,6 +427,6 @@ export const runBatch = (
     }
     const summary = result.right
     const code = exitCodeOf(summary)
-    if (options.quiet !== true) yield* report(flags, summary, code)
+    if (options.quiet !== true) yield* report(flags, summary, code, reasons)
     return { code, summary }
   })

@@ -1,41 +1,56 @@
 /**
- * `sluice chat`: one question, the answer streamed to stdout.
+ * `sluice chat`: one question, the answer streamed to stdout. Waiting is visible on stderr: every retry with its
+ * reason, and every 10 s what the command is still waiting for (see watch.ts).
  *
  * @internal
  */
-import { type Errors, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
+import { type Errors, Gates, OpenAi, OpenAiConfig, Retry } from "@sluice/core"
 import { ChatStream } from "@sluice/stream"
-import { Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Layer, Schedule, Stream } from "effect"
+import type { ChatFlags } from "./check.js"
 import { baseUrlOf, credentials } from "./client.js"
+import { Watch, layer as watchLayer } from "./watch.js"
 
-/** @internal */
-export interface ChatFlags {
-  readonly prompt: string
-  readonly model: string
-  readonly maxTokens: number
-  readonly stream: boolean
-  readonly baseUrl?: string | undefined
-  readonly apiKeyFile?: string | undefined
-}
+export type { ChatFlags } from "./check.js"
 
-/** @internal */
+/** What to do about an error, for a person at a terminal. @internal */
 export const hint = (error: Errors.OpenAiError): string => {
   switch (error._tag) {
     case "AuthenticationFailed":
     case "CredentialsUnavailable":
       return "check the key (OPENAI_API_KEY or --api-key-file)"
+    case "PermissionDenied":
+      return "the key may not use this model or endpoint: check the key's project and permissions, or pick another --model"
     case "QuotaExceeded":
       return "the account is out of quota: add credits or use another key"
     case "NotFound":
     case "ModelRetired":
       return "the model does not exist or was retired: pick another with --model"
     case "ConnectionFailed":
+      return "the server is unreachable: check --base-url and the network"
     case "Timeout":
-      return "the server is unreachable or slow: check --base-url and the network"
+      return "the server did not answer in time: check --base-url; for a slow model raise --timeout-seconds"
     case "RateLimited":
       return "rate limited after every retry: wait a minute and try again"
-    default:
-      return "see the message above"
+    case "BadRequest":
+    case "Unprocessable":
+    case "InvalidRequest":
+      return "the server refused the request as sent: check --model and --max-tokens"
+    case "RequestTooLarge":
+      return "the request is larger than the key's token limit: shorten the prompt or lower --max-tokens"
+    case "ServerError":
+      return "the server failed on every attempt: try again later, or raise --max-retries"
+    case "StreamTruncated":
+      return "the answer stopped before it was complete: try again, or use --no-stream"
+    case "ResponseDecodeFailed":
+      return "the server's answer was not an OpenAI-compatible response: check --base-url"
+    case "CircuitOpen":
+      return "too many failures in a row: wait a minute and try again"
+    case "BudgetExceeded":
+    case "PriceUnknown":
+      return "the budget gate refused the request: lower --max-tokens"
+    case "Conflict":
+      return "the server reported a conflict: try again"
   }
 }
 
@@ -50,17 +65,38 @@ export const codeOf = (error: Errors.OpenAiError): number =>
       ? 1
       : 2
 
+const isOpenAiError = (error: unknown): error is Errors.OpenAiError =>
+  typeof error === "object" && error !== null && "_tag" in error && "retryable" in error
+
 /** @internal */
 export const chat = (flags: ChatFlags): Effect.Effect<number> =>
   Effect.gen(function* () {
     const keys = credentials(flags)
     if (typeof keys === "string") {
-      process.stderr.write(`${keys}\n`)
+      process.stderr.write(`sluice chat: ${keys}\n`)
       return 1
     }
+    const timeout = Duration.seconds(flags.timeoutSeconds)
+    const maxAttempts = flags.maxRetries + 1
+    const watch = new Watch("sluice chat", maxAttempts)
+    // Streaming: the first-token timeout runs from the start of the attempt, so it bounds the wait for headers too.
+    watch.limits = flags.stream
+      ? { headersMs: flags.timeoutSeconds * 1000, firstTokenMs: flags.timeoutSeconds * 1000 }
+      : { headersMs: flags.timeoutSeconds * 1000 }
+    // Retries are run here, not inside the client, so that each one is announced with its reason; the client makes
+    // one attempt per call (plus the one re-attempt after a 401 that re-reads the key).
     const client = OpenAi.layer.pipe(
+      Layer.provide(watchLayer(watch)),
       Layer.provide(Gates.defaults),
-      Layer.provide(OpenAiConfig.layer({ baseUrl: baseUrlOf(flags.baseUrl) })),
+      Layer.provide(
+        OpenAiConfig.layer({
+          baseUrl: baseUrlOf(flags.baseUrl),
+          allowInsecure: flags.allowInsecure,
+          headersTimeout: timeout,
+          totalTimeout: timeout,
+          retry: { maxAttempts: 1 }
+        })
+      ),
       Layer.provide(keys)
     )
     const request = {
@@ -68,32 +104,72 @@ export const chat = (flags: ChatFlags): Effect.Effect<number> =>
       messages: [{ role: "user" as const, content: flags.prompt }],
       max_completion_tokens: flags.maxTokens
     }
-    const answer = flags.stream
-      ? ChatStream.stream(request).pipe(
+    // Once text is on the terminal, a retry would print the answer twice: nothing is retried after that.
+    let printed = false
+    const once: Effect.Effect<void, Errors.OpenAiError, OpenAi.OpenAi> = flags.stream
+      ? ChatStream.stream(request, { firstTokenTimeout: timeout, retry: { maxAttempts: 1 } }).pipe(
           ChatStream.textDeltas,
-          Stream.runForEach((text) => Effect.sync(() => process.stdout.write(text)))
+          Stream.runForEach((text) =>
+            Effect.sync(() => {
+              watch.done()
+              printed = true
+              process.stdout.write(text)
+            })
+          )
         )
       : Effect.flatMap(OpenAi.OpenAi, (openai) => openai.chat.completions.create(request)).pipe(
-          Effect.map((response) => process.stdout.write(response.body.choices[0]?.message.content ?? ""))
+          Effect.flatMap((response) =>
+            Effect.sync(() => {
+              printed = true
+              process.stdout.write(response.body.choices[0]?.message.content ?? "")
+            })
+          )
         )
-    return yield* answer.pipe(
-      Effect.provide(client),
-      Effect.matchEffect({
-        onSuccess: () =>
-          Effect.as(
-            Effect.sync(() => process.stdout.write("\n")),
-            0
-          ),
-        onFailure: (error) =>
-          Effect.sync(() => {
-            if (typeof error === "object" && error !== null && "_tag" in error && "retryable" in error) {
-              const failure = error as Errors.OpenAiError
-              process.stderr.write(`\n${failure._tag}: ${failure.message}\n${hint(failure)}\n`)
-              return codeOf(failure)
-            }
-            process.stderr.write(`\nconfiguration error: ${String(error)}\n`)
-            return 1
-          })
-      })
+    const policy = Retry.policy({ maxAttempts })
+    const answer = Effect.gen(function* () {
+      const driver = yield* Schedule.driver(Retry.schedule(policy))
+      let tried = 0
+      const loop: Effect.Effect<void, Errors.OpenAiError, OpenAi.OpenAi> = Effect.catchAll(
+        Effect.zipRight(
+          Effect.sync(() => tried++),
+          once
+        ),
+        (error) =>
+          printed || tried >= maxAttempts || !Retry.shouldRetry(policy, error)
+            ? Effect.fail(error)
+            : Effect.matchEffect(
+                Effect.zipRight(
+                  Effect.sync(() => watch.retrying(error)),
+                  driver.next(error)
+                ),
+                { onFailure: () => Effect.fail(error), onSuccess: () => loop }
+              )
+      )
+      return yield* loop
+    })
+    return yield* Effect.scoped(
+      Effect.zipRight(watch.ticker, answer).pipe(
+        Effect.provide(client),
+        Effect.matchEffect({
+          onSuccess: () =>
+            Effect.as(
+              Effect.sync(() => process.stdout.write("\n")),
+              0
+            ),
+          onFailure: (error) =>
+            Effect.sync(() => {
+              if (printed) process.stdout.write("\n")
+              if (isOpenAiError(error)) {
+                const attempts = watch.attempts === 1 ? "1 attempt" : `${watch.attempts} attempts`
+                process.stderr.write(
+                  `sluice chat: ${error._tag}: ${error.message} (after ${attempts})\n  → ${hint(error)}\n`
+                )
+                return codeOf(error)
+              }
+              process.stderr.write(`sluice chat: configuration error: ${String(error)}\n`)
+              return 1
+            })
+        })
+      )
     )
   })

@@ -5,8 +5,10 @@
  */
 import * as Fs from "node:fs"
 import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
-import { Batch } from "@sluice/stream"
-import { Layer, Logger, LogLevel } from "effect"
+import { layerMeter, Reasons } from "./watch.js"
+import { type Console, Effect, Layer, Logger, LogLevel } from "effect"
+import type { Checks } from "./usage.js"
+import { show } from "./usage.js"
 
 /** @internal */
 export interface ClientFlags {
@@ -17,6 +19,8 @@ export interface ClientFlags {
   readonly tpm?: number | undefined
   readonly maxRetries?: number | undefined
   readonly budgetUsd?: number | undefined
+  /** Allow plain http:// to a host that is not loopback (`--allow-insecure`). */
+  readonly allowInsecure?: boolean | undefined
   /** A fixed key (the demo's simulator key); otherwise the file or `OPENAI_API_KEY`. */
   readonly staticKey?: string | undefined
 }
@@ -29,6 +33,29 @@ export interface ClientFlags {
 export const baseUrlOf = (flag: string | undefined): string | undefined => {
   const value = flag ?? process.env["OPENAI_BASE_URL"]
   return value === undefined || value.trim().length === 0 ? undefined : value.trim()
+}
+
+/**
+ * `--api-key-file`: names a readable file that holds a key (the key itself is never printed).
+ *
+ * @internal
+ */
+export const checkKeyFile = (checks: Checks, path: string | undefined): void => {
+  if (path === undefined) return
+  if (path.trim() === "") {
+    checks.fail(`--api-key-file ${show(path)}: empty; expected the path of a file holding the API key`)
+    return
+  }
+  try {
+    if (Fs.statSync(path).isDirectory()) {
+      checks.fail(`--api-key-file ${show(path)}: is a directory; expected a file holding the API key`)
+    } else if (Fs.readFileSync(path, "utf8").trim().length === 0) {
+      checks.fail(`--api-key-file ${show(path)}: the file is empty; write the key into it`)
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable"
+    checks.fail(`--api-key-file ${show(path)}: cannot read it (${code}); expected a readable file holding the API key`)
+  }
 }
 
 /**
@@ -60,7 +87,11 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
  *
  * @internal
  */
-export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credentials>) => {
+export const layer = (
+  flags: ClientFlags,
+  keys: Layer.Layer<Credentials.Credentials>,
+  reasons: Reasons = new Reasons()
+) => {
   const gates = Gates.layerDefaults({
     rateLimiter: {
       ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
@@ -71,11 +102,12 @@ export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credenti
   })
   // Telemetry (for --report) sits between the gates and the meter; the client sees the outermost Gates.
   return OpenAi.layer.pipe(
-    Layer.provideMerge(Batch.layerMeter),
+    Layer.provideMerge(layerMeter(reasons)),
     Layer.provideMerge(Telemetry.wrap(gates, { logs: false })),
     Layer.provide(
       OpenAiConfig.layer({
         ...(baseUrlOf(flags.baseUrl) === undefined ? {} : { baseUrl: baseUrlOf(flags.baseUrl) }),
+        allowInsecure: flags.allowInsecure === true,
         ...(flags.maxRetries === undefined ? {} : { retry: { maxAttempts: flags.maxRetries + 1 } })
       })
     ),
@@ -83,15 +115,63 @@ export const layer = (flags: ClientFlags, keys: Layer.Layer<Credentials.Credenti
   )
 }
 
+const ansi = /\x1b\[[0-9;?]*[A-Za-z]/g
+
+/**
+ * Whether escape codes may go to this stream: it is a terminal and `NO_COLOR` is not set.
+ *
+ * @internal
+ */
+export const colors = (stream: NodeJS.WriteStream): boolean =>
+  stream.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+
+/** @effect/cli's "Received unknown argument" says neither what was expected nor what to do. */
+const explainUnknown = (text: string): string =>
+  text.replace(/Received unknown argument: '([^']*)'/, (_, arg: string) =>
+    arg.startsWith("-")
+      ? `sluice: unknown flag ${show(arg)}; run sluice <command> --help for the flags. Nothing was sent.`
+      : `sluice: unexpected argument ${show(arg)}: every command takes at most one (quote a prompt or a path that has spaces). Nothing was sent.`
+  )
+
+const plain = (stream: NodeJS.WriteStream, args: ReadonlyArray<unknown>) => {
+  const text = explainUnknown(args.map(String).join(" "))
+  stream.write(`${colors(stream) ? text : text.replace(ansi, "")}\n`)
+}
+
+const base = Effect.runSync(Effect.console)
+
+/**
+ * The console @effect/cli prints help and usage errors to: without escape codes when the stream is not a terminal
+ * or `NO_COLOR` is set.
+ *
+ * @internal
+ */
+export const plainConsole: Console.Console = {
+  ...base,
+  log: (...args) => Effect.sync(() => plain(process.stdout, args)),
+  info: (...args) => Effect.sync(() => plain(process.stdout, args)),
+  error: (...args) => Effect.sync(() => plain(process.stderr, args)),
+  warn: (...args) => Effect.sync(() => plain(process.stderr, args)),
+  unsafe: {
+    ...base.unsafe,
+    log: (...args) => plain(process.stdout, args),
+    info: (...args) => plain(process.stdout, args),
+    error: (...args) => plain(process.stderr, args),
+    warn: (...args) => plain(process.stderr, args)
+  }
+}
+
 let clearLine = false
+let clearWithEscape = false
 
 /**
  * Whether log lines must first clear a progress bar on the terminal.
  *
  * @internal
  */
-export const setClearLine = (value: boolean) => {
+export const setClearLine = (value: boolean, escapes = value) => {
   clearLine = value
+  clearWithEscape = escapes
 }
 
 /**
@@ -105,7 +185,9 @@ export const logging = Layer.merge(
     Logger.defaultLogger,
     Logger.make(({ logLevel, message }) => {
       const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-      process.stderr.write(`${clearLine ? "\r\x1b[K" : ""}${logLevel.label.toLowerCase()}: ${text}\n`)
+      process.stderr.write(
+        `${clearLine ? (clearWithEscape ? "\r\x1b[K" : "\n") : ""}${logLevel.label.toLowerCase()}: ${text}\n`
+      )
     })
   ),
   Logger.minimumLogLevel(

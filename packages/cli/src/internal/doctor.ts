@@ -4,16 +4,26 @@
  *
  * @internal
  */
-import { Credentials, type Errors, OpenAi, OpenAiConfig } from "@sluice/core"
+import { Credentials, type Errors, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import * as ModelLifecycle from "@sluice/core/ModelLifecycle"
 import { Effect, Layer } from "effect"
 import { hint } from "./chat.js"
 import { baseUrlOf, credentials } from "./client.js"
+import { Watch, layer as watchLayer } from "./watch.js"
+
+/**
+ * Each check is quick on a healthy server: a dead one is reported within about a minute, not after the client's
+ * 10-minute defaults.
+ *
+ * @internal
+ */
+export const doctorTimeouts = { headersSeconds: 30, totalSeconds: 60, maxAttempts: 2 } as const
 
 /** @internal */
 export interface DoctorFlags {
   readonly baseUrl?: string | undefined
   readonly apiKeyFile?: string | undefined
+  readonly allowInsecure?: boolean | undefined
   readonly model: string
 }
 
@@ -33,8 +43,19 @@ export const doctor = (flags: DoctorFlags): Effect.Effect<number> =>
       return 1
     }
     const base = baseUrlOf(flags.baseUrl) ?? OpenAiConfig.defaultBaseUrl
+    const watch = new Watch("sluice doctor", doctorTimeouts.maxAttempts)
+    watch.limits = { headersMs: doctorTimeouts.headersSeconds * 1000 }
     const layer = OpenAi.layer.pipe(
-      Layer.provide(OpenAiConfig.layer({ baseUrl: base, retry: { maxAttempts: 2 } })),
+      Layer.provide(Layer.provide(watchLayer(watch), Gates.none)),
+      Layer.provide(
+        OpenAiConfig.layer({
+          baseUrl: base,
+          allowInsecure: flags.allowInsecure === true,
+          headersTimeout: `${doctorTimeouts.headersSeconds} seconds`,
+          totalTimeout: `${doctorTimeouts.totalSeconds} seconds`,
+          retry: { maxAttempts: doctorTimeouts.maxAttempts }
+        })
+      ),
       Layer.provideMerge(keys)
     )
     const failed = (what: string, error: Errors.OpenAiError) =>
@@ -108,7 +129,7 @@ export const doctor = (flags: DoctorFlags): Effect.Effect<number> =>
       yield* say(problems === 0 ? "all good" : `${problems} problem(s) found`)
       return problems === 0 ? 0 : 2
     })
-    return yield* program.pipe(
+    return yield* Effect.scoped(Effect.zipRight(watch.ticker, program)).pipe(
       Effect.provide(layer),
       Effect.catchAll((error) => Effect.as(say(`✗ configuration: ${String(error)}`), 1))
     )

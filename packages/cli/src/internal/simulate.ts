@@ -5,63 +5,19 @@
  */
 import { type Config, Faults, Simulator } from "@sluice/simulator"
 import { Effect } from "effect"
+import type { SimulateFlags } from "./check.js"
 
-/** @internal */
-export interface SimulateFlags {
-  readonly port: number
-  readonly rpm?: number | undefined
-  readonly tpm?: number | undefined
-  readonly faults?: string | undefined
-  readonly seed?: number | undefined
-  readonly quotaUsd?: number | undefined
-  readonly keys?: string | undefined
-}
-
-const kinds: Record<string, string> = {
-  "500": "rate500",
-  "503": "rate503",
-  "502": "rate502Html",
-  "502html": "rate502Html",
-  "429": "rate429",
-  reset: "rateReset",
-  hang: "rateHang",
-  truncated: "rateTruncatedJson",
-  truncatedjson: "rateTruncatedJson",
-  drop: "rateStreamDrop",
-  streamdrop: "rateStreamDrop",
-  slow: "rateSlowFirstToken"
-}
-
-/**
- * `"0.05"` spreads 5 % over 500, 503, 502 HTML, reset, truncated JSON and stream drop; `"500=0.02,reset=0.01"`
- * sets kinds one by one.
- *
- * @internal
- */
-export const parseFaults = (text: string): Config.FaultRates | string => {
-  const total = Number(text)
-  if (text.trim() !== "" && Number.isFinite(total)) return Faults.spread(total)
-  const faults: Record<string, number> = {}
-  for (const part of text.split(",")) {
-    const [kind, value] = part.split("=")
-    const key = kinds[(kind ?? "").trim().toLowerCase()]
-    const rate = Number(value)
-    if (key === undefined || !Number.isFinite(rate) || rate < 0 || rate > 1) {
-      return `--faults: cannot read "${part}"; use a total rate like 0.05 or kind=rate pairs with kinds ${Object.keys(kinds).join(", ")}`
-    }
-    faults[key] = rate
-  }
-  return faults
-}
+export type { SimulateFlags } from "./check.js"
 
 /** @internal */
 export const simulate = (flags: SimulateFlags): Effect.Effect<number> =>
   Effect.gen(function* () {
-    const faults = flags.faults === undefined ? {} : parseFaults(flags.faults)
-    if (typeof faults === "string") {
-      process.stderr.write(`${faults}\n`)
-      return 1
-    }
+    const faults: Config.FaultRates =
+      flags.faults === undefined
+        ? {}
+        : typeof flags.faults === "number"
+          ? Faults.spread(flags.faults)
+          : (flags.faults as Config.FaultRates)
     const server = yield* Effect.tryPromise(() =>
       Simulator.startServer({
         port: flags.port,
@@ -70,12 +26,12 @@ export const simulate = (flags: SimulateFlags): Effect.Effect<number> =>
         ...(flags.tpm === undefined ? {} : { tpm: flags.tpm }),
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
         ...(flags.quotaUsd === undefined ? {} : { quotaUsd: flags.quotaUsd }),
-        ...(flags.keys === undefined ? {} : { keys: flags.keys.split(",") })
+        ...(flags.keys === undefined ? {} : { keys: [...flags.keys] })
       })
     ).pipe(Effect.either)
     if (server._tag === "Left") {
       process.stderr.write(
-        `cannot start the simulator on 127.0.0.1:${flags.port} (${String(server.left.error)}): pick another --port\n`
+        `sluice simulate: cannot start the simulator on 127.0.0.1:${flags.port} (${String(server.left.error)}): pick another --port (0 picks a free one). Nothing was started.\n`
       )
       return 1
     }

@@ -1,0 +1,180 @@
+/**
+ * The checks of `sluice chat` and `sluice simulate` flags, kept apart from the commands so that a usage error exits
+ * before the client or the simulator is loaded.
+ *
+ * @internal
+ */
+import { checkKeyFile } from "./client.js"
+import { Checks, show } from "./usage.js"
+
+/** @internal */
+export interface ChatFlags {
+  readonly prompt: string
+  readonly model: string
+  readonly maxTokens: number
+  readonly stream: boolean
+  /** Per attempt: to the first token (streaming) or to the whole answer (`--no-stream`). */
+  readonly timeoutSeconds: number
+  readonly maxRetries: number
+  readonly baseUrl?: string | undefined
+  readonly apiKeyFile?: string | undefined
+  readonly allowInsecure: boolean
+}
+
+/**
+ * The defaults of `sluice chat`: a person is waiting, so a dead server is given up on within minutes (and every
+ * 10 s of waiting is reported), yet a slow reasoning model gets two minutes to its first token.
+ *
+ * @internal
+ */
+export const chatDefaults = {
+  maxTokens: 512,
+  firstTokenSeconds: 120,
+  noStreamSeconds: 300,
+  maxRetries: 2
+} as const
+
+/** @internal */
+export const checkChat = (raw: {
+  readonly prompt: string
+  readonly model: string
+  readonly maxTokens: string | undefined
+  readonly noStream: boolean
+  readonly timeoutSeconds: string | undefined
+  readonly maxRetries: string | undefined
+  readonly baseUrl: string | undefined
+  readonly apiKeyFile: string | undefined
+  readonly allowInsecure: boolean
+}): ChatFlags | number => {
+  const checks = new Checks("chat")
+  if (raw.prompt.trim().length === 0) {
+    checks.fail(`the prompt ${show(raw.prompt)} is empty; pass the question, e.g. sluice chat "Explain backpressure"`)
+  }
+  const model = checks.text("--model", raw.model, "a model id, e.g. gpt-4o-mini", { name: true })
+  const maxTokens = checks.integer("--max-tokens", raw.maxTokens, { min: 1, max: 1_000_000 }, "the longest answer")
+  const timeoutSeconds = checks.integer(
+    "--timeout-seconds",
+    raw.timeoutSeconds,
+    { min: 1, max: 3600 },
+    "seconds per attempt"
+  )
+  const maxRetries = checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 10 }, "retries")
+  checks.baseUrl(raw.baseUrl, raw.allowInsecure)
+  checkKeyFile(checks, raw.apiKeyFile)
+  const code = checks.report()
+  if (code !== undefined) return code
+  return {
+    prompt: raw.prompt,
+    model,
+    maxTokens: maxTokens ?? chatDefaults.maxTokens,
+    stream: !raw.noStream,
+    timeoutSeconds: timeoutSeconds ?? (raw.noStream ? chatDefaults.noStreamSeconds : chatDefaults.firstTokenSeconds),
+    maxRetries: maxRetries ?? chatDefaults.maxRetries,
+    baseUrl: raw.baseUrl,
+    apiKeyFile: raw.apiKeyFile,
+    allowInsecure: raw.allowInsecure
+  }
+}
+
+/** @internal */
+export interface SimulateFlags {
+  readonly port: number
+  readonly rpm?: number | undefined
+  readonly tpm?: number | undefined
+  /** A total rate (spread over the kinds by the simulator) or rates by simulator field. */
+  readonly faults?: number | Record<string, number> | undefined
+  readonly seed?: number | undefined
+  readonly quotaUsd?: number | undefined
+  readonly keys?: ReadonlyArray<string> | undefined
+}
+
+const kinds: Record<string, string> = {
+  "500": "rate500",
+  "503": "rate503",
+  "502": "rate502Html",
+  "502html": "rate502Html",
+  "429": "rate429",
+  reset: "rateReset",
+  hang: "rateHang",
+  truncated: "rateTruncatedJson",
+  truncatedjson: "rateTruncatedJson",
+  drop: "rateStreamDrop",
+  streamdrop: "rateStreamDrop",
+  slow: "rateSlowFirstToken"
+}
+
+/**
+ * `"0.05"` is a total rate (spread over 500, 503, 502 HTML, reset, truncated JSON and stream drop);
+ * `"500=0.02,reset=0.01"` sets kinds one by one. Every rate is from 0 to 1, and so is their sum.
+ *
+ * @internal
+ */
+export const parseFaults = (text: string): number | Record<string, number> | string => {
+  const usage = `use a total rate from 0 to 1 like 0.05, or kind=rate pairs with kinds ${Object.keys(kinds).join(", ")}`
+  const trimmed = text.trim()
+  if (trimmed === "") return `--faults ${show(text)}: empty; ${usage}`
+  if (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(trimmed)) {
+    const total = Number(trimmed)
+    return total >= 0 && total <= 1 ? total : `--faults ${show(text)}: the total rate is out of range; ${usage}`
+  }
+  const faults: Record<string, number> = {}
+  for (const part of text.split(",")) {
+    const [kind, value, extra] = part.split("=")
+    const key = kinds[(kind ?? "").trim().toLowerCase()]
+    const rate = value === undefined || value.trim() === "" ? Number.NaN : Number(value)
+    if (key === undefined || extra !== undefined || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+      return `--faults: cannot read "${part}"; ${usage}`
+    }
+    if (faults[key] !== undefined) return `--faults: the kind "${kind}" is given twice; give each kind once`
+    faults[key] = rate
+  }
+  const sum = Object.values(faults).reduce((a, b) => a + b, 0)
+  if (sum > 1) return `--faults ${show(text)}: the rates add up to ${sum}, more than 1; lower them`
+  return faults
+}
+
+/** @internal */
+export const checkSimulate = (raw: {
+  readonly port: string | undefined
+  readonly rpm: string | undefined
+  readonly tpm: string | undefined
+  readonly faults: string | undefined
+  readonly seed: string | undefined
+  readonly quotaUsd: string | undefined
+  readonly keys: string | undefined
+}): SimulateFlags | number => {
+  const checks = new Checks("simulate")
+  const port = checks.integer("--port", raw.port, { min: 0, max: 65_535 }, "a TCP port; 0 picks a free one")
+  const rpm = checks.integer("--rpm", raw.rpm, { min: 1, max: 100_000_000 }, "requests per minute")
+  const tpm = checks.integer("--tpm", raw.tpm, { min: 1, max: 10_000_000_000 }, "tokens per minute")
+  const seed = checks.integer("--seed", raw.seed, { min: 0, max: Number.MAX_SAFE_INTEGER }, "the fault seed")
+  const quotaUsd = checks.number("--quota-usd", raw.quotaUsd, { min: 0, max: 1_000_000 }, "USD")
+  let faults: SimulateFlags["faults"]
+  if (raw.faults !== undefined) {
+    const parsed = parseFaults(raw.faults)
+    if (typeof parsed === "string") checks.fail(parsed)
+    else faults = parsed
+  }
+  let keys: Array<string> | undefined
+  if (raw.keys !== undefined) {
+    keys = raw.keys.split(",").map((key) => key.trim())
+    if (keys.some((key) => key.length === 0)) {
+      checks.fail(
+        `--keys: an empty key in the list (${keys.length} entries); expected comma-separated keys, e.g. sk-a,sk-b`
+      )
+    } else if (keys.some((key) => /\s/.test(key))) {
+      checks.fail("--keys: a key contains white space; expected comma-separated keys, e.g. sk-a,sk-b")
+    }
+  }
+  const code = checks.report()
+  if (code !== undefined) return code
+  return {
+    port: port ?? 8080,
+    ...(rpm === undefined ? {} : { rpm }),
+    ...(tpm === undefined ? {} : { tpm }),
+    ...(faults === undefined ? {} : { faults }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(quotaUsd === undefined ? {} : { quotaUsd }),
+    ...(keys === undefined ? {} : { keys })
+  }
+}
