@@ -290,10 +290,12 @@ const batchErrorTags: ReadonlySet<string> = new Set([
   "BatchInputInvalid",
   "OutputExists",
   "OutputCorrupt",
-  "BatchIoError"
+  "BatchIoError",
+  "OutputIsInput",
+  "InvalidOptions"
 ])
 
-const explain = (error: Batch.BatchError, flags: BatchFlags): string => {
+const explain = (error: Batch.RunError, flags: BatchFlags): string => {
   switch (error._tag) {
     case "BatchInputInvalid":
       return [
@@ -307,6 +309,10 @@ const explain = (error: Batch.BatchError, flags: BatchFlags): string => {
       return `${error.message}. Nothing was sent.`
     case "BatchIoError":
       return `${error.message}. Check the path and permissions; nothing was sent.`
+    case "OutputIsInput":
+      return `${error.message}. Choose another -o; nothing was sent and ${flags.input} was not touched.`
+    case "InvalidOptions":
+      return `${error.message}. Nothing was sent.`
   }
 }
 
@@ -413,7 +419,7 @@ export const runBatch = (
     if (Either.isLeft(result)) {
       const error = result.left
       if ("_tag" in error && batchErrorTags.has(error._tag)) {
-        yield* err(explain(error as Batch.BatchError, flags))
+        yield* err(explain(error as Batch.RunError, flags))
         return { code: ExitCode.usage, summary: undefined }
       }
       if ("_tag" in error && (error._tag === "RemoteBatchFailed" || "retryable" in error)) {

@@ -51,6 +51,10 @@ export const hint = (error: Errors.OpenAiError): string => {
       return "the budget gate refused the request: lower --max-tokens"
     case "Conflict":
       return "the server reported a conflict: try again"
+    case "Redirected":
+      return "the server redirected the request (not followed, the key was not sent): set --base-url to the final address"
+    case "InvalidOptions":
+      return "an option is out of range: fix the value named above"
   }
 }
 
