@@ -20,7 +20,7 @@ if (major < 22 || (major === 22 && minor < 19)) {
   }
   if (node === undefined || process.env.SLUICE_NODE_RELAUNCHED === "1") {
     process.stderr.write(
-      `sluice needs Node.js >= 22.19 (Effect 4, undici 8), but runs on Node ${process.versions.node} (${process.execPath}). Install Node 22.19 or newer (24 LTS), or run it through npm (\`npx sluice\`) in a project that pins a newer \`node\` devDependency.\n`
+      `sluice needs Node.js >= 22.19 (Effect 4, undici 8), but runs on Node ${process.versions.node} (${process.execPath}). Install Node 22.19 or newer (24 LTS), or run it through npm (\`npx --no-install sluice\`) in a project that pins a newer \`node\` devDependency.\n`
     )
     process.exit(1)
   }
