@@ -10,7 +10,7 @@
  *
  * @internal
  */
-import { NodeStream } from "@effect/platform-node"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import Undici from "@effect/platform-node/Undici"
 import { Duration, Effect, Scope, Stream } from "effect"
 import { ConnectionFailed, InvalidRequest, type OpenAiError, ResponseDecodeFailed, Timeout } from "../Errors.js"
