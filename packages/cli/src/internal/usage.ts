@@ -9,7 +9,15 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 
 /** Shown as the shell would need it: bare when safe, else JSON-quoted (so an empty value shows as `""`). */
-export const show = (value: string): string => (/^[\w@%+=:,./-]+$/.test(value) ? value : JSON.stringify(value))
+/** A value that looks like an API key (`sk-…`): never echoed back, whatever flag it was given to. */
+const looksLikeKey = (value: string): boolean => /^\s*sk-[\w-]{8,}/.test(value)
+
+export const show = (value: string): string =>
+  looksLikeKey(value)
+    ? "(a value that looks like an API key, not shown)"
+    : /^[\w@%+=:,./-]+$/.test(value)
+      ? value
+      : JSON.stringify(value)
 
 const wholeNumber = /^[+-]?\d+$/
 const decimal = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i
@@ -175,6 +183,12 @@ export const checkKeyFile = (checks: Checks, path: string | undefined): void => 
   if (path === undefined) return
   if (path.trim() === "") {
     checks.fail(`--api-key-file ${show(path)}: empty; expected the path of a file holding the API key`)
+    return
+  }
+  if (looksLikeKey(path)) {
+    checks.fail(
+      `--api-key-file ${show(path)}: expected the path of a file holding the key, not the key itself (or set OPENAI_API_KEY)`
+    )
     return
   }
   try {

@@ -5,7 +5,7 @@
 import * as Fs from "node:fs/promises"
 import { describe, expect, it } from "@effect/vitest"
 import { sluice } from "../support.js"
-import { chatLine, exists, quietServer, usageError } from "./cases.js"
+import { chatLine, exists, key, quietServer, usageError } from "./cases.js"
 
 const server = quietServer()
 
@@ -182,6 +182,18 @@ describe.concurrent("sluice batch: bad files", { timeout: 120_000 }, () => {
     usageError(empty, `--api-key-file ${keyFile}`, "empty")
     const none = await sluice(["batch", input, "-o", output], { OPENAI_BASE_URL: server.url })
     usageError(none, "OPENAI_API_KEY", "--api-key-file")
+    expect(await exists(output)).toBe(false)
+    expect(server.requests).toBe(0)
+  })
+
+  it("a key passed where a key file belongs, or repeated, is never printed", async () => {
+    const { input, output } = await job()
+    const asFile = await sluice(["batch", input, "-o", output, "--api-key-file", key], { OPENAI_BASE_URL: server.url })
+    usageError(asFile, "--api-key-file (a value that looks like an API key, not shown)", "not the key itself")
+    const twice = await sluice(["batch", input, "-o", output, "--api-key-file", key, "--api-key-file", key], {
+      OPENAI_BASE_URL: server.url
+    })
+    usageError(twice, "--api-key-file is given 2 times", "not shown")
     expect(await exists(output)).toBe(false)
     expect(server.requests).toBe(0)
   })
