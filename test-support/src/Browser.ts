@@ -39,7 +39,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Test files run in parallel workers, and `@sparticuz/chromium` takes a file that exists for a finished one: one
- * worker unpacks at a time (a lock directory, taken over when its holder died more than two minutes ago).
+ * worker unpacks at a time (a lock directory in the OS temp folder, shared by every clone on the machine; a lock older
+ * than two minutes is taken over, whether or not its holder is still alive, since an unpack takes ~2 s).
  */
 const withLock = async <A>(body: () => Promise<A>): Promise<A> => {
   const lock = Path.join(Os.tmpdir(), "sluice-chromium.lock")
