@@ -177,11 +177,16 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
             { discard: true }
           )
 
+    // Both maps are only touched inside `Ref.modify` / `Ref.update` or read synchronously after `Ref.get`
+    // (one fiber at a time, nothing held across a yield), so they are updated in place, as in RateLimiter and
+    // Budget, instead of being copied on every update.
     const modify = <A>(scope: string, f: (state: ScopeState) => readonly [A, ScopeState, Transition | undefined]) =>
       Effect.flatMap(
         Ref.modify(scopes, (map) => {
-          const [result, next, transition] = f(map.get(scope) ?? initial)
-          return [[result, transition] as const, new Map(map).set(scope, next)] as const
+          const current = map.get(scope)
+          const [result, next, transition] = f(current ?? initial)
+          if (next !== current) map.set(scope, next)
+          return [[result, transition] as const, map] as const
         }),
         ([result, transition]) => Effect.as(announce(transition), result)
       )
@@ -229,7 +234,7 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
         if (outcome._tag === "Failure" && fuseOn.has(outcome.error._tag)) {
           const key = fuseKey(scope)
           const blown = yield* Ref.modify(fuses, (map) =>
-            map.has(key) ? [false, map] : [true, new Map(map).set(key, outcome.error._tag)]
+            map.has(key) ? [false, map] : [true, map.set(key, outcome.error._tag)]
           )
           if (blown) {
             yield* announce({ scope: key, from: "closed", to: "fused", reason: outcome.error._tag })
@@ -301,9 +306,8 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
       Effect.gen(function* () {
         const from = yield* state(scope)
         yield* Ref.update(fuses, (map) => {
-          const next = new Map(map)
-          next.delete(fuseKey(scope))
-          return next
+          map.delete(fuseKey(scope))
+          return map
         })
         yield* modify(scope, (s) => [
           undefined,
