@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs/promises"
-import { Config, Context, Effect, Layer, Redacted, SynchronizedRef } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Redacted, SynchronizedRef } from "effect"
 import { CredentialsUnavailable } from "./Errors.js"
 
 /**
@@ -74,6 +74,30 @@ export {
 }
 
 /**
+ * The `get` of a source read on every call: fails on an empty key, and fingerprints a key only when it differs
+ * from the last one read (the same key read again returns the `ApiKey` made for it, so a per-attempt read of an
+ * unchanged key does no SHA-256; a rotated key is fingerprinted on its first read).
+ */
+const readEvery = <E, R>(
+  read: Effect.Effect<Redacted.Redacted<string>, E, R>,
+  source: string
+): Effect.Effect<ApiKey, CredentialsUnavailable, R> => {
+  let last: ApiKey | undefined
+  return read.pipe(
+    Effect.mapError(() => new CredentialsUnavailable({ source, message: `could not read the API key from ${source}` })),
+    Effect.flatMap((key) => {
+      const value = Redacted.value(key)
+      if (last !== undefined && Redacted.value(last.key) === value) return Effect.succeed(last)
+      if (value.trim().length === 0) {
+        return Effect.fail(new CredentialsUnavailable({ source, message: `the API key from ${source} is empty` }))
+      }
+      last = apiKey(key)
+      return Effect.succeed(last)
+    })
+  )
+}
+
+/**
  * A key computed by an effect (a secrets manager, a token exchange). `get` runs it on every call; wrap it in
  * `Effect.cachedWithTTL` if it is expensive. `refresh` is a no-op: the next `get` re-runs it anyway.
  *
@@ -87,31 +111,32 @@ export const fromEffect = <E, R>(
   Layer.effect(
     Credentials,
     Effect.map(Effect.context<R>(), (context) => {
-      const source = options?.source ?? "effect"
-      const get = effect.pipe(
-        Effect.provide(context),
-        Effect.mapError(
-          () => new CredentialsUnavailable({ source, message: `could not read the API key from ${source}` })
-        ),
-        Effect.flatMap((key) =>
-          Redacted.value(key).trim().length === 0
-            ? Effect.fail(new CredentialsUnavailable({ source, message: `the API key from ${source} is empty` }))
-            : Effect.succeed(apiKey(key))
-        )
-      )
+      const get = readEvery(Effect.provide(effect, context), options?.source ?? "effect")
       return { get, refresh: Effect.asVoid(Effect.result(get)) }
     })
   )
 
 /**
- * `OPENAI_API_KEY` from the `ConfigProvider` (the environment by default), read once per attempt.
+ * `OPENAI_API_KEY` from the `ConfigProvider` (the environment by default), read once per attempt. The provider
+ * is the one in the layer's context when it was built, else the caller's (as with {@link fromEffect}, without
+ * copying the context on every read).
  *
  * @since 0.1.0
  * @category layers
  */
 export const fromConfig = (
   config: Config.Config<Redacted.Redacted<string>> = Config.Redacted("OPENAI_API_KEY")
-): Layer.Layer<Credentials> => fromEffect(config, { source: "config OPENAI_API_KEY" })
+): Layer.Layer<Credentials> =>
+  Layer.effect(
+    Credentials,
+    Effect.map(Effect.context<never>(), (context) => {
+      const provider = Context.getOrUndefined(context, ConfigProvider.ConfigProvider)
+      // `parse` looks the value up when it is called, not when its effect runs: suspended, so every get reads it.
+      const read = provider === undefined ? config : Effect.suspend(() => config.parse(provider))
+      const get = readEvery(read, "config OPENAI_API_KEY")
+      return { get, refresh: Effect.asVoid(Effect.result(get)) }
+    })
+  )
 
 interface FileState {
   readonly mtimeMs: number

@@ -3,7 +3,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { expect, it } from "@effect/vitest"
 import { Credentials } from "@sluice/core"
-import { Effect, Redacted } from "effect"
+import { ConfigProvider, Effect, Layer, Redacted } from "effect"
 
 const tempFile = (content: string) => {
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sluice-credentials-"))
@@ -41,3 +41,57 @@ it.effect("fromFile: empty before any key was read is CredentialsUnavailable nam
     expect(error.message).toContain("empty")
   })
 )
+
+it.effect(
+  "fromConfig: read on every get, a rotated key is picked up and fingerprinted, an unchanged one keeps its id",
+  () =>
+    Effect.gen(function* () {
+      const env = { OPENAI_API_KEY: "sk-config-first-0123456789" }
+      // a provider that reads the variable at every lookup (a rotation job changing the environment)
+      const live = ConfigProvider.make((path) =>
+        Effect.succeed(path[0] === "OPENAI_API_KEY" ? ConfigProvider.makeValue(env.OPENAI_API_KEY) : undefined)
+      )
+      const credentials = yield* Effect.provide(
+        Credentials.Credentials,
+        Credentials.fromConfig().pipe(Layer.provide(ConfigProvider.layer(live)))
+      )
+      const first = yield* credentials.get
+      expect(Redacted.value(first.key)).toBe("sk-config-first-0123456789")
+      expect(first.keyId).toBe(Credentials.fingerprint(Redacted.make("sk-config-first-0123456789")))
+      const again = yield* credentials.get
+      expect(again.keyId).toBe(first.keyId)
+      env.OPENAI_API_KEY = "sk-config-second-9876543210"
+      const rotated = yield* credentials.get
+      expect(Redacted.value(rotated.key)).toBe("sk-config-second-9876543210")
+      expect(rotated.keyId).toBe(Credentials.fingerprint(Redacted.make("sk-config-second-9876543210")))
+      env.OPENAI_API_KEY = "   "
+      const empty = yield* Effect.flip(credentials.get)
+      expect(empty._tag).toBe("CredentialsUnavailable")
+      expect(empty.message).toContain("empty")
+      env.OPENAI_API_KEY = "sk-config-first-0123456789"
+      const back = yield* credentials.get
+      expect(Redacted.value(back.key)).toBe("sk-config-first-0123456789")
+      expect(back.keyId).toBe(first.keyId)
+    })
+)
+
+it.effect("fromConfig: the provider the layer was built with wins; without one, the caller's is read", () =>
+  Effect.gen(function* () {
+    const provider = (key: string) => ConfigProvider.fromEnv({ env: { OPENAI_API_KEY: key } })
+    const built = yield* Effect.provide(
+      Credentials.Credentials,
+      Credentials.fromConfig().pipe(Layer.provide(ConfigProvider.layer(provider("sk-config-built-0123456789"))))
+    )
+    const fromBuilt = yield* credentials(built).pipe(
+      Effect.provide(ConfigProvider.layer(provider("sk-config-caller-9876543210")))
+    )
+    expect(Redacted.value(fromBuilt.key)).toBe("sk-config-built-0123456789")
+    const bare = yield* Effect.provide(Credentials.Credentials, Credentials.fromConfig())
+    const fromCaller = yield* credentials(bare).pipe(
+      Effect.provide(ConfigProvider.layer(provider("sk-config-caller-9876543210")))
+    )
+    expect(Redacted.value(fromCaller.key)).toBe("sk-config-caller-9876543210")
+  })
+)
+
+const credentials = (service: Credentials.Credentials["Service"]) => service.get
