@@ -7,7 +7,7 @@ import * as Fs from "node:fs/promises"
 import { OpenAiConfig, RunReport } from "@sluice/core"
 import { Batch } from "@sluice/stream"
 import { Deferred, Effect, Fiber, Result } from "effect"
-import { baseUrlOf, type ClientFlags, colors, credentials, layer } from "./client.js"
+import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
 import { render } from "./progress.js"
 import { Reasons } from "./watch.js"
 
@@ -235,31 +235,32 @@ export const runBatch = (
           concurrency: flags.concurrency ?? 16,
           gracePeriod: `${flags.graceSeconds ?? 10} seconds`
         })
-    const reported = Effect.scoped(
-      Effect.gen(function* () {
-        if (flags.report === undefined) return yield* job
-        const recorder = yield* RunReport.recorder()
-        const reportPath = flags.report
-        return yield* job.pipe(
-          Effect.ensuring(
-            Effect.flatMap(
-              recorder.render({ title: `sluice batch ${flags.input}`, description: `output: ${flags.output}` }),
-              (html) =>
-                Effect.matchEffect(
-                  Effect.tryPromise(() => Fs.writeFile(reportPath, html)),
-                  {
-                    onFailure: () => err(`could not write the report to ${reportPath}: check the path`),
-                    onSuccess: () => err(`report: ${reportPath}`)
-                  }
+    // Telemetry only for --report (its recorder is the one consumer): without it the gates are not wrapped.
+    const reportPath = flags.report
+    const reported =
+      reportPath === undefined
+        ? job.pipe(Effect.provide(layer(flags, keys, reasons)))
+        : Effect.scoped(
+            Effect.gen(function* () {
+              const recorder = yield* RunReport.recorder()
+              return yield* job.pipe(
+                Effect.ensuring(
+                  Effect.flatMap(
+                    recorder.render({ title: `sluice batch ${flags.input}`, description: `output: ${flags.output}` }),
+                    (html) =>
+                      Effect.matchEffect(
+                        Effect.tryPromise(() => Fs.writeFile(reportPath, html)),
+                        {
+                          onFailure: () => err(`could not write the report to ${reportPath}: check the path`),
+                          onSuccess: () => err(`report: ${reportPath}`)
+                        }
+                      )
+                  )
                 )
-            )
-          )
-        )
-      })
-    )
-    const result = yield* reported.pipe(
-      Effect.provide(layer(flags, keys, reasons)),
-      Effect.result,
+              )
+            })
+          ).pipe(Effect.provide(layerWithTelemetry(flags, keys, reasons)))
+    const result = yield* Effect.result(reported).pipe(
       Effect.ensuring(
         Effect.sync(() => {
           process.off("SIGINT", onSignal)
