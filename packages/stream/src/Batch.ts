@@ -626,7 +626,18 @@ const checkMode = (mode: unknown) =>
     ? undefined
     : invalid("mode", mode, 'one of "new", "resume", "overwrite"')
 
-const newId = () => `batch_req_${randomBytes(12).toString("hex")}`
+// Output line ids: `batch_req_` and 24 hex digits, as before, but from one random 64-bit prefix per process plus
+// a 32-bit counter (a fresh prefix when it wraps) instead of 12 random bytes per line (about 15 us each, decision
+// 0007). Unique across runs and resumes because each process draws its own prefix.
+let idPrefix = ""
+let idCounter = 0x1_0000_0000
+const newId = () => {
+  if (idCounter === 0x1_0000_0000) {
+    idPrefix = `batch_req_${randomBytes(8).toString("hex")}`
+    idCounter = 0
+  }
+  return `${idPrefix}${(idCounter++).toString(16).padStart(8, "0")}`
+}
 
 const snake = (tag: string) => tag.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
 

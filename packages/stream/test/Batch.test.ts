@@ -120,6 +120,9 @@ describe("Batch.run against the simulator", () => {
         expect(
           lines.every((l) => l.response?.status_code === 200 && l.error === null && l.id.startsWith("batch_req_"))
         ).toBe(true)
+        // ids keep the shape batch_req_<24 hex> and are unique (a random prefix per process plus a counter)
+        expect(lines.every((l) => /^batch_req_[0-9a-f]{24}$/.test(l.id))).toBe(true)
+        expect(new Set(lines.map((l) => l.id)).size).toBe(200)
         const last = yield* SubscriptionRef.get(progress)
         expect(last.done).toBe(200)
       }),
