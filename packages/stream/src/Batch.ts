@@ -879,6 +879,8 @@ export const run = <E, R>(
 
       const write = (line: OutputLine) => journal.append(JSON.stringify(line)).pipe(Effect.mapError(fromJournalError))
 
+      // Lines started (the in-flight ones included): a line's end is published by the next start, if any.
+      let started = 0
       const processOne = (request: Request) =>
         Effect.flatMap(isStopped, (stopped) => {
           if (stopped) return Effect.void
@@ -889,6 +891,7 @@ export const run = <E, R>(
       const processAdmitted = (request: Request, current: Admission) =>
         Effect.gen(function* () {
           counters.inFlight++
+          started++
           yield* publish
           const result = yield* Effect.result(send(client, request, isStopped)).pipe(
             Effect.provideService(CurrentAdmission, current),
@@ -925,7 +928,9 @@ export const run = <E, R>(
             yield* write(failureLine(request.customId, error))
             counters.failed++
           }
-          yield* publish
+          // One snapshot per line: the next line's start publishes this line's end with it (its slot starts the
+          // next line at once), so only a line that no start follows publishes its own end (decision 0007).
+          if (started === pending.length || stoppedWith !== null) yield* publish
         })
 
       yield* publish

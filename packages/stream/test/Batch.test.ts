@@ -247,6 +247,37 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
+  it.live(
+    "progress: one snapshot per line (a line's end rides on the next start), done never goes back, the last is complete",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start({})
+        const dir = yield* tempDir
+        const progress = yield* Batch.makeProgress
+        const seen: Array<Batch.Progress> = []
+        const collector = yield* SubscriptionRef.changes(progress).pipe(
+          Stream.runForEach((p) => Effect.sync(() => seen.push(p))),
+          Effect.forkChild
+        )
+        yield* Effect.sleep("50 millis")
+        const summary = yield* Batch.run(Stream.fromIterable(job(50)), {
+          output: Path.join(dir, "out.jsonl"),
+          concurrency: 4,
+          progress
+        }).pipe(Effect.provide(client(sim.url)))
+        yield* Effect.sleep("50 millis")
+        yield* Fiber.interrupt(collector)
+        expect(summary).toMatchObject({ total: 50, succeeded: 50, pending: 0 })
+        // the initial value, the job's first snapshot, one start per line, the ends no start follows (at most
+        // `concurrency`), the final one: 57 at most (103 with a snapshot at each start and at each end)
+        expect(seen.length).toBeGreaterThan(50)
+        expect(seen.length).toBeLessThanOrEqual(1 + 1 + 50 + 4 + 1)
+        for (let i = 1; i < seen.length; i++) expect(seen[i]!.done).toBeGreaterThanOrEqual(seen[i - 1]!.done)
+        const last = seen[seen.length - 1]!
+        expect(last).toMatchObject({ done: 50, succeeded: 50, in_flight: 0, pending: 0 })
+      })
+  )
+
   it.live("Gates + meter count 429s and retries", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ faults: { rate429: 0.1 } })
