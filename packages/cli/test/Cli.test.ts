@@ -221,8 +221,9 @@ describe("sluice batch", { timeout: 180_000 }, () => {
     expect((await outputLines(output)).every((line) => line.response?.status_code === 200)).toBe(true)
   })
 
-  it("SIGINT: drains, exit 130, prints the resume command", async () => {
-    const sim = await simulator({ latency: { requestMs: 40 } })
+  it("SIGINT: drains, exit 130, prints the resume command (the same signal twice within 250 ms is one)", async () => {
+    // 600 ms per request, so the drain outlasts the second signal
+    const sim = await simulator({ latency: { requestMs: 600 } })
     const input = Path.join(dir, "in.jsonl")
     const output = Path.join(dir, "out.jsonl")
     await Fs.writeFile(input, job(400))
@@ -231,10 +232,15 @@ describe("sluice batch", { timeout: 180_000 }, () => {
       OPENAI_BASE_URL: sim.url
     })
     const exited = finish(child)
-    await waitFor(async () => (await countLines(output)) >= 20)
+    await waitFor(async () => (await countLines(output)) >= 8)
+    // as a process-group signal arrives: directly, and again through the launcher a moment later
+    child.kill("SIGINT")
+    await new Promise((resolve) => setTimeout(resolve, 50))
     child.kill("SIGINT")
     const result = await exited
     expect(result.code).toBe(130)
+    expect(result.stderr).toContain("waiting up to")
+    expect(result.stderr).not.toContain("again: exiting now")
     expect(result.stderr).toContain(`sluice batch ${input} -o ${output} --resume`)
     const written = await countLines(output)
     // everything the server finished was written (in-flight requests were drained)

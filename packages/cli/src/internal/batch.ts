@@ -59,6 +59,9 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   return [...args, ...extra].map(quote).join(" ")
 }
 
+/** Two signals this close together are one signal delivered twice (see `onSignal`). */
+const duplicateSignalMs = 250
+
 const err = (text: string) => Effect.sync(() => process.stderr.write(`${text}\n`))
 const out = (text: string) => Effect.sync(() => process.stdout.write(`${text}\n`))
 
@@ -189,14 +192,19 @@ export const runBatch = (
     )
     if (Result.isFailure(checked)) {
       yield* err(
-        `${checked.failure.message.replace("set allowInsecure", "pass --allow-insecure")}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
+        `${checked.failure.message}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
       )
       return { code: ExitCode.usage, summary: undefined }
     }
 
     const shutdown = yield* Deferred.make<void>()
     let signals = 0
+    let firstSignalAt = 0
     const onSignal = (signal: NodeJS.Signals) => {
+      // A signal sent to the process group (timeout(1), systemd, a CI cancel) reaches sluice directly and again
+      // through its launcher a moment later: that is one request to stop, not the second press that exits now.
+      if (signals > 0 && Date.now() - firstSignalAt < duplicateSignalMs) return
+      if (signals === 0) firstSignalAt = Date.now()
       signals++
       if (signals > 1) {
         process.stderr.write(`\n${signal} again: exiting now. Resume with:\n  ${resumeCommand(flags)}\n`)
