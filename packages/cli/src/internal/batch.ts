@@ -73,6 +73,7 @@ export const exitCodeOf = (summary: Batch.Summary): number => {
     case "quota":
     case "auth":
     case "circuit":
+    case "store":
       return ExitCode.terminal
     case "interrupted":
       return ExitCode.interrupted
@@ -118,6 +119,11 @@ const report = (flags: BatchFlags, summary: Batch.Summary, code: number, reasons
       case "circuit":
         yield* err(
           `stopped: the circuit breaker fused the key (${stopped.message}). ${pending}. Fix the cause, then continue with:\n  ${resumeCommand(flags)}`
+        )
+        break
+      case "store":
+        yield* err(
+          `stopped: Redis stayed unreachable (${stopped.message}). ${pending}; nothing was sent without a reservation. Bring Redis back (or raise --redis-wait-seconds), then continue with:\n  ${resumeCommand(flags)}`
         )
         break
       case "interrupted":
