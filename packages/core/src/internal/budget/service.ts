@@ -15,7 +15,10 @@ const makeGauges = () => {
           description: "Settled spend in USD per scope",
           attributes: { scope }
         }),
-        reserved: Metric.gauge("sluice_budget_reserved_usd", { description: reservedDescription, attributes: { scope } })
+        reserved: Metric.gauge("sluice_budget_reserved_usd", {
+          description: reservedDescription,
+          attributes: { scope }
+        })
       }
       gauges.set(scope, tagged)
     }
@@ -53,7 +56,10 @@ export const make = (options: Options, store: Store, ledger: Ledger): Budget["Se
   const meter = (scope: string, totals: Totals | undefined) => {
     if (totals === undefined) return Effect.void
     const tagged = gaugesOf(scope)
-    return Effect.andThen(Metric.update(tagged.spent, totals.spentUsd), Metric.update(tagged.reserved, totals.reservedUsd))
+    return Effect.andThen(
+      Metric.update(tagged.spent, totals.spentUsd),
+      Metric.update(tagged.reserved, totals.reservedUsd)
+    )
   }
   // Reservation ids are per process; a shared ledger qualifies them with its process id.
   let nextId = 0
@@ -98,15 +104,16 @@ export const make = (options: Options, store: Store, ledger: Ledger): Budget["Se
       return reservation
     })
 
-  const spent = (scope: string) =>
-    Effect.map(ledger.totals(scope), (t) => ({ usd: t.spentUsd, tokens: t.spentTokens }))
+  const spent = (scope: string) => Effect.map(ledger.totals(scope), (t) => ({ usd: t.spentUsd, tokens: t.spentTokens }))
 
   const remaining = (scope: string) =>
     Effect.map(ledger.totals(scope), (t) => {
       const ceiling = ceilingOf(scope)
       return {
         ...(ceiling.usd === undefined ? {} : { usd: Math.max(0, ceiling.usd - t.spentUsd - t.reservedUsd) }),
-        ...(ceiling.tokens === undefined ? {} : { tokens: Math.max(0, ceiling.tokens - t.spentTokens - t.reservedTokens) })
+        ...(ceiling.tokens === undefined
+          ? {}
+          : { tokens: Math.max(0, ceiling.tokens - t.spentTokens - t.reservedTokens) })
       }
     })
 
