@@ -9,6 +9,8 @@ import { Batch } from "@sluice/stream"
 import { Deferred, Effect, Fiber, Result } from "effect"
 import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
 import { render } from "./progress.js"
+import * as ScaleOut from "./redis.js"
+import { shardLines } from "./shard.js"
 import { Reasons } from "./watch.js"
 
 /** @internal */
@@ -56,6 +58,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   if (flags.remote) args.push("--remote")
   if (flags.json) args.push("--json")
   if (flags.report !== undefined) args.push("--report", flags.report)
+  args.push(...ScaleOut.resumeArgs(flags.redis))
   return [...args, ...extra].map(quote).join(" ")
 }
 
@@ -232,7 +235,10 @@ export const runBatch = (
             render(progress, process.stderr.isTTY === true, colors(process.stderr), () => reasons.inFlight)
           )
     const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
+    // --shard: this process's lines only (internal/shard.ts); `input` names the file, which the stream no longer does.
+    const lines = shardLines(Batch.linesFromFile(flags.input), flags.redis?.shard)
     const common = {
+      input: flags.input,
       output: flags.output,
       mode,
       retryFailed: flags.retryFailed,
@@ -240,11 +246,11 @@ export const runBatch = (
       progress
     } as const
     const job = flags.remote
-      ? Batch.remote(Batch.linesFromFile(flags.input), {
+      ? Batch.remote(lines, {
           ...common,
           onCreated: (id) => err(`created remote batch ${id} (24 h window); waiting for it to finish`)
         })
-      : Batch.run(Batch.linesFromFile(flags.input), {
+      : Batch.run(lines, {
           ...common,
           concurrency: flags.concurrency ?? 16,
           gracePeriod: `${flags.graceSeconds ?? 10} seconds`
