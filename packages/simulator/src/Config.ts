@@ -98,7 +98,7 @@ export interface Config {
   readonly port?: number
   /** Host to listen on. Only loopback is allowed (default and only value "127.0.0.1"). */
   readonly host?: string
-  /** Seed of every PRNG (faults, slicing, line endings, embeddings). Default 1. */
+  /** Seed of every PRNG (faults, slicing, line endings; not embedding vectors). Default 1. */
   readonly seed?: number
   /** Accepted API keys. When absent, any non-empty bearer key is accepted. */
   readonly keys?: ReadonlyArray<string>

@@ -24,7 +24,7 @@ export const executor =
     const plan = planEmbeddings(body as Json, cfg)
     if ("status" in plan) return errorResult(plan)
     st.account(plan.model, plan.promptTokens, 0)
-    return { status: 200, body: embeddingsJson(plan, cfg.seed) }
+    return { status: 200, body: embeddingsJson(plan) }
   }
 
 const create = (ctx: Ctx, body: Buffer) => {

@@ -14,6 +14,6 @@ export const embeddings = async (ctx: Ctx, body: Buffer): Promise<void> => {
   if (fault === "handled") return
   await sleep(st.cfg.latency.requestMs)
   if (ctx.closed) return
-  const text = JSON.stringify(embeddingsJson(plan, st.cfg.seed))
+  const text = JSON.stringify(embeddingsJson(plan))
   answerJson(ctx, text, fault, body, () => st.account(plan.model, plan.promptTokens, 0))
 }
