@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import type { FaultRates, ScriptedFault } from "./Faults.js"
+import { type HeaderStyle, headerStyles } from "./RateLimits.js"
 
 /**
  * Re-exported from `Faults`, where they are defined.
@@ -61,17 +62,24 @@ export interface StreamOptions {
 }
 
 /**
- * Which rate-limit related headers are sent (all default true).
+ * Which rate-limit related headers are sent, and in which style.
  *
  * @since 0.1.0
  * @category models
  */
 export interface HeaderSwitches {
-  /** The six `x-ratelimit-*` headers (only for limits that are configured). */
+  /**
+   * How limits are enforced and reported (default `"openai"`); see `RateLimits.HeaderStyle`. `"fixed-window"`
+   * also changes the enforcement (a fixed per-minute window instead of the ~1 s buckets).
+   *
+   * @since 0.3.0
+   */
+  readonly style?: HeaderStyle
+  /** The six `x-ratelimit-*` headers (only for limits that are configured; default true, never with `"none"`). */
   readonly rateLimit?: boolean
-  /** `retry-after` (integer seconds, rounded up) on 429. */
+  /** `retry-after` (integer seconds, rounded up) on 429 (default true; false with style `"none"`). */
   readonly retryAfter?: boolean
-  /** `retry-after-ms` on 429. */
+  /** `retry-after-ms` on 429 (default true; false with style `"none"`). */
   readonly retryAfterMs?: boolean
 }
 
@@ -221,6 +229,20 @@ export const merge = (base: Config, patch: Config): Config => ({
 const positiveOrUndefined = (n: number | undefined): number | undefined =>
   n === undefined || !Number.isFinite(n) || n <= 0 ? undefined : n
 
+const resolveHeaders = (h: HeaderSwitches): Required<HeaderSwitches> => {
+  const style = h.style ?? "openai"
+  if (!headerStyles.includes(style)) {
+    throw new Error(`headers.style must be one of ${headerStyles.join(", ")}, not ${String(style)}`)
+  }
+  const hinted = style !== "none"
+  return {
+    style,
+    rateLimit: hinted && (h.rateLimit ?? true),
+    retryAfter: h.retryAfter ?? hinted,
+    retryAfterMs: h.retryAfterMs ?? hinted
+  }
+}
+
 /**
  * Fills every default.
  *
@@ -243,11 +265,7 @@ export const resolve = (config: Config): Resolved => {
     rpm: positiveOrUndefined(config.rpm),
     tpm: positiveOrUndefined(config.tpm),
     defaultMaxTokens: config.defaultMaxTokens ?? 16,
-    headers: {
-      rateLimit: config.headers?.rateLimit ?? true,
-      retryAfter: config.headers?.retryAfter ?? true,
-      retryAfterMs: config.headers?.retryAfterMs ?? true
-    },
+    headers: resolveHeaders(config.headers ?? {}),
     latency: {
       requestMs: config.latency?.requestMs ?? 0,
       firstTokenMs: config.latency?.firstTokenMs ?? 0,

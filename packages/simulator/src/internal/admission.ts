@@ -137,12 +137,21 @@ const bucketsOf = (st: State, key: string, now: number): RateLimits.KeyBuckets =
   return b
 }
 
+const windowsOf = (st: State, key: string): RateLimits.KeyWindows =>
+  st.windows.get(key) ?? { requests: undefined, tokens: undefined }
+
+/** The key's `x-ratelimit-*` headers at `now`, in the configured style. */
+const rateHeadersOf = (st: State, key: string, now: number): Record<string, string> => {
+  const style = st.cfg.headers.style
+  if (style === "fixed-window") return RateLimits.fixedHeaders(st.limits(), windowsOf(st, key), now)
+  return RateLimits.headersIn(style, st.limits(), bucketsOf(st, key, now), now)
+}
+
 /** The current rate-limit headers of the request's key (every authenticated response carries them). */
 export const peekRateHeaders = (ctx: Ctx): void => {
   const st = ctx.st
   if (ctx.key !== undefined && st.limited() && st.cfg.headers.rateLimit) {
-    const now = st.cfg.clock()
-    ctx.rateHeaders = RateLimits.headers(st.limits(), bucketsOf(st, ctx.key, now), now)
+    ctx.rateHeaders = rateHeadersOf(st, ctx.key, st.cfg.clock())
   }
 }
 
@@ -155,7 +164,12 @@ const QUOTA = apiError(
   "insufficient_quota"
 )
 
-const rateLimitMessage = (st: State, model: string, decision: RateLimits.Admission, tokens: number): ApiError => {
+const rateLimitMessage = (
+  st: State,
+  model: string,
+  decision: { readonly scope: "requests" | "tokens" | undefined; readonly waitMs: number },
+  tokens: number
+): ApiError => {
   const scope = decision.scope!
   const limit = scope === "requests" ? st.cfg.rpm! : st.cfg.tpm!
   const message = Number.isFinite(decision.waitMs)
@@ -167,14 +181,25 @@ const rateLimitMessage = (st: State, model: string, decision: RateLimits.Admissi
   return apiError(429, message, scope, null, "rate_limit_exceeded")
 }
 
-/** The buckets: false when the request was answered 429. */
+/** Charges the key's buckets (or fixed windows); the decision's scope and wait. */
+const charge = (st: State, key: string, tokens: number, now: number) => {
+  if (st.cfg.headers.style === "fixed-window") {
+    const decision = RateLimits.admitFixed(st.limits(), windowsOf(st, key), tokens, now)
+    st.windows.set(key, decision.windows)
+    return decision
+  }
+  const decision = RateLimits.admit(st.limits(), bucketsOf(st, key, now), tokens, now)
+  st.buckets.set(key, decision.buckets)
+  return decision
+}
+
+/** The limits: false when the request was answered 429. */
 const takeBuckets = (ctx: Ctx, model: string, tokens: number): boolean => {
   const st = ctx.st
   const now = st.cfg.clock()
   const key = ctx.key!
-  const decision = RateLimits.admit(st.limits(), bucketsOf(st, key, now), tokens, now)
-  st.buckets.set(key, decision.buckets)
-  if (st.cfg.headers.rateLimit) ctx.rateHeaders = RateLimits.headers(st.limits(), decision.buckets, now)
+  const decision = charge(st, key, tokens, now)
+  if (st.cfg.headers.rateLimit) ctx.rateHeaders = rateHeadersOf(st, key, now)
   if (decision.admitted) return true
   st.counters.rateLimited++
   sendError(ctx, rateLimitMessage(st, model, decision, tokens), retryHeaders(st, decision.waitMs))

@@ -15,6 +15,8 @@ export class State {
   requestNumber = 0
   pathNumbers = new Map<string, number>()
   buckets = new Map<string, RateLimits.KeyBuckets>()
+  /** Per key, for the `"fixed-window"` header style. */
+  windows = new Map<string, RateLimits.KeyWindows>()
   keyRequests = new Map<string, number>()
   succeeded = new Set<string>()
   /** Set once by the server (the store's executor needs the routes, which need the state). */
@@ -71,6 +73,7 @@ export class State {
     this.requestNumber = 0
     this.pathNumbers = new Map()
     this.buckets = new Map()
+    this.windows = new Map()
     this.keyRequests = new Map()
     this.succeeded = new Set()
     this.reseed()
