@@ -12,11 +12,10 @@ import {
   OpenAi,
   OpenAiConfig,
   Pricing,
-  RateLimiter,
   Telemetry,
   Tokens
 } from "@sluice/core"
-import { RedisBreaker, RedisBudget, RedisStore } from "@sluice/redis"
+import { RedisBreaker, RedisBudget, RedisLimiter, RedisStore } from "@sluice/redis"
 import { Batch } from "@sluice/stream"
 import { Layer } from "effect"
 import type { RedisFlags } from "./redis.js"
@@ -74,8 +73,8 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
 }
 
 /**
- * With a Redis: the gates of `Gates.layerDefaults`, with the budget and the breaker (and, when its store lands, the
- * limiter) shared through Redis; one connection for all of them.
+ * With a Redis: the gates of `Gates.layerDefaults`, with the rate limiter's buckets, the breaker's fuse and openings,
+ * and the budget shared through Redis; one connection for all of them.
  */
 const sharedGatesOf = (flags: ClientFlags, url: string) => {
   const rateLimiter = {
@@ -83,6 +82,7 @@ const sharedGatesOf = (flags: ClientFlags, url: string) => {
     ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })
   }
   const shared = Layer.mergeAll(
+    RedisLimiter.layer(rateLimiter),
     RedisBreaker.layer(),
     flags.budgetUsd === undefined
       ? Layer.empty
@@ -96,7 +96,6 @@ const sharedGatesOf = (flags: ClientFlags, url: string) => {
     )
   )
   const services = Layer.mergeAll(
-    RateLimiter.layer(rateLimiter),
     Concurrency.layer({ permits: flags.concurrency ?? 16 }),
     ModelLifecycle.layer(),
     Pricing.layer(),
