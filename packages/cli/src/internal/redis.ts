@@ -78,7 +78,7 @@ export const raw = (parsed: {
 })
 
 /** A URL shown without its password. */
-const redact = (value: string): string => value.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, "$1***@")
+const redact = (value: string): string => value.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, "$1***@")
 
 const checkUrl = (checks: Checks, raw: string | undefined): { url?: string; fromFlag?: boolean } => {
   const fromEnv = raw === undefined
