@@ -125,8 +125,8 @@ const limitArgs = (limits: RateLimiter.EffectiveLimits) => [
 ]
 
 /**
- * The limiter's store on Redis. The limiter's `nowMs` is ignored: every script reads Redis's clock. A store error
- * past the store's wait dies here, until the limiter's Store seam carries `StoreUnavailable` (see the report).
+ * The limiter's store on Redis. The limiter's `nowMs` is ignored: every script reads Redis's clock (only `pause`
+ * takes the length of its pause from it, and `status` reports `pausedUntilMs` on the caller's clock).
  *
  * @internal
  */
@@ -144,11 +144,9 @@ export const store: Effect.Effect<RateLimiter.Store, never, RedisStore> = Effect
         take(keyOf(scope), ...limitArgs(limits), String(cost.requests), String(cost.tokens)),
         (reply): RateLimiter.Decision =>
           Number(reply[0]) === 1 ? { _tag: "Admitted" } : { _tag: "Wait", waitMs: Number(reply[1]) }
-      ).pipe(Effect.orDie),
-    adjust: (scope, limits, delta) =>
-      Effect.asVoid(adjust(keyOf(scope), ...limitArgs(limits), String(delta.requests), String(delta.tokens))).pipe(
-        Effect.orDie
       ),
+    adjust: (scope, limits, delta) =>
+      Effect.asVoid(adjust(keyOf(scope), ...limitArgs(limits), String(delta.requests), String(delta.tokens))),
     floor: (scope, limits, debts) =>
       Effect.asVoid(
         floor(
@@ -157,9 +155,9 @@ export const store: Effect.Effect<RateLimiter.Store, never, RedisStore> = Effect
           debts.requests === undefined ? "" : String(debts.requests),
           debts.tokens === undefined ? "" : String(debts.tokens)
         )
-      ).pipe(Effect.orDie),
+      ),
     pause: (scope, limits, untilMs, nowMs) =>
-      Effect.asVoid(pause(keyOf(scope), ...limitArgs(limits), String(Math.max(0, untilMs - nowMs)))).pipe(Effect.orDie),
+      Effect.asVoid(pause(keyOf(scope), ...limitArgs(limits), String(Math.max(0, untilMs - nowMs)))),
     status: (scope, limits, nowMs) =>
       Effect.map(status(keyOf(scope), ...limitArgs(limits)), (reply) => {
         const pausedMs = Number(reply[3])
@@ -169,6 +167,6 @@ export const store: Effect.Effect<RateLimiter.Store, never, RedisStore> = Effect
           remainingTokens: reply[2] === "" ? undefined : Number(reply[2]),
           pausedUntilMs: pausedMs > 0 ? nowMs + pausedMs : 0
         }
-      }).pipe(Effect.orDie)
+      })
   } satisfies RateLimiter.Store
 })
