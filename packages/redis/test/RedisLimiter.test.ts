@@ -67,15 +67,17 @@ describe("RedisLimiter against a real redis-server", () => {
     Effect.gen(function* () {
       const scope = yield* Scope.make()
       const [a, b] = yield* Effect.all([storeIn(scope), storeIn(scope)])
-      const limits = perMinute(undefined, 60_000)
+      // 6 000 tokens a minute refill 100 a second: the slack below is half a second of refill.
+      const limits = perMinute(undefined, 6_000)
       expect((yield* a!.take("key:model-d", limits, { requests: 1, tokens: 500 }, 0))._tag).toBe("Admitted")
       yield* b!.adjust("key:model-d", limits, { requests: 0, tokens: 300 }, 0)
       const after = (yield* a!.status("key:model-d", limits, 0)).remainingTokens!
-      expect(after).toBeGreaterThan(60_000 - 800 - 50)
-      expect(after).toBeLessThanOrEqual(60_000 - 800 + 50)
-      yield* a!.floor("key:model-d", limits, { tokens: 59_000 }, 0)
+      expect(after).toBeGreaterThanOrEqual(6_000 - 800)
+      expect(after).toBeLessThanOrEqual(6_000 - 800 + 50)
+      yield* a!.floor("key:model-d", limits, { tokens: 5_900 }, 0)
       const floored = (yield* b!.status("key:model-d", limits, 0)).remainingTokens!
-      expect(floored).toBeLessThanOrEqual(1_000 + 50)
+      expect(floored).toBeGreaterThanOrEqual(100)
+      expect(floored).toBeLessThanOrEqual(100 + 50)
       yield* Scope.close(scope, Exit.void)
     })
   )

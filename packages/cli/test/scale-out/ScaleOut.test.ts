@@ -211,4 +211,42 @@ describe("three sluice batch --redis workers on one key", { timeout: 180_000 }, 
     const ids = (await readLines(merged)).map((l) => l.custom_id)
     expect(ids).toEqual(Array.from({ length: n }, (_, i) => `req-${jobs}-${i}`))
   })
+
+  it("Redis down past --redis-wait-seconds: the worker stops and says so, nothing sent without a reservation; --resume finishes once", async () => {
+    const n = 80
+    const server = await simulator({ keys: [key], rpm: 600, headers: { style: "none" }, latency: { requestMs: 20 } })
+    const path = await input(n)
+    const output = `${path}.out`
+    const flags = ["--redis", redis.url, "--rpm", "600", "--budget-usd", "5", "--budget-name", `d${jobs}`]
+    const running = finish(
+      start(["batch", path, "-o", output, "--redis-wait-seconds", "2", ...flags], {
+        OPENAI_API_KEY: key,
+        OPENAI_BASE_URL: server.url
+      })
+    )
+    while (server.stats().successes < 10) await new Promise((resolve) => setTimeout(resolve, 50))
+    await redis.kill9()
+    const atKill = server.stats().requests
+    const stopped = await running
+    const sentAfter = server.stats().requests - atKill
+    console.log(
+      `[scale-out] redis down past 2 s: exit ${stopped.code}, ${sentAfter} requests sent after the kill (in flight then), ${(await readLines(output)).length} lines written`
+    )
+    expect(stopped.code, stopped.stderr).toBe(4)
+    expect(stopped.stderr).toContain("redis unreachable")
+    expect(stopped.stderr).toContain("stopped: Redis stayed unreachable")
+    expect(stopped.stderr).toContain("--resume")
+    expect(sentAfter).toBeLessThanOrEqual(16) // at most the requests already admitted (concurrency 16)
+    await redis.restart()
+    const resumed = await finish(
+      start(["batch", path, "-o", output, "--resume", ...flags], { OPENAI_API_KEY: key, OPENAI_BASE_URL: server.url })
+    )
+    expect(resumed.code, resumed.stderr).toBe(0)
+    const stats = server.stats()
+    expect(stats.successes).toBe(n)
+    expect(stats.duplicateSuccesses).toBe(0)
+    const ids = (await readLines(output)).map((l) => l.custom_id)
+    expect(new Set(ids).size).toBe(n)
+    expect(ids.length).toBe(n)
+  })
 })

@@ -97,24 +97,36 @@ const connect = (options: Options) =>
     })
   })
 
-/** One warning when Redis goes away, one line when it is back; shared by every operation of the process. */
+/**
+ * The process's view of an outage, shared by every operation: one warning when Redis goes away, one line when it is
+ * back, and one deadline (`waitMs` from the first failure): once it has passed, every operation fails at once until
+ * an operation succeeds again, instead of each waiting `waitMs` of its own.
+ */
 const makeOutage = (url: string, waitMs: number) => {
   let since: number | undefined
+  let expired = false
   return {
+    /** Notes a failure; whether the outage is past its deadline is then `expired()`. */
     failed: (operation: string, error: Redis.RedisError) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        if (since !== undefined) return Effect.void
+        if (since !== undefined) {
+          expired = now - since >= waitMs
+          return Effect.void
+        }
         since = now
         return Effect.logWarning(
           `redis unreachable (${where(url)}): paused, retrying with backoff for up to ${(waitMs / 1000).toFixed(1)} s`
         ).pipe(Effect.annotateLogs({ operation, error: describe(error) }))
       }),
+    expired: () => expired,
+    since: () => since,
     succeeded: Effect.suspend(() =>
       since === undefined
         ? Effect.void
         : Effect.flatMap(Clock.currentTimeMillis, (now) => {
             const pausedMs = now - (since ?? now)
             since = undefined
+            expired = false
             return Effect.logWarning(
               `redis reachable again (${where(url)}): resumed after ${(pausedMs / 1000).toFixed(1)} s`
             )
@@ -134,8 +146,7 @@ export const layer = (options: Options): Layer.Layer<RedisStore, StoreUnavailabl
       const redis = yield* connect(options)
       const outage = makeOutage(options.url, waitMs)
       const backoff = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")]).pipe(
-        Schedule.jittered,
-        Schedule.upTo({ duration: waitMs })
+        Schedule.jittered
       )
       const evalWith =
         <Config extends { readonly params: ReadonlyArray<unknown>; readonly result: unknown }>(
@@ -144,12 +155,11 @@ export const layer = (options: Options): Layer.Layer<RedisStore, StoreUnavailabl
         ) =>
         (...params: Config["params"]): Effect.Effect<Config["result"], StoreUnavailable> =>
           Effect.gen(function* () {
-            const start = yield* Clock.currentTimeMillis
             const result = yield* redis
               .eval(script)(...params)
               .pipe(
                 Effect.tapError((error) => (transient(error) ? outage.failed(operation, error) : Effect.void)),
-                Effect.retry({ schedule: backoff, while: transient }),
+                Effect.retry({ schedule: backoff, while: (error) => transient(error) && !outage.expired() }),
                 Effect.catch((error) =>
                   transient(error)
                     ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -157,7 +167,7 @@ export const layer = (options: Options): Layer.Layer<RedisStore, StoreUnavailabl
                           new StoreUnavailable({
                             store: "redis",
                             operation,
-                            waitedMs: now - start,
+                            waitedMs: now - (outage.since() ?? now),
                             cause: describe(error)
                           })
                         )

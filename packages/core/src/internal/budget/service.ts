@@ -63,8 +63,13 @@ export const make = (options: Options, store: Store, ledger: Ledger): Budget["Se
   }
   // Reservation ids are per process; a shared ledger qualifies them with its process id.
   let nextId = 0
-  const unrecorded = (what: string, reservation: Reservation) => (error: { readonly message: string }) =>
-    Effect.logError(`budget: could not ${what} a reservation; the ledger's lease releases it`).pipe(
+  // A release that cannot reach the ledger is harmless (the ledger's lease drops the hold); a settle is spend that
+  // the shared ledger will not count.
+  const unrecorded = (what: "settle" | "release", reservation: Reservation) => (error: { readonly message: string }) =>
+    (what === "settle"
+      ? Effect.logError("budget: could not record a charge in the ledger; its hold lapses with the lease")
+      : Effect.logDebug("budget: could not release a reservation; the ledger's lease drops it")
+    ).pipe(
       Effect.annotateLogs({ scope: reservation.scope, usd: reservation.usd, error: error.message }),
       Effect.as(undefined)
     )
