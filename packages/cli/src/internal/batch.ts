@@ -4,7 +4,8 @@
  * @internal
  */
 import * as Fs from "node:fs/promises"
-import { OpenAiConfig, RunReport } from "@sluice/core"
+import { OpenAiConfig } from "@sluice/core"
+import { RunReport } from "@sluice/report"
 import { Batch } from "@sluice/stream"
 import { Deferred, Effect, Fiber, Result } from "effect"
 import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
