@@ -1,7 +1,7 @@
 /**
  * Pre-flight token estimates: how many prompt tokens a request will be charged for, and how many output tokens
  * it may produce. The rate limiter spends these before sending and the budget prices them, so a call is
- * tokenized exactly once (in `Gates.admitCall`) and the numbers travel on the `Ticket`.
+ * tokenized exactly once (in `Gates.admit`) and the numbers travel on the `Call`.
  *
  * Counting uses gpt-tokenizer with the model's encoding (`o200k_base` for gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and
  * the o-series; `cl100k_base` for gpt-4, gpt-3.5 and the embedding models) plus the per-message overhead
