@@ -4,6 +4,7 @@ import * as Config from "../Config.js"
 import * as Faults from "../Faults.js"
 import type * as RateLimits from "../RateLimits.js"
 import { Counters } from "./counters.js"
+import type { Run } from "./responses/run.js"
 import type { Store } from "./store.js"
 
 export class State {
@@ -19,6 +20,8 @@ export class State {
   windows = new Map<string, RateLimits.KeyWindows>()
   keyRequests = new Map<string, number>()
   succeeded = new Set<string>()
+  /** Stored responses (and background runs) by id; kept across `reset`, like files and batches. */
+  readonly responses = new Map<string, Run>()
   /** Set once by the server (the store's executor needs the routes, which need the state). */
   store!: Store
 
