@@ -141,12 +141,27 @@ describe("Transport: forward proxy", () => {
       )
       expect(lines.length).toBeGreaterThan(0)
       expect(proxy.seen.length).toBe(1)
+      expect(error._tag).toBe("InvalidRequest")
       expect(error.retryable).toBe(false)
-      expect(error.message).toContain("407")
+      expect(error.message).toContain(`through proxy ${proxy.url}: the proxy refused the credentials (407`)
       expect(JSON.stringify(error)).not.toContain("wr0ng-s3cret")
       expect(String(error)).not.toContain("wr0ng-s3cret")
       expect(lines.join("\n")).not.toContain("wr0ng-s3cret")
       expect((yield* sim.stats).requests).toBe(0)
+      // The same through a CONNECT tunnel (an https base URL): refused once, not retried.
+      const tunnelled = yield* Effect.flip(
+        Effect.provide(
+          listModels,
+          client(`https://${new URL(sim.url).host}/v1`, {
+            proxy: `http://alice:wr0ng-s3cret@127.0.0.1:${port}`,
+            retry: { maxAttempts: 3, baseDelayMs: 1 }
+          })
+        )
+      )
+      expect(tunnelled._tag).toBe("InvalidRequest")
+      expect(tunnelled.message).toContain("the proxy refused the credentials (407")
+      expect(tunnelled.message).not.toContain("wr0ng-s3cret")
+      expect(proxy.seen.map((s) => s.method)).toEqual(["GET", "CONNECT"])
     })
   )
 

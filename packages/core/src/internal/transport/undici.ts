@@ -51,6 +51,31 @@ const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>)
 
 const ignore = () => {}
 
+/** The response of an attempt whose headers arrived; its body is read once, with `bytes` or `stream`. */
+const responseOf = (attempt: Attempt, data: Undici.Dispatcher.ResponseData): Response => {
+  const source = data.body
+  // Ended, failed or destroyed: nothing left to abort, no timer left to fire.
+  source.once("close", attempt.finish)
+  source.on("error", ignore)
+  const headers = flattenHeaders(data.headers)
+  return {
+    status: data.statusCode,
+    headers,
+    // undici enforces a `content-length` it was sent (and does not decode bodies).
+    contentLength: announcedLength(headers["content-length"]),
+    stream: NodeStream.fromReadable<Uint8Array, OpenAiError>({ evaluate: () => source, onError: attempt.bodyFailure }),
+    bytes: Effect.callback<Uint8Array, OpenAiError>((resume) => {
+      source.arrayBuffer().then(
+        (buffer) => {
+          attempt.finish()
+          resume(Effect.succeed(new Uint8Array(buffer)))
+        },
+        (cause: unknown) => resume(Effect.fail(attempt.bodyFailure(cause)))
+      )
+    })
+  }
+}
+
 /**
  * A transport on undici; its agents are destroyed with the scope.
  *
@@ -107,32 +132,7 @@ export const make = (settings: Settings): Effect.Effect<Transport["Service"], ne
                 return
               }
               attempt.headersArrived()
-              const source = data.body
-              // Ended, failed or destroyed: nothing left to abort, no timer left to fire.
-              source.once("close", attempt.finish)
-              source.on("error", ignore)
-              const responseHeaders = flattenHeaders(data.headers)
-              resume(
-                Effect.succeed<Response>({
-                  status: data.statusCode,
-                  headers: responseHeaders,
-                  // undici enforces a `content-length` it was sent (and does not decode bodies).
-                  contentLength: announcedLength(responseHeaders["content-length"]),
-                  stream: NodeStream.fromReadable<Uint8Array, OpenAiError>({
-                    evaluate: () => source,
-                    onError: attempt.bodyFailure
-                  }),
-                  bytes: Effect.callback<Uint8Array, OpenAiError>((resumeBytes) => {
-                    source.arrayBuffer().then(
-                      (buffer) => {
-                        attempt.finish()
-                        resumeBytes(Effect.succeed(new Uint8Array(buffer)))
-                      },
-                      (cause: unknown) => resumeBytes(Effect.fail(attempt.bodyFailure(cause)))
-                    )
-                  })
-                })
-              )
+              resume(Effect.succeed(responseOf(attempt, data)))
             }
           )
           return Effect.sync(attempt.close)
