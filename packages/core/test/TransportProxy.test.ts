@@ -11,6 +11,7 @@ import { OpenAi, OpenAiConfig, Transport } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
 import { ConfigProvider, Effect, Layer, Logger, Redacted } from "effect"
 import { createProxy } from "proxy"
+import { bypasses } from "../src/internal/transport/proxy.js"
 import { client } from "./support/servers.js"
 
 interface Seen {
@@ -235,3 +236,27 @@ it.effect("a resolved proxy URL is Redacted: printing the configuration shows no
     expect(`${String(resolved.proxy?.http)} ${JSON.stringify(resolved)}`).not.toContain("pass-word")
   })
 )
+
+it("NO_PROXY matching follows curl and undici: exact host, domain suffix, *. for subdomains only, ports, IPv6, *", () => {
+  const cases: ReadonlyArray<readonly [string, string, number, boolean]> = [
+    ["example.com", "example.com", 443, true],
+    ["example.com", "api.example.com", 443, true],
+    [".example.com", "example.com", 443, true],
+    [".example.com", "api.example.com", 443, true],
+    ["*.example.com", "example.com", 443, false],
+    ["*.example.com", "api.example.com", 443, true],
+    ["example.com", "notexample.com", 443, false],
+    ["EXAMPLE.com.", "api.example.COM", 443, true],
+    ["example.com:8443", "example.com", 443, false],
+    ["example.com:8443", "example.com", 8443, true],
+    ["[::1]:8080", "[::1]", 8080, true],
+    ["[::1]:8080", "[::1]", 80, false],
+    ["::1", "[::1]", 80, true],
+    ["localhost 127.0.0.1,  other", "127.0.0.1", 80, true],
+    ["*", "anything.example", 443, true],
+    ["", "example.com", 443, false]
+  ]
+  for (const [noProxy, host, port, expected] of cases) {
+    expect([noProxy, host, port, bypasses(noProxy, host, port)]).toEqual([noProxy, host, port, expected])
+  }
+})
