@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import * as Tls from "node:tls"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import Undici from "@effect/platform-node/Undici"
 import { Duration, Effect, Scope } from "effect"
@@ -25,6 +26,7 @@ export interface Settings {
   readonly keepAliveTimeout: Duration.Duration
   readonly proxy?: ProxySettings | undefined
   readonly allowInsecure?: boolean | undefined
+  readonly ca?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -37,7 +39,8 @@ export const settingsOf = (config: Resolved): Settings => ({
   connectTimeout: config.connectTimeout,
   keepAliveTimeout: config.keepAliveTimeout,
   proxy: config.proxy,
-  allowInsecure: config.allowInsecure
+  allowInsecure: config.allowInsecure,
+  ca: config.ca
 })
 
 const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>): Readonly<Record<string, string>> => {
@@ -84,9 +87,11 @@ const responseOf = (attempt: Attempt, data: Undici.Dispatcher.ResponseData): Res
 export const make = (settings: Settings): Effect.Effect<Transport["Service"], never, Scope.Scope> =>
   Effect.gen(function* () {
     const connectTimeoutMs = Duration.toMillis(settings.connectTimeout)
+    // Node's `ca` replaces the trusted roots: extra certificates are added to them, not put in their place.
+    const ca = settings.ca === undefined ? undefined : [...Tls.rootCertificates, ...settings.ca]
     const agentOptions: Undici.Agent.Options = {
       connections: settings.maxConnections,
-      connect: { timeout: connectTimeoutMs },
+      connect: { timeout: connectTimeoutMs, ...(ca === undefined ? {} : { ca }) },
       keepAliveTimeout: Duration.toMillis(settings.keepAliveTimeout),
       // Our own timers decide (SendOptions); streams have first-token and idle timeouts of their own.
       headersTimeout: 0,
@@ -100,7 +105,7 @@ export const make = (settings: Settings): Effect.Effect<Transport["Service"], ne
           settings.allowInsecure ?? false,
           direct,
           agentOptions,
-          connectTimeoutMs
+          { timeout: connectTimeoutMs, ...(ca === undefined ? {} : { ca }) }
         )
         return { ...router, destroy: () => Promise.all([direct.destroy(), router.destroy()]) }
       }),
