@@ -100,13 +100,10 @@ export const make = (settings: Settings): Effect.Effect<Transport["Service"], ne
     const router = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const direct = new Undici.Agent(agentOptions)
-        const router = makeRouter(
-          settings.proxy,
-          settings.allowInsecure ?? false,
-          direct,
-          agentOptions,
-          { timeout: connectTimeoutMs, ...(ca === undefined ? {} : { ca }) }
-        )
+        const router = makeRouter(settings.proxy, settings.allowInsecure ?? false, direct, agentOptions, {
+          timeout: connectTimeoutMs,
+          ...(ca === undefined ? {} : { ca })
+        })
         return { ...router, destroy: () => Promise.all([direct.destroy(), router.destroy()]) }
       }),
       (router) => Effect.promise(router.destroy)
