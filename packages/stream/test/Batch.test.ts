@@ -257,7 +257,7 @@ describe("Batch.run against the simulator", () => {
       Effect.gen(function* () {
         const sim = yield* Simulator.start({ latency: { requestMs: 2 } })
         const dir = yield* tempDir
-        const watch = (lines: number, progressInterval: string) =>
+        const watch = (lines: number, progressInterval: "1 hour" | "5 millis") =>
           Effect.gen(function* () {
             const progress = yield* Batch.makeProgress
             const seen: Array<Batch.Progress> = []

@@ -37,7 +37,10 @@ export interface Existing {
 /** @internal */
 export interface Journal {
   readonly existing: Existing
+  /** Appends one line; completes once the line is written (to the OS: `fsync` is at most once a second). */
   readonly append: (line: string) => Effect.Effect<void, JournalError>
+  /** `write` calls made and lines written so far (a write holds every line queued while the one before ran). */
+  readonly writes: () => { readonly writes: number; readonly lines: number }
 }
 
 const io = (path: string) => (error: unknown) =>
@@ -282,13 +285,17 @@ export const open = (
     let writing = false
     let lastSync = clock.currentTimeMillisUnsafe()
     let failure: JournalError | undefined
-    const writeAll = async (text: string) => {
+    let writes = 0
+    let written = 0
+    const writeAll = async (text: string, lines: number) => {
+      writes++
       const buffer = Buffer.from(text, "utf8")
       let offset = 0
       while (offset < buffer.length) {
         const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset)
         offset += bytesWritten
       }
+      written += lines
       const now = clock.currentTimeMillisUnsafe()
       if (now - lastSync >= 1000) {
         lastSync = now
@@ -301,7 +308,7 @@ export const open = (
       const done = batch!
       queued = []
       batch = undefined
-      writeAll(lines.join("")).then(
+      writeAll(lines.join(""), lines.length).then(
         () => {
           Deferred.doneUnsafe(done, Effect.void)
           if (queued.length > 0) flush()
@@ -332,9 +339,9 @@ export const open = (
         if (queued.length > 0 && failure === undefined) {
           const lines = queued
           queued = []
-          await writeAll(lines.join("")).catch(() => undefined)
+          await writeAll(lines.join(""), lines.length).catch(() => undefined)
         }
       })
     )
-    return { existing, append }
+    return { existing, append, writes: () => ({ writes, lines: written }) }
   })
