@@ -197,6 +197,8 @@ interface CallState {
   permit: RateLimiter.Permit | undefined
   /** The scope of the latest attempt: the ticket's, or the rotated-in key's. */
   scope: string
+  /** What the limiter charges an attempt: the server's admission measure of the prompt plus the maximum output. */
+  readonly limiterTokens: number
 }
 
 /** The hint a 429 gives: retry-after, else the reset of the exhausted bucket. */
@@ -267,7 +269,8 @@ export const make = (options: Options = {}): Effect.Effect<Gates["Service"]> =>
           estimatedPromptTokens: estimate.promptTokens,
           maxOutputTokens: estimate.maxOutputTokens
         }
-        calls.set(ticket, { reservation, price, permit: undefined, scope })
+        const limiterTokens = (estimate.admissionPromptTokens ?? estimate.promptTokens) + estimate.maxOutputTokens
+        calls.set(ticket, { reservation, price, permit: undefined, scope, limiterTokens })
         return ticket
       })
 
@@ -286,7 +289,7 @@ export const make = (options: Options = {}): Effect.Effect<Gates["Service"]> =>
         if (limiter !== undefined) {
           const permit = yield* limiter.acquire(scope, {
             requests: 1,
-            tokens: ticket.estimatedPromptTokens + ticket.maxOutputTokens
+            tokens: state?.limiterTokens ?? ticket.estimatedPromptTokens + ticket.maxOutputTokens
           })
           if (state !== undefined) state.permit = permit
         }
