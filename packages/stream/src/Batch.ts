@@ -18,24 +18,22 @@ import { createReadStream } from "node:fs"
 import type { Batches } from "@sluice/core"
 import { Errors, Gates, OpenAi } from "@sluice/core"
 import * as Pricing from "@sluice/core/Pricing"
-import {
-  Cause,
-  Clock,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Fiber,
-  Layer,
-  Option,
-  Pull,
-  Result,
-  Schedule,
-  Schema,
-  Semaphore,
-  Stream,
-  SubscriptionRef
-} from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Pull from "effect/Pull"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Semaphore from "effect/Semaphore"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Journal from "./internal/batch/journal.js"
 import * as Validate from "./internal/batch/validate.js"
 
@@ -735,15 +733,27 @@ const usageOf = (body: unknown): Gates.Usage | undefined => {
   }
 }
 
+/**
+ * How a line of each endpoint is sent: one entry per endpoint of `Validate.endpoints` (a new endpoint adds its
+ * validation there and its call here; the rest of the per-line path does not look at the endpoint).
+ */
+const senders: {
+  readonly [K in Endpoint]: (
+    client: OpenAi.Service,
+    body: Record<string, unknown>
+  ) => Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError>
+} = {
+  "/v1/chat/completions": (client, body) => client.chat.completions.create(body as never),
+  "/v1/embeddings": (client, body) => client.embeddings.create(body as never)
+}
+
 /** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */
 const send = (
   client: OpenAi.Service,
   request: Request,
   stopped: Effect.Effect<boolean>
 ): Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> => {
-  const once: Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> = request.url === "/v1/chat/completions"
-    ? client.chat.completions.create(request.body as never)
-    : client.embeddings.create(request.body as never)
+  const once = senders[request.url](client, request.body)
   const loop: Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> = Effect.catchIf(
     once,
     (error): error is Errors.CircuitOpen => error._tag === "CircuitOpen" && error.closesAtMs !== undefined,

@@ -4,7 +4,7 @@
  * @internal
  */
 import { ChatCompletions, Decoding, Embeddings } from "@sluice/core"
-import { Result } from "effect"
+import * as Result from "effect/Result"
 
 /** @internal */
 export const endpoints = ["/v1/chat/completions", "/v1/embeddings"] as const
