@@ -4,7 +4,8 @@
  * @internal
  */
 import * as Fs from "node:fs/promises"
-import { OpenAiConfig, RunReport } from "@sluice/core"
+import { OpenAiConfig } from "@sluice/core"
+import { RunReport } from "@sluice/report"
 import { Batch } from "@sluice/stream"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
