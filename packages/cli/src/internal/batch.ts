@@ -5,7 +5,6 @@
  */
 import * as Fs from "node:fs/promises"
 import { OpenAiConfig } from "@sluice/core"
-import { RunReport } from "@sluice/report"
 import { Batch } from "@sluice/stream"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -254,6 +253,8 @@ export const runBatch = (
         ? job.pipe(Effect.provide(layer(flags, keys, reasons)))
         : Effect.scoped(
             Effect.gen(function* () {
+              // @sluice/report is loaded only for --report
+              const { RunReport } = yield* Effect.promise(() => import("@sluice/report"))
               const recorder = yield* RunReport.recorder()
               return yield* job.pipe(
                 Effect.ensuring(
