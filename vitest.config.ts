@@ -19,6 +19,7 @@ export default defineConfig({
       project("core", "packages/core"),
       project("stream", "packages/stream"),
       project("redis", "packages/redis"),
+      project("report", "packages/report"),
       project("cli", "packages/cli"),
       project("examples", "examples")
     ]

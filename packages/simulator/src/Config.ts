@@ -84,6 +84,19 @@ export interface HeaderSwitches {
 }
 
 /**
+ * `/v1/responses` options.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ResponsesOptions {
+  /** Send `sequence_number` and `output_index` on stream events (default true; false as llama.cpp's server does). */
+  readonly sequenceNumbers?: boolean
+  /** How long a background response stays `queued` before it runs (default 20 ms). */
+  readonly backgroundQueueMs?: number
+}
+
+/**
  * Batch lifecycle timing: how long a batch stays in each state (defaults 20 ms each).
  *
  * @since 0.1.0
@@ -138,6 +151,8 @@ export interface Config {
   readonly strictModels?: boolean
   /** Batch lifecycle timing. */
   readonly batch?: BatchTiming
+  /** `/v1/responses` options. */
+  readonly responses?: ResponsesOptions
   /** Clock in epoch milliseconds (default `Date.now`); for tests of time-based policy. */
   readonly clock?: () => number
 }
@@ -206,12 +221,13 @@ export interface Resolved {
   readonly retiredModels: ReadonlySet<string>
   readonly strictModels: boolean
   readonly batch: Required<BatchTiming>
+  readonly responses: Required<ResponsesOptions>
   readonly clock: () => number
 }
 
 /**
  * Merges `patch` into `base`: top-level fields are replaced, the nested option groups (`headers`, `latency`,
- * `stream`, `faults`, `batch`) are merged one level deep.
+ * `stream`, `faults`, `batch`, `responses`) are merged one level deep.
  *
  * @since 0.1.0
  * @category combinators
@@ -223,7 +239,8 @@ export const merge = (base: Config, patch: Config): Config => ({
   latency: { ...base.latency, ...patch.latency },
   stream: { ...base.stream, ...patch.stream },
   faults: { ...base.faults, ...patch.faults },
-  batch: { ...base.batch, ...patch.batch }
+  batch: { ...base.batch, ...patch.batch },
+  responses: { ...base.responses, ...patch.responses }
 })
 
 const positiveOrUndefined = (n: number | undefined): number | undefined =>
@@ -289,6 +306,8 @@ export const resolve = (config: Config): Resolved => {
       rateStreamDrop: f.rateStreamDrop ?? 0,
       rateStreamError: f.rateStreamError ?? 0,
       rateSlowFirstToken: f.rateSlowFirstToken ?? 0,
+      rateResponseFailed: f.rateResponseFailed ?? 0,
+      streamErrorCode: f.streamErrorCode ?? "server_error",
       slowFirstTokenMs: f.slowFirstTokenMs ?? 2000,
       shouldRetryHeader: f.shouldRetryHeader ?? false
     },
@@ -302,6 +321,10 @@ export const resolve = (config: Config): Resolved => {
       validatingMs: config.batch?.validatingMs ?? 20,
       inProgressMs: config.batch?.inProgressMs ?? 20,
       finalizingMs: config.batch?.finalizingMs ?? 20
+    },
+    responses: {
+      sequenceNumbers: config.responses?.sequenceNumbers ?? true,
+      backgroundQueueMs: config.responses?.backgroundQueueMs ?? 20
     },
     clock: config.clock ?? Date.now
   }

@@ -17,6 +17,8 @@
  * - `"streamError"`: after some chunks an `event: error` with an error object, then the response ends cleanly
  *   without `[DONE]`
  * - `"slowFirstToken"`: stream's first token delayed by `slowFirstTokenMs`
+ * - `"responseFailed"`: a `/v1/responses` stream (or background response) ends with `response.failed` after some
+ *   events (no effect on chat streams)
  *
  * @since 0.1.0
  * @category models
@@ -32,6 +34,7 @@ export type FaultKind =
   | "streamDrop"
   | "streamError"
   | "slowFirstToken"
+  | "responseFailed"
 
 /**
  * A scripted fault: the `request`-th request (1-based) overall, or to `path` when given, gets `fault`.
@@ -72,6 +75,13 @@ export interface FaultRates {
   readonly rateStreamError?: number
   /** Streaming: the first token is delayed by `slowFirstTokenMs`. */
   readonly rateSlowFirstToken?: number
+  /** `/v1/responses` streams and background responses: `response.failed` after some events. */
+  readonly rateResponseFailed?: number
+  /**
+   * The error of the `streamError` fault: `"server_error"` (default), `"insufficient_quota"` or
+   * `"rate_limit_exceeded"` (chat: the `event: error` body's type and code; responses: the `error` event's code).
+   */
+  readonly streamErrorCode?: "server_error" | "insufficient_quota" | "rate_limit_exceeded"
   /** Delay used by the `slowFirstToken` fault (default 2000 ms). */
   readonly slowFirstTokenMs?: number
   /** Send `x-should-retry: true` on injected 5xx/429 faults (default false). */
@@ -94,7 +104,8 @@ export const kinds: ReadonlyArray<FaultKind> = [
   "truncatedJson",
   "streamDrop",
   "streamError",
-  "slowFirstToken"
+  "slowFirstToken",
+  "responseFailed"
 ]
 
 /**
@@ -136,6 +147,8 @@ const rateOf = (rates: FaultRates, kind: FaultKind): number => {
       return rates.rateStreamError ?? 0
     case "slowFirstToken":
       return rates.rateSlowFirstToken ?? 0
+    case "responseFailed":
+      return rates.rateResponseFailed ?? 0
   }
 }
 
@@ -147,7 +160,7 @@ const rateOf = (rates: FaultRates, kind: FaultKind): number => {
  * @category predicates
  */
 export const applies = (kind: FaultKind, streaming: boolean): boolean =>
-  kind === "streamDrop" || kind === "streamError" || kind === "slowFirstToken"
+  kind === "streamDrop" || kind === "streamError" || kind === "slowFirstToken" || kind === "responseFailed"
     ? streaming
     : kind === "truncatedJson"
       ? !streaming
