@@ -8,7 +8,7 @@
  * again. While open, calls fail at once with `CircuitOpen { closesAtMs }`.
  *
  * Terminal errors (`QuotaExceeded`; `AuthenticationFailed`, which the client surfaces only after refreshing the
- * credentials once) blow a fuse for the key (the key id the scope starts with): every later call on
+ * credentials once) blow a fuse for the key (the `keyId` the caller passes, else the key id the scope starts with): every later call on
  * that key fails fast with `CircuitOpen` without `closesAtMs`, so a job stops instead of hammering. Only
  * `reset` clears it.
  *
@@ -122,11 +122,17 @@ export class CircuitBreaker extends Context.Service<
      * Admits an attempt or fails with `CircuitOpen`. In half-open state it hands out a probe slot that returns
      * when the `Scope` closes without an outcome having been recorded.
      */
-    readonly guard: (scope: string) => Effect.Effect<void, CircuitOpen | StoreUnavailable, Scope.Scope>
+    readonly guard: (
+      scope: string,
+      keyId?: string | undefined
+    ) => Effect.Effect<void, CircuitOpen | StoreUnavailable, Scope.Scope>
     /** Fails fast if the scope's key has a blown fuse. */
-    readonly checkFuse: (scope: string) => Effect.Effect<void, CircuitOpen | StoreUnavailable>
+    readonly checkFuse: (
+      scope: string,
+      keyId?: string | undefined
+    ) => Effect.Effect<void, CircuitOpen | StoreUnavailable>
     /** Records an attempt's outcome; may trip the breaker or blow the fuse (a store that stays unreachable is logged). */
-    readonly record: (scope: string, outcome: Outcome) => Effect.Effect<void>
+    readonly record: (scope: string, outcome: Outcome, keyId?: string | undefined) => Effect.Effect<void>
     readonly state: (scope: string) => Effect.Effect<State, StoreUnavailable>
     /** Closes the breaker and clears the fuse of the scope's key. */
     readonly reset: (scope: string) => Effect.Effect<void, StoreUnavailable>
@@ -244,18 +250,21 @@ export const make = (options: Options = {}, store: Store = memoryStore()): Effec
       )
 
     /** The shared state, failing with `CircuitOpen` on a blown fuse. */
-    const readShared = (scope: string) =>
-      Effect.flatMap(store.read(fuseKey(scope), scope), (shared) =>
+    /** The fuse key: the call's key id when the caller has it as a value, else parsed from the scope. */
+    const keyOf = (scope: string, keyId: string | undefined) => keyId ?? fuseKey(scope)
+
+    const readShared = (scope: string, keyId: string | undefined) =>
+      Effect.flatMap(store.read(keyOf(scope, keyId), scope), (shared) =>
         shared.fuse === undefined
           ? Effect.succeed(shared)
-          : Effect.fail(new CircuitOpen({ scope: fuseKey(scope), reason: shared.fuse }))
+          : Effect.fail(new CircuitOpen({ scope: keyOf(scope, keyId), reason: shared.fuse }))
       )
 
-    const checkFuse = (scope: string) => Effect.asVoid(readShared(scope))
+    const checkFuse = (scope: string, keyId?: string | undefined) => Effect.asVoid(readShared(scope, keyId))
 
-    const guard = (scope: string) =>
+    const guard = (scope: string, keyId?: string | undefined) =>
       Effect.gen(function* () {
-        const shared = yield* readShared(scope)
+        const shared = yield* readShared(scope, keyId)
         const now = yield* Clock.currentTimeMillis
         const verdict = yield* modify(
           scope,
@@ -290,10 +299,10 @@ export const make = (options: Options = {}, store: Store = memoryStore()): Effec
         }
       })
 
-    const record = (scope: string, outcome: Outcome) =>
+    const record = (scope: string, outcome: Outcome, keyId?: string | undefined) =>
       Effect.gen(function* () {
         if (outcome._tag === "Failure" && fuseOn.has(outcome.error._tag)) {
-          const key = fuseKey(scope)
+          const key = keyOf(scope, keyId)
           const blown = yield* store
             .blow(key, outcome.error._tag)
             .pipe(Effect.catch((error) => Effect.as(unshared("blow the fuse", key)(error), true)))
