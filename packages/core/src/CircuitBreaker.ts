@@ -103,7 +103,12 @@ export const memoryStore = (): Store => {
   const fuses = new Map<string, string>()
   return {
     read: (key) => Effect.sync(() => ({ fuse: fuses.get(key) })),
-    blow: (key, reason) => Effect.sync(() => (fuses.has(key) ? false : (fuses.set(key, reason), true))),
+    blow: (key, reason) =>
+      Effect.sync(() => {
+        if (fuses.has(key)) return false
+        fuses.set(key, reason)
+        return true
+      }),
     open: () => Effect.void,
     clear: (key) => Effect.sync(() => void fuses.delete(key))
   }
