@@ -1,7 +1,8 @@
 /**
  * One set of rate-limit buckets per key and model for every process on one Redis: the request and token buckets
  * and the 429 gate (`pause`). Processes that see no rate-limit headers still pace each other: with `--rpm`/`--tpm`
- * (or limits learned from headers) the limit is the key's, not each process's. Each operation is one Lua script on
+ * (or limits learned from headers) the limit is the key's, not each process's. The limits a process knows are kept
+ * with the buckets, so a process that knows none yet (it has not seen a header) is paced by them too. Each operation is one Lua script on
  * Redis's clock (`TIME`), core's bucket math (`internal/gates/bucket.ts`) in Lua.
  *
  * Keys: `<prefix>:limit:<key id>:<model>` (a hash), expiring two minutes after its last write.

@@ -81,4 +81,22 @@ describe("RedisLimiter against a real redis-server", () => {
       yield* Scope.close(scope, Exit.void)
     })
   )
+
+  it.live("a process that knows no limit yet is paced by the limits another process passed", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const [a, b] = yield* Effect.all([storeIn(scope), storeIn(scope)])
+      expect((yield* a!.take("key:model-e", perMinute(60), { requests: 1, tokens: 0 }, 0))._tag).toBe("Admitted")
+      // b has learned nothing (no headers): its take still meets the 60/min bucket a filled.
+      const unknown = perMinute(undefined)
+      const refused = yield* b!.take("key:model-e", unknown, { requests: 1, tokens: 0 }, 0)
+      expect(refused._tag).toBe("Wait")
+      // Its status reports the shared bucket under the shared limit.
+      expect((yield* b!.status("key:model-e", unknown, 0)).remainingRequests).toBeLessThan(60)
+      // A scope nobody knows a limit for admits everything.
+      for (let i = 0; i < 5; i++)
+        expect((yield* b!.take("key:model-f", unknown, { requests: 1, tokens: 0 }, 0))._tag).toBe("Admitted")
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
 })

@@ -5,7 +5,9 @@ import { RedisStore } from "../RedisStore.js"
 
 /*
  * One hash per scope, p:limit:<key id>:<model>: rd/ra (request bucket debt and the server ms it was measured at,
- * in the future while the gate is closed), td/ta (tokens), pu (gate closed until). The math is core's
+ * in the future while the gate is closed), td/ta (tokens), pu (gate closed until), lr/lt (the per-minute limits the
+ * last process that knew them passed: a process that has not learned them yet, one whose server sends no headers,
+ * is paced by them too). The math is core's
  * internal/gates/bucket.ts, on Redis's clock (TIME): every process takes from the same buckets. The hash expires
  * two minutes after its last write (a drained bucket and an open gate are the same as no hash).
  * ARGV of every script: requests limit | '', tokens limit | '', burst factor, then the operation's own.
@@ -14,9 +16,10 @@ const prelude = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local key = KEYS[1]
-local limits = { r = tonumber(ARGV[1]), t = tonumber(ARGV[2]) }
 local factor = tonumber(ARGV[3])
-local v = redis.call('HMGET', key, 'rd', 'ra', 'td', 'ta', 'pu')
+local v = redis.call('HMGET', key, 'rd', 'ra', 'td', 'ta', 'pu', 'lr', 'lt')
+local known = { r = tonumber(ARGV[1]), t = tonumber(ARGV[2]) }
+local limits = { r = known.r or tonumber(v[6] or ''), t = known.t or tonumber(v[7] or '') }
 local state = {
   r = { debt = tonumber(v[1] or '0'), at = tonumber(v[2] or now) },
   t = { debt = tonumber(v[3] or '0'), at = tonumber(v[4] or now) },
@@ -41,6 +44,8 @@ end
 local function save()
   redis.call('HSET', key, 'rd', tostring(state.r.debt), 'ra', tostring(state.r.at),
     'td', tostring(state.t.debt), 'ta', tostring(state.t.at), 'pu', tostring(state.pu))
+  if known.r ~= nil then redis.call('HSET', key, 'lr', tostring(known.r)) end
+  if known.t ~= nil then redis.call('HSET', key, 'lt', tostring(known.t)) end
   redis.call('PEXPIRE', key, 120000 + math.max(0, state.pu - now))
 end
 `
