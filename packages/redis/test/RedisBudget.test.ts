@@ -138,4 +138,20 @@ describe("RedisBudget against a real redis-server", () => {
       yield* Scope.close(connection, Exit.void)
     })
   )
+
+  it.live("a reservation released before its (retried) reserve arrives is never held", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const ledger = yield* RedisBudget.ledger(fresh()).pipe(
+        Effect.provide(yield* processIn(scope)),
+        Scope.provide(scope)
+      )
+      const reservation = { id: 3, scope: "global", usd: 0.5, tokens: 0 }
+      // An interrupted reserve releases its id; a retry of that reserve reaching Redis afterwards holds nothing.
+      expect(yield* ledger.release(reservation)).toMatchObject({ reservedUsd: 0 })
+      expect((yield* ledger.reserve(reservation, { usd: 1 })).held).toBe(false)
+      expect(yield* ledger.totals("global")).toMatchObject({ reservedUsd: 0, spentUsd: 0 })
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
 })

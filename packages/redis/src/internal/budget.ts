@@ -40,7 +40,10 @@ local function reply(flag, su, st, ru, rt)
 end
 `
 
-/** KEYS spent, held, leases; ARGV id, instance, usd, tokens, ceilingUsd|'', ceilingTokens|'', leaseMs, ttlMs. */
+/**
+ * KEYS spent, held, leases, closed; ARGV id, instance, usd, tokens, ceilingUsd|'', ceilingTokens|'', leaseMs, ttlMs.
+ * A reservation already closed (released while its reply was lost, then retried) is not held again.
+ */
 const reserveLua = `${prelude}
 local leases = redis.call('HGETALL', KEYS[3])
 local dead = {}
@@ -55,6 +58,7 @@ redis.call('PEXPIRE', KEYS[3], ARGV[8])
 local ru, rt = held(KEYS[2], dead)
 local su, st = spent(KEYS[1])
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return reply(1, su, st, ru, rt) end
+if redis.call('EXISTS', KEYS[4]) == 1 then return reply(0, su, st, ru, rt) end
 local usd, tokens = tonumber(ARGV[3]), tonumber(ARGV[4])
 if (ARGV[5] ~= '' and su + ru + usd > tonumber(ARGV[5]) + 1e-12) or (ARGV[6] ~= '' and st + rt + tokens > tonumber(ARGV[6])) then
   return reply(0, su, st, ru, rt)
@@ -97,7 +101,7 @@ type Reply = readonly [number, string, string, string, string]
 const keyScript = (lua: string, keys: number) =>
   Redis.script((...params: ReadonlyArray<string>) => params, { lua, numberOfKeys: keys }).withReturnType<Reply>()
 
-const reserveScript = keyScript(reserveLua, 3)
+const reserveScript = keyScript(reserveLua, 4)
 const closeScript = keyScript(closeLua, 3)
 const totalsScript = keyScript(totalsLua, 2)
 const leaseScript = keyScript(leaseLua, 1)
@@ -118,6 +122,7 @@ export const ledger = (name: string): Effect.Effect<Budget.Ledger, never, RedisS
     const heldKey = (scope: string) => `${base}${scope}:held`
     const leases = `${base}leases`
     const idOf = (reservation: Budget.Reservation) => `${store.instance}:${reservation.id}`
+    const closedKey = (reservation: Budget.Reservation) => `${base}closed:${idOf(reservation)}`
     const ttl = String(store.ttlMs)
     const closedTtl = String(Math.max(store.leaseMs * 4, 3_600_000))
     const reserve = store.eval("budget.reserve", reserveScript)
@@ -129,7 +134,7 @@ export const ledger = (name: string): Effect.Effect<Budget.Ledger, never, RedisS
         close(operation)(
           spentKey(reservation.scope),
           heldKey(reservation.scope),
-          `${base}closed:${idOf(reservation)}`,
+          closedKey(reservation),
           idOf(reservation),
           actual === undefined ? "" : String(actual.usd),
           actual === undefined ? "" : String(actual.tokens),
@@ -153,6 +158,7 @@ export const ledger = (name: string): Effect.Effect<Budget.Ledger, never, RedisS
             spentKey(reservation.scope),
             heldKey(reservation.scope),
             leases,
+            closedKey(reservation),
             idOf(reservation),
             store.instance,
             String(reservation.usd),

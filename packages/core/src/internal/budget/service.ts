@@ -99,9 +99,12 @@ export const make = (options: Options, store: Store, ledger: Ledger): Budget["Se
     Effect.gen(function* () {
       const ceiling = ceilingOf(scope)
       const reservation: Reservation = { id: nextId++, scope, usd: amount.usd, tokens: amount.tokens }
-      const verdict = yield* Effect.uninterruptible(
-        Effect.tap(ledger.reserve(reservation, ceiling), ({ held }) =>
-          held ? Effect.addFinalizer(() => release(reservation)) : Effect.void
+      // The wait for a shared ledger is interruptible; an interruption then releases the reservation, which the
+      // ledger may have held before its answer was lost.
+      const verdict = yield* Effect.uninterruptibleMask((restore) =>
+        restore(ledger.reserve(reservation, ceiling)).pipe(
+          Effect.onInterrupt(() => release(reservation)),
+          Effect.tap(({ held }) => (held ? Effect.addFinalizer(() => release(reservation)) : Effect.void))
         )
       )
       yield* meter(scope, verdict.totals)
