@@ -80,7 +80,7 @@ describe("POST /v1/responses (JSON)", () => {
       expect(outputText(body)).toBe(chat.choices[0].message.content)
       expect(body.usage).toEqual({
         input_tokens: chat.usage.prompt_tokens,
-        input_tokens_details: { cached_tokens: 0 },
+        input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
         output_tokens: chat.usage.completion_tokens,
         output_tokens_details: { reasoning_tokens: 0 },
         total_tokens: chat.usage.total_tokens
