@@ -4,8 +4,8 @@
  * Responses stream event, chat completions and chunks, embeddings, input token counts and the error body, with
  * every component they reference, prose stripped, and OpenAPI's `nullable: true` turned into a `null` type.
  *
- *   npx tsx packages/simulator/scripts/spec-schemas.ts           regenerate test/fixtures/openai-schemas.json
- *   npx tsx packages/simulator/scripts/spec-schemas.ts --check   fail if the committed file differs
+ *   npx --no-install tsx packages/simulator/scripts/spec-schemas.ts           regenerate test/fixtures/openai-schemas.json
+ *   npx --no-install tsx packages/simulator/scripts/spec-schemas.ts --check   fail if the committed file differs
  */
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
