@@ -95,6 +95,8 @@ export interface ResponsesOptions {
   readonly sequenceNumbers?: boolean
   /** How long a background response stays `queued` before it runs (default 20 ms). */
   readonly backgroundQueueMs?: number
+  /** How many stored responses are kept; past it the oldest is forgotten (default 10,000). */
+  readonly maxStored?: number
 }
 
 /**

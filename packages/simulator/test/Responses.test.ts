@@ -158,6 +158,33 @@ describe("POST /v1/responses (JSON)", () => {
     })
   )
 
+  it.effect(
+    "responses.maxStored keeps the newest stored responses; [[content_filter]] is incomplete; tool_choice forces a call",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start({ responses: { maxStored: 2 } })
+        const ids: Array<string> = []
+        for (const input of ["one", "two", "three"]) ids.push((yield* create(sim.url, { input })).json.id)
+        expect((yield* get(sim.url, `/responses/${ids[0]}`)).status).toBe(404)
+        expect((yield* get(sim.url, `/responses/${ids[1]}`)).status).toBe(200)
+        expect((yield* get(sim.url, `/responses/${ids[2]}`)).status).toBe(200)
+        const filtered = (yield* create(sim.url, { input: "bad [[content_filter]]" })).json
+        expect(filtered.status).toBe("incomplete")
+        expect(filtered.incomplete_details).toEqual({ reason: "content_filter" })
+        const required = (yield* create(sim.url, { input: "no marker", tools: functionTools, tool_choice: "required" }))
+          .json
+        expect(required.output[0]).toMatchObject({ type: "function_call", name: "get_weather" })
+        const named = (yield* create(sim.url, {
+          input: "no marker",
+          tools: functionTools,
+          tool_choice: { type: "function", name: "search" }
+        })).json
+        expect(named.output[0]).toMatchObject({ type: "function_call", name: "search" })
+        const none = (yield* create(sim.url, { input: "[tools]", tools: functionTools, tool_choice: "none" })).json
+        expect(none.output[0].type).toBe("message")
+      })
+  )
+
   it.effect("max_output_tokens cuts the answer: status incomplete, reason max_output_tokens", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()

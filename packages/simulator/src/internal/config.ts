@@ -98,7 +98,8 @@ const resolveTiming = (config: Config) => ({
   },
   responses: {
     sequenceNumbers: config.responses?.sequenceNumbers ?? true,
-    backgroundQueueMs: config.responses?.backgroundQueueMs ?? 20
+    backgroundQueueMs: config.responses?.backgroundQueueMs ?? 20,
+    maxStored: Math.max(1, Math.floor(config.responses?.maxStored ?? 10_000))
   }
 })
 
