@@ -304,6 +304,13 @@ describe("structured output and tools on /v1/responses", () => {
       expect(outputText(stateless)).toContain(output)
       const both = (yield* create(sim.url, { input: "[tool:search] [tool:get_weather]", tools: functionTools })).json
       expect(both.output.map((i: Json) => i.name)).toEqual(["search", "get_weather"])
+      const serial = (yield* create(sim.url, {
+        input: "[tool:search] [tool:get_weather]",
+        tools: functionTools,
+        parallel_tool_calls: false
+      })).json
+      expect(serial.output.map((i: Json) => i.name)).toEqual(["search"])
+      expect(serial.parallel_tool_calls).toBe(false)
       expect(ajv.validate(searchTool.parameters, JSON.parse(both.output[0].arguments))).toBe(true)
       const s = yield* stream(sim.url, { input: "[tool:search]", tools: functionTools })
       const args = s.events.filter((e) => e.event === "response.function_call_arguments.delta").map((e) => e.data.delta)

@@ -167,6 +167,7 @@ const answerPlan = (
     toolOutput: prompt.toolOutput,
     tools,
     toolChoice: readToolChoice(body["tool_choice"]),
+    parallel: body["parallel_tool_calls"] !== false,
     format
   })
   if (a.kind === "calls") {
