@@ -26,11 +26,16 @@ const customIdOf = (line: string): string | undefined => {
   }
 }
 
-/** The lines of `shard`, others blanked. @internal */
+/** A chunk of whole lines (what `Batch.linesFromFile` yields) with the lines of other shards blanked. */
+const keepShard = (chunk: string, shard: Shard): string =>
+  chunk
+    .split("\n")
+    .map((line) => {
+      const id = customIdOf(line)
+      return id === undefined || shardOf(id, shard.count) === shard.index ? line : ""
+    })
+    .join("\n")
+
+/** The lines of `shard`, others blanked; each element may hold one line or a chunk of whole lines. @internal */
 export const shardLines = <E, R>(lines: Stream.Stream<string, E, R>, shard: Shard | undefined) =>
-  shard === undefined
-    ? lines
-    : Stream.map(lines, (line) => {
-        const id = customIdOf(line)
-        return id === undefined || shardOf(id, shard.count) === shard.index ? line : ""
-      })
+  shard === undefined ? lines : Stream.map(lines, (chunk) => keepShard(chunk, shard))
