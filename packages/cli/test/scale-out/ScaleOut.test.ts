@@ -12,6 +12,8 @@ import { type RedisServer, startRedis } from "@sluice/test-support/Redis"
 import { finish, type Result, simulator, start } from "../support.js"
 
 const key = "sk-scale-out-0123456789abcdef"
+/** The fuse test's key: its blown fuse stays in this file's Redis (an hour), so the other tests use another key. */
+const fusedKey = "sk-scale-out-fused-0123456789abcdef"
 let redis: RedisServer
 let dir = ""
 beforeAll(async () => {
@@ -44,7 +46,7 @@ const input = async (n: number, maxTokens = 16) => {
 }
 
 /** Three workers on one input, one shard each; `extra` flags for all. */
-const workers = (url: string, inputPath: string, extra: ReadonlyArray<string>, count = 3) =>
+const workers = (url: string, inputPath: string, extra: ReadonlyArray<string>, count = 3, apiKey = key) =>
   Array.from({ length: count }, (_, i) => {
     const output = `${inputPath}.out-${i + 1}`
     const child = start(
@@ -61,7 +63,7 @@ const workers = (url: string, inputPath: string, extra: ReadonlyArray<string>, c
         "8",
         ...extra
       ],
-      { OPENAI_API_KEY: key, OPENAI_BASE_URL: url }
+      { OPENAI_API_KEY: apiKey, OPENAI_BASE_URL: url }
     )
     return { output, done: finish(child) }
   })
@@ -151,9 +153,9 @@ describe("three sluice batch --redis workers on one key", { timeout: 180_000 }, 
   })
 
   it("one fuse: a billing 429 seen by one worker stops the others before they send anything", async () => {
-    const server = await simulator({ keys: [key], quotaUsd: 0.0005, latency: { requestMs: 10 } })
+    const server = await simulator({ keys: [fusedKey], quotaUsd: 0.0005, latency: { requestMs: 10 } })
     const path = await input(300, 64)
-    const [first] = workers(server.url, path, ["--max-retries", "0"], 1).map((w) => w)
+    const [first] = workers(server.url, path, ["--max-retries", "0"], 1, fusedKey)
     const alone = await first!.done
     expect(alone.code, alone.stderr).toBe(4)
     expect(alone.stderr).toContain("quota")
@@ -161,7 +163,7 @@ describe("three sluice batch --redis workers on one key", { timeout: 180_000 }, 
     // The other two shards of the same input on the same key and Redis: the fuse is blown for the key.
     const others = [2, 3].map((i) => {
       const child = start(["batch", path, "-o", `${path}.fused-${i}`, "--shard", `${i}/3`, "--redis", redis.url], {
-        OPENAI_API_KEY: key,
+        OPENAI_API_KEY: fusedKey,
         OPENAI_BASE_URL: server.url
       })
       return finish(child)
@@ -185,7 +187,9 @@ describe("three sluice batch --redis workers on one key", { timeout: 180_000 }, 
     const path = await input(n)
     const running = workers(server.url, path, ["--rpm", String(rpm), "--redis-wait-seconds", "60"])
     // Wait until the job is well under way, then kill Redis for ~1.5 s.
-    while (server.stats().successes < n / 4) await new Promise((resolve) => setTimeout(resolve, 50))
+    const until = Date.now() + 60_000
+    while (server.stats().successes < n / 4 && Date.now() < until)
+      await new Promise((resolve) => setTimeout(resolve, 50))
     await redis.kill9()
     const during = server.stats().successes
     await new Promise((resolve) => setTimeout(resolve, 1500))
@@ -224,7 +228,8 @@ describe("three sluice batch --redis workers on one key", { timeout: 180_000 }, 
         OPENAI_BASE_URL: server.url
       })
     )
-    while (server.stats().successes < 10) await new Promise((resolve) => setTimeout(resolve, 50))
+    const until = Date.now() + 60_000
+    while (server.stats().successes < 10 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
     await redis.kill9()
     const atKill = server.stats().requests
     const stopped = await running
