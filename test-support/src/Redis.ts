@@ -90,7 +90,8 @@ const onPath = async (): Promise<string | undefined> => {
 
 const isInstalled = async (pkg: string): Promise<boolean> => {
   try {
-    const { stdout } = await run("dpkg-query", ["-W", "-f=${Status}", pkg])
+    // dpkg-query's own ${Status} field (not a template placeholder)
+    const { stdout } = await run("dpkg-query", ["-W", `-f=${"$"}{Status}`, pkg])
     return stdout.includes("install ok installed")
   } catch {
     return false
