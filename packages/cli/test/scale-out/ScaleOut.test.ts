@@ -254,4 +254,28 @@ describe("three sluice batch --redis workers on one key", { timeout: 180_000 }, 
     expect(new Set(ids).size).toBe(n)
     expect(ids.length).toBe(n)
   })
+
+  it("Redis down at the start: exit 4, says so without the password, nothing sent, no output", async () => {
+    const server = await simulator({ keys: [key] })
+    const path = await input(5)
+    const output = `${path}.out`
+    const result = await finish(
+      start(["batch", path, "-o", output, "--redis", "redis://user:pw-secret@127.0.0.1:1"], {
+        OPENAI_API_KEY: key,
+        OPENAI_BASE_URL: server.url
+      })
+    )
+    expect(result.code, result.stderr).toBe(4)
+    expect(result.stderr).toContain("redis unreachable")
+    expect(result.stderr).toContain("connect 127.0.0.1:1")
+    expect(result.stderr).toContain("Nothing was sent")
+    expect(result.stderr).not.toContain("pw-secret")
+    expect(server.stats().requests).toBe(0)
+    expect(
+      await Fs.stat(output).then(
+        () => true,
+        () => false
+      )
+    ).toBe(false)
+  })
 })
