@@ -8,8 +8,10 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer } from "effect"
-import { ModelRetired } from "./Errors.js"
+import { Clock, Config, Context, Effect, type FileSystem, Layer, Option } from "effect"
+import { type InvalidOptions, ModelRetired } from "./Errors.js"
+import * as TableFile from "./internal/tables/file.js"
+import { LifecycleFile } from "./internal/tables/schemas.js"
 
 /**
  * The date the built-in table was checked.
@@ -31,6 +33,14 @@ export interface Entry {
   /** When the API stops serving it (retired from then on; the server answers 404 `model_not_found`). */
   readonly shutdown?: string
   readonly replacement?: string
+  /**
+   * Where the dates were read (a URL) and the day they were checked there.
+   *
+   * @since 0.3.0
+   */
+  readonly source?: string
+  /** @since 0.3.0 */
+  readonly checked?: string
 }
 
 /**
@@ -117,6 +127,12 @@ export interface Options {
   readonly onRetired?: Policy
   /** Entries that replace or add to the built-in table. */
   readonly entries?: Readonly<Record<string, Entry>>
+  /**
+   * Start from an empty table instead of the built-in one.
+   *
+   * @since 0.3.0
+   */
+  readonly replaceTable?: boolean
 }
 
 /**
@@ -141,7 +157,7 @@ export class ModelLifecycle extends Context.Service<
  */
 export const make = (options: Options = {}): Effect.Effect<ModelLifecycle["Service"]> =>
   Effect.sync(() => {
-    const entries = { ...table, ...options.entries }
+    const entries = { ...(options.replaceTable === true ? {} : table), ...options.entries }
     const onDeprecated = options.onDeprecated ?? "warn"
     const onRetired = options.onRetired ?? "fail"
     const warned = new Set<string>()
@@ -173,6 +189,63 @@ export const make = (options: Options = {}): Effect.Effect<ModelLifecycle["Servi
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<ModelLifecycle> => Layer.effect(ModelLifecycle, make(options))
+
+/**
+ * A lifecycle file (format `sluice-lifecycle`, version 1; see docs/models.md), as decoded.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type File = typeof LifecycleFile.Type
+
+/**
+ * Reads and validates a lifecycle file. A missing or unreadable file, bad JSON, an unknown field or a bad value
+ * (`models["o1-mini"].shutdown`: not a date) is an `InvalidOptions` naming the file, the field and the value.
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const readFile = (path: string): Effect.Effect<File, InvalidOptions, FileSystem.FileSystem> =>
+  TableFile.read("lifecycle file", path, LifecycleFile)
+
+/**
+ * `options` with a lifecycle file's models over the built-in table (or instead of it, with `"replace": true`).
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const optionsOf = (file: File, options: Options = {}): Options => ({
+  ...options,
+  entries: { ...options.entries, ...file.models },
+  replaceTable: file.replace === true
+})
+
+/**
+ * The lifecycle gate over a file's table (see {@link readFile}); `options` sets the policies.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerFile = (
+  path: string,
+  options: Options = {}
+): Layer.Layer<ModelLifecycle, InvalidOptions, FileSystem.FileSystem> =>
+  Layer.effect(
+    ModelLifecycle,
+    Effect.flatMap(readFile(path), (file) => make(optionsOf(file, options)))
+  )
+
+/**
+ * {@link layerFile} from `SLUICE_LIFECYCLE` when it is set, else the built-in table.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Options = {},
+  path: Config.Config<Option.Option<string>> = Config.option(Config.String("SLUICE_LIFECYCLE"))
+): Layer.Layer<ModelLifecycle, InvalidOptions | Config.ConfigError, FileSystem.FileSystem> =>
+  Layer.unwrap(Effect.map(path, (file) => (Option.isSome(file) ? layerFile(file.value, options) : layer(options))))
 
 /**
  * Input of {@link chooseModel}.

@@ -9,8 +9,11 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Config, Context, Effect, type FileSystem, Layer, Option } from "effect"
+import type { InvalidOptions } from "./Errors.js"
 import type { Usage } from "./Gates.js"
+import * as TableFile from "./internal/tables/file.js"
+import { PricesFile } from "./internal/tables/schemas.js"
 
 /**
  * The date the built-in table was checked against the OpenAI pricing page.
@@ -32,6 +35,20 @@ export interface ModelPrice {
   readonly cachedInput?: number
   /** Absent for embedding models (no output tokens). */
   readonly output?: number
+  /**
+   * Batch API prices, when they are not the standard ones times {@link batchDiscount}.
+   *
+   * @since 0.3.0
+   */
+  readonly batch?: { readonly input: number; readonly cachedInput?: number; readonly output?: number }
+  /**
+   * Where the figures were read (a URL) and the day they were checked there.
+   *
+   * @since 0.3.0
+   */
+  readonly source?: string
+  /** @since 0.3.0 */
+  readonly checked?: string
 }
 
 /**
@@ -123,12 +140,13 @@ export interface CostOptions {
 export const costAt = (price: ModelPrice, usage: Usage, options: CostOptions = {}): number => {
   const cached = Math.min(Math.max(0, usage.cachedPromptTokens), usage.promptTokens)
   const uncached = usage.promptTokens - cached
+  const rates = options.batch === true && price.batch !== undefined ? price.batch : price
   const usd =
-    (uncached * price.input +
-      cached * (price.cachedInput ?? price.input) +
-      usage.completionTokens * (price.output ?? 0)) /
+    (uncached * rates.input +
+      cached * (rates.cachedInput ?? rates.input) +
+      usage.completionTokens * (rates.output ?? 0)) /
     1_000_000
-  return options.batch === true ? usd * batchDiscount : usd
+  return options.batch === true && price.batch === undefined ? usd * batchDiscount : usd
 }
 
 /**
@@ -197,3 +215,53 @@ export const cost = (model: string, usage: Usage, options: CostOptions = {}): nu
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<Pricing> => Layer.succeed(Pricing, fromTable(options))
+
+/**
+ * A prices file (format `sluice-prices`, version 1; see docs/pricing.md), as decoded.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type File = typeof PricesFile.Type
+
+/**
+ * Reads and validates a prices file. A missing or unreadable file, bad JSON, an unknown field or a bad value is
+ * an `InvalidOptions` naming the file, the field (`models["gpt-4o"].input`) and the value.
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const readFile = (path: string): Effect.Effect<File, InvalidOptions, FileSystem.FileSystem> =>
+  TableFile.read("prices file", path, PricesFile)
+
+/**
+ * The {@link Options} a prices file stands for: its models over the built-in table (or instead of it, with
+ * `"replace": true`).
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const optionsOf = (file: File): Options => ({ overrides: file.models, replaceTable: file.replace === true })
+
+/**
+ * Prices from a file (see {@link readFile}), over the built-in table unless the file says `"replace": true`.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerFile = (path: string): Layer.Layer<Pricing, InvalidOptions, FileSystem.FileSystem> =>
+  Layer.effect(
+    Pricing,
+    Effect.map(readFile(path), (file) => fromTable(optionsOf(file)))
+  )
+
+/**
+ * {@link layerFile} from `SLUICE_PRICES` when it is set, else the built-in table.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerConfig = (
+  path: Config.Config<Option.Option<string>> = Config.option(Config.String("SLUICE_PRICES"))
+): Layer.Layer<Pricing, InvalidOptions | Config.ConfigError, FileSystem.FileSystem> =>
+  Layer.unwrap(Effect.map(path, (file) => (Option.isSome(file) ? layerFile(file.value) : layer())))
