@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Config, Context, Effect, type FileSystem, Layer, Option } from "effect"
+import { Clock, Config, Context, Effect, type FileSystem, Layer, Option, type Result } from "effect"
 import { type InvalidOptions, ModelRetired } from "./Errors.js"
 import * as TableFile from "./internal/tables/file.js"
 import { LifecycleFile } from "./internal/tables/schemas.js"
@@ -207,6 +207,16 @@ export type File = typeof LifecycleFile.Type
  */
 export const readFile = (path: string): Effect.Effect<File, InvalidOptions, FileSystem.FileSystem> =>
   TableFile.read("lifecycle file", path, LifecycleFile)
+
+/**
+ * Validates the text of a lifecycle file read from `path` (for callers that read it themselves, e.g. a CLI checking its
+ * flags before anything starts). Same errors as {@link readFile}.
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const parseFile = (text: string, path: string): Result.Result<File, InvalidOptions> =>
+  TableFile.parse("lifecycle file", path, text, LifecycleFile)
 
 /**
  * `options` with a lifecycle file's models over the built-in table (or instead of it, with `"replace": true`).

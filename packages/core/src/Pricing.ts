@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, type FileSystem, Layer, Option } from "effect"
+import { Config, Context, Effect, type FileSystem, Layer, Option, type Result } from "effect"
 import type { InvalidOptions } from "./Errors.js"
 import type { Usage } from "./Gates.js"
 import * as TableFile from "./internal/tables/file.js"
@@ -233,6 +233,16 @@ export type File = typeof PricesFile.Type
  */
 export const readFile = (path: string): Effect.Effect<File, InvalidOptions, FileSystem.FileSystem> =>
   TableFile.read("prices file", path, PricesFile)
+
+/**
+ * Validates the text of a prices file read from `path` (for callers that read it themselves, e.g. a CLI checking its
+ * flags before anything starts). Same errors as {@link readFile}.
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const parseFile = (text: string, path: string): Result.Result<File, InvalidOptions> =>
+  TableFile.parse("prices file", path, text, PricesFile)
 
 /**
  * The {@link Options} a prices file stands for: its models over the built-in table (or instead of it, with

@@ -10,6 +10,7 @@ import { Deferred, Effect, Fiber, Result } from "effect"
 import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
 import { render } from "./progress.js"
 import { Reasons } from "./watch.js"
+import { tableArgs } from "./tables.js"
 
 /** @internal */
 export const ExitCode = {
@@ -56,6 +57,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   if (flags.remote) args.push("--remote")
   if (flags.json) args.push("--json")
   if (flags.report !== undefined) args.push("--report", flags.report)
+  args.push(...tableArgs(flags.tables))
   return [...args, ...extra].map(quote).join(" ")
 }
 

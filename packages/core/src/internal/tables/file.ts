@@ -43,7 +43,44 @@ const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
   )
 
 /**
- * Reads and validates `path` against `schema`. `what` names the table in errors (`prices file`).
+ * Validates a table file's `text` (read from `path`) against `schema`. `what` names the table in errors
+ * (`prices file`).
+ *
+ * @internal
+ */
+export const parse = <S extends Schema.ConstraintDecoder<unknown>>(
+  what: string,
+  path: string,
+  text: string,
+  schema: S
+): Result.Result<S["Type"], InvalidOptions> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return Result.fail(
+      new InvalidOptions({
+        option: what,
+        value: path,
+        expected: `JSON (${error instanceof Error ? error.message : String(error)})`
+      })
+    )
+  }
+  const decoded = SchemaParser.decodeUnknownResult(schema)(json, { onExcessProperty: "error" })
+  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
+  const issue = formatter(decoded.failure).issues[0]!
+  const at = (issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))
+  return Result.fail(
+    new InvalidOptions({
+      option: `${what} ${path}: ${at.length === 0 ? "(the whole file)" : formatPath(at)}`,
+      value: valueText(valueAt(json, at)),
+      expected: issue.message
+    })
+  )
+}
+
+/**
+ * Reads `path` with `FileSystem` and validates it (see {@link parse}).
  *
  * @internal
  */
@@ -62,23 +99,5 @@ export const read = <S extends Schema.ConstraintDecoder<unknown>>(
             new InvalidOptions({ option: what, value: path, expected: `a readable JSON file (${error.message})` })
         )
       )
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (error) {
-      return yield* new InvalidOptions({
-        option: what,
-        value: path,
-        expected: `JSON (${error instanceof Error ? error.message : String(error)})`
-      })
-    }
-    const decoded = SchemaParser.decodeUnknownResult(schema)(json, { onExcessProperty: "error" })
-    if (Result.isSuccess(decoded)) return decoded.success
-    const issue = formatter(decoded.failure).issues[0]!
-    const at = (issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))
-    return yield* new InvalidOptions({
-      option: `${what} ${path}: ${at.length === 0 ? "(the whole file)" : formatPath(at)}`,
-      value: valueText(valueAt(json, at)),
-      expected: issue.message
-    })
+    return yield* Effect.fromResult(parse(what, path, text, schema))
   })
