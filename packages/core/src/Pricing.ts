@@ -24,6 +24,22 @@ import { PricesFile } from "./internal/tables/schemas.js"
 export const asOf = "2025-10-01"
 
 /**
+ * How the built-in table was (not) re-checked, and what it does not cover.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const notes = [
+  "On 2026-12-01 the research tool held no copy of OpenAI's pricing page (developers.openai.com/api/docs/pricing,",
+  "openai.com/api/pricing, platform.openai.com/docs/pricing): the figures below are still the 2025-10-01 ones,",
+  "written from memory, and none is marked `checked`. Third-party pages disagree with each other (GPT-5's cached",
+  "input is $0.125 on some, $0.625 on others), so none of their figures was adopted. Models released since (the",
+  "gpt-5.1 to gpt-5.6 and gpt-6 families) are not priced: while a budget is in force they fail closed with",
+  "PriceUnknown. Supply their prices (and any correction) with a prices file (`--prices`, docs/pricing.md).",
+  "Batch prices are the standard ones times `batchDiscount` unless an entry says otherwise."
+].join(" ")
+
+/**
  * Prices of one model in USD per 1M tokens.
  *
  * @since 0.1.0
