@@ -103,6 +103,8 @@ describe("Pricing.layerFile", () => {
       const typo = yield* pricesError(prices({ "gpt-4o": { input: 1, cachedinput: 0.5 } }))
       expect(typo.option).toMatch(/models\.gpt-4o\.cachedinput$/)
       expect(typo.value).toBe("0.5")
+      expect(typo.expected).toContain("no such field")
+      expect(negative.message).toContain("got -1, expected a value greater than or equal to 0")
       const text = yield* pricesError(prices({ "gpt-4o": { input: "2.50" } }))
       expect(text.value).toBe('"2.50"')
       expect(text.message).toContain("expected")

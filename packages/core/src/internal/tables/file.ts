@@ -74,9 +74,18 @@ export const parse = <S extends Schema.ConstraintDecoder<unknown>>(
     new InvalidOptions({
       option: `${what} ${path}: ${at.length === 0 ? "(the whole file)" : formatPath(at)}`,
       value: valueText(valueAt(json, at)),
-      expected: issue.message
+      expected: expectation(issue.message)
     })
   )
+}
+
+/** The formatter's message as what was expected: `Expected a number` → `a number`. */
+const expectation = (message: string): string => {
+  if (/^Missing key/.test(message)) return "a value (the field is required)"
+  if (/^(Unexpected key|Expected no excess property)/.test(message)) {
+    return "no such field (unknown fields are refused: check the spelling)"
+  }
+  return message.replace(/^Expected /, "").replace(/^(number|string|boolean)$/, "a $1")
 }
 
 /**
