@@ -47,17 +47,19 @@ export const tableOptions = (
   })
 
 /**
- * `Gates.layerDefaults(options)` with the tables of `files`.
+ * `Gates.layerDefaults(options)` with the tables of `files`, and the same prices as a `Pricing` service for what
+ * else reports a cost (the batch summary).
  *
  * @internal
  */
 export const gatesWithTables = (
   files: TableFiles | undefined,
   options: Gates.DefaultsOptions = {}
-): Layer.Layer<Gates.Gates, Errors.InvalidOptions> =>
+): Layer.Layer<Gates.Gates | Pricing.Pricing, Errors.InvalidOptions> =>
   Layer.unwrap(
     Effect.map(
       Effect.fromResult(tableOptions(files, options.modelLifecycle === false ? {} : options.modelLifecycle)),
-      (tables) => Gates.layerDefaults({ ...options, ...tables })
+      (tables) =>
+        Layer.merge(Gates.layerDefaults({ ...options, ...tables }), Pricing.layer(tables.pricing ?? options.pricing))
     )
   )

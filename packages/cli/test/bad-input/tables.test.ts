@@ -5,7 +5,7 @@
  */
 import * as Fs from "node:fs/promises"
 import { describe, expect, it } from "@effect/vitest"
-import { sluice } from "../support.js"
+import { simulator, sluice } from "../support.js"
 import { chatLine, exists, quietServer, usageError } from "./cases.js"
 
 const server = quietServer()
@@ -77,6 +77,26 @@ describe("sluice batch --prices / --lifecycle", () => {
     expect(await Fs.readFile(output, "utf8")).toContain("gpt-4.1-mini")
     expect(result.stderr).toContain(`--lifecycle ${retired}`)
     expect(server.requests).toBe(0)
+  })
+})
+
+describe("a good prices file", () => {
+  it("prices the run: the summary's cost follows the file", async () => {
+    const sim = await simulator({})
+    const env = { OPENAI_API_KEY: "sk-tables-0123456789", OPENAI_BASE_URL: sim.url }
+    const run = async (extra: ReadonlyArray<string>) => {
+      const { input, output } = await job()
+      const result = await sluice(["batch", input, "-o", output, "--json", ...extra], env)
+      expect(result.code, result.stderr).toBe(0)
+      return JSON.parse(result.stdout) as { cost_usd: number; prompt_tokens: number; completion_tokens: number }
+    }
+    const builtIn = await run([])
+    // 1,000 times the list price of gpt-4o-mini.
+    const dear = await file(prices({ "gpt-4o-mini": { input: 150, cachedInput: 75, output: 600 } }))
+    const priced = await run(["--prices", dear])
+    expect(builtIn.cost_usd).toBeGreaterThan(0)
+    const perToken = (summary: typeof priced) => summary.cost_usd / (summary.prompt_tokens + summary.completion_tokens)
+    expect(perToken(priced) / perToken(builtIn)).toBeGreaterThan(900)
   })
 })
 
