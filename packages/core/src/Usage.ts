@@ -45,6 +45,14 @@ export interface Price {
   readonly cachedInput?: number | undefined
   /** Absent for embedding models (no output tokens). */
   readonly output?: number | undefined
+  /**
+   * Batch API prices, when they are not the standard ones times {@link batchDiscount}.
+   *
+   * @since 0.3.0
+   */
+  readonly batch?:
+    | { readonly input: number; readonly cachedInput?: number | undefined; readonly output?: number | undefined }
+    | undefined
 }
 
 /**

@@ -13,6 +13,7 @@ import * as Result from "effect/Result"
 import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
 import { render } from "./progress.js"
 import { Reasons } from "./watch.js"
+import { tableArgs } from "./tables.js"
 
 /** @internal */
 export const ExitCode = {
@@ -59,6 +60,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   if (flags.remote) args.push("--remote")
   if (flags.json) args.push("--json")
   if (flags.report !== undefined) args.push("--report", flags.report)
+  args.push(...tableArgs(flags.tables))
   return [...args, ...extra].map(quote).join(" ")
 }
 

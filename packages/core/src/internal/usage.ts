@@ -36,10 +36,12 @@ export const total = (usage: Usage): number => usage.promptTokens + usage.comple
 export const cost = (usage: Usage, price: Price, discounts: Discounts = {}): number => {
   const cached = discounts.cached === false ? 0 : Math.min(Math.max(0, usage.cachedPromptTokens), usage.promptTokens)
   const uncached = usage.promptTokens - cached
+  // A model's own Batch prices win over the discount.
+  const rates = discounts.batch === true && price.batch !== undefined ? price.batch : price
   const usd =
-    (uncached * price.input +
-      cached * (price.cachedInput ?? price.input) +
-      usage.completionTokens * (price.output ?? 0)) /
+    (uncached * rates.input +
+      cached * (rates.cachedInput ?? rates.input) +
+      usage.completionTokens * (rates.output ?? 0)) /
     1_000_000
-  return discounts.batch === true ? usd * batchDiscount : usd
+  return discounts.batch === true && price.batch === undefined ? usd * batchDiscount : usd
 }
