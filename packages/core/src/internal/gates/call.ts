@@ -124,12 +124,19 @@ const admit = (gates: Services, info: CallInfo): Effect.Effect<Call, OpenAiError
     return callOf(gates, info, scope, estimate, price, reservation)
   })
 
+/** The token estimate of a call (`Tokens.Estimate`): the budget's upper bound and the server's admission measure. */
+interface Estimate {
+  readonly promptTokens: number
+  readonly maxOutputTokens: number
+  readonly admissionPromptTokens?: number | undefined
+}
+
 /** What the gates admitted a call with, and what its attempts have left for its settlement. */
 interface Admitted {
   readonly gates: Services
   readonly info: CallInfo
   readonly scope: CallScope.CallScope
-  readonly estimate: { readonly promptTokens: number; readonly maxOutputTokens: number }
+  readonly estimate: Estimate
   readonly price: Pricing.ModelPrice | undefined
   readonly reservation: Budget.Reservation | undefined
   readonly progress: Gates.CallProgress
@@ -174,7 +181,9 @@ const attempt =
       const admitted = Effect.gen(function* () {
         if (breaker !== undefined) yield* breaker.guard(at.key)
         if (limiter !== undefined) {
-          const tokens = call.estimate.promptTokens + call.estimate.maxOutputTokens
+          // the server's admission measure of the prompt (Tokens), not the budget's upper bound
+          const { admissionPromptTokens, promptTokens, maxOutputTokens } = call.estimate
+          const tokens = (admissionPromptTokens ?? promptTokens) + maxOutputTokens
           call.permit = yield* limiter.acquire(at.key, { requests: 1, tokens })
         }
         if (concurrency !== undefined) yield* concurrency.acquire(at.key)
@@ -219,7 +228,7 @@ const callOf = (
   gates: Services,
   info: CallInfo,
   scope: CallScope.CallScope,
-  estimate: { readonly promptTokens: number; readonly maxOutputTokens: number },
+  estimate: Estimate,
   price: Pricing.ModelPrice | undefined,
   reservation: Budget.Reservation | undefined
 ): Call => {
