@@ -4,9 +4,21 @@
  * @internal
  */
 import * as Fs from "node:fs"
-import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
+import {
+  Concurrency,
+  Credentials,
+  Gates,
+  ModelLifecycle,
+  OpenAi,
+  OpenAiConfig,
+  Pricing,
+  Telemetry,
+  Tokens
+} from "@sluice/core"
+import { RedisBreaker, RedisBudget, RedisLimiter, RedisStore } from "@sluice/redis"
 import { Batch } from "@sluice/stream"
 import { Layer } from "effect"
+import type { RedisFlags } from "./redis.js"
 import { layerReasons, Reasons } from "./watch.js"
 
 /** @internal */
@@ -22,6 +34,8 @@ export interface ClientFlags {
   readonly allowInsecure?: boolean | undefined
   /** A fixed key (the demo's simulator key); otherwise the file or `OPENAI_API_KEY`. */
   readonly staticKey?: string | undefined
+  /** `--redis` and friends: gates shared through Redis (internal/redis.ts). */
+  readonly redis?: RedisFlags | undefined
 }
 
 /**
@@ -58,7 +72,43 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
   return Credentials.fromConfig()
 }
 
+/**
+ * With a Redis: the gates of `Gates.layerDefaults`, with the rate limiter's buckets, the breaker's fuse and openings,
+ * and the budget shared through Redis; one connection for all of them.
+ */
+const sharedGatesOf = (flags: ClientFlags, url: string) => {
+  const rateLimiter = {
+    ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
+    ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })
+  }
+  const shared = Layer.mergeAll(
+    RedisLimiter.layer(rateLimiter),
+    RedisBreaker.layer(),
+    flags.budgetUsd === undefined
+      ? Layer.empty
+      : RedisBudget.layer({ name: flags.redis?.budgetName ?? "default", ceilingUsd: flags.budgetUsd })
+  ).pipe(
+    Layer.provide(
+      RedisStore.layer({
+        url,
+        ...(flags.redis?.waitSeconds === undefined ? {} : { waitMs: flags.redis.waitSeconds * 1000 })
+      })
+    )
+  )
+  const services = Layer.mergeAll(
+    Concurrency.layer({ permits: flags.concurrency ?? 16 }),
+    ModelLifecycle.layer(),
+    Pricing.layer(),
+    Tokens.layer(),
+    shared
+  )
+  return Gates.layer().pipe(Layer.provide(services))
+}
+
 const gatesOf = (flags: ClientFlags) =>
+  flags.redis?.url !== undefined ? sharedGatesOf(flags, flags.redis.url) : localGatesOf(flags)
+
+const localGatesOf = (flags: ClientFlags) =>
   Gates.layerDefaults({
     rateLimiter: {
       ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
