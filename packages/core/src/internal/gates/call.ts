@@ -120,7 +120,8 @@ const admit = (gates: Services, info: CallInfo): Effect.Effect<Call, OpenAiError
         tokens: Usage.total(worst)
       })
     }
-    if (breaker !== undefined) yield* breaker.checkFuse(scope.key)
+    // The fuse is the key's: its id comes from the scope value, never parsed back out of the scope string.
+    if (breaker !== undefined) yield* breaker.checkFuse(scope.key, scope.keyId)
     return callOf(gates, info, scope, estimate, price, reservation)
   })
 
@@ -151,7 +152,7 @@ const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallSc
     const { breaker, limiter } = call.gates
     // The attempt's permit: the server's later charge for this request is not read as another client's usage.
     if (limiter !== undefined) yield* limiter.observe(at.key, response.snapshot, call.permit)
-    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Success" })
+    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Success" }, at.keyId)
     return response
   })
 
@@ -165,7 +166,7 @@ const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiEr
       yield* limiter.observe(at.key, snapshot ?? RateLimitSnapshot.make({}), call.permit)
       if (error._tag === "RateLimited") yield* limiter.pause(at.key, pauseHint(error))
     }
-    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error })
+    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error }, at.keyId)
   })
 
 /** One attempt, one pass: guard → limiter → permit → `send` → observe, in the scope of the key it sends with. */
@@ -179,7 +180,7 @@ const attempt =
       // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
       const at = CallScope.withKey(call.scope, call.info, keyId, call.gates.resolvers)
       const admitted = Effect.gen(function* () {
-        if (breaker !== undefined) yield* breaker.guard(at.key)
+        if (breaker !== undefined) yield* breaker.guard(at.key, at.keyId)
         if (limiter !== undefined) {
           // the server's admission measure of the prompt (Tokens), not the budget's upper bound
           const { admissionPromptTokens, promptTokens, maxOutputTokens } = call.estimate
