@@ -431,6 +431,31 @@ export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavai
 }
 
 /**
+ * A shared gate store (Redis) stayed unreachable past its deadline: the call was not sent (no reservation could be
+ * taken), and the job stops with its unfinished requests pending for a resume.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
+  /** Which store: `"redis"`. */
+  store: Schema.String,
+  /** The operation that could not run (`budget.reserve`, `breaker.read`, `limiter.acquire` …). */
+  operation: Schema.String,
+  /** How long it was retried before giving up. */
+  waitedMs: Schema.Number,
+  /** The last connection error. */
+  cause: Schema.String
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `${this.store} unreachable for ${Math.round(this.waitedMs / 1000)} s (${this.operation}): ${this.cause}`
+  }
+}
+
+/**
  * Every error a call can fail with.
  *
  * @since 0.1.0
@@ -459,6 +484,7 @@ export type OpenAiError =
   | InvalidRequest
   | InvalidOptions
   | CredentialsUnavailable
+  | StoreUnavailable
 
 /**
  * The schema of the union, for encoding errors into logs or journals.
@@ -488,7 +514,8 @@ export const OpenAiError = Schema.Union([
   ModelRetired,
   InvalidRequest,
   InvalidOptions,
-  CredentialsUnavailable
+  CredentialsUnavailable,
+  StoreUnavailable
 ])
 
 /**

@@ -56,6 +56,8 @@ export const hint = (error: Errors.OpenAiError): string => {
       return "the server redirected the request (not followed, the key was not sent): set --base-url to the final address"
     case "InvalidOptions":
       return "an option is out of range: fix the value named above"
+    case "StoreUnavailable":
+      return "Redis stayed unreachable: check --redis / SLUICE_REDIS_URL and that redis-server is up"
   }
 }
 
