@@ -431,6 +431,46 @@ export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavai
 }
 
 /**
+ * A structured-output reply did not decode into the requested Schema: not JSON, not the shape, or cut short
+ * (`incomplete` on `max_output_tokens`, `finish_reason: length`). `text` is the raw reply, for logs and repair.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class StructuredOutputInvalid extends Schema.TaggedError<StructuredOutputInvalid>()("StructuredOutputInvalid", {
+  /** The schema's name (`text.format.name` / `response_format.json_schema.name`). */
+  name: Schema.String,
+  /** What was wrong: the JSON error or the Schema issue with its path. */
+  message: Schema.String,
+  /** The reply as the model wrote it. */
+  text: Schema.String,
+  requestId: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * The model refused to answer (a `refusal` instead of the requested output).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class Refused extends Schema.TaggedError<Refused>()("Refused", {
+  /** The model's explanation. */
+  refusal: Schema.String,
+  requestId: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `the model refused: ${this.refusal}`
+  }
+}
+
+/**
  * Every error a call can fail with.
  *
  * @since 0.1.0
@@ -459,6 +499,8 @@ export type OpenAiError =
   | InvalidRequest
   | InvalidOptions
   | CredentialsUnavailable
+  | StructuredOutputInvalid
+  | Refused
 
 /**
  * The schema of the union, for encoding errors into logs or journals.
@@ -488,7 +530,9 @@ export const OpenAiError = Schema.Union([
   ModelRetired,
   InvalidRequest,
   InvalidOptions,
-  CredentialsUnavailable
+  CredentialsUnavailable,
+  StructuredOutputInvalid,
+  Refused
 ])
 
 /**
