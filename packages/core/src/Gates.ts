@@ -25,6 +25,7 @@ import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import { RateLimitSnapshot } from "./RateLimitHeaders.js"
 import * as Tokens from "./Tokens.js"
+import * as UsageModule from "./Usage.js"
 
 /**
  * What the gates know about a call before it is sent.
@@ -48,16 +49,12 @@ export interface CallInfo {
 }
 
 /**
- * Token usage as the server reported it.
+ * Token usage as the server reported it (the `Usage` module's type, kept here for existing imports).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Usage {
-  readonly promptTokens: number
-  readonly completionTokens: number
-  readonly cachedPromptTokens: number
-}
+export type Usage = UsageModule.Usage
 
 /**
  * A call admitted by `admitCall`: the estimates the gates made, carried to the later hooks.
@@ -255,7 +252,7 @@ export const make = (options: Options = {}): Effect.Effect<Gates["Service"]> =>
               cachedPromptTokens: 0
             }
             reservation = yield* budget.reserve(budgetScope, {
-              usd: Pricing.costAt(price, worst, { batch: info.batch }),
+              usd: UsageModule.cost(worst, price, { batch: info.batch }),
               tokens: estimate.promptTokens + estimate.maxOutputTokens
             })
           }
@@ -322,8 +319,8 @@ export const make = (options: Options = {}): Effect.Effect<Gates["Service"]> =>
             yield* budget.settle(
               state.reservation,
               {
-                usd: Pricing.costAt(state.price, usage, { batch: ticket.info.batch }),
-                tokens: usage.promptTokens + usage.completionTokens
+                usd: UsageModule.cost(usage, state.price, { batch: ticket.info.batch }),
+                tokens: UsageModule.total(usage)
               },
               ticket.info.model
             )

@@ -44,6 +44,7 @@ import {
 } from "./OpenAiConfig.js"
 import { parse as parseRateLimitHeaders, type RateLimitSnapshot } from "./RateLimitHeaders.js"
 import * as Retry from "./Retry.js"
+import * as Usage from "./Usage.js"
 
 /**
  * A decoded response and what is known about how it was obtained.
@@ -218,20 +219,6 @@ const jsonDecoder =
     Validate.response(schema, textDecoder.decode(bytes), { what, ...meta }, fast)
 
 const chatCompletionDecoder = jsonDecoder(ChatCompletions.ChatCompletion, "POST /chat/completions", fastChatCompletion)
-
-const chatUsage = (body: { readonly usage?: ChatCompletions.Usage | null | undefined }): Gates.Usage | undefined =>
-  body.usage == null
-    ? undefined
-    : {
-        promptTokens: body.usage.prompt_tokens,
-        completionTokens: body.usage.completion_tokens,
-        cachedPromptTokens: body.usage.prompt_tokens_details?.cached_tokens ?? 0
-      }
-
-const embeddingsUsage = (body: Embeddings.EmbeddingList): Gates.Usage | undefined =>
-  body.usage == null
-    ? undefined
-    : { promptTokens: body.usage.prompt_tokens, completionTokens: 0, cachedPromptTokens: 0 }
 
 const noUsage = (): Gates.Usage | undefined => undefined
 
@@ -631,7 +618,7 @@ const makeService = (
               )
             }
             yield* checkMaxTokens(valid)
-            return yield* call(chatSpec(valid, chatCompletionDecoder, chatUsage, options))
+            return yield* call(chatSpec(valid, chatCompletionDecoder, Usage.fromBody, options))
           }),
         streamBytes: (request, options) =>
           Effect.gen(function* () {
@@ -654,7 +641,7 @@ const makeService = (
               body: { _tag: "Json", value: valid },
               model: valid.model,
               infoBody: valid,
-              usage: embeddingsUsage
+              usage: Usage.fromBody
             })
           )
         )

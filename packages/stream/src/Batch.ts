@@ -18,6 +18,7 @@ import { randomBytes } from "node:crypto"
 import type { Batches } from "@sluice/core"
 import { Errors, Gates, OpenAi } from "@sluice/core"
 import * as Pricing from "@sluice/core/Pricing"
+import * as Usage from "@sluice/core/Usage"
 import {
   Cause,
   Clock,
@@ -552,7 +553,11 @@ export interface RunOptions {
   readonly progress?: SubscriptionRef.SubscriptionRef<Progress> | undefined
 }
 
-const pricing = Pricing.fromTable()
+/** The caller's `Pricing` (the one its gates settle the budget with), else the built-in table. */
+const callerPricing = Effect.map(
+  Effect.serviceOption(Pricing.Pricing),
+  Option.getOrElse(() => Pricing.fromTable())
+)
 
 const invalid = (option: string, value: unknown, expected: string) =>
   new Errors.InvalidOptions({
@@ -707,16 +712,6 @@ interface Counters {
   inFlight: number
 }
 
-const usageOf = (body: unknown): Gates.Usage | undefined => {
-  const usage = (body as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage
-  if (usage == null) return undefined
-  return {
-    promptTokens: usage.prompt_tokens ?? 0,
-    completionTokens: usage.completion_tokens ?? 0,
-    cachedPromptTokens: 0
-  }
-}
-
 /** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */
 const send = (
   client: OpenAi.Service,
@@ -790,6 +785,7 @@ export const run = <E, R>(
       yield* Effect.fromResult(validateRunOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
+      const pricing = yield* callerPricing
       const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
       const meterStart = meter === undefined ? undefined : yield* meter.counts
       const gated = yield* Effect.service(Gated)
@@ -901,7 +897,7 @@ export const run = <E, R>(
             const response = result.success
             counters.sentFallback += response.attempts
             counters.retriesFallback += response.attempts - 1
-            const usage = usageOf(response.body)
+            const usage = Usage.fromBody(response.body)
             if (usage !== undefined) {
               counters.promptTokens += usage.promptTokens
               counters.completionTokens += usage.completionTokens
@@ -1050,6 +1046,7 @@ export const remote = <E, R>(
       yield* Effect.fromResult(validateRemoteOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
+      const pricing = yield* callerPricing
       const startedAt = yield* Clock.currentTimeMillis
       const counters = { succeeded: 0, failed: 0, sent: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
       let serverDone = 0
@@ -1117,7 +1114,7 @@ export const remote = <E, R>(
             const status = line.response?.status_code
             if (line.error == null && status !== undefined && status >= 200 && status < 300) {
               counters.succeeded++
-              const usage = usageOf(line.response?.body)
+              const usage = Usage.fromBody(line.response?.body)
               if (usage !== undefined) {
                 counters.promptTokens += usage.promptTokens
                 counters.completionTokens += usage.completionTokens

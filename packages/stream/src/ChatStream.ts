@@ -7,6 +7,7 @@
  */
 import { type ChatCompletions, Errors, type Gates, OpenAi, Retry } from "@sluice/core"
 import * as Telemetry from "@sluice/core/Telemetry"
+import * as Usage from "@sluice/core/Usage"
 import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
@@ -321,19 +322,8 @@ class Progress {
   }
 
   /** The server's usage when it came; otherwise the prompt estimate plus ~4 characters per streamed token. */
-  usageFor(ticket: Gates.Ticket): Gates.Usage {
-    if (this.usage !== undefined) {
-      return {
-        promptTokens: this.usage.prompt_tokens,
-        completionTokens: this.usage.completion_tokens,
-        cachedPromptTokens: this.usage.prompt_tokens_details?.cached_tokens ?? 0
-      }
-    }
-    return {
-      promptTokens: ticket.estimatedPromptTokens,
-      completionTokens: Math.ceil(this.outputChars / 4),
-      cachedPromptTokens: 0
-    }
+  usageFor(ticket: Gates.Ticket): Usage.Usage {
+    return Usage.fromWire(this.usage) ?? Usage.streamed(ticket.estimatedPromptTokens, this.outputChars)
   }
 }
 
