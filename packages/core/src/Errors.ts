@@ -471,6 +471,25 @@ export class Refused extends Schema.TaggedError<Refused>()("Refused", {
 }
 
 /**
+ * A tool loop reached its `maxTurns` with the model still calling tools: nothing more was sent.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class ToolLoopExceeded extends Schema.TaggedError<ToolLoopExceeded>()("ToolLoopExceeded", {
+  maxTurns: Schema.Number,
+  /** The tools the model asked for in the last turn. */
+  pending: Schema.Array(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `the model still called tools (${this.pending.join(", ")}) after ${this.maxTurns} turns`
+  }
+}
+
+/**
  * Every error a call can fail with.
  *
  * @since 0.1.0
@@ -501,6 +520,7 @@ export type OpenAiError =
   | CredentialsUnavailable
   | StructuredOutputInvalid
   | Refused
+  | ToolLoopExceeded
 
 /**
  * The schema of the union, for encoding errors into logs or journals.
@@ -532,7 +552,8 @@ export const OpenAiError = Schema.Union([
   InvalidOptions,
   CredentialsUnavailable,
   StructuredOutputInvalid,
-  Refused
+  Refused,
+  ToolLoopExceeded
 ])
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Decoding, Responses } from "@sluice/core"
+import { Decoding, Responses, Tokens } from "@sluice/core"
 import { Effect, Result, Schema } from "effect"
 
 const decodeResponse = (input: unknown) => Decoding.decoder(Responses.Response)(input)
@@ -104,5 +104,30 @@ describe("Responses schemas", () => {
     expect(Result.isFailure(role)).toBe(true)
     const tool = Decoding.decoder(Responses.Request)({ model: "m", tools: [{ type: "function", name: "has space" }] })
     expect(Result.isFailure(tool)).toBe(true)
+  })
+})
+
+describe("the token estimate of a Responses request", () => {
+  const count = (text: string) => text.length // a stand-in counter: one token per character
+  it("counts instructions, every input item (function calls and outputs too), tools and the text.format schema", () => {
+    const base = { model: "m", instructions: "abcd", input: "hello" }
+    const plain = Tokens.countPrompt(count, "/responses", base)
+    expect(plain).toBe(Tokens.overhead.replyPriming + 2 * Tokens.overhead.perMessage + 4 + 5)
+    const items = Tokens.countPrompt(count, "/responses", {
+      model: "m",
+      input: [
+        { role: "user", content: [{ type: "input_text", text: "hello" }] },
+        { type: "function_call", call_id: "c", name: "fn", arguments: '{"a":1}' },
+        { type: "function_call_output", call_id: "c", output: "result" }
+      ]
+    })
+    expect(items).toBe(Tokens.overhead.replyPriming + 3 * Tokens.overhead.perMessage + 4 + 5 + 2 + 7 + 6)
+    const schema = { type: "object", properties: {} }
+    const withFormat = Tokens.countPrompt(count, "/responses", {
+      ...base,
+      text: { format: { type: "json_schema", name: "x", schema } }
+    })
+    expect(withFormat - plain).toBe(JSON.stringify(schema).length)
+    expect(Tokens.maxOutput({ ...base, max_output_tokens: 300 }, 4096)).toBe(300)
   })
 })
