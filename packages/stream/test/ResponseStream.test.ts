@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Stream } from "effect"
+import { Responses } from "@sluice/core"
 import { ResponseStream, Sse } from "../src/index.js"
 import * as fc from "./support/arbitraries.js"
 
@@ -51,7 +52,7 @@ const openAiEvents = (text: ReadonlyArray<string>) => {
     { type: "response.output_item.done", output_index: 0, item: message(full) },
     { type: "response.completed", response: response("completed", { output: [message(full)], usage }) }
   ]
-  return events.map((event, sequence_number) => ({ ...event, sequence_number }))
+  return events.map((event, sequence_number): Record<string, unknown> => ({ ...event, sequence_number }))
 }
 const sse = (events: ReadonlyArray<Record<string, unknown>>, named = true) =>
   events.map((event) => Sse.event({ ...(named ? { event: String(event.type) } : {}), data: JSON.stringify(event) }))
@@ -89,7 +90,7 @@ describe("ResponseStream.fromSse", () => {
       const final = yield* ResponseStream.finalResponse(stream)
       expect(final.status).toBe("completed")
       expect(final.usage?.input_tokens).toBe(5)
-      expect((final.output[0] as { content: Array<{ text: string }> }).content[0]!.text).toBe("Hello!")
+      expect(Responses.outputText(final)).toBe("Hello!")
     })
   )
 
@@ -105,7 +106,7 @@ describe("ResponseStream.fromSse", () => {
       expect(events.every((e) => e.sequence_number === undefined)).toBe(true)
       const final = yield* ResponseStream.finalResponse(stream)
       // the terminal Response had no output: the streamed item fills it
-      expect((final.output[0] as { content: Array<{ text: string }> }).content[0]!.text).toBe("AB")
+      expect(Responses.outputText(final)).toBe("AB")
     })
   )
 
