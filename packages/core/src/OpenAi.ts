@@ -34,6 +34,7 @@ import * as Gates from "./Gates.js"
 import * as Http from "./internal/http.js"
 import { fastChatCompletion } from "./internal/fastChat.js"
 import * as Validate from "./internal/validate.js"
+import * as ResponsesEndpoint from "./internal/responses/endpoint.js"
 import * as Models from "./Models.js"
 import {
   checkBaseUrl,
@@ -43,6 +44,7 @@ import {
   type Resolved
 } from "./OpenAiConfig.js"
 import { parse as parseRateLimitHeaders, type RateLimitSnapshot } from "./RateLimitHeaders.js"
+import type * as Responses from "./Responses.js"
 import * as Retry from "./Retry.js"
 import * as Usage from "./Usage.js"
 
@@ -133,6 +135,46 @@ export interface Service {
         options?: CallOptions
       ) => Effect.Effect<StreamResponse, OpenAiError, Scope.Scope>
     }
+  }
+  /** The Responses API (`/responses`): the same gates as chat; see `Responses` for the schemas. */
+  readonly responses: {
+    readonly create: (
+      request: Responses.Request,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
+    /**
+     * The gated, retried streaming transport of `POST /responses` with `stream: true`: retries until response
+     * headers with a 2xx status arrive, then hands over the raw SSE body (`@sluice/stream`'s `ResponseStream`
+     * decodes it).
+     */
+    readonly stream: (
+      request: Responses.Request,
+      options?: CallOptions
+    ) => Effect.Effect<StreamResponse, OpenAiError, Scope.Scope>
+    /** The stream of a background response again, from the event after `startingAfter` (a `sequence_number`). */
+    readonly resume: (
+      responseId: string,
+      startingAfter: number | undefined,
+      options?: CallOptions
+    ) => Effect.Effect<StreamResponse, OpenAiError, Scope.Scope>
+    readonly retrieve: (
+      responseId: string,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
+    /** Cancels a background response. */
+    readonly cancel: (
+      responseId: string,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
+    readonly delete: (
+      responseId: string,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.Deleted>, OpenAiError>
+    /** The server's exact count of a request's input tokens (`POST /responses/input_tokens`), free of charge. */
+    readonly inputTokens: (
+      request: Responses.InputTokensRequest,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.InputTokens>, OpenAiError>
   }
   readonly embeddings: {
     readonly create: (
@@ -299,7 +341,7 @@ const makeService = (
       ...config.headers,
       ...spec.options?.headers,
       "user-agent": config.userAgent,
-      accept: spec.path === "/chat/completions" && isStream(spec.infoBody) ? "text/event-stream" : "application/json",
+      accept: isStream(spec.infoBody) ? "text/event-stream" : "application/json",
       authorization: `Bearer ${Redacted.value(key)}`
     }
     if (config.organization !== undefined) headers["openai-organization"] = config.organization
@@ -603,6 +645,12 @@ const makeService = (
 
   return {
     config,
+    responses: ResponsesEndpoint.make({
+      call,
+      streamCall,
+      decoder: (schema, what) => jsonDecoder(schema, what),
+      maxTokensPolicy: config.maxTokensPolicy
+    }),
     chat: {
       completions: {
         create: (request, options) =>
@@ -734,7 +782,13 @@ const makeService = (
 const responseDetails = (body: unknown, requestId: string | undefined): Gates.ResponseDetails => {
   const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {}
   const choices = Array.isArray(record.choices) ? (record.choices as Array<{ finish_reason?: unknown }>) : []
-  const finishReason = choices[0]?.finish_reason
+  // A Response (the Responses API) has a status instead of choices: `incomplete` says why in incomplete_details.
+  const incomplete = record.incomplete_details as { reason?: unknown } | null | undefined
+  const finishReason = Array.isArray(record.choices)
+    ? choices[0]?.finish_reason
+    : record.status === "incomplete" && typeof incomplete?.reason === "string"
+      ? incomplete.reason
+      : record.status
   return {
     requestId,
     finishReason: typeof finishReason === "string" ? finishReason : undefined,

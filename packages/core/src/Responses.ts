@@ -493,9 +493,10 @@ export type Response = typeof Response.Type
  * @category schemas
  */
 export const Deleted = Schema.Struct({
-  id: Schema.String,
+  // The spec gives this 200 no body (the SDKs return nothing): a server that sends none has deleted it.
+  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
   object: Schema.optional(Schema.String),
-  deleted: Schema.Boolean
+  deleted: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(true)))
 })
 /**
  * @since 0.3.0
