@@ -193,3 +193,25 @@ export const chat = <A>(
     const value = yield* fromChatCompletion(format, response.body, response.requestId)
     return { value, response }
   })
+
+/**
+ * A Responses call with `text.format` set from `format`, decoded. Every gate applies as to any
+ * `responses.create`.
+ *
+ * @since 0.3.0
+ * @category calls
+ */
+export const respond = <A>(
+  format: Format<A>,
+  request: Responses.Request,
+  options?: OpenAi.CallOptions
+): Effect.Effect<Parsed<A, Responses.Response>, OpenAiError, OpenAi.OpenAi> =>
+  Effect.gen(function* () {
+    const openai = yield* OpenAi.OpenAi
+    const response = yield* openai.responses.create(
+      { ...request, text: { ...request.text, format: textFormat(format) } },
+      options
+    )
+    const value = yield* fromResponse(format, response.body, response.requestId)
+    return { value, response }
+  })

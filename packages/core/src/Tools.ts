@@ -236,3 +236,38 @@ export const chat = <T extends Any>(
       settings
     )
   })
+
+/**
+ * Runs a Responses call with `tools` until the model answers without calling one. Each turn sends the whole
+ * conversation (input, the model's output items, the `function_call_output`s), so it works with `store: false` and
+ * on stateless servers. The request's own `tools` are kept after these.
+ *
+ * @since 0.3.0
+ * @category loops
+ */
+export const responses = <T extends Any>(
+  request: Responses.Request,
+  tools: ReadonlyArray<T>,
+  options?: LoopOptions
+): Effect.Effect<
+  LoopResult<Responses.Request, Responses.Response>,
+  OpenAiError | Tool.Error<T>,
+  OpenAi.OpenAi | Tool.Services<T>
+> =>
+  Effect.gen(function* () {
+    const settings = yield* loopOptions(options)
+    const prepared = yield* prepare(tools)
+    const wire = yield* responsesTools(tools)
+    const openai = yield* OpenAi.OpenAi
+    const first: Responses.Request = { ...request, tools: [...wire, ...(request.tools ?? [])] }
+    return yield* Loop.run(
+      {
+        send: (next) => openai.responses.create(next, callOptions(options)),
+        calls: Apis.responsesCalls,
+        append: Apis.responsesAppend
+      },
+      first,
+      prepared,
+      settings
+    )
+  })

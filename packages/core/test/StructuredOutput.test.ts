@@ -1,6 +1,7 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { ChatCompletions, Responses, StructuredOutput } from "@sluice/core"
-import { Effect, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
+import { bin, client, fixture, type Spawned, spawnServer } from "./support/servers.js"
 
 const Person = Schema.Struct({
   name: Schema.String,
@@ -171,6 +172,50 @@ describe("decoding replies", () => {
       )
       expect(incomplete._tag).toBe("StructuredOutputInvalid")
       expect(incomplete.message).toContain("max_output_tokens")
+    })
+  )
+})
+
+class Aimock extends Context.Service<Aimock, Spawned>()("test/AimockStructured") {}
+const Live = Layer.unwrap(Effect.map(Aimock, (s) => client(`${s.url}/v1`, { maxTokensPolicy: "off" }))).pipe(
+  Layer.provideMerge(
+    Layer.effect(
+      Aimock,
+      spawnServer(bin("aimock"), ["--config", fixture("aimock-tools.json"), "--port", "0"], {
+        ready: /listening on http:\/\/127\.0\.0\.1:(\d+)\s/,
+        cwd: fixture("")
+      })
+    )
+  )
+)
+
+const Coder = Schema.Struct({ name: Schema.String, age: Schema.Int, languages: Schema.Array(Schema.String) })
+
+layer(Live, { excludeTestServices: true, timeout: 60_000 })("structured outputs against aimock", (it) => {
+  it.effect("chat: response_format sent, the reply decoded into the Schema's type", () =>
+    Effect.gen(function* () {
+      const format = yield* StructuredOutput.make(Coder, { name: "coder" })
+      const { value, response } = yield* StructuredOutput.chat(format, {
+        model: "gpt-4o",
+        messages: [{ role: "user", content: "give me a person" }]
+      })
+      expect(value).toEqual({ name: "Ada", age: 36, languages: ["en", "fr"] })
+      expect(response.status).toBe(200)
+      const bad = yield* Effect.flip(
+        StructuredOutput.chat(format, { model: "gpt-4o", messages: [{ role: "user", content: "give me nonsense" }] })
+      )
+      expect(bad._tag).toBe("StructuredOutputInvalid")
+      expect((bad as { text: string }).text).toBe('{"name":42}')
+    })
+  )
+
+  it.effect("responses: text.format sent, the reply decoded, a wrong shape refused", () =>
+    Effect.gen(function* () {
+      const format = yield* StructuredOutput.make(Coder, { name: "coder" })
+      const { value } = yield* StructuredOutput.respond(format, { model: "gpt-4o", input: "give me a person" })
+      expect(value.languages).toEqual(["en", "fr"])
+      const bad = yield* Effect.flip(StructuredOutput.respond(format, { model: "gpt-4o", input: "give me nonsense" }))
+      expect(bad._tag).toBe("StructuredOutputInvalid")
     })
   )
 })

@@ -3,7 +3,7 @@
  * Schema and an Effect handler, its arguments decoded, its output fed back, each turn a gated call.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Budget, Gates, Tools, Usage } from "@sluice/core"
+import { Budget, Gates, Responses, Tools, Usage } from "@sluice/core"
 import { Context, Data, Effect, Layer, Schema } from "effect"
 import { client, fixture, type Spawned, spawnServer, bin } from "./support/servers.js"
 
@@ -145,6 +145,40 @@ layer(Live, { excludeTestServices: true, timeout: 60_000 })("chat tool loop (aim
       expect(calls).toEqual(["Rome", "Rome"])
       const bad = yield* Effect.flip(Tools.chat(user("loop forever"), [weather], { maxTurns: 0 }))
       expect(bad._tag).toBe("InvalidRequest")
+    })
+  )
+})
+
+layer(Live, { excludeTestServices: true, timeout: 60_000 })("responses tool loop (aimock)", (it) => {
+  const input = (text: string) => ({ model: "gpt-4o", input: text })
+
+  it.effect("the same loop on the Responses API: function_call → handler → function_call_output → answer", () =>
+    Effect.gen(function* () {
+      calls.length = 0
+      const before = yield* Effect.flatMap(Budget.Budget, (b) => b.spent("global"))
+      const result = yield* Tools.responses(input("weather in paris"), [weather])
+      expect(Responses.outputText(result.response.body)).toBe("It is sunny in Paris.")
+      expect(result.turns).toBe(2)
+      expect(calls).toEqual(["Paris"])
+      const items = result.request.input as ReadonlyArray<{ type?: string }>
+      expect(items.map((item) => item.type ?? "message")).toEqual(["message", "function_call", "function_call_output"])
+      const after = yield* Effect.flatMap(Budget.Budget, (b) => b.spent("global"))
+      expect(result.usage.promptTokens).toBeGreaterThan(0)
+      expect(after.usd - before.usd).toBeCloseTo(
+        Usage.cost(result.usage, { input: 2.5, cachedInput: 1.25, output: 10 }),
+        10
+      )
+    })
+  )
+
+  it.effect("failures by policy and the turn bound, as on chat", () =>
+    Effect.gen(function* () {
+      const fed = yield* Tools.responses(input("weather in paris"), [broken])
+      expect(Responses.outputText(fed.response.body)).toBe("The weather tool failed.")
+      const raised = yield* Effect.flip(Tools.responses(input("weather in paris"), [broken], { onToolError: "fail" }))
+      expect(raised._tag).toBe("WeatherDown")
+      const exceeded = yield* Effect.flip(Tools.responses(input("loop forever"), [weather], { maxTurns: 2 }))
+      expect(exceeded._tag).toBe("ToolLoopExceeded")
     })
   )
 })
