@@ -487,33 +487,29 @@ export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = 
     const inner = yield* Gates.Gates
     const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
     const hold = (admission: Admission) => Effect.andThen(admission.held, Effect.never)
-    const gates: Gates.Gates["Service"] = {
-      admitCall: inner.admitCall,
-      admitAttempt: (ticket, attempt, keyId) =>
+    const metered = (call: Gates.Call): Gates.Call => ({
+      ...call,
+      attempt: (keyId, send) =>
         Effect.flatMap(Effect.service(CurrentAdmission), (admission) => {
           if (admission?.stopped()) return hold(admission)
-          return Effect.flatMap(inner.admitAttempt(ticket, attempt, keyId), () => {
+          const counted = Effect.suspend(() => {
             // stopped while it waited for the limiter or a permit: still unsent
             if (admission?.stopped()) return hold(admission)
             counts.requestsSent++
-            if (attempt > 1) counts.retries++
+            if (call.progress.attempts > 1) counts.retries++
             admission?.sent()
-            return Effect.void
+            return send
           })
-        }),
-      observeAttempt: (ticket, outcome) =>
-        Effect.andThen(
-          Effect.sync(() => {
-            if (outcome._tag === "Failure") {
+          return Effect.tapError(call.attempt(keyId, counted), (error) =>
+            Effect.sync(() => {
               // refused before the connection was made: it never reached the server
-              if (outcome.error._tag === "Timeout" && outcome.error.phase === "connect") counts.requestsSent--
-              if (outcome.error._tag === "RateLimited") counts.rateLimited++
-            }
-          }),
-          inner.observeAttempt(ticket, outcome)
-        ),
-      settleCall: inner.settleCall
-    }
+              if (error._tag === "Timeout" && error.phase === "connect") counts.requestsSent--
+              if (error._tag === "RateLimited") counts.rateLimited++
+            })
+          )
+        })
+    })
+    const gates: Gates.Gates["Service"] = { admit: (info) => Effect.map(inner.admit(info), metered) }
     return Context.make(Gates.Gates, gates).pipe(
       Context.add(Meter, { counts: Effect.sync(() => ({ ...counts })) }),
       Context.add(Gated, true)

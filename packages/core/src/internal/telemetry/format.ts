@@ -50,3 +50,10 @@ export const percentileSorted = (sorted: ReadonlyArray<number>, p: number): numb
   const rank = Math.ceil((p / 100) * sorted.length)
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
 }
+
+/** {@link defined} for a record whose optional fields accept `undefined`: the same type, without those keys. */
+export const compact = <A extends object>(record: A): A => {
+  const out: Record<string, unknown> = {}
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key]
+  return out as A
+}
