@@ -3,17 +3,20 @@
  * with the same guarantees as `ChatStream` — a stream that ends without `response.completed`, `response.incomplete`
  * or `response.failed` fails with `StreamTruncated`; `response.failed` and `error` events fail with the
  * `OpenAiError` their code names (`insufficient_quota` → `QuotaExceeded`, `rate_limit_exceeded` → `RateLimited`);
- * and helpers for the text deltas and the final `Response`.
+ * the gated, timed, cancellable `stream` call (and `resume` for a background response); helpers for the text deltas
+ * and the final `Response`.
  *
  * @since 0.3.0
  */
-import type { Errors, Responses } from "@sluice/core"
+import { type Errors, OpenAi, type Responses } from "@sluice/core"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as internalErrors from "./internal/errors.js"
 import { Accumulator } from "./internal/responses/accumulate.js"
+import * as Call from "./internal/responses/call.js"
 import * as Decoder from "./internal/responses/decoder.js"
 import * as Events from "./internal/responses/events.js"
 import * as Sse from "./Sse.js"
@@ -146,3 +149,83 @@ export const finalResponse = <E, R>(
       })
     )
   })
+
+/**
+ * Options of {@link stream} and {@link resume}. Every `OpenAi.CallOptions` field (headers, retry, batch) applies too.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface StreamOptions extends OpenAi.CallOptions {
+  /** Events decoded ahead of a slow consumer before reading the socket pauses. Default 16; 0 for none. */
+  readonly bufferSize?: number | undefined
+  /** From the start of an attempt to its first output event (or the end). Default 60 s; retried like any failure. */
+  readonly firstTokenTimeout?: Duration.Input | undefined
+  /** The longest gap between two events once the first has arrived. Default 30 s. */
+  readonly idleTimeout?: Duration.Input | undefined
+  /** The whole stream, from the call to the last event read by the consumer. Default 10 minutes. */
+  readonly totalTimeout?: Duration.Input | undefined
+  /** SSE decoder options (event size limit, strict UTF-8). */
+  readonly sse?: Sse.DecodeOptions | undefined
+}
+
+/**
+ * The defaults of {@link StreamOptions} (the same as `ChatStream`'s).
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const defaults: {
+  readonly bufferSize: number
+  readonly firstTokenTimeout: Duration.Duration
+  readonly idleTimeout: Duration.Duration
+  readonly totalTimeout: Duration.Duration
+} = Call.defaults
+
+/**
+ * A streamed Response through the core client (`openai.responses.stream`), failing only with `OpenAiError`, with
+ * every guarantee of `ChatStream.stream`:
+ *
+ * - the gates of `create` (budget reservation, breaker, rate limiter, concurrency permit, telemetry); the call is
+ *   settled with the usage of the terminal event (reasoning tokens billed as output), or — when the stream fails or
+ *   is interrupted — with the prompt estimate plus the output streamed so far (≈ characters / 4);
+ * - retries (one loop, in core, under the configured policy) only before the first output event reaches the
+ *   consumer: lifecycle events are held back until then (except a background response's `response.created`,
+ *   after which nothing is retried: a retry would start a second response);
+ * - a bounded buffer of `bufferSize` events; `firstTokenTimeout`, `idleTimeout`, `totalTimeout` as `Timeout`s;
+ * - no terminal event, or a connection that breaks after the first event → `StreamTruncated`;
+ * - interruption or early exit aborts the HTTP request at once.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const stream = (
+  request: Responses.Request,
+  options: StreamOptions = {}
+): Stream.Stream<Event, Errors.OpenAiError, OpenAi.OpenAi> =>
+  Call.run(
+    (callOptions) => Effect.flatMap(OpenAi.OpenAi, (openai) => openai.responses.stream(request, callOptions)),
+    options,
+    request.background === true
+  )
+
+/**
+ * The stream of a background response (`background: true`) again, from the event after `startingAfter` (the last
+ * `sequence_number` received; all events when absent): after a `StreamTruncated`, a restart, or from another
+ * process. The same guarantees as {@link stream}; nothing new is billed.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const resume = (
+  responseId: string,
+  options: StreamOptions & { readonly startingAfter?: number | undefined } = {}
+): Stream.Stream<Event, Errors.OpenAiError, OpenAi.OpenAi> => {
+  const { startingAfter, ...rest } = options
+  return Call.run(
+    (callOptions) =>
+      Effect.flatMap(OpenAi.OpenAi, (openai) => openai.responses.resume(responseId, startingAfter, callOptions)),
+    rest,
+    true
+  )
+}

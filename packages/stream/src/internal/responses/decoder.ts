@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { Decoding, type Errors } from "@sluice/core"
+import { Decoding, type Errors, type Responses } from "@sluice/core"
 import type * as Arr from "effect/Array"
 import * as ArrayModule from "effect/Array"
 import * as Cause from "effect/Cause"
@@ -24,20 +24,42 @@ import * as Events from "./events.js"
 /** Every way decoding a Response stream can fail. */
 export type DecodeError = Errors.StreamTruncated | Errors.ResponseDecodeFailed | internalErrors.InStreamError
 
-/** What the decoder has seen: for `StreamTruncated`, and for resuming after the last `sequence_number`. */
+/**
+ * What the decoder has seen: for `StreamTruncated`, settlement (usage, or characters streamed), telemetry (status,
+ * model) and resuming after the last `sequence_number`.
+ */
 export class Progress {
   events = 0
   text = ""
+  /** Characters of output of every kind (text, refusal, function arguments, reasoning), for a usage estimate. */
+  outputChars = 0
   lastSequenceNumber: number | undefined = undefined
   responseId: string | undefined = undefined
+  responseModel: string | undefined = undefined
+  usage: Responses.Usage | undefined = undefined
+  /** The terminal status, or the reason of an `incomplete` one. */
+  finishReason: string | undefined = undefined
   terminal = false
   add(event: Events.Event): void {
     this.events++
     if (event.sequence_number !== undefined) this.lastSequenceNumber = event.sequence_number
-    if (event.type === "response.output_text.delta") this.text += (event as { readonly delta: string }).delta
-    if ("response" in event && this.responseId === undefined) {
-      const id = (event.response as { readonly id: string }).id
-      if (id !== "") this.responseId = id
+    if (event.type.endsWith(".delta") && typeof (event as { readonly delta?: unknown }).delta === "string") {
+      const delta = (event as { readonly delta: string }).delta
+      this.outputChars += delta.length
+      if (event.type === "response.output_text.delta") this.text += delta
+    }
+    if ("response" in event) {
+      const response = event.response as Responses.Response
+      if (response.id !== "") this.responseId ??= response.id
+      if (response.model !== "") this.responseModel ??= response.model
+      if (response.usage != null) this.usage = response.usage
+      if (
+        event.type === "response.completed" ||
+        event.type === "response.incomplete" ||
+        event.type === "response.failed"
+      ) {
+        this.finishReason = response.incomplete_details?.reason ?? response.status
+      }
     }
   }
 }
