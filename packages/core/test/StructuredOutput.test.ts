@@ -51,6 +51,23 @@ describe("strict JSON Schema generation", () => {
     })
   )
 
+  it.effect(
+    'a Schema.Number is a plain number (not the JSON codec\'s union with "NaN"), and Finite keeps its bounds',
+    () =>
+      Effect.gen(function* () {
+        const format = yield* StructuredOutput.make(
+          Schema.Struct({ n: Schema.Number, bounded: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)) }),
+          { name: "numbers" }
+        )
+        const properties = (format.jsonSchema as { properties: Record<string, object> }).properties
+        expect(properties.n).toEqual({ type: "number" })
+        expect(properties.bounded).toMatchObject({ type: "number", minimum: 0 })
+        expect(yield* StructuredOutput.decode(format, '{"n":1.5,"bounded":2}')).toEqual({ n: 1.5, bounded: 2 })
+        const negative = yield* Effect.flip(StructuredOutput.decode(format, '{"n":1,"bounded":-1}'))
+        expect(negative.message).toContain("bounded")
+      })
+  )
+
   it.effect("a field strict mode cannot express is refused, naming the field", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(

@@ -75,6 +75,35 @@ const visit = (node: unknown, path: string, depth: number, walk: Walk): Problem 
   return undefined
 }
 
+const nonFinite = new Set(["Infinity", "-Infinity", "NaN"])
+
+/** `{type: "string", enum: ["Infinity", "-Infinity", "NaN"]}`: how Effect's JSON codec writes a non-finite number. */
+const isNonFiniteBranch = (node: unknown): boolean =>
+  isNode(node) &&
+  node.type === "string" &&
+  Array.isArray(node.enum) &&
+  node.enum.every((value) => typeof value === "string" && nonFinite.has(value))
+
+/**
+ * The schema with every `anyOf [number, "Infinity" | "-Infinity" | "NaN"]` (a `Schema.Number`) as just the number: a
+ * model should answer a number, not the string "NaN", and the codec still decodes what it sends.
+ */
+const finiteNumbers = (node: unknown): unknown => {
+  if (Array.isArray(node)) return node.map(finiteNumbers)
+  if (!isNode(node)) return node
+  const out: Node = {}
+  for (const [key, value] of Object.entries(node)) out[key] = finiteNumbers(value)
+  if (Array.isArray(out.anyOf) && out.anyOf.some(isNonFiniteBranch)) {
+    const rest = out.anyOf.filter((member) => !isNonFiniteBranch(member))
+    if (rest.length === 1 && isNode(rest[0])) {
+      const { anyOf: _anyOf, ...annotations } = out
+      return { ...rest[0], ...annotations }
+    }
+    out.anyOf = rest
+  }
+  return out
+}
+
 /**
  * The strict JSON Schema and the decoding codec of `schema`, or `InvalidRequest` naming the first field strict
  * mode cannot express (`path` is the field, as `address.tags[]`; `(root)` for the whole schema).
@@ -97,14 +126,15 @@ export const toStrict = <A, I>(
       })
     )
   }
+  const jsonSchema = finiteNumbers(generated.jsonSchema) as JsonSchema.JsonSchema
   const walk: Walk = { properties: 0 }
-  const defs = isNode(generated.jsonSchema.$defs) ? generated.jsonSchema.$defs : {}
-  let problem = visit(generated.jsonSchema, "", 1, walk)
+  const defs = isNode(jsonSchema.$defs) ? jsonSchema.$defs : {}
+  let problem = visit(jsonSchema, "", 1, walk)
   for (const [name, definition] of Object.entries(defs)) problem ??= visit(definition, `$defs.${name}`, 1, walk)
   if (problem !== undefined) {
     return Result.fail(
       new InvalidRequest({ message: `${where}: field ${problem.path} ${problem.why}`, path: problem.path })
     )
   }
-  return Result.succeed({ codec: generated.codec as Schema.ConstraintDecoder<A>, jsonSchema: generated.jsonSchema })
+  return Result.succeed({ codec: generated.codec as Schema.ConstraintDecoder<A>, jsonSchema })
 }
