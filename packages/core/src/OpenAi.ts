@@ -276,11 +276,8 @@ export const make: Effect.Effect<Service, never, OpenAiConfig | Credentials | Sc
   const credentials = yield* Credentials
   // Without `Gates` in the context: the pass-through `Gates.none` is made of.
   const gates = Option.getOrElse(yield* Effect.serviceOption(Gates.Gates), () => GatesInternal.none)
-  const transport = yield* Http.make({
-    maxConnections: config.maxConnections,
-    connectTimeout: config.connectTimeout,
-    keepAliveTimeout: config.keepAliveTimeout
-  })
+  // The `Transport` of the context, or undici with the configuration's pool and proxy.
+  const transport = yield* Http.fromContext(config)
   // A configuration out of range (`OpenAiConfig.validate`) or a refused base URL fails every call, before sending.
   const baseUrl = yield* Effect.result(
     config.invalid === undefined ? checkBaseUrl(config) : Effect.fail<InvalidRequest | InvalidOptions>(config.invalid)

@@ -67,7 +67,9 @@ describe("Gates", () => {
       expect(ticket.estimatedPromptTokens).toBe(9)
       expect((yield* budget.spent("global")).usd).toBeCloseTo((9 * 2.5 + 100 * 10) / 1e6)
       expect((yield* budget.spent("global")).tokens).toBe(109)
-    }).pipe(Effect.provide(Gates.layer().pipe(Layer.provideMerge(Budget.layer({ ceilingUsd: 1 })))))
+    }).pipe(
+      Effect.provide(Gates.layer({ tokens: { exact: true } }).pipe(Layer.provideMerge(Budget.layer({ ceilingUsd: 1 }))))
+    )
   )
 
   it.effect("refuses with BudgetExceeded before sending; an unsettled call releases its reservation", () =>

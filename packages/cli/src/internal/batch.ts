@@ -4,9 +4,12 @@
  * @internal
  */
 import * as Fs from "node:fs/promises"
-import { OpenAiConfig, RunReport } from "@sluice/core"
+import { OpenAiConfig } from "@sluice/core"
 import { Batch } from "@sluice/stream"
-import { Deferred, Effect, Fiber, Result } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Result from "effect/Result"
 import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
 import { render } from "./progress.js"
 import { Reasons } from "./watch.js"
@@ -250,6 +253,8 @@ export const runBatch = (
         ? job.pipe(Effect.provide(layer(flags, keys, reasons)))
         : Effect.scoped(
             Effect.gen(function* () {
+              // @sluice/report is loaded only for --report
+              const { RunReport } = yield* Effect.promise(() => import("@sluice/report"))
               const recorder = yield* RunReport.recorder()
               return yield* job.pipe(
                 Effect.ensuring(

@@ -16,6 +16,7 @@ import * as Gates from "../../src/Gates.js"
 import * as Http from "../../src/internal/http.js"
 import * as OpenAi from "../../src/OpenAi.js"
 import * as OpenAiConfig from "../../src/OpenAiConfig.js"
+import * as Transport from "../../src/Transport.js"
 
 const requests = Number(process.argv[2] ?? 10_000)
 const concurrency = Number(process.argv[3] ?? 32)
@@ -152,6 +153,22 @@ const main = async () => {
     )
   )
 
+  // The fetch transport (Transport.layerFetch) on Node's global fetch, same request.
+  const fetchTransport = Transport.makeFetch()
+  const fetchOne = Effect.scoped(
+    Effect.flatMap(
+      fetchTransport.send(
+        { method: "POST", url, headers, body: { _tag: "Json", text: requestBody } },
+        { headersTimeoutMs: 600_000, totalTimeoutMs: 600_000 }
+      ),
+      (response) =>
+        Effect.map(
+          Http.readBody(response, 64 * 1024 * 1024, { status: response.status, requestId: undefined }),
+          (bytes) => JSON.parse(textDecoder.decode(bytes))
+        )
+    )
+  )
+
   const platformContext = await Effect.runPromise(
     Effect.provideService(Layer.build(NodeHttpClient.layerUndiciOptions(agentOptions)), Scope.Scope, transportScope)
   )
@@ -193,6 +210,7 @@ const main = async () => {
     ["raw undici (agent.request + JSON.parse)", () => measurePromise(raw)],
     ["direct transport (internal/http.ts), promise pool", () => measureEffect(directOne)],
     ["direct transport (internal/http.ts), fiber pool", () => measureFibers(directOne)],
+    ["fetch transport (Transport.makeFetch, global fetch), fiber pool", () => measureFibers(fetchOne)],
     ["effect/http HttpClient (NodeHttpClient.layerUndici), promise pool", () => measureEffect(platformOne)],
     ["effect/http HttpClient (NodeHttpClient.layerUndici), fiber pool", () => measureFibers(platformOne)],
     ["effect/http HttpClient, tracer disabled, fiber pool", () => measureFibers(platformUntracedOne)],

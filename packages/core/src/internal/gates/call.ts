@@ -127,7 +127,11 @@ const callOf = (
   gates: Services,
   info: CallInfo,
   scope: CallScope.CallScope,
-  estimate: { readonly promptTokens: number; readonly maxOutputTokens: number },
+  estimate: {
+    readonly promptTokens: number
+    readonly maxOutputTokens: number
+    readonly admissionPromptTokens?: number | undefined
+  },
   price: Pricing.ModelPrice | undefined,
   reservation: Budget.Reservation | undefined
 ): Call => {
@@ -165,7 +169,8 @@ const callOf = (
         if (limiter !== undefined) {
           permit = yield* limiter.acquire(at.key, {
             requests: 1,
-            tokens: estimate.promptTokens + estimate.maxOutputTokens
+            // the server's admission measure of the prompt (Tokens), not the budget's upper bound
+            tokens: (estimate.admissionPromptTokens ?? estimate.promptTokens) + estimate.maxOutputTokens
           })
         }
         if (concurrency !== undefined) yield* concurrency.acquire(at.key)

@@ -2,10 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, PubSub } from "effect"
 import { TestClock } from "effect/testing"
 import * as Alerts from "../src/Alerts.js"
-import { type RateLimited, ServerError } from "../src/Errors.js"
-import * as Gates from "../src/Gates.js"
-import { RateLimitSnapshot } from "../src/RateLimitHeaders.js"
-import * as Telemetry from "../src/Telemetry.js"
+import { type RateLimited, ServerError } from "@sluice/core/Errors"
+import * as Gates from "@sluice/core/Gates"
+import { RateLimitSnapshot } from "@sluice/core/RateLimitHeaders"
+import * as Telemetry from "@sluice/core/Telemetry"
 
 const attempt = (at: number, fields: Partial<Telemetry.AttemptEvent> = {}): Telemetry.AttemptEvent => ({
   _tag: "Attempt",

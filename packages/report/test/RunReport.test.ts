@@ -4,12 +4,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Browser from "@sluice/test-support/Browser"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { RateLimited } from "../src/Errors.js"
-import * as Gates from "../src/Gates.js"
-import * as Pricing from "../src/Pricing.js"
-import { RateLimitSnapshot } from "../src/RateLimitHeaders.js"
+import { RateLimited } from "@sluice/core/Errors"
+import * as Gates from "@sluice/core/Gates"
+import * as Pricing from "@sluice/core/Pricing"
+import { RateLimitSnapshot } from "@sluice/core/RateLimitHeaders"
 import * as RunReport from "../src/RunReport.js"
-import * as Telemetry from "../src/Telemetry.js"
+import * as Telemetry from "@sluice/core/Telemetry"
 
 const buildDir = fileURLToPath(new URL("../build/", import.meta.url))
 const docsImage = fileURLToPath(new URL("../../../docs/img/report.png", import.meta.url))
