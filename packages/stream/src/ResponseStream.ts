@@ -26,7 +26,8 @@ import * as Sse from "./Sse.js"
  * `.incomplete`, `.failed`), output items (`response.output_item.added` / `.done`), content parts, text
  * (`response.output_text.delta` / `.done`), refusals, function-call arguments, reasoning summaries and text, and
  * `error`. `sequence_number`, `output_index`, `item_id` and `content_index` may be absent (llama.cpp). Any other
- * event type arrives as it was sent (its `type` is then none of the above).
+ * event arrives as `{ type: "unknown", name, data }` (its own type and its data as sent), so a `switch` on `type`
+ * narrows every member.
  *
  * @since 0.3.0
  * @category schemas

@@ -123,7 +123,12 @@ describe("ResponseStream.fromSse", () => {
           ])
         )
       )
-      expect(events.map((e) => e.type)).toContain("response.web_search_call.searching")
+      const unknown = events.find((e) => e.type === "unknown")
+      expect(unknown).toMatchObject({
+        name: "response.web_search_call.searching",
+        sequence_number: 1,
+        data: { item_id: "ws_1" }
+      })
       expect((events[0] as unknown as { extra: number }).extra).toBe(1)
     })
   )

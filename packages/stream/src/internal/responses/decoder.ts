@@ -106,8 +106,12 @@ const interpret = (sse: Sse.Event, index: number, requestId: string | undefined)
   if (type === undefined) {
     return Result.fail(internalErrors.decodeFailed(`stream event ${index}: no type`, sse.data, requestId))
   }
+  const schema = Events.byType.get(type)
+  if (schema === undefined) {
+    const sequence = typeof json.sequence_number === "number" ? { sequence_number: json.sequence_number } : {}
+    return Result.succeed({ _tag: "Event", event: { type: "unknown", name: type, data: json, ...sequence } })
+  }
   const input = json.type === type ? json : { ...json, type }
-  const schema = Events.byType.get(type) ?? (Events.Other as unknown as Events.Decoder)
   const decoded = Decoding.decoder(schema)(input)
   if (Result.isFailure(decoded)) {
     const problem = decoded.failure[0]

@@ -2,7 +2,7 @@
  * The semantic events of a streamed Response (`POST /responses` with `stream: true`, or `GET /responses/{id}?stream=true`),
  * as Schemas discriminated by `type`. `sequence_number`, `output_index`, `item_id` and `content_index` are optional
  * (llama.cpp's llama-server sends none of them); unknown fields are kept; an event type not listed here decodes as
- * `Other` and passes through.
+ * `Unknown` (with its name and data) and passes through.
  *
  * @internal
  */
@@ -150,21 +150,27 @@ const known = [
   ErrorEvent
 ] as const
 
-/** The `type`s listed here (the rest are `Other`). */
+/** The `type`s listed here (the rest are `Unknown`). */
 export const knownTypes: ReadonlySet<string> = new Set(
   known.map((schema) => (schema.fields.type as unknown as { readonly literal: string }).literal)
 )
 
-/** @internal */
-export const Other = Schema.Struct({
-  type: Schema.String.pipe(
-    Schema.check(Schema.makeFilter((type: string) => !knownTypes.has(type) || `a ${type} event must match its schema`))
-  ),
+/**
+ * An event of a type not listed here (built-in tools' progress, future events): its name and data as sent. Its
+ * `type` is the literal `"unknown"` so that a switch on `type` narrows every other member.
+ *
+ * @internal
+ */
+export const Unknown = Schema.Struct({
+  type: Schema.Literal("unknown"),
+  /** The event's own `type`, e.g. `response.web_search_call.searching`. */
+  name: Schema.String,
+  data: Schema.Unknown,
   sequence_number: Schema.optional(Schema.Number)
 })
 
 /** @internal */
-export const Event = Schema.Union([...known, Other])
+export const Event = Schema.Union([...known, Unknown])
 /** @internal */
 export type Event = typeof Event.Type
 
