@@ -544,3 +544,30 @@ export const refusal: (response: Pick<Response, "output">) => string | undefined
  * @category accessors
  */
 export const functionCalls: (response: Pick<Response, "output">) => ReadonlyArray<FunctionCall> = internal.functionCalls
+
+/**
+ * Whether an output item is a message. Items of kinds this client does not model pass through with their own
+ * `type`, so comparing `type` alone does not narrow the union in TypeScript: these guards do.
+ *
+ * @since 0.3.0
+ * @category guards
+ */
+export const isMessage = (item: OutputItem): item is OutputMessage =>
+  item.type === "message" && Array.isArray((item as { readonly content?: unknown }).content)
+
+/**
+ * Whether an output item is a function call.
+ *
+ * @since 0.3.0
+ * @category guards
+ */
+export const isFunctionCall = (item: OutputItem): item is FunctionCall =>
+  item.type === "function_call" && typeof (item as { readonly name?: unknown }).name === "string"
+
+/**
+ * Whether an output item is a reasoning item.
+ *
+ * @since 0.3.0
+ * @category guards
+ */
+export const isReasoning = (item: OutputItem): item is Reasoning => item.type === "reasoning"

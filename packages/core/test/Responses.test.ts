@@ -131,3 +131,27 @@ describe("the token estimate of a Responses request", () => {
     expect(Tokens.maxOutput({ ...base, max_output_tokens: 300 }, 4096)).toBe(300)
   })
 })
+
+describe("narrowing output items", () => {
+  it("the guards narrow, unknown kinds are none of them", () => {
+    const result = Decoding.decoder(Responses.Response)({
+      output: [
+        { type: "message", content: [{ type: "output_text", text: "hi" }] },
+        { type: "function_call", call_id: "c", name: "f", arguments: "{}" },
+        { type: "reasoning", summary: [] },
+        { type: "web_search_call", id: "ws" }
+      ]
+    })
+    if (Result.isFailure(result)) throw new Error("decode")
+    const kinds = result.success.output.map((item) =>
+      Responses.isMessage(item)
+        ? `message:${item.content.length}`
+        : Responses.isFunctionCall(item)
+          ? `call:${item.name}`
+          : Responses.isReasoning(item)
+            ? `reasoning:${item.summary.length}`
+            : `other:${item.type}`
+    )
+    expect(kinds).toEqual(["message:1", "call:f", "reasoning:0", "other:web_search_call"])
+  })
+})
