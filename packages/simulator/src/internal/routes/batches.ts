@@ -34,6 +34,7 @@ export const executor =
     const plan = planEmbeddings(body as Json, cfg)
     if ("status" in plan) return errorResult(plan)
     st.account(plan.model, plan.promptTokens, 0)
+    st.countEmbedded(plan.model, plan.dimensions, plan.inputs)
     return { status: 200, body: embeddingsJson(plan) }
   }
 
