@@ -94,3 +94,49 @@ describe("structured outputs against the simulator", () => {
     })
   )
 })
+
+interface Node {
+  readonly name: string
+  readonly children: ReadonlyArray<Node>
+}
+const Tree: Schema.Codec<Node> = Schema.Struct({
+  name: Schema.String,
+  children: Schema.Array(Schema.suspend((): Schema.Codec<Node> => Tree))
+})
+
+describe("what make accepts, the simulator's strict mode (OpenAI's rules) accepts", () => {
+  const shapes: ReadonlyArray<readonly [string, Schema.Codec<unknown, unknown>]> = [
+    ["records", Schema.Struct({ scores: Schema.Record(Schema.String, Schema.Int) })],
+    ["tuples", Schema.Struct({ point: Schema.Tuple([Schema.Finite, Schema.Finite]) })],
+    [
+      "tagged unions",
+      Schema.Struct({
+        shape: Schema.Union([
+          Schema.TaggedStruct("circle", { radius: Schema.Finite }),
+          Schema.TaggedStruct("square", { side: Schema.Finite })
+        ])
+      })
+    ],
+    [
+      "dates and nested optionals",
+      Schema.Struct({ at: Schema.Date, meta: Schema.optional(Schema.Struct({ by: Schema.optional(Schema.String) })) })
+    ],
+    ["recursion", Tree as Schema.Codec<unknown, unknown>]
+  ]
+  for (const [name, schema] of shapes) {
+    it.live(`${name}: sent on both APIs and the answer decodes`, () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start()
+        yield* Effect.gen(function* () {
+          const format = yield* StructuredOutput.make(schema, { name: "shape" })
+          yield* StructuredOutput.chat(format, {
+            model: "gpt-4o-mini",
+            messages: [{ role: "user", content: name }],
+            max_completion_tokens: 800
+          })
+          yield* StructuredOutput.respond(format, { model: "gpt-4.1-mini", input: name, max_output_tokens: 800 })
+        }).pipe(Effect.provide(client(sim.url)))
+      })
+    )
+  }
+})

@@ -68,6 +68,19 @@ describe("strict JSON Schema generation", () => {
       })
   )
 
+  it.effect("a Schema.Date is a date-time string, decoded back into a Date", () =>
+    Effect.gen(function* () {
+      const format = yield* StructuredOutput.make(Schema.Struct({ at: Schema.Date }), { name: "when" })
+      expect((format.jsonSchema as { properties: Record<string, object> }).properties.at).toMatchObject({
+        type: "string",
+        format: "date-time"
+      })
+      const value = yield* StructuredOutput.decode(format, '{"at":"2026-12-01T10:00:00.000Z"}')
+      expect(value.at).toBeInstanceOf(Date)
+      expect(value.at.toISOString()).toBe("2026-12-01T10:00:00.000Z")
+    })
+  )
+
   it.effect("a field strict mode cannot express is refused, naming the field", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(

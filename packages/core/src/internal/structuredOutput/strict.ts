@@ -85,14 +85,27 @@ const isNonFiniteBranch = (node: unknown): boolean =>
   node.enum.every((value) => typeof value === "string" && nonFinite.has(value))
 
 /**
- * The schema with every `anyOf [number, "Infinity" | "-Infinity" | "NaN"]` (a `Schema.Number`) as just the number: a
- * model should answer a number, not the string "NaN", and the codec still decodes what it sends.
+ * Effect 4.1 writes `Schema.Date` and `Schema.DateTimeUtcFromString` as a bare string with this description and no
+ * `format`: the model is not told to write a date, and anything else fails to decode.
+ */
+const dateDescriptions = new Set([
+  "a string that will be decoded as a Date",
+  "a string that will be decoded as a DateTime.Utc"
+])
+
+/**
+ * The schema as strict mode should see it: every `anyOf [number, "Infinity" | "-Infinity" | "NaN"]` (a
+ * `Schema.Number`) as just the number — a model should answer a number, not the string "NaN", and the codec still
+ * decodes what it sends — and every date string with `format: "date-time"`.
  */
 const finiteNumbers = (node: unknown): unknown => {
   if (Array.isArray(node)) return node.map(finiteNumbers)
   if (!isNode(node)) return node
   const out: Node = {}
   for (const [key, value] of Object.entries(node)) out[key] = finiteNumbers(value)
+  if (out.type === "string" && out.format === undefined && dateDescriptions.has(String(out.description))) {
+    out.format = "date-time"
+  }
   if (Array.isArray(out.anyOf) && out.anyOf.some(isNonFiniteBranch)) {
     const rest = out.anyOf.filter((member) => !isNonFiniteBranch(member))
     if (rest.length === 1 && isNode(rest[0])) {
