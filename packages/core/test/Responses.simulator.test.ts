@@ -20,7 +20,7 @@ import {
   Usage
 } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
-import { Effect, Layer, PubSub } from "effect"
+import { Effect, Layer, PubSub, Tracer } from "effect"
 
 const config = (baseUrl: string, options: OpenAiConfig.Options = {}) =>
   Layer.provide(OpenAiConfig.layer({ baseUrl, retry: { maxAttempts: 1 }, ...options }))
@@ -121,6 +121,46 @@ describe("openai.responses through the gates (simulator)", () => {
       expect(event.promptTokens).toBeGreaterThan(0)
       expect(event.costUsd).toBeGreaterThan(0)
       expect(event.maxOutputTokens).toBe(16)
+    })
+  )
+
+  it.live("the call's span carries the GenAI attributes: operation chat, model, usage, finish reason, cost", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start()
+      const spans: Array<Tracer.Span> = []
+      const observed = Telemetry.layer({ logs: false }).pipe(Layer.provide(Gates.layer()))
+      const response = yield* Effect.flatMap(Effect.tracer, (base) =>
+        Effect.withTracer(
+          Effect.flatMap(OpenAi.OpenAi, (o) => o.responses.create(request("trace me"))),
+          Tracer.make({
+            span: (options) => {
+              const span = base.span(options)
+              spans.push(span)
+              return span
+            },
+            context: base.context
+          })
+        )
+      ).pipe(
+        Effect.provide(
+          OpenAi.layer.pipe(
+            Layer.provideMerge(observed),
+            config(sim.url),
+            Layer.provide(Credentials.staticKey("sk-test"))
+          )
+        )
+      )
+      const attributes = Object.assign({}, ...spans.map((span) => Object.fromEntries(span.attributes)))
+      expect(attributes).toMatchObject({
+        "gen_ai.operation.name": "chat",
+        "gen_ai.system": "openai",
+        "gen_ai.request.model": "gpt-4.1-mini",
+        "gen_ai.request.max_tokens": 300,
+        "gen_ai.usage.input_tokens": response.body.usage!.input_tokens,
+        "gen_ai.usage.output_tokens": response.body.usage!.output_tokens,
+        "gen_ai.response.finish_reasons": ["completed"]
+      })
+      expect(attributes["sluice.cost_usd"]).toBeGreaterThan(0)
     })
   )
 
