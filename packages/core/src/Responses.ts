@@ -175,6 +175,13 @@ export const FunctionCall = Schema.Struct({
  */
 export type FunctionCall = typeof FunctionCall.Type
 
+/** A function call given back as input: there its `call_id` is required (it pairs the call with its output). */
+const FunctionCallInput = Schema.Struct({
+  ...FunctionCall.fields,
+  call_id: Schema.String.pipe(Schema.check(Schema.isMinLength(1))),
+  arguments: Schema.String
+})
+
 /**
  * The result of a function call, given to the model.
  *
@@ -183,7 +190,7 @@ export type FunctionCall = typeof FunctionCall.Type
  */
 export const FunctionCallOutput = Schema.Struct({
   type: Schema.Literal("function_call_output"),
-  call_id: Schema.String,
+  call_id: Schema.String.pipe(Schema.check(Schema.isMinLength(1))),
   output: Schema.Union([Schema.String, Schema.Array(InputContent)]),
   id: Schema.optional(Schema.String),
   status: Schema.optional(Schema.String)
@@ -248,7 +255,7 @@ export type OtherItem = typeof OtherItem.Type
  */
 export const InputItem = Schema.Union([
   InputMessage,
-  FunctionCall,
+  FunctionCallInput,
   FunctionCallOutput,
   Reasoning,
   ItemReference,

@@ -104,6 +104,14 @@ describe("Responses schemas", () => {
     expect(Result.isFailure(role)).toBe(true)
     const tool = Decoding.decoder(Responses.Request)({ model: "m", tools: [{ type: "function", name: "has space" }] })
     expect(Result.isFailure(tool)).toBe(true)
+    // a function call given back without its call_id cannot be paired with its output: refused, named
+    const call = Decoding.decoder(Responses.Request)({
+      model: "m",
+      input: [{ type: "function_call", name: "f", arguments: "{}" }]
+    })
+    expect(Result.isFailure(call) && call.failure.map((problem) => Decoding.formatPath(problem.path))).toContain(
+      "input[0].call_id"
+    )
   })
 })
 
