@@ -149,6 +149,23 @@ describe("ResponseStream.stream against the simulator", () => {
     })
   )
 
+  it.live("a stall between events fails with Timeout idle; a server that never answers with Timeout first-token", () =>
+    Effect.gen(function* () {
+      const slow = yield* Simulator.start({ latency: { perChunkMs: 400 } })
+      const idle = yield* Effect.flip(
+        Stream.runDrain(ResponseStream.stream(request("stall", 200), { ...noRetry, idleTimeout: "100 millis" }))
+      ).pipe(Effect.provide(client(slow.url)))
+      expect(idle).toMatchObject({ _tag: "Timeout", phase: "idle", afterMs: 100 })
+      const hang = yield* Simulator.start({ script: [{ request: 1, fault: "hang" }] })
+      const first = yield* Effect.flip(
+        Stream.runDrain(ResponseStream.stream(request("hang"), { ...noRetry, firstTokenTimeout: "300 millis" }))
+      ).pipe(Effect.provide(client(hang.url)))
+      expect(first).toMatchObject({ _tag: "Timeout", phase: "first-token", afterMs: 300 })
+      const stats = yield* waitForStats(hang, (s) => s.clientAborts >= 1)
+      expect(stats.clientAborts).toBe(1)
+    })
+  )
+
   it.live("a consumer that stops aborts the HTTP request", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { perChunkMs: 20 } })
