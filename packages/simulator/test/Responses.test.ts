@@ -450,7 +450,7 @@ describe("background responses", () => {
 
   it.effect("queued → in_progress → completed, retrievable; cancel; only background ones can be cancelled", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({ latency: { perChunkMs: 5 } })
+      const sim = yield* Simulator.start({ latency: { perChunkMs: 25 } })
       const created = (yield* create(sim.url, { input: "work in the background", background: true })).json
       expect(created).toMatchObject({ status: "queued", background: true, output: [], usage: null })
       const seen = new Set<string>()
