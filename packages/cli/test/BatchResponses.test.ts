@@ -63,7 +63,7 @@ describe("sluice batch with /v1/responses lines", () => {
       for (const line of responses) {
         expect(line.response?.status_code).toBe(200)
         expect(line.response?.body).toMatchObject({ object: "response", status: "completed" })
-        expect((line.response?.body.usage as { input_tokens: number }).input_tokens).toBeGreaterThan(0)
+        expect((line.response!.body.usage as { input_tokens: number }).input_tokens).toBeGreaterThan(0)
       }
       if (!remote) expect(stats.byPath["POST /v1/responses"]).toBe(4)
       else expect(stats.byPath["POST /v1/batches"]).toBeGreaterThanOrEqual(1)

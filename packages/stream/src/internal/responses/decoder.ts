@@ -65,7 +65,7 @@ export class Progress {
 }
 
 type Step =
-  | { readonly _tag: "Event"; readonly event: Events.Event; readonly then?: DecodeError | "end" | undefined }
+  | { readonly _tag: "Event"; readonly event: Events.Event; readonly after?: DecodeError | "end" | undefined }
   | { readonly _tag: "Skip" }
 const skip: Step = { _tag: "Skip" }
 
@@ -126,9 +126,9 @@ const interpret = (sse: Sse.Event, index: number, requestId: string | undefined)
   }
   const event = decoded.success as Events.Event
   if (type === "response.completed" || type === "response.incomplete")
-    return Result.succeed({ _tag: "Event", event, then: "end" })
+    return Result.succeed({ _tag: "Event", event, after: "end" })
   if (type === "response.failed") {
-    return Result.succeed({ _tag: "Event", event, then: failedError(event, data, requestId) })
+    return Result.succeed({ _tag: "Event", event, after: failedError(event, data, requestId) })
   }
   return Result.succeed({ _tag: "Event", event })
 }
@@ -157,10 +157,10 @@ export const decode = <E, R>(
             if (step.success._tag === "Skip") continue
             out.push(step.success.event)
             progress.add(step.success.event)
-            const then = step.success.then
-            if (then !== undefined) {
+            const after = step.success.after
+            if (after !== undefined) {
               progress.terminal = true
-              halted = then === "end" ? Cause.done() : Effect.fail(then)
+              halted = after === "end" ? Cause.done() : Effect.fail(after)
             }
           }
           return ArrayModule.isArrayNonEmpty(out) ? Effect.succeed(out) : (halted ?? pull)
