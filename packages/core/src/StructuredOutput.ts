@@ -195,6 +195,21 @@ export const chat = <A>(
   })
 
 /**
+ * Options of {@link respond}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface RespondOptions extends OpenAi.CallOptions {
+  /**
+   * Also send the chat API's `response_format` in the body. For servers whose `/responses` is a converter to chat
+   * that drops `text.format` but copies other fields (llama.cpp's llama-server): they then constrain the answer.
+   * OpenAI refuses an unknown parameter, so this is off by default.
+   */
+  readonly chatResponseFormat?: boolean | undefined
+}
+
+/**
  * A Responses call with `text.format` set from `format`, decoded. Every gate applies as to any
  * `responses.create`.
  *
@@ -204,14 +219,18 @@ export const chat = <A>(
 export const respond = <A>(
   format: Format<A>,
   request: Responses.Request,
-  options?: OpenAi.CallOptions
+  options?: RespondOptions
 ): Effect.Effect<Parsed<A, Responses.Response>, OpenAiError, OpenAi.OpenAi> =>
   Effect.gen(function* () {
     const openai = yield* OpenAi.OpenAi
-    const response = yield* openai.responses.create(
-      { ...request, text: { ...request.text, format: textFormat(format) } },
-      options
-    )
+    const { chatResponseFormat, ...callOptions } = options ?? {}
+    const body: Responses.Request = {
+      ...request,
+      text: { ...request.text, format: textFormat(format) },
+      // Unknown fields pass the request schema unchanged.
+      ...(chatResponseFormat === true ? ({ response_format: responseFormat(format) } as object) : {})
+    }
+    const response = yield* openai.responses.create(body, callOptions)
     const value = yield* fromResponse(format, response.body, response.requestId)
     return { value, response }
   })

@@ -163,6 +163,12 @@ export interface LoopOptions extends OpenAi.CallOptions {
   readonly onToolError?: "feed" | "fail" | undefined
   /** Calls of one turn run at most this many at once. Default 1 (in order). */
   readonly concurrency?: number | undefined
+  /**
+   * After a turn that called tools, send `tool_choice: "auto"` instead of a forcing one (`"required"`, a named
+   * function), so that a forced first call cannot repeat until `maxTurns` (as OpenAI's Agents SDK does).
+   * Default `true`.
+   */
+  readonly resetToolChoice?: boolean | undefined
 }
 
 /**
@@ -197,9 +203,21 @@ const loopOptions = (options: LoopOptions | undefined): Effect.Effect<Loop.Optio
   return Effect.succeed({ maxTurns, concurrency, onToolError: options?.onToolError ?? "feed" })
 }
 
+/** `append`, then (unless turned off) a forcing `tool_choice` relaxed to `"auto"`. */
+const relaxing =
+  <Req extends { readonly tool_choice?: unknown }, Res, Outputs>(
+    append: (request: Req, response: Res, outputs: Outputs) => Req,
+    options: LoopOptions | undefined
+  ) =>
+  (request: Req, response: Res, outputs: Outputs): Req => {
+    const next = append(request, response, outputs)
+    const forcing = next.tool_choice !== undefined && next.tool_choice !== "auto" && next.tool_choice !== "none"
+    return options?.resetToolChoice !== false && forcing ? { ...next, tool_choice: "auto" } : next
+  }
+
 const callOptions = (options: LoopOptions | undefined): OpenAi.CallOptions | undefined => {
   if (options === undefined) return undefined
-  const { maxTurns: _m, onToolError: _o, concurrency: _c, ...rest } = options
+  const { maxTurns: _m, onToolError: _o, concurrency: _c, resetToolChoice: _r, ...rest } = options
   return rest
 }
 
@@ -229,7 +247,7 @@ export const chat = <T extends Any>(
       {
         send: (next) => openai.chat.completions.create(next, callOptions(options)),
         calls: Apis.chatCalls,
-        append: Apis.chatAppend
+        append: relaxing(Apis.chatAppend, options)
       },
       first,
       prepared,
@@ -264,7 +282,7 @@ export const responses = <T extends Any>(
       {
         send: (next) => openai.responses.create(next, callOptions(options)),
         calls: Apis.responsesCalls,
-        append: Apis.responsesAppend
+        append: relaxing(Apis.responsesAppend, options)
       },
       first,
       prepared,

@@ -1,7 +1,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { ChatCompletions, Responses, StructuredOutput } from "@sluice/core"
 import { Context, Effect, Layer, Schema } from "effect"
-import { bin, client, fixture, type Spawned, spawnServer } from "./support/servers.js"
+import { bin, client, fixture, httpServer, type Spawned, spawnServer } from "./support/servers.js"
 
 const Person = Schema.Struct({
   name: Schema.String,
@@ -247,5 +247,45 @@ layer(Live, { excludeTestServices: true, timeout: 60_000 })("structured outputs 
       const bad = yield* Effect.flip(StructuredOutput.respond(format, { model: "gpt-4o", input: "give me nonsense" }))
       expect(bad._tag).toBe("StructuredOutputInvalid")
     })
+  )
+})
+
+describe("chatResponseFormat (servers whose /responses drops text.format)", () => {
+  it.live("respond sends response_format beside text.format only when asked", () =>
+    Effect.gen(function* () {
+      const bodies: Array<Record<string, unknown>> = []
+      const { url } = yield* httpServer((req, res) => {
+        let text = ""
+        req.on("data", (chunk: Buffer) => {
+          text += chunk.toString()
+        })
+        req.on("end", () => {
+          bodies.push(JSON.parse(text))
+          res.writeHead(200, { "content-type": "application/json" })
+          res.end(
+            JSON.stringify({
+              id: "resp_1",
+              status: "completed",
+              output: [
+                { type: "message", content: [{ type: "output_text", text: '{"name":"A","age":1,"languages":[]}' }] }
+              ]
+            })
+          )
+        })
+      })
+      yield* Effect.gen(function* () {
+        const format = yield* StructuredOutput.make(Coder, { name: "coder" })
+        const request = { model: "local", input: "a person", max_output_tokens: 100 }
+        yield* StructuredOutput.respond(format, request)
+        const { value } = yield* StructuredOutput.respond(format, request, { chatResponseFormat: true })
+        expect(value.name).toBe("A")
+      }).pipe(Effect.provide(client(url, { maxTokensPolicy: "off" })))
+      expect(bodies[0]?.response_format).toBeUndefined()
+      expect(bodies[1]?.response_format).toMatchObject({
+        type: "json_schema",
+        json_schema: { name: "coder", strict: true }
+      })
+      expect(bodies[1]?.text).toMatchObject({ format: { type: "json_schema", name: "coder" } })
+    }).pipe(Effect.scoped)
   )
 })

@@ -73,4 +73,31 @@ describe("tool loops against the simulator", () => {
         }).pipe(Effect.provide(client(sim.url)))
       })
   )
+
+  it.live("a forced first call (tool_choice required) is relaxed to auto for the next turn, unless asked not to", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start()
+      yield* Effect.gen(function* () {
+        seen.length = 0
+        const forced = yield* Tools.responses(
+          { model: "gpt-4.1-mini", input: "Forecast for Oslo?", tool_choice: "required", max_output_tokens: 200 },
+          [forecast]
+        )
+        expect(forced.turns).toBe(2)
+        expect(seen).toHaveLength(1)
+        expect(forced.request.tool_choice).toBe("auto")
+        const chat = yield* Tools.chat(
+          {
+            model: "gpt-4o-mini",
+            messages: [{ role: "user", content: "Forecast for Oslo?" }],
+            tool_choice: { type: "function", function: { name: "get_forecast" } },
+            max_completion_tokens: 200
+          },
+          [forecast],
+          { resetToolChoice: false }
+        )
+        expect(chat.request.tool_choice).toEqual({ type: "function", function: { name: "get_forecast" } })
+      }).pipe(Effect.provide(client(sim.url)))
+    })
+  )
 })
