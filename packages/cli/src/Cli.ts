@@ -190,6 +190,7 @@ const chatCommand = Command.make(
     ),
     maxRetries: numeric("max-retries", "N", "retries after a retryable failure, 0 to 10 (default 2)"),
     noStream: boolean("no-stream", "wait for the whole answer").pipe(Flag.withoutNegation),
+    api: numeric("api", "chat|responses", "the API that answers: chat (Chat Completions, the default) or responses"),
     baseUrl,
     apiKeyFile,
     allowInsecure,
@@ -198,6 +199,7 @@ const chatCommand = Command.make(
   (flags) =>
     Effect.suspend(() => {
       const checked = checkChat({
+        api: undefinedIfNone(flags.api),
         prompt: flags.prompt,
         model: flags.model,
         maxTokens: undefinedIfNone(flags.maxTokens),

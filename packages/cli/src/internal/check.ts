@@ -215,6 +215,8 @@ const checkInput = (checks: Checks, input: string): boolean => {
 export interface ChatFlags {
   readonly prompt: string
   readonly model: string
+  /** Which API answers: Chat Completions (the default) or Responses. */
+  readonly api: "chat" | "responses"
   readonly maxTokens: number
   readonly stream: boolean
   /** Per attempt: to the first token (streaming) or to the whole answer (`--no-stream`). */
@@ -252,6 +254,7 @@ export const checkChat = (raw: {
   readonly allowInsecure: boolean
   readonly prices: string | undefined
   readonly lifecycle: string | undefined
+  readonly api?: string | undefined
 }): ChatFlags | number => {
   const checks = new Checks("chat")
   if (raw.prompt.trim().length === 0) {
@@ -266,6 +269,10 @@ export const checkChat = (raw: {
     "seconds per attempt"
   )
   const maxRetries = checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 10 }, "retries")
+  const api = raw.api ?? "chat"
+  if (api !== "chat" && api !== "responses") {
+    checks.fail(`--api ${show(api)}: expected chat (Chat Completions, the default) or responses (the Responses API)`)
+  }
   checks.baseUrl(raw.baseUrl, raw.allowInsecure)
   checkKeyFile(checks, raw.apiKeyFile)
   const tables = checkTables(checks, raw)
@@ -275,6 +282,7 @@ export const checkChat = (raw: {
     tables,
     prompt: raw.prompt,
     model,
+    api: api === "responses" ? "responses" : "chat",
     maxTokens: maxTokens ?? chatDefaults.maxTokens,
     stream: !raw.noStream,
     timeoutSeconds: timeoutSeconds ?? (raw.noStream ? chatDefaults.noStreamSeconds : chatDefaults.firstTokenSeconds),
