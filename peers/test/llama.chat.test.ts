@@ -1,6 +1,8 @@
 /**
- * Chat Completions against a real llama.cpp llama-server (the tiny random model: its words are noise, so the tests
- * check the protocol — shapes, usage, streaming, finish reasons, grammar-constrained JSON — never the wording).
+ * Chat Completions against a real llama.cpp llama-server with the suite's tiny model (test-support/Llama: after a
+ * newline it writes `<tool_call>` and stops; forced by `tool_choice: "required"` it makes one grammar-valid tool call;
+ * otherwise noise). The tests check the protocol — shapes, usage, streaming, finish reasons, grammar-constrained
+ * JSON, tool calls — never wording.
  * Every call goes through the client's default gates (limiter, concurrency, breaker, lifecycle, budget).
  */
 import { describe, expect, inject, it } from "@effect/vitest"
@@ -25,9 +27,9 @@ describe("llama.cpp llama-server: chat completions", () => {
         messages: [{ role: "user", content: "Say hello" }]
       })
       const choice = reply.body.choices[0]!
-      expect(choice.finish_reason).toBe("length")
-      expect(typeof choice.message.content).toBe("string")
-      expect(reply.body.usage?.completion_tokens).toBe(6)
+      expect(choice.finish_reason).toBe("stop")
+      expect(choice.message.content).toBe("<tool_call>")
+      expect(reply.body.usage?.completion_tokens).toBe(6) // < tool _ call > and the end of text
       expect(reply.body.usage?.prompt_tokens).toBeGreaterThan(0)
     }).pipe(Effect.provide(client))
   )
@@ -37,7 +39,7 @@ describe("llama.cpp llama-server: chat completions", () => {
       const chunks = yield* ChatStream.stream(
         {
           model: "tiny-llama",
-          max_tokens: 5,
+          max_tokens: 3,
           messages: [{ role: "user", content: "Count" }],
           stream: true,
           stream_options: { include_usage: true }
@@ -47,7 +49,8 @@ describe("llama.cpp llama-server: chat completions", () => {
       const completion = yield* ChatStream.accumulate(Stream.fromIterable(chunks))
       expect(chunks.length).toBeGreaterThan(2)
       expect(completion.choices[0]!.finish_reason).toBe("length")
-      expect(completion.usage?.completion_tokens).toBe(5)
+      expect(completion.choices[0]!.message.content).toBe("<tool_") // <, tool, _
+      expect(completion.usage?.completion_tokens).toBe(3)
     }).pipe(Effect.provide(client))
   )
 
@@ -56,7 +59,8 @@ describe("llama.cpp llama-server: chat completions", () => {
       const openai = yield* OpenAi.OpenAi
       const reply = yield* openai.chat.completions.create({
         model: "tiny-llama",
-        max_tokens: 40,
+        max_tokens: 200,
+        temperature: 0,
         messages: [{ role: "user", content: "How are you?" }],
         response_format: {
           type: "json_schema",
@@ -75,6 +79,39 @@ describe("llama.cpp llama-server: chat completions", () => {
       const value = JSON.parse(reply.body.choices[0]!.message.content ?? "null")
       expect(["happy", "sad"]).toContain(value.mood)
       expect(typeof value.ok).toBe("boolean")
+    }).pipe(Effect.provide(client))
+  )
+
+  it.effect("tool_choice required: one tool call whose arguments are valid for the tool's parameters", () =>
+    Effect.gen(function* () {
+      const openai = yield* OpenAi.OpenAi
+      const reply = yield* openai.chat.completions.create({
+        model: "tiny-llama",
+        max_tokens: 200,
+        temperature: 0,
+        messages: [{ role: "user", content: "What is the weather?" }],
+        tool_choice: "required",
+        tools: [
+          {
+            type: "function",
+            function: {
+              name: "get_weather",
+              parameters: {
+                type: "object",
+                properties: { city: { type: "string", enum: ["Paris", "Oslo"] } },
+                required: ["city"],
+                additionalProperties: false
+              }
+            }
+          }
+        ]
+      })
+      const choice = reply.body.choices[0]!
+      expect(choice.finish_reason).toBe("tool_calls")
+      expect(choice.message.tool_calls).toHaveLength(1)
+      const call = choice.message.tool_calls![0]!
+      expect(call.function.name).toBe("get_weather")
+      expect(["Paris", "Oslo"]).toContain(JSON.parse(call.function.arguments).city)
     }).pipe(Effect.provide(client))
   )
 })

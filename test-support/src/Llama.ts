@@ -18,7 +18,7 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { readMetadata, tinyLlama } from "./internal/gguf.js"
+import { readMetadata, stringArray, tinyLlama } from "./internal/gguf.js"
 
 const cacheRoot = (): string =>
   process.env["SLUICE_CACHE_DIR"] ??
@@ -106,7 +106,7 @@ const artifactsOf = async (): Promise<Artifacts> => {
     commit,
     source: Path.join(dir, "src"),
     server: process.env["SLUICE_LLAMA_SERVER"] ?? Path.join(dir, "bin", "llama-server"),
-    model: Path.join(dir, "tiny-llama-gpt2.gguf"),
+    model: Path.join(dir, `tiny-llama-gpt2-${MODEL_VERSION}.gguf`),
     template: Path.join(dir, "src", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja")
   }
 }
@@ -140,6 +140,54 @@ const buildServer = async (artifacts: Artifacts, log: (line: string) => void): P
   Fs.rmSync(build, { recursive: true, force: true })
 }
 
+/** Bumped whenever the model's design changes, so that a cached model of an older design is not reused. */
+const MODEL_VERSION = 2
+
+/**
+ * The tiny model: GPT-2's tokenizer, 2 layers of 64, seeded noise, and a few bigrams so that it takes part in the
+ * protocol instead of only babbling. After a newline it writes `<tool_call>` and, at the `>`, prefers to stop over a
+ * newline. So with `tool_choice: "required"` (where llama.cpp's grammar forbids stopping before a call) it opens a
+ * Qwen/Hermes-style tool call whose JSON arguments the grammar makes valid, and stops after it; with `"auto"` or no
+ * tools it answers the text `<tool_call>` and stops (finish_reason "stop"); under a JSON-schema grammar it writes
+ * valid JSON; with no newline before the answer it babbles until `max_tokens`.
+ */
+const tinyModel = (vocabFile: string): Buffer => {
+  const vocab = readMetadata(Fs.readFileSync(vocabFile))
+  const tokens = stringArray(vocab.get("tokenizer.ggml.tokens"))
+  const id = (token: string) => {
+    const index = tokens.indexOf(token)
+    if (index < 0) throw new Error(`GPT-2's vocabulary has no token ${JSON.stringify(token)}`)
+    return index
+  }
+  const [newline, open, tool, underscore, call, close] = ["Ċ", "<", "tool", "_", "call", ">"].map(id) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number
+  ]
+  const eos = vocab.get("tokenizer.ggml.eos_token_id")
+  if (eos?.type !== "u32") throw new Error("GPT-2's vocabulary names no end-of-text token")
+  return tinyLlama(vocab, {
+    vocab: tokens.length,
+    embedding: 64,
+    heads: 4,
+    feedForward: 128,
+    layers: 2,
+    context: 4096,
+    bigrams: [
+      [newline, open, 5],
+      [open, tool, 5],
+      [tool, underscore, 5],
+      [underscore, call, 5],
+      [call, close, 5],
+      [close, eos.value, 5],
+      [close, newline, 4]
+    ]
+  })
+}
+
 /**
  * The server binary, the template and the tiny model, built or written if the cache lacks them. Safe to call from
  * several processes at once.
@@ -157,15 +205,7 @@ export const ensure = async (log: (line: string) => void = () => {}): Promise<Ar
     }
     if (!Fs.existsSync(artifacts.server)) await buildServer(artifacts, log)
     if (!Fs.existsSync(artifacts.model)) {
-      const vocab = readMetadata(Fs.readFileSync(Path.join(artifacts.source, "models", "ggml-vocab-gpt-2.gguf")))
-      const model = tinyLlama(vocab, {
-        vocab: 50257,
-        embedding: 64,
-        heads: 4,
-        feedForward: 128,
-        layers: 2,
-        context: 4096
-      })
+      const model = tinyModel(Path.join(artifacts.source, "models", "ggml-vocab-gpt-2.gguf"))
       Fs.writeFileSync(`${artifacts.model}.tmp`, model)
       Fs.renameSync(`${artifacts.model}.tmp`, artifacts.model)
     }

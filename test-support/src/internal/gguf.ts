@@ -84,6 +84,22 @@ export const readMetadata = (file: Buffer): Map<string, Value> => {
   return metadata
 }
 
+/** The strings of a raw string-array value (e.g. `tokenizer.ggml.tokens`). */
+export const stringArray = (value: Value | undefined): ReadonlyArray<string> => {
+  if (value?.type !== "raw" || value.typeId !== T.array) throw new Error("not an array value")
+  const bytes = Buffer.from(value.bytes.buffer, value.bytes.byteOffset, value.bytes.byteLength)
+  if (bytes.readUInt32LE(0) !== T.string) throw new Error("not an array of strings")
+  const count = Number(bytes.readBigUInt64LE(4))
+  const out: Array<string> = []
+  let at = 12
+  for (let i = 0; i < count; i++) {
+    const length = Number(bytes.readBigUInt64LE(at))
+    out.push(bytes.toString("utf8", at + 8, at + 8 + length))
+    at += 8 + length
+  }
+  return out
+}
+
 /** The shape of the tiny llama model. */
 export interface Shape {
   readonly vocab: number
@@ -92,6 +108,13 @@ export interface Shape {
   readonly feedForward: number
   readonly layers: number
   readonly context: number
+  /**
+   * Bigrams the model prefers, `[from, to, weight]` token ids: the attention and feed-forward outputs are zero, so
+   * the last hidden state is the last token's embedding and the model is a bigram table. Each `from` token gets an
+   * embedding dimension of its own, and `to`'s output row has `weight` there: after RMS norm a logit of
+   * weight·√embedding (40 for 5 at 64) against noise of a few tenths for every other token.
+   */
+  readonly bigrams?: ReadonlyArray<readonly [from: number, to: number, weight: number]> | undefined
 }
 
 const tensorsOf = (shape: Shape): ReadonlyArray<readonly [string, ReadonlyArray<number>]> => {
@@ -183,6 +206,7 @@ class Writer {
 const weights = (name: string, count: number, state: { seed: number }): Buffer => {
   const data = new Float32Array(count)
   if (name.endsWith("_norm.weight")) data.fill(1)
+  else if (name.endsWith("attn_output.weight") || name.endsWith("ffn_down.weight")) data.fill(0)
   else {
     let s = state.seed
     for (let i = 0; i < count; i++) {
@@ -194,6 +218,24 @@ const weights = (name: string, count: number, state: { seed: number }): Buffer =
     state.seed = s
   }
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+}
+
+/** Writes `shape.bigrams` into the embeddings and output rows (the writer still references both buffers). */
+const bigramRows = (output: Buffer, embeddings: Buffer, shape: Shape): void => {
+  const bigrams = shape.bigrams ?? []
+  const e = shape.embedding
+  const out = new Float32Array(output.buffer, output.byteOffset, output.byteLength / 4)
+  const emb = new Float32Array(embeddings.buffer, embeddings.byteOffset, embeddings.byteLength / 4)
+  const dimension = new Map<number, number>()
+  for (const [from] of bigrams) if (!dimension.has(from)) dimension.set(from, dimension.size)
+  if (dimension.size >= e) throw new Error(`at most ${e - 1} distinct bigram sources fit an embedding of ${e}`)
+  for (let token = 0; token < shape.vocab; token++)
+    for (let k = 0; k < dimension.size; k++) {
+      emb[token * e + k] = 0
+      out[token * e + k] = 0
+    }
+  for (const [token, j] of dimension) for (let k = 0; k < e; k++) emb[token * e + k] = k === j ? 1 : 0
+  for (const [from, to, weight] of bigrams) out[to * e + dimension.get(from)!] = weight
 }
 
 /**
@@ -227,19 +269,21 @@ export const tinyLlama = (vocab: Map<string, Value>, shape: Shape, seed = 0x5eed
   }
   const data = new Writer()
   const state = { seed }
+  let embeddings: Buffer | undefined
   for (const [name, dims] of tensors) {
     head.string(name)
     head.u32(dims.length)
     for (const dim of dims) head.u64(dim)
     head.u32(0) // F32
     head.u64(data.length)
-    data.push(
-      weights(
-        name,
-        dims.reduce((a, b) => a * b, 1),
-        state
-      )
+    const tensor = weights(
+      name,
+      dims.reduce((a, b) => a * b, 1),
+      state
     )
+    if (name === "token_embd.weight") embeddings = tensor
+    if (name === "output.weight" && embeddings !== undefined) bigramRows(tensor, embeddings, shape)
+    data.push(tensor)
     data.pad()
   }
   head.pad()
