@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Option } from "effect"
-import type { Usage } from "./Gates.js"
+import * as Usage from "./Usage.js"
 
 /**
  * The date the built-in table was checked against the OpenAI pricing page.
@@ -40,7 +40,7 @@ export interface ModelPrice {
  * @since 0.1.0
  * @category constants
  */
-export const batchDiscount = 0.5
+export const batchDiscount: number = Usage.batchDiscount
 
 /**
  * The built-in price table, standard tier, USD per 1M tokens. Dated snapshots with the same price as their
@@ -120,16 +120,8 @@ export interface CostOptions {
  * @since 0.1.0
  * @category pricing
  */
-export const costAt = (price: ModelPrice, usage: Usage, options: CostOptions = {}): number => {
-  const cached = Math.min(Math.max(0, usage.cachedPromptTokens), usage.promptTokens)
-  const uncached = usage.promptTokens - cached
-  const usd =
-    (uncached * price.input +
-      cached * (price.cachedInput ?? price.input) +
-      usage.completionTokens * (price.output ?? 0)) /
-    1_000_000
-  return options.batch === true ? usd * batchDiscount : usd
-}
+export const costAt = (price: ModelPrice, usage: Usage.Usage, options: CostOptions = {}): number =>
+  Usage.cost(usage, price, { batch: options.batch })
 
 /**
  * The pricing service.
@@ -142,7 +134,7 @@ export class Pricing extends Context.Service<
   {
     readonly price: (model: string) => Option.Option<ModelPrice>
     /** `None` when the model has no known price: never a guess. */
-    readonly cost: (model: string, usage: Usage, options?: CostOptions) => Option.Option<number>
+    readonly cost: (model: string, usage: Usage.Usage, options?: CostOptions) => Option.Option<number>
   }
 >()("@sluice/core/Pricing") {}
 
@@ -187,7 +179,7 @@ export const make = (options: Options = {}): Effect.Effect<Pricing["Service"]> =
  * @since 0.1.0
  * @category pricing
  */
-export const cost = (model: string, usage: Usage, options: CostOptions = {}): number | undefined => {
+export const cost = (model: string, usage: Usage.Usage, options: CostOptions = {}): number | undefined => {
   const key = resolve(table, model)
   return key === undefined ? undefined : costAt(table[key]!, usage, options)
 }

@@ -16,9 +16,10 @@ import { Clock, Context, Effect, Layer, Metric, Option, PubSub, Stream } from "e
 import type * as Scope from "effect/Scope"
 import { type OpenAiError, retryAfterMsOf } from "./Errors.js"
 import * as Gates from "./Gates.js"
-import { defined, endpointOf, operationOf, scrubSecrets } from "./internal/telemetry/format.js"
+import { compact, defined, endpointOf, operationOf, scrubSecrets } from "./internal/telemetry/format.js"
 import { fromTable, Pricing } from "./Pricing.js"
 import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
+import * as Usage from "./Usage.js"
 
 /**
  * What the rate-limit headers of a response said (absent headers stay absent).
@@ -146,9 +147,9 @@ export class Telemetry extends Context.Service<
     /** A subscription that starts now (use it to be sure no event is missed between setup and the first call). */
     readonly subscribe: Effect.Effect<PubSub.Subscription<TelemetryEvent>, never, Scope.Scope>
     /** Marks the first token of a streaming call (for `ttftMs` and `sluice_ttft_ms`). Only the first mark counts. */
-    readonly recordFirstToken: (ticket: Gates.Ticket) => Effect.Effect<void>
+    readonly recordFirstToken: (call: Gates.Call) => Effect.Effect<void>
     /** Adds what the response body said (finish reason, response model, request id) to the call's event. */
-    readonly recordResponse: (ticket: Gates.Ticket, details: ResponseDetails) => Effect.Effect<void>
+    readonly recordResponse: (call: Gates.Call, details: ResponseDetails) => Effect.Effect<void>
   }
 >()("@sluice/core/Telemetry") {}
 
@@ -309,12 +310,10 @@ export const headroomRatio = (headroom: RateLimitHeadroom | undefined, bucket: "
   return limit === undefined || remaining === undefined || limit <= 0 ? undefined : Math.max(0, remaining / limit)
 }
 
-interface CallState {
+/** What telemetry adds to a call of its own: the rest (attempts, sent, usage, cost) it reads from the `Call`. */
+interface Marks {
   readonly callId: number
   readonly startedAt: number
-  attempts: number
-  attemptRequestedAt: number
-  attemptAdmittedAt: number | undefined
   firstTokenAt: number | undefined
   details: ResponseDetails
   lastAttempt: AttemptEvent | undefined
@@ -341,9 +340,93 @@ const callMessage = (event: CallEvent): string => {
   return `${head}: ${status} in ${event.latencyMs} ms, ${parts.join(", ")}`
 }
 
+/** The attempt event of an outcome. */
+const attemptEvent = (
+  call: Gates.Call,
+  marks: Marks,
+  outcome: Gates.AttemptOutcome,
+  times: { readonly now: number; readonly requestedAt: number; readonly admittedAt: number }
+): AttemptEvent => {
+  const info = call.info
+  const failure = outcome._tag === "Failure" ? outcome.error : undefined
+  const snapshot =
+    failure === undefined ? (outcome as { readonly snapshot: RateLimitSnapshot }).snapshot : snapshotOf(failure)
+  return compact<AttemptEvent>({
+    _tag: "Attempt",
+    callId: marks.callId,
+    at: times.now,
+    model: info.model,
+    endpoint: endpointOf(info.path),
+    method: info.method,
+    stream: info.stream,
+    keyId: info.keyId,
+    attempt: Math.max(1, call.progress.attempts),
+    outcome: failure === undefined ? "ok" : "error",
+    status: outcome._tag === "Response" ? outcome.status : statusOf(outcome.error),
+    errorTag: failure?._tag,
+    errorCode: failure === undefined ? undefined : errorCodeOf(failure),
+    retryable: failure?.retryable,
+    requestId: outcome._tag === "Response" ? outcome.requestId : requestIdOf(outcome.error),
+    latencyMs: times.now - times.admittedAt,
+    gateWaitMs: times.admittedAt - times.requestedAt,
+    rateLimit: headroomOf(snapshot),
+    retryAfterMs: failure === undefined ? snapshot?.retryAfterMs : retryAfterMsOf(failure)
+  })
+}
+
+/** The call event; `usage` and `costUsd` as the call settled them. */
+const callEvent = (
+  call: Pick<Gates.Call, "info" | "progress" | "estimatedPromptTokens" | "maxOutputTokens">,
+  marks: Marks,
+  now: number,
+  outcome: CallEvent["outcome"],
+  result: {
+    readonly usage: Gates.Usage | undefined
+    readonly costUsd: number | undefined
+    readonly sent: boolean
+    readonly error: OpenAiError | undefined
+  }
+): CallEvent => {
+  const { usage, error } = result
+  const info = call.info
+  return compact<CallEvent>({
+    _tag: "Call",
+    callId: marks.callId,
+    at: now,
+    startedAt: marks.startedAt,
+    model: info.model,
+    endpoint: endpointOf(info.path),
+    method: info.method,
+    stream: info.stream,
+    batch: info.batch,
+    keyId: info.keyId,
+    outcome,
+    sent: result.sent,
+    attempts: call.progress.attempts,
+    errorTag: error?._tag,
+    errorCode: error === undefined ? undefined : errorCodeOf(error),
+    requestId:
+      marks.details.requestId ?? (error === undefined ? undefined : requestIdOf(error)) ?? marks.lastAttempt?.requestId,
+    latencyMs: now - marks.startedAt,
+    ttftMs: marks.firstTokenAt === undefined ? undefined : marks.firstTokenAt - marks.startedAt,
+    promptTokens: usage?.promptTokens,
+    completionTokens: usage?.completionTokens,
+    cachedPromptTokens: usage?.cachedPromptTokens,
+    totalTokens: usage === undefined ? undefined : Usage.total(usage),
+    costUsd: result.costUsd,
+    finishReason: marks.details.finishReason,
+    responseModel: marks.details.responseModel,
+    maxOutputTokens: call.maxOutputTokens,
+    estimatedPromptTokens: call.estimatedPromptTokens
+  })
+}
+
 /**
- * Wraps `inner` gates with telemetry. The returned gates call `inner` first and record afterwards, so a
- * telemetry problem can never refuse or delay a call beyond the bookkeeping itself.
+ * Wraps `inner` gates with telemetry: every `Call` they admit comes back decorated, recording its attempts and
+ * its settlement as events, metrics, log lines and span attributes. The decorated call runs `inner`'s
+ * operations first and records afterwards, so a telemetry problem can never refuse or delay a call beyond the
+ * bookkeeping itself. What the call did (attempts, sent, usage, cost) is read from the `Call`; telemetry keeps
+ * only what it adds (its call id, the first-token time, the response details).
  *
  * @since 0.1.0
  * @category constructors
@@ -357,13 +440,12 @@ export const make = (
   Scope.Scope
 > =>
   Effect.gen(function* () {
-    // Like the gates: the Pricing service when provided, else the built-in dated table. Unknown models stay unpriced.
+    // Only for calls whose gates priced nothing (Gates.none): the Pricing service when provided, else the
+    // built-in table. A call the gates priced is reported at the gates' cost, computed once.
     const pricing =
       options.pricing === false
-        ? Option.none()
-        : Option.some(
-            options.pricing ?? Option.getOrElse(yield* Effect.serviceOption(Pricing), () => Pricing.of(fromTable()))
-          )
+        ? undefined
+        : (options.pricing ?? Option.getOrElse(yield* Effect.serviceOption(Pricing), () => Pricing.of(fromTable())))
     const hub = yield* Effect.acquireRelease(
       PubSub.sliding<TelemetryEvent>(options.bufferSize ?? 16_384),
       PubSub.shutdown
@@ -371,12 +453,14 @@ export const make = (
     const logs = options.logs ?? true
     const metrics = options.metrics ?? true
     const spans = options.spans ?? true
-    const calls = new WeakMap<Gates.Ticket, CallState>()
     let nextCallId = 0
 
-    const costOf = (ticket: Gates.Ticket, usage: Gates.Usage | undefined): number | undefined => {
-      if (usage === undefined || ticket.info.model === undefined || Option.isNone(pricing)) return undefined
-      return Option.getOrUndefined(pricing.value.cost(ticket.info.model, usage, { batch: ticket.info.batch }))
+    const costOf = (call: Gates.Call, settled: Gates.Settlement): number | undefined => {
+      if (pricing === undefined) return undefined
+      if (settled.costUsd !== undefined) return settled.costUsd
+      const { usage } = settled
+      if (usage === undefined || call.info.model === undefined) return undefined
+      return Option.getOrUndefined(pricing.cost(call.info.model, usage, { batch: call.info.batch }))
     }
 
     const tagsOf = (model: string | undefined, endpoint: string) => ({ model: modelTag(model), endpoint })
@@ -456,57 +540,91 @@ export const make = (
         }
       })
 
-    const callEvent = (
-      ticket: Gates.Ticket,
-      state: CallState,
-      now: number,
-      outcome: CallEvent["outcome"],
-      result: {
-        readonly usage: Gates.Usage | undefined
-        readonly sent: boolean
-        readonly error: OpenAiError | undefined
-      }
-    ): CallEvent => {
-      const usage = result.usage
-      const info = ticket.info
-      return defined({
-        _tag: "Call",
-        callId: state.callId,
-        at: now,
-        startedAt: state.startedAt,
-        model: info.model,
-        endpoint: endpointOf(info.path),
-        method: info.method,
-        stream: info.stream,
-        batch: info.batch,
-        keyId: info.keyId,
-        outcome,
-        sent: result.sent,
-        attempts: state.attempts,
-        errorTag: result.error?._tag,
-        errorCode: result.error === undefined ? undefined : errorCodeOf(result.error),
-        requestId:
-          state.details.requestId ??
-          (result.error === undefined ? undefined : requestIdOf(result.error)) ??
-          state.lastAttempt?.requestId,
-        latencyMs: now - state.startedAt,
-        ttftMs: state.firstTokenAt === undefined ? undefined : state.firstTokenAt - state.startedAt,
-        promptTokens: usage?.promptTokens,
-        completionTokens: usage?.completionTokens,
-        cachedPromptTokens: usage?.cachedPromptTokens,
-        totalTokens: usage === undefined ? undefined : usage.promptTokens + usage.completionTokens,
-        costUsd: costOf(ticket, usage),
-        finishReason: state.details.finishReason,
-        responseModel: state.details.responseModel,
-        maxOutputTokens: ticket.maxOutputTokens,
-        estimatedPromptTokens: ticket.estimatedPromptTokens
-      }) as unknown as CallEvent
+    /** The call, decorated: its attempts and its settlement recorded. */
+    const decorate = (call: Gates.Call, marks: Marks): Gates.Call => {
+      const info = call.info
+      const attempt = <A extends Gates.AttemptResponse, R>(keyId: string, send: Effect.Effect<A, OpenAiError, R>) =>
+        Effect.gen(function* () {
+          const requestedAt = yield* Clock.currentTimeMillis
+          let admittedAt: number | undefined
+          const timed = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            admittedAt = now
+            return send
+          })
+          const record = (outcome: Gates.AttemptOutcome) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const event = attemptEvent(call, marks, outcome, { now, requestedAt, admittedAt: admittedAt ?? now })
+              marks.lastAttempt = event
+              return emitAttempt(
+                event,
+                info.keyId,
+                outcome._tag === "Failure" ? scrubSecrets(outcome.error.message) : undefined
+              )
+            })
+          return yield* call.attempt(keyId, timed).pipe(
+            Effect.tapError((error) => record({ _tag: "Failure", error })),
+            Effect.tap((response) =>
+              record({
+                _tag: "Response",
+                status: response.status,
+                snapshot: response.snapshot,
+                requestId: response.requestId
+              })
+            )
+          )
+        })
+
+      const settle = (result: Gates.CallResult) =>
+        Effect.gen(function* () {
+          const settled = yield* call.settle(result)
+          if (marks.settled) return settled
+          marks.settled = true
+          if (result.details !== undefined) marks.details = { ...compact({ ...result.details }), ...marks.details }
+          const now = yield* Clock.currentTimeMillis
+          const outcome =
+            result.error !== undefined ? "error" : result.usage === undefined && !result.sent ? "interrupted" : "ok"
+          yield* emitCall(
+            callEvent(call, marks, now, outcome, { ...result, usage: settled.usage, costUsd: costOf(call, settled) }),
+            result.error === undefined ? undefined : scrubSecrets(result.error.message)
+          )
+          return settled
+        })
+
+      const recordFirstToken = Effect.andThen(
+        call.recordFirstToken,
+        Effect.suspend(() => {
+          if (marks.firstTokenAt !== undefined) return Effect.void
+          return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            marks.firstTokenAt = now
+            return metrics
+              ? Metric.update(ttftMs.pipe(withTags(tagsOf(info.model, endpointOf(info.path)))), now - marks.startedAt)
+              : Effect.void
+          })
+        })
+      )
+
+      const recordResponse = (details: ResponseDetails) =>
+        Effect.andThen(
+          call.recordResponse(details),
+          Effect.sync(() => {
+            marks.details = { ...marks.details, ...compact({ ...details }) }
+          })
+        )
+
+      return { ...call, attempt, settle, recordFirstToken, recordResponse }
     }
 
-    const admitCall = (info: Gates.CallInfo) =>
+    const admit = (info: Gates.CallInfo) =>
       Effect.gen(function* () {
         const startedAt = yield* Clock.currentTimeMillis
-        const callId = ++nextCallId
+        const marks: Marks = {
+          callId: ++nextCallId,
+          startedAt,
+          firstTokenAt: undefined,
+          details: {},
+          lastAttempt: undefined,
+          settled: false
+        }
         yield* annotate({
           "gen_ai.operation.name": operationOf(info.path),
           "gen_ai.system": "openai",
@@ -514,160 +632,52 @@ export const make = (
           "sluice.key_id": info.keyId,
           "sluice.stream": info.stream
         })
-        const ticket = yield* inner.admitCall(info).pipe(
+        const call = yield* inner.admit(info).pipe(
           Effect.tapError((error) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now) => {
-              const state = newState(callId, startedAt)
-              const ticket: Gates.Ticket = {
-                info,
-                scope: "",
-                estimatedPromptTokens: 0,
-                maxOutputTokens: Gates.maxOutputTokensOf(info.body)
-              }
-              return emitCall(
-                callEvent(ticket, state, now, "error", { usage: undefined, sent: false, error }),
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              emitCall(
+                callEvent(Gates.passThrough(info), marks, now, "error", {
+                  usage: undefined,
+                  costUsd: undefined,
+                  sent: false,
+                  error
+                }),
                 scrubSecrets(error.message)
               )
-            })
+            )
           )
         )
-        const state = newState(callId, startedAt)
-        calls.set(ticket, state)
-        if (ticket.maxOutputTokens > 0) yield* annotate({ "gen_ai.request.max_tokens": ticket.maxOutputTokens })
+        if (call.maxOutputTokens > 0) yield* annotate({ "gen_ai.request.max_tokens": call.maxOutputTokens })
         // Interrupted before settlement (nothing reached the server, or the caller walked away): still one event.
         yield* Effect.addFinalizer(() =>
-          state.settled
+          marks.settled
             ? Effect.void
             : Effect.flatMap(Clock.currentTimeMillis, (now) => {
-                state.settled = true
+                marks.settled = true
                 return emitCall(
-                  callEvent(ticket, state, now, "interrupted", {
+                  callEvent(call, marks, now, "interrupted", {
                     usage: undefined,
-                    sent: state.lastAttempt !== undefined,
+                    costUsd: undefined,
+                    sent: call.progress.sent || marks.lastAttempt !== undefined,
                     error: undefined
                   }),
                   undefined
                 )
               })
         )
-        return ticket
-      })
-
-    const admitAttempt = (ticket: Gates.Ticket, attempt: number, keyId?: string | undefined) =>
-      Effect.gen(function* () {
-        const state = calls.get(ticket)
-        if (state !== undefined) {
-          state.attempts = Math.max(state.attempts, attempt)
-          state.attemptRequestedAt = yield* Clock.currentTimeMillis
-          state.attemptAdmittedAt = undefined
-        }
-        yield* inner.admitAttempt(ticket, attempt, keyId)
-        if (state !== undefined) state.attemptAdmittedAt = yield* Clock.currentTimeMillis
-      })
-
-    const observeAttempt = (ticket: Gates.Ticket, outcome: Gates.AttemptOutcome) =>
-      Effect.gen(function* () {
-        yield* inner.observeAttempt(ticket, outcome)
-        const state = calls.get(ticket)
-        if (state === undefined) return
-        const now = yield* Clock.currentTimeMillis
-        const admittedAt = state.attemptAdmittedAt ?? now
-        const info = ticket.info
-        const snapshot = outcome._tag === "Response" ? outcome.snapshot : snapshotOf(outcome.error)
-        // The Response outcome carries no request id yet; pick it up if the client adds one.
-        const responseRequestId = (outcome as { readonly requestId?: unknown }).requestId
-        const event = defined({
-          _tag: "Attempt",
-          callId: state.callId,
-          at: now,
-          model: info.model,
-          endpoint: endpointOf(info.path),
-          method: info.method,
-          stream: info.stream,
-          keyId: info.keyId,
-          attempt: Math.max(1, state.attempts),
-          outcome: outcome._tag === "Response" ? "ok" : "error",
-          status: outcome._tag === "Response" ? outcome.status : statusOf(outcome.error),
-          errorTag: outcome._tag === "Failure" ? outcome.error._tag : undefined,
-          errorCode: outcome._tag === "Failure" ? errorCodeOf(outcome.error) : undefined,
-          retryable: outcome._tag === "Failure" ? outcome.error.retryable : undefined,
-          requestId:
-            outcome._tag === "Failure"
-              ? requestIdOf(outcome.error)
-              : typeof responseRequestId === "string"
-                ? responseRequestId
-                : undefined,
-          latencyMs: now - admittedAt,
-          gateWaitMs: admittedAt - state.attemptRequestedAt,
-          rateLimit: headroomOf(snapshot),
-          retryAfterMs: outcome._tag === "Failure" ? retryAfterMsOf(outcome.error) : snapshot?.retryAfterMs
-        }) as unknown as AttemptEvent
-        state.lastAttempt = event
-        yield* emitAttempt(
-          event,
-          info.keyId,
-          outcome._tag === "Failure" ? scrubSecrets(outcome.error.message) : undefined
-        )
-      })
-
-    const settleCall = (ticket: Gates.Ticket, result: Gates.CallResult) =>
-      Effect.gen(function* () {
-        yield* inner.settleCall(ticket, result)
-        const state = calls.get(ticket)
-        if (state === undefined || state.settled) return
-        state.settled = true
-        if (result.details !== undefined) state.details = { ...defined({ ...result.details }), ...state.details }
-        const now = yield* Clock.currentTimeMillis
-        const outcome =
-          result.error !== undefined ? "error" : result.usage === undefined && !result.sent ? "interrupted" : "ok"
-        yield* emitCall(
-          callEvent(ticket, state, now, outcome, result),
-          result.error === undefined ? undefined : scrubSecrets(result.error.message)
-        )
-      })
-
-    const recordFirstToken = (ticket: Gates.Ticket) =>
-      Effect.gen(function* () {
-        const state = calls.get(ticket)
-        if (state === undefined || state.firstTokenAt !== undefined) return
-        const now = yield* Clock.currentTimeMillis
-        state.firstTokenAt = now
-        if (metrics) {
-          yield* Metric.update(
-            ttftMs.pipe(withTags(tagsOf(ticket.info.model, endpointOf(ticket.info.path)))),
-            now - state.startedAt
-          )
-        }
-      })
-
-    const recordResponse = (ticket: Gates.Ticket, details: ResponseDetails) =>
-      Effect.sync(() => {
-        const state = calls.get(ticket)
-        if (state !== undefined) state.details = { ...state.details, ...defined({ ...details }) }
+        return decorate(call, marks)
       })
 
     return {
-      gates: Gates.Gates.of({ admitCall, admitAttempt, observeAttempt, settleCall }),
+      gates: Gates.Gates.of({ admit }),
       telemetry: Telemetry.of({
         events: Stream.fromPubSub(hub),
         subscribe: PubSub.subscribe(hub),
-        recordFirstToken,
-        recordResponse
+        recordFirstToken: (call) => call.recordFirstToken,
+        recordResponse: (call, details) => call.recordResponse(details)
       })
     }
   })
-
-const newState = (callId: number, startedAt: number): CallState => ({
-  callId,
-  startedAt,
-  attempts: 0,
-  attemptRequestedAt: startedAt,
-  attemptAdmittedAt: undefined,
-  firstTokenAt: undefined,
-  details: {},
-  lastAttempt: undefined,
-  settled: false
-})
 
 // Tagged metrics by metric and tag set, each built once with its attributes: `Metric.withAttributes` would add
 // them to the fiber's context (a copy) and re-key the series on every update, and the same few tag sets come
@@ -753,25 +763,20 @@ export const events: Stream.Stream<TelemetryEvent, never, Telemetry> = Stream.un
 )
 
 /**
- * Marks the first token of a streaming call. A no-op when no `Telemetry` is provided, so the stream layer can
- * call it unconditionally.
+ * Marks the first token of a streaming call (`call.recordFirstToken`). A no-op for a call no `Telemetry`
+ * decorates, so the stream layer can call it unconditionally.
  *
  * @since 0.1.0
  * @category recorders
  */
-export const recordFirstToken = (ticket: Gates.Ticket): Effect.Effect<void> =>
-  Effect.flatMap(Effect.serviceOption(Telemetry), (telemetry) =>
-    Option.isSome(telemetry) ? telemetry.value.recordFirstToken(ticket) : Effect.void
-  )
+export const recordFirstToken = (call: Gates.Call): Effect.Effect<void> => call.recordFirstToken
 
 /**
  * Adds the finish reason, response model or request id of a call to its event and span. Call it before the
- * call settles. A no-op when no `Telemetry` is provided.
+ * call settles. A no-op for a call no `Telemetry` decorates.
  *
  * @since 0.1.0
  * @category recorders
  */
-export const recordResponse = (ticket: Gates.Ticket, details: ResponseDetails): Effect.Effect<void> =>
-  Effect.flatMap(Effect.serviceOption(Telemetry), (telemetry) =>
-    Option.isSome(telemetry) ? telemetry.value.recordResponse(ticket, details) : Effect.void
-  )
+export const recordResponse = (call: Gates.Call, details: ResponseDetails): Effect.Effect<void> =>
+  call.recordResponse(details)

@@ -12,6 +12,7 @@
  */
 import { Cache, Context, Effect, Layer } from "effect"
 import * as LongText from "./internal/longText.js"
+import * as ResponsesTokens from "./internal/responses/tokens.js"
 
 /**
  * A BPE encoding gpt-tokenizer ships.
@@ -245,14 +246,9 @@ export const countPrompt = (count: Counter, path: string, body: unknown): number
   }
   if (path.startsWith("/embeddings")) return countEmbeddingInput(count, body["input"])
   if (body["prompt"] !== undefined) return countEmbeddingInput(count, body["prompt"])
-  if (body["input"] !== undefined) {
-    // Responses API: a string or a list of message-like items.
-    const input = body["input"]
-    const instructions = typeof body["instructions"] === "string" ? count(body["instructions"]) : 0
-    if (typeof input === "string") return instructions + count(input) + overhead.replyPriming
-    if (Array.isArray(input)) {
-      return instructions + countMessages(count, input) + overhead.replyPriming + countTools(count, body)
-    }
+  // Responses API: instructions, a string or items, tools and the text.format schema.
+  if (path.startsWith("/responses") || body["input"] !== undefined) {
+    return ResponsesTokens.countPrompt(count, body, (content) => countContent(count, content), overhead)
   }
   return 0
 }

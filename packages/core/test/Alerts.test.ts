@@ -183,14 +183,14 @@ describe("Alerts.detector", () => {
 })
 
 describe("Alerts.layer", () => {
-  it.effect("derives alerts from the client's hooks over TestClock time, logs and publishes them", () =>
+  it.effect("derives alerts from the client's calls over TestClock time, logs and publishes them", () =>
     Effect.gen(function* () {
       const alerts = yield* (yield* Alerts.Alerts).subscribe
       const gates = yield* Gates.Gates
       const call = (error: RateLimited | ServerError | undefined, remaining: number) =>
         Effect.scoped(
           Effect.gen(function* () {
-            const ticket = yield* gates.admitCall({
+            const ticket = yield* gates.admit({
               path: "/chat/completions",
               method: "POST",
               model: "gpt-4o-mini",
@@ -199,14 +199,13 @@ describe("Alerts.layer", () => {
               body: {},
               batch: false
             })
-            yield* Effect.scoped(gates.admitAttempt(ticket, 1))
-            yield* TestClock.adjust(50)
             const snapshot = RateLimitSnapshot.make({ limitRequests: 100, remainingRequests: remaining })
-            yield* gates.observeAttempt(
-              ticket,
-              error === undefined ? { _tag: "Response", status: 200, snapshot } : { _tag: "Failure", error }
+            const send = Effect.andThen(
+              TestClock.adjust(50),
+              error === undefined ? Effect.succeed({ status: 200, snapshot }) : Effect.fail(error)
             )
-            yield* gates.settleCall(ticket, { usage: undefined, sent: true, error })
+            yield* Effect.exit(Effect.scoped(ticket.attempt("key-1", send)))
+            yield* ticket.settle({ usage: undefined, sent: true, error })
           })
         )
       for (let i = 0; i < 4; i++) yield* call(new ServerError({ message: "boom", status: 502 }), 90)

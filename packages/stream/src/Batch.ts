@@ -18,6 +18,7 @@ import { randomBytes } from "node:crypto"
 import type { Batches } from "@sluice/core"
 import { Errors, Gates, OpenAi } from "@sluice/core"
 import * as Pricing from "@sluice/core/Pricing"
+import * as Usage from "@sluice/core/Usage"
 import {
   Cause,
   Clock,
@@ -486,33 +487,29 @@ export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = 
     const inner = yield* Gates.Gates
     const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
     const hold = (admission: Admission) => Effect.andThen(admission.held, Effect.never)
-    const gates: Gates.Gates["Service"] = {
-      admitCall: inner.admitCall,
-      admitAttempt: (ticket, attempt, keyId) =>
+    const metered = (call: Gates.Call): Gates.Call => ({
+      ...call,
+      attempt: (keyId, send) =>
         Effect.flatMap(Effect.service(CurrentAdmission), (admission) => {
           if (admission?.stopped()) return hold(admission)
-          return Effect.flatMap(inner.admitAttempt(ticket, attempt, keyId), () => {
+          const counted = Effect.suspend(() => {
             // stopped while it waited for the limiter or a permit: still unsent
             if (admission?.stopped()) return hold(admission)
             counts.requestsSent++
-            if (attempt > 1) counts.retries++
+            if (call.progress.attempts > 1) counts.retries++
             admission?.sent()
-            return Effect.void
+            return send
           })
-        }),
-      observeAttempt: (ticket, outcome) =>
-        Effect.andThen(
-          Effect.sync(() => {
-            if (outcome._tag === "Failure") {
+          return Effect.tapError(call.attempt(keyId, counted), (error) =>
+            Effect.sync(() => {
               // refused before the connection was made: it never reached the server
-              if (outcome.error._tag === "Timeout" && outcome.error.phase === "connect") counts.requestsSent--
-              if (outcome.error._tag === "RateLimited") counts.rateLimited++
-            }
-          }),
-          inner.observeAttempt(ticket, outcome)
-        ),
-      settleCall: inner.settleCall
-    }
+              if (error._tag === "Timeout" && error.phase === "connect") counts.requestsSent--
+              if (error._tag === "RateLimited") counts.rateLimited++
+            })
+          )
+        })
+    })
+    const gates: Gates.Gates["Service"] = { admit: (info) => Effect.map(inner.admit(info), metered) }
     return Context.make(Gates.Gates, gates).pipe(
       Context.add(Meter, { counts: Effect.sync(() => ({ ...counts })) }),
       Context.add(Gated, true)
@@ -552,7 +549,11 @@ export interface RunOptions {
   readonly progress?: SubscriptionRef.SubscriptionRef<Progress> | undefined
 }
 
-const pricing = Pricing.fromTable()
+/** The caller's `Pricing` (the one its gates settle the budget with), else the built-in table. */
+const callerPricing = Effect.map(
+  Effect.serviceOption(Pricing.Pricing),
+  Option.getOrElse(() => Pricing.fromTable())
+)
 
 const invalid = (option: string, value: unknown, expected: string) =>
   new Errors.InvalidOptions({
@@ -707,16 +708,6 @@ interface Counters {
   inFlight: number
 }
 
-const usageOf = (body: unknown): Gates.Usage | undefined => {
-  const usage = (body as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage
-  if (usage == null) return undefined
-  return {
-    promptTokens: usage.prompt_tokens ?? 0,
-    completionTokens: usage.completion_tokens ?? 0,
-    cachedPromptTokens: 0
-  }
-}
-
 /** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */
 const send = (
   client: OpenAi.Service,
@@ -790,6 +781,7 @@ export const run = <E, R>(
       yield* Effect.fromResult(validateRunOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
+      const pricing = yield* callerPricing
       const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
       const meterStart = meter === undefined ? undefined : yield* meter.counts
       const gated = yield* Effect.service(Gated)
@@ -901,7 +893,7 @@ export const run = <E, R>(
             const response = result.success
             counters.sentFallback += response.attempts
             counters.retriesFallback += response.attempts - 1
-            const usage = usageOf(response.body)
+            const usage = Usage.fromBody(response.body)
             if (usage !== undefined) {
               counters.promptTokens += usage.promptTokens
               counters.completionTokens += usage.completionTokens
@@ -1050,6 +1042,7 @@ export const remote = <E, R>(
       yield* Effect.fromResult(validateRemoteOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
+      const pricing = yield* callerPricing
       const startedAt = yield* Clock.currentTimeMillis
       const counters = { succeeded: 0, failed: 0, sent: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
       let serverDone = 0
@@ -1117,7 +1110,7 @@ export const remote = <E, R>(
             const status = line.response?.status_code
             if (line.error == null && status !== undefined && status >= 200 && status < 300) {
               counters.succeeded++
-              const usage = usageOf(line.response?.body)
+              const usage = Usage.fromBody(line.response?.body)
               if (usage !== undefined) {
                 counters.promptTokens += usage.promptTokens
                 counters.completionTokens += usage.completionTokens

@@ -10,7 +10,9 @@ const literalSegments = new Set([
   "embeddings",
   "models",
   "files",
-  "batches"
+  "batches",
+  "responses",
+  "input_tokens"
 ])
 
 /**
@@ -25,7 +27,11 @@ export const endpointOf = (path: string): string => {
 
 /** The GenAI semantic-convention operation name of an endpoint, when it has one. */
 export const operationOf = (path: string): string | undefined =>
-  path.startsWith("/chat/completions") ? "chat" : path.startsWith("/embeddings") ? "embeddings" : undefined
+  path.startsWith("/chat/completions") || path === "/responses"
+    ? "chat"
+    : path.startsWith("/embeddings")
+      ? "embeddings"
+      : undefined
 
 /** Defence in depth: the client already scrubs keys from error bodies; telemetry never trusts that alone. */
 export const scrubSecrets = (text: string): string =>
@@ -43,4 +49,11 @@ export const percentileSorted = (sorted: ReadonlyArray<number>, p: number): numb
   if (sorted.length === 0) return undefined
   const rank = Math.ceil((p / 100) * sorted.length)
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
+}
+
+/** {@link defined} for a record whose optional fields accept `undefined`: the same type, without those keys. */
+export const compact = <A extends object>(record: A): A => {
+  const out: Record<string, unknown> = {}
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key]
+  return out as A
 }
