@@ -146,4 +146,34 @@ describe("llama.cpp llama-server: structured output", () => {
       expect(result.response.body.choices[0]!.message.tool_calls ?? []).toHaveLength(0)
     }).pipe(Effect.provide(client))
   )
+
+  it.effect(
+    "responses: llama.cpp drops text.format, so the unconstrained reply is StructuredOutputInvalid with its text",
+    () =>
+      Effect.gen(function* () {
+        const format = yield* StructuredOutput.make(Mood, { name: "mood" })
+        const error = yield* StructuredOutput.respond(format, {
+          model: "tiny-llama",
+          input: "How are you?",
+          max_output_tokens: 60,
+          temperature: 0
+        }).pipe(Effect.flip)
+        expect(error._tag).toBe("StructuredOutputInvalid")
+        if (error._tag === "StructuredOutputInvalid") expect(error.text).toBe("<tool_call>")
+      }).pipe(Effect.provide(client))
+  )
+
+  it.effect("responses with chatResponseFormat: llama.cpp's grammar applies and the reply decodes", () =>
+    Effect.gen(function* () {
+      const format = yield* StructuredOutput.make(Mood, { name: "mood" })
+      const { value, response } = yield* StructuredOutput.respond(
+        format,
+        { model: "tiny-llama", input: "How are you?", max_output_tokens: 200, temperature: 0 },
+        { chatResponseFormat: true }
+      )
+      expect(response.body.status).toBe("completed")
+      expect(["happy", "sad"]).toContain(value.mood)
+      expect(typeof value.ok).toBe("boolean")
+    }).pipe(Effect.provide(client))
+  )
 })
