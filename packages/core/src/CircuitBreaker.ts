@@ -398,7 +398,13 @@ export const make = (options: Options = {}, store: Store = memoryStore()): Effec
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker> => Layer.effect(CircuitBreaker, make(options))
+export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker> =>
+  // suspended: `make`'s default store is created per build, not once per layer value (a module-level layer like
+  // `Gates.defaults` would otherwise share one fuse table between every program that provides it)
+  Layer.effect(
+    CircuitBreaker,
+    Effect.suspend(() => make(options))
+  )
 
 /**
  * A breaker over a store (shared fuses and openings: `@sluice/redis`).
