@@ -1,5 +1,5 @@
 /**
- * A real `redis-server` for the tests, with nothing to install by hand (decision 0010). Where the binary comes from,
+ * A real `redis-server` for the tests, with nothing to install by hand (decision 0012). Where the binary comes from,
  * first that answers:
  *
  * 1. `SLUICE_REDIS_SERVER=/path/to/redis-server`;
