@@ -24,3 +24,4 @@ export * as ChatStream from "./ChatStream.js"
  */
 export * as Interop from "./Interop.js"
 export * as Batch from "./Batch.js"
+export * as Embed from "./Embed.js"
