@@ -18,9 +18,12 @@
  */
 import type { Errors, OpenAi } from "@sluice/core"
 import { Schema, type Scope, type Stream } from "effect"
+import type { Duration } from "effect"
 import type * as Effect from "effect/Effect"
 import type * as Store from "./internal/embed/cache.js"
+import * as Job from "./internal/embed/job.js"
 import * as Run from "./internal/embed/run.js"
+import type * as Batch from "./Batch.js"
 
 /**
  * One input document.
@@ -142,6 +145,11 @@ export interface Options {
   /** A persistent cache; without one, repeats are deduplicated through a temporary store for the run. */
   readonly cache?: Cache | undefined
   readonly stats?: Stats | undefined
+  /**
+   * When this completes, no more documents are read and no more requests sent: the stream ends after the
+   * documents whose vectors are known or already requested (their answers are awaited).
+   */
+  readonly shutdown?: Effect.Effect<void> | undefined
 }
 
 /**
@@ -231,3 +239,88 @@ export const embed = <E, R>(
   documents: Stream.Stream<Document, E, R>,
   options: Options
 ): Stream.Stream<Embedded, EmbedError | Errors.OpenAiError | E, OpenAi.OpenAi | R> => Run.embed(documents, options)
+
+/**
+ * Options of {@link runFile}: those of {@link embed} plus the files.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface FileOptions extends Options {
+  /** JSONL of `{"id", "text"}`, or plain text with one document per line (id = the line number). */
+  readonly input: string
+  /** The output, also the journal of `resume`; never the input. */
+  readonly output: string
+  /** `jsonl` (default): `{"id", "embedding"}` per line; `f32`: a float32 matrix plus `<output>.ids`. */
+  readonly format?: "jsonl" | "f32" | undefined
+  /** `"new"` (default) refuses an existing output; `"resume"` continues it; `"overwrite"` truncates it. */
+  readonly mode?: "new" | "resume" | "overwrite" | undefined
+  /** After `shutdown`, how long the requests in flight may take. Default 10 seconds. */
+  readonly gracePeriod?: Duration.Input | undefined
+  /**
+   * Send the texts missing from the cache through the server-side Batch API (`Batch.remote`: 50 % cheaper,
+   * within 24 h) first, then write the output from the cache. Default false.
+   */
+  readonly remote?: boolean | undefined
+  /** With `remote`: between two `batches.retrieve`. Default 5 seconds. */
+  readonly pollInterval?: Duration.Input | undefined
+  /** Called once the input is checked and the journal read: the documents in all, and those already done. */
+  readonly onStart?: ((start: { readonly total: number; readonly skipped: number }) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * How a job ended. `stopped.reason` is `Batch`'s (budget, quota, auth, circuit, interrupted) or `failed` (a
+ * document that could not be embedded, a failure after every retry): the output holds every document before it,
+ * and `resume` continues from there.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface FileSummary {
+  readonly total: number
+  /** Documents written by this run. */
+  readonly embedded: number
+  /** Documents already in the output (resume). */
+  readonly skipped: number
+  readonly pending: number
+  /** Attempts sent (with `Batch.layerMeter` in the client; else requests answered). */
+  readonly requests_sent: number
+  readonly rate_limited: number
+  readonly retries: number
+  readonly inputs_sent: number
+  readonly cache_hits: number
+  readonly deduplicated: number
+  readonly tokens: number
+  readonly cost_usd: number
+  readonly wall_s: number
+  readonly stopped: {
+    readonly reason: "budget" | "quota" | "auth" | "circuit" | "interrupted" | "failed"
+    readonly message: string
+  } | null
+}
+
+/**
+ * The failures of {@link runFile}: bad input or options, the output (exists, corrupt, is the input, IO), the cache.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export type FileError =
+  | Batch.BatchError
+  | Batch.OutputIsInput
+  | Batch.RemoteBatchFailed
+  | Errors.InvalidOptions
+  | CacheError
+  | Errors.OpenAiError
+
+/**
+ * An embeddings job from a file to a file. Every input line is checked first (`BatchInputInvalid` lists every
+ * problem; nothing is sent, the output is not touched). The output is written in input order and is the
+ * journal: `mode: "resume"` checks it against the input, cuts a torn last line and continues after it. A stop
+ * (a terminal condition, `shutdown`, a document that cannot be embedded) returns a summary saying why.
+ *
+ * @since 0.3.0
+ * @category running
+ */
+export const runFile = (options: FileOptions): Effect.Effect<FileSummary, FileError, OpenAi.OpenAi> =>
+  Job.runFile(options)

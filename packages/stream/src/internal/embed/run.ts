@@ -13,6 +13,11 @@ import * as OverLong from "./overlong.js"
 
 type Failure = Api.EmbedError | Errors.OpenAiError
 
+/** A pack not sent because the run was stopped: the stream ends before its first document. */
+class Held {
+  readonly _tag = "Held"
+}
+
 /** One unique text waiting for (or in) a request. */
 interface Work {
   readonly key: string
@@ -20,7 +25,7 @@ interface Work {
   readonly tokens: number
   /** The first document with this text, to name in errors. */
   readonly id: string
-  readonly done: Deferred.Deferred<Float32Array, Failure>
+  readonly done: Deferred.Deferred<Float32Array, Failure | Held>
 }
 
 /** @internal */
@@ -89,7 +94,22 @@ export const embed = <E, R>(
           tokensPerMinute !== undefined ? packTokensFor(tokensPerMinute) : answered ? maxTokens : firstPackTokens
         )
       const queue = yield* Queue.bounded<Work>(window)
-      const inflight = new Map<string, Deferred.Deferred<Float32Array, Failure>>()
+      const inflight = new Map<string, Deferred.Deferred<Float32Array, Failure | Held>>()
+      const stop = yield* Deferred.make<void>()
+      let stopped = false
+      if (options.shutdown !== undefined) {
+        yield* Effect.forkScoped(
+          Effect.andThen(
+            options.shutdown,
+            Effect.andThen(
+              Effect.sync(() => {
+                stopped = true
+              }),
+              Deferred.succeed(stop, undefined)
+            )
+          )
+        )
+      }
       const scope = yield* Scope.Scope
 
       const deliver = (work: Work, vector: Float32Array) => {
@@ -100,7 +120,7 @@ export const embed = <E, R>(
         )
         Deferred.doneUnsafe(work.done, Effect.succeed(vector))
       }
-      const fail = (pack: ReadonlyArray<Work>, error: Failure) =>
+      const fail = (pack: ReadonlyArray<Work>, error: Failure | Held) =>
         Effect.sync(() => {
           for (const work of pack) {
             inflight.delete(work.key)
@@ -201,7 +221,7 @@ export const embed = <E, R>(
           }
           stats.inFlight += pack.length
           yield* Effect.forkIn(
-            send(pack, 0).pipe(
+            (stopped ? fail(pack, new Held()) : send(pack, 0)).pipe(
               Effect.ensuring(
                 Effect.andThen(
                   Effect.sync(() => {
@@ -218,7 +238,7 @@ export const embed = <E, R>(
       yield* Effect.forkIn(packer, scope)
 
       /** One text: joined to an identical one in flight, answered from the store, or queued. */
-      const resolve = (id: string, piece: OverLong.Piece): Effect.Effect<Effect.Effect<Float32Array, Failure>> =>
+      const resolve = (id: string, piece: OverLong.Piece): Effect.Effect<Effect.Effect<Float32Array, Failure | Held>> =>
         Effect.suspend(() => {
           const key = Cache.keyOf(options.model, options.dimensions, piece.text)
           const flying = inflight.get(key)
@@ -239,7 +259,7 @@ export const embed = <E, R>(
               })
             )
           }
-          const done = Deferred.makeUnsafe<Float32Array, Failure>()
+          const done = Deferred.makeUnsafe<Float32Array, Failure | Held>()
           inflight.set(key, done)
           return Effect.as(
             Queue.offer(queue, { key, text: piece.text, tokens: piece.tokens, id, done }),
@@ -259,7 +279,7 @@ export const embed = <E, R>(
           if (policy === "truncate")
             return yield* resolve(document.id, yield* OverLong.truncate(count, document.text, perInput))
           const pieces = yield* OverLong.split(count, document.text, perInput)
-          const parts: Array<Effect.Effect<Float32Array, Failure>> = []
+          const parts: Array<Effect.Effect<Float32Array, Failure | Held>> = []
           for (const piece of pieces) parts.push(yield* resolve(document.id, piece))
           return Effect.map(Effect.all(parts), (vectors) =>
             OverLong.average(
@@ -270,14 +290,23 @@ export const embed = <E, R>(
         })
 
       return documents.pipe(
+        Stream.interruptWhen(Deferred.await(stop)),
         Stream.mapEffect((document) => Effect.map(prepare(document), (vector) => ({ id: document.id, vector }))),
         Stream.buffer({ capacity: window }),
         Stream.mapEffect(({ id, vector }) =>
-          Effect.map(vector, (v): Api.Embedded => {
-            stats.emitted++
-            return { id, vector: v }
-          })
-        )
+          vector.pipe(
+            Effect.map((v): Option.Option<Api.Embedded> => {
+              stats.emitted++
+              return Option.some({ id, vector: v })
+            }),
+            Effect.catchIf(
+              (error): error is Held => error instanceof Held,
+              () => Effect.succeed(Option.none<Api.Embedded>())
+            )
+          )
+        ),
+        Stream.takeWhile(Option.isSome),
+        Stream.map((some) => some.value)
       )
     })
   )
