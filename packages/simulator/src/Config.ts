@@ -4,19 +4,16 @@
  *
  * @since 0.1.0
  */
-import type { FaultKind } from "./Faults.js"
+import type { FaultRates, ScriptedFault } from "./Faults.js"
+import { type HeaderStyle, headerStyles } from "./RateLimits.js"
 
 /**
- * A scripted fault: the `request`-th request (1-based) overall, or to `path` when given, gets `fault`.
+ * Re-exported from `Faults`, where they are defined.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ScriptedFault {
-  readonly request: number
-  readonly path?: string
-  readonly fault: FaultKind
-}
+export type { FaultRates, ScriptedFault } from "./Faults.js"
 
 /**
  * Revokes `key` after it has made `afterRequests` requests, or from the epoch time `atMs` on (whichever comes
@@ -29,39 +26,6 @@ export interface Revocation {
   readonly key: string
   readonly afterRequests?: number
   readonly atMs?: number
-}
-
-/**
- * Fault probabilities (each 0..1, drawn from the seeded PRNG, one draw per request) and fault parameters.
- *
- * @since 0.1.0
- * @category models
- */
-export interface FaultRates {
-  /** 500 `server_error` JSON body. */
-  readonly rate500?: number
-  /** 503 "overloaded" JSON body. */
-  readonly rate503?: number
-  /** 502 with an HTML body (a proxy error page), `content-type: text/html`. */
-  readonly rate502Html?: number
-  /** 429 `rate_limit_exceeded` regardless of the buckets (a spurious throttle). */
-  readonly rate429?: number
-  /** The connection is reset (RST) before any byte of the response is sent. */
-  readonly rateReset?: number
-  /** The request is never answered; the server waits until the client gives up (counted as aborted). */
-  readonly rateHang?: number
-  /** Non-streaming: headers with the full `content-length`, half the JSON body, then the socket is destroyed. */
-  readonly rateTruncatedJson?: number
-  /** Streaming: some chunks are sent, then the socket is destroyed without `data: [DONE]`. */
-  readonly rateStreamDrop?: number
-  /** Streaming: some chunks, then `event: error` with a `server_error` object; the response ends without `[DONE]`. */
-  readonly rateStreamError?: number
-  /** Streaming: the first token is delayed by `slowFirstTokenMs`. */
-  readonly rateSlowFirstToken?: number
-  /** Delay used by the `slowFirstToken` fault (default 2000 ms). */
-  readonly slowFirstTokenMs?: number
-  /** Send `x-should-retry: true` on injected 5xx/429 faults (default false). */
-  readonly shouldRetryHeader?: boolean
 }
 
 /**
@@ -98,17 +62,24 @@ export interface StreamOptions {
 }
 
 /**
- * Which rate-limit related headers are sent (all default true).
+ * Which rate-limit related headers are sent, and in which style.
  *
  * @since 0.1.0
  * @category models
  */
 export interface HeaderSwitches {
-  /** The six `x-ratelimit-*` headers (only for limits that are configured). */
+  /**
+   * How limits are enforced and reported (default `"openai"`); see `RateLimits.HeaderStyle`. `"fixed-window"`
+   * also changes the enforcement (a fixed per-minute window instead of the ~1 s buckets).
+   *
+   * @since 0.3.0
+   */
+  readonly style?: HeaderStyle
+  /** The six `x-ratelimit-*` headers (only for limits that are configured; default true, never with `"none"`). */
   readonly rateLimit?: boolean
-  /** `retry-after` (integer seconds, rounded up) on 429. */
+  /** `retry-after` (integer seconds, rounded up) on 429 (default true; false with style `"none"`). */
   readonly retryAfter?: boolean
-  /** `retry-after-ms` on 429. */
+  /** `retry-after-ms` on 429 (default true; false with style `"none"`). */
   readonly retryAfterMs?: boolean
 }
 
@@ -135,7 +106,7 @@ export interface Config {
   readonly port?: number
   /** Host to listen on. Only loopback is allowed (default and only value "127.0.0.1"). */
   readonly host?: string
-  /** Seed of every PRNG (faults, slicing, line endings, embeddings). Default 1. */
+  /** Seed of every PRNG (faults, slicing, line endings; not embedding vectors). Default 1. */
   readonly seed?: number
   /** Accepted API keys. When absent, any non-empty bearer key is accepted. */
   readonly keys?: ReadonlyArray<string>
@@ -258,6 +229,20 @@ export const merge = (base: Config, patch: Config): Config => ({
 const positiveOrUndefined = (n: number | undefined): number | undefined =>
   n === undefined || !Number.isFinite(n) || n <= 0 ? undefined : n
 
+const resolveHeaders = (h: HeaderSwitches): Required<HeaderSwitches> => {
+  const style = h.style ?? "openai"
+  if (!headerStyles.includes(style)) {
+    throw new Error(`headers.style must be one of ${headerStyles.join(", ")}, not ${String(style)}`)
+  }
+  const hinted = style !== "none"
+  return {
+    style,
+    rateLimit: hinted && (h.rateLimit ?? true),
+    retryAfter: h.retryAfter ?? hinted,
+    retryAfterMs: h.retryAfterMs ?? hinted
+  }
+}
+
 /**
  * Fills every default.
  *
@@ -280,11 +265,7 @@ export const resolve = (config: Config): Resolved => {
     rpm: positiveOrUndefined(config.rpm),
     tpm: positiveOrUndefined(config.tpm),
     defaultMaxTokens: config.defaultMaxTokens ?? 16,
-    headers: {
-      rateLimit: config.headers?.rateLimit ?? true,
-      retryAfter: config.headers?.retryAfter ?? true,
-      retryAfterMs: config.headers?.retryAfterMs ?? true
-    },
+    headers: resolveHeaders(config.headers ?? {}),
     latency: {
       requestMs: config.latency?.requestMs ?? 0,
       firstTokenMs: config.latency?.firstTokenMs ?? 0,

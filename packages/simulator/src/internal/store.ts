@@ -1,6 +1,6 @@
 /** In-memory files and batches; batches run their JSONL lines through the simulator's own handlers. */
 import type { Resolved } from "../Config.js"
-import { type ApiError, apiError } from "./openai.js"
+import { type ApiError, apiError } from "./errors.js"
 import { newId } from "./text.js"
 
 type Json = Record<string, unknown>
