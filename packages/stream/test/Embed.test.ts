@@ -19,6 +19,13 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
 )
 
+/** Documents whose vector is not the simulator's for their text. */
+const wrong = (out: ReadonlyArray<Embed.Embedded>, input: ReadonlyArray<Embed.Document>, dimensions: number) =>
+  out.filter((e, i) => {
+    const expected = Simulator.embeddingOf("text-embedding-3-small", input[i]!.text, dimensions)
+    return e.id !== input[i]!.id || !Buffer.from(e.vector.buffer).equals(Buffer.from(expected.buffer))
+  }).length
+
 const docs = (n: number, distinct = n) =>
   Array.from({ length: n }, (_, i) => ({ id: `d${i}`, text: `document number ${i % distinct} about sluices` }))
 
@@ -31,10 +38,51 @@ describe("Embed.embed", () => {
         Embed.embed(Stream.fromIterable(docs(5000, 4000)), { model: "text-embedding-3-small", dimensions: 64, stats })
       ).pipe(Effect.provide(client(sim.url)))
       expect(out.map((e) => e.id)).toEqual(docs(5000).map((d) => d.id))
-      expect(out.every((e) => e.vector.length === 64)).toBe(true)
+      expect(wrong(out, docs(5000, 4000), 64)).toBe(0)
       expect(stats.inputsSent).toBe(4000)
       const s = yield* sim.stats
       expect(s.byPath["POST /v1/embeddings"]).toBeLessThanOrEqual(10)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("every vector right and in order through faults and a token limit", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({
+        tpm: 600_000,
+        faults: { rate500: 0.1, rateReset: 0.05, rate503: 0.05 }
+      })
+      const input = docs(6000, 4500)
+      const stats = Embed.makeStats()
+      const out = yield* Stream.runCollect(
+        Embed.embed(Stream.fromIterable(input), { model: "text-embedding-3-small", dimensions: 8, stats })
+      ).pipe(Effect.provide(client(sim.url)))
+      expect(out.map((e) => e.id)).toEqual(input.map((d) => d.id))
+      expect(wrong(out, input, 8)).toBe(0)
+      const s = yield* sim.stats
+      expect(Object.values(s.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+      expect(stats.inputsSent).toBe(4500)
+      // One pack of 2,048 first, then packs of half the limiter's burst: 600,000 / 60 × 0.8 / 2 = 4,000 tokens.
+      expect(stats.requests).toBeGreaterThanOrEqual(5)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a pack with an input the server refuses is bisected down to it", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const input = docs(256)
+      // 40,000 letters: few tokens for the client's tokenizer, 10,000 for the simulator's count (over 8,192).
+      input[100] = { id: "poison", text: "a".repeat(40_000) }
+      const stats = Embed.makeStats()
+      const error = yield* Effect.flip(
+        Stream.runCollect(
+          Embed.embed(Stream.fromIterable(input), { model: "text-embedding-3-small", dimensions: 8, stats })
+        ).pipe(Effect.provide(client(sim.url)))
+      )
+      expect(error._tag).toBe("InputRejected")
+      expect(error.message).toContain('"poison"')
+      expect(error.message).toContain("maximum context length")
+      expect(stats.bisections).toBeGreaterThanOrEqual(8)
+      expect(stats.bisections).toBeLessThanOrEqual(12)
     }).pipe(Effect.scoped)
   )
 

@@ -58,9 +58,13 @@ const firstPackTokens = 16_384
 const lingerMs = 5
 const maxPackRetries = 3
 
-/** Whether a 400 may be about one input (and splitting the pack finds it). */
+/**
+ * Whether a 400 may be about one input (then splitting the pack finds it): its `param` names the input, or it has
+ * none and its message speaks of the input (a 400 about `dimensions` or the model would fail every half alike).
+ */
 const aboutInputs = (error: Errors.OpenAiError) =>
-  (error._tag === "BadRequest" && (error.param === undefined || error.param.startsWith("input"))) ||
+  (error._tag === "BadRequest" &&
+    (error.param === undefined ? /\binput/i.test(error.message) : error.param.startsWith("input"))) ||
   error._tag === "RequestTooLarge"
 
 /** @internal */
@@ -88,6 +92,8 @@ export const embed = <E, R>(
       let tokensPerMinute = options.tokensPerMinute
       // Until a response says otherwise (no limit header: an unlimited local server), the limit is unknown.
       let answered = false
+      // One pack goes first and the rest are formed once it has answered: its headers size them.
+      const firstAnswer = yield* Deferred.make<void>()
       const packTarget = () =>
         Math.min(
           maxTokens,
@@ -143,6 +149,7 @@ export const embed = <E, R>(
             else if (options.tokensPerMinute !== undefined && limit !== undefined && limit > 0) {
               tokensPerMinute = Math.min(options.tokensPerMinute, limit)
             }
+            Deferred.doneUnsafe(firstAnswer, Effect.void)
             const vectors = new Array<Float32Array | undefined>(pack.length)
             for (const item of response.body.data) {
               if (item.index >= 0 && item.index < pack.length)
@@ -175,6 +182,7 @@ export const embed = <E, R>(
               for (let i = 0; i < pack.length; i++) deliver(pack[i]!, vectors[i]!)
             }),
           onFailure: (error): Effect.Effect<void> => {
+            Deferred.doneUnsafe(firstAnswer, Effect.void)
             if (error._tag !== "ResponseMismatch" && aboutInputs(error)) {
               if (pack.length === 1) {
                 return fail(pack, new Api.InputRejected({ id: pack[0]!.id, reason: error.message }))
@@ -195,8 +203,10 @@ export const embed = <E, R>(
       // Fills a pack from what is queued (after one short linger if it is not full) when a request slot is free.
       const packer = Effect.gen(function* () {
         let carry: Work | undefined
+        let packs = 0
         while (true) {
           yield* Semaphore.take(semaphore, 1)
+          if (packs++ === 1 && tokensPerMinute === undefined) yield* Deferred.await(firstAnswer)
           const first = carry ?? (yield* Queue.take(queue))
           carry = undefined
           const pack = [first]
