@@ -8,7 +8,7 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Embeddings, Simulator } from "@sluice/simulator"
+import { Embeddings } from "@sluice/simulator"
 import { finish, simulator, sluice, start } from "./support.js"
 
 const model = "text-embedding-3-small"

@@ -83,7 +83,11 @@ const checkInput = (checks: Checks, input: string): boolean => {
     return true
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "unreadable"
-    checks.fail(`the input ${show(input)} cannot be read (${code}); expected ${what}`)
+    checks.fail(
+      code === "ENOENT"
+        ? `the input ${show(input)} does not exist; expected ${what}`
+        : `the input ${show(input)} cannot be read (${code}); expected ${what}`
+    )
     return false
   } finally {
     if (fd !== undefined) NodeFs.closeSync(fd)
