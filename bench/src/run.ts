@@ -23,6 +23,7 @@ import {
   sleep,
   spread
 } from "./common.js"
+import { embedMarkdown, runEmbedBench } from "./embed.js"
 import { startLongStreamServer } from "./sse.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -55,6 +56,18 @@ const plan = quick
       scale: { sizes: scaleSizes([5_000, 20_000]) },
       simulator: { n: 20_000, reps: 3 }
     }
+
+// #17: 100,000 documents (1,000,000 more with BENCH_EMBED_LARGE=1); quick: 10,000.
+const embedPlan = {
+  sizes: quick
+    ? [{ n: 10_000, tpm: 2_000_000 }]
+    : [
+        { n: 100_000, tpm: 9_000_000 },
+        ...(process.env["BENCH_EMBED_LARGE"] === "1" ? [{ n: 1_000_000, tpm: 30_000_000 }] : [])
+      ],
+  sdkUpTo: 100_000,
+  dimensions: 256
+}
 
 const log = (message: string) =>
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}\n`)
@@ -367,6 +380,11 @@ const main = async () => {
   }
   const commit = gitState()
   log(`mode ${quick ? "quick" : "full"}`)
+  if (process.env["BENCH_EMBED_ONLY"] === "1") {
+    const { headline, section } = embedMarkdown(await runEmbedBench(embedPlan, log), embedPlan)
+    process.stdout.write(`${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n`)
+    return
+  }
 
   const o = await overhead()
   const g = await goodput()
@@ -374,6 +392,7 @@ const main = async () => {
   const s = await slowConsumer()
   const sc = await scale()
   const st = await simulatorThroughput()
+  const embed = embedMarkdown(await runEmbedBench(embedPlan, log), embedPlan)
   const loadAfter = os.loadavg()
 
   const get = (client: ClientName, c: number) => o.get(`${client}@${c}`)!
@@ -509,7 +528,8 @@ const main = async () => {
         withSpread(st.reqPerSec),
         "≥ 3,000 req/s",
         yes(median(st.reqPerSec) >= 3000)
-      ]
+      ],
+      ...embed.headline
     ]
   )
 
@@ -687,6 +707,7 @@ const main = async () => {
     `Raw undici at concurrency 64 against the simulator (no limits, no latency, non-streaming), ${f(plan.simulator.n)} requests per round after 1,000 warm-up, ${plan.simulator.reps} round(s): **${withSpread(st.reqPerSec)} req/s**; the simulator process spent ${withSpread(st.simCpuUs)} µs CPU per request. Client and simulator share the machine's ${machine.cores} cores.`
   )
   p()
+  for (const line of embed.section) p(line)
   p("## How to reproduce")
   p()
   p(

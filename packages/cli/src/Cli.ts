@@ -148,7 +148,7 @@ const embedCommand = Command.make(
     dimensions: numeric("dimensions", "N", "vector length, 1 to 65536 (default: the model's)"),
     cache: Flag.String("cache").pipe(
       Flag.withMetavar("DIR"),
-      Flag.withDescription("a persistent cache (LMDB): texts embedded before are not sent again"),
+      Flag.withDescription("a persistent cache (SQLite): texts embedded before are not sent again"),
       Flag.optional
     ),
     format: Flag.String("format").pipe(

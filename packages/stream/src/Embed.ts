@@ -7,7 +7,7 @@
  *   circuit breaker, retry policy and telemetry apply.
  * - An input over 8,192 tokens fails with `InputTooLong` naming its id, or is truncated, or split into parts whose
  *   vectors are averaged (weighted by tokens, renormalised): the caller's `overLong` policy.
- * - Identical texts are embedded once per run; with a `cache` (an LMDB store keyed by model + dimensions +
+ * - Identical texts are embedded once per run; with a `cache` (an SQLite store keyed by model + dimensions +
  *   SHA-256 of the text) once ever.
  * - A pack whose failure is retryable is sent again (after the client's own retries); a 400 splits it in halves
  *   until the input the server refuses is alone, which fails with `InputRejected` naming its id.

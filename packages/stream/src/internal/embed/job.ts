@@ -115,6 +115,9 @@ export const runFile = (options: Api.FileOptions) =>
         yield* Effect.forkScoped(Effect.andThen(options.shutdown, Deferred.succeed(stop, undefined)))
       let written = 0
       const pipeline = Api.embed(documents, { ...options, cache, stats, shutdown: Deferred.await(stop) }).pipe(
+        // Lines are written in groups (one write each); a group not yet written when the process dies is in the
+        // store, so resume takes it from there.
+        Stream.rechunk(512),
         Stream.runForEachArray((batch) =>
           Effect.gen(function* () {
             if (format === "f32" && width !== undefined && batch.some((e) => e.vector.length !== width)) {

@@ -37,10 +37,10 @@ const writeRequests = (
 ) =>
   Effect.gen(function* () {
     const handle = yield* Effect.tryPromise({ try: () => Fs.open(path, "w"), catch: io(path) })
-    const packs: Array<ReadonlyArray<string>> = []
+    const packs: Array<ReadonlyArray<Cache.Key>> = []
     const seen = new Set<string>()
     let texts: Array<string> = []
-    let keys: Array<string> = []
+    let keys: Array<Cache.Key> = []
     let tokens = 0
     const maxInputs = options.maxInputsPerRequest ?? Api.limits.inputsPerRequest
     const maxTokens = options.maxTokensPerRequest ?? Api.limits.tokensPerRequest
@@ -65,11 +65,11 @@ const writeRequests = (
       if (next.done === true) break
       const { text } = next.value
       const key = Cache.keyOf(options.model, options.dimensions, text)
-      if (seen.has(key) || store.has(key)) continue
+      if (seen.has(Cache.idOf(key)) || store.has(key)) continue
       const n = yield* count(text)
       if (n > (options.maxTokensPerInput ?? Api.limits.tokensPerInput)) continue // the live pass applies the policy
       if (texts.length >= maxInputs || tokens + n > maxTokens) yield* flush
-      seen.add(key)
+      seen.add(Cache.idOf(key))
       texts.push(text)
       keys.push(key)
       tokens += n
@@ -80,7 +80,7 @@ const writeRequests = (
   })
 
 /** Reads the Batch output: every 2xx pack's vectors go into the store. */
-const readResults = (path: string, packs: ReadonlyArray<ReadonlyArray<string>>, store: Cache.Store) =>
+const readResults = (path: string, packs: ReadonlyArray<ReadonlyArray<Cache.Key>>, store: Cache.Store) =>
   Effect.tryPromise({
     try: async () => {
       let tokens = 0

@@ -20,7 +20,7 @@ class Held {
 
 /** One unique text waiting for (or in) a request. */
 interface Work {
-  readonly key: string
+  readonly key: Cache.Key
   readonly text: string
   readonly tokens: number
   /** The first document with this text, to name in errors. */
@@ -55,7 +55,8 @@ export const validateOptions = (options: Api.Options): Errors.InvalidOptions | u
 const packTokensFor = (tokensPerMinute: number) => Math.max(1, Math.floor((tokensPerMinute / 60) * 0.8 * 0.5))
 /** Before the token limit is known (the first response brings it), packs stay small. */
 const firstPackTokens = 16_384
-const lingerMs = 5
+/** A pack not yet full waits this long for another text before it goes (the reader may be busy). */
+const lingerMs = 20
 const maxPackRetries = 3
 
 /**
@@ -120,16 +121,17 @@ export const embed = <E, R>(
 
       const deliver = (work: Work, vector: Float32Array) => {
         stats.inputsSent++
+        const id = Cache.idOf(work.key)
         store.put(work.key, vector).then(
-          () => inflight.delete(work.key),
-          () => inflight.delete(work.key)
+          () => inflight.delete(id),
+          () => inflight.delete(id)
         )
         Deferred.doneUnsafe(work.done, Effect.succeed(vector))
       }
       const fail = (pack: ReadonlyArray<Work>, error: Failure | Held) =>
         Effect.sync(() => {
           for (const work of pack) {
-            inflight.delete(work.key)
+            inflight.delete(Cache.idOf(work.key))
             Deferred.doneUnsafe(work.done, Effect.fail(error))
           }
         })
@@ -251,7 +253,7 @@ export const embed = <E, R>(
       const resolve = (id: string, piece: OverLong.Piece): Effect.Effect<Effect.Effect<Float32Array, Failure | Held>> =>
         Effect.suspend(() => {
           const key = Cache.keyOf(options.model, options.dimensions, piece.text)
-          const flying = inflight.get(key)
+          const flying = inflight.get(Cache.idOf(key))
           if (flying !== undefined) {
             stats.deduplicated++
             return Effect.succeed(Deferred.await(flying))
@@ -270,7 +272,7 @@ export const embed = <E, R>(
             )
           }
           const done = Deferred.makeUnsafe<Float32Array, Failure | Held>()
-          inflight.set(key, done)
+          inflight.set(Cache.idOf(key), done)
           return Effect.as(
             Queue.offer(queue, { key, text: piece.text, tokens: piece.tokens, id, done }),
             Deferred.await(done)
