@@ -24,6 +24,7 @@ import {
   spread
 } from "./common.js"
 import { embedMarkdown, runEmbedBench } from "./embed.js"
+import { engineMarkdown, runEngine } from "./engine/run.js"
 import { startLongStreamServer } from "./sse.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -46,7 +47,8 @@ const plan = quick
       decode: { events: 3_000, rounds: 1, reps: 2 },
       slow: { tokens: 50_000, sleepEvery: 200 },
       scale: { sizes: scaleSizes([1_000, 4_000]) },
-      simulator: { n: 5_000, reps: 1 }
+      simulator: { n: 5_000, reps: 1 },
+      engine: { batchSizes: [1_000, 5_000], limited: { n: 2_000, rpm: 12_000, latencyMs: 60 }, coldRounds: 2 }
     }
   : {
       overhead: { reps: 3, c1: { warmup: 100, n: 300 }, c32: { warmup: 300, n: 1_000 } },
@@ -54,7 +56,12 @@ const plan = quick
       decode: { events: 10_000, rounds: 2, reps: 3 },
       slow: { tokens: 1_000_000, sleepEvery: 200 },
       scale: { sizes: scaleSizes([5_000, 20_000]) },
-      simulator: { n: 20_000, reps: 3 }
+      simulator: { n: 20_000, reps: 3 },
+      engine: {
+        batchSizes: [1_000, 20_000, 100_000],
+        limited: { n: 20_000, rpm: 60_000, latencyMs: 60 },
+        coldRounds: 3
+      }
     }
 
 // #17: 100,000 documents (1,000,000 more with BENCH_EMBED_LARGE=1); quick: 10,000.
@@ -385,6 +392,12 @@ const main = async () => {
     process.stdout.write(`${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n`)
     return
   }
+  if (process.env["BENCH_ENGINE_ONLY"] === "1") {
+    // Only the engine's section, printed (the page is not rewritten): for working on the engine.
+    const { headline, section } = engineMarkdown(await runEngine(plan.engine, log))
+    process.stdout.write(`${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n`)
+    return
+  }
 
   const o = await overhead()
   const g = await goodput()
@@ -393,6 +406,7 @@ const main = async () => {
   const sc = await scale()
   const st = await simulatorThroughput()
   const embed = embedMarkdown(await runEmbedBench(embedPlan, log), embedPlan)
+  const engine = engineMarkdown(await runEngine(plan.engine, log))
   const loadAfter = os.loadavg()
 
   const get = (client: ClientName, c: number) => o.get(`${client}@${c}`)!
@@ -529,7 +543,31 @@ const main = async () => {
         "≥ 3,000 req/s",
         yes(median(st.reqPerSec) >= 3000)
       ],
-      ...embed.headline
+      ...embed.headline,
+      ...engine.headline,
+      [
+        "#15 library call, every gate",
+        "CPU per request vs raw undici, c=32 / c=1 (Gates.none)",
+        `${ratio(r32.vsUndici)} / ${ratio(r1.vsUndici)} (Gates.none ${ratio(r32.noGatesVsUndici)} / ${ratio(r1.noGatesVsUndici)})`,
+        `${ratio(r32.sdkVsUndici)} / ${ratio(r1.sdkVsUndici)}`,
+        "1×",
+        "≤ 2× at both; Gates.none ≤ 1.3×",
+        yes(
+          median(r32.vsUndici) <= 2 &&
+            median(r1.vsUndici) <= 2 &&
+            median(r32.noGatesVsUndici) <= 1.3 &&
+            median(r1.noGatesVsUndici) <= 1.3
+        )
+      ],
+      [
+        "#15 SSE decode, small reads",
+        "chat chunks MB/s vs the SDK",
+        `${f(decodeRatio("sluice-chat", "openai-chat", "small"), 2)}× SDK`,
+        "1×",
+        "n/a",
+        "≥ 1×",
+        yes(decodeRatio("sluice-chat", "openai-chat", "small") >= 1)
+      ]
     ]
   )
 
@@ -708,6 +746,7 @@ const main = async () => {
   )
   p()
   for (const line of embed.section) p(line)
+  for (const line of engine.section) p(line)
   p("## How to reproduce")
   p()
   p(

@@ -28,6 +28,7 @@ import * as Option from "effect/Option"
 import { checkBatch, checkChat, checkSimulate } from "./internal/check.js"
 import { checkEmbed } from "./internal/embed.js"
 import { logging } from "./internal/logging.js"
+import { tableFlags } from "./internal/tables.js"
 import { Checks, checkKeyFile, repeatedFlag, show } from "./internal/usage.js"
 
 let exitCode = 0
@@ -99,7 +100,8 @@ const batchCommand = Command.make(
       "grace-seconds",
       "N",
       "after Ctrl-C, how long requests in flight may take to finish, 0 to 3600 (default 10)"
-    )
+    ),
+    ...tableFlags
   },
   (flags) =>
     Effect.suspend(() => {
@@ -120,7 +122,9 @@ const batchCommand = Command.make(
         remote: flags.remote,
         json: flags.json,
         report: undefinedIfNone(flags.report),
-        graceSeconds: undefinedIfNone(flags.graceSeconds)
+        graceSeconds: undefinedIfNone(flags.graceSeconds),
+        prices: undefinedIfNone(flags.prices),
+        lifecycle: undefinedIfNone(flags.lifecycle)
       })
       if (typeof checked === "number") return exitWith(checked)
       return Effect.flatMap(
@@ -222,7 +226,8 @@ const chatCommand = Command.make(
     noStream: boolean("no-stream", "wait for the whole answer").pipe(Flag.withoutNegation),
     baseUrl,
     apiKeyFile,
-    allowInsecure
+    allowInsecure,
+    ...tableFlags
   },
   (flags) =>
     Effect.suspend(() => {
@@ -235,7 +240,9 @@ const chatCommand = Command.make(
         maxRetries: undefinedIfNone(flags.maxRetries),
         baseUrl: undefinedIfNone(flags.baseUrl),
         apiKeyFile: undefinedIfNone(flags.apiKeyFile),
-        allowInsecure: flags.allowInsecure
+        allowInsecure: flags.allowInsecure,
+        prices: undefinedIfNone(flags.prices),
+        lifecycle: undefinedIfNone(flags.lifecycle)
       })
       if (typeof checked === "number") return exitWith(checked)
       return Effect.flatMap(

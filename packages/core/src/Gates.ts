@@ -1,30 +1,34 @@
 /**
- * The seam between the client and its gates. The client (`OpenAi`) calls these hooks around every call
- * and every attempt; the gates (budget, circuit breaker, rate limiter, concurrency) implement them.
+ * The seam between the client and its gates. The client (`OpenAi`) admits every call here and runs each of its
+ * attempts through the `Call` it gets back; the gates (budget, circuit breaker, rate limiter, concurrency)
+ * implement it. See docs/call-flow.md.
  *
  * Order, per the architecture:
- *   admitCall   (once per call)     token estimate ─▶ lifecycle check ─▶ Budget.reserve ─▶ CircuitBreaker fuse
- *   admitAttempt (once per attempt) CircuitBreaker.guard ─▶ RateLimiter.acquire ─▶ Concurrency permit
- *   observeAttempt                  headers → RateLimiter, outcome → CircuitBreaker
- *   settleCall                      actual usage → Budget, token refund → RateLimiter
+ *   admit         (once per call)     token estimate ─▶ lifecycle check ─▶ Budget.reserve ─▶ CircuitBreaker fuse
+ *   call.attempt  (once per attempt)  CircuitBreaker.guard ─▶ RateLimiter.acquire ─▶ Concurrency permit ─▶ send
+ *                                     ─▶ headers → RateLimiter, outcome → CircuitBreaker
+ *   call.settle   (once per call)     the cost (once) ─▶ actual usage → Budget, token refund → RateLimiter
  *
- * Permits and reservations are tied to the `Scope` the hooks run in: closing the attempt scope returns the
- * concurrency permit; closing the call scope without `settleCall` releases the budget reservation (the
+ * Permits and reservations are tied to the `Scope` they run in: closing the attempt scope returns the
+ * concurrency permit; closing the call scope without `settle` releases the budget reservation (the
  * request never reached the server) — so interruption can never leak a permit or a reservation.
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, type Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Budget from "./Budget.js"
+import type * as CallScope from "./CallScope.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Concurrency from "./Concurrency.js"
-import { type InvalidOptions, type OpenAiError, PriceUnknown, type RateLimited } from "./Errors.js"
+import type { InvalidOptions, OpenAiError } from "./Errors.js"
+import * as internal from "./internal/gates/call.js"
 import * as ModelLifecycle from "./ModelLifecycle.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
-import { RateLimitSnapshot } from "./RateLimitHeaders.js"
+import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
 import * as Tokens from "./Tokens.js"
+import type * as UsageModule from "./Usage.js"
 
 /**
  * What the gates know about a call before it is sent.
@@ -48,30 +52,91 @@ export interface CallInfo {
 }
 
 /**
- * Token usage as the server reported it.
+ * Token usage as the server reported it (the `Usage` module's type, kept here for existing imports).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Usage {
-  readonly promptTokens: number
-  readonly completionTokens: number
-  readonly cachedPromptTokens: number
+export type Usage = UsageModule.Usage
+
+/**
+ * What the client learnt from an attempt that got a response (any status): what the gates observe.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface AttemptResponse {
+  readonly status: number
+  readonly snapshot: RateLimitSnapshot
+  readonly requestId?: string | undefined
 }
 
 /**
- * A call admitted by `admitCall`: the estimates the gates made, carried to the later hooks.
+ * What a call has done so far, shared by the call and every decorator of it (they read it, the client and the
+ * gates write it). Attempts run one after another, never concurrently.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface CallProgress {
+  /** Attempts started through the gates (1 for the first). */
+  attempts: number
+  /** Whether a request may have reached the server (set by the client). */
+  sent: boolean
+}
+
+/**
+ * What settling a call computed, once: the usage it was settled with and its cost (`undefined` when the gates
+ * know no price for the model, or have no `Pricing` at all, like {@link none}).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Settlement {
+  readonly usage: Usage | undefined
+  readonly costUsd: number | undefined
+}
+
+/**
+ * A call the gates admitted (`Gates.admit`): its scope and estimates, its progress, and the operations of the
+ * rest of its life. It carries its own state (reservation, permit, the attempt's scope) in the value: nothing is
+ * kept in a table on the side. A decorator (telemetry, a meter) returns a new `Call` that wraps the operations
+ * it cares about and spreads the rest: `{ ...call, attempt: (keyId, send) => … call.attempt(keyId, send) … }`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Call {
+  readonly info: CallInfo
+  /** Where the call is counted; built once at admission. */
+  readonly scope: CallScope.CallScope
+  readonly estimatedPromptTokens: number
+  readonly maxOutputTokens: number
+  readonly progress: CallProgress
+  /**
+   * One attempt, one pass through the gates: admission in the scope of `keyId` (the key it sends with:
+   * breaker, rate limiter, concurrency permit, held by the current `Scope`), then `send`, then its outcome
+   * observed (a response's headers and status, or the failure — a gate's refusal included).
+   */
+  readonly attempt: <A extends AttemptResponse, R>(
+    keyId: string,
+    send: Effect.Effect<A, OpenAiError, R>
+  ) => Effect.Effect<A, OpenAiError, R | Scope.Scope>
+  /** Settles the call with its usage (budget, token refund). Only the first settlement counts. */
+  readonly settle: (result: CallResult) => Effect.Effect<Settlement>
+  /** Marks the first token of a stream (telemetry's time to first token); only the first mark counts. */
+  readonly recordFirstToken: Effect.Effect<void>
+  /** Adds what the response body said (finish reason, response model, request id) before settlement. */
+  readonly recordResponse: (details: ResponseDetails) => Effect.Effect<void>
+}
+
+/**
+ * The name `Call` had before 0.3.0.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Ticket {
-  readonly info: CallInfo
-  /** The limiter/budget scope key, e.g. `keyId:model`. */
-  readonly scope: string
-  readonly estimatedPromptTokens: number
-  readonly maxOutputTokens: number
-}
+export type Ticket = Call
 
 /**
  * What one attempt ended with.
@@ -80,12 +145,7 @@ export interface Ticket {
  * @category models
  */
 export type AttemptOutcome =
-  | {
-      readonly _tag: "Response"
-      readonly status: number
-      readonly snapshot: RateLimitSnapshot
-      readonly requestId?: string | undefined
-    }
+  | ({ readonly _tag: "Response" } & AttemptResponse)
   | { readonly _tag: "Failure"; readonly error: OpenAiError }
 
 /**
@@ -117,7 +177,8 @@ export interface ResponseDetails {
 }
 
 /**
- * The gate hooks the client runs.
+ * The gates every call passes through: `admit` runs the per-call gates (token estimate, model lifecycle,
+ * budget reservation, the key's fuse) and returns the {@link Call}, whose `attempt` runs the per-attempt ones.
  *
  * @since 0.1.0
  * @category services
@@ -125,18 +186,8 @@ export interface ResponseDetails {
 export class Gates extends Context.Service<
   Gates,
   {
-    readonly admitCall: (info: CallInfo) => Effect.Effect<Ticket, OpenAiError, Scope.Scope>
-    /**
-     * Before every attempt. `keyId` is the key this attempt will send with; when a rotation changed it since
-     * `admitCall`, the attempt (limiter, breaker, concurrency) runs in the new key's scope.
-     */
-    readonly admitAttempt: (
-      ticket: Ticket,
-      attempt: number,
-      keyId?: string | undefined
-    ) => Effect.Effect<void, OpenAiError, Scope.Scope>
-    readonly observeAttempt: (ticket: Ticket, outcome: AttemptOutcome) => Effect.Effect<void>
-    readonly settleCall: (ticket: Ticket, result: CallResult) => Effect.Effect<void>
+    /** Admits a call. Its reservation is tied to the current `Scope`: closing it unsettled releases it. */
+    readonly admit: (info: CallInfo) => Effect.Effect<Call, OpenAiError, Scope.Scope>
   }
 >()("@sluice/core/Gates") {}
 
@@ -146,12 +197,7 @@ export class Gates extends Context.Service<
  * @since 0.1.0
  * @category constructors
  */
-export const maxOutputTokensOf = (body: unknown): number => {
-  if (typeof body !== "object" || body === null) return 0
-  const record = body as { max_completion_tokens?: unknown; max_tokens?: unknown }
-  const value = record.max_completion_tokens ?? record.max_tokens
-  return typeof value === "number" && Number.isFinite(value) ? value : 0
-}
+export const maxOutputTokensOf: (body: unknown) => number = internal.maxOutputTokensOf
 
 /**
  * Gates that admit everything and record nothing.
@@ -159,18 +205,20 @@ export const maxOutputTokensOf = (body: unknown): number => {
  * @since 0.1.0
  * @category layers
  */
-export const none: Layer.Layer<Gates> = Layer.succeed(Gates, {
-  admitCall: (info) =>
-    Effect.succeed({
-      info,
-      scope: `${info.keyId}:${info.model ?? "-"}`,
-      estimatedPromptTokens: 0,
-      maxOutputTokens: maxOutputTokensOf(info.body)
-    }),
-  admitAttempt: () => Effect.void,
-  observeAttempt: () => Effect.void,
-  settleCall: () => Effect.void
-})
+export const none: Layer.Layer<Gates> = Layer.succeed(Gates, internal.none)
+
+/**
+ * The `Call` of a call no gate looks at (what {@link none} admits): it counts attempts and runs them as they
+ * are. For decorators and tests that need a `Call` without gates.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const passThrough: (
+  info: CallInfo,
+  estimate?: { readonly promptTokens: number; readonly maxOutputTokens: number },
+  scope?: CallScope.CallScope
+) => Call = internal.passThrough
 
 // ---------------------------------------------------------------------------------------------------------------
 // The implementation: composes whichever gate services are present.
@@ -183,32 +231,12 @@ export const none: Layer.Layer<Gates> = Layer.succeed(Gates, {
  * @category models
  */
 export interface Options {
-  /** The limiter and breaker scope of a call. Default `keyId:model` (`keyId:-` without a model). */
-  readonly scopeOf?: (info: CallInfo) => string
+  /** The limiter and breaker scope key of a call. Default `keyId:model` (`keyId:-` without a model). */
+  readonly scopeOf?: ((info: CallInfo) => string) | undefined
   /** The budget scope of a call. Default `"global"`. */
-  readonly budgetScopeOf?: (info: CallInfo) => string
+  readonly budgetScopeOf?: ((info: CallInfo) => string) | undefined
   /** Estimator options, used when no `Tokens` service is provided. */
   readonly tokens?: Tokens.Options
-}
-
-interface CallState {
-  readonly reservation: Budget.Reservation | undefined
-  readonly price: Pricing.ModelPrice | undefined
-  permit: RateLimiter.Permit | undefined
-  /** The scope of the latest attempt: the ticket's, or the rotated-in key's. */
-  scope: string
-}
-
-/** The hint a 429 gives: retry-after, else the reset of the exhausted bucket. */
-const pauseHint = (error: RateLimited): number | undefined => {
-  const snapshot = error.snapshot
-  const hint = error.retryAfterMs ?? snapshot?.retryAfterMs
-  if (hint !== undefined) return hint
-  if (snapshot === undefined) return undefined
-  const resets: Array<number> = []
-  if (snapshot.remainingRequests === 0 && snapshot.resetRequestsMs !== undefined) resets.push(snapshot.resetRequestsMs)
-  if (snapshot.remainingTokens === 0 && snapshot.resetTokensMs !== undefined) resets.push(snapshot.resetTokensMs)
-  return resets.length === 0 ? undefined : Math.max(...resets)
 }
 
 /**
@@ -219,128 +247,7 @@ const pauseHint = (error: RateLimited): number | undefined => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Gates["Service"]> =>
-  Effect.gen(function* () {
-    const budget = Option.getOrUndefined(yield* Effect.serviceOption(Budget.Budget))
-    const lifecycle = Option.getOrUndefined(yield* Effect.serviceOption(ModelLifecycle.ModelLifecycle))
-    const breaker = Option.getOrUndefined(yield* Effect.serviceOption(CircuitBreaker.CircuitBreaker))
-    const limiter = Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter))
-    const concurrency = Option.getOrUndefined(yield* Effect.serviceOption(Concurrency.Concurrency))
-    const providedTokens = yield* Effect.serviceOption(Tokens.Tokens)
-    const tokens = Option.isSome(providedTokens) ? providedTokens.value : yield* Tokens.make(options.tokens)
-    const pricing = Option.getOrElse(yield* Effect.serviceOption(Pricing.Pricing), () => Pricing.fromTable())
-    const scopeOf = options.scopeOf ?? ((info: CallInfo) => `${info.keyId}:${info.model ?? "-"}`)
-    const budgetScopeOf = options.budgetScopeOf ?? (() => "global")
-    const calls = new WeakMap<Ticket, CallState>()
-
-    const admitCall = (info: CallInfo): Effect.Effect<Ticket, OpenAiError, Scope.Scope> =>
-      Effect.gen(function* () {
-        const scope = scopeOf(info)
-        const estimate =
-          limiter !== undefined || budget !== undefined
-            ? yield* tokens.estimate({ path: info.path, model: info.model, body: info.body })
-            : { promptTokens: 0, maxOutputTokens: maxOutputTokensOf(info.body) }
-        if (lifecycle !== undefined && info.model !== undefined) yield* lifecycle.check(info.model)
-        let reservation: Budget.Reservation | undefined
-        let price: Pricing.ModelPrice | undefined
-        if (budget !== undefined && info.model !== undefined) {
-          const budgetScope = budgetScopeOf(info)
-          if (budget.enforced(budgetScope)) {
-            const known = pricing.price(info.model)
-            if (Option.isNone(known)) return yield* new PriceUnknown({ model: info.model })
-            price = known.value
-            const worst = {
-              promptTokens: estimate.promptTokens,
-              completionTokens: estimate.maxOutputTokens,
-              cachedPromptTokens: 0
-            }
-            reservation = yield* budget.reserve(budgetScope, {
-              usd: Pricing.costAt(price, worst, { batch: info.batch }),
-              tokens: estimate.promptTokens + estimate.maxOutputTokens
-            })
-          }
-        }
-        if (breaker !== undefined) yield* breaker.checkFuse(scope)
-        const ticket: Ticket = {
-          info,
-          scope,
-          estimatedPromptTokens: estimate.promptTokens,
-          maxOutputTokens: estimate.maxOutputTokens
-        }
-        calls.set(ticket, { reservation, price, permit: undefined, scope })
-        return ticket
-      })
-
-    const admitAttempt = (
-      ticket: Ticket,
-      _attempt: number,
-      keyId?: string | undefined
-    ): Effect.Effect<void, OpenAiError, Scope.Scope> =>
-      Effect.gen(function* () {
-        const state = calls.get(ticket)
-        // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
-        const scope =
-          keyId === undefined || keyId === ticket.info.keyId ? ticket.scope : scopeOf({ ...ticket.info, keyId })
-        if (state !== undefined) state.scope = scope
-        if (breaker !== undefined) yield* breaker.guard(scope)
-        if (limiter !== undefined) {
-          const permit = yield* limiter.acquire(scope, {
-            requests: 1,
-            tokens: ticket.estimatedPromptTokens + ticket.maxOutputTokens
-          })
-          if (state !== undefined) state.permit = permit
-        }
-        if (concurrency !== undefined) yield* concurrency.acquire(scope)
-      })
-
-    const observeAttempt = (ticket: Ticket, outcome: AttemptOutcome): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        const scope = calls.get(ticket)?.scope ?? ticket.scope
-        if (outcome._tag === "Response") {
-          if (limiter !== undefined) yield* limiter.observe(scope, outcome.snapshot)
-          if (breaker !== undefined) yield* breaker.record(scope, { _tag: "Success" })
-          return
-        }
-        const error = outcome.error
-        const snapshot = "snapshot" in error ? error.snapshot : undefined
-        if (limiter !== undefined) {
-          // Even without headers (a reset, a timeout) the attempt is over: that ends the limiter's first probe.
-          yield* limiter.observe(scope, snapshot ?? RateLimitSnapshot.make({}))
-          if (error._tag === "RateLimited") yield* limiter.pause(scope, pauseHint(error))
-        }
-        if (breaker !== undefined) yield* breaker.record(scope, { _tag: "Failure", error })
-      })
-
-    const settleCall = (ticket: Ticket, result: CallResult): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        const state = calls.get(ticket)
-        if (state === undefined) return
-        calls.delete(ticket)
-        const usage = result.usage
-        if (budget !== undefined && state.reservation !== undefined) {
-          if (usage !== undefined && state.price !== undefined) {
-            yield* budget.settle(
-              state.reservation,
-              {
-                usd: Pricing.costAt(state.price, usage, { batch: ticket.info.batch }),
-                tokens: usage.promptTokens + usage.completionTokens
-              },
-              ticket.info.model
-            )
-          } else if (result.sent) {
-            // The server saw it but no usage came back: it may have billed, so keep the worst case.
-            yield* budget.settle(state.reservation, state.reservation, ticket.info.model)
-          } else {
-            yield* budget.release(state.reservation)
-          }
-        }
-        if (limiter !== undefined && state.permit !== undefined && usage !== undefined) {
-          yield* limiter.settle(state.permit, usage.promptTokens + usage.completionTokens)
-        }
-      })
-
-    return Gates.of({ admitCall, admitAttempt, observeAttempt, settleCall })
-  })
+export const make = (options: Options = {}): Effect.Effect<Gates["Service"]> => internal.make(options)
 
 /**
  * The gates composed from whichever gate services the layer is given (none required).

@@ -1,14 +1,16 @@
 /**
  * How the client talks to the server: base URL, organization and project headers, timeouts by phase, the
- * connection pool, the response size cap, the retry policy and the safety rules (`maxTokensPolicy`,
+ * connection pool, the proxy, the response size cap, the retry policy and the safety rules (`maxTokensPolicy`,
  * `allowInsecure`). Build it from options with `layer`, or from the environment with `layerConfig`
- * (`OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`, like the official SDKs).
+ * (`OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`, like the official SDKs, and `HTTPS_PROXY`,
+ * `HTTP_PROXY`, `NO_PROXY`).
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Layer, Option, Result } from "effect"
-import { type InvalidOptions, InvalidRequest } from "./Errors.js"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, Result } from "effect"
+import { InvalidOptions, InvalidRequest } from "./Errors.js"
 import * as Check from "./internal/options.js"
+import * as ProxyRoute from "./internal/transport/proxy.js"
 import * as Retry from "./Retry.js"
 
 /**
@@ -19,6 +21,35 @@ import * as Retry from "./Retry.js"
  * @category models
  */
 export type MaxTokensPolicy = "off" | "warn" | "require"
+
+/**
+ * A forward proxy, by the scheme of the base URL it is used for. A URL is `http://host:port` or
+ * `https://host:port` and may carry `user:password@` (sent as `Proxy-Authorization: Basic`, never shown: messages
+ * say `http://host:port`). `noProxy` lists the hosts reached directly, with `NO_PROXY`'s syntax
+ * (`localhost,127.0.0.1,.internal.example.com,*`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ProxyOptions {
+  /** For an `https://` base URL (a CONNECT tunnel: the proxy sees the host, not the request). */
+  readonly https?: string | Redacted.Redacted<string> | undefined
+  /** For an `http://` base URL (the proxy sees the whole request, key included). */
+  readonly http?: string | Redacted.Redacted<string> | undefined
+  readonly noProxy?: string | undefined
+}
+
+/**
+ * The resolved proxy: URLs kept `Redacted` (they may hold credentials).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Proxy {
+  readonly https: Redacted.Redacted<string> | undefined
+  readonly http: Redacted.Redacted<string> | undefined
+  readonly noProxy: string
+}
 
 /**
  * @since 0.1.0
@@ -53,6 +84,17 @@ export interface Options {
   readonly userAgent?: string | undefined
   /** Overrides of `Retry.defaults`. */
   readonly retry?: Partial<Retry.Policy> | undefined
+  /**
+   * A forward proxy for the default (undici) transport: one URL for both schemes, or {@link ProxyOptions}.
+   * `layerConfig` reads `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (lower-case names first) when this is
+   * `undefined`; `false` means no proxy whatever the environment says. Default: none.
+   */
+  readonly proxy?: string | Redacted.Redacted<string> | ProxyOptions | false | undefined
+  /**
+   * PEM certificates the default transport trusts besides Node's own: a TLS-inspecting proxy's CA, a private
+   * server's. Default none (`NODE_EXTRA_CA_CERTS` works too).
+   */
+  readonly ca?: string | ReadonlyArray<string> | undefined
 }
 
 /**
@@ -76,6 +118,10 @@ export interface Resolved {
   readonly headers: Readonly<Record<string, string>>
   readonly userAgent: string
   readonly retry: Retry.Policy
+  /** The proxy of the default transport; `undefined` for none. */
+  readonly proxy?: Proxy | undefined
+  /** Extra trusted certificates of the default transport (PEM). */
+  readonly ca?: ReadonlyArray<string> | undefined
   /**
    * Set when an option was out of range ({@link validate}); the defaults stand in for it, and every call of a
    * client built from this configuration fails with this error before anything is sent.
@@ -119,9 +165,47 @@ export const validate = (options: Options): Result.Result<Options, InvalidOption
     Check.integer("maxConnections", options.maxConnections, 1),
     Check.integer("maxResponseBytes", options.maxResponseBytes, 1),
     Check.oneOf("maxTokensPolicy", options.maxTokensPolicy, ["off", "warn", "require"]),
-    retry !== undefined && Result.isFailure(retry) ? retry.failure : undefined
+    retry !== undefined && Result.isFailure(retry) ? retry.failure : undefined,
+    proxyProblem(resolveProxy(options.proxy))
   )
   return problem === undefined ? Result.succeed(options) : Result.fail(problem)
+}
+
+const redactedOf = (url: string | Redacted.Redacted<string> | undefined): Redacted.Redacted<string> | undefined =>
+  url === undefined || url === "" ? undefined : typeof url === "string" ? Redacted.make(url) : url
+
+/**
+ * The proxy of `options.proxy`: a single URL stands for both schemes; `false`, `undefined` or no URL at all
+ * is no proxy.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const resolveProxy = (proxy: Options["proxy"]): Proxy | undefined => {
+  if (proxy === undefined || proxy === false) return undefined
+  const both = typeof proxy === "string" || Redacted.isRedacted(proxy)
+  const https = redactedOf(both ? proxy : proxy.https)
+  const http = redactedOf(both ? proxy : proxy.http)
+  if (https === undefined && http === undefined) return undefined
+  return { https, http, noProxy: both ? "" : (proxy.noProxy ?? "") }
+}
+
+const proxyProblem = (proxy: Proxy | undefined): InvalidOptions | undefined => {
+  for (const [option, url] of [
+    ["proxy.https", proxy?.https],
+    ["proxy.http", proxy?.http]
+  ] as const) {
+    const problem = url === undefined ? undefined : ProxyRoute.problem(url)
+    if (url !== undefined && problem !== undefined) {
+      // The value as shown: scheme, host and port only (the URL may carry a password).
+      return new InvalidOptions({
+        option,
+        value: ProxyRoute.display(Redacted.value(url)),
+        expected: `an http:// or https:// proxy URL (${problem})`
+      })
+    }
+  }
+  return undefined
 }
 
 /**
@@ -150,13 +234,10 @@ export const resolve = (options: Options = {}): Resolved => {
     headers: options.headers ?? {},
     userAgent: options.userAgent ?? userAgent,
     retry: Retry.policy(safe.retry),
+    proxy: resolveProxy(safe.proxy),
+    ca: options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca,
     ...(invalid === undefined ? {} : { invalid })
   }
-}
-
-const isLoopback = (hostname: string): boolean => {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase()
-  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host)
 }
 
 /**
@@ -187,7 +268,7 @@ export const checkBaseUrl = (config: Pick<Resolved, "baseUrl" | "allowInsecure">
         new InvalidRequest({ message: `base URL "${config.baseUrl}" must be http or https`, path: "baseUrl" })
       )
     }
-    if (config.allowInsecure || isLoopback(url.hostname)) return Effect.succeed(url)
+    if (config.allowInsecure || ProxyRoute.isLoopback(url.hostname)) return Effect.succeed(url)
     return Effect.fail(
       new InvalidRequest({
         message: `refusing plain http to non-loopback host: ${url.origin} (the API key would travel unencrypted): use https, or allow it with allowInsecure: true (CLI: --allow-insecure)`,
@@ -204,17 +285,46 @@ export const checkBaseUrl = (config: Pick<Resolved, "baseUrl" | "allowInsecure">
  */
 export const layer = (options: Options = {}): Layer.Layer<OpenAiConfig> => Layer.succeed(OpenAiConfig, resolve(options))
 
+const optionalString = (name: string) => Config.option(Config.String(name)).pipe(Config.map(Option.getOrUndefined))
+
+/** The lower-case name first (curl and undici do the same), then the upper-case one; an empty value is unset. */
+const proxyVariable = (name: string): Config.Config<Redacted.Redacted<string> | undefined> =>
+  Config.all([Config.option(Config.Redacted(name.toLowerCase())), Config.option(Config.Redacted(name))]).pipe(
+    Config.map(([lower, upper]) =>
+      [lower, upper]
+        .map(Option.getOrUndefined)
+        .find((value) => value !== undefined && Redacted.value(value).trim() !== "")
+    )
+  )
+
+/**
+ * The proxy from the environment: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (each also lower-case, which wins).
+ * URLs are read as `Redacted`.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const proxyConfig: Config.Config<ProxyOptions | undefined> = Config.all({
+  https: proxyVariable("HTTPS_PROXY"),
+  http: proxyVariable("HTTP_PROXY"),
+  noProxy: Config.all([optionalString("no_proxy"), optionalString("NO_PROXY")]).pipe(
+    Config.map(([lower, upper]) => lower ?? upper)
+  )
+}).pipe(Config.map((proxy) => (proxy.https === undefined && proxy.http === undefined ? undefined : proxy)))
+
 /**
  * The environment part of the configuration, like the official SDKs: `OPENAI_BASE_URL`, `OPENAI_ORG_ID`,
- * `OPENAI_PROJECT_ID`. The key (`OPENAI_API_KEY`) is read by `Credentials.fromConfig`.
+ * `OPENAI_PROJECT_ID`, and the proxy ({@link proxyConfig}). The key (`OPENAI_API_KEY`) is read by
+ * `Credentials.fromConfig`.
  *
  * @since 0.1.0
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  baseUrl: Config.option(Config.String("OPENAI_BASE_URL")).pipe(Config.map(Option.getOrUndefined)),
-  organization: Config.option(Config.String("OPENAI_ORG_ID")).pipe(Config.map(Option.getOrUndefined)),
-  project: Config.option(Config.String("OPENAI_PROJECT_ID")).pipe(Config.map(Option.getOrUndefined))
+  baseUrl: optionalString("OPENAI_BASE_URL"),
+  organization: optionalString("OPENAI_ORG_ID"),
+  project: optionalString("OPENAI_PROJECT_ID"),
+  proxy: proxyConfig
 })
 
 /**
@@ -231,7 +341,8 @@ export const layerConfig = (options: Options = {}): Layer.Layer<OpenAiConfig, Co
         ...options,
         baseUrl: options.baseUrl ?? fromEnv.baseUrl,
         organization: options.organization ?? fromEnv.organization,
-        project: options.project ?? fromEnv.project
+        project: options.project ?? fromEnv.project,
+        proxy: options.proxy ?? fromEnv.proxy
       })
     )
   )

@@ -4,21 +4,23 @@
  * OpenTelemetry GenAI attributes on the client's call span — and published on a `PubSub` that `Alerts`,
  * `RunReport.recorder` or your own code can subscribe to.
  *
- * Telemetry is a decorator of the `Gates` service: `Telemetry.layer()` needs a `Gates` and provides a wrapped
- * one, so it is provided *over* the gates layer (`Telemetry.wrap(gatesLayer)`). From the hooks it sees the
- * path, model, stream flag and key fingerprint (`keyId`) of a call, each attempt's status, rate-limit headers
- * or typed error, and the call's usage. It never sees the API key, and it never sees message content: the
- * hooks do not carry it, so nothing here can log a prompt or a completion.
+ * Telemetry is a decorator of the gates' `Call` (docs/call-flow.md): `Telemetry.layer()` needs a `Gates` and
+ * provides a wrapped one, so it is provided *over* the gates layer (`Telemetry.wrap(gatesLayer)`); every `Call` the
+ * inner gates admit comes back decorated. From the call it sees the path, model, stream flag and key fingerprint
+ * (`keyId`), each attempt's status, rate-limit headers or typed error, and the usage and cost the call settled
+ * with. It never sees the API key, and it never sees message content: the `Call` does not carry it, so nothing
+ * here can log a prompt or a completion. The bodies live in `internal/telemetry/` (`decorate`, `events`,
+ * `metrics`).
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Metric, Option, PubSub, Stream } from "effect"
+import { Context, Effect, Layer, type Metric, type PubSub, Stream } from "effect"
 import type * as Scope from "effect/Scope"
-import { type OpenAiError, retryAfterMsOf } from "./Errors.js"
 import * as Gates from "./Gates.js"
-import { defined, endpointOf, operationOf, scrubSecrets } from "./internal/telemetry/format.js"
-import { fromTable, Pricing } from "./Pricing.js"
-import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
+import * as decorate from "./internal/telemetry/decorate.js"
+import * as internalEvents from "./internal/telemetry/events.js"
+import * as metrics from "./internal/telemetry/metrics.js"
+import type { Pricing } from "./Pricing.js"
 
 /**
  * What the rate-limit headers of a response said (absent headers stay absent).
@@ -146,9 +148,9 @@ export class Telemetry extends Context.Service<
     /** A subscription that starts now (use it to be sure no event is missed between setup and the first call). */
     readonly subscribe: Effect.Effect<PubSub.Subscription<TelemetryEvent>, never, Scope.Scope>
     /** Marks the first token of a streaming call (for `ttftMs` and `sluice_ttft_ms`). Only the first mark counts. */
-    readonly recordFirstToken: (ticket: Gates.Ticket) => Effect.Effect<void>
+    readonly recordFirstToken: (call: Gates.Call) => Effect.Effect<void>
     /** Adds what the response body said (finish reason, response model, request id) to the call's event. */
-    readonly recordResponse: (ticket: Gates.Ticket, details: ResponseDetails) => Effect.Effect<void>
+    readonly recordResponse: (call: Gates.Call, details: ResponseDetails) => Effect.Effect<void>
   }
 >()("@sluice/core/Telemetry") {}
 
@@ -175,40 +177,13 @@ export interface Options {
   readonly pricing?: Pricing["Service"] | false
 }
 
-const latencyBoundaries: ReadonlyArray<number> = [
-  5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000
-]
-
-// How to build each metric again with attributes of its own (see `withTags`).
-const definitions = new WeakMap<object, (attributes: Record<string, string>) => object>()
-
-const counter = (name: string, description: string): Metric.Counter<number> => {
-  const metric = Metric.counter(name, { description, incremental: true })
-  definitions.set(metric, (attributes) => Metric.counter(name, { description, incremental: true, attributes }))
-  return metric
-}
-
-const histogram = (name: string, description: string): Metric.Histogram<number> => {
-  const metric = Metric.histogram(name, { description, boundaries: latencyBoundaries })
-  definitions.set(metric, (attributes) =>
-    Metric.histogram(name, { description, boundaries: latencyBoundaries, attributes })
-  )
-  return metric
-}
-
-const gauge = (name: string, description: string): Metric.Gauge<number> => {
-  const metric = Metric.gauge(name, { description })
-  definitions.set(metric, (attributes) => Metric.gauge(name, { description, attributes }))
-  return metric
-}
-
 /**
  * Attempts (HTTP requests and gate refusals), tagged `model`, `endpoint`, `outcome` (`ok` | `error`).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const requestsTotal = counter("sluice_requests_total", "Attempts by model, endpoint and outcome")
+export const requestsTotal: Metric.Counter<number> = metrics.requestsTotal
 
 /**
  * Calls, tagged `model`, `endpoint`, `outcome` (`ok` | `error` | `interrupted`).
@@ -216,7 +191,7 @@ export const requestsTotal = counter("sluice_requests_total", "Attempts by model
  * @since 0.1.0
  * @category metrics
  */
-export const callsTotal = counter("sluice_calls_total", "Calls by model, endpoint and outcome")
+export const callsTotal: Metric.Counter<number> = metrics.callsTotal
 
 /**
  * Failed attempts and refused calls, tagged `model`, `endpoint`, `error` (the error's `_tag`).
@@ -224,7 +199,7 @@ export const callsTotal = counter("sluice_calls_total", "Calls by model, endpoin
  * @since 0.1.0
  * @category metrics
  */
-export const errorsTotal = counter("sluice_errors_total", "Failed attempts and refused calls by error tag")
+export const errorsTotal: Metric.Counter<number> = metrics.errorsTotal
 
 /**
  * Tokens reported by the server, tagged `model`, `endpoint`, `kind` (`prompt` | `completion`).
@@ -232,7 +207,7 @@ export const errorsTotal = counter("sluice_errors_total", "Failed attempts and r
  * @since 0.1.0
  * @category metrics
  */
-export const tokensTotal = counter("sluice_tokens_total", "Tokens by model, endpoint and kind (prompt | completion)")
+export const tokensTotal: Metric.Counter<number> = metrics.tokensTotal
 
 /**
  * USD spent on calls with a known price, tagged `model`, `endpoint`.
@@ -240,7 +215,7 @@ export const tokensTotal = counter("sluice_tokens_total", "Tokens by model, endp
  * @since 0.1.0
  * @category metrics
  */
-export const costUsdTotal = counter("sluice_cost_usd_total", "USD spent (calls with a known price)")
+export const costUsdTotal: Metric.Counter<number> = metrics.costUsdTotal
 
 /**
  * Latency in ms, tagged `model`, `endpoint`, `kind` (`attempt` | `call`).
@@ -248,7 +223,7 @@ export const costUsdTotal = counter("sluice_cost_usd_total", "USD spent (calls w
  * @since 0.1.0
  * @category metrics
  */
-export const latencyMs = histogram("sluice_latency_ms", "Latency per attempt and per call")
+export const latencyMs: Metric.Histogram<number> = metrics.latencyMs
 
 /**
  * Time to first token in ms for streams, tagged `model`, `endpoint`.
@@ -256,7 +231,7 @@ export const latencyMs = histogram("sluice_latency_ms", "Latency per attempt and
  * @since 0.1.0
  * @category metrics
  */
-export const ttftMs = histogram("sluice_ttft_ms", "Time to first token of streams")
+export const ttftMs: Metric.Histogram<number> = metrics.ttftMs
 
 /**
  * Remaining / limit of the server's rate limit after the latest response, tagged `model`, `key_id`,
@@ -265,37 +240,7 @@ export const ttftMs = histogram("sluice_ttft_ms", "Time to first token of stream
  * @since 0.1.0
  * @category metrics
  */
-export const rateLimitRemainingRatio = gauge(
-  "sluice_ratelimit_remaining_ratio",
-  "Rate-limit headroom (remaining / limit) from the latest response headers"
-)
-
-const modelTag = (model: string | undefined): string => model ?? "none"
-
-const errorCodeOf = (error: OpenAiError): string | undefined =>
-  "code" in error && typeof error.code === "string" ? error.code : undefined
-
-const statusOf = (error: OpenAiError): number | undefined =>
-  "status" in error && typeof error.status === "number" ? error.status : undefined
-
-const requestIdOf = (error: OpenAiError): string | undefined =>
-  "requestId" in error && typeof error.requestId === "string" ? error.requestId : undefined
-
-const snapshotOf = (error: OpenAiError): RateLimitSnapshot | undefined =>
-  "snapshot" in error ? error.snapshot : undefined
-
-const headroomOf = (snapshot: RateLimitSnapshot | undefined): RateLimitHeadroom | undefined => {
-  if (snapshot === undefined) return undefined
-  const headroom = defined({
-    limitRequests: snapshot.limitRequests,
-    remainingRequests: snapshot.remainingRequests,
-    resetRequestsMs: snapshot.resetRequestsMs,
-    limitTokens: snapshot.limitTokens,
-    remainingTokens: snapshot.remainingTokens,
-    resetTokensMs: snapshot.resetTokensMs
-  }) as RateLimitHeadroom
-  return Object.keys(headroom).length === 0 ? undefined : headroom
-}
+export const rateLimitRemainingRatio: Metric.Gauge<number> = metrics.rateLimitRemainingRatio
 
 /**
  * Headroom ratio of one bucket, when both the limit and the remaining count are known.
@@ -303,414 +248,29 @@ const headroomOf = (snapshot: RateLimitSnapshot | undefined): RateLimitHeadroom 
  * @since 0.1.0
  * @category utils
  */
-export const headroomRatio = (headroom: RateLimitHeadroom | undefined, bucket: "requests" | "tokens") => {
-  const limit = bucket === "requests" ? headroom?.limitRequests : headroom?.limitTokens
-  const remaining = bucket === "requests" ? headroom?.remainingRequests : headroom?.remainingTokens
-  return limit === undefined || remaining === undefined || limit <= 0 ? undefined : Math.max(0, remaining / limit)
-}
-
-interface CallState {
-  readonly callId: number
-  readonly startedAt: number
-  attempts: number
-  attemptRequestedAt: number
-  attemptAdmittedAt: number | undefined
-  firstTokenAt: number | undefined
-  details: ResponseDetails
-  lastAttempt: AttemptEvent | undefined
-  settled: boolean
-}
-
-const formatUsd = (usd: number): string =>
-  usd <= 0 ? "$0" : `$${usd.toFixed(usd >= 0.01 ? 4 : Math.min(12, 2 - Math.floor(Math.log10(usd))))}`
-
-const attemptMessage = (event: AttemptEvent): string =>
-  `${event.method} ${event.endpoint}${event.model === undefined ? "" : ` ${event.model}`} attempt ${event.attempt}: ${
-    event.outcome === "ok"
-      ? `${event.status ?? "ok"}`
-      : `${event.errorTag}${event.status === undefined ? "" : ` ${event.status}`}`
-  } in ${event.latencyMs} ms`
-
-const callMessage = (event: CallEvent): string => {
-  const head = `${event.method} ${event.endpoint}${event.model === undefined ? "" : ` ${event.model}`}`
-  const status = event.outcome === "error" ? `failed with ${event.errorTag}` : event.outcome
-  const parts = [`${event.attempts} attempt${event.attempts === 1 ? "" : "s"}`]
-  if (event.totalTokens !== undefined) parts.push(`${event.totalTokens} tokens`)
-  if (event.costUsd !== undefined) parts.push(formatUsd(event.costUsd))
-  if (event.finishReason !== undefined) parts.push(`finish ${event.finishReason}`)
-  return `${head}: ${status} in ${event.latencyMs} ms, ${parts.join(", ")}`
-}
+export const headroomRatio: (
+  headroom: RateLimitHeadroom | undefined,
+  bucket: "requests" | "tokens"
+) => number | undefined = internalEvents.headroomRatio
 
 /**
- * Wraps `inner` gates with telemetry. The returned gates call `inner` first and record afterwards, so a
- * telemetry problem can never refuse or delay a call beyond the bookkeeping itself.
+ * Wraps `inner` gates with telemetry: every `Call` they admit comes back decorated, recording its attempts and
+ * its settlement as events, metrics, log lines and span attributes. The decorated call runs `inner`'s
+ * operations first and records afterwards, so a telemetry problem can never refuse or delay a call beyond the
+ * bookkeeping itself. What the call did (attempts, sent, usage, cost) is read from the `Call`; telemetry keeps
+ * only what it adds (its call id, the first-token time, the response details).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
+export const make: (
   inner: Gates.Gates["Service"],
-  options: Options = {}
-): Effect.Effect<
+  options?: Options
+) => Effect.Effect<
   { readonly gates: Gates.Gates["Service"]; readonly telemetry: Telemetry["Service"] },
   never,
   Scope.Scope
-> =>
-  Effect.gen(function* () {
-    // Like the gates: the Pricing service when provided, else the built-in dated table. Unknown models stay unpriced.
-    const pricing =
-      options.pricing === false
-        ? Option.none()
-        : Option.some(
-            options.pricing ?? Option.getOrElse(yield* Effect.serviceOption(Pricing), () => Pricing.of(fromTable()))
-          )
-    const hub = yield* Effect.acquireRelease(
-      PubSub.sliding<TelemetryEvent>(options.bufferSize ?? 16_384),
-      PubSub.shutdown
-    )
-    const logs = options.logs ?? true
-    const metrics = options.metrics ?? true
-    const spans = options.spans ?? true
-    const calls = new WeakMap<Gates.Ticket, CallState>()
-    let nextCallId = 0
-
-    const costOf = (ticket: Gates.Ticket, usage: Gates.Usage | undefined): number | undefined => {
-      if (usage === undefined || ticket.info.model === undefined || Option.isNone(pricing)) return undefined
-      return Option.getOrUndefined(pricing.value.cost(ticket.info.model, usage, { batch: ticket.info.batch }))
-    }
-
-    const tagsOf = (model: string | undefined, endpoint: string) => ({ model: modelTag(model), endpoint })
-
-    const annotate = (attributes: Record<string, unknown>) =>
-      spans ? Effect.annotateCurrentSpan(defined(attributes)) : Effect.void
-
-    const emitAttempt = (event: AttemptEvent, keyId: string, message: string | undefined) =>
-      Effect.gen(function* () {
-        yield* PubSub.publish(hub, event)
-        if (metrics) {
-          const tags = tagsOf(event.model, event.endpoint)
-          yield* Metric.update(requestsTotal.pipe(withTags({ ...tags, outcome: event.outcome })), 1)
-          yield* Metric.update(latencyMs.pipe(withTags({ ...tags, kind: "attempt" })), event.latencyMs)
-          if (event.errorTag !== undefined) {
-            yield* Metric.update(errorsTotal.pipe(withTags({ ...tags, error: event.errorTag })), 1)
-          }
-          for (const bucket of ["requests", "tokens"] as const) {
-            const ratio = headroomRatio(event.rateLimit, bucket)
-            if (ratio !== undefined) {
-              yield* Metric.update(
-                rateLimitRemainingRatio.pipe(withTags({ model: modelTag(event.model), key_id: keyId, bucket })),
-                ratio
-              )
-            }
-          }
-        }
-        yield* annotate({
-          "sluice.attempts": event.attempt,
-          "http.response.status_code": event.status,
-          "sluice.ratelimit.remaining_requests": event.rateLimit?.remainingRequests,
-          "sluice.ratelimit.remaining_tokens": event.rateLimit?.remainingTokens,
-          "sluice.ratelimit.limit_requests": event.rateLimit?.limitRequests,
-          "sluice.ratelimit.limit_tokens": event.rateLimit?.limitTokens
-        })
-        if (logs) {
-          const log =
-            event.outcome === "ok" ? Effect.logDebug(attemptMessage(event)) : Effect.logWarning(attemptMessage(event))
-          yield* log.pipe(Effect.annotateLogs(logAnnotations(event, message)))
-        }
-      })
-
-    const emitCall = (event: CallEvent, message: string | undefined) =>
-      Effect.gen(function* () {
-        yield* PubSub.publish(hub, event)
-        if (metrics) {
-          const tags = tagsOf(event.model, event.endpoint)
-          yield* Metric.update(callsTotal.pipe(withTags({ ...tags, outcome: event.outcome })), 1)
-          yield* Metric.update(latencyMs.pipe(withTags({ ...tags, kind: "call" })), event.latencyMs)
-          if (event.attempts === 0 && event.errorTag !== undefined) {
-            yield* Metric.update(errorsTotal.pipe(withTags({ ...tags, error: event.errorTag })), 1)
-          }
-          if (event.promptTokens !== undefined) {
-            yield* Metric.update(tokensTotal.pipe(withTags({ ...tags, kind: "prompt" })), event.promptTokens)
-          }
-          if (event.completionTokens !== undefined) {
-            yield* Metric.update(tokensTotal.pipe(withTags({ ...tags, kind: "completion" })), event.completionTokens)
-          }
-          if (event.costUsd !== undefined) yield* Metric.update(costUsdTotal.pipe(withTags(tags)), event.costUsd)
-        }
-        yield* annotate({
-          "gen_ai.usage.input_tokens": event.promptTokens,
-          "gen_ai.usage.output_tokens": event.completionTokens,
-          "gen_ai.response.model": event.responseModel,
-          "gen_ai.response.finish_reasons": event.finishReason === undefined ? undefined : [event.finishReason],
-          "sluice.cost_usd": event.costUsd,
-          "sluice.attempts": event.attempts,
-          "sluice.outcome": event.outcome,
-          "sluice.ttft_ms": event.ttftMs,
-          "sluice.request_id": event.requestId,
-          "error.type": event.errorTag
-        })
-        if (logs) {
-          const log =
-            event.outcome === "error" ? Effect.logWarning(callMessage(event)) : Effect.logInfo(callMessage(event))
-          yield* log.pipe(Effect.annotateLogs(logAnnotations(event, message)))
-        }
-      })
-
-    const callEvent = (
-      ticket: Gates.Ticket,
-      state: CallState,
-      now: number,
-      outcome: CallEvent["outcome"],
-      result: {
-        readonly usage: Gates.Usage | undefined
-        readonly sent: boolean
-        readonly error: OpenAiError | undefined
-      }
-    ): CallEvent => {
-      const usage = result.usage
-      const info = ticket.info
-      return defined({
-        _tag: "Call",
-        callId: state.callId,
-        at: now,
-        startedAt: state.startedAt,
-        model: info.model,
-        endpoint: endpointOf(info.path),
-        method: info.method,
-        stream: info.stream,
-        batch: info.batch,
-        keyId: info.keyId,
-        outcome,
-        sent: result.sent,
-        attempts: state.attempts,
-        errorTag: result.error?._tag,
-        errorCode: result.error === undefined ? undefined : errorCodeOf(result.error),
-        requestId:
-          state.details.requestId ??
-          (result.error === undefined ? undefined : requestIdOf(result.error)) ??
-          state.lastAttempt?.requestId,
-        latencyMs: now - state.startedAt,
-        ttftMs: state.firstTokenAt === undefined ? undefined : state.firstTokenAt - state.startedAt,
-        promptTokens: usage?.promptTokens,
-        completionTokens: usage?.completionTokens,
-        cachedPromptTokens: usage?.cachedPromptTokens,
-        totalTokens: usage === undefined ? undefined : usage.promptTokens + usage.completionTokens,
-        costUsd: costOf(ticket, usage),
-        finishReason: state.details.finishReason,
-        responseModel: state.details.responseModel,
-        maxOutputTokens: ticket.maxOutputTokens,
-        estimatedPromptTokens: ticket.estimatedPromptTokens
-      }) as unknown as CallEvent
-    }
-
-    const admitCall = (info: Gates.CallInfo) =>
-      Effect.gen(function* () {
-        const startedAt = yield* Clock.currentTimeMillis
-        const callId = ++nextCallId
-        yield* annotate({
-          "gen_ai.operation.name": operationOf(info.path),
-          "gen_ai.system": "openai",
-          "gen_ai.request.model": info.model,
-          "sluice.key_id": info.keyId,
-          "sluice.stream": info.stream
-        })
-        const ticket = yield* inner.admitCall(info).pipe(
-          Effect.tapError((error) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now) => {
-              const state = newState(callId, startedAt)
-              const ticket: Gates.Ticket = {
-                info,
-                scope: "",
-                estimatedPromptTokens: 0,
-                maxOutputTokens: Gates.maxOutputTokensOf(info.body)
-              }
-              return emitCall(
-                callEvent(ticket, state, now, "error", { usage: undefined, sent: false, error }),
-                scrubSecrets(error.message)
-              )
-            })
-          )
-        )
-        const state = newState(callId, startedAt)
-        calls.set(ticket, state)
-        if (ticket.maxOutputTokens > 0) yield* annotate({ "gen_ai.request.max_tokens": ticket.maxOutputTokens })
-        // Interrupted before settlement (nothing reached the server, or the caller walked away): still one event.
-        yield* Effect.addFinalizer(() =>
-          state.settled
-            ? Effect.void
-            : Effect.flatMap(Clock.currentTimeMillis, (now) => {
-                state.settled = true
-                return emitCall(
-                  callEvent(ticket, state, now, "interrupted", {
-                    usage: undefined,
-                    sent: state.lastAttempt !== undefined,
-                    error: undefined
-                  }),
-                  undefined
-                )
-              })
-        )
-        return ticket
-      })
-
-    const admitAttempt = (ticket: Gates.Ticket, attempt: number, keyId?: string | undefined) =>
-      Effect.gen(function* () {
-        const state = calls.get(ticket)
-        if (state !== undefined) {
-          state.attempts = Math.max(state.attempts, attempt)
-          state.attemptRequestedAt = yield* Clock.currentTimeMillis
-          state.attemptAdmittedAt = undefined
-        }
-        yield* inner.admitAttempt(ticket, attempt, keyId)
-        if (state !== undefined) state.attemptAdmittedAt = yield* Clock.currentTimeMillis
-      })
-
-    const observeAttempt = (ticket: Gates.Ticket, outcome: Gates.AttemptOutcome) =>
-      Effect.gen(function* () {
-        yield* inner.observeAttempt(ticket, outcome)
-        const state = calls.get(ticket)
-        if (state === undefined) return
-        const now = yield* Clock.currentTimeMillis
-        const admittedAt = state.attemptAdmittedAt ?? now
-        const info = ticket.info
-        const snapshot = outcome._tag === "Response" ? outcome.snapshot : snapshotOf(outcome.error)
-        // The Response outcome carries no request id yet; pick it up if the client adds one.
-        const responseRequestId = (outcome as { readonly requestId?: unknown }).requestId
-        const event = defined({
-          _tag: "Attempt",
-          callId: state.callId,
-          at: now,
-          model: info.model,
-          endpoint: endpointOf(info.path),
-          method: info.method,
-          stream: info.stream,
-          keyId: info.keyId,
-          attempt: Math.max(1, state.attempts),
-          outcome: outcome._tag === "Response" ? "ok" : "error",
-          status: outcome._tag === "Response" ? outcome.status : statusOf(outcome.error),
-          errorTag: outcome._tag === "Failure" ? outcome.error._tag : undefined,
-          errorCode: outcome._tag === "Failure" ? errorCodeOf(outcome.error) : undefined,
-          retryable: outcome._tag === "Failure" ? outcome.error.retryable : undefined,
-          requestId:
-            outcome._tag === "Failure"
-              ? requestIdOf(outcome.error)
-              : typeof responseRequestId === "string"
-                ? responseRequestId
-                : undefined,
-          latencyMs: now - admittedAt,
-          gateWaitMs: admittedAt - state.attemptRequestedAt,
-          rateLimit: headroomOf(snapshot),
-          retryAfterMs: outcome._tag === "Failure" ? retryAfterMsOf(outcome.error) : snapshot?.retryAfterMs
-        }) as unknown as AttemptEvent
-        state.lastAttempt = event
-        yield* emitAttempt(
-          event,
-          info.keyId,
-          outcome._tag === "Failure" ? scrubSecrets(outcome.error.message) : undefined
-        )
-      })
-
-    const settleCall = (ticket: Gates.Ticket, result: Gates.CallResult) =>
-      Effect.gen(function* () {
-        yield* inner.settleCall(ticket, result)
-        const state = calls.get(ticket)
-        if (state === undefined || state.settled) return
-        state.settled = true
-        if (result.details !== undefined) state.details = { ...defined({ ...result.details }), ...state.details }
-        const now = yield* Clock.currentTimeMillis
-        const outcome =
-          result.error !== undefined ? "error" : result.usage === undefined && !result.sent ? "interrupted" : "ok"
-        yield* emitCall(
-          callEvent(ticket, state, now, outcome, result),
-          result.error === undefined ? undefined : scrubSecrets(result.error.message)
-        )
-      })
-
-    const recordFirstToken = (ticket: Gates.Ticket) =>
-      Effect.gen(function* () {
-        const state = calls.get(ticket)
-        if (state === undefined || state.firstTokenAt !== undefined) return
-        const now = yield* Clock.currentTimeMillis
-        state.firstTokenAt = now
-        if (metrics) {
-          yield* Metric.update(
-            ttftMs.pipe(withTags(tagsOf(ticket.info.model, endpointOf(ticket.info.path)))),
-            now - state.startedAt
-          )
-        }
-      })
-
-    const recordResponse = (ticket: Gates.Ticket, details: ResponseDetails) =>
-      Effect.sync(() => {
-        const state = calls.get(ticket)
-        if (state !== undefined) state.details = { ...state.details, ...defined({ ...details }) }
-      })
-
-    return {
-      gates: Gates.Gates.of({ admitCall, admitAttempt, observeAttempt, settleCall }),
-      telemetry: Telemetry.of({
-        events: Stream.fromPubSub(hub),
-        subscribe: PubSub.subscribe(hub),
-        recordFirstToken,
-        recordResponse
-      })
-    }
-  })
-
-const newState = (callId: number, startedAt: number): CallState => ({
-  callId,
-  startedAt,
-  attempts: 0,
-  attemptRequestedAt: startedAt,
-  attemptAdmittedAt: undefined,
-  firstTokenAt: undefined,
-  details: {},
-  lastAttempt: undefined,
-  settled: false
-})
-
-// Tagged metrics by metric and tag set, each built once with its attributes: `Metric.withAttributes` would add
-// them to the fiber's context (a copy) and re-key the series on every update, and the same few tag sets come
-// back on every call. Bounded by the tag values seen (models, endpoints, outcomes, errors).
-const taggedCache = new WeakMap<object, Map<string, object>>()
-
-const withTags =
-  (tags: Record<string, string>) =>
-  <M extends Metric.Metric<number, unknown>>(metric: M): M => {
-    let byTags = taggedCache.get(metric)
-    if (byTags === undefined) {
-      byTags = new Map()
-      taggedCache.set(metric, byTags)
-    }
-    let id = ""
-    for (const key in tags) id += `${key}\u0000${tags[key]}\u0001`
-    const cached = byTags.get(id)
-    if (cached !== undefined) return cached as M
-    const define = definitions.get(metric)
-    const tagged = define === undefined ? Metric.withAttributes(metric, tags) : define(tags)
-    byTags.set(id, tagged)
-    return tagged as M
-  }
-
-const logAnnotations = (event: TelemetryEvent, errorMessage: string | undefined): Record<string, unknown> => {
-  const rateLimit = event._tag === "Attempt" ? event.rateLimit : undefined
-  const { _tag, rateLimit: _nested, ...rest } = event as AttemptEvent
-  return defined({
-    event: _tag === "Attempt" ? "attempt" : "call",
-    ...rest,
-    ...(rateLimit === undefined
-      ? {}
-      : {
-          remainingRequests: rateLimit.remainingRequests,
-          limitRequests: rateLimit.limitRequests,
-          resetRequestsMs: rateLimit.resetRequestsMs,
-          remainingTokens: rateLimit.remainingTokens,
-          limitTokens: rateLimit.limitTokens,
-          resetTokensMs: rateLimit.resetTokensMs
-        }),
-    errorMessage: errorMessage === undefined ? undefined : errorMessage.slice(0, 300)
-  })
-}
+> = decorate.make
 
 /**
  * Telemetry over the `Gates` in the context: needs `Gates` (and uses `Pricing` when present), provides the
@@ -753,25 +313,20 @@ export const events: Stream.Stream<TelemetryEvent, never, Telemetry> = Stream.un
 )
 
 /**
- * Marks the first token of a streaming call. A no-op when no `Telemetry` is provided, so the stream layer can
- * call it unconditionally.
+ * Marks the first token of a streaming call (`call.recordFirstToken`). A no-op for a call no `Telemetry`
+ * decorates, so the stream layer can call it unconditionally.
  *
  * @since 0.1.0
  * @category recorders
  */
-export const recordFirstToken = (ticket: Gates.Ticket): Effect.Effect<void> =>
-  Effect.flatMap(Effect.serviceOption(Telemetry), (telemetry) =>
-    Option.isSome(telemetry) ? telemetry.value.recordFirstToken(ticket) : Effect.void
-  )
+export const recordFirstToken = (call: Gates.Call): Effect.Effect<void> => call.recordFirstToken
 
 /**
  * Adds the finish reason, response model or request id of a call to its event and span. Call it before the
- * call settles. A no-op when no `Telemetry` is provided.
+ * call settles. A no-op for a call no `Telemetry` decorates.
  *
  * @since 0.1.0
  * @category recorders
  */
-export const recordResponse = (ticket: Gates.Ticket, details: ResponseDetails): Effect.Effect<void> =>
-  Effect.flatMap(Effect.serviceOption(Telemetry), (telemetry) =>
-    Option.isSome(telemetry) ? telemetry.value.recordResponse(ticket, details) : Effect.void
-  )
+export const recordResponse = (call: Gates.Call, details: ResponseDetails): Effect.Effect<void> =>
+  call.recordResponse(details)

@@ -1,17 +1,26 @@
 /**
  * Pre-flight token estimates: how many prompt tokens a request will be charged for, and how many output tokens
  * it may produce. The rate limiter spends these before sending and the budget prices them, so a call is
- * tokenized exactly once (in `Gates.admitCall`) and the numbers travel on the `Ticket`.
+ * tokenized exactly once (in `Gates.admit`) and the numbers travel on the `Call`.
  *
- * Counting uses gpt-tokenizer with the model's encoding (`o200k_base` for gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and
- * the o-series; `cl100k_base` for gpt-4, gpt-3.5 and the embedding models) plus the per-message overhead
- * OpenAI documents (3 tokens per message, 1 per `name`, 3 to prime the reply). Encodings are loaded lazily on
- * first use, and long strings (system prompts repeated across a batch) are cached by content.
+ * By default nothing is tokenized: `promptTokens` is the UTF-8 byte count of the prompt's text plus the
+ * per-message overhead OpenAI documents (3 tokens per message, 1 per `name`, 3 to prime the reply). Every
+ * byte-level BPE token covers at least one byte, so this is a strict upper bound on the exact count: safe for a
+ * budget's reservation, which is settled to the actual usage afterwards. `admissionPromptTokens` is the server's
+ * own admission measure (about one token per four characters, plus the same overheads), which is what the token
+ * limit is charged at, for the rate limiter.
+ *
+ * With `exact: true`, counting uses gpt-tokenizer with the model's encoding (`o200k_base` for gpt-4o, gpt-4.1,
+ * gpt-4.5, gpt-5 and the o-series; `cl100k_base` for gpt-4, gpt-3.5 and the embedding models). Its tables are
+ * loaded (a dynamic import) on the first exact count only, never by importing `@sluice/core`; long strings
+ * (system prompts repeated across a batch) are cached by content. `count` is always exact.
  *
  * @since 0.1.0
  */
-import { Cache, Context, Effect, Layer } from "effect"
-import * as LongText from "./internal/longText.js"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Internal from "./internal/tokenizer.js"
 
 /**
  * A BPE encoding gpt-tokenizer ships.
@@ -19,7 +28,7 @@ import * as LongText from "./internal/longText.js"
  * @since 0.1.0
  * @category models
  */
-export type Encoding = "o200k_base" | "cl100k_base"
+export type Encoding = Internal.Encoding
 
 /**
  * The estimate carried on a ticket.
@@ -28,8 +37,14 @@ export type Encoding = "o200k_base" | "cl100k_base"
  * @category models
  */
 export interface Estimate {
+  /** Prompt tokens, never fewer than the exact count (the budget reserves these). */
   readonly promptTokens: number
   readonly maxOutputTokens: number
+  /**
+   * Prompt tokens as the server charges its token limit at admission (for the rate limiter): the character rule by
+   * default, the exact count with `exact: true`. When absent, use `promptTokens`.
+   */
+  readonly admissionPromptTokens?: number | undefined
 }
 
 /**
@@ -51,14 +66,19 @@ export interface Request {
  */
 export interface Options {
   /**
+   * Count prompts exactly with gpt-tokenizer (loaded on the first estimate) instead of the UTF-8 byte bound.
+   * Default false.
+   */
+  readonly exact?: boolean
+  /**
    * Output tokens assumed when a chat request sets neither `max_completion_tokens` nor `max_tokens`. The
    * server may produce up to the model's limit, so this is a guess the budget prices: set it, or set
    * `max_completion_tokens` on requests, when a budget is in force. Default 4096.
    */
   readonly defaultMaxOutputTokens?: number
-  /** Distinct long strings whose counts are remembered. Default 1024; 0 disables the cache. */
+  /** Exact counting: distinct long strings whose counts are remembered. Default 1024; 0 disables the cache. */
   readonly cacheCapacity?: number
-  /** Strings at least this long are cached (shorter ones are cheaper to re-count than to hash). Default 256. */
+  /** Exact counting: strings at least this long are cached (shorter ones are cheaper to re-count). Default 256. */
   readonly cacheMinLength?: number
 }
 
@@ -69,7 +89,7 @@ export interface Options {
  * @since 0.1.0
  * @category constants
  */
-export const imageTokens = { low: 85, high: 765 } as const
+export const imageTokens: { readonly low: 85; readonly high: 765 } = Internal.imageTokens
 
 /**
  * Per-message overheads from OpenAI's cookbook ("How to count tokens with tiktoken").
@@ -77,7 +97,13 @@ export const imageTokens = { low: 85, high: 765 } as const
  * @since 0.1.0
  * @category constants
  */
-export const overhead = { perMessage: 3, perName: 1, replyPriming: 3, perTool: 8, toolsBase: 12 } as const
+export const overhead: {
+  readonly perMessage: 3
+  readonly perName: 1
+  readonly replyPriming: 3
+  readonly perTool: 8
+  readonly toolsBase: 12
+} = Internal.overhead
 
 /**
  * The encoding a model uses. Unknown models get `o200k_base` (every current OpenAI model uses it; for
@@ -86,13 +112,7 @@ export const overhead = { perMessage: 3, perName: 1, replyPriming: 3, perTool: 8
  * @since 0.1.0
  * @category encodings
  */
-export const encodingFor = (model: string | undefined): Encoding => {
-  if (model === undefined) return "o200k_base"
-  const name = model.startsWith("ft:") ? (model.split(":")[1] ?? model) : model
-  if (/^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o\d)/.test(name)) return "o200k_base"
-  if (/^(gpt-4|gpt-3\.5|gpt-35|text-embedding-|davinci-002|babbage-002)/.test(name)) return "cl100k_base"
-  return "o200k_base"
-}
+export const encodingFor: (model: string | undefined) => Encoding = Internal.encodingFor
 
 /**
  * Output tokens a request may produce: `max_completion_tokens ?? max_tokens ?? max_output_tokens ?? fallback`,
@@ -101,161 +121,25 @@ export const encodingFor = (model: string | undefined): Encoding => {
  * @since 0.1.0
  * @category estimates
  */
-export const maxOutput = (body: unknown, fallback: number): number => {
-  if (typeof body !== "object" || body === null) return fallback
-  const record = body as Record<string, unknown>
-  const value = record["max_completion_tokens"] ?? record["max_tokens"] ?? record["max_output_tokens"]
-  const max = typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : fallback
-  const n = record["n"]
-  return typeof n === "number" && Number.isInteger(n) && n > 1 ? max * n : max
-}
-
-/** A synchronous string counter for one encoding. */
-type Counter = (text: string) => number
-
-/** A loaded encoding: the tokenizer and its pre-tokenizer split pattern. */
-interface Loaded {
-  readonly tokenizer: LongText.Tokenizer
-  readonly split: RegExp
-}
-
-const splitPatterns = () => import("gpt-tokenizer/encodingParams/constants")
-
-const loaders: Record<Encoding, () => Promise<Loaded>> = {
-  o200k_base: () =>
-    Promise.all([import("gpt-tokenizer/encoding/o200k_base"), splitPatterns()]).then(([tokenizer, patterns]) => ({
-      tokenizer,
-      split: patterns.O200K_TOKEN_SPLIT_REGEX
-    })),
-  cl100k_base: () =>
-    Promise.all([import("gpt-tokenizer/encoding/cl100k_base"), splitPatterns()]).then(([tokenizer, patterns]) => ({
-      tokenizer,
-      split: patterns.CL100K_TOKEN_SPLIT_REGEX
-    }))
-}
-
-/**
- * Exact for ordinary text; a run without whitespace longer than a few hundred characters is counted in pieces
- * (linear time, never above its UTF-8 byte count): see `internal/longText.ts`.
- */
-const counterOf =
-  (loaded: Loaded): Counter =>
-  (text) =>
-    LongText.countNow(loaded.tokenizer, loaded.split, text)
-
-/** The same count as an Effect that yields every ~64 K characters, so a huge string does not block interruption. */
-const countYielding = (loaded: Loaded, text: string): Effect.Effect<number> =>
-  Effect.suspend(() => {
-    const steps = LongText.countSteps(loaded.tokenizer, loaded.split, text)
-    const loop: Effect.Effect<number> = Effect.suspend(() => {
-      const step = steps.next()
-      return step.done === true ? Effect.succeed(step.value) : Effect.andThen(Effect.yieldNow, loop)
-    })
-    return loop
-  })
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null
-
-/** Counts one message `content`: a string, or an array of parts. */
-const countContent = (count: Counter, content: unknown): number => {
-  if (typeof content === "string") return count(content)
-  if (!Array.isArray(content)) return 0
-  let total = 0
-  for (const part of content) {
-    if (typeof part === "string") total += count(part)
-    else if (isRecord(part)) {
-      if (typeof part["text"] === "string") total += count(part["text"])
-      else if (typeof part["refusal"] === "string") total += count(part["refusal"])
-      else if (part["type"] === "image_url" || part["type"] === "input_image") {
-        const image = part["image_url"]
-        const detail = isRecord(image) ? image["detail"] : part["detail"]
-        total += detail === "low" ? imageTokens.low : imageTokens.high
-      } else if (part["type"] === "input_audio" || part["type"] === "file" || part["type"] === "input_file") {
-        // Audio and files are billed by the server's own measure; count what text we can see.
-        total += count(JSON.stringify(part))
-      }
-    }
-  }
-  return total
-}
-
-/** Counts a chat `messages` array with OpenAI's documented overheads (without reply priming). */
-const countMessages = (count: Counter, messages: ReadonlyArray<unknown>): number => {
-  let total = 0
-  for (const message of messages) {
-    total += overhead.perMessage
-    if (!isRecord(message)) continue
-    if (typeof message["role"] === "string") total += count(message["role"])
-    total += countContent(count, message["content"])
-    if (typeof message["name"] === "string") total += overhead.perName + count(message["name"])
-    const toolCalls = message["tool_calls"]
-    if (Array.isArray(toolCalls)) {
-      for (const call of toolCalls) {
-        const fn = isRecord(call) ? call["function"] : undefined
-        if (isRecord(fn)) {
-          if (typeof fn["name"] === "string") total += count(fn["name"])
-          if (typeof fn["arguments"] === "string") total += count(fn["arguments"])
-        }
-      }
-    }
-    const functionCall = message["function_call"]
-    if (isRecord(functionCall) && typeof functionCall["arguments"] === "string") {
-      total += count(functionCall["arguments"])
-    }
-  }
-  return total
-}
-
-/**
- * Tool definitions are rendered into the prompt by the server in a format it does not publish; counting their
- * JSON plus a small per-tool overhead over-estimates slightly, which is the safe side for limits and budgets.
- */
-const countTools = (count: Counter, body: Record<string, unknown>): number => {
-  const tools = Array.isArray(body["tools"]) ? body["tools"] : Array.isArray(body["functions"]) ? body["functions"] : []
-  if (tools.length === 0) return 0
-  let total = overhead.toolsBase
-  for (const tool of tools) total += overhead.perTool + count(JSON.stringify(tool))
-  return total
-}
-
-/** Embeddings `input`: a string, strings, a token array or token arrays. */
-const countEmbeddingInput = (count: Counter, input: unknown): number => {
-  if (typeof input === "string") return count(input)
-  if (!Array.isArray(input)) return 0
-  let total = 0
-  for (const item of input) {
-    if (typeof item === "string") total += count(item)
-    else if (typeof item === "number") total += 1
-    else if (Array.isArray(item)) total += item.length
-  }
-  return total
-}
+export const maxOutput: (body: unknown, fallback: number) => number = Internal.maxOutput
 
 /**
  * Counts the prompt tokens of a request body with a given string counter. Pure and synchronous: the
- * `Tokens` service supplies a cached counter; tests and tools can pass any counter.
+ * `Tokens` service supplies its counter; tests and tools can pass any counter.
  *
  * @since 0.1.0
  * @category estimates
  */
-export const countPrompt = (count: Counter, path: string, body: unknown): number => {
-  if (!isRecord(body)) return 0
-  if (Array.isArray(body["messages"])) {
-    return countMessages(count, body["messages"]) + overhead.replyPriming + countTools(count, body)
-  }
-  if (path.startsWith("/embeddings")) return countEmbeddingInput(count, body["input"])
-  if (body["prompt"] !== undefined) return countEmbeddingInput(count, body["prompt"])
-  if (body["input"] !== undefined) {
-    // Responses API: a string or a list of message-like items.
-    const input = body["input"]
-    const instructions = typeof body["instructions"] === "string" ? count(body["instructions"]) : 0
-    if (typeof input === "string") return instructions + count(input) + overhead.replyPriming
-    if (Array.isArray(input)) {
-      return instructions + countMessages(count, input) + overhead.replyPriming + countTools(count, body)
-    }
-  }
-  return 0
-}
+export const countPrompt: (count: (text: string) => number, path: string, body: unknown) => number =
+  Internal.countPrompt
+
+/**
+ * The UTF-8 byte count of a string: a strict upper bound on its byte-level BPE tokens (the default counter).
+ *
+ * @since 0.3.0
+ * @category estimates
+ */
+export const utf8Bytes: (text: string) => number = Internal.utf8Bytes
 
 /**
  * Whether a request generates output tokens (embeddings and moderations do not).
@@ -263,8 +147,7 @@ export const countPrompt = (count: Counter, path: string, body: unknown): number
  * @since 0.1.0
  * @category estimates
  */
-export const producesOutput = (path: string): boolean =>
-  !path.startsWith("/embeddings") && !path.startsWith("/moderations")
+export const producesOutput: (path: string) => boolean = Internal.producesOutput
 
 /**
  * The token estimator.
@@ -275,9 +158,9 @@ export const producesOutput = (path: string): boolean =>
 export class Tokens extends Context.Service<
   Tokens,
   {
-    /** Counts a string with an encoding. */
+    /** Counts a string exactly with an encoding (loads the tokenizer on first use). */
     readonly count: (text: string, encoding: Encoding) => Effect.Effect<number>
-    /** Estimates prompt and maximum output tokens of a request. Tokenizes once. */
+    /** Estimates prompt and maximum output tokens of a request. */
     readonly estimate: (request: Request) => Effect.Effect<Estimate>
   }
 >()("@sluice/core/Tokens") {}
@@ -287,94 +170,21 @@ export class Tokens extends Context.Service<
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<Tokens["Service"]> =>
-  Effect.gen(function* () {
-    const defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096
-    const cacheCapacity = options.cacheCapacity ?? 1024
-    const cacheMinLength = options.cacheMinLength ?? 256
-    const encodings = yield* Cache.make({
-      capacity: 2,
-      timeToLive: Number.POSITIVE_INFINITY,
-      lookup: (encoding: Encoding) => Effect.promise(loaders[encoding])
-    })
-    const longCounts = yield* Cache.make({
-      capacity: Math.max(1, cacheCapacity),
-      timeToLive: Number.POSITIVE_INFINITY,
-      lookup: (key: string) =>
-        Effect.flatMap(Cache.get(encodings, key.slice(0, key.indexOf("\u0000")) as Encoding), (loaded) =>
-          countYielding(loaded, key.slice(key.indexOf("\u0000") + 1))
-        )
-    })
-
-    // The tokenizer is synchronous CPU work: the request is walked once with a counter that answers long
-    // strings from counts seeded out of the cache (a batch's shared system prompt is tokenized once per process).
-    const counterFor = (encoding: Encoding) =>
-      Effect.map(Cache.get(encodings, encoding), (loaded) => {
-        const raw = counterOf(loaded)
-        const known = new Map<string, number>()
-        const counter: Counter = (text) => {
-          if (cacheCapacity === 0 || text.length < cacheMinLength) return raw(text)
-          const hit = known.get(text)
-          if (hit !== undefined) return hit
-          const value = raw(text)
-          known.set(text, value)
-          return value
-        }
-        return { counter, known, loaded }
+  Effect.map(
+    Internal.makeExact({
+      defaultMaxOutputTokens: options.defaultMaxOutputTokens ?? 4096,
+      cacheCapacity: options.cacheCapacity ?? 1024,
+      cacheMinLength: options.cacheMinLength ?? 256
+    }),
+    (exact) => {
+      if (options.exact === true) return Tokens.of(exact)
+      const defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096
+      return Tokens.of({
+        count: exact.count,
+        estimate: (request) => Effect.sync(() => Internal.estimateBound(request, defaultMaxOutputTokens))
       })
-
-    const count = (text: string, encoding: Encoding) =>
-      text.length < cacheMinLength || cacheCapacity === 0
-        ? Effect.flatMap(Cache.get(encodings, encoding), (loaded) => countYielding(loaded, text))
-        : Cache.get(longCounts, `${encoding}\u0000${text}`)
-
-    const estimate = (request: Request) =>
-      Effect.gen(function* () {
-        const maxOutputTokens = producesOutput(request.path) ? maxOutput(request.body, defaultMaxOutputTokens) : 0
-        if (!isRecord(request.body)) return { promptTokens: 0, maxOutputTokens }
-        const encoding = encodingFor(request.model)
-        const { counter, known, loaded } = yield* counterFor(encoding)
-        // Pre-seed counts of long strings already cached from earlier calls (a batch's shared system prompt);
-        // huge ones not seen before are counted here, yielding, so the synchronous walk below stays short.
-        const longs = collectLongStrings(request.body, cacheMinLength)
-        for (const text of longs) {
-          if (known.has(text)) continue
-          const cached =
-            cacheCapacity === 0 ? undefined : yield* Cache.getOption(longCounts, `${encoding}\u0000${text}`)
-          if (cached !== undefined && cached._tag === "Some") known.set(text, cached.value)
-          else if (text.length >= LongText.yieldEvery) known.set(text, yield* countYielding(loaded, text))
-        }
-        const promptTokens = countPrompt((text) => known.get(text) ?? counter(text), request.path, request.body)
-        if (cacheCapacity > 0) {
-          for (const text of longs) {
-            const value = known.get(text)
-            if (value !== undefined) yield* Cache.set(longCounts, `${encoding}\u0000${text}`, value)
-          }
-        }
-        return { promptTokens, maxOutputTokens }
-      })
-
-    return Tokens.of({ count, estimate })
-  })
-
-/** Long strings in message contents and inputs (the ones worth caching). */
-const collectLongStrings = (body: Record<string, unknown>, minLength: number): ReadonlyArray<string> => {
-  const out: Array<string> = []
-  const visit = (value: unknown, depth: number): void => {
-    if (depth > 4) return
-    if (typeof value === "string") {
-      if (value.length >= minLength) out.push(value)
-    } else if (Array.isArray(value)) {
-      for (const item of value) visit(item, depth + 1)
-    } else if (isRecord(value)) {
-      if (typeof value["content"] === "string" || Array.isArray(value["content"])) visit(value["content"], depth + 1)
-      if (typeof value["text"] === "string") visit(value["text"], depth + 1)
     }
-  }
-  visit(body["messages"], 0)
-  visit(body["input"], 0)
-  visit(body["instructions"], 0)
-  return out
-}
+  )
 
 /**
  * @since 0.1.0

@@ -22,17 +22,26 @@ const chatCall = (model: string, maxTokens = 1000): Gates.CallInfo => ({
 
 const okResponse: Gates.AttemptOutcome = { _tag: "Response", status: 200, snapshot: RateLimitSnapshot.make({}) }
 
-/** One call through all four hooks, with its own call and attempt scopes, like the client runs it. */
+/** What the client's `send` ends with, for `call.attempt`. */
+const outcomeOf = (outcome: Gates.AttemptOutcome) =>
+  outcome._tag === "Response" ? Effect.succeed(outcome) : Effect.fail(outcome.error)
+
+/** One call: admission, one attempt, settlement, with its own call and attempt scopes, like the client runs it. */
 const runCall = (info: Gates.CallInfo, usage: Gates.Usage | undefined, outcome: Gates.AttemptOutcome = okResponse) =>
   Effect.gen(function* () {
     const gates = yield* Gates.Gates
     return yield* Effect.scoped(
       Effect.gen(function* () {
-        const ticket = yield* gates.admitCall(info)
-        yield* Effect.scoped(gates.admitAttempt(ticket, 0))
-        yield* gates.observeAttempt(ticket, outcome)
-        yield* gates.settleCall(ticket, { usage, sent: true, error: undefined })
-        return ticket
+        const call = yield* gates.admit(info)
+        // the outcome's own failure is the attempt's; a gate's refusal fails the call
+        yield* Effect.scoped(call.attempt("k1", outcomeOf(outcome))).pipe(
+          Effect.catchIf(
+            (error) => outcome._tag === "Failure" && error === outcome.error,
+            () => Effect.void
+          )
+        )
+        yield* call.settle({ usage, sent: true, error: undefined })
+        return call
       })
     )
   })
@@ -41,7 +50,7 @@ describe("Gates", () => {
   it.effect("with no gate services it admits everything and does not tokenize", () =>
     Effect.gen(function* () {
       const ticket = yield* runCall(chatCall("gpt-4o"), undefined)
-      expect(ticket.scope).toBe("k1:gpt-4o")
+      expect(ticket.scope).toEqual({ keyId: "k1", model: "gpt-4o", key: "k1:gpt-4o", budget: "global" })
       expect(ticket.estimatedPromptTokens).toBe(0)
       expect(ticket.maxOutputTokens).toBe(1000)
     }).pipe(Effect.provide(Gates.layer()))
@@ -58,7 +67,9 @@ describe("Gates", () => {
       expect(ticket.estimatedPromptTokens).toBe(9)
       expect((yield* budget.spent("global")).usd).toBeCloseTo((9 * 2.5 + 100 * 10) / 1e6)
       expect((yield* budget.spent("global")).tokens).toBe(109)
-    }).pipe(Effect.provide(Gates.layer().pipe(Layer.provideMerge(Budget.layer({ ceilingUsd: 1 })))))
+    }).pipe(
+      Effect.provide(Gates.layer({ tokens: { exact: true } }).pipe(Layer.provideMerge(Budget.layer({ ceilingUsd: 1 }))))
+    )
   )
 
   it.effect("refuses with BudgetExceeded before sending; an unsettled call releases its reservation", () =>
@@ -67,11 +78,11 @@ describe("Gates", () => {
       const budget = yield* Budget.Budget
       // gpt-4o output is $10 / 1M: 60 000 output tokens is $0.60 worst case against a $1 ceiling.
       const callScope = yield* Scope.make()
-      yield* gates.admitCall(chatCall("gpt-4o", 60_000)).pipe(Scope.provide(callScope))
-      const refused = yield* Effect.flip(Effect.scoped(gates.admitCall(chatCall("gpt-4o", 60_000))))
+      yield* gates.admit(chatCall("gpt-4o", 60_000)).pipe(Scope.provide(callScope))
+      const refused = yield* Effect.flip(Effect.scoped(gates.admit(chatCall("gpt-4o", 60_000))))
       expect(refused._tag).toBe("BudgetExceeded")
       yield* Scope.close(callScope, Exit.void)
-      yield* Effect.scoped(gates.admitCall(chatCall("gpt-4o", 60_000)))
+      yield* Effect.scoped(gates.admit(chatCall("gpt-4o", 60_000)))
       expect((yield* budget.spent("global")).usd).toBe(0)
     }).pipe(Effect.provide(Gates.layer().pipe(Layer.provideMerge(Budget.layer({ ceilingUsd: 1 })))))
   )
@@ -79,7 +90,7 @@ describe("Gates", () => {
   it.effect("fails closed with PriceUnknown only while a budget is in force", () =>
     Effect.gen(function* () {
       const withBudget = yield* Effect.flip(
-        Effect.scoped(Effect.flatMap(Gates.Gates, (g) => g.admitCall(chatCall("my-local-llama"))))
+        Effect.scoped(Effect.flatMap(Gates.Gates, (g) => g.admit(chatCall("my-local-llama"))))
       ).pipe(Effect.provide(Gates.layer().pipe(Layer.provide(Budget.layer({ ceilingUsd: 1 })))))
       expect(withBudget._tag).toBe("PriceUnknown")
       yield* runCall(chatCall("my-local-llama"), undefined).pipe(Effect.provide(Gates.layer()))
@@ -97,14 +108,14 @@ describe("Gates", () => {
   it.effect("a 429 closes the limiter's gate for every attempt until the server's hint passes", () =>
     Effect.gen(function* () {
       const gates = yield* Gates.Gates
-      const ticket = yield* gates.admitCall(chatCall("gpt-4o"))
-      yield* Effect.scoped(gates.admitAttempt(ticket, 0))
-      yield* gates.observeAttempt(ticket, {
-        _tag: "Failure",
-        error: new RateLimited({ message: "slow down", status: 429, retryAfterMs: 2000 })
-      })
-      const other = yield* gates.admitCall(chatCall("gpt-4o"))
-      const waiting = yield* Effect.forkChild(Effect.scoped(gates.admitAttempt(other, 0)))
+      const call = yield* gates.admit(chatCall("gpt-4o"))
+      yield* Effect.scoped(
+        Effect.exit(
+          call.attempt("k1", Effect.fail(new RateLimited({ message: "slow down", status: 429, retryAfterMs: 2000 })))
+        )
+      )
+      const other = yield* gates.admit(chatCall("gpt-4o"))
+      const waiting = yield* Effect.forkChild(Effect.scoped(other.attempt("k1", outcomeOf(okResponse))))
       yield* TestClock.adjust(1999)
       expect(waiting.pollUnsafe()).toBeUndefined()
       yield* TestClock.adjust(1000)
@@ -126,7 +137,7 @@ describe("Gates", () => {
     }).pipe(Effect.provide(Gates.layer().pipe(Layer.provideMerge(RateLimiter.layer()))))
   )
 
-  it.effect("QuotaExceeded blows the fuse: the next call on the key fails fast at admitCall", () =>
+  it.effect("QuotaExceeded blows the fuse: the next call on the key fails fast at admission", () =>
     Effect.gen(function* () {
       yield* runCall(chatCall("gpt-4o"), undefined, {
         _tag: "Failure",
@@ -152,10 +163,10 @@ describe("Gates", () => {
   it.effect("a concurrency permit is held for the attempt scope only", () =>
     Effect.gen(function* () {
       const gates = yield* Gates.Gates
-      const ticket = yield* Effect.scoped(gates.admitCall(chatCall("gpt-4o")))
+      const call = yield* Effect.scoped(gates.admit(chatCall("gpt-4o")))
       const attempt = yield* Scope.make()
-      yield* gates.admitAttempt(ticket, 0).pipe(Scope.provide(attempt))
-      const second = yield* Effect.forkChild(Effect.scoped(gates.admitAttempt(ticket, 1)))
+      yield* call.attempt("k1", outcomeOf(okResponse)).pipe(Scope.provide(attempt))
+      const second = yield* Effect.forkChild(Effect.scoped(call.attempt("k1", outcomeOf(okResponse))))
       yield* TestClock.adjust(10)
       expect(second.pollUnsafe()).toBeUndefined()
       yield* Scope.close(attempt, Exit.void)
@@ -168,14 +179,14 @@ describe("Gates", () => {
       const gates = yield* Gates.Gates
       const budget = yield* Budget.Budget
       yield* Effect.scoped(
-        Effect.flatMap(gates.admitCall(chatCall("gpt-4o", 100)), (t) =>
-          gates.settleCall(t, { usage: undefined, sent: false, error: undefined })
+        Effect.flatMap(gates.admit(chatCall("gpt-4o", 100)), (call) =>
+          call.settle({ usage: undefined, sent: false, error: undefined })
         )
       )
       expect((yield* budget.spent("global")).usd).toBe(0)
       yield* Effect.scoped(
-        Effect.flatMap(gates.admitCall(chatCall("gpt-4o", 100)), (t) =>
-          gates.settleCall(t, { usage: undefined, sent: true, error: undefined })
+        Effect.flatMap(gates.admit(chatCall("gpt-4o", 100)), (call) =>
+          call.settle({ usage: undefined, sent: true, error: undefined })
         )
       )
       expect((yield* budget.spent("global")).usd).toBeCloseTo((9 * 2.5 + 100 * 10) / 1e6)
@@ -189,6 +200,46 @@ describe("Gates", () => {
   it.effect("defaults compose every gate and admit an ordinary call", () =>
     runCall(chatCall("gpt-4o-mini"), { promptTokens: 9, completionTokens: 5, cachedPromptTokens: 0 }).pipe(
       Effect.provide(Gates.defaults)
+    )
+  )
+})
+
+describe("Gates.Call", () => {
+  it.effect("carries its scope as a value; an attempt with a rotated-in key runs in that key's scope", () =>
+    Effect.gen(function* () {
+      const gates = yield* Gates.Gates
+      const limiter = yield* RateLimiter.RateLimiter
+      const call = yield* Effect.scoped(gates.admit(chatCall("gpt-4o")))
+      expect(call.scope).toEqual({ keyId: "k1", model: "gpt-4o", key: "k1:gpt-4o", budget: "global" })
+      const snapshot = RateLimitSnapshot.make({ limitRequests: 77, limitTokens: 7_000 })
+      yield* Effect.scoped(call.attempt("k2", Effect.succeed({ status: 200, snapshot })))
+      expect((yield* limiter.status("k2:gpt-4o")).limits).toMatchObject({ requests: 77 })
+      expect((yield* limiter.status("k1:gpt-4o")).limits).not.toMatchObject({ requests: 77 })
+      expect(call.progress.attempts).toBe(1)
+    }).pipe(Effect.provide(Gates.layer().pipe(Layer.provideMerge(RateLimiter.layer()))))
+  )
+
+  it.effect("settles once: the cost it returns is what the budget settled", () =>
+    Effect.gen(function* () {
+      const gates = yield* Gates.Gates
+      const budget = yield* Budget.Budget
+      const usage = { promptTokens: 1000, completionTokens: 200, cachedPromptTokens: 400 }
+      const settled = yield* Effect.scoped(
+        Effect.flatMap(gates.admit(chatCall("gpt-4o", 300)), (call) =>
+          Effect.zip(
+            call.settle({ usage, sent: true, error: undefined }),
+            call.settle({ usage, sent: true, error: undefined })
+          )
+        )
+      )
+      // gpt-4o: $2.50 input, $1.25 cached input, $10 output per 1M
+      expect(settled[0].costUsd).toBeCloseTo((600 * 2.5 + 400 * 1.25 + 200 * 10) / 1e6, 12)
+      expect((yield* budget.spent("global")).usd).toBe(settled[0].costUsd)
+      expect(settled[1]).toEqual({ usage: undefined, costUsd: undefined })
+    }).pipe(
+      Effect.provide(
+        Gates.layer().pipe(Layer.provideMerge(Layer.merge(Budget.layer({ ceilingUsd: 1 }), ModelLifecycle.layer())))
+      )
     )
   )
 })

@@ -61,7 +61,7 @@ const recordingSpans = <A, E, R>(spans: Array<Tracer.Span>, effect: Effect.Effec
 const telemetryOverNone = (options: Telemetry.Options = {}) =>
   Telemetry.wrap(Layer.merge(Gates.none, Pricing.layer()), options)
 
-/** Drives the hooks the way the client does: admit, attempts (each taking `latencies[i]` ms), settle. */
+/** Drives a call the way the client does: admit, attempts (each taking `latencies[i]` ms), settle. */
 const simulateCall = (
   callInfo: Gates.CallInfo,
   attempts: ReadonlyArray<{ readonly latencyMs: number; readonly outcome: Gates.AttemptOutcome }>,
@@ -69,21 +69,20 @@ const simulateCall = (
 ) =>
   Effect.gen(function* () {
     const gates = yield* Gates.Gates
-    const ticket = yield* gates.admitCall(callInfo)
+    const call = yield* gates.admit(callInfo)
     let last: Gates.AttemptOutcome | undefined
-    for (const [index, attempt] of attempts.entries()) {
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          yield* gates.admitAttempt(ticket, index + 1)
-          yield* TestClock.adjust(attempt.latencyMs)
-          yield* gates.observeAttempt(ticket, attempt.outcome)
-        })
+    for (const attempt of attempts) {
+      const outcome = attempt.outcome
+      const send = Effect.andThen(
+        TestClock.adjust(attempt.latencyMs),
+        outcome._tag === "Response" ? Effect.succeed(outcome) : Effect.fail(outcome.error)
       )
-      last = attempt.outcome
+      yield* Effect.exit(Effect.scoped(call.attempt(callInfo.keyId, send)))
+      last = outcome
     }
     const error = last?._tag === "Failure" ? last.error : undefined
-    yield* gates.settleCall(ticket, { usage, sent: true, error })
-    return ticket
+    yield* call.settle({ usage, sent: true, error })
+    return call
   }).pipe(Effect.scoped, Effect.withSpan("OpenAi POST /chat/completions"))
 
 /** Every event published so far, without waiting (`PubSub.takeAll` would wait for one). */
@@ -267,15 +266,14 @@ describe("Telemetry", () => {
   it.effect("a call refused by a gate (budget) still gives one call event, with the error and sent: false", () =>
     Effect.gen(function* () {
       const refusing = Layer.succeed(Gates.Gates, {
-        ...Effect.runSync(Effect.provide(Gates.Gates, Gates.none)),
-        admitCall: () =>
+        admit: () =>
           Effect.fail(
             new BudgetExceeded({ scope: "global", unit: "usd", ceiling: 1, spent: 1, reserved: 0, requested: 0.1 })
           )
       })
       const result = yield* Effect.gen(function* () {
         const events = yield* (yield* Telemetry.Telemetry).subscribe
-        const error = yield* Effect.flip(Effect.scoped(Effect.flatMap(Gates.Gates, (g) => g.admitCall(info("gpt-4o")))))
+        const error = yield* Effect.flip(Effect.scoped(Effect.flatMap(Gates.Gates, (g) => g.admit(info("gpt-4o")))))
         return { error, events: yield* take(events) }
       }).pipe(Effect.provide(Telemetry.wrap(refusing)))
       expect(result.error._tag).toBe("BudgetExceeded")
@@ -297,9 +295,8 @@ describe("Telemetry", () => {
       const fiber = yield* Effect.forkChild(
         Effect.scoped(
           Effect.gen(function* () {
-            const ticket = yield* gates.admitCall(info("gpt-4o"))
-            yield* gates.admitAttempt(ticket, 1)
-            yield* Effect.never
+            const call = yield* gates.admit(info("gpt-4o"))
+            yield* call.attempt("key-3f2a9c", Effect.never)
           })
         )
       )
@@ -316,16 +313,15 @@ describe("Telemetry", () => {
       const events = yield* (yield* Telemetry.Telemetry).subscribe
       const gates = yield* Gates.Gates
       const scope = yield* Scope.make()
-      const ticket = yield* Scope.provide(gates.admitCall(info("gpt-4o", { stream: true })), scope)
-      yield* Scope.provide(gates.admitAttempt(ticket, 1), scope)
-      yield* TestClock.adjust(300)
-      yield* gates.observeAttempt(ticket, { _tag: "Response", status: 200, snapshot })
+      const ticket = yield* Scope.provide(gates.admit(info("gpt-4o", { stream: true })), scope)
+      const headers = Effect.as(TestClock.adjust(300), { status: 200, snapshot })
+      yield* Scope.provide(ticket.attempt("key-3f2a9c", headers), scope)
       yield* TestClock.adjust(150)
       yield* Telemetry.recordFirstToken(ticket)
       yield* TestClock.adjust(1000)
       yield* Telemetry.recordFirstToken(ticket) // only the first counts
       yield* Telemetry.recordResponse(ticket, { finishReason: "length", responseModel: "gpt-4o-2024-08-06" })
-      yield* gates.settleCall(ticket, {
+      yield* ticket.settle({
         usage: { promptTokens: 5, completionTokens: 50, cachedPromptTokens: 0 },
         sent: true,
         error: undefined
@@ -340,8 +336,8 @@ describe("Telemetry", () => {
         finishReason: "length",
         responseModel: "gpt-4o-2024-08-06"
       })
-      // Without Telemetry in the context the recorders are no-ops (the stream layer can call them blindly).
-      yield* Effect.provide(Telemetry.recordFirstToken(ticket), Layer.empty)
+      // On a call no telemetry decorates the recorders are no-ops (the stream layer can call them blindly).
+      yield* Telemetry.recordFirstToken(Gates.passThrough(info("gpt-4o", { stream: true })))
     }).pipe(Effect.provide(telemetryOverNone()))
   )
 

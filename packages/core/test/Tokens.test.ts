@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process"
+import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Fiber, Schema } from "effect"
 import * as cl100k from "gpt-tokenizer/encoding/cl100k_base"
@@ -49,7 +51,7 @@ describe("Tokens", () => {
 
   it.effect("counts chat messages with OpenAI's per-message overhead (cookbook example)", () =>
     Effect.gen(function* () {
-      const tokens = yield* Tokens.make()
+      const tokens = yield* Tokens.make({ exact: true })
       // The cookbook's 'hello world' check: 1 message → 3 overhead + role(1) + content + 3 priming.
       const one = yield* tokens.estimate(chat("gpt-4o", { messages: [{ role: "user", content: "hello world" }] }))
       expect(one.promptTokens).toBe(3 + 1 + 2 + 3)
@@ -64,7 +66,7 @@ describe("Tokens", () => {
 
   it.effect("counts content parts, images and tool definitions", () =>
     Effect.gen(function* () {
-      const tokens = yield* Tokens.make()
+      const tokens = yield* Tokens.make({ exact: true })
       const plain = yield* tokens.estimate(chat("gpt-4o", { messages: [{ role: "user", content: "describe this" }] }))
       const parts = yield* tokens.estimate(
         chat("gpt-4o", {
@@ -92,7 +94,7 @@ describe("Tokens", () => {
 
   it.effect("counts embeddings input in all four shapes, with no output", () =>
     Effect.gen(function* () {
-      const tokens = yield* Tokens.make()
+      const tokens = yield* Tokens.make({ exact: true })
       const e = (input: unknown) =>
         tokens.estimate({ path: "/embeddings", model: "text-embedding-3-small", body: { input } })
       const one = yield* e("hello world")
@@ -105,7 +107,7 @@ describe("Tokens", () => {
 
   it.effect("uses the model's encoding and treats special tokens in content as text", () =>
     Effect.gen(function* () {
-      const tokens = yield* Tokens.make()
+      const tokens = yield* Tokens.make({ exact: true })
       expect(yield* tokens.count("a <|endoftext|> b", "o200k_base")).toBeGreaterThan(3)
       const text = "Sluice regulates flow through typed gates. ".repeat(20)
       const o200k = yield* tokens.count(text, "o200k_base")
@@ -117,7 +119,7 @@ describe("Tokens", () => {
 
   it.effect("long strings are cached: a repeated system prompt gives the same count", () =>
     Effect.gen(function* () {
-      const tokens = yield* Tokens.make({ cacheMinLength: 10 })
+      const tokens = yield* Tokens.make({ exact: true, cacheMinLength: 10 })
       const system = "You are a careful assistant. ".repeat(50)
       const request = chat("gpt-4o-mini", {
         messages: [
@@ -127,7 +129,7 @@ describe("Tokens", () => {
       })
       const first = yield* tokens.estimate(request)
       const second = yield* tokens.estimate(request)
-      const uncached = yield* (yield* Tokens.make({ cacheCapacity: 0 })).estimate(request)
+      const uncached = yield* (yield* Tokens.make({ exact: true, cacheCapacity: 0 })).estimate(request)
       expect(second).toEqual(first)
       expect(uncached).toEqual(first)
     })
@@ -150,7 +152,7 @@ describe("Tokens", () => {
 
     it.effect("a 5 MB line of one character is counted (in linear time), between its exact count and its bytes", () =>
       Effect.gen(function* () {
-        const tokens = yield* Tokens.make()
+        const tokens = yield* Tokens.make({ exact: true })
         const text = "a".repeat(5 * 1024 * 1024)
         const estimate = yield* tokens.estimate(contentOf(text))
         const prompt = estimate.promptTokens - overheads
@@ -163,7 +165,7 @@ describe("Tokens", () => {
 
     it.effect("a multi-megabyte run of random letters, or of spaces, stays under its UTF-8 byte count", () =>
       Effect.gen(function* () {
-        const tokens = yield* Tokens.make()
+        const tokens = yield* Tokens.make({ exact: true })
         let seed = 7
         const letter = () => {
           seed = (seed * 1103515245 + 12345) & 0x7fffffff
@@ -182,7 +184,7 @@ describe("Tokens", () => {
 
     it.effect("a huge prompt does not block the fiber: another fiber runs while it is counted", () =>
       Effect.gen(function* () {
-        const tokens = yield* Tokens.make()
+        const tokens = yield* Tokens.make({ exact: true })
         yield* tokens.count("warm up", "o200k_base")
         let ticks = 0
         const ticker = yield* Effect.forkChild(
@@ -279,5 +281,66 @@ describe("Tokens", () => {
       },
       { arbitrary: { runs: 60 } }
     )
+  })
+})
+
+describe("Tokens: the default estimate is the UTF-8 byte bound (no tokenizer)", () => {
+  const exact = (text: string) => o200k.countTokens(text, { disallowedSpecial: new Set() })
+  const text = Arbitrary.schema(Schema.String.check(Schema.isMaxLength(300)))
+
+  it.effect("promptTokens is the bytes of the text plus the documented overheads; the limiter's is chars ÷ 4", () =>
+    Effect.gen(function* () {
+      const tokens = yield* Tokens.make()
+      const estimate = yield* tokens.estimate(
+        chat("gpt-4o-mini", { messages: [{ role: "user", content: "héllo wörld 👋" }], max_tokens: 7 })
+      )
+      const bytes = Buffer.byteLength("héllo wörld 👋") + Buffer.byteLength("user")
+      const overheads = Tokens.overhead.perMessage + Tokens.overhead.replyPriming
+      expect(estimate).toEqual({
+        promptTokens: bytes + overheads,
+        maxOutputTokens: 7,
+        admissionPromptTokens: Math.ceil("héllo wörld 👋".length / 4) + 1 + overheads
+      })
+    })
+  )
+
+  it.prop(
+    "never below the exact count (chat messages of any text, o200k and cl100k)",
+    [Arbitrary.array(text, { maxLength: 4 })],
+    ([contents]) =>
+      Effect.gen(function* () {
+        const bound = yield* Tokens.make()
+        const exactTokens = yield* Tokens.make({ exact: true })
+        for (const model of ["gpt-4o-mini", "gpt-4"]) {
+          const request = chat(model, { messages: contents.map((content) => ({ role: "user", content })) })
+          const a = yield* bound.estimate(request)
+          const b = yield* exactTokens.estimate(request)
+          expect(a.promptTokens).toBeGreaterThanOrEqual(b.promptTokens)
+        }
+        for (const content of contents) expect(Tokens.utf8Bytes(content)).toBeGreaterThanOrEqual(exact(content))
+        for (const content of contents) expect(Tokens.utf8Bytes(content)).toBe(Buffer.byteLength(content))
+      }).pipe(Effect.runPromise)
+  )
+
+  it("importing @sluice/core and estimating a call loads no gpt-tokenizer module; an exact count does", () => {
+    const script = `
+      import { registerHooks } from "node:module"
+      const loaded = []
+      registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); if (r.url.includes("gpt-tokenizer")) loaded.push(r.url); return r } })
+      const { Tokens } = await import("@sluice/core")
+      const { Effect } = await import("effect")
+      const tokens = await Effect.runPromise(Tokens.make())
+      await Effect.runPromise(tokens.estimate({ path: "/chat/completions", model: "gpt-4o", body: { messages: [{ role: "user", content: "hi" }] } }))
+      const before = loaded.length
+      await Effect.runPromise(tokens.count("hi", "o200k_base"))
+      console.log(JSON.stringify({ before, after: loaded.length }))
+    `
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: Path.join(__dirname, ".."),
+      encoding: "utf8"
+    })
+    const { before, after } = JSON.parse(out.trim().split("\n").pop()!) as { before: number; after: number }
+    expect(before).toBe(0)
+    expect(after).toBeGreaterThan(0)
   })
 })

@@ -22,6 +22,8 @@ const usage = `Usage: sluice-simulator [options]
   --first-token-ms N --per-chunk-ms N --request-ms N
   --line-ending lf|crlf|mixed   --no-slicing   --min-slice-bytes N   --max-slice-bytes N
   --rate-limit-headers openai|scaled-remaining|none|fixed-window   how limits are reported (default openai)
+  --rate-response-failed X   --stream-error-code server_error|insufficient_quota|rate_limit_exceeded
+  --no-sequence-numbers     /v1/responses events without sequence_number/output_index (as llama.cpp)
   --strict-models
 `
 
@@ -31,6 +33,7 @@ interface Draft {
   faults: { -readonly [K in keyof FaultRates]: FaultRates[K] }
   latency: { requestMs?: number; firstTokenMs?: number; perChunkMs?: number }
   stream: { lineEnding?: "lf" | "crlf" | "mixed"; noSlicing?: boolean; minSliceBytes?: number; maxSliceBytes?: number }
+  responses: { sequenceNumbers?: boolean }
 }
 
 /** Reads a flag's value: `text()` for a string, `num()` for a finite number. */
@@ -79,11 +82,15 @@ const flags: Record<string, (d: Draft, r: Reader, flag: string) => void> = {
   "--max-slice-bytes": (d, r) => (d.stream.maxSliceBytes = r.num()),
   "--no-slicing": (d) => (d.stream.noSlicing = true),
   "--rate-limit-headers": (d, r, f) => (d.config.headers = { style: oneOf<HeaderStyle>(f, headerStyles, r.text()) }),
+  "--rate-response-failed": rate("rateResponseFailed"),
+  "--stream-error-code": (d, r, f) =>
+    (d.faults.streamErrorCode = oneOf(f, ["server_error", "insufficient_quota", "rate_limit_exceeded"], r.text())),
+  "--no-sequence-numbers": (d) => (d.responses.sequenceNumbers = false),
   "--strict-models": (d) => (d.config.strictModels = true)
 }
 
 const parse = (argv: ReadonlyArray<string>): Config => {
-  const d: Draft = { config: {}, faults: {}, latency: {}, stream: {} }
+  const d: Draft = { config: {}, faults: {}, latency: {}, stream: {}, responses: {} }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!
     if (flag === "--help" || flag === "-h") {
@@ -104,7 +111,7 @@ const parse = (argv: ReadonlyArray<string>): Config => {
     }
     set(d, { text, num }, flag)
   }
-  return { ...d.config, faults: d.faults, latency: d.latency, stream: d.stream }
+  return { ...d.config, faults: d.faults, latency: d.latency, stream: d.stream, responses: d.responses }
 }
 
 const main = async () => {

@@ -157,6 +157,26 @@ describe("embedding caps and validation (OpenAI's 400s)", () => {
 })
 
 describe("embeddings usage and rate limits", () => {
+  it.effect("stats count embedded inputs and inputs embedded twice (same model, input and dimensions)", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start()
+      const m = "text-embedding-3-small"
+      yield* embed(sim.url, { model: m, input: ["a", "b", "a"], dimensions: 8 })
+      expect(yield* sim.stats).toMatchObject({ embeddedInputs: 3, duplicateEmbeddedInputs: 1 })
+      yield* embed(sim.url, { model: m, input: ["b"], dimensions: 8 })
+      yield* embed(sim.url, { model: m, input: ["a"], dimensions: 16 })
+      yield* embed(sim.url, { model: "text-embedding-3-large", input: ["a"], dimensions: 8 })
+      yield* embed(sim.url, { model: m, input: [[1, 2]], dimensions: 8 })
+      yield* embed(sim.url, { model: m, input: "1,2", dimensions: 8 })
+      expect(yield* sim.stats).toMatchObject({ embeddedInputs: 8, duplicateEmbeddedInputs: 2 })
+      yield* embed(sim.url, { model: m, input: ["b", ""], dimensions: 8 }) // a 400: nothing embedded
+      expect(yield* sim.stats).toMatchObject({ embeddedInputs: 8, duplicateEmbeddedInputs: 2 })
+      yield* sim.reset
+      yield* embed(sim.url, { model: m, input: ["a"], dimensions: 8 })
+      expect(yield* sim.stats).toMatchObject({ embeddedInputs: 1, duplicateEmbeddedInputs: 0 })
+    })
+  )
+
   it.effect("prompt_tokens is the chat estimate summed over inputs, and is billed", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start()

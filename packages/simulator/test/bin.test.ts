@@ -67,4 +67,21 @@ describe("bin", () => {
       expect(refused.err).toContain("--rate-limit-headers must be one of openai, scaled-remaining, none, fixed-window")
     })
   )
+
+  it.effect("--no-sequence-numbers and --stream-error-code reach /v1/responses", () =>
+    Effect.gen(function* () {
+      const { url } = yield* runBin(["--no-sequence-numbers", "--stream-error-code", "rate_limit_exceeded"])
+      const ok = yield* post(url, "/responses", { model: "gpt-4o-mini", input: "hi", stream: true })
+      expect(ok.text).toContain("event: response.completed")
+      expect(ok.text).not.toContain("sequence_number")
+      yield* Effect.promise(() =>
+        fetch(`${url.replace(/\/v1$/, "")}/__sim/config`, {
+          method: "POST",
+          body: JSON.stringify({ faults: { rateStreamError: 1 } })
+        })
+      )
+      const failed = yield* post(url, "/responses", { model: "gpt-4o-mini", input: "hi", stream: true })
+      expect(failed.text).toContain('"code":"rate_limit_exceeded"')
+    })
+  )
 })

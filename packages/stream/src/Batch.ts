@@ -13,26 +13,28 @@
  *
  * @since 0.1.0
  */
-import * as Fs from "node:fs/promises"
 import { randomBytes } from "node:crypto"
+import { createReadStream } from "node:fs"
 import type { Batches } from "@sluice/core"
 import { Errors, Gates, OpenAi } from "@sluice/core"
 import * as Pricing from "@sluice/core/Pricing"
-import {
-  Cause,
-  Clock,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Fiber,
-  Layer,
-  Option,
-  Result,
-  Schema,
-  Stream,
-  SubscriptionRef
-} from "effect"
+import * as Usage from "@sluice/core/Usage"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Pull from "effect/Pull"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Semaphore from "effect/Semaphore"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Journal from "./internal/batch/journal.js"
 import * as Validate from "./internal/batch/validate.js"
 
@@ -246,15 +248,24 @@ const fromJournalError = (error: Journal.JournalError): BatchError =>
  * @category constructors
  */
 export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError> => {
-  const stream = Stream.unwrap(
-    Effect.map(
-      Effect.tryPromise({
-        try: () => Fs.readFile(path, "utf8"),
-        catch: (error) =>
-          new BatchIoError({ path, reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message })
-      }),
-      (text) => Stream.fromIterable(text.split(/\r?\n/))
-    )
+  // Read in 64 KiB chunks (node:fs's stream decodes UTF-8 across chunk boundaries); each element is the chunk's
+  // whole lines, so the input is never held whole and a stream element is a chunk, not a line.
+  const chunks = async function* () {
+    let rest = ""
+    for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 16 })) {
+      const text = rest + (chunk as string)
+      const end = text.lastIndexOf("\n")
+      if (end === -1) rest = text
+      else {
+        yield text.slice(0, end)
+        rest = text.slice(end + 1)
+      }
+    }
+    if (rest.length > 0) yield rest
+  }
+  const stream = Stream.fromAsyncIterable(
+    { [Symbol.asyncIterator]: () => chunks() },
+    (error) => new BatchIoError({ path, reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message })
   )
   inputFiles.set(stream, path)
   return stream
@@ -486,33 +497,29 @@ export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = 
     const inner = yield* Gates.Gates
     const counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
     const hold = (admission: Admission) => Effect.andThen(admission.held, Effect.never)
-    const gates: Gates.Gates["Service"] = {
-      admitCall: inner.admitCall,
-      admitAttempt: (ticket, attempt, keyId) =>
+    const metered = (call: Gates.Call): Gates.Call => ({
+      ...call,
+      attempt: (keyId, send) =>
         Effect.flatMap(Effect.service(CurrentAdmission), (admission) => {
           if (admission?.stopped()) return hold(admission)
-          return Effect.flatMap(inner.admitAttempt(ticket, attempt, keyId), () => {
+          const counted = Effect.suspend(() => {
             // stopped while it waited for the limiter or a permit: still unsent
             if (admission?.stopped()) return hold(admission)
             counts.requestsSent++
-            if (attempt > 1) counts.retries++
+            if (call.progress.attempts > 1) counts.retries++
             admission?.sent()
-            return Effect.void
+            return send
           })
-        }),
-      observeAttempt: (ticket, outcome) =>
-        Effect.andThen(
-          Effect.sync(() => {
-            if (outcome._tag === "Failure") {
+          return Effect.tapError(call.attempt(keyId, counted), (error) =>
+            Effect.sync(() => {
               // refused before the connection was made: it never reached the server
-              if (outcome.error._tag === "Timeout" && outcome.error.phase === "connect") counts.requestsSent--
-              if (outcome.error._tag === "RateLimited") counts.rateLimited++
-            }
-          }),
-          inner.observeAttempt(ticket, outcome)
-        ),
-      settleCall: inner.settleCall
-    }
+              if (error._tag === "Timeout" && error.phase === "connect") counts.requestsSent--
+              if (error._tag === "RateLimited") counts.rateLimited++
+            })
+          )
+        })
+    })
+    const gates: Gates.Gates["Service"] = { admit: (info) => Effect.map(inner.admit(info), metered) }
     return Context.make(Gates.Gates, gates).pipe(
       Context.add(Meter, { counts: Effect.sync(() => ({ ...counts })) }),
       Context.add(Gated, true)
@@ -548,11 +555,20 @@ export interface RunOptions {
   readonly gracePeriod?: Duration.Input | undefined
   /** When this completes, the job stops admitting and drains (like an interruption, but `run` returns). */
   readonly shutdown?: Effect.Effect<void> | undefined
-  /** Updated when a request starts and after every finished request. */
+  /**
+   * Set from the job's counters when the job starts, every `progressInterval`, when it stops and when it ends (not
+   * per request).
+   */
   readonly progress?: SubscriptionRef.SubscriptionRef<Progress> | undefined
+  /** How often `progress` is set while the job runs. Default 100 milliseconds. */
+  readonly progressInterval?: Duration.Input | undefined
 }
 
-const pricing = Pricing.fromTable()
+/** The caller's `Pricing` (the one its gates settle the budget with), else the built-in table. */
+const callerPricing = Effect.map(
+  Effect.serviceOption(Pricing.Pricing),
+  Option.getOrElse(() => Pricing.fromTable())
+)
 
 const invalid = (option: string, value: unknown, expected: string) =>
   new Errors.InvalidOptions({
@@ -602,7 +618,8 @@ export const validateRunOptions = (options: RunOptions): Result.Result<RunOption
     options,
     checkMode(options.mode),
     checkInteger("concurrency", options.concurrency, 1),
-    checkDuration("gracePeriod", options.gracePeriod, false)
+    checkDuration("gracePeriod", options.gracePeriod, false),
+    checkDuration("progressInterval", options.progressInterval, true)
   )
 
 /**
@@ -707,14 +724,18 @@ interface Counters {
   inFlight: number
 }
 
-const usageOf = (body: unknown): Gates.Usage | undefined => {
-  const usage = (body as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage
-  if (usage == null) return undefined
-  return {
-    promptTokens: usage.prompt_tokens ?? 0,
-    completionTokens: usage.completion_tokens ?? 0,
-    cachedPromptTokens: 0
-  }
+/**
+ * How a line of each endpoint is sent: one entry per endpoint of `Validate.endpoints` (a new endpoint adds its
+ * validation there and its call here; the rest of the per-line path does not look at the endpoint).
+ */
+const senders: {
+  readonly [K in Endpoint]: (
+    client: OpenAi.Service,
+    body: Record<string, unknown>
+  ) => Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError>
+} = {
+  "/v1/chat/completions": (client, body) => client.chat.completions.create(body as never),
+  "/v1/embeddings": (client, body) => client.embeddings.create(body as never)
 }
 
 /** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */
@@ -723,9 +744,7 @@ const send = (
   request: Request,
   stopped: Effect.Effect<boolean>
 ): Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> => {
-  const once: Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> = request.url === "/v1/chat/completions"
-    ? client.chat.completions.create(request.body as never)
-    : client.embeddings.create(request.body as never)
+  const once = senders[request.url](client, request.body)
   const loop: Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> = Effect.catchIf(
     once,
     (error): error is Errors.CircuitOpen => error._tag === "CircuitOpen" && error.closesAtMs !== undefined,
@@ -741,42 +760,127 @@ const send = (
   return loop
 }
 
-/**
- * What `run` and `remote` start with: the input validated (nothing sent or written if any line is bad), the
- * output opened as the journal, and the requests still to do (those not already finished in the output).
- */
-const openJob = <E, R>(
-  lines: Stream.Stream<string, E, R>,
-  options: {
-    readonly output: string
-    readonly input?: string | undefined
-    readonly mode?: RunOptions["mode"]
-    readonly retryFailed?: boolean | undefined
-  }
+/** Refuses an output that is the input file (same path, hard link or symlink) before anything is read. */
+const refuseOutputIsInput = (
+  lines: object,
+  options: { readonly output: string; readonly input?: string | undefined }
 ) =>
   Effect.gen(function* () {
     const input = inputPathOf(lines, options)
-    if (input !== undefined) {
-      const how = yield* Journal.sameFile(input, options.output)
-      if (how !== undefined) return yield* new OutputIsInput({ input, output: options.output, how })
-    }
+    if (input === undefined) return
+    const how = yield* Journal.sameFile(input, options.output)
+    if (how !== undefined) return yield* new OutputIsInput({ input, output: options.output, how })
+  })
+
+interface JobOptions {
+  readonly output: string
+  readonly input?: string | undefined
+  readonly mode?: RunOptions["mode"]
+  readonly retryFailed?: boolean | undefined
+}
+
+const openJournal = (options: JobOptions, inputIds: ReadonlySet<string>) =>
+  Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false, inputIds).pipe(
+    Effect.mapError(fromJournalError)
+  )
+
+/**
+ * What `remote` starts with: the input validated and collected (nothing sent or written if any line is bad; the
+ * server-side batch uploads every line anyway), the output opened as the journal, and the requests still to do.
+ */
+const openJob = <E, R>(lines: Stream.Stream<string, E, R>, options: JobOptions) =>
+  Effect.gen(function* () {
+    yield* refuseOutputIsInput(lines, options)
     const requests = yield* validate(lines)
-    const inputIds = new Set(requests.map((request) => request.customId))
-    const journal = yield* Journal.open(
-      options.output,
-      options.mode ?? "new",
-      options.retryFailed ?? false,
-      inputIds
-    ).pipe(Effect.mapError(fromJournalError))
+    const journal = yield* openJournal(options, new Set(requests.map((request) => request.customId)))
     const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
     const pending = requests.filter((request) => !done.has(request.customId))
     return { requests, journal, pending, skipped: requests.length - pending.length }
   })
 
 /**
- * Runs a batch job through the `OpenAi` client (and whatever gates it was built with): validates every line,
- * opens the output, skips finished custom_ids when resuming, and runs the rest with bounded concurrency,
- * appending one output line per finished request. Returns the summary; `stopped` says why it ended early.
+ * What `run` starts with: a first, validating pass over the input that keeps only the custom_ids and their line
+ * numbers (nothing sent or written if any line is bad), then the output opened as the journal. The lines are read
+ * again, one chunk at a time, by the run itself.
+ */
+const openStreamingJob = <E, R>(lines: Stream.Stream<string, E, R>, options: JobOptions) =>
+  Effect.gen(function* () {
+    yield* refuseOutputIsInput(lines, options)
+    const scan = Validate.scan()
+    yield* Stream.runForEachArray(lines, (texts) =>
+      Effect.sync(() => {
+        for (const text of texts) scan.feed(text)
+      })
+    )
+    scan.finish()
+    if (scan.problems.length > 0) {
+      return yield* new BatchInputInvalid({ problems: scan.problems, lines: scan.total() })
+    }
+    const ids = new Set(scan.ids.keys())
+    const journal = yield* openJournal(options, ids)
+    const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
+    return { ids: scan.ids, total: ids.size, journal, done, pending: ids.size - done.size, skipped: done.size }
+  })
+
+/**
+ * The second pass as a shared feed for the workers: `next` hands out the next request still to do (one pull of the
+ * input for a whole chunk of lines, under a lock), `undefined` once the input has ended. A line that changed since
+ * the first pass fails the job (`BatchIoError`), as does an input that ended early.
+ */
+const makeFeed = <E, R>(
+  lines: Stream.Stream<string, E, R>,
+  ids: ReadonlyMap<string, number>,
+  done: ReadonlySet<string>,
+  path: string
+) =>
+  Effect.gen(function* () {
+    const pull = yield* Stream.toPull(lines)
+    const lock = yield* Semaphore.make(1)
+    const reader = Validate.reader(ids)
+    const changed = (reason: string) =>
+      new BatchIoError({ path, reason: `the input changed while the job ran: ${reason}` })
+    let buffer: Array<Request> = []
+    let index = 0
+    let ended = false
+    let read = 0
+    const keep = (request: Request) => {
+      read++
+      if (!done.has(request.customId)) buffer.push(request)
+    }
+    const refill: Effect.Effect<void, E | BatchIoError, R> = Effect.suspend(() => {
+      if (index < buffer.length || ended) return Effect.void
+      return Effect.matchCauseEffect(pull, {
+        onSuccess: (texts) =>
+          Effect.suspend(() => {
+            buffer = []
+            index = 0
+            for (const text of texts) {
+              const problem = reader.feed(text, keep)
+              if (problem !== undefined) return Effect.fail(changed(formatProblem(problem)))
+            }
+            return Effect.void
+          }),
+        onFailure: (cause): Effect.Effect<void, E | BatchIoError> => {
+          if (!Pull.isDoneCause(cause)) return Effect.failCause(cause as Cause.Cause<E>)
+          ended = true
+          return read === ids.size ? Effect.void : Effect.fail(changed(`${read} of ${ids.size} requests read`))
+        }
+      })
+    })
+    const next: Effect.Effect<Request | undefined, E | BatchIoError, R> = Effect.suspend(() => {
+      if (index < buffer.length) return Effect.succeed(buffer[index++])
+      if (ended) return Effect.succeed(undefined)
+      return Effect.andThen(lock.withPermits(1)(refill), next)
+    })
+    return { next }
+  })
+
+/**
+ * Runs a batch job through the `OpenAi` client (and whatever gates it was built with): validates every line in a
+ * first pass, opens the output, skips finished custom_ids when resuming, and runs the rest on `concurrency` workers
+ * that read the input again as they go (so memory does not grow with the input; the stream must be one that can
+ * be run twice, as `linesFromFile` and `Stream.fromIterable` are), appending one output line per finished request.
+ * Returns the summary; `stopped` says why it ended early.
  *
  * @since 0.1.0
  * @category running
@@ -788,8 +892,11 @@ export const run = <E, R>(
   Effect.scoped(
     Effect.gen(function* () {
       yield* Effect.fromResult(validateRunOptions(options))
-      const { requests, journal, pending, skipped } = yield* openJob(lines, options)
+      const job = yield* openStreamingJob(lines, options)
+      const { journal, skipped } = job
+      const feed = yield* makeFeed(lines, job.ids, job.done, inputPathOf(lines, options) ?? "(input)")
       const client = yield* OpenAi.OpenAi
+      const pricing = yield* callerPricing
       const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
       const meterStart = meter === undefined ? undefined : yield* meter.counts
       const gated = yield* Effect.service(Gated)
@@ -814,53 +921,22 @@ export const run = <E, R>(
       const checkIdle = Effect.suspend(() =>
         gated && stoppedWith !== null && sending === 0 ? Deferred.succeed(idle, undefined) : Effect.void
       )
-      const halt = (reason: Stopped) =>
-        Effect.suspend(() => {
-          if (stoppedWith === null) stoppedWith = reason
-          return Effect.andThen(Deferred.succeed(stop, reason), checkIdle)
-        })
-      const isStopped = Deferred.isDone(stop)
-      const admission = (): { readonly admission: Admission; readonly done: Effect.Effect<void> } => {
-        let sent = false
-        const unsent = Effect.suspend(() => {
-          if (!sent) return Effect.void
-          sent = false
-          sending--
-          return checkIdle
-        })
-        return {
-          admission: {
-            stopped: () => stoppedWith !== null,
-            sent: () => {
-              if (sent) return
-              sent = true
-              sending++
-            },
-            held: unsent
-          },
-          done: unsent
-        }
-      }
-
       const snapshot: Effect.Effect<Progress> = Effect.gen(function* () {
         const now = meter === undefined ? undefined : yield* meter.counts
         const finished = counters.succeeded + counters.failed
         const wall = ((yield* Clock.currentTimeMillis) - startedAt) / 1000
         const rate = wall > 0 ? finished / wall : 0
-        const left = pending.length - finished
+        const left = job.pending - finished
+        const metered = now !== undefined && meterStart !== undefined
         return {
-          total: requests.length,
+          total: job.total,
           succeeded: counters.succeeded,
           failed: counters.failed,
           skipped,
           pending: left,
-          requests_sent:
-            now === undefined || meterStart === undefined
-              ? counters.sentFallback
-              : now.requestsSent - meterStart.requestsSent,
-          rate_limited: now === undefined || meterStart === undefined ? 0 : now.rateLimited - meterStart.rateLimited,
-          retries:
-            now === undefined || meterStart === undefined ? counters.retriesFallback : now.retries - meterStart.retries,
+          requests_sent: metered ? now.requestsSent - meterStart.requestsSent : counters.sentFallback,
+          rate_limited: metered ? now.rateLimited - meterStart.rateLimited : 0,
+          retries: metered ? now.retries - meterStart.retries : counters.retriesFallback,
           prompt_tokens: counters.promptTokens,
           completion_tokens: counters.completionTokens,
           cost_usd: counters.costUsd,
@@ -872,75 +948,112 @@ export const run = <E, R>(
           eta_s: rate > 0 ? left / rate : null
         }
       })
+      // Progress is read from the counters: published when the job starts, every `progressInterval`, when it
+      // stops and when it ends, never per request (decision 0007).
       const publish =
         options.progress === undefined
           ? Effect.void
           : Effect.flatMap(snapshot, (progress) => SubscriptionRef.set(options.progress!, progress))
+      const halt = (reason: Stopped) =>
+        Effect.suspend(() => {
+          if (stoppedWith !== null) return Effect.void
+          stoppedWith = reason
+          return Effect.andThen(Effect.andThen(Deferred.succeed(stop, reason), checkIdle), publish)
+        })
 
       const write = (line: OutputLine) => journal.append(JSON.stringify(line)).pipe(Effect.mapError(fromJournalError))
 
-      // Lines started (the in-flight ones included): a line's end is published by the next start, if any.
-      let started = 0
-      const processOne = (request: Request) =>
-        Effect.flatMap(isStopped, (stopped) => {
-          if (stopped) return Effect.void
-          const { admission: current, done } = admission()
-          return Effect.ensuring(processAdmitted(request, current), done)
+      // One Admission per worker, provided once: `sent` and `held` are about the worker's current request.
+      const workerAdmission = () => {
+        let sent = false
+        const unsent = Effect.suspend(() => {
+          if (!sent) return Effect.void
+          sent = false
+          sending--
+          return checkIdle
         })
+        const admission: Admission = {
+          stopped: () => stoppedWith !== null,
+          sent: () => {
+            if (sent) return
+            sent = true
+            sending++
+          },
+          held: unsent
+        }
+        return { admission, done: unsent }
+      }
 
-      const processAdmitted = (request: Request, current: Admission) =>
-        Effect.gen(function* () {
-          counters.inFlight++
-          started++
-          yield* publish
-          const result = yield* Effect.result(send(client, request, isStopped)).pipe(
-            Effect.provideService(CurrentAdmission, current),
-            Effect.ensuring(Effect.sync(() => counters.inFlight--))
-          )
-          if (Result.isSuccess(result)) {
-            const response = result.success
-            counters.sentFallback += response.attempts
-            counters.retriesFallback += response.attempts - 1
-            const usage = usageOf(response.body)
-            if (usage !== undefined) {
-              counters.promptTokens += usage.promptTokens
-              counters.completionTokens += usage.completionTokens
-              const model = (request.body as { model?: unknown }).model
-              if (typeof model === "string") {
-                counters.costUsd += Option.getOrElse(pricing.cost(model, usage), () => 0)
-              }
-            }
-            yield* write({
+      const settle = (request: Request, result: Result.Result<OpenAi.Response<unknown>, Errors.OpenAiError>) => {
+        if (Result.isSuccess(result)) {
+          const response = result.success
+          counters.sentFallback += response.attempts
+          counters.retriesFallback += response.attempts - 1
+          const usage = Usage.fromBody(response.body)
+          if (usage !== undefined) {
+            counters.promptTokens += usage.promptTokens
+            counters.completionTokens += usage.completionTokens
+            const model = (request.body as { model?: unknown }).model
+            if (typeof model === "string") counters.costUsd += Option.getOrElse(pricing.cost(model, usage), () => 0)
+          }
+          return Effect.map(
+            write({
               id: newId(),
               custom_id: request.customId,
               response: { status_code: response.status, request_id: response.requestId ?? null, body: response.body },
               error: null
-            })
-            counters.succeeded++
-          } else {
-            const error = result.failure
-            const reason = stopReason(error)
-            if (reason !== undefined) {
-              yield* halt(reason)
-              return
+            }),
+            () => {
+              counters.succeeded++
             }
-            if (sentBy(error)) counters.sentFallback++
-            yield* write(failureLine(request.customId, error))
-            counters.failed++
-          }
-          // One snapshot per line: the next line's start publishes this line's end with it (its slot starts the
-          // next line at once), so only a line that no start follows publishes its own end (decision 0007).
-          if (started === pending.length || stoppedWith !== null) yield* publish
+          )
+        }
+        const error = result.failure
+        const reason = stopReason(error)
+        if (reason !== undefined) return halt(reason)
+        if (sentBy(error)) counters.sentFallback++
+        return Effect.map(write(failureLine(request.customId, error)), () => {
+          counters.failed++
+        })
+      }
+
+      const processOne = (request: Request) =>
+        Effect.suspend(() => {
+          counters.inFlight++
+          return Effect.flatMap(
+            Effect.ensuring(
+              Effect.result(send(client, request, Deferred.isDone(stop))),
+              Effect.sync(() => counters.inFlight--)
+            ),
+            (result) => settle(request, result)
+          )
         })
 
+      // A fixed pool of `concurrency` workers, each taking the next request from the feed: no fiber or stream per
+      // line (decision 0007).
+      const worker = Effect.suspend(() => {
+        const { admission, done } = workerAdmission()
+        const loop: Effect.Effect<void, RunError | E, R> = Effect.flatMap(feed.next, (request) =>
+          request === undefined || stoppedWith !== null
+            ? Effect.void
+            : Effect.andThen(Effect.ensuring(processOne(request), done), loop)
+        )
+        return Effect.provideService(loop, CurrentAdmission, admission)
+      })
+
       yield* publish
-      const pipeline = yield* Stream.fromIterable(pending).pipe(
-        Stream.mapEffect(processOne, { concurrency: options.concurrency ?? 16, unordered: true }),
-        Stream.runDrain,
-        Effect.forkDetach
+      if (options.progress !== undefined) {
+        const every = Duration.fromInputUnsafe(options.progressInterval ?? "100 millis")
+        yield* Effect.forkScoped(Effect.delay(Effect.repeat(publish, Schedule.spaced(every)), every))
+      }
+      const pipeline = yield* Effect.forkScoped(
+        Effect.forEach(Array.from({ length: options.concurrency ?? 16 }), () => worker, {
+          concurrency: "unbounded",
+          discard: true
+        })
       )
       const grace = Duration.fromInputUnsafe(options.gracePeriod ?? "10 seconds")
-      // Once stopped: no new requests start (processOne checks) and, with layerMeter's decorator, no attempt is sent
+      // Once stopped: no new requests start (workers check) and, with layerMeter's decorator, no attempt is sent
       // any more; the requests already sent get the grace period. The pipeline is interrupted when the grace period
       // ends or, gated, as soon as no sent request is left (the rest wait unsent at the gates).
       const drain = Effect.andThen(
@@ -953,7 +1066,7 @@ export const run = <E, R>(
       const interrupted: Stopped = { reason: "interrupted", message: "interrupted: stopped admitting and drained" }
       const shutdown =
         options.shutdown === undefined ? Effect.never : Effect.andThen(options.shutdown, halt(interrupted))
-      const watcher = yield* Effect.forkChild(Effect.andThen(Effect.race(Deferred.await(stop), shutdown), drain))
+      const watcher = yield* Effect.forkScoped(Effect.andThen(Effect.race(Deferred.await(stop), shutdown), drain))
       // Interrupted: the same drain, and the last snapshot published (run returns no summary then).
       const exit = yield* Fiber.await(pipeline).pipe(
         Effect.onInterrupt(() => Effect.andThen(Effect.andThen(halt(interrupted), drain), publish))
@@ -1050,6 +1163,7 @@ export const remote = <E, R>(
       yield* Effect.fromResult(validateRemoteOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
+      const pricing = yield* callerPricing
       const startedAt = yield* Clock.currentTimeMillis
       const counters = { succeeded: 0, failed: 0, sent: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
       let serverDone = 0
@@ -1117,7 +1231,7 @@ export const remote = <E, R>(
             const status = line.response?.status_code
             if (line.error == null && status !== undefined && status >= 200 && status < 300) {
               counters.succeeded++
-              const usage = usageOf(line.response?.body)
+              const usage = Usage.fromBody(line.response?.body)
               if (usage !== undefined) {
                 counters.promptTokens += usage.promptTokens
                 counters.completionTokens += usage.completionTokens
@@ -1147,19 +1261,16 @@ export const remote = <E, R>(
           counters.sent += group.length
           if (options.onCreated !== undefined) yield* options.onCreated(batchId)
           const base = serverDone
-          const poll: Effect.Effect<Batches.Batch, Errors.OpenAiError> = Effect.flatMap(
-            client.batches.retrieve(batchId),
-            (response) => {
-              const counts = response.body.request_counts
-              if (counts != null) serverDone = base + counts.completed + counts.failed
-              return Effect.andThen(
-                publish,
-                terminalStatuses.has(response.body.status)
-                  ? Effect.succeed(response.body)
-                  : Effect.andThen(Effect.sleep(pollInterval), poll)
-              )
-            }
-          )
+          const check = Effect.flatMap(client.batches.retrieve(batchId), (response) => {
+            const counts = response.body.request_counts
+            if (counts != null) serverDone = base + counts.completed + counts.failed
+            return Effect.as(publish, response.body)
+          })
+          // Polled on a Schedule until the batch reaches a terminal status.
+          const poll: Effect.Effect<Batches.Batch, Errors.OpenAiError> = Effect.repeat(check, {
+            schedule: Schedule.spaced(pollInterval),
+            until: (batch: Batches.Batch) => terminalStatuses.has(batch.status)
+          })
           const ended = yield* Effect.raceFirst(
             Effect.map(poll, Option.some),
             Effect.as(Deferred.await(shutdownSignal), Option.none<Batches.Batch>())

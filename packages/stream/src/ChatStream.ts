@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import { type ChatCompletions, Errors, type Gates, OpenAi, Retry } from "@sluice/core"
-import * as Telemetry from "@sluice/core/Telemetry"
+import { type ChatCompletions, Errors, type Gates, OpenAi } from "@sluice/core"
+import * as Usage from "@sluice/core/Usage"
 import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
@@ -258,8 +258,9 @@ export interface StreamOptions extends OpenAi.CallOptions {
    */
   readonly bufferSize?: number | undefined
   /**
-   * From the start of an attempt (admission, connect, response headers) to its first chunk. Default 60 s.
-   * A hang before the headers is caught by it too. Retried like any retryable failure before the first chunk.
+   * From an attempt's admission by the gates (connect, response headers) to its first chunk. Default 60 s.
+   * A hang before the headers is caught by it too. Retried like any retryable failure before the first chunk:
+   * another attempt of the same call.
    */
   readonly firstTokenTimeout?: Duration.Input | undefined
   /** The longest gap between two chunks once the first has arrived. Default 30 s. */
@@ -321,25 +322,14 @@ class Progress {
   }
 
   /** The server's usage when it came; otherwise the prompt estimate plus ~4 characters per streamed token. */
-  usageFor(ticket: Gates.Ticket): Gates.Usage {
-    if (this.usage !== undefined) {
-      return {
-        promptTokens: this.usage.prompt_tokens,
-        completionTokens: this.usage.completion_tokens,
-        cachedPromptTokens: this.usage.prompt_tokens_details?.cached_tokens ?? 0
-      }
-    }
-    return {
-      promptTokens: ticket.estimatedPromptTokens,
-      completionTokens: Math.ceil(this.outputChars / 4),
-      cachedPromptTokens: 0
-    }
+  usageFor(call: Gates.Call): Usage.Usage {
+    return Usage.fromWire(this.usage) ?? Usage.streamed(call.estimatedPromptTokens, this.outputChars)
   }
 }
 
 /** The decoded body of one attempt, every failure an `OpenAiError` with the request id. */
 const decodeBody = (
-  response: OpenAi.StreamResponse,
+  response: OpenAi.StreamHead,
   progress: Progress,
   sse: Sse.DecodeOptions | undefined
 ): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError> =>
@@ -406,13 +396,14 @@ const finite = (duration: Duration.Duration): boolean => Duration.isFinite(durat
  * A streaming chat completion through the core client (`OpenAi`), failing only with `OpenAiError`:
  *
  * - the same gates as `create` (budget reservation, breaker, rate limiter, concurrency permit) via
- *   `chat.completions.streamBytes`; `stream_options.include_usage` is on unless the request says otherwise,
+ *   `chat.completions.stream`; `stream_options.include_usage` is on unless the request says otherwise,
  *   and the call is settled with the usage chunk's usage — or, when the stream fails or is interrupted, with
  *   the prompt estimate plus the completion tokens streamed so far (≈ characters / 4);
- * - retries (the configured policy, `options.retry` overriding) only before the first chunk is emitted:
- *   failures before the response headers are retried by the transport, retryable failures after them and
- *   before the first chunk (a broken connection, an in-stream `server_error`, the first-token timeout) start
- *   a new call; once a chunk has been emitted nothing is retried;
+ * - retries (the configured policy, `options.retry` overriding) only before the first chunk is emitted, by
+ *   core's one loop for the call (`chat.completions.stream`): a failure before the headers, or after them and
+ *   before the first token (a broken connection, an in-stream `server_error`, the first-token timeout), is another
+ *   attempt of the same call — one reservation, one telemetry call, at most `maxAttempts`; once a chunk has been
+ *   emitted nothing is retried;
  * - a bounded buffer of `bufferSize` chunks between socket and consumer;
  * - `firstTokenTimeout`, `idleTimeout`, `totalTimeout`, each failing with `Timeout` and its phase;
  * - a stream that ends without `[DONE]`, or whose connection breaks after the first chunk, fails with
@@ -432,7 +423,7 @@ export const stream = (
     const idleTimeout = Duration.fromInputUnsafe(options.idleTimeout ?? defaults.idleTimeout)
     const totalTimeout = Duration.fromInputUnsafe(options.totalTimeout ?? defaults.totalTimeout)
     const { bufferSize: _b, firstTokenTimeout: _f, idleTimeout: _i, totalTimeout: _t, sse, ...callOptions } = options
-    // The attempt in progress, so that a timeout raised outside it is recorded for its settlement.
+    // The attempt in progress, so that a timeout raised outside it (idle, total) is recorded for its settlement.
     let current: Progress | undefined
     let requestId: string | undefined
 
@@ -447,62 +438,40 @@ export const stream = (
 
     const body = Effect.gen(function* () {
       const openai = yield* OpenAi.OpenAi
-      // The client's own policy (what it was configured with), `options.retry` overriding.
-      const policy = Retry.policy({ ...openai.config.retry, ...options.retry })
       const scope = yield* Effect.scope
-      // Optional: time to first token and the finish reason for the call's telemetry event, when it is in use.
-      const telemetry = Option.getOrUndefined(yield* Effect.serviceOption(Telemetry.Telemetry))
-
-      const attempt = Effect.gen(function* () {
-        const attemptScope = yield* Scope.fork(scope, "sequential")
-        current = undefined
-        requestId = undefined
-        const run = Effect.gen(function* () {
-          const response = yield* Effect.result(openai.chat.completions.streamBytes(request, callOptions))
-          // The transport has already retried what fails before the headers: not again here.
-          if (Result.isFailure(response)) return Result.fail(response.failure)
-          const streamResponse = response.success
-          const progress = new Progress(streamResponse.requestId)
+      // Every attempt (core's one retry loop) reads its body up to the first token here, in its own scope.
+      const start = (head: OpenAi.StreamHead) =>
+        Effect.gen(function* () {
+          const progress = new Progress(head.requestId)
           current = progress
-          requestId = streamResponse.requestId
-          // Added after streamBytes' own finalizer, so it runs first and its settlement is the one that counts.
-          const { ticket } = streamResponse
-          yield* Scope.addFinalizerExit(attemptScope, (exit) =>
-            Effect.andThen(
-              telemetry === undefined
-                ? Effect.void
-                : telemetry.recordResponse(ticket, {
-                    finishReason: progress.finishReason,
-                    responseModel: progress.responseModel,
-                    requestId: progress.requestId
-                  }),
-              streamResponse.settle({
-                usage: progress.usageFor(ticket),
-                // The scope closes with the attempt's or the stream's exit: its failure is an OpenAiError.
-                error: progress.error ?? (failureOf(exit) as Errors.OpenAiError | undefined)
-              })
-            )
-          )
-          const pull = yield* Stream.toPull(decodeBody(streamResponse, progress, sse))
+          requestId = head.requestId
+          const pull = yield* Stream.toPull(decodeBody(head, progress, sse))
           const first = yield* pullFirst(pull)
-          if (!first.ended && telemetry !== undefined) yield* telemetry.recordFirstToken(ticket)
-          return Result.succeed<Started>({ first: first.chunks, ended: first.ended, pull, progress })
-        }).pipe(Scope.provide(attemptScope))
-        return yield* (
-          finite(firstTokenTimeout)
-            ? Effect.timeoutOrElse(run, {
-                duration: firstTokenTimeout,
-                orElse: () => Effect.fail(timeout("first-token", firstTokenTimeout)())
-              })
-            : run
-        ).pipe(
-          Effect.onExit((exit) =>
-            Exit.isSuccess(exit) && Result.isSuccess(exit.value) ? Effect.void : Scope.close(attemptScope, exit)
-          )
-        )
+          return { first: first.chunks, ended: first.ended, pull, progress } satisfies Started
+        })
+      const response = yield* openai.chat.completions.stream(request, {
+        ...callOptions,
+        start,
+        firstTokenTimeout: finite(firstTokenTimeout) ? firstTokenTimeout : undefined
       })
-
-      const started = yield* Effect.flatMap(Retry.retry(policy)(attempt), Effect.fromResult)
+      const { call, first: started } = response
+      const progress = started.progress
+      // Added after the call's own finalizer, so it runs first and its settlement is the one that counts.
+      yield* Scope.addFinalizerExit(scope, (exit) =>
+        Effect.andThen(
+          call.recordResponse({
+            finishReason: progress.finishReason,
+            responseModel: progress.responseModel,
+            requestId: progress.requestId
+          }),
+          response.settle({
+            usage: progress.usageFor(call),
+            // The scope closes with the stream's exit: its failure is an OpenAiError.
+            error: progress.error ?? (failureOf(exit) as Errors.OpenAiError | undefined)
+          })
+        )
+      )
+      if (!started.ended) yield* call.recordFirstToken
       const idlePull: BodyPull = finite(idleTimeout)
         ? Effect.timeoutOrElse(started.pull, {
             duration: idleTimeout,

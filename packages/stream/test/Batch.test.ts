@@ -38,6 +38,10 @@ const client = (url: string, options: { gates?: Gates.DefaultsOptions; key?: str
     Layer.provide(Credentials.static(options.key ?? "sk-test"))
   )
 
+/** Waits until a progress snapshot satisfies `ok` (snapshots are set from the job's counters every 100 ms). */
+const progressUntil = (progress: SubscriptionRef.SubscriptionRef<Batch.Progress>, ok: (p: Batch.Progress) => boolean) =>
+  SubscriptionRef.changes(progress).pipe(Stream.takeUntil(ok), Stream.runDrain)
+
 const readOutput = (path: string) =>
   Effect.promise(() => Fs.readFile(path, "utf8")).pipe(
     Effect.map((text) =>
@@ -248,34 +252,40 @@ describe("Batch.run against the simulator", () => {
   )
 
   it.live(
-    "progress: one snapshot per line (a line's end rides on the next start), done never goes back, the last is complete",
+    "progress comes from the counters, not per request: a few snapshots for any number of lines, done never goes back, the last is complete",
     () =>
       Effect.gen(function* () {
-        const sim = yield* Simulator.start({})
+        const sim = yield* Simulator.start({ latency: { requestMs: 2 } })
         const dir = yield* tempDir
-        const progress = yield* Batch.makeProgress
-        const seen: Array<Batch.Progress> = []
-        const collector = yield* SubscriptionRef.changes(progress).pipe(
-          Stream.runForEach((p) => Effect.sync(() => seen.push(p))),
-          Effect.forkChild
-        )
-        yield* Effect.sleep("50 millis")
-        const summary = yield* Batch.run(Stream.fromIterable(job(50)), {
-          output: Path.join(dir, "out.jsonl"),
-          concurrency: 4,
-          progress
-        }).pipe(Effect.provide(client(sim.url)))
-        yield* Effect.sleep("50 millis")
-        yield* Fiber.interrupt(collector)
-        expect(summary).toMatchObject({ total: 50, succeeded: 50, pending: 0 })
-        // the initial value, the job's first snapshot, one start per line, the ends no start follows (at most
-        // `concurrency`), the final one: 57 at most (103 with a snapshot at each start and at each end)
-        expect(seen.length).toBeGreaterThan(50)
-        expect(seen.length).toBeLessThanOrEqual(1 + 1 + 50 + 4 + 1)
-        for (let i = 1; i < seen.length; i++) expect(seen[i]!.done).toBeGreaterThanOrEqual(seen[i - 1]!.done)
-        const last = seen[seen.length - 1]!
-        expect(last).toMatchObject({ done: 50, succeeded: 50, in_flight: 0, pending: 0 })
-      })
+        const watch = (lines: number, progressInterval: "1 hour" | "5 millis") =>
+          Effect.gen(function* () {
+            const progress = yield* Batch.makeProgress
+            const seen: Array<Batch.Progress> = []
+            const collector = yield* SubscriptionRef.changes(progress).pipe(
+              Stream.runForEach((p) => Effect.sync(() => seen.push(p))),
+              Effect.forkChild
+            )
+            yield* Effect.sleep("50 millis")
+            const summary = yield* Batch.run(Stream.fromIterable(job(lines)), {
+              output: Path.join(dir, `out-${lines}-${progressInterval}.jsonl`),
+              concurrency: 4,
+              progress,
+              progressInterval
+            }).pipe(Effect.provide(client(sim.url)))
+            yield* Effect.sleep("50 millis")
+            yield* Fiber.interrupt(collector)
+            expect(summary).toMatchObject({ total: lines, succeeded: lines, pending: 0 })
+            for (let i = 1; i < seen.length; i++) expect(seen[i]!.done).toBeGreaterThanOrEqual(seen[i - 1]!.done)
+            expect(seen[seen.length - 1]).toMatchObject({ done: lines, succeeded: lines, in_flight: 0, pending: 0 })
+            return seen.length
+          })
+        // with an interval longer than the job: the initial value, the job's start and its end, whatever the lines
+        expect(yield* watch(50, "1 hour")).toBeLessThanOrEqual(3)
+        expect(yield* watch(300, "1 hour")).toBeLessThanOrEqual(3)
+        // a short interval: snapshots while it runs (the job takes longer than a few intervals)
+        expect(yield* watch(300, "5 millis")).toBeGreaterThan(3)
+      }),
+    60_000
   )
 
   it.live("Gates + meter count 429s and retries", () =>
@@ -521,7 +531,8 @@ describe("Batch: stopping with requests in flight", () => {
           progress
         }).pipe(Effect.provide(client(sim.url)), Effect.forkChild)
         yield* until(sim, (stats) => stats.inFlight === 1)
-        expect((yield* SubscriptionRef.get(progress)).in_flight).toBe(2)
+        // both requests are in flight: one sent, one waiting at the gates
+        yield* progressUntil(progress, (p) => p.in_flight === 2)
         yield* Deferred.succeed(shutdown, undefined)
         const started = Date.now()
         const summary = yield* Fiber.join(fiber)
@@ -661,8 +672,8 @@ describe("Batch: stopping with requests in flight", () => {
         Effect.forkChild
       )
       yield* until(sim, (stats) => stats.inFlight === 2)
-      const during = yield* SubscriptionRef.get(progress)
-      expect(during.in_flight).toBe(2)
+      yield* progressUntil(progress, (p) => p.in_flight === 2)
+      expect((yield* SubscriptionRef.get(progress)).in_flight).toBe(2)
       yield* Deferred.succeed(shutdown, undefined)
       const summary = yield* Fiber.join(fiber)
       expect(summary.requests_sent).toBe((yield* sim.stats).requests)

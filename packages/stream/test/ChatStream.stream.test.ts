@@ -4,8 +4,8 @@
  * the real transport and the simulator is in ChatStream.simulator.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type ChatCompletions, Errors, type Gates, OpenAi, RateLimitHeaders, Retry } from "@sluice/core"
-import { Effect, Fiber, Layer, Ref, Stream } from "effect"
+import { type ChatCompletions, Errors, Gates, OpenAi, RateLimitHeaders, Retry } from "@sluice/core"
+import { Duration, Effect, Exit, Fiber, Layer, Ref, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { ChatStream } from "../src/index.js"
 
@@ -38,51 +38,96 @@ interface Recorded {
   }>
 }
 
-const ticket = (request: ChatCompletions.Request): Gates.Ticket => ({
-  info: {
-    path: "/chat/completions",
-    method: "POST",
-    model: request.model,
-    stream: true,
-    keyId: "k",
-    body: request,
-    batch: false
-  },
-  scope: "k:gpt-4o-mini",
-  estimatedPromptTokens: 10,
-  maxOutputTokens: 100
-})
+const callOf = (request: ChatCompletions.Request): Gates.Call =>
+  Gates.passThrough(
+    {
+      path: "/chat/completions",
+      method: "POST",
+      model: request.model,
+      stream: true,
+      keyId: "k",
+      body: request,
+      batch: false
+    },
+    { promptTokens: 10, maxOutputTokens: 100 }
+  )
 
-/** An `OpenAi` whose `streamBytes` plays the scripts in order (the last one repeats). */
+/**
+ * An `OpenAi` whose `chat.completions.stream` plays the scripts in order, one per attempt (the last one repeats),
+ * with the shape of core's streaming call: each attempt in its own scope through the caller's `start`, under
+ * `Retry.retry` with the call's policy and the first-token bound, one settlement per call. `recorded.requests`
+ * has one entry per attempt; settlements are numbered by the attempt that succeeded (or the last one).
+ */
 const scripted = (scripts: ReadonlyArray<Script>) => {
   const recorded: Recorded = { requests: [], closed: [], settlements: [] }
-  const streamBytes: OpenAi.Service["chat"]["completions"]["streamBytes"] = (request) =>
+  const stream = <S>(request: ChatCompletions.Request, options: OpenAi.StreamCallOptions<S>) =>
     Effect.gen(function* () {
-      const call = recorded.requests.length
-      recorded.requests.push(request)
-      const script = scripts[Math.min(call, scripts.length - 1)]!
-      if (script._tag === "Fail") return yield* Effect.fail(script.error)
-      yield* Effect.addFinalizer(() => Effect.sync(() => recorded.closed.push(call)))
+      const callScope = yield* Effect.scope
+      const call = callOf(request)
       let settled = false
+      const settle = (
+        n: number,
+        result: { readonly usage?: Gates.Usage | undefined; readonly error?: Errors.OpenAiError | undefined }
+      ) =>
+        Effect.sync(() => {
+          if (settled) return
+          settled = true
+          recorded.settlements.push({ call: n, ...result })
+        })
+      const attempt = Effect.gen(function* () {
+        const n = recorded.requests.length
+        recorded.requests.push(request)
+        const script = scripts[Math.min(n, scripts.length - 1)]!
+        if (script._tag === "Fail") return yield* Effect.fail(script.error)
+        const attemptScope = yield* Scope.fork(callScope, "sequential")
+        yield* Scope.addFinalizer(
+          attemptScope,
+          Effect.sync(() => recorded.closed.push(n))
+        )
+        const started = options.start({ body: script.body, requestId: `req_${n}`, status: 200, call })
+        const timeout =
+          options.firstTokenTimeout === undefined ? undefined : Duration.fromInputUnsafe(options.firstTokenTimeout)
+        const bounded =
+          timeout === undefined
+            ? started
+            : Effect.timeoutOrElse(started, {
+                duration: timeout,
+                orElse: () =>
+                  Effect.fail(
+                    new Errors.Timeout({
+                      phase: "first-token",
+                      afterMs: Duration.toMillis(timeout),
+                      requestId: `req_${n}`
+                    })
+                  )
+              })
+        const first = yield* bounded.pipe(
+          Scope.provide(attemptScope),
+          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(attemptScope, exit)))
+        )
+        return { n, first }
+      })
+      const policy = Retry.policy({ ...Retry.defaults, ...options.retry })
+      const result = yield* Retry.retry(policy)(attempt).pipe(
+        Effect.tapError((error) => settle(recorded.requests.length - 1, { usage: undefined, error }))
+      )
+      yield* Scope.addFinalizer(callScope, settle(result.n, {}))
       return {
-        body: script.body,
-        requestId: `req_${call}`,
+        body: Stream.empty,
+        requestId: `req_${result.n}`,
         status: 200,
         latencyMs: 1,
         snapshot: new RateLimitHeaders.RateLimitSnapshot({}),
-        attempts: 1,
-        ticket: ticket(request),
-        settle: (result) =>
-          Effect.sync(() => {
-            if (settled) return
-            settled = true
-            recorded.settlements.push({ call, ...result })
-          })
-      } satisfies OpenAi.StreamResponse
+        attempts: result.n + 1,
+        call,
+        ticket: call,
+        first: result.first,
+        settle: (settlement) => settle(result.n, settlement)
+      } satisfies OpenAi.StreamStarted<S>
     })
   const service = {
     config: { retry: Retry.defaults },
-    chat: { completions: { streamBytes } }
+    chat: { completions: { stream } }
   } as unknown as OpenAi.Service
   return { recorded, layer: Layer.succeed(OpenAi.OpenAi, service) }
 }
@@ -155,37 +200,43 @@ describe("ChatStream.stream", () => {
     })
   )
 
-  it.effect("a retryable failure before the first chunk starts a new call; the failed one is settled and closed", () =>
-    Effect.gen(function* () {
-      const { recorded, layer } = scripted([
-        body(Stream.fail(new Errors.ConnectionFailed({ message: "reset" }))),
-        body(Stream.make(event({ error: { message: "overloaded", type: "server_error" } }))),
-        body(Stream.make(content("ok"), done))
-      ])
-      const fiber = yield* ChatStream.stream(request, { retry: { maxAttempts: 3, baseDelayMs: 10 } }).pipe(
-        Stream.runCollect,
-        Effect.provide(layer),
-        Effect.forkChild
-      )
-      yield* TestClock.adjust("1 second")
-      const chunks = yield* Fiber.join(fiber)
-      expect(texts(chunks)).toEqual(["ok"])
-      expect(recorded.requests).toHaveLength(3)
-      expect(recorded.settlements.map((s) => s.error?._tag)).toEqual(["ConnectionFailed", "ServerError", undefined])
-      expect(recorded.closed).toEqual([0, 1, 2])
-    })
+  it.effect(
+    "a retryable failure before the first chunk is another attempt of the same call: one settlement, each attempt closed",
+    () =>
+      Effect.gen(function* () {
+        const { recorded, layer } = scripted([
+          body(Stream.fail(new Errors.ConnectionFailed({ message: "reset" }))),
+          body(Stream.make(event({ error: { message: "overloaded", type: "server_error" } }))),
+          body(Stream.make(content("ok"), done))
+        ])
+        const fiber = yield* ChatStream.stream(request, { retry: { maxAttempts: 3, baseDelayMs: 10 } }).pipe(
+          Stream.runCollect,
+          Effect.provide(layer),
+          Effect.forkChild
+        )
+        yield* TestClock.adjust("1 second")
+        const chunks = yield* Fiber.join(fiber)
+        expect(texts(chunks)).toEqual(["ok"])
+        expect(recorded.requests).toHaveLength(3)
+        expect(recorded.settlements).toHaveLength(1)
+        expect(recorded.settlements[0]).toMatchObject({ call: 2, error: undefined })
+        expect(recorded.closed).toEqual([0, 1, 2])
+      })
   )
 
-  it.effect("failures of the transport itself (already retried there) are not retried again", () =>
+  it.effect("a failure before the headers is retried by the call's one loop: at most the policy's attempts", () =>
     Effect.gen(function* () {
       const { recorded, layer } = scripted([
         { _tag: "Fail", error: new Errors.ServerError({ message: "503", status: 503, requestId: "req_x" }) }
       ])
-      const error = yield* Effect.flip(
-        Stream.runDrain(ChatStream.stream(request, { retry: { maxAttempts: 5, baseDelayMs: 1 } }))
-      ).pipe(Effect.provide(layer))
+      const fiber = yield* Effect.flip(
+        Stream.runDrain(ChatStream.stream(request, { retry: { maxAttempts: 3, baseDelayMs: 1 } }))
+      ).pipe(Effect.provide(layer), Effect.forkChild)
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
       expect(error).toMatchObject({ _tag: "ServerError", requestId: "req_x" })
-      expect(recorded.requests).toHaveLength(1)
+      expect(recorded.requests).toHaveLength(3)
+      expect(recorded.settlements).toHaveLength(1)
     })
   )
 

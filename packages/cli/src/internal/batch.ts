@@ -4,12 +4,16 @@
  * @internal
  */
 import * as Fs from "node:fs/promises"
-import { OpenAiConfig, RunReport } from "@sluice/core"
+import { OpenAiConfig } from "@sluice/core"
 import { Batch } from "@sluice/stream"
-import { Deferred, Effect, Fiber, Result } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Result from "effect/Result"
 import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
 import { render } from "./progress.js"
 import { Reasons } from "./watch.js"
+import { tableArgs } from "./tables.js"
 
 /** @internal */
 export const ExitCode = {
@@ -56,6 +60,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   if (flags.remote) args.push("--remote")
   if (flags.json) args.push("--json")
   if (flags.report !== undefined) args.push("--report", flags.report)
+  args.push(...tableArgs(flags.tables))
   return [...args, ...extra].map(quote).join(" ")
 }
 
@@ -250,6 +255,8 @@ export const runBatch = (
         ? job.pipe(Effect.provide(layer(flags, keys, reasons)))
         : Effect.scoped(
             Effect.gen(function* () {
+              // @sluice/report is loaded only for --report
+              const { RunReport } = yield* Effect.promise(() => import("@sluice/report"))
               const recorder = yield* RunReport.recorder()
               return yield* job.pipe(
                 Effect.ensuring(

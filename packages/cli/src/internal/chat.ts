@@ -4,12 +4,13 @@
  *
  * @internal
  */
-import { type Errors, Gates, OpenAi, OpenAiConfig, Retry } from "@sluice/core"
+import { type Errors, OpenAi, OpenAiConfig, Retry } from "@sluice/core"
 import { ChatStream } from "@sluice/stream"
 import { Duration, Effect, Layer, Schedule, Stream } from "effect"
 import type { ChatFlags } from "./check.js"
 import { baseUrlOf, credentials } from "./client.js"
 import { Watch, layer as watchLayer } from "./watch.js"
+import { gatesWithTables } from "./tableGates.js"
 
 export type { ChatFlags } from "./check.js"
 
@@ -91,15 +92,17 @@ export const chat = (flags: ChatFlags): Effect.Effect<number> =>
     // one attempt per call (plus the one re-attempt after a 401 that re-reads the key).
     const client = OpenAi.layer.pipe(
       Layer.provide(watchLayer(watch)),
-      Layer.provide(Gates.defaults),
+      Layer.provide(gatesWithTables(flags.tables)),
       Layer.provide(
-        OpenAiConfig.layer({
-          baseUrl: baseUrlOf(flags.baseUrl),
-          allowInsecure: flags.allowInsecure,
-          headersTimeout: timeout,
-          totalTimeout: timeout,
-          retry: { maxAttempts: 1 }
-        })
+        Layer.orDie(
+          OpenAiConfig.layerConfig({
+            baseUrl: baseUrlOf(flags.baseUrl),
+            allowInsecure: flags.allowInsecure,
+            headersTimeout: timeout,
+            totalTimeout: timeout,
+            retry: { maxAttempts: 1 }
+          })
+        )
       ),
       Layer.provide(keys)
     )

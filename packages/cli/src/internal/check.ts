@@ -6,6 +6,7 @@
  */
 import * as NodeFs from "node:fs"
 import type { BatchFlags } from "./batch.js"
+import { checkTables, type TableFiles } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
 
 /** The flags as typed, before their checks. @internal */
@@ -27,6 +28,9 @@ export interface RawBatchFlags {
   readonly json: boolean
   readonly report: string | undefined
   readonly graceSeconds: string | undefined
+  /** --prices / --lifecycle (tables.ts). */
+  readonly prices: string | undefined
+  readonly lifecycle: string | undefined
 }
 
 /**
@@ -99,9 +103,11 @@ export const checkBatch = (raw: RawBatchFlags): BatchFlags | number => {
       }
     }
   }
+  const tables = checkTables(checks, raw)
   const code = checks.report()
   if (code !== undefined) return code
   return {
+    tables,
     input: raw.input,
     output,
     baseUrl: raw.baseUrl,
@@ -166,6 +172,7 @@ export interface ChatFlags {
   readonly baseUrl?: string | undefined
   readonly apiKeyFile?: string | undefined
   readonly allowInsecure: boolean
+  readonly tables?: TableFiles | undefined
 }
 
 /**
@@ -192,6 +199,8 @@ export const checkChat = (raw: {
   readonly baseUrl: string | undefined
   readonly apiKeyFile: string | undefined
   readonly allowInsecure: boolean
+  readonly prices: string | undefined
+  readonly lifecycle: string | undefined
 }): ChatFlags | number => {
   const checks = new Checks("chat")
   if (raw.prompt.trim().length === 0) {
@@ -208,9 +217,11 @@ export const checkChat = (raw: {
   const maxRetries = checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 10 }, "retries")
   checks.baseUrl(raw.baseUrl, raw.allowInsecure)
   checkKeyFile(checks, raw.apiKeyFile)
+  const tables = checkTables(checks, raw)
   const code = checks.report()
   if (code !== undefined) return code
   return {
+    tables,
     prompt: raw.prompt,
     model,
     maxTokens: maxTokens ?? chatDefaults.maxTokens,

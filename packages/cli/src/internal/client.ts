@@ -4,10 +4,12 @@
  * @internal
  */
 import * as Fs from "node:fs"
-import { Credentials, Gates, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
+import { Credentials, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
 import { Batch } from "@sluice/stream"
 import { Layer } from "effect"
 import { layerReasons, Reasons } from "./watch.js"
+import { gatesWithTables } from "./tableGates.js"
+import type { TableFiles } from "./tables.js"
 
 /** @internal */
 export interface ClientFlags {
@@ -22,6 +24,8 @@ export interface ClientFlags {
   readonly allowInsecure?: boolean | undefined
   /** A fixed key (the demo's simulator key); otherwise the file or `OPENAI_API_KEY`. */
   readonly staticKey?: string | undefined
+  /** `--prices` / `--lifecycle` (tables.ts). */
+  readonly tables?: TableFiles | undefined
 }
 
 /**
@@ -59,7 +63,7 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
 }
 
 const gatesOf = (flags: ClientFlags) =>
-  Gates.layerDefaults({
+  gatesWithTables(flags.tables, {
     rateLimiter: {
       ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
       ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })
@@ -83,11 +87,13 @@ const wire = <ROut, E, RIn>(
     Layer.provideMerge(Batch.layerMeter),
     Layer.provideMerge(gates),
     Layer.provide(
-      OpenAiConfig.layer({
-        ...(baseUrlOf(flags.baseUrl) === undefined ? {} : { baseUrl: baseUrlOf(flags.baseUrl) }),
-        allowInsecure: flags.allowInsecure === true,
-        ...(flags.maxRetries === undefined ? {} : { retry: { maxAttempts: flags.maxRetries + 1 } })
-      })
+      Layer.orDie(
+        OpenAiConfig.layerConfig({
+          ...(baseUrlOf(flags.baseUrl) === undefined ? {} : { baseUrl: baseUrlOf(flags.baseUrl) }),
+          allowInsecure: flags.allowInsecure === true,
+          ...(flags.maxRetries === undefined ? {} : { retry: { maxAttempts: flags.maxRetries + 1 } })
+        })
+      )
     ),
     Layer.provide(keys)
   )

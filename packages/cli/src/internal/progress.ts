@@ -4,7 +4,10 @@
  * @internal
  */
 import type { Batch } from "@sluice/stream"
-import { Duration, Effect, Schedule, SubscriptionRef } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { setClearLine } from "./client.js"
 
 const compact = (n: number): string =>

@@ -125,39 +125,41 @@ export class Watch {
 
   /** The gates decorator that feeds this watcher. */
   gates(inner: Gates.Gates["Service"]): Gates.Gates["Service"] {
-    const attemptOf = new WeakMap<Gates.Ticket, number>()
-    const lastError = new WeakMap<Gates.Ticket, Errors.OpenAiError>()
-    return {
-      admitCall: inner.admitCall,
-      admitAttempt: (ticket, attempt, keyId) =>
-        Effect.suspend(() => {
-          // A re-attempt inside one call (the client's own retry, or the one re-attempt after a 401).
-          const previous = lastError.get(ticket)
-          if (attempt > 1 && previous !== undefined) {
-            if (previous._tag === "AuthenticationFailed") {
-              this.say(`attempt ${this.attempts} was refused (401): re-reading the key and trying once more`)
-            } else this.retrying(previous)
-          }
-          const n = this.admitting()
-          attemptOf.set(ticket, n)
-          return Effect.tap(inner.admitAttempt(ticket, attempt, keyId), () => Effect.sync(() => this.sent(n)))
-        }),
-      observeAttempt: (ticket, outcome) =>
-        Effect.andThen(
-          Effect.sync(() => {
-            if (outcome._tag === "Failure") {
-              lastError.set(ticket, outcome.error)
-              this.done()
-            } else this.headers(attemptOf.get(ticket) ?? this.attempts, ticket.info.stream)
+    const watched = (call: Gates.Call): Gates.Call => {
+      let lastError: Errors.OpenAiError | undefined
+      return {
+        ...call,
+        attempt: (keyId, send) =>
+          Effect.suspend(() => {
+            // A re-attempt inside one call (the client's own retry, or the one re-attempt after a 401).
+            if (call.progress.attempts > 0 && lastError !== undefined) {
+              if (lastError._tag === "AuthenticationFailed") {
+                this.say(`attempt ${this.attempts} was refused (401): re-reading the key and trying once more`)
+              } else this.retrying(lastError)
+            }
+            const n = this.admitting()
+            const sent = Effect.andThen(
+              Effect.sync(() => this.sent(n)),
+              send
+            )
+            return call.attempt(keyId, sent).pipe(
+              Effect.tapError((error) =>
+                Effect.sync(() => {
+                  lastError = error
+                  this.done()
+                })
+              ),
+              Effect.tap(() => Effect.sync(() => this.headers(n, call.info.stream)))
+            )
           }),
-          inner.observeAttempt(ticket, outcome)
-        ),
-      settleCall: (ticket, result) =>
-        Effect.andThen(
-          Effect.sync(() => this.done()),
-          inner.settleCall(ticket, result)
-        )
+        settle: (result) =>
+          Effect.andThen(
+            Effect.sync(() => this.done()),
+            call.settle(result)
+          )
+      }
     }
+    return { admit: (info) => Effect.map(inner.admit(info), watched) }
   }
 
   /** Runs the ticker for as long as the scope is open. */
@@ -211,38 +213,46 @@ export const layerReasons = (reasons: Reasons): Layer.Layer<Gates.Gates, never, 
   Layer.effect(
     Gates.Gates,
     Effect.map(Gates.Gates, (inner): Gates.Gates["Service"] => {
-      const last = new WeakMap<Gates.Ticket, Errors.OpenAiError>()
       const bump = (map: Map<string, number>, error: Errors.OpenAiError) => {
         const key = Reasons.key(error)
         map.set(key, (map.get(key) ?? 0) + 1)
       }
-      return {
-        admitCall: inner.admitCall,
-        admitAttempt: (ticket, attempt, keyId) =>
-          Effect.tap(inner.admitAttempt(ticket, attempt, keyId), () =>
-            Effect.sync(() => {
-              reasons.inFlight++
-              if (attempt > 1) {
-                const previous = last.get(ticket)
-                if (previous !== undefined) bump(reasons.retries, previous)
-              }
-            })
-          ),
-        observeAttempt: (ticket, outcome) =>
-          Effect.andThen(
-            Effect.sync(() => {
+      const counted = (call: Gates.Call): Gates.Call => {
+        let last: Errors.OpenAiError | undefined
+        return {
+          ...call,
+          attempt: (keyId, send) => {
+            const sent = Effect.andThen(
+              Effect.sync(() => {
+                reasons.inFlight++
+                if (call.progress.attempts > 1 && last !== undefined) bump(reasons.retries, last)
+              }),
+              send
+            )
+            const over = Effect.sync(() => {
               reasons.inFlight = Math.max(0, reasons.inFlight - 1)
-              if (outcome._tag === "Failure") last.set(ticket, outcome.error)
-            }),
-            inner.observeAttempt(ticket, outcome)
-          ),
-        settleCall: (ticket, result) =>
-          Effect.andThen(
-            Effect.sync(() => {
-              if (result.error !== undefined) bump(reasons.failures, result.error)
-            }),
-            inner.settleCall(ticket, result)
-          )
+            })
+            return call.attempt(keyId, sent).pipe(
+              Effect.tapError((error) =>
+                Effect.andThen(
+                  over,
+                  Effect.sync(() => {
+                    last = error
+                  })
+                )
+              ),
+              Effect.tap(() => over)
+            )
+          },
+          settle: (result) =>
+            Effect.andThen(
+              Effect.sync(() => {
+                if (result.error !== undefined) bump(reasons.failures, result.error)
+              }),
+              call.settle(result)
+            )
+        }
       }
+      return { admit: (info) => Effect.map(inner.admit(info), counted) }
     })
   )

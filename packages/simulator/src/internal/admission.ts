@@ -2,7 +2,7 @@
 import type * as http from "node:http"
 import * as Faults from "../Faults.js"
 import * as RateLimits from "../RateLimits.js"
-import { type ApiError, apiError } from "./errors.js"
+import { type ApiError, apiError, quotaExceeded, SERVER_ERROR } from "./errors.js"
 import { baseHeaders, type Ctx, sendError, writeHead } from "./http.js"
 import type { State } from "./state.js"
 
@@ -32,7 +32,6 @@ const send502Html = (ctx: Ctx) => {
 }
 
 const OVERLOADED = "The engine is currently overloaded, please try again later."
-export const SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
 
 /** Applies a fault that replaces the response. Returns true when the response was handled. */
 const applyTerminalFault = (ctx: Ctx, kind: Faults.FaultKind): boolean => {
@@ -155,15 +154,6 @@ export const peekRateHeaders = (ctx: Ctx): void => {
   }
 }
 
-const QUOTA = apiError(
-  429,
-  "You exceeded your current quota, please check your plan and billing details. For more information on this " +
-    "error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
-  "insufficient_quota",
-  null,
-  "insufficient_quota"
-)
-
 const rateLimitMessage = (
   st: State,
   model: string,
@@ -216,7 +206,7 @@ export const admit = (
   const st = ctx.st
   if (st.cfg.quotaUsd !== undefined && st.counters.costUsd >= st.cfg.quotaUsd) {
     st.counters.quotaExceeded++
-    sendError(ctx, QUOTA)
+    sendError(ctx, quotaExceeded())
     return "handled"
   }
   if (st.limited() && !takeBuckets(ctx, model, tokens)) return "handled"

@@ -11,6 +11,8 @@ export class Counters {
   rateLimited = 0
   quotaExceeded = 0
   unauthorized = 0
+  embeddedInputs = 0
+  duplicateEmbeddedInputs = 0
   promptTokens = 0
   completionTokens = 0
   costUsd = 0
@@ -33,6 +35,8 @@ export class Counters {
       rateLimited: this.rateLimited,
       quotaExceeded: this.quotaExceeded,
       unauthorized: this.unauthorized,
+      embeddedInputs: this.embeddedInputs,
+      duplicateEmbeddedInputs: this.duplicateEmbeddedInputs,
       promptTokens: this.promptTokens,
       completionTokens: this.completionTokens,
       totalTokens: this.promptTokens + this.completionTokens,

@@ -55,3 +55,34 @@ export const checkModel = (body: Json, cfg: Resolved): ApiError | string => {
   if (cfg.strictModels && !cfg.modelSet.has(model)) return modelNotFound(model, false)
   return model
 }
+
+export const SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
+
+export const quotaExceeded = (): ApiError =>
+  apiError(
+    429,
+    "You exceeded your current quota, please check your plan and billing details. For more information on this " +
+      "error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+    "insufficient_quota",
+    null,
+    "insufficient_quota"
+  )
+
+/** The error a `streamError` fault sends mid-stream, per `faults.streamErrorCode`. */
+export const streamError = (code: "server_error" | "insufficient_quota" | "rate_limit_exceeded"): ApiError => {
+  if (code === "insufficient_quota") return quotaExceeded()
+  if (code === "rate_limit_exceeded") {
+    return apiError(429, "Rate limit reached. Please try again in 1s.", "requests", null, "rate_limit_exceeded")
+  }
+  return apiError(500, SERVER_ERROR, "server_error")
+}
+
+/** A schema strict mode refuses (see `strict.ts`): a response format's or a strict function's. */
+export const invalidSchema = (kind: "response_format" | "function", name: string, problem: string, param: string) =>
+  apiError(
+    400,
+    `Invalid schema for ${kind} '${name}': ${problem}`,
+    "invalid_request_error",
+    param,
+    kind === "function" ? "invalid_function_parameters" : "invalid_json_schema"
+  )

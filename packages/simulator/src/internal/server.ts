@@ -12,6 +12,7 @@ import { control } from "./routes/control.js"
 import { embeddings } from "./routes/embeddings.js"
 import { files } from "./routes/files.js"
 import { models } from "./routes/models.js"
+import { responses } from "./routes/responses.js"
 import { State } from "./state.js"
 import { Store } from "./store.js"
 
@@ -30,6 +31,9 @@ const template = (method: string, path: string): string => {
   if (path.startsWith("/v1/models/")) return `${method} /v1/models/{id}`
   if (path.startsWith("/v1/files/")) {
     return path.endsWith("/content") ? `${method} /v1/files/{id}/content` : `${method} /v1/files/{id}`
+  }
+  if (path.startsWith("/v1/responses/") && path !== "/v1/responses/input_tokens") {
+    return path.endsWith("/cancel") ? `${method} /v1/responses/{id}/cancel` : `${method} /v1/responses/{id}`
   }
   if (path.startsWith("/v1/batches/")) {
     return path.endsWith("/cancel") ? `${method} /v1/batches/{id}/cancel` : `${method} /v1/batches/{id}`
@@ -75,6 +79,8 @@ const route = (ctx: Ctx, body: Buffer): Promise<void> | void => {
       return files(ctx, body, id, action)
     case "batches":
       return batches(ctx, body, id, action)
+    case "responses":
+      return responses(ctx, body, id, action)
     default:
       return notFound(ctx)
   }

@@ -4,6 +4,8 @@ import * as Config from "../Config.js"
 import * as Faults from "../Faults.js"
 import type * as RateLimits from "../RateLimits.js"
 import { Counters } from "./counters.js"
+import { fnv1a } from "./text.js"
+import type { Run } from "./responses/run.js"
 import type { Store } from "./store.js"
 
 export class State {
@@ -19,6 +21,10 @@ export class State {
   windows = new Map<string, RateLimits.KeyWindows>()
   keyRequests = new Map<string, number>()
   succeeded = new Set<string>()
+  /** 53-bit hashes of every (model, dimensions, input) embedded since the last reset. */
+  embedded = new Set<number>()
+  /** Stored responses (and background runs) by id; kept across `reset`, like files and batches. */
+  readonly responses = new Map<string, Run>()
   /** Set once by the server (the store's executor needs the routes, which need the state). */
   store!: Store
 
@@ -54,6 +60,26 @@ export class State {
     }
   }
 
+  /** Counts the inputs of a successful embeddings answer, and those embedded before. */
+  countEmbedded(model: string, dimensions: number, inputs: ReadonlyArray<string | ReadonlyArray<number>>): void {
+    const c = this.counters
+    const head = `${model}\u0000${dimensions}\u0000`
+    for (const input of inputs) {
+      const key = head + (typeof input === "string" ? input : `\u0001${input.join(",")}`)
+      const h = fnv1a(key) * 2_097_152 + (fnv1a(key, 0x9747b28c) >>> 11)
+      c.embeddedInputs++
+      if (this.embedded.has(h)) c.duplicateEmbeddedInputs++
+      else this.embedded.add(h)
+    }
+  }
+
+  /** Stores a response; past `responses.maxStored`, the oldest stored one is forgotten. */
+  storeResponse(id: string, run: Run): void {
+    this.responses.set(id, run)
+    const max = this.cfg.responses.maxStored
+    while (this.responses.size > max) this.responses.delete(this.responses.keys().next().value!)
+  }
+
   countStatus(code: number): void {
     const k = String(code)
     this.counters.byStatus[k] = (this.counters.byStatus[k] ?? 0) + 1
@@ -76,6 +102,7 @@ export class State {
     this.windows = new Map()
     this.keyRequests = new Map()
     this.succeeded = new Set()
+    this.embedded = new Set()
     this.reseed()
   }
 

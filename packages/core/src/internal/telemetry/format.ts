@@ -1,5 +1,5 @@
 /**
- * Small pure helpers shared by Telemetry, Alerts and RunReport. Not public.
+ * Small pure helpers of Telemetry. Not public.
  */
 
 const literalSegments = new Set([
@@ -38,9 +38,9 @@ export const defined = <A extends Record<string, unknown>>(record: A): Record<st
   return out
 }
 
-/** Nearest-rank percentile of an ascending array; `undefined` when empty. */
-export const percentileSorted = (sorted: ReadonlyArray<number>, p: number): number | undefined => {
-  if (sorted.length === 0) return undefined
-  const rank = Math.ceil((p / 100) * sorted.length)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
+/** {@link defined} for a record whose optional fields accept `undefined`: the same type, without those keys. */
+export const compact = <A extends object>(record: A): A => {
+  const out: Record<string, unknown> = {}
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key]
+  return out as A
 }

@@ -5,7 +5,9 @@ import { drawFault } from "../admission.js"
 import { type ApiError, apiError, errorBody, invalidJson, type Json } from "../errors.js"
 import { type Ctx, notFound, parseJson, sendError, sendOk } from "../http.js"
 import type { State } from "../state.js"
+import { Run } from "../responses/run.js"
 import type { Executor } from "../store.js"
+import { planCreate } from "./responses.js"
 
 const errorResult = (e: ApiError) => ({ status: e.status, body: JSON.parse(errorBody(e)) as Json })
 
@@ -21,9 +23,18 @@ export const executor =
       st.account(plan.model, plan.promptTokens, plan.completionTokens)
       return { status: 200, body: chatJson(plan) }
     }
+    if (endpoint === "/v1/responses") {
+      const plan = planCreate(st, body as Json, { stream: false, background: false, store: false })
+      if ("status" in plan) return errorResult(plan)
+      const run = new Run(plan, [])
+      run.settle(Math.floor(cfg.clock() / 1000))
+      st.account(plan.request.model, plan.usage.input, plan.usage.output)
+      return { status: 200, body: run.snapshot }
+    }
     const plan = planEmbeddings(body as Json, cfg)
     if ("status" in plan) return errorResult(plan)
     st.account(plan.model, plan.promptTokens, 0)
+    st.countEmbedded(plan.model, plan.dimensions, plan.inputs)
     return { status: 200, body: embeddingsJson(plan) }
   }
 

@@ -1,8 +1,8 @@
 /** `POST /v1/chat/completions`: JSON, or SSE in random byte slices. */
 import type * as Faults from "../../Faults.js"
-import { admit, SERVER_ERROR } from "../admission.js"
+import { admit } from "../admission.js"
 import { type ChatPlan, chatChunks, chatJson, planChat } from "../chat.js"
-import { apiError, errorBody, invalidJson } from "../errors.js"
+import { errorBody, invalidJson, streamError } from "../errors.js"
 import {
   answerJson,
   type Ctx,
@@ -23,9 +23,9 @@ const dropIndex = (ctx: Ctx, fault: Faults.FaultKind | undefined, events: number
   return 1 + Math.floor(ctx.st.streamRng() * (events - 1))
 }
 
-/** Ends the stream with `event: error` (a `server_error`), without `[DONE]`. */
+/** Ends the stream with `event: error` (per `faults.streamErrorCode`), without `[DONE]`. */
 const endWithError = async (ctx: Ctx, pending: string, eol: string) => {
-  const error = errorBody(apiError(500, SERVER_ERROR, "server_error"))
+  const error = errorBody(streamError(ctx.st.cfg.faults.streamErrorCode))
   await writeSliced(ctx, `${pending}event: error${eol}data: ${error}${eol}${eol}`)
   if (ctx.closed) return
   ctx.intentional = true

@@ -15,5 +15,8 @@ export const embeddings = async (ctx: Ctx, body: Buffer): Promise<void> => {
   await sleep(st.cfg.latency.requestMs)
   if (ctx.closed) return
   const text = JSON.stringify(embeddingsJson(plan))
-  answerJson(ctx, text, fault, body, () => st.account(plan.model, plan.promptTokens, 0))
+  answerJson(ctx, text, fault, body, () => {
+    st.account(plan.model, plan.promptTokens, 0)
+    st.countEmbedded(plan.model, plan.dimensions, plan.inputs)
+  })
 }

@@ -1,12 +1,16 @@
 /**
- * The output file as a journal: opened for append, one `write` per line (a killed process loses nothing that
- * was written), `fsync` at most once a second and on close; a torn last line is cut off before appending.
+ * The output file as a journal: opened for append, lines written in batches (one `write` for every line that
+ * finished while the previous write was under way; a line's `append` completes, uninterruptibly, once it is
+ * written, so a killed process loses nothing that counted as done), `fsync` at most once a second and on close; a torn last line is
+ * cut off before appending.
  *
  * @internal
  */
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { Effect, Semaphore } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
 /** @internal */
@@ -33,7 +37,10 @@ export interface Existing {
 /** @internal */
 export interface Journal {
   readonly existing: Existing
+  /** Appends one line; completes once the line is written (to the OS: `fsync` is at most once a second). */
   readonly append: (line: string) => Effect.Effect<void, JournalError>
+  /** `write` calls made and lines written so far (a write holds every line queued while the one before ran). */
+  readonly writes: () => { readonly writes: number; readonly lines: number }
 }
 
 const io = (path: string) => (error: unknown) =>
@@ -268,25 +275,73 @@ export const open = (
     if (missingNewline) {
       yield* Effect.tryPromise({ try: () => handle.write("\n"), catch: io(path) })
     }
-    const lock = yield* Semaphore.make(1)
-    let lastSync = Date.now()
-    const append = (line: string) =>
-      lock.withPermits(1)(
-        Effect.tryPromise({
-          try: async () => {
-            const buffer = Buffer.from(`${line}\n`, "utf8")
-            let offset = 0
-            while (offset < buffer.length) {
-              const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset)
-              offset += bytesWritten
-            }
-            if (Date.now() - lastSync >= 1000) {
-              lastSync = Date.now()
-              await handle.sync()
-            }
-          },
-          catch: io(path)
-        })
+    const clock = yield* Clock.Clock
+    // Group commit: lines appended while a write is under way are written together by the next one (one
+    // `write` for all of them), and each `append` completes when the write holding its line has. A line is in
+    // the file before its request counts as done, as with one write per line; what a kill -9 can lose is still
+    // only the requests in flight.
+    let queued: Array<string> = []
+    let batch: Deferred.Deferred<void, JournalError> | undefined
+    let writing = false
+    let lastSync = clock.currentTimeMillisUnsafe()
+    let failure: JournalError | undefined
+    let writes = 0
+    let written = 0
+    const writeAll = async (text: string, lines: number) => {
+      writes++
+      const buffer = Buffer.from(text, "utf8")
+      let offset = 0
+      while (offset < buffer.length) {
+        const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset)
+        offset += bytesWritten
+      }
+      written += lines
+      const now = clock.currentTimeMillisUnsafe()
+      if (now - lastSync >= 1000) {
+        lastSync = now
+        await handle.sync()
+      }
+    }
+    const flush = () => {
+      writing = true
+      const lines = queued
+      const done = batch!
+      queued = []
+      batch = undefined
+      writeAll(lines.join(""), lines.length).then(
+        () => {
+          Deferred.doneUnsafe(done, Effect.void)
+          if (queued.length > 0) flush()
+          else writing = false
+        },
+        (error) => {
+          failure = io(path)(error)
+          Deferred.doneUnsafe(done, Effect.fail(failure))
+          if (batch !== undefined) Deferred.doneUnsafe(batch, Effect.fail(failure))
+          writing = false
+        }
       )
-    return { existing, append }
+    }
+    const append = (line: string) =>
+      Effect.suspend(() => {
+        if (failure !== undefined) return Effect.fail(failure)
+        queued.push(`${line}\n`)
+        batch ??= Deferred.makeUnsafe<void, JournalError>()
+        const mine = batch
+        if (!writing) flush()
+        return Effect.uninterruptible(Deferred.await(mine))
+      })
+    // Lines still queued when the scope closes (an interrupted append's line included) are written before the
+    // handle's fsync and close (finalizers run in reverse order).
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        while (writing) await new Promise((resolve) => setImmediate(resolve))
+        if (queued.length > 0 && failure === undefined) {
+          const lines = queued
+          queued = []
+          await writeAll(lines.join(""), lines.length).catch(() => undefined)
+        }
+      })
+    )
+    return { existing, append, writes: () => ({ writes, lines: written }) }
   })

@@ -4,7 +4,7 @@
  * @internal
  */
 import { ChatCompletions, Decoding, Embeddings } from "@sluice/core"
-import { Result } from "effect"
+import * as Result from "effect/Result"
 
 /** @internal */
 export const endpoints = ["/v1/chat/completions", "/v1/embeddings"] as const
@@ -57,6 +57,162 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const maxIssuesPerLine = 5
 
 /**
+ * Checks one line, adding its problems with `add`; returns the request when the line has none. `idProblem` is asked
+ * about a well-formed custom_id (a duplicate, or a line that changed between two passes) and may name a problem.
+ */
+const checkLine = (
+  text: string,
+  line: number,
+  add: (field: string, problem: string, value?: unknown) => void,
+  idProblem: (customId: string, line: number) => string | undefined
+): Parsed | undefined => {
+  const raw = text.trim()
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch (error) {
+    add("(line)", `not valid JSON (${(error as Error).message})`)
+    return undefined
+  }
+  if (!isRecord(json)) {
+    add("(line)", "must be a JSON object {custom_id, method, url, body}", json)
+    return undefined
+  }
+  let bad = false
+  const problem = (field: string, message: string, value?: unknown) => {
+    bad = true
+    add(field, message, value)
+  }
+  const customId = json["custom_id"]
+  if (customId === undefined) problem("custom_id", "missing")
+  else if (typeof customId !== "string" || customId.length === 0)
+    problem("custom_id", "must be a non-empty string", customId)
+  else {
+    const message = idProblem(customId, line)
+    if (message !== undefined) problem("custom_id", message, customId)
+  }
+  const method = json["method"]
+  if (method === undefined) problem("method", 'missing (must be "POST")')
+  else if (method !== "POST") problem("method", 'must be "POST"', method)
+  const url = json["url"]
+  const knownUrl = typeof url === "string" && (endpoints as ReadonlyArray<string>).includes(url)
+  if (url === undefined) problem("url", `missing (one of ${endpoints.join(", ")})`)
+  else if (!knownUrl) problem("url", `unknown endpoint (expected one of ${endpoints.join(", ")})`, url)
+  const body = json["body"]
+  if (body === undefined) problem("body", "missing")
+  else if (!isRecord(body)) problem("body", "must be a JSON object", body)
+  else if (knownUrl) {
+    const decoded = decoders[url as Endpoint](body)
+    if (Result.isFailure(decoded)) {
+      const issues = decoded.failure
+      for (const issue of issues.slice(0, maxIssuesPerLine)) problem(formatPath(issue.path), issue.message)
+      if (issues.length > maxIssuesPerLine) problem("body", `and ${issues.length - maxIssuesPerLine} more problems`)
+    }
+    if (body["stream"] === true) problem("body.stream", "streaming is not supported in a batch", true)
+  }
+  if (bad) return undefined
+  return { line, customId: customId as string, url: url as Endpoint, body: body as Record<string, unknown>, raw }
+}
+
+/**
+ * The first pass over an input, line by line: every problem, and the first line of every custom_id (duplicates are
+ * problems). It keeps no request, so an input of any size is checked in memory proportional to its ids.
+ *
+ * @internal
+ */
+export interface Scan {
+  /** Checks the next piece of input (one line, or several separated by LF or CRLF). */
+  readonly feed: (text: string) => void
+  /** Every problem so far, in line order (the empty input is one, once `finish` ran). */
+  readonly problems: Array<Problem>
+  /** custom_id → the line it is on. */
+  readonly ids: Map<string, number>
+  /** Non-blank lines so far. */
+  readonly total: () => number
+  /** Ends the input; adds the empty-input problem when it had no request. */
+  readonly finish: () => void
+}
+
+const splitInto = (text: string, each: (line: string) => void) => {
+  if (text.indexOf("\n") === -1) each(text)
+  else for (const line of text.split(/\r?\n/)) each(line)
+}
+
+/** @internal */
+export const scan = (): Scan => {
+  const problems: Array<Problem> = []
+  const ids = new Map<string, number>()
+  let line = 0
+  let total = 0
+  const idProblem = (customId: string, at: number) => {
+    const first = ids.get(customId)
+    if (first !== undefined) return `duplicate (first used on line ${first})`
+    ids.set(customId, at)
+    return undefined
+  }
+  const one = (text: string) => {
+    line++
+    if (text.trim().length === 0) return
+    total++
+    const at = line
+    checkLine(text, at, (field, problem, value) => problems.push(problemAt(at, field, problem, value)), idProblem)
+  }
+  return {
+    feed: (text) => splitInto(text, one),
+    problems,
+    ids,
+    total: () => total,
+    finish: () => {
+      if (total === 0) problems.push({ line: 0, field: "(input)", problem: "the input has no requests" })
+    }
+  }
+}
+
+/**
+ * The second pass: the same input again, each line checked as in the first and parsed for sending. A line that
+ * differs from the first pass (a problem now, or a custom_id not on the line the first pass saw it on) is reported
+ * through `changed`: the input changed between the passes.
+ *
+ * @internal
+ */
+export const reader = (
+  ids: ReadonlyMap<string, number>
+): {
+  readonly feed: (text: string, each: (request: Parsed) => void) => Problem | undefined
+} => {
+  let line = 0
+  const idProblem = (customId: string, at: number) =>
+    ids.get(customId) === at ? undefined : "not on the line the first pass saw it on (the input changed)"
+  return {
+    feed: (text, each) => {
+      let first: Problem | undefined
+      splitInto(text, (piece) => {
+        line++
+        if (first !== undefined || piece.trim().length === 0) return
+        const at = line
+        const parsed = checkLine(
+          piece,
+          at,
+          (field, problem, value) => {
+            first ??= problemAt(at, field, problem, value)
+          },
+          idProblem
+        )
+        if (parsed !== undefined) each(parsed)
+      })
+      return first
+    }
+  }
+}
+
+const problemAt = (line: number, field: string, problem: string, value?: unknown): Problem => ({
+  line,
+  field,
+  problem,
+  ...(value === undefined ? {} : { value: show(value) })
+})
+
+/**
  * Checks every line; returns the valid requests and every problem found (both complete: a caller sends nothing
  * unless `problems` is empty). Blank lines are ignored but still counted in line numbers.
  *
@@ -69,62 +225,23 @@ export const validate = (
   const problems: Array<Problem> = []
   const firstLineOf = new Map<string, number>()
   let total = 0
+  const idProblem = (customId: string, at: number) => {
+    const first = firstLineOf.get(customId)
+    if (first !== undefined) return `duplicate (first used on line ${first})`
+    firstLineOf.set(customId, at)
+    return undefined
+  }
   lines.forEach((text, index) => {
     const line = index + 1
-    const raw = text.trim()
-    if (raw.length === 0) return
+    if (text.trim().length === 0) return
     total++
-    const add = (field: string, problem: string, value?: unknown) =>
-      problems.push({ line, field, problem, ...(value === undefined ? {} : { value: show(value) }) })
-    let json: unknown
-    try {
-      json = JSON.parse(raw)
-    } catch (error) {
-      add("(line)", `not valid JSON (${(error as Error).message})`)
-      return
-    }
-    if (!isRecord(json)) {
-      add("(line)", "must be a JSON object {custom_id, method, url, body}", json)
-      return
-    }
-    const before = problems.length
-    const customId = json["custom_id"]
-    if (customId === undefined) add("custom_id", "missing")
-    else if (typeof customId !== "string" || customId.length === 0)
-      add("custom_id", "must be a non-empty string", customId)
-    else {
-      const first = firstLineOf.get(customId)
-      if (first !== undefined) add("custom_id", `duplicate (first used on line ${first})`, customId)
-      else firstLineOf.set(customId, line)
-    }
-    const method = json["method"]
-    if (method === undefined) add("method", 'missing (must be "POST")')
-    else if (method !== "POST") add("method", 'must be "POST"', method)
-    const url = json["url"]
-    const knownUrl = typeof url === "string" && (endpoints as ReadonlyArray<string>).includes(url)
-    if (url === undefined) add("url", `missing (one of ${endpoints.join(", ")})`)
-    else if (!knownUrl) add("url", `unknown endpoint (expected one of ${endpoints.join(", ")})`, url)
-    const body = json["body"]
-    if (body === undefined) add("body", "missing")
-    else if (!isRecord(body)) add("body", "must be a JSON object", body)
-    else if (knownUrl) {
-      const decoded = decoders[url as Endpoint](body)
-      if (Result.isFailure(decoded)) {
-        const issues = decoded.failure
-        for (const issue of issues.slice(0, maxIssuesPerLine)) add(formatPath(issue.path), issue.message)
-        if (issues.length > maxIssuesPerLine) add("body", `and ${issues.length - maxIssuesPerLine} more problems`)
-      }
-      if (body["stream"] === true) add("body.stream", "streaming is not supported in a batch", true)
-    }
-    if (problems.length === before) {
-      requests.push({
-        line,
-        customId: customId as string,
-        url: url as Endpoint,
-        body: body as Record<string, unknown>,
-        raw
-      })
-    }
+    const parsed = checkLine(
+      text,
+      line,
+      (field, problem, value) => problems.push(problemAt(line, field, problem, value)),
+      idProblem
+    )
+    if (parsed !== undefined) requests.push(parsed)
   })
   if (total === 0) problems.push({ line: 0, field: "(input)", problem: "the input has no requests" })
   return { requests, problems, total }

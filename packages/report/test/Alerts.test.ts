@@ -2,10 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, PubSub } from "effect"
 import { TestClock } from "effect/testing"
 import * as Alerts from "../src/Alerts.js"
-import { type RateLimited, ServerError } from "../src/Errors.js"
-import * as Gates from "../src/Gates.js"
-import { RateLimitSnapshot } from "../src/RateLimitHeaders.js"
-import * as Telemetry from "../src/Telemetry.js"
+import { type RateLimited, ServerError } from "@sluice/core/Errors"
+import * as Gates from "@sluice/core/Gates"
+import { RateLimitSnapshot } from "@sluice/core/RateLimitHeaders"
+import * as Telemetry from "@sluice/core/Telemetry"
 
 const attempt = (at: number, fields: Partial<Telemetry.AttemptEvent> = {}): Telemetry.AttemptEvent => ({
   _tag: "Attempt",
@@ -183,14 +183,14 @@ describe("Alerts.detector", () => {
 })
 
 describe("Alerts.layer", () => {
-  it.effect("derives alerts from the client's hooks over TestClock time, logs and publishes them", () =>
+  it.effect("derives alerts from the client's calls over TestClock time, logs and publishes them", () =>
     Effect.gen(function* () {
       const alerts = yield* (yield* Alerts.Alerts).subscribe
       const gates = yield* Gates.Gates
       const call = (error: RateLimited | ServerError | undefined, remaining: number) =>
         Effect.scoped(
           Effect.gen(function* () {
-            const ticket = yield* gates.admitCall({
+            const ticket = yield* gates.admit({
               path: "/chat/completions",
               method: "POST",
               model: "gpt-4o-mini",
@@ -199,14 +199,13 @@ describe("Alerts.layer", () => {
               body: {},
               batch: false
             })
-            yield* Effect.scoped(gates.admitAttempt(ticket, 1))
-            yield* TestClock.adjust(50)
             const snapshot = RateLimitSnapshot.make({ limitRequests: 100, remainingRequests: remaining })
-            yield* gates.observeAttempt(
-              ticket,
-              error === undefined ? { _tag: "Response", status: 200, snapshot } : { _tag: "Failure", error }
+            const send = Effect.andThen(
+              TestClock.adjust(50),
+              error === undefined ? Effect.succeed({ status: 200, snapshot }) : Effect.fail(error)
             )
-            yield* gates.settleCall(ticket, { usage: undefined, sent: true, error })
+            yield* Effect.exit(Effect.scoped(ticket.attempt("key-1", send)))
+            yield* ticket.settle({ usage: undefined, sent: true, error })
           })
         )
       for (let i = 0; i < 4; i++) yield* call(new ServerError({ message: "boom", status: 502 }), 90)

@@ -11,10 +11,10 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Option, PubSub, type Scope, Stream } from "effect"
-import { percentileSorted } from "./internal/telemetry/format.js"
-import { Latch, Window } from "./internal/telemetry/window.js"
-import * as ModelLifecycle from "./ModelLifecycle.js"
-import { headroomRatio, Telemetry, type TelemetryEvent } from "./Telemetry.js"
+import * as ModelLifecycle from "@sluice/core/ModelLifecycle"
+import { headroomRatio, Telemetry, type TelemetryEvent } from "@sluice/core/Telemetry"
+import { percentileSorted } from "./internal/percentile.js"
+import { Latch, Window } from "./internal/window.js"
 
 /**
  * Rate-limit headroom (remaining / limit from the response headers) fell below the threshold for a
@@ -422,7 +422,7 @@ export class Alerts extends Context.Service<
     /** A subscription that starts now. */
     readonly subscribe: Effect.Effect<PubSub.Subscription<Alert>, never, Scope.Scope>
   }
->()("@sluice/core/Alerts") {}
+>()("@sluice/report/Alerts") {}
 
 /**
  * Subscribes to `Telemetry` at once (no event is missed after the layer is built) and runs the detector in

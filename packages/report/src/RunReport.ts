@@ -10,8 +10,8 @@
  * @since 0.1.0
  */
 import { Effect, PubSub, type Scope } from "effect"
-import { chart, escapeHtml } from "./internal/telemetry/svg.js"
-import { Telemetry, type TelemetryEvent } from "./Telemetry.js"
+import { Telemetry, type TelemetryEvent } from "@sluice/core/Telemetry"
+import { chart, escapeHtml } from "./internal/svg.js"
 
 /**
  * What the report says about the run besides the events.

@@ -4,12 +4,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Browser from "@sluice/test-support/Browser"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { RateLimited } from "../src/Errors.js"
-import * as Gates from "../src/Gates.js"
-import * as Pricing from "../src/Pricing.js"
-import { RateLimitSnapshot } from "../src/RateLimitHeaders.js"
+import { RateLimited } from "@sluice/core/Errors"
+import * as Gates from "@sluice/core/Gates"
+import * as Pricing from "@sluice/core/Pricing"
+import { RateLimitSnapshot } from "@sluice/core/RateLimitHeaders"
 import * as RunReport from "../src/RunReport.js"
-import * as Telemetry from "../src/Telemetry.js"
+import * as Telemetry from "@sluice/core/Telemetry"
 
 const buildDir = fileURLToPath(new URL("../build/", import.meta.url))
 const docsImage = fileURLToPath(new URL("../../../docs/img/report.png", import.meta.url))
@@ -183,7 +183,7 @@ describe("RunReport", () => {
       for (let i = 0; i < 10; i++) {
         yield* Effect.scoped(
           Effect.gen(function* () {
-            const ticket = yield* gates.admitCall({
+            const ticket = yield* gates.admit({
               path: "/chat/completions",
               method: "POST",
               model: "gpt-4o-mini",
@@ -194,16 +194,14 @@ describe("RunReport", () => {
             })
             const snapshot = RateLimitSnapshot.make({})
             if (i % 5 === 0) {
-              yield* Effect.scoped(gates.admitAttempt(ticket, 1))
-              yield* gates.observeAttempt(ticket, {
-                _tag: "Failure",
-                error: new RateLimited({ message: "slow", status: 429 })
-              })
+              yield* Effect.exit(
+                Effect.scoped(ticket.attempt("k", Effect.fail(new RateLimited({ message: "slow", status: 429 }))))
+              )
             }
-            yield* Effect.scoped(gates.admitAttempt(ticket, i % 5 === 0 ? 2 : 1))
-            yield* TestClock.adjust(200 + i * 100)
-            yield* gates.observeAttempt(ticket, { _tag: "Response", status: 200, snapshot })
-            yield* gates.settleCall(ticket, {
+            yield* Effect.scoped(
+              ticket.attempt("k", Effect.as(TestClock.adjust(200 + i * 100), { status: 200, snapshot }))
+            )
+            yield* ticket.settle({
               usage: { promptTokens: 1000, completionTokens: 1000, cachedPromptTokens: 0 },
               sent: true,
               error: undefined

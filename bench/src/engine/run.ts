@@ -1,0 +1,411 @@
+/**
+ * The engine's figures (issue #15), side by side in the same run: `sluice batch` against a plain promise pipeline
+ * (the SDK + p-limit appending JSONL) at three sizes, a rate-limited job against its minimum time, the cold start
+ * (unbundled and esbuild-bundled) against the SDK and `fetch`, and `sluice --version`. Every program runs as its
+ * own process under `/usr/bin/time` (its CPU and peak RSS alone); the simulator runs in the bench's process.
+ */
+import { spawn } from "node:child_process"
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import * as os from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Simulator } from "@sluice/simulator"
+import { median } from "../common.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, "..", "..", "..")
+const cli = join(root, "packages", "cli", "dist", "bin.js")
+const apiKey = "sk-bench-engine"
+
+export interface Plan {
+  readonly batchSizes: ReadonlyArray<number>
+  readonly limited: { readonly n: number; readonly rpm: number; readonly latencyMs: number }
+  readonly coldRounds: number
+}
+
+export interface Run {
+  readonly wallS: number
+  readonly cpuS: number
+  readonly maxRssMb: number
+  readonly stdout: string
+  readonly code: number | null
+}
+
+/** Runs `node ARGS` under GNU time: wall from spawn to exit, user+sys CPU and peak RSS of that process. */
+const measure = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const timeFile = join(os.tmpdir(), `sluice-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`)
+    const started = performance.now()
+    const child = spawn("/usr/bin/time", ["-f", "%U %S %M", "-o", timeFile, process.execPath, ...args], {
+      cwd: root,
+      env: { ...process.env, OPENAI_API_KEY: apiKey, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => (stdout += chunk))
+    child.stderr.on("data", (chunk) => (stderr += chunk))
+    child.on("error", reject)
+    child.on("exit", (code) => {
+      const wallS = (performance.now() - started) / 1000
+      try {
+        const [user, sys, rssKb] = readFileSync(timeFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number)
+        rmSync(timeFile, { force: true })
+        if (code !== 0) process.stderr.write(`[bench] ${args.join(" ")} exited ${code}: ${stderr.slice(-500)}\n`)
+        resolve({ wallS, cpuS: user! + sys!, maxRssMb: rssKb! / 1024, stdout, code })
+      } catch (error) {
+        reject(error)
+      }
+    })
+  })
+
+const chatLine = (i: number) =>
+  JSON.stringify({
+    custom_id: `req-${i}`,
+    method: "POST",
+    url: "/v1/chat/completions",
+    body: {
+      model: "gpt-4o-mini",
+      max_tokens: 64,
+      messages: [
+        { role: "user", content: `Write one short sentence about request number ${String(i).padStart(8, "0")}.` }
+      ]
+    }
+  })
+
+const lineCount = (path: string) =>
+  readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0).length
+
+export interface BatchResult {
+  readonly size: number
+  readonly sluice: Run & { readonly written: number }
+  readonly promise: Run & { readonly written: number }
+}
+
+export interface LimitedResult {
+  readonly n: number
+  readonly rpm: number
+  readonly latencyMs: number
+  readonly minS: number
+  readonly run: Run & { readonly written: number }
+}
+
+export interface ColdResult {
+  readonly variant: string
+  readonly runs: Array<Run & { readonly answerMs: number }>
+}
+
+export interface EngineResults {
+  readonly batch: ReadonlyArray<BatchResult>
+  readonly limited: LimitedResult
+  readonly cold: ReadonlyArray<ColdResult>
+  readonly bundles: Record<string, { readonly entryKb: number; readonly totalKb: number }>
+  readonly version: ReadonlyArray<Run>
+}
+
+const runBatch = async (dir: string, url: string, size: number, concurrency: number) => {
+  const input = join(dir, `in-${size}.jsonl`)
+  writeFileSync(input, `${Array.from({ length: size }, (_, i) => chatLine(i)).join("\n")}\n`)
+  const out = join(dir, `out-sluice-${size}-${concurrency}.jsonl`)
+  rmSync(out, { force: true })
+  const run = await measure([
+    cli,
+    "batch",
+    input,
+    "-o",
+    out,
+    "--base-url",
+    url,
+    "--concurrency",
+    String(concurrency),
+    "--json"
+  ])
+  return { input, run: { ...run, written: lineCount(out) } }
+}
+
+/** esbuild, minified, ESM with code splitting (a dynamic import stays a chunk loaded only when called). */
+const bundle = async (name: string, entry: string, outdir: string) => {
+  const esbuild = await import("esbuild")
+  rmSync(outdir, { recursive: true, force: true })
+  const result = await esbuild.build({
+    entryPoints: { [name]: entry },
+    bundle: true,
+    minify: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    metafile: true,
+    logLevel: "silent",
+    // CommonJS dependencies (undici) call require() for Node's modules; an ESM bundle needs one.
+    banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' }
+  })
+  const outputs = Object.entries(result.metafile.outputs)
+  const entryOut = outputs.find(([, meta]) => meta.entryPoint !== undefined)!
+  const totalKb = outputs.reduce((sum, [file]) => sum + statSync(join(root, file)).size, 0) / 1024
+  return { file: join(root, entryOut[0]), entryKb: statSync(join(root, entryOut[0])).size / 1024, totalKb }
+}
+
+export const runEngine = async (plan: Plan, log: (message: string) => void): Promise<EngineResults> => {
+  const dir = join(os.tmpdir(), `sluice-bench-engine-${process.pid}`)
+  mkdirSync(dir, { recursive: true })
+  try {
+    const batch: Array<BatchResult> = []
+    const fast = await Simulator.startServer({ rpm: 100_000_000, tpm: 100_000_000_000 })
+    try {
+      for (const size of plan.batchSizes) {
+        log(`engine: sluice batch, ${size} lines`)
+        fast.reset()
+        const { input, run: sluice } = await runBatch(dir, fast.url, size, 64)
+        log(`engine: promise pipeline (SDK + p-limit), ${size} lines`)
+        fast.reset()
+        const out = join(dir, `out-promise-${size}.jsonl`)
+        rmSync(out, { force: true })
+        const promise = await measure([join(here, "batchPromise.js"), input, out, fast.url, "64"])
+        batch.push({ size, sluice, promise: { ...promise, written: lineCount(out) } })
+      }
+
+      const bundles: Record<string, { entryKb: number; totalKb: number }> = {}
+      const sluiceBundle = await bundle("sluice", join(here, "coldSluice.js"), join(here, "bundle", "sluice"))
+      const sdkBundle = await bundle("openai", join(here, "coldOpenai.js"), join(here, "bundle", "openai"))
+      bundles["sluice"] = sluiceBundle
+      bundles["openai"] = sdkBundle
+      const variants: ReadonlyArray<readonly [string, string]> = [
+        ["sluice", join(here, "coldSluice.js")],
+        ["sluice-bundled", sluiceBundle.file],
+        ["openai", join(here, "coldOpenai.js")],
+        ["openai-bundled", sdkBundle.file],
+        ["fetch", join(here, "coldFetch.js")]
+      ]
+      const cold = variants.map(([variant]) => ({ variant, runs: [] as Array<Run & { answerMs: number }> }))
+      for (let r = 0; r < plan.coldRounds; r++) {
+        for (let k = 0; k < variants.length; k++) {
+          const index = (k + r) % variants.length
+          const [variant, file] = variants[index]!
+          log(`engine: cold start round ${r + 1}/${plan.coldRounds}: ${variant}`)
+          const run = await measure([file], { OPENAI_BASE_URL: fast.url })
+          const answer = JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}") as { answerMs?: number }
+          cold[index]!.runs.push({ ...run, answerMs: answer.answerMs ?? Number.NaN })
+        }
+      }
+      const version: Array<Run> = []
+      for (let r = 0; r < plan.coldRounds; r++) {
+        log(`engine: sluice --version ${r + 1}/${plan.coldRounds}`)
+        version.push(await measure([cli, "--version"]))
+      }
+      await fast.close()
+
+      const { n, rpm, latencyMs } = plan.limited
+      log(`engine: ${n} lines on a ${rpm} RPM key, ${latencyMs} ms latency`)
+      const limitedSim = await Simulator.startServer({ rpm, tpm: 1_000_000_000, latency: { requestMs: latencyMs } })
+      let limited: LimitedResult
+      try {
+        const { run } = await runBatch(dir, limitedSim.url, n, 256)
+        limited = { n, rpm, latencyMs, minS: n / (rpm / 60), run }
+      } finally {
+        await limitedSim.close()
+      }
+      return { batch, limited, cold, bundles, version }
+    } finally {
+      await fast.close().catch(() => undefined)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// --- the page ---------------------------------------------------------------------------------------------
+
+const f = (x: number, digits = 0) =>
+  Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "–"
+const range = (xs: ReadonlyArray<number>, digits = 0) => {
+  const ok = xs.filter(Number.isFinite)
+  if (ok.length === 0) return "–"
+  if (ok.length === 1) return f(ok[0]!, digits)
+  return `${f(median(ok), digits)} (${f(Math.min(...ok), digits)}–${f(Math.max(...ok), digits)})`
+}
+const yes = (met: boolean) => (met ? "✅ met" : "❌ missed")
+
+/** The headline rows (issue #15's targets) and the section for docs/benchmarks.md. */
+export const engineMarkdown = (r: EngineResults) => {
+  const reqPerS = (x: { wallS: number }, size: number) => size / x.wallS
+  const cpuMs = (x: { cpuS: number }, size: number) => (1000 * x.cpuS) / size
+  const sizes = r.batch.map((b) => b.size)
+  const throughputMet = r.batch.every((b) => reqPerS(b.sluice, b.size) >= 1000)
+  const rss = r.batch.map((b) => b.sluice.maxRssMb)
+  const rssMet = rss.every((x) => x <= 150)
+  const cold = (variant: string) => r.cold.find((c) => c.variant === variant)!.runs
+  const med = (xs: ReadonlyArray<number>) => median(xs.filter(Number.isFinite))
+  const wall = (variant: string) => med(cold(variant).map((x) => x.wallS))
+  const rssOf = (variant: string) => med(cold(variant).map((x) => x.maxRssMb))
+  const unbundledMet = wall("sluice") <= 0.5 && rssOf("sluice") <= 120
+  const bundledMet =
+    wall("sluice-bundled") <= 2 * wall("openai-bundled") &&
+    rssOf("sluice-bundled") <= rssOf("openai-bundled") + 40 &&
+    r.bundles["sluice"]!.entryKb <= 1024
+  const versionWall = med(r.version.map((x) => x.wallS))
+  const limitedRatio = r.limited.run.wallS / r.limited.minS
+
+  const headline: Array<Array<string>> = [
+    [
+      "#15 `sluice batch`, zero latency, c=64",
+      `req/s at ${sizes.map((s) => f(s)).join(" / ")} lines; CPU ms per request`,
+      `${r.batch.map((b) => f(reqPerS(b.sluice, b.size))).join(" / ")} req/s; ${r.batch.map((b) => f(cpuMs(b.sluice, b.size), 2)).join(" / ")} ms`,
+      `promise pipeline (SDK + p-limit): ${r.batch.map((b) => f(reqPerS(b.promise, b.size))).join(" / ")} req/s; ${r.batch.map((b) => f(cpuMs(b.promise, b.size), 2)).join(" / ")} ms`,
+      "–",
+      "≥ 1,000 req/s (≈ 1 ms CPU per request)",
+      yes(throughputMet)
+    ],
+    [
+      "#15 `sluice batch` memory",
+      `peak RSS MB at ${sizes.map((s) => f(s)).join(" / ")} lines`,
+      rss.map((x) => f(x)).join(" / "),
+      `promise pipeline: ${r.batch.map((b) => f(b.promise.maxRssMb)).join(" / ")}`,
+      "–",
+      "≤ 150 MB, flat",
+      yes(rssMet)
+    ],
+    [
+      `#15 ${f(r.limited.n)} requests, ${f(r.limited.rpm)} RPM key, ${r.limited.latencyMs} ms latency`,
+      "wall ÷ minimum",
+      `${f(limitedRatio, 2)}× (${f(r.limited.run.wallS, 1)} s; min ${f(r.limited.minS, 1)} s)`,
+      "–",
+      "–",
+      "≤ 1.3×",
+      yes(limitedRatio <= 1.3)
+    ],
+    [
+      "#15 cold start, unbundled",
+      "process start → exit after one answer; peak RSS",
+      `${range(
+        cold("sluice").map((x) => x.wallS),
+        2
+      )} s; ${range(cold("sluice").map((x) => x.maxRssMb))} MB`,
+      `${range(
+        cold("openai").map((x) => x.wallS),
+        2
+      )} s; ${range(cold("openai").map((x) => x.maxRssMb))} MB`,
+      `fetch ${range(
+        cold("fetch").map((x) => x.wallS),
+        2
+      )} s; ${range(cold("fetch").map((x) => x.maxRssMb))} MB`,
+      "≤ 0.5 s and ≤ 120 MB",
+      yes(unbundledMet)
+    ],
+    [
+      "#15 cold start, esbuild bundle (minified)",
+      "the same; bundle size (entry / with lazy chunks)",
+      `${range(
+        cold("sluice-bundled").map((x) => x.wallS),
+        2
+      )} s; ${range(cold("sluice-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["sluice"]!.entryKb)} / ${f(r.bundles["sluice"]!.totalKb)} KB`,
+      `${range(
+        cold("openai-bundled").map((x) => x.wallS),
+        2
+      )} s; ${range(cold("openai-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["openai"]!.entryKb)} / ${f(r.bundles["openai"]!.totalKb)} KB`,
+      "–",
+      "≤ 2× the SDK's time, RSS ≤ SDK + 40 MB, bundle ≤ 1 MB",
+      yes(bundledMet)
+    ],
+    [
+      "#15 `sluice --version`",
+      "wall; peak RSS",
+      `${range(
+        r.version.map((x) => x.wallS),
+        2
+      )} s; ${range(r.version.map((x) => x.maxRssMb))} MB`,
+      "–",
+      "–",
+      "≤ 0.4 s",
+      yes(versionWall <= 0.4)
+    ]
+  ]
+
+  const lines: Array<string> = []
+  const p = (line = "") => lines.push(line)
+  const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+    p(`| ${header.join(" | ")} |`)
+    p(`|${header.map(() => "---").join("|")}|`)
+    for (const row of rows) p(`| ${row.join(" | ")} |`)
+    p()
+  }
+  p("## 5. The engine: batch, cold start, `--version` (issue #15)")
+  p()
+  p(
+    "Each program is its own process under GNU `time` (CPU = user+sys, memory = peak RSS of that process); wall time is from spawn to exit, start-up included. The simulator runs in the bench's process on 127.0.0.1."
+  )
+  p()
+  p("### `sluice batch` against a plain promise pipeline")
+  p()
+  p(
+    "The same chat lines (`gpt-4o-mini`, one 70-character message, `max_tokens` 64) against the simulator with zero latency and limits that never bind, concurrency 64. Sluice: `sluice batch IN -o OUT --concurrency 64 --json` (the CLI: every default gate, the journal, progress). Promise pipeline (bench/src/engine/batchPromise.ts): the input read whole, the official SDK under p-limit(64), each result appended to a JSONL file in the Batch output format — as it is commonly written. One run per size."
+  )
+  p()
+  table(
+    ["Lines", "Client", "Wall s", "req/s", "CPU ms / request", "Peak RSS MB", "Lines written"],
+    r.batch.flatMap((b) => [
+      [
+        f(b.size),
+        "sluice batch",
+        f(b.sluice.wallS, 2),
+        f(reqPerS(b.sluice, b.size)),
+        f(cpuMs(b.sluice, b.size), 3),
+        f(b.sluice.maxRssMb),
+        f(b.sluice.written)
+      ],
+      [
+        f(b.size),
+        "SDK + p-limit",
+        f(b.promise.wallS, 2),
+        f(reqPerS(b.promise, b.size)),
+        f(cpuMs(b.promise, b.size), 3),
+        f(b.promise.maxRssMb),
+        f(b.promise.written)
+      ]
+    ])
+  )
+  p(
+    `A rate-limited job: ${f(r.limited.n)} lines through \`sluice batch --concurrency 256\` against a simulator with ${f(r.limited.rpm)} requests per minute and ${r.limited.latencyMs} ms latency per request; the minimum time is N ÷ (RPM ÷ 60) = ${f(r.limited.minS, 1)} s. Took ${f(r.limited.run.wallS, 1)} s (${f(limitedRatio, 2)}×), ${f(r.limited.run.cpuS, 1)} s CPU, peak RSS ${f(r.limited.run.maxRssMb)} MB, ${f(r.limited.run.written)} lines written.`
+  )
+  p()
+  p("### Cold start")
+  p()
+  p(
+    "One chat completion, from process start to exit after the answer. Sluice: `OpenAi.layerConfig()` (every gate) run by `NodeRuntime.runMain` (bench/src/engine/coldSluice.ts); the SDK with its defaults; `fetch` alone. Bundled: esbuild, minified, ESM with code splitting (a dynamic import — the exact tokenizer — stays a separate chunk that is loaded only when called); the bundle size is the entry chunk and, after the slash, every chunk. Rounds rotate the order."
+  )
+  p()
+  table(
+    ["Program", "Wall s", "Answer at ms (since process start)", "CPU s", "Peak RSS MB", "Bundle KB (entry / all)"],
+    r.cold.map((c) => [
+      c.variant,
+      range(
+        c.runs.map((x) => x.wallS),
+        2
+      ),
+      range(c.runs.map((x) => x.answerMs)),
+      range(
+        c.runs.map((x) => x.cpuS),
+        2
+      ),
+      range(c.runs.map((x) => x.maxRssMb)),
+      c.variant.endsWith("-bundled")
+        ? `${f(r.bundles[c.variant.replace("-bundled", "")]!.entryKb)} / ${f(r.bundles[c.variant.replace("-bundled", "")]!.totalKb)}`
+        : "–"
+    ])
+  )
+  p(
+    `\`sluice --version\`: ${range(
+      r.version.map((x) => x.wallS),
+      2
+    )} s wall, ${range(
+      r.version.map((x) => x.cpuS),
+      2
+    )} s CPU, ${range(r.version.map((x) => x.maxRssMb))} MB peak RSS.`
+  )
+  p()
+  return { headline, section: lines }
+}

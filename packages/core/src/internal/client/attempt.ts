@@ -1,0 +1,101 @@
+/**
+ * One attempt: the key for it (read once), one pass through the call's gates, the HTTP request up to a 2xx
+ * response (anything else is classified into its `OpenAiError`), then what the caller reads of the body, all in
+ * the attempt's scope. Not public.
+ */
+import { Clock, Effect, type Redacted, type Scope } from "effect"
+import type { ApiKey, Credentials } from "../../Credentials.js"
+import { fromResponse, type OpenAiError } from "../../Errors.js"
+import type * as Gates from "../../Gates.js"
+import { parse as parseRateLimitHeaders, type RateLimitSnapshot } from "../../RateLimitHeaders.js"
+import * as Http from "../http.js"
+import type { CallSpec, Client } from "./spec.js"
+import { decodeText, scrub, wireRequest } from "./wire.js"
+
+/** An attempt whose response headers came with a 2xx status. */
+export interface Started {
+  readonly response: Http.WireResponse
+  readonly status: number
+  readonly requestId: string | undefined
+  readonly snapshot: RateLimitSnapshot
+  readonly startedAt: number
+  readonly key: Redacted.Redacted<string>
+}
+
+/**
+ * The key of each attempt: the one read at admission for the first, a fresh read (a rotation, the refresh
+ * after a 401) for every later one.
+ */
+export const keys = (credentials: Credentials["Service"], first: ApiKey): Effect.Effect<ApiKey, OpenAiError> => {
+  let pending: ApiKey | undefined = first
+  return Effect.suspend(() => {
+    const key = pending
+    pending = undefined
+    return key === undefined ? credentials.get : Effect.succeed(key)
+  })
+}
+
+/** The request up to its response headers, in the current scope (which owns the HTTP request). */
+const send = <A>(
+  client: Client,
+  spec: CallSpec<A>,
+  call: Gates.Call,
+  key: Redacted.Redacted<string>,
+  timeouts: Http.SendOptions
+): Effect.Effect<Started, OpenAiError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const startedAt = yield* Clock.currentTimeMillis
+    const response = yield* client.transport.send(wireRequest(client.config, spec, key), timeouts).pipe(
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          // the request may have reached the server: a timeout is not proof that nothing was spent
+          if (error._tag === "Timeout" && error.phase !== "connect") call.progress.sent = true
+        })
+      )
+    )
+    call.progress.sent = true
+    const now = yield* Clock.currentTimeMillis
+    const requestId = Http.header(response.headers, "x-request-id")
+    const snapshot = parseRateLimitHeaders(response.headers, now)
+    if (response.status >= 200 && response.status < 300) {
+      return { response, status: response.status, requestId, snapshot, startedAt, key }
+    }
+    const bytes = yield* Http.readBody(response, Math.min(client.config.maxResponseBytes, 1024 * 1024), {
+      status: response.status,
+      requestId
+    }).pipe(Effect.orElseSucceed(() => new Uint8Array()))
+    return yield* Effect.fail(
+      fromResponse({
+        status: response.status,
+        body: scrub(decodeText(bytes), key),
+        headers: response.headers,
+        requestId,
+        nowMs: now,
+        url: client.config.baseUrl
+      })
+    )
+  })
+
+/**
+ * One attempt through the call's gates: `read` runs after the 2xx headers, in the attempt, so its failures are
+ * the attempt's (observed by the gates, retried by the call).
+ */
+export const run = <A, B extends Gates.AttemptResponse>(
+  client: Client,
+  spec: CallSpec<A>,
+  call: Gates.Call,
+  key: Effect.Effect<ApiKey, OpenAiError>,
+  timeouts: Http.SendOptions,
+  read: (started: Started) => Effect.Effect<B, OpenAiError, Scope.Scope>,
+  /** Bounds what runs once the gates admitted the attempt (the request and `read`). */
+  bound: (sent: Effect.Effect<B, OpenAiError, Scope.Scope>) => Effect.Effect<B, OpenAiError, Scope.Scope> = (sent) =>
+    sent
+): Effect.Effect<B, OpenAiError, Scope.Scope> =>
+  Effect.flatMap(key, ({ key, keyId }) =>
+    call.attempt(
+      keyId,
+      bound(Effect.flatMap(send(client, spec, call, key, timeouts), read)).pipe(
+        Effect.tapError((error) => (error.retryable ? Effect.logDebug(`attempt failed: ${error._tag}`) : Effect.void))
+      )
+    )
+  ).pipe(Effect.annotateLogs({ "openai.path": spec.path, "openai.keyId": call.info.keyId }))

@@ -1,0 +1,53 @@
+/**
+ * What an endpoint tells the call path about one call (`CallSpec`), and what the call path shares between
+ * attempts (`Client`). Not public. An endpoint family is a module that turns its requests into `CallSpec`s and
+ * hands them to `call` (one response) or `stream` (a body read by the caller): see docs/call-flow.md.
+ */
+import type { Effect, Result } from "effect"
+import type { Credentials } from "../../Credentials.js"
+import type { InvalidOptions, InvalidRequest, OpenAiError } from "../../Errors.js"
+import type * as Gates from "../../Gates.js"
+import type { CallOptions } from "../../OpenAi.js"
+import type { Resolved } from "../../OpenAiConfig.js"
+import type * as Usage from "../../Usage.js"
+import type * as Http from "../http.js"
+
+export type Body =
+  | { readonly _tag: "Json"; readonly value: unknown }
+  | { readonly _tag: "Multipart"; readonly parts: ReadonlyArray<Http.Part> }
+  | undefined
+
+export interface ResponseMeta {
+  readonly status: number
+  readonly requestId: string | undefined
+}
+
+export interface CallSpec<A> {
+  readonly method: "GET" | "POST" | "DELETE"
+  /** Path below the base URL, e.g. `/chat/completions`. */
+  readonly path: string
+  readonly query?: Readonly<Record<string, string | number | undefined>> | undefined
+  readonly body: Body
+  readonly model: string | undefined
+  /** What the gates see as the request body (for token estimates). */
+  readonly infoBody: unknown
+  /** Whether the call streams its response (`accept: text/event-stream`, the gates' `stream` flag). */
+  readonly stream: boolean
+  readonly decode: (bytes: Uint8Array, meta: ResponseMeta) => Effect.Effect<A, OpenAiError>
+  readonly usage: (body: A) => Usage.Usage | undefined
+  readonly options: CallOptions | undefined
+}
+
+/** Everything a call needs from the client it runs in. */
+export interface Client {
+  readonly config: Resolved
+  readonly credentials: Credentials["Service"]
+  readonly gates: Gates.Gates["Service"]
+  readonly transport: Http.Transport
+  /** The base URL, or why every call fails before sending (an option out of range, a refused URL). */
+  readonly baseUrl: Result.Result<URL, InvalidRequest | InvalidOptions>
+  /** `server.address` / `server.port` for spans. */
+  readonly server: Readonly<Record<string, unknown>>
+  readonly callTimeouts: Http.SendOptions
+  readonly streamTimeouts: Http.SendOptions
+}

@@ -1,0 +1,123 @@
+/**
+ * A streaming call: admission, then attempts — each up to its 2xx headers and then through the caller's
+ * `start` (the stream layer reads up to the first token there) — under the call's one retry loop, so a failure
+ * before the first token is another attempt of the same call (one reservation, one telemetry call, at most the
+ * policy's attempts). The successful attempt's scope (permit, HTTP request) stays open with the call's. Not
+ * public.
+ */
+import { Clock, Duration, Effect, Exit, Scope } from "effect"
+import { type OpenAiError, Timeout } from "../../Errors.js"
+import type * as Gates from "../../Gates.js"
+import type { StreamHead, StreamStarted } from "../../OpenAi.js"
+import * as Attempt from "./attempt.js"
+import { admit } from "./call.js"
+import { retried } from "./retry.js"
+import { failureOf } from "./settle.js"
+import type { CallSpec, Client } from "./spec.js"
+import { spanAttributes } from "./wire.js"
+
+/** The first-token bound of an attempt, from its admission by the gates to the end of `start`. */
+const bounded = <A, R>(
+  effect: Effect.Effect<A, OpenAiError, R>,
+  timeout: Duration.Duration | undefined,
+  requestId: () => string | undefined
+) =>
+  timeout === undefined || !Duration.isFinite(timeout)
+    ? effect
+    : Effect.timeoutOrElse(effect, {
+        duration: timeout,
+        orElse: () => {
+          const id = requestId()
+          return Effect.fail(
+            new Timeout({
+              phase: "first-token",
+              afterMs: Duration.toMillis(timeout),
+              ...(id === undefined ? {} : { requestId: id })
+            })
+          )
+        }
+      })
+
+/** Settles at most once: the stream's own settlement, else the call's failure or the scope's close. */
+const settleOnce = (call: Gates.Call) => {
+  let settled = false
+  return {
+    settle: (result: Gates.CallResult): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (settled) return Effect.void
+        settled = true
+        return Effect.asVoid(call.settle(result))
+      }),
+    /** Nothing reached the server: closing the call's scope releases the reservation. */
+    drop: () => {
+      settled = true
+    }
+  }
+}
+
+export const stream = <S>(
+  client: Client,
+  spec: CallSpec<never>,
+  start: (head: StreamHead) => Effect.Effect<S, OpenAiError, Scope.Scope>,
+  firstTokenTimeout: Duration.Duration | undefined
+): Effect.Effect<StreamStarted<S>, OpenAiError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const callScope = yield* Effect.scope
+    const { call, key } = yield* admit(client, spec)
+    const once = settleOnce(call)
+    // Each attempt gets its own scope; the successful one stays open (permit, HTTP request) with the call.
+    const attempt = Effect.gen(function* () {
+      const attemptScope = yield* Scope.fork(callScope, "sequential")
+      let requestId: string | undefined
+      const read = (started: Attempt.Started) =>
+        Effect.gen(function* () {
+          requestId = started.requestId
+          const headersAt = yield* Clock.currentTimeMillis
+          const head: StreamHead = {
+            body: started.response.stream,
+            requestId: started.requestId,
+            status: started.status,
+            call
+          }
+          const first = yield* start(head)
+          return { ...started, headersAt, first }
+        })
+      return yield* Attempt.run(client, spec, call, key, client.streamTimeouts, read, (sent) =>
+        bounded(sent, firstTokenTimeout, () => requestId)
+      ).pipe(
+        Scope.provide(attemptScope),
+        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(attemptScope, exit)))
+      )
+    })
+    const started = yield* retried(client, spec.options, attempt).pipe(
+      Effect.tapCause((cause) =>
+        Effect.suspend(() => {
+          const sent = call.progress.sent
+          const error = failureOf(cause)
+          if (error !== undefined) return once.settle({ usage: undefined, sent, error })
+          if (sent) return once.settle({ usage: undefined, sent: true, error: undefined })
+          once.drop()
+          return Effect.void
+        })
+      )
+    )
+    yield* Scope.addFinalizer(callScope, once.settle({ usage: undefined, sent: true, error: undefined }))
+    return {
+      body: started.response.stream,
+      requestId: started.requestId,
+      status: started.status,
+      latencyMs: started.headersAt - started.startedAt,
+      snapshot: started.snapshot,
+      attempts: call.progress.attempts,
+      call,
+      ticket: call,
+      first: started.first,
+      settle: (result) => once.settle({ usage: result.usage, sent: true, error: result.error })
+    } satisfies StreamStarted<S>
+  }).pipe(
+    Effect.withSpan(
+      `OpenAi ${spec.method} ${spec.path} (stream)`,
+      { attributes: spanAttributes(spec, client.server) },
+      { captureStackTrace: false }
+    )
+  )
