@@ -98,7 +98,9 @@ describe("sluice embed", () => {
     expect(await wrongLines(output)).toBe(0)
     const stats = server.stats()
     expect(Object.values(stats.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
-    // Each distinct text embedded exactly once over both runs: the simulator counted its tokens and no more.
+    // Each distinct text embedded exactly once over both runs: the simulator's own counts, and its tokens.
+    expect(stats.embeddedInputs).toBe(unique.length)
+    expect(stats.duplicateEmbeddedInputs).toBe(0)
     expect(stats.promptTokens).toBe(uniqueTokens)
 
     const requests = stats.requests
