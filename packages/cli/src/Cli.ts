@@ -177,7 +177,8 @@ const embedCommand = Command.make(
     overwrite: boolean("overwrite", "replace an existing output"),
     remote: boolean("remote", "send what is not cached through the server-side Batch API (24 h window)"),
     json: boolean("json", "print the summary as JSON on stdout"),
-    graceSeconds: numeric("grace-seconds", "N", "after Ctrl-C, seconds for requests in flight, 0 to 3600 (default 10)")
+    graceSeconds: numeric("grace-seconds", "N", "after Ctrl-C, seconds for requests in flight, 0 to 3600 (default 10)"),
+    ...tableFlags
   },
   (flags) =>
     Effect.suspend(() => {
@@ -194,7 +195,9 @@ const embedCommand = Command.make(
         tpm: undefinedIfNone(flags.tpm),
         maxRetries: undefinedIfNone(flags.maxRetries),
         budgetUsd: undefinedIfNone(flags.budgetUsd),
-        graceSeconds: undefinedIfNone(flags.graceSeconds)
+        graceSeconds: undefinedIfNone(flags.graceSeconds),
+        prices: undefinedIfNone(flags.prices),
+        lifecycle: undefinedIfNone(flags.lifecycle)
       })
       if (typeof checked === "number") return exitWith(checked)
       return Effect.flatMap(

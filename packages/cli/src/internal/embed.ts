@@ -14,6 +14,7 @@ import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { ClientFlags } from "./client.js"
+import { checkTables, tableArgs } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
 
 /** @internal */
@@ -54,6 +55,8 @@ export interface RawEmbedFlags {
   readonly maxRetries: string | undefined
   readonly budgetUsd: string | undefined
   readonly graceSeconds: string | undefined
+  readonly prices: string | undefined
+  readonly lifecycle: string | undefined
 }
 
 const oneOf = <A extends string>(checks: Checks, flag: string, raw: string | undefined, allowed: ReadonlyArray<A>) => {
@@ -154,9 +157,11 @@ export const checkEmbed = (raw: RawEmbedFlags): EmbedFlags | number => {
       }
     }
   }
+  const tables = checkTables(checks, raw)
   const code = checks.report()
   if (code !== undefined) return code
   return {
+    tables,
     input: raw.input,
     output: raw.output,
     model,
@@ -206,6 +211,7 @@ export const resumeCommand = (flags: EmbedFlags, extra: ReadonlyArray<string> = 
   add("--budget-usd", flags.budgetUsd)
   if (flags.remote) args.push("--remote")
   if (flags.json) args.push("--json")
+  args.push(...tableArgs(flags.tables))
   return [...args, ...extra].map(quote).join(" ")
 }
 

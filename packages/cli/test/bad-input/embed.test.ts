@@ -53,7 +53,12 @@ const flagCases: ReadonlyArray<readonly [string, ReadonlyArray<string>, Readonly
     ["--resume and --overwrite exclude each other", "--concurrency 4 has no effect with --remote"]
   ],
   ["an empty --cache", ["--cache", ""], ['--cache "": empty; expected a directory']],
-  ["a blank --model", ["--model", " "], ['--model " ": empty']]
+  ["a blank --model", ["--model", " "], ['--model " ": empty']],
+  [
+    "a --prices file that does not exist",
+    ["--prices", "/nonexistent/prices.json"],
+    ["--prices /nonexistent/prices.json"]
+  ]
 ]
 
 describe.concurrent("sluice embed: bad flags", { timeout: 120_000 }, () => {
