@@ -249,28 +249,26 @@ export const embed = <E, R>(
       })
       yield* Effect.forkIn(packer, scope)
 
-      /** One text: joined to an identical one in flight, answered from the store, or queued. */
-      const resolve = (id: string, piece: OverLong.Piece): Effect.Effect<Effect.Effect<Float32Array, Failure | Held>> =>
+      type Vector = Effect.Effect<Float32Array, Failure | Held>
+      /** A text already known: joined to an identical one in flight, or answered from the store. */
+      const known = (id: string, key: Cache.Key): Vector | undefined => {
+        const flying = inflight.get(Cache.idOf(key))
+        if (flying !== undefined) {
+          stats.deduplicated++
+          return Deferred.await(flying)
+        }
+        if (!store.has(key)) return undefined
+        stats.cacheHits++
+        return Effect.suspend(() => {
+          const vector = store.get(key)
+          return vector === undefined
+            ? Effect.fail(new Api.CacheError({ path: store.path, reason: `entry of ${JSON.stringify(id)} vanished` }))
+            : Effect.succeed(vector)
+        })
+      }
+      /** A new text: queued for the packer. */
+      const enqueue = (id: string, key: Cache.Key, piece: OverLong.Piece): Effect.Effect<Vector> =>
         Effect.suspend(() => {
-          const key = Cache.keyOf(options.model, options.dimensions, piece.text)
-          const flying = inflight.get(Cache.idOf(key))
-          if (flying !== undefined) {
-            stats.deduplicated++
-            return Effect.succeed(Deferred.await(flying))
-          }
-          if (store.has(key)) {
-            stats.cacheHits++
-            return Effect.succeed(
-              Effect.suspend(() => {
-                const vector = store.get(key)
-                return vector === undefined
-                  ? Effect.fail(
-                      new Api.CacheError({ path: store.path, reason: `entry of ${JSON.stringify(id)} vanished` })
-                    )
-                  : Effect.succeed(vector)
-              })
-            )
-          }
           const done = Deferred.makeUnsafe<Float32Array, Failure | Held>()
           inflight.set(Cache.idOf(key), done)
           return Effect.as(
@@ -278,12 +276,22 @@ export const embed = <E, R>(
             Deferred.await(done)
           )
         })
+      const resolve = (id: string, piece: OverLong.Piece): Effect.Effect<Vector> =>
+        Effect.suspend(() => {
+          const key = Cache.keyOf(options.model, options.dimensions, piece.text)
+          const hit = known(id, key)
+          return hit !== undefined ? Effect.succeed(hit) : enqueue(id, key, piece)
+        })
 
       const prepare = (document: Api.Document) =>
         Effect.gen(function* () {
           stats.documents++
+          // Known texts are not tokenized: only what may be sent is counted.
+          const key = Cache.keyOf(options.model, options.dimensions, document.text)
+          const hit = known(document.id, key)
+          if (hit !== undefined) return hit
           const tokens = yield* count(document.text)
-          if (tokens <= perInput) return yield* resolve(document.id, { text: document.text, tokens })
+          if (tokens <= perInput) return yield* enqueue(document.id, key, { text: document.text, tokens })
           const policy = options.overLong ?? "fail"
           if (policy === "fail") {
             return Effect.fail(new Api.InputTooLong({ id: document.id, tokens, limit: perInput }))
@@ -291,7 +299,7 @@ export const embed = <E, R>(
           if (policy === "truncate")
             return yield* resolve(document.id, yield* OverLong.truncate(count, document.text, perInput))
           const pieces = yield* OverLong.split(count, document.text, perInput)
-          const parts: Array<Effect.Effect<Float32Array, Failure | Held>> = []
+          const parts: Array<Vector> = []
           for (const piece of pieces) parts.push(yield* resolve(document.id, piece))
           return Effect.map(Effect.all(parts), (vectors) =>
             OverLong.average(
