@@ -67,6 +67,48 @@ describe("Embed.runFile", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("shutdown: nothing more is sent, the output is a clean prefix, resume finishes it", () =>
+    Effect.gen(function* () {
+      // 30,000 TPM: 500 tokens a second, so 500 distinct texts of ~10 tokens take about 10 s, in packs of 20.
+      const sim = yield* Simulator.start({ tpm: 30_000 })
+      const dir = yield* tempDir
+      const input = Path.join(dir, "docs.txt")
+      const output = Path.join(dir, "vectors.jsonl")
+      yield* Effect.promise(() => Fs.writeFile(input, `${texts.join("\n")}\n`))
+      const withCache = <A, E>(run: (cache: Embed.Cache) => Effect.Effect<A, E, OpenAi.OpenAi>) =>
+        Effect.scoped(Effect.flatMap(Embed.openCache(Path.join(dir, "cache")), run)).pipe(
+          Effect.provide(client(sim.url))
+        )
+      const stopped = yield* withCache((cache) =>
+        Embed.runFile({
+          input,
+          output,
+          model,
+          dimensions: 8,
+          cache,
+          maxInputsPerRequest: 20,
+          shutdown: Effect.sleep("2 seconds"),
+          gracePeriod: "5 seconds"
+        })
+      )
+      expect(stopped.stopped?.reason).toBe("interrupted")
+      expect(stopped.embedded).toBeGreaterThan(0)
+      expect(stopped.pending).toBeGreaterThan(0)
+      const partial = yield* readVectors(output)
+      expect(partial.length).toBe(stopped.embedded)
+      expect(partial.map((l) => l.id)).toEqual(texts.slice(0, partial.length).map((_, i) => String(i + 1)))
+      yield* sim.update({ tpm: 10_000_000 })
+      const resumed = yield* withCache((cache) =>
+        Embed.runFile({ input, output, model, dimensions: 8, cache, mode: "resume" })
+      )
+      expect(resumed).toMatchObject({ skipped: stopped.embedded, pending: 0, stopped: null })
+      expectCorrect(yield* readVectors(output))
+      // With the cache, nothing the first run embedded is embedded again (written or not).
+      expect((yield* sim.stats).duplicateEmbeddedInputs).toBe(0)
+      expect((yield* sim.stats).embeddedInputs).toBe(500)
+    }).pipe(Effect.scoped)
+  )
+
   it.live("remote: the texts go through the Batch API (files + batches), the output is the same", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
