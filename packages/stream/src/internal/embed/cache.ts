@@ -123,7 +123,7 @@ export const open_ = (dir: string): Effect.Effect<Store, string, Scope.Scope> =>
         const db = new DatabaseSync(path)
         db.exec(
           // A rowid table with a separate key index: lookups walk the compact index, not pages of vectors.
-          `PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+          `PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
            PRAGMA cache_size = -${cacheKiB};
            CREATE TABLE IF NOT EXISTS vectors (
              model TEXT NOT NULL, dimensions INTEGER NOT NULL, hash BLOB NOT NULL, vector BLOB NOT NULL,
