@@ -134,3 +134,17 @@ describe("Embed.runFile", () => {
     }).pipe(Effect.scoped)
   )
 })
+
+describe("the JSONL output line", () => {
+  it("is JSON.stringify's, non-finite values included", async () => {
+    const { jsonLine } = await import("../src/internal/embed/journal.js")
+    const vectors = [
+      Float32Array.from({ length: 256 }, (_, i) => Math.sin(i) * 1e-3),
+      Float32Array.of(0, -0, 1.5e-45, 3.4e38, -1),
+      Float32Array.of(0.5, Number.NaN, Number.POSITIVE_INFINITY)
+    ]
+    for (const vector of vectors) {
+      expect(jsonLine('doc "1"', vector)).toBe(JSON.stringify({ id: 'doc "1"', embedding: Array.from(vector) }))
+    }
+  })
+})
