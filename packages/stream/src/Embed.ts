@@ -269,7 +269,7 @@ export interface FileOptions extends Options {
 }
 
 /**
- * How a job ended. `stopped.reason` is `Batch`'s (budget, quota, auth, circuit, interrupted) or `failed` (a
+ * How a job ended. `stopped.reason` is `Batch`'s (budget, quota, auth, circuit, store, interrupted) or `failed` (a
  * document that could not be embedded, a failure after every retry): the output holds every document before it,
  * and `resume` continues from there.
  *
@@ -294,7 +294,7 @@ export interface FileSummary {
   readonly cost_usd: number
   readonly wall_s: number
   readonly stopped: {
-    readonly reason: "budget" | "quota" | "auth" | "circuit" | "interrupted" | "failed"
+    readonly reason: "budget" | "quota" | "auth" | "circuit" | "store" | "interrupted" | "failed"
     readonly message: string
   } | null
 }

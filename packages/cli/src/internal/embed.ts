@@ -226,6 +226,7 @@ const exitCodeOf = (summary: Embed.FileSummary): number => {
     case "quota":
     case "auth":
     case "circuit":
+    case "store":
       return 4
     case "interrupted":
       return 130
