@@ -90,6 +90,11 @@ export interface Options {
    * `undefined`; `false` means no proxy whatever the environment says. Default: none.
    */
   readonly proxy?: string | Redacted.Redacted<string> | ProxyOptions | false | undefined
+  /**
+   * PEM certificates the default transport trusts besides Node's own: a TLS-inspecting proxy's CA, a private
+   * server's. Default none (`NODE_EXTRA_CA_CERTS` works too).
+   */
+  readonly ca?: string | ReadonlyArray<string> | undefined
 }
 
 /**
@@ -115,6 +120,8 @@ export interface Resolved {
   readonly retry: Retry.Policy
   /** The proxy of the default transport; `undefined` for none. */
   readonly proxy?: Proxy | undefined
+  /** Extra trusted certificates of the default transport (PEM). */
+  readonly ca?: ReadonlyArray<string> | undefined
   /**
    * Set when an option was out of range ({@link validate}); the defaults stand in for it, and every call of a
    * client built from this configuration fails with this error before anything is sent.
@@ -228,6 +235,7 @@ export const resolve = (options: Options = {}): Resolved => {
     userAgent: options.userAgent ?? userAgent,
     retry: Retry.policy(safe.retry),
     proxy: resolveProxy(safe.proxy),
+    ca: options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca,
     ...(invalid === undefined ? {} : { invalid })
   }
 }

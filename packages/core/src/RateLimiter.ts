@@ -10,8 +10,10 @@
  * - Limits may be configured, learned from `x-ratelimit-limit-*` headers, or both (the configured value is a
  *   ceiling). While a scope knows no limit at all, one probe request goes first and the rest wait for its
  *   response; after that, a bucket whose limit is still unknown admits everything.
- * - `x-ratelimit-remaining-*` / `reset-*` only ever correct the local bucket downward: the limiter never
- *   believes it has more than the server said remained.
+ * - `x-ratelimit-remaining-*` / `reset-*` only ever correct the local bucket downward. When a scope's
+ *   `remaining` and `reset` disagree (a `remaining` scaled from a one-second window, a `reset` to the next unit
+ *   or to a fixed window's end), the limiter takes the least pessimistic reading they admit: headers are
+ *   evidence, 429s are ground truth (and their pause corrects what the reading missed).
  * - `pause` (called on a 429) closes the scope's gate for every fiber until the server's hint passes, then
  *   restarts the buckets empty so traffic resumes at the rate instead of in a burst.
  * - Waiting is FIFO per scope (a big request is not starved by small ones) and interruptible (an interrupted
@@ -23,6 +25,7 @@ import { Clock, Config, Context, Deferred, Effect, Layer, Option, Queue, Ref, Re
 import type * as Scope from "effect/Scope"
 import { type InvalidOptions, RequestTooLarge } from "./Errors.js"
 import * as Bucket from "./internal/gates/bucket.js"
+import * as Reconcile from "./internal/gates/reconcile.js"
 import * as Check from "./internal/options.js"
 import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
 
@@ -71,6 +74,8 @@ export interface Permit {
   readonly scope: string
   readonly requests: number
   readonly tokens: number
+  /** When it was admitted (epoch ms), so `observe` can tell the server's view lagging behind the limiter's. */
+  readonly admittedAtMs?: number | undefined
 }
 
 /**
@@ -266,8 +271,12 @@ export class RateLimiter extends Context.Service<
     readonly acquire: (scope: string, cost: Cost) => Effect.Effect<Permit, RequestTooLarge>
     /** Settles a permit against the tokens the server actually counted. */
     readonly settle: (permit: Permit, actualTokens: number) => Effect.Effect<void>
-    /** Learns limits and corrects the buckets from a response's rate-limit headers. */
-    readonly observe: (scope: string, snapshot: RateLimitSnapshot) => Effect.Effect<void>
+    /**
+     * Learns limits and corrects the buckets from a response's rate-limit headers. Pass the `permit` the request
+     * went out under when there is one: the server charged it later than the limiter did (on arrival, not on
+     * admission), and without it that lag reads as somebody else's usage and slows the job down.
+     */
+    readonly observe: (scope: string, snapshot: RateLimitSnapshot, permit?: Permit) => Effect.Effect<void>
     /** Closes the scope's gate for every fiber for `ms` (a 429); `undefined` uses the configured default. */
     readonly pause: (scope: string, ms: number | undefined) => Effect.Effect<void>
     readonly status: (scope: string) => Effect.Effect<Status>
@@ -286,6 +295,10 @@ interface Lane {
   /** Waiters offered to the queue and not yet gone (admitted, refused or left): while > 0 nobody jumps the queue. */
   pending: number
 }
+
+/** What the local bucket has drained of a permit's cost that the server, charging it on arrival, has not. */
+const lagOf = (limit: number | undefined, cost: number | undefined, lagMs: number): number =>
+  limit === undefined || cost === undefined ? 0 : Math.min(cost, lagMs * Bucket.ratePerMs(limit))
 
 const min = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined ? b : b === undefined ? a : Math.min(a, b)
@@ -315,6 +328,8 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
     // The same lanes for a lookup without the SynchronizedRef (a lane, once made, lives as long as the limiter).
     const laneCache = new Map<string, Lane>()
     const lifetime = yield* Effect.scope
+    // What each scope's rate-limit headers have shown (see internal/gates/reconcile.ts).
+    const histories = new Map<string, Reconcile.History>()
 
     const limitsOf = (scope: string): Effect.Effect<EffectiveLimits> =>
       Effect.map(Ref.get(learned), (map) => {
@@ -435,10 +450,12 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
         // The take and the hand-over are uninterruptible (admitted units always reach the caller); a wait is not.
         return Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(
-            Effect.flatMap(Clock.currentTimeMillis, (now) => store.take(scope, limits, cost, now)),
-            (decision): Effect.Effect<Permit, RequestTooLarge> =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.map(store.take(scope, limits, cost, now), (decision) => [decision, now] as const)
+            ),
+            ([decision, now]): Effect.Effect<Permit, RequestTooLarge> =>
               decision._tag === "Admitted"
-                ? Effect.succeed({ scope, requests: cost.requests, tokens: cost.tokens })
+                ? Effect.succeed({ scope, requests: cost.requests, tokens: cost.tokens, admittedAtMs: now })
                 : restore(queued(scope, cost))
           )
         )
@@ -475,7 +492,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
             )
           )
         )
-        return { scope, requests: cost.requests, tokens: cost.tokens }
+        return { scope, requests: cost.requests, tokens: cost.tokens, admittedAtMs: yield* Clock.currentTimeMillis }
       }).pipe(Effect.withSpan("RateLimiter.acquire", { attributes: { scope } }, { captureStackTrace: false }))
 
     const refund = (scope: string, cost: Cost) =>
@@ -496,7 +513,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
         if (delta < 0) yield* pokeScope(permit.scope)
       })
 
-    const observe = (scope: string, snapshot: RateLimitSnapshot) =>
+    const observe = (scope: string, snapshot: RateLimitSnapshot, permit?: Permit) =>
       Effect.gen(function* () {
         const firstResponse = !observedScopes.has(scope)
         if (firstResponse) {
@@ -517,41 +534,41 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
         }
         const limits = yield* limitsOf(scope)
         const serverLimits = (yield* Ref.get(learned)).get(scope)
-        const floorOf = (
-          local: number | undefined,
-          server: number | undefined,
-          remaining: number | undefined,
-          resetMs: number | undefined
-        ): number | undefined => {
-          if (local === undefined) return undefined
-          const serverRemaining =
-            remaining ??
-            (server !== undefined && resetMs !== undefined
-              ? Math.max(0, server - resetMs * Bucket.ratePerMs(server))
-              : undefined)
-          // Local remaining (local − debt) must not exceed what the server said remained.
-          return serverRemaining === undefined ? undefined : local - serverRemaining
-        }
-        const requests = floorOf(
+        const lagMs =
+          permit?.admittedAtMs === undefined ? 0 : Math.max(0, (yield* Clock.currentTimeMillis) - permit.admittedAtMs)
+        const history = histories.get(scope) ?? { disagreeing: false, stepped: false }
+        const requests = Reconcile.correction(
           limits.requests,
-          snapshot.limitRequests ?? serverLimits?.requestsPerMinute,
-          snapshot.remainingRequests,
-          snapshot.resetRequestsMs
+          {
+            serverLimit: snapshot.limitRequests ?? serverLimits?.requestsPerMinute,
+            remaining: snapshot.remainingRequests,
+            resetMs: snapshot.resetRequestsMs,
+            lag: lagOf(limits.requests, permit?.requests, lagMs)
+          },
+          history
         )
-        const tokens = floorOf(
+        const tokens = Reconcile.correction(
           limits.tokens,
-          snapshot.limitTokens ?? serverLimits?.tokensPerMinute,
-          snapshot.remainingTokens,
-          snapshot.resetTokensMs
+          {
+            serverLimit: snapshot.limitTokens ?? serverLimits?.tokensPerMinute,
+            remaining: snapshot.remainingTokens,
+            resetMs: snapshot.resetTokensMs,
+            lag: lagOf(limits.tokens, permit?.tokens, lagMs)
+          },
+          history
         )
-        if ((requests ?? 0) > 0 || (tokens ?? 0) > 0) {
+        if (requests.lower !== undefined || tokens.lower !== undefined) {
+          const stepped = history.stepped || requests.lower === "reset" || tokens.lower === "reset"
+          if (!history.disagreeing || stepped !== history.stepped) histories.set(scope, { disagreeing: true, stepped })
+        }
+        if (requests.floor !== undefined || tokens.floor !== undefined) {
           const now = yield* Clock.currentTimeMillis
           yield* store.floor(
             scope,
             limits,
             {
-              ...(requests !== undefined && requests > 0 ? { requests } : {}),
-              ...(tokens !== undefined && tokens > 0 ? { tokens } : {})
+              ...(requests.floor !== undefined ? { requests: requests.floor } : {}),
+              ...(tokens.floor !== undefined ? { tokens: tokens.floor } : {})
             },
             now
           )

@@ -1,7 +1,7 @@
 /**
  * Pre-flight token estimates: how many prompt tokens a request will be charged for, and how many output tokens
  * it may produce. The rate limiter spends these before sending and the budget prices them, so a call is
- * estimated exactly once (in the gates' admission) and the numbers travel with the call.
+ * tokenized exactly once (in `Gates.admit`) and the numbers travel on the `Call`.
  *
  * By default nothing is tokenized: `promptTokens` is the UTF-8 byte count of the prompt's text plus the
  * per-message overhead OpenAI documents (3 tokens per message, 1 per `name`, 3 to prime the reply). Every

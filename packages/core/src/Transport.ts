@@ -149,6 +149,8 @@ export interface UndiciOptions {
    * clear text). Default false: such a request fails with `InvalidRequest` before anything is sent.
    */
   readonly allowInsecure?: boolean | undefined
+  /** PEM certificates trusted besides Node's own (a TLS-inspecting proxy's CA, a private server's). */
+  readonly ca?: string | ReadonlyArray<string> | undefined
   readonly hooks?: Hooks | undefined
 }
 
@@ -192,7 +194,8 @@ export const makeUndici = (options: UndiciOptions = {}): Effect.Effect<Transport
     connectTimeout: options.connectTimeout,
     keepAliveTimeout: options.keepAliveTimeout,
     proxy: options.proxy,
-    allowInsecure: options.allowInsecure
+    allowInsecure: options.allowInsecure,
+    ca: options.ca
   })
   const invalid = config.invalid
   if (invalid !== undefined) return Effect.succeed({ send: () => Effect.fail(invalid) })

@@ -4,14 +4,17 @@
  * an https base URL is tunnelled with CONNECT, proxy credentials are sent as `Proxy-Authorization` and never
  * shown, and plain http through a proxy that is not on this machine is refused before sending.
  */
+import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import type * as Net from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { OpenAi, OpenAiConfig, Transport } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
 import { ConfigProvider, Effect, Layer, Logger, Redacted } from "effect"
 import { createProxy } from "proxy"
-import { client } from "./support/servers.js"
+import { bypasses } from "../src/internal/transport/proxy.js"
+import { client, fixture } from "./support/servers.js"
 
 interface Seen {
   readonly method: string
@@ -48,6 +51,35 @@ const forwardProxy = (credentials?: { readonly user: string; readonly password: 
         server.close(() => resume(Effect.void))
       })
   )
+
+/** A self-signed certificate for 127.0.0.1 and localhost (test only; valid until 2126). */
+const loopbackCa = Fs.readFileSync(fixture("loopback-cert.pem"), "utf8")
+
+/** An https server on 127.0.0.1 (the fixture certificate) answering `GET /v1/models`, counting requests. */
+const httpsServer = Effect.acquireRelease(
+  Effect.callback<{ readonly url: string; readonly requests: () => number; readonly server: Https.Server }>(
+    (resume) => {
+      let requests = 0
+      const server = Https.createServer(
+        { cert: loopbackCa, key: Fs.readFileSync(fixture("loopback-key.pem"), "utf8") },
+        (_, res) => {
+          requests++
+          res.writeHead(200, { "content-type": "application/json", "x-request-id": `req_tls_${requests}` })
+          res.end('{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1,"owned_by":"system"}]}')
+        }
+      )
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as Net.AddressInfo
+        resume(Effect.succeed({ url: `https://127.0.0.1:${port}/v1`, requests: () => requests, server }))
+      })
+    }
+  ),
+  ({ server }) =>
+    Effect.callback<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+)
 
 /** `OpenAi.layerConfig` (no gates) with the environment `env`, through `ConfigProvider` (not `process.env`). */
 const fromEnv = (env: Record<string, string>) =>
@@ -141,12 +173,27 @@ describe("Transport: forward proxy", () => {
       )
       expect(lines.length).toBeGreaterThan(0)
       expect(proxy.seen.length).toBe(1)
+      expect(error._tag).toBe("InvalidRequest")
       expect(error.retryable).toBe(false)
-      expect(error.message).toContain("407")
+      expect(error.message).toContain(`through proxy ${proxy.url}: the proxy refused the credentials (407`)
       expect(JSON.stringify(error)).not.toContain("wr0ng-s3cret")
       expect(String(error)).not.toContain("wr0ng-s3cret")
       expect(lines.join("\n")).not.toContain("wr0ng-s3cret")
       expect((yield* sim.stats).requests).toBe(0)
+      // The same through a CONNECT tunnel (an https base URL): refused once, not retried.
+      const tunnelled = yield* Effect.flip(
+        Effect.provide(
+          listModels,
+          client(`https://${new URL(sim.url).host}/v1`, {
+            proxy: `http://alice:wr0ng-s3cret@127.0.0.1:${port}`,
+            retry: { maxAttempts: 3, baseDelayMs: 1 }
+          })
+        )
+      )
+      expect(tunnelled._tag).toBe("InvalidRequest")
+      expect(tunnelled.message).toContain("the proxy refused the credentials (407")
+      expect(tunnelled.message).not.toContain("wr0ng-s3cret")
+      expect(proxy.seen.map((s) => s.method)).toEqual(["GET", "CONNECT"])
     })
   )
 
@@ -162,6 +209,33 @@ describe("Transport: forward proxy", () => {
       expect(error._tag).toBe("ConnectionFailed")
       expect(error.message).toContain(`through proxy ${proxy.url}`)
       expect(proxy.seen).toEqual([{ method: "CONNECT", url: host, proxyAuthorization: undefined }])
+    })
+  )
+
+  it.live("HTTPS_PROXY end to end: TLS to the server through the CONNECT tunnel, trusting `ca`", () =>
+    Effect.gen(function* () {
+      const server = yield* httpsServer
+      const proxy = yield* forwardProxy()
+      const env = { OPENAI_API_KEY: "sk-test-key-0123", OPENAI_BASE_URL: server.url, HTTPS_PROXY: proxy.url }
+      const layer = (options: OpenAi.LayerOptions) =>
+        OpenAi.layerConfig({ gates: false, retry: { maxAttempts: 1 }, ...options }).pipe(
+          Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))
+        )
+      const models = yield* Effect.provide(listModels, layer({ ca: loopbackCa }))
+      expect([models.status, models.requestId, models.body.data[0]?.id]).toEqual([200, "req_tls_1", "gpt-4o-mini"])
+      expect(proxy.seen).toEqual([{ method: "CONNECT", url: new URL(server.url).host, proxyAuthorization: undefined }])
+      // Without the certificate the server is not trusted: nothing reaches it.
+      const untrusted = yield* Effect.flip(Effect.provide(listModels, layer({})))
+      expect(untrusted._tag).toBe("ConnectionFailed")
+      expect(untrusted.message).toContain(`through proxy ${proxy.url}`)
+      expect(server.requests()).toBe(1)
+      // And directly (no proxy), the same `ca` through Transport.layerUndici.
+      const direct = yield* Effect.provide(
+        listModels,
+        client(server.url).pipe(Layer.provide(Transport.layerUndici({ ca: loopbackCa })))
+      )
+      expect(direct.requestId).toBe("req_tls_2")
+      expect(proxy.seen.length).toBe(2)
     })
   )
 
@@ -220,3 +294,27 @@ it.effect("a resolved proxy URL is Redacted: printing the configuration shows no
     expect(`${String(resolved.proxy?.http)} ${JSON.stringify(resolved)}`).not.toContain("pass-word")
   })
 )
+
+it("NO_PROXY matching follows curl and undici: exact host, domain suffix, *. for subdomains only, ports, IPv6, *", () => {
+  const cases: ReadonlyArray<readonly [string, string, number, boolean]> = [
+    ["example.com", "example.com", 443, true],
+    ["example.com", "api.example.com", 443, true],
+    [".example.com", "example.com", 443, true],
+    [".example.com", "api.example.com", 443, true],
+    ["*.example.com", "example.com", 443, false],
+    ["*.example.com", "api.example.com", 443, true],
+    ["example.com", "notexample.com", 443, false],
+    ["EXAMPLE.com.", "api.example.COM", 443, true],
+    ["example.com:8443", "example.com", 443, false],
+    ["example.com:8443", "example.com", 8443, true],
+    ["[::1]:8080", "[::1]", 8080, true],
+    ["[::1]:8080", "[::1]", 80, false],
+    ["::1", "[::1]", 80, true],
+    ["localhost 127.0.0.1,  other", "127.0.0.1", 80, true],
+    ["*", "anything.example", 443, true],
+    ["", "example.com", 443, false]
+  ]
+  for (const [noProxy, host, port, expected] of cases) {
+    expect([noProxy, host, port, bypasses(noProxy, host, port)]).toEqual([noProxy, host, port, expected])
+  }
+})

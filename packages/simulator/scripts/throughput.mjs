@@ -1,6 +1,6 @@
 // Measures simulator throughput on loopback: starts `dist/bin.js` in its own process, then drives it with an undici
 // Pool of keep-alive connections for a fixed time. Usage:
-//   node packages/simulator/scripts/throughput.mjs [seconds=5] [connections=64] [json|stream|sliced|bare]
+//   node packages/simulator/scripts/throughput.mjs [seconds=5] [connections=64] [json|stream|sliced|bare] [chat|responses|embeddings]
 // `bare` drives a minimal node:http server answering "{}" instead: the machine's baseline for comparison.
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -12,6 +12,26 @@ const connections = Number(process.argv[3] ?? 64)
 const sliced = process.argv[4] === "sliced"
 const stream = process.argv[4] === "stream" || sliced
 const bare = process.argv[4] === "bare"
+const api = process.argv[5] ?? "chat"
+const requestOf = (w, i) => {
+  const text = `hello ${w} ${i % 50}`
+  if (api === "embeddings") {
+    return {
+      path: "/v1/embeddings",
+      body: { model: "text-embedding-3-small", input: [text], encoding_format: "base64" }
+    }
+  }
+  if (api === "responses") {
+    return {
+      path: "/v1/responses",
+      body: { model: "gpt-4o-mini", input: text, store: false, ...(stream ? { stream: true } : {}) }
+    }
+  }
+  return {
+    path: "/v1/chat/completions",
+    body: { model: "gpt-4o-mini", messages: [{ role: "user", content: text }], ...(stream ? { stream: true } : {}) }
+  }
+}
 const bareServer = `
 const http = require("node:http")
 const s = http.createServer((req, res) => { req.resume(); req.on("end", () => {
@@ -33,13 +53,10 @@ const worker = async (w) => {
   let i = 0
   while (performance.now() < deadline) {
     const started = performance.now()
-    const body = JSON.stringify({
-      model: "gpt-4o-mini",
-      messages: [{ role: "user", content: `hello ${w} ${i++ % 50}` }],
-      ...(stream ? { stream: true } : {})
-    })
+    const request = requestOf(w, i++)
+    const body = JSON.stringify(request.body)
     const res = await pool.request({
-      path: "/v1/chat/completions",
+      path: request.path,
       method: "POST",
       headers: { authorization: "Bearer sk-bench", "content-type": "application/json" },
       body
@@ -65,6 +82,7 @@ const p = (q) => latencies[Math.floor(q * (latencies.length - 1))].toFixed(2)
 console.log(
   JSON.stringify({
     mode: bare ? "bare" : sliced ? "stream-sliced" : stream ? "stream" : "json",
+    api,
     connections,
     seconds: Number(elapsed.toFixed(2)),
     ok: done,

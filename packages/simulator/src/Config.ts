@@ -4,19 +4,16 @@
  *
  * @since 0.1.0
  */
-import type { FaultKind } from "./Faults.js"
+import type { FaultRates, ScriptedFault } from "./Faults.js"
+import { type HeaderStyle, headerStyles } from "./RateLimits.js"
 
 /**
- * A scripted fault: the `request`-th request (1-based) overall, or to `path` when given, gets `fault`.
+ * Re-exported from `Faults`, where they are defined.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ScriptedFault {
-  readonly request: number
-  readonly path?: string
-  readonly fault: FaultKind
-}
+export type { FaultRates, ScriptedFault } from "./Faults.js"
 
 /**
  * Revokes `key` after it has made `afterRequests` requests, or from the epoch time `atMs` on (whichever comes
@@ -29,39 +26,6 @@ export interface Revocation {
   readonly key: string
   readonly afterRequests?: number
   readonly atMs?: number
-}
-
-/**
- * Fault probabilities (each 0..1, drawn from the seeded PRNG, one draw per request) and fault parameters.
- *
- * @since 0.1.0
- * @category models
- */
-export interface FaultRates {
-  /** 500 `server_error` JSON body. */
-  readonly rate500?: number
-  /** 503 "overloaded" JSON body. */
-  readonly rate503?: number
-  /** 502 with an HTML body (a proxy error page), `content-type: text/html`. */
-  readonly rate502Html?: number
-  /** 429 `rate_limit_exceeded` regardless of the buckets (a spurious throttle). */
-  readonly rate429?: number
-  /** The connection is reset (RST) before any byte of the response is sent. */
-  readonly rateReset?: number
-  /** The request is never answered; the server waits until the client gives up (counted as aborted). */
-  readonly rateHang?: number
-  /** Non-streaming: headers with the full `content-length`, half the JSON body, then the socket is destroyed. */
-  readonly rateTruncatedJson?: number
-  /** Streaming: some chunks are sent, then the socket is destroyed without `data: [DONE]`. */
-  readonly rateStreamDrop?: number
-  /** Streaming: some chunks, then `event: error` with a `server_error` object; the response ends without `[DONE]`. */
-  readonly rateStreamError?: number
-  /** Streaming: the first token is delayed by `slowFirstTokenMs`. */
-  readonly rateSlowFirstToken?: number
-  /** Delay used by the `slowFirstToken` fault (default 2000 ms). */
-  readonly slowFirstTokenMs?: number
-  /** Send `x-should-retry: true` on injected 5xx/429 faults (default false). */
-  readonly shouldRetryHeader?: boolean
 }
 
 /**
@@ -98,18 +62,38 @@ export interface StreamOptions {
 }
 
 /**
- * Which rate-limit related headers are sent (all default true).
+ * Which rate-limit related headers are sent, and in which style.
  *
  * @since 0.1.0
  * @category models
  */
 export interface HeaderSwitches {
-  /** The six `x-ratelimit-*` headers (only for limits that are configured). */
+  /**
+   * How limits are enforced and reported (default `"openai"`); see `RateLimits.HeaderStyle`. `"fixed-window"`
+   * also changes the enforcement (a fixed per-minute window instead of the ~1 s buckets).
+   *
+   * @since 0.3.0
+   */
+  readonly style?: HeaderStyle
+  /** The six `x-ratelimit-*` headers (only for limits that are configured; default true, never with `"none"`). */
   readonly rateLimit?: boolean
-  /** `retry-after` (integer seconds, rounded up) on 429. */
+  /** `retry-after` (integer seconds, rounded up) on 429 (default true; false with style `"none"`). */
   readonly retryAfter?: boolean
-  /** `retry-after-ms` on 429. */
+  /** `retry-after-ms` on 429 (default true; false with style `"none"`). */
   readonly retryAfterMs?: boolean
+}
+
+/**
+ * `/v1/responses` options.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ResponsesOptions {
+  /** Send `sequence_number` and `output_index` on stream events (default true; false as llama.cpp's server does). */
+  readonly sequenceNumbers?: boolean
+  /** How long a background response stays `queued` before it runs (default 20 ms). */
+  readonly backgroundQueueMs?: number
 }
 
 /**
@@ -135,7 +119,7 @@ export interface Config {
   readonly port?: number
   /** Host to listen on. Only loopback is allowed (default and only value "127.0.0.1"). */
   readonly host?: string
-  /** Seed of every PRNG (faults, slicing, line endings, embeddings). Default 1. */
+  /** Seed of every PRNG (faults, slicing, line endings; not embedding vectors). Default 1. */
   readonly seed?: number
   /** Accepted API keys. When absent, any non-empty bearer key is accepted. */
   readonly keys?: ReadonlyArray<string>
@@ -167,6 +151,8 @@ export interface Config {
   readonly strictModels?: boolean
   /** Batch lifecycle timing. */
   readonly batch?: BatchTiming
+  /** `/v1/responses` options. */
+  readonly responses?: ResponsesOptions
   /** Clock in epoch milliseconds (default `Date.now`); for tests of time-based policy. */
   readonly clock?: () => number
 }
@@ -235,12 +221,13 @@ export interface Resolved {
   readonly retiredModels: ReadonlySet<string>
   readonly strictModels: boolean
   readonly batch: Required<BatchTiming>
+  readonly responses: Required<ResponsesOptions>
   readonly clock: () => number
 }
 
 /**
  * Merges `patch` into `base`: top-level fields are replaced, the nested option groups (`headers`, `latency`,
- * `stream`, `faults`, `batch`) are merged one level deep.
+ * `stream`, `faults`, `batch`, `responses`) are merged one level deep.
  *
  * @since 0.1.0
  * @category combinators
@@ -252,11 +239,26 @@ export const merge = (base: Config, patch: Config): Config => ({
   latency: { ...base.latency, ...patch.latency },
   stream: { ...base.stream, ...patch.stream },
   faults: { ...base.faults, ...patch.faults },
-  batch: { ...base.batch, ...patch.batch }
+  batch: { ...base.batch, ...patch.batch },
+  responses: { ...base.responses, ...patch.responses }
 })
 
 const positiveOrUndefined = (n: number | undefined): number | undefined =>
   n === undefined || !Number.isFinite(n) || n <= 0 ? undefined : n
+
+const resolveHeaders = (h: HeaderSwitches): Required<HeaderSwitches> => {
+  const style = h.style ?? "openai"
+  if (!headerStyles.includes(style)) {
+    throw new Error(`headers.style must be one of ${headerStyles.join(", ")}, not ${String(style)}`)
+  }
+  const hinted = style !== "none"
+  return {
+    style,
+    rateLimit: hinted && (h.rateLimit ?? true),
+    retryAfter: h.retryAfter ?? hinted,
+    retryAfterMs: h.retryAfterMs ?? hinted
+  }
+}
 
 /**
  * Fills every default.
@@ -280,11 +282,7 @@ export const resolve = (config: Config): Resolved => {
     rpm: positiveOrUndefined(config.rpm),
     tpm: positiveOrUndefined(config.tpm),
     defaultMaxTokens: config.defaultMaxTokens ?? 16,
-    headers: {
-      rateLimit: config.headers?.rateLimit ?? true,
-      retryAfter: config.headers?.retryAfter ?? true,
-      retryAfterMs: config.headers?.retryAfterMs ?? true
-    },
+    headers: resolveHeaders(config.headers ?? {}),
     latency: {
       requestMs: config.latency?.requestMs ?? 0,
       firstTokenMs: config.latency?.firstTokenMs ?? 0,
@@ -308,6 +306,8 @@ export const resolve = (config: Config): Resolved => {
       rateStreamDrop: f.rateStreamDrop ?? 0,
       rateStreamError: f.rateStreamError ?? 0,
       rateSlowFirstToken: f.rateSlowFirstToken ?? 0,
+      rateResponseFailed: f.rateResponseFailed ?? 0,
+      streamErrorCode: f.streamErrorCode ?? "server_error",
       slowFirstTokenMs: f.slowFirstTokenMs ?? 2000,
       shouldRetryHeader: f.shouldRetryHeader ?? false
     },
@@ -321,6 +321,10 @@ export const resolve = (config: Config): Resolved => {
       validatingMs: config.batch?.validatingMs ?? 20,
       inProgressMs: config.batch?.inProgressMs ?? 20,
       finalizingMs: config.batch?.finalizingMs ?? 20
+    },
+    responses: {
+      sequenceNumbers: config.responses?.sequenceNumbers ?? true,
+      backgroundQueueMs: config.responses?.backgroundQueueMs ?? 20
     },
     clock: config.clock ?? Date.now
   }

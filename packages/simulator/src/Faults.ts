@@ -3,8 +3,6 @@
  *
  * @since 0.1.0
  */
-import type { FaultRates, ScriptedFault } from "./Config.js"
-
 /**
  * Every fault the simulator can inject.
  *
@@ -19,6 +17,8 @@ import type { FaultRates, ScriptedFault } from "./Config.js"
  * - `"streamError"`: after some chunks an `event: error` with an error object, then the response ends cleanly
  *   without `[DONE]`
  * - `"slowFirstToken"`: stream's first token delayed by `slowFirstTokenMs`
+ * - `"responseFailed"`: a `/v1/responses` stream (or background response) ends with `response.failed` after some
+ *   events (no effect on chat streams)
  *
  * @since 0.1.0
  * @category models
@@ -34,6 +34,59 @@ export type FaultKind =
   | "streamDrop"
   | "streamError"
   | "slowFirstToken"
+  | "responseFailed"
+
+/**
+ * A scripted fault: the `request`-th request (1-based) overall, or to `path` when given, gets `fault`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ScriptedFault {
+  readonly request: number
+  readonly path?: string
+  readonly fault: FaultKind
+}
+
+/**
+ * Fault probabilities (each 0..1, drawn from the seeded PRNG, one draw per request) and fault parameters.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FaultRates {
+  /** 500 `server_error` JSON body. */
+  readonly rate500?: number
+  /** 503 "overloaded" JSON body. */
+  readonly rate503?: number
+  /** 502 with an HTML body (a proxy error page), `content-type: text/html`. */
+  readonly rate502Html?: number
+  /** 429 `rate_limit_exceeded` regardless of the buckets (a spurious throttle). */
+  readonly rate429?: number
+  /** The connection is reset (RST) before any byte of the response is sent. */
+  readonly rateReset?: number
+  /** The request is never answered; the server waits until the client gives up (counted as aborted). */
+  readonly rateHang?: number
+  /** Non-streaming: headers with the full `content-length`, half the JSON body, then the socket is destroyed. */
+  readonly rateTruncatedJson?: number
+  /** Streaming: some chunks are sent, then the socket is destroyed without `data: [DONE]`. */
+  readonly rateStreamDrop?: number
+  /** Streaming: some chunks, then `event: error` with a `server_error` object; the response ends without `[DONE]`. */
+  readonly rateStreamError?: number
+  /** Streaming: the first token is delayed by `slowFirstTokenMs`. */
+  readonly rateSlowFirstToken?: number
+  /** `/v1/responses` streams and background responses: `response.failed` after some events. */
+  readonly rateResponseFailed?: number
+  /**
+   * The error of the `streamError` fault: `"server_error"` (default), `"insufficient_quota"` or
+   * `"rate_limit_exceeded"` (chat: the `event: error` body's type and code; responses: the `error` event's code).
+   */
+  readonly streamErrorCode?: "server_error" | "insufficient_quota" | "rate_limit_exceeded"
+  /** Delay used by the `slowFirstToken` fault (default 2000 ms). */
+  readonly slowFirstTokenMs?: number
+  /** Send `x-should-retry: true` on injected 5xx/429 faults (default false). */
+  readonly shouldRetryHeader?: boolean
+}
 
 /**
  * All fault kinds, in the order their probabilities are laid out on [0, 1).
@@ -51,7 +104,8 @@ export const kinds: ReadonlyArray<FaultKind> = [
   "truncatedJson",
   "streamDrop",
   "streamError",
-  "slowFirstToken"
+  "slowFirstToken",
+  "responseFailed"
 ]
 
 /**
@@ -93,6 +147,8 @@ const rateOf = (rates: FaultRates, kind: FaultKind): number => {
       return rates.rateStreamError ?? 0
     case "slowFirstToken":
       return rates.rateSlowFirstToken ?? 0
+    case "responseFailed":
+      return rates.rateResponseFailed ?? 0
   }
 }
 
@@ -104,7 +160,7 @@ const rateOf = (rates: FaultRates, kind: FaultKind): number => {
  * @category predicates
  */
 export const applies = (kind: FaultKind, streaming: boolean): boolean =>
-  kind === "streamDrop" || kind === "streamError" || kind === "slowFirstToken"
+  kind === "streamDrop" || kind === "streamError" || kind === "slowFirstToken" || kind === "responseFailed"
     ? streaming
     : kind === "truncatedJson"
       ? !streaming

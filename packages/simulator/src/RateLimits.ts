@@ -229,3 +229,183 @@ export const headers = (limits: Limits, buckets: KeyBuckets, now: number): Recor
   }
   return out
 }
+
+/**
+ * How a server reports its limits:
+ *
+ * - `"openai"`: OpenAI's headers over the ~1 s buckets: `remaining = limit − debt` per minute, `reset` the time
+ *   until the debt is gone (they agree).
+ * - `"scaled-remaining"`: the same buckets, but `remaining` is the one-second bucket's fill scaled to the minute
+ *   (`limit − 60 × debt`, floored at 0) while `reset` is still the true refill time: the headers disagree, and a
+ *   client that believes the most pessimistic reading runs far below the allowed rate.
+ * - `"none"`: the same buckets and 429s, without any `x-ratelimit-*` header (and, unless switched on explicitly,
+ *   without `retry-after`/`retry-after-ms`).
+ * - `"fixed-window"`: a fixed per-minute window aligned to the clock's minutes, as gateways use: a whole minute's
+ *   limit may burst at once, `remaining` counts down within the minute, `reset` is the time to the window's end.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type HeaderStyle = "openai" | "scaled-remaining" | "none" | "fixed-window"
+
+/**
+ * Every header style.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const headerStyles: ReadonlyArray<HeaderStyle> = ["openai", "scaled-remaining", "none", "fixed-window"]
+
+/**
+ * Remaining units as the `"scaled-remaining"` style reports them: the one-second bucket's room scaled to the minute,
+ * `floor(max(0, (limit / 60 − debt) × 60))`.
+ *
+ * @since 0.3.0
+ * @category math
+ */
+export const scaledRemaining = (limit: number, bucket: Bucket, now: number): number =>
+  Math.max(0, Math.floor((windowSize(limit) - drain(limit, bucket, now).debt) * 60))
+
+/**
+ * The `x-ratelimit-*` headers in a bucket style (`"openai"`, `"scaled-remaining"`; `"none"` gives none).
+ *
+ * @since 0.3.0
+ * @category formatting
+ */
+export const headersIn = (
+  style: Exclude<HeaderStyle, "fixed-window">,
+  limits: Limits,
+  buckets: KeyBuckets,
+  now: number
+): Record<string, string> => {
+  if (style === "none") return {}
+  if (style === "openai") return headers(limits, buckets, now)
+  const out = headers(limits, buckets, now)
+  if (limits.rpm !== undefined) {
+    out["x-ratelimit-remaining-requests"] = String(scaledRemaining(limits.rpm, buckets.requests, now))
+  }
+  if (limits.tpm !== undefined) {
+    out["x-ratelimit-remaining-tokens"] = String(scaledRemaining(limits.tpm, buckets.tokens, now))
+  }
+  return out
+}
+
+/**
+ * One fixed window: `used` units since the window began at `start` (epoch ms, a multiple of `windowMs`).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Window {
+  readonly start: number
+  readonly used: number
+}
+
+/**
+ * The length of a fixed window: one minute.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const windowMs = 60_000
+
+/**
+ * The window that holds `now`: `window` itself while it lasts, a fresh one after.
+ *
+ * @since 0.3.0
+ * @category math
+ */
+export const current = (window: Window | undefined, now: number): Window => {
+  const start = Math.floor(now / windowMs) * windowMs
+  return window !== undefined && window.start === start ? window : { start, used: 0 }
+}
+
+/**
+ * Asks a fixed window for `cost` units at `now`: admitted while `used + cost ≤ limit`; otherwise the wait is the
+ * time to the window's end (Infinity when `cost > limit`). A rejected request is not counted.
+ *
+ * @since 0.3.0
+ * @category math
+ */
+export const takeFixed = (
+  limit: number,
+  window: Window | undefined,
+  cost: number,
+  now: number
+): { readonly admitted: boolean; readonly window: Window; readonly waitMs: number } => {
+  const w = current(window, now)
+  if (cost > limit) return { admitted: false, window: w, waitMs: Number.POSITIVE_INFINITY }
+  if (w.used + cost <= limit) return { admitted: true, window: { start: w.start, used: w.used + cost }, waitMs: 0 }
+  return { admitted: false, window: w, waitMs: w.start + windowMs - now }
+}
+
+/**
+ * The per-key pair of fixed windows.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface KeyWindows {
+  readonly requests: Window | undefined
+  readonly tokens: Window | undefined
+}
+
+/**
+ * The outcome of admitting one request against both fixed windows.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface WindowAdmission {
+  readonly admitted: boolean
+  readonly scope: "requests" | "tokens" | undefined
+  readonly windows: KeyWindows
+  readonly waitMs: number
+}
+
+/**
+ * Admits a request costing one request and `tokens` tokens against fixed per-minute windows; both are charged
+ * only when both admit.
+ *
+ * @since 0.3.0
+ * @category math
+ */
+export const admitFixed = (limits: Limits, windows: KeyWindows, tokens: number, now: number): WindowAdmission => {
+  const req = limits.rpm === undefined ? undefined : takeFixed(limits.rpm, windows.requests, 1, now)
+  const tok = limits.tpm === undefined ? undefined : takeFixed(limits.tpm, windows.tokens, tokens, now)
+  const admitted = (req === undefined || req.admitted) && (tok === undefined || tok.admitted)
+  if (admitted) {
+    return {
+      admitted,
+      scope: undefined,
+      windows: { requests: req?.window ?? windows.requests, tokens: tok?.window ?? windows.tokens },
+      waitMs: 0
+    }
+  }
+  return {
+    admitted,
+    scope: req !== undefined && !req.admitted ? "requests" : "tokens",
+    windows,
+    waitMs: Math.max(req?.admitted === false ? req.waitMs : 0, tok?.admitted === false ? tok.waitMs : 0)
+  }
+}
+
+/**
+ * The `x-ratelimit-*` headers of the `"fixed-window"` style: `remaining = limit − used` in the current minute,
+ * `reset` = the time to the minute's end.
+ *
+ * @since 0.3.0
+ * @category formatting
+ */
+export const fixedHeaders = (limits: Limits, windows: KeyWindows, now: number): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const put = (suffix: "requests" | "tokens", limit: number, window: Window | undefined) => {
+    const w = current(window, now)
+    out[`x-ratelimit-limit-${suffix}`] = String(limit)
+    out[`x-ratelimit-remaining-${suffix}`] = String(Math.max(0, Math.floor(limit - w.used)))
+    out[`x-ratelimit-reset-${suffix}`] = formatDuration(w.start + windowMs - now)
+  }
+  if (limits.rpm !== undefined) put("requests", limits.rpm, windows.requests)
+  if (limits.tpm !== undefined) put("tokens", limits.tpm, windows.tokens)
+  return out
+}

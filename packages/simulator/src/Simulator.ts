@@ -6,6 +6,7 @@
 import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import type { Config } from "./Config.js"
+import { embeddingOf as embeddingOfInternal } from "./internal/embeddings.js"
 import * as Internal from "./internal/server.js"
 import type { Stats } from "./Stats.js"
 
@@ -89,3 +90,13 @@ export interface Server {
  * @category constructors
  */
 export const startServer = (config: Config = {}): Promise<Server> => Internal.start(config)
+
+/**
+ * The embedding vector the simulator answers for `input` on `model` (see `Embeddings.embeddingOf`): a
+ * deterministic, normalized function of (model, input, dimensions), so a test can check every vector it got.
+ *
+ * @since 0.3.0
+ * @category embeddings
+ */
+export const embeddingOf: (model: string, input: string | ReadonlyArray<number>, dimensions?: number) => Float32Array =
+  embeddingOfInternal

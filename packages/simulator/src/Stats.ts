@@ -29,6 +29,19 @@ export interface Stats {
   readonly quotaExceeded: number
   /** 401 answers. */
   readonly unauthorized: number
+  /**
+   * Inputs in successful `/v1/embeddings` answers (and batch lines).
+   *
+   * @since 0.3.0
+   */
+  readonly embeddedInputs: number
+  /**
+   * Of those, inputs whose (model, input, dimensions) had already been embedded successfully since the last reset:
+   * paid for twice (a 53-bit hash per input is remembered, so about 16 bytes each).
+   *
+   * @since 0.3.0
+   */
+  readonly duplicateEmbeddedInputs: number
   readonly promptTokens: number
   readonly completionTokens: number
   readonly totalTokens: number
@@ -65,6 +78,8 @@ export const zero = (): Stats => ({
   rateLimited: 0,
   quotaExceeded: 0,
   unauthorized: 0,
+  embeddedInputs: 0,
+  duplicateEmbeddedInputs: 0,
   promptTokens: 0,
   completionTokens: 0,
   totalTokens: 0,

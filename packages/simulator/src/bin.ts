@@ -6,6 +6,7 @@
  */
 import type { Config, FaultRates } from "./Config.js"
 import { spread } from "./Faults.js"
+import { type HeaderStyle, headerStyles } from "./RateLimits.js"
 import { start as startServer } from "./internal/server.js"
 
 const usage = `Usage: sluice-simulator [options]
@@ -20,126 +21,97 @@ const usage = `Usage: sluice-simulator [options]
   --rate-truncated-json X --rate-stream-drop X --rate-stream-error X --rate-slow-first-token X --slow-first-token-ms N
   --first-token-ms N --per-chunk-ms N --request-ms N
   --line-ending lf|crlf|mixed   --no-slicing   --min-slice-bytes N   --max-slice-bytes N
+  --rate-limit-headers openai|scaled-remaining|none|fixed-window   how limits are reported (default openai)
+  --rate-response-failed X   --stream-error-code server_error|insufficient_quota|rate_limit_exceeded
+  --no-sequence-numbers     /v1/responses events without sequence_number/output_index (as llama.cpp)
   --strict-models
 `
 
+/** The config being built, mutable by group. */
+interface Draft {
+  config: { -readonly [K in keyof Config]: Config[K] }
+  faults: { -readonly [K in keyof FaultRates]: FaultRates[K] }
+  latency: { requestMs?: number; firstTokenMs?: number; perChunkMs?: number }
+  stream: { lineEnding?: "lf" | "crlf" | "mixed"; noSlicing?: boolean; minSliceBytes?: number; maxSliceBytes?: number }
+  responses: { sequenceNumbers?: boolean }
+}
+
+/** Reads a flag's value: `text()` for a string, `num()` for a finite number. */
+interface Reader {
+  readonly text: () => string
+  readonly num: () => number
+}
+
+const oneOf = <A extends string>(flag: string, allowed: ReadonlyArray<A>, v: string): A => {
+  if (!allowed.includes(v as A)) throw new Error(`${flag} must be one of ${allowed.join(", ")}`)
+  return v as A
+}
+
+const rate =
+  (key: keyof FaultRates) =>
+  (d: Draft, r: Reader): void => {
+    ;(d.faults as Record<string, number>)[key] = r.num()
+  }
+
+/** Every flag and what it sets. */
+const flags: Record<string, (d: Draft, r: Reader, flag: string) => void> = {
+  "--port": (d, r) => (d.config.port = r.num()),
+  "--host": (d, r) => (d.config.host = r.text()),
+  "--rpm": (d, r) => (d.config.rpm = r.num()),
+  "--tpm": (d, r) => (d.config.tpm = r.num()),
+  "--seed": (d, r) => (d.config.seed = r.num()),
+  "--keys": (d, r) => (d.config.keys = r.text().split(",")),
+  "--quota-usd": (d, r) => (d.config.quotaUsd = r.num()),
+  "--fault-rate": (d, r) => Object.assign(d.faults, spread(r.num())),
+  "--rate-500": rate("rate500"),
+  "--rate-503": rate("rate503"),
+  "--rate-502-html": rate("rate502Html"),
+  "--rate-429": rate("rate429"),
+  "--rate-reset": rate("rateReset"),
+  "--rate-hang": rate("rateHang"),
+  "--rate-truncated-json": rate("rateTruncatedJson"),
+  "--rate-stream-drop": rate("rateStreamDrop"),
+  "--rate-stream-error": rate("rateStreamError"),
+  "--rate-slow-first-token": rate("rateSlowFirstToken"),
+  "--slow-first-token-ms": rate("slowFirstTokenMs"),
+  "--first-token-ms": (d, r) => (d.latency.firstTokenMs = r.num()),
+  "--per-chunk-ms": (d, r) => (d.latency.perChunkMs = r.num()),
+  "--request-ms": (d, r) => (d.latency.requestMs = r.num()),
+  "--line-ending": (d, r, f) => (d.stream.lineEnding = oneOf(f, ["lf", "crlf", "mixed"], r.text())),
+  "--min-slice-bytes": (d, r) => (d.stream.minSliceBytes = r.num()),
+  "--max-slice-bytes": (d, r) => (d.stream.maxSliceBytes = r.num()),
+  "--no-slicing": (d) => (d.stream.noSlicing = true),
+  "--rate-limit-headers": (d, r, f) => (d.config.headers = { style: oneOf<HeaderStyle>(f, headerStyles, r.text()) }),
+  "--rate-response-failed": rate("rateResponseFailed"),
+  "--stream-error-code": (d, r, f) =>
+    (d.faults.streamErrorCode = oneOf(f, ["server_error", "insufficient_quota", "rate_limit_exceeded"], r.text())),
+  "--no-sequence-numbers": (d) => (d.responses.sequenceNumbers = false),
+  "--strict-models": (d) => (d.config.strictModels = true)
+}
+
 const parse = (argv: ReadonlyArray<string>): Config => {
-  const config: { -readonly [K in keyof Config]: Config[K] } = {}
-  const faults: { -readonly [K in keyof FaultRates]: FaultRates[K] } = {}
-  const latency: { requestMs?: number; firstTokenMs?: number; perChunkMs?: number } = {}
-  const stream: {
-    lineEnding?: "lf" | "crlf" | "mixed"
-    noSlicing?: boolean
-    minSliceBytes?: number
-    maxSliceBytes?: number
-  } = {}
+  const d: Draft = { config: {}, faults: {}, latency: {}, stream: {}, responses: {} }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!
-    const value = (): string => {
+    if (flag === "--help" || flag === "-h") {
+      process.stdout.write(usage)
+      process.exit(0)
+    }
+    const set = flags[flag]
+    if (set === undefined) throw new Error(`unknown option ${flag}`)
+    const text = (): string => {
       const v = argv[++i]
       if (v === undefined) throw new Error(`${flag} needs a value`)
       return v
     }
     const num = (): number => {
-      const n = Number(value())
+      const n = Number(text())
       if (!Number.isFinite(n)) throw new Error(`${flag} needs a number`)
       return n
     }
-    switch (flag) {
-      case "--port":
-        config.port = num()
-        break
-      case "--host":
-        config.host = value()
-        break
-      case "--rpm":
-        config.rpm = num()
-        break
-      case "--tpm":
-        config.tpm = num()
-        break
-      case "--seed":
-        config.seed = num()
-        break
-      case "--keys":
-        config.keys = value().split(",")
-        break
-      case "--quota-usd":
-        config.quotaUsd = num()
-        break
-      case "--fault-rate":
-        Object.assign(faults, spread(num()))
-        break
-      case "--rate-500":
-        faults.rate500 = num()
-        break
-      case "--rate-503":
-        faults.rate503 = num()
-        break
-      case "--rate-502-html":
-        faults.rate502Html = num()
-        break
-      case "--rate-429":
-        faults.rate429 = num()
-        break
-      case "--rate-reset":
-        faults.rateReset = num()
-        break
-      case "--rate-hang":
-        faults.rateHang = num()
-        break
-      case "--rate-truncated-json":
-        faults.rateTruncatedJson = num()
-        break
-      case "--rate-stream-drop":
-        faults.rateStreamDrop = num()
-        break
-      case "--rate-stream-error":
-        faults.rateStreamError = num()
-        break
-      case "--rate-slow-first-token":
-        faults.rateSlowFirstToken = num()
-        break
-      case "--slow-first-token-ms":
-        faults.slowFirstTokenMs = num()
-        break
-      case "--first-token-ms":
-        latency.firstTokenMs = num()
-        break
-      case "--per-chunk-ms":
-        latency.perChunkMs = num()
-        break
-      case "--request-ms":
-        latency.requestMs = num()
-        break
-      case "--line-ending": {
-        const v = value()
-        if (v !== "lf" && v !== "crlf" && v !== "mixed") throw new Error("--line-ending must be lf, crlf or mixed")
-        stream.lineEnding = v
-        break
-      }
-      case "--min-slice-bytes":
-        stream.minSliceBytes = num()
-        break
-      case "--max-slice-bytes":
-        stream.maxSliceBytes = num()
-        break
-      case "--no-slicing":
-        stream.noSlicing = true
-        break
-      case "--strict-models":
-        config.strictModels = true
-        break
-      case "--help":
-      case "-h":
-        process.stdout.write(usage)
-        process.exit(0)
-        break
-      default:
-        throw new Error(`unknown option ${flag}`)
-    }
+    set(d, { text, num }, flag)
   }
-  return { ...config, faults, latency, stream }
+  return { ...d.config, faults: d.faults, latency: d.latency, stream: d.stream, responses: d.responses }
 }
 
 const main = async () => {

@@ -14,3 +14,5 @@ export * as RateLimits from "./RateLimits.js"
 export * as Simulator from "./Simulator.js"
 /** @since 0.1.0 */
 export * as Stats from "./Stats.js"
+/** @since 0.3.0 */
+export * as Embeddings from "./Embeddings.js"

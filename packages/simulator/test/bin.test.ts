@@ -45,4 +45,43 @@ describe("bin", () => {
       expect(faulted.status).toBe(503)
     })
   )
+
+  it.effect("--rate-limit-headers selects the style; an unknown one is refused", () =>
+    Effect.gen(function* () {
+      const { url } = yield* runBin(["--rpm", "2", "--rate-limit-headers", "fixed-window"])
+      const first = yield* post(url, "/chat/completions", chatBody("hi"))
+      expect(first.headers.get("x-ratelimit-remaining-requests")).toBe("1")
+      expect(first.headers.get("x-ratelimit-reset-requests")).toMatch(/^(\d+(\.\d+)?s|\d+ms|1m0s)$/)
+      const refused = yield* Effect.promise(
+        () =>
+          new Promise<{ code: number | null; err: string }>((resolve) => {
+            const child = spawn(process.execPath, [tsx, bin, "--rate-limit-headers", "bogus"], { stdio: "pipe" })
+            let err = ""
+            child.stderr.on("data", (d) => {
+              err += String(d)
+            })
+            child.once("exit", (code) => resolve({ code, err }))
+          })
+      )
+      expect(refused.code).toBe(2)
+      expect(refused.err).toContain("--rate-limit-headers must be one of openai, scaled-remaining, none, fixed-window")
+    })
+  )
+
+  it.effect("--no-sequence-numbers and --stream-error-code reach /v1/responses", () =>
+    Effect.gen(function* () {
+      const { url } = yield* runBin(["--no-sequence-numbers", "--stream-error-code", "rate_limit_exceeded"])
+      const ok = yield* post(url, "/responses", { model: "gpt-4o-mini", input: "hi", stream: true })
+      expect(ok.text).toContain("event: response.completed")
+      expect(ok.text).not.toContain("sequence_number")
+      yield* Effect.promise(() =>
+        fetch(`${url.replace(/\/v1$/, "")}/__sim/config`, {
+          method: "POST",
+          body: JSON.stringify({ faults: { rateStreamError: 1 } })
+        })
+      )
+      const failed = yield* post(url, "/responses", { model: "gpt-4o-mini", input: "hi", stream: true })
+      expect(failed.text).toContain('"code":"rate_limit_exceeded"')
+    })
+  )
 })

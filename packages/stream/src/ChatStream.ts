@@ -258,8 +258,9 @@ export interface StreamOptions extends OpenAi.CallOptions {
    */
   readonly bufferSize?: number | undefined
   /**
-   * From the start of an attempt (admission, connect, response headers) to its first chunk. Default 60 s.
-   * A hang before the headers is caught by it too. Retried like any retryable failure before the first chunk.
+   * From an attempt's admission by the gates (connect, response headers) to its first chunk. Default 60 s.
+   * A hang before the headers is caught by it too. Retried like any retryable failure before the first chunk:
+   * another attempt of the same call.
    */
   readonly firstTokenTimeout?: Duration.Input | undefined
   /** The longest gap between two chunks once the first has arrived. Default 30 s. */
@@ -395,13 +396,14 @@ const finite = (duration: Duration.Duration): boolean => Duration.isFinite(durat
  * A streaming chat completion through the core client (`OpenAi`), failing only with `OpenAiError`:
  *
  * - the same gates as `create` (budget reservation, breaker, rate limiter, concurrency permit) via
- *   `chat.completions.streamBytes`; `stream_options.include_usage` is on unless the request says otherwise,
+ *   `chat.completions.stream`; `stream_options.include_usage` is on unless the request says otherwise,
  *   and the call is settled with the usage chunk's usage — or, when the stream fails or is interrupted, with
  *   the prompt estimate plus the completion tokens streamed so far (≈ characters / 4);
- * - retries (the configured policy, `options.retry` overriding) only before the first chunk is emitted:
- *   failures before the response headers are retried by the transport, retryable failures after them and
- *   before the first chunk (a broken connection, an in-stream `server_error`, the first-token timeout) start
- *   a new call; once a chunk has been emitted nothing is retried;
+ * - retries (the configured policy, `options.retry` overriding) only before the first chunk is emitted, by
+ *   core's one loop for the call (`chat.completions.stream`): a failure before the headers, or after them and
+ *   before the first token (a broken connection, an in-stream `server_error`, the first-token timeout), is another
+ *   attempt of the same call — one reservation, one telemetry call, at most `maxAttempts`; once a chunk has been
+ *   emitted nothing is retried;
  * - a bounded buffer of `bufferSize` chunks between socket and consumer;
  * - `firstTokenTimeout`, `idleTimeout`, `totalTimeout`, each failing with `Timeout` and its phase;
  * - a stream that ends without `[DONE]`, or whose connection breaks after the first chunk, fails with

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process"
 import { NodeHttpClient } from "@effect/platform-node"
 import Undici from "@effect/platform-node/Undici"
 import { Context, Duration, Effect, Exit, Layer, Scope } from "effect"
-import { HttpBody, HttpClient } from "effect/http"
+import { FetchHttpClient, HttpBody, HttpClient } from "effect/http"
 import * as Credentials from "../../src/Credentials.js"
 import * as Gates from "../../src/Gates.js"
 import * as Http from "../../src/internal/http.js"
@@ -184,6 +184,23 @@ const main = async () => {
   // … and with the total timeout the direct transport enforces (Effect.timeout races a sleeping fiber).
   const platformTimedOne = Effect.timeout(platformUntracedOne, Duration.minutes(10))
 
+  // effect/http's own fetch client, as the fetch transport would use it (span off, the total timeout on).
+  const fetchContext = await Effect.runPromise(
+    Effect.provideService(Layer.build(FetchHttpClient.layer), Scope.Scope, transportScope)
+  )
+  const fetchClient = Context.get(fetchContext, HttpClient.HttpClient)
+  const fetchClientOne = Effect.timeout(
+    Effect.provideService(
+      Effect.flatMap(
+        fetchClient.post(url, { headers, body: HttpBody.text(requestBody, "application/json") }),
+        (r) => r.json
+      ),
+      HttpClient.TracerDisabledWhen,
+      () => true
+    ),
+    Duration.minutes(10)
+  )
+
   // The whole client on the direct transport, without gates: validation, headers, decoding, telemetry hooks.
   const sluiceContext = await Effect.runPromise(
     Effect.provideService(
@@ -211,6 +228,7 @@ const main = async () => {
     ["direct transport (internal/http.ts), promise pool", () => measureEffect(directOne)],
     ["direct transport (internal/http.ts), fiber pool", () => measureFibers(directOne)],
     ["fetch transport (Transport.makeFetch, global fetch), fiber pool", () => measureFibers(fetchOne)],
+    ["effect/http FetchHttpClient, tracer disabled + Effect.timeout, fiber pool", () => measureFibers(fetchClientOne)],
     ["effect/http HttpClient (NodeHttpClient.layerUndici), promise pool", () => measureEffect(platformOne)],
     ["effect/http HttpClient (NodeHttpClient.layerUndici), fiber pool", () => measureFibers(platformOne)],
     ["effect/http HttpClient, tracer disabled, fiber pool", () => measureFibers(platformUntracedOne)],

@@ -1,6 +1,6 @@
 /** In-memory files and batches; batches run their JSONL lines through the simulator's own handlers. */
 import type { Resolved } from "../Config.js"
-import { type ApiError, apiError } from "./openai.js"
+import { type ApiError, apiError } from "./errors.js"
 import { newId } from "./text.js"
 
 type Json = Record<string, unknown>
@@ -59,7 +59,7 @@ export interface Batch {
 /** Runs one batch line's request; returns the HTTP status and JSON body it would have had. */
 export type Executor = (endpoint: string, body: unknown) => { readonly status: number; readonly body: Json }
 
-const batchEndpoints = new Set(["/v1/chat/completions", "/v1/embeddings"])
+const batchEndpoints = new Set(["/v1/chat/completions", "/v1/embeddings", "/v1/responses"])
 
 export class Store {
   readonly files = new Map<string, StoredFile>()
@@ -125,7 +125,7 @@ export class Store {
     if (!batchEndpoints.has(endpoint)) {
       return apiError(
         400,
-        `Invalid 'endpoint': '${endpoint}'. Supported: /v1/chat/completions, /v1/embeddings.`,
+        `Invalid 'endpoint': '${endpoint}'. Supported: /v1/chat/completions, /v1/embeddings, /v1/responses.`,
         "invalid_request_error",
         "endpoint",
         "invalid_value"

@@ -37,7 +37,7 @@ const sentences: ReadonlyArray<string> = [
 ]
 
 /** Splits text into pseudo-tokens of up to 4 code points (never splits a surrogate pair). */
-const tokenize = (s: string): Array<string> => {
+export const tokenize = (s: string): Array<string> => {
   const out: Array<string> = []
   let current = ""
   let n = 0

@@ -143,7 +143,8 @@ const callOf = (
 
   const observe = <A extends AttemptResponse>(at: CallScope.CallScope, response: A) =>
     Effect.gen(function* () {
-      if (limiter !== undefined) yield* limiter.observe(at.key, response.snapshot)
+      // The attempt's permit: the server's later charge for this request is not read as another client's usage.
+      if (limiter !== undefined) yield* limiter.observe(at.key, response.snapshot, permit)
       if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Success" })
       return response
     })
@@ -153,7 +154,7 @@ const callOf = (
       const snapshot = "snapshot" in error ? error.snapshot : undefined
       if (limiter !== undefined) {
         // Even without headers (a reset, a timeout) the attempt is over: that ends the limiter's first probe.
-        yield* limiter.observe(at.key, snapshot ?? RateLimitSnapshot.make({}))
+        yield* limiter.observe(at.key, snapshot ?? RateLimitSnapshot.make({}), permit)
         if (error._tag === "RateLimited") yield* limiter.pause(at.key, pauseHint(error))
       }
       if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error })
@@ -162,6 +163,7 @@ const callOf = (
   const attempt = <A extends AttemptResponse, R>(keyId: string, send: Effect.Effect<A, OpenAiError, R>) =>
     Effect.suspend(() => {
       progress.attempts++
+      permit = undefined
       // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
       const at = CallScope.withKey(scope, info, keyId, gates.resolvers)
       const admitted = Effect.gen(function* () {

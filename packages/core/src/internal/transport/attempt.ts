@@ -86,6 +86,17 @@ export class Attempt {
     const path = this.path.split("?")[0]
     const code = causeCode(error)
     if (code === "UND_ERR_CONNECT_TIMEOUT") return new Timeout({ phase: "connect", afterMs: connectTimeoutMs ?? 0 })
+    // A proxy that refuses our credentials refuses them again: said once, not retried. undici says so in a message
+    // (forwarded http: "Proxy Authentication Required (407)"; CONNECT for https: "Proxy response (407) !== 200").
+    if (
+      this.via !== "" &&
+      /\b(?:Proxy Authentication Required \(407\)|Proxy response \(407\))/.test(causeMessage(error))
+    ) {
+      return new InvalidRequest({
+        message: `${method} ${this.origin}${path}${this.via}: the proxy refused the credentials (407 Proxy Authentication Required); check the user and password of the proxy URL`,
+        path: "proxy"
+      })
+    }
     // undici refused the request itself (a header value with a newline …): nothing was sent, and a retry
     // would be refused the same way.
     if (code === "UND_ERR_INVALID_ARG") {

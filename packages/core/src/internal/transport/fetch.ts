@@ -22,6 +22,33 @@ const headersOf = (headers: Headers): Readonly<Record<string, string>> => {
   return out
 }
 
+/** The response of an attempt whose headers arrived; its body is read once, with `bytes` or `stream`. */
+const responseOf = (attempt: Attempt, web: globalThis.Response): Response => {
+  const headers = headersOf(web.headers)
+  const body = web.body
+  return {
+    status: web.status,
+    headers,
+    contentLength: announcedLength(headers["content-length"], headers["content-encoding"]),
+    stream:
+      body === null
+        ? Stream.fromEffect(Effect.sync(attempt.finish)).pipe(Stream.drain)
+        : Stream.fromReadableStream<Uint8Array, OpenAiError>({
+            evaluate: () => body,
+            onError: attempt.bodyFailure
+          }).pipe(Stream.onEnd(Effect.sync(attempt.finish))),
+    bytes: Effect.callback<Uint8Array, OpenAiError>((resume) => {
+      web.arrayBuffer().then(
+        (buffer) => {
+          attempt.finish()
+          resume(Effect.succeed(new Uint8Array(buffer)))
+        },
+        (cause: unknown) => resume(Effect.fail(attempt.bodyFailure(cause)))
+      )
+    })
+  }
+}
+
 /**
  * A transport on `fetchImpl` (the global `fetch` by default). No pool options: the runtime's fetch owns its
  * connections; `connectTimeoutMs` is only reported in a connect `Timeout` the runtime raises itself.
@@ -47,31 +74,7 @@ export const make = (fetchImpl: typeof globalThis.fetch = globalThis.fetch): Tra
         }).then(
           (web) => {
             attempt.headersArrived()
-            const responseHeaders = headersOf(web.headers)
-            const webBody = web.body
-            resume(
-              Effect.succeed<Response>({
-                status: web.status,
-                headers: responseHeaders,
-                contentLength: announcedLength(responseHeaders["content-length"], responseHeaders["content-encoding"]),
-                stream:
-                  webBody === null
-                    ? Stream.fromEffect(Effect.sync(attempt.finish)).pipe(Stream.drain)
-                    : Stream.fromReadableStream<Uint8Array, OpenAiError>({
-                        evaluate: () => webBody,
-                        onError: attempt.bodyFailure
-                      }).pipe(Stream.onEnd(Effect.sync(attempt.finish))),
-                bytes: Effect.callback<Uint8Array, OpenAiError>((resumeBytes) => {
-                  web.arrayBuffer().then(
-                    (buffer) => {
-                      attempt.finish()
-                      resumeBytes(Effect.succeed(new Uint8Array(buffer)))
-                    },
-                    (cause: unknown) => resumeBytes(Effect.fail(attempt.bodyFailure(cause)))
-                  )
-                })
-              })
-            )
+            resume(Effect.succeed(responseOf(attempt, web)))
           },
           (error: unknown) => {
             attempt.finish()

@@ -32,8 +32,10 @@ export const makeRouter = (
   allowInsecure: boolean,
   direct: Undici.Dispatcher,
   agentOptions: Undici.Agent.Options,
-  connectTimeoutMs: number
+  /** The connect timeout and trusted certificates, for the proxy and for the target through it. */
+  tls: { readonly timeout: number; readonly ca?: ReadonlyArray<string> }
 ) => {
+  const tlsOptions = tls.ca === undefined ? { timeout: tls.timeout } : { timeout: tls.timeout, ca: [...tls.ca] }
   const directRoute: Route = { dispatcher: direct, via: "", refused: undefined }
   const agents = new Map<string, Undici.ProxyAgent>()
   const routes = new Map<string, Route>()
@@ -52,8 +54,8 @@ export const makeRouter = (
     const agent = new Undici.ProxyAgent({
       ...agentOptions,
       uri: parsed.href,
-      proxyTls: { timeout: connectTimeoutMs },
-      requestTls: { timeout: connectTimeoutMs },
+      proxyTls: tlsOptions,
+      requestTls: tlsOptions,
       ...(token === undefined ? {} : { token })
     })
     agents.set(key, agent)

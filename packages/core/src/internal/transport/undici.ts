@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import * as Tls from "node:tls"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import Undici from "@effect/platform-node/Undici"
 import { Duration, Effect, Scope } from "effect"
@@ -25,6 +26,7 @@ export interface Settings {
   readonly keepAliveTimeout: Duration.Duration
   readonly proxy?: ProxySettings | undefined
   readonly allowInsecure?: boolean | undefined
+  readonly ca?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -37,7 +39,8 @@ export const settingsOf = (config: Resolved): Settings => ({
   connectTimeout: config.connectTimeout,
   keepAliveTimeout: config.keepAliveTimeout,
   proxy: config.proxy,
-  allowInsecure: config.allowInsecure
+  allowInsecure: config.allowInsecure,
+  ca: config.ca
 })
 
 const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>): Readonly<Record<string, string>> => {
@@ -51,6 +54,31 @@ const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>)
 
 const ignore = () => {}
 
+/** The response of an attempt whose headers arrived; its body is read once, with `bytes` or `stream`. */
+const responseOf = (attempt: Attempt, data: Undici.Dispatcher.ResponseData): Response => {
+  const source = data.body
+  // Ended, failed or destroyed: nothing left to abort, no timer left to fire.
+  source.once("close", attempt.finish)
+  source.on("error", ignore)
+  const headers = flattenHeaders(data.headers)
+  return {
+    status: data.statusCode,
+    headers,
+    // undici enforces a `content-length` it was sent (and does not decode bodies).
+    contentLength: announcedLength(headers["content-length"]),
+    stream: NodeStream.fromReadable<Uint8Array, OpenAiError>({ evaluate: () => source, onError: attempt.bodyFailure }),
+    bytes: Effect.callback<Uint8Array, OpenAiError>((resume) => {
+      source.arrayBuffer().then(
+        (buffer) => {
+          attempt.finish()
+          resume(Effect.succeed(new Uint8Array(buffer)))
+        },
+        (cause: unknown) => resume(Effect.fail(attempt.bodyFailure(cause)))
+      )
+    })
+  }
+}
+
 /**
  * A transport on undici; its agents are destroyed with the scope.
  *
@@ -59,9 +87,11 @@ const ignore = () => {}
 export const make = (settings: Settings): Effect.Effect<Transport["Service"], never, Scope.Scope> =>
   Effect.gen(function* () {
     const connectTimeoutMs = Duration.toMillis(settings.connectTimeout)
+    // Node's `ca` replaces the trusted roots: extra certificates are added to them, not put in their place.
+    const ca = settings.ca === undefined ? undefined : [...Tls.rootCertificates, ...settings.ca]
     const agentOptions: Undici.Agent.Options = {
       connections: settings.maxConnections,
-      connect: { timeout: connectTimeoutMs },
+      connect: { timeout: connectTimeoutMs, ...(ca === undefined ? {} : { ca }) },
       keepAliveTimeout: Duration.toMillis(settings.keepAliveTimeout),
       // Our own timers decide (SendOptions); streams have first-token and idle timeouts of their own.
       headersTimeout: 0,
@@ -70,13 +100,10 @@ export const make = (settings: Settings): Effect.Effect<Transport["Service"], ne
     const router = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const direct = new Undici.Agent(agentOptions)
-        const router = makeRouter(
-          settings.proxy,
-          settings.allowInsecure ?? false,
-          direct,
-          agentOptions,
-          connectTimeoutMs
-        )
+        const router = makeRouter(settings.proxy, settings.allowInsecure ?? false, direct, agentOptions, {
+          timeout: connectTimeoutMs,
+          ...(ca === undefined ? {} : { ca })
+        })
         return { ...router, destroy: () => Promise.all([direct.destroy(), router.destroy()]) }
       }),
       (router) => Effect.promise(router.destroy)
@@ -107,32 +134,7 @@ export const make = (settings: Settings): Effect.Effect<Transport["Service"], ne
                 return
               }
               attempt.headersArrived()
-              const source = data.body
-              // Ended, failed or destroyed: nothing left to abort, no timer left to fire.
-              source.once("close", attempt.finish)
-              source.on("error", ignore)
-              const responseHeaders = flattenHeaders(data.headers)
-              resume(
-                Effect.succeed<Response>({
-                  status: data.statusCode,
-                  headers: responseHeaders,
-                  // undici enforces a `content-length` it was sent (and does not decode bodies).
-                  contentLength: announcedLength(responseHeaders["content-length"]),
-                  stream: NodeStream.fromReadable<Uint8Array, OpenAiError>({
-                    evaluate: () => source,
-                    onError: attempt.bodyFailure
-                  }),
-                  bytes: Effect.callback<Uint8Array, OpenAiError>((resumeBytes) => {
-                    source.arrayBuffer().then(
-                      (buffer) => {
-                        attempt.finish()
-                        resumeBytes(Effect.succeed(new Uint8Array(buffer)))
-                      },
-                      (cause: unknown) => resumeBytes(Effect.fail(attempt.bodyFailure(cause)))
-                    )
-                  })
-                })
-              )
+              resume(Effect.succeed(responseOf(attempt, data)))
             }
           )
           return Effect.sync(attempt.close)
