@@ -402,6 +402,11 @@ const main = async () => {
   })
   const r1 = cpuRatios(1)
   const r32 = cpuRatios(32)
+  const libraryMet =
+    median(r32.vsUndici) <= 2 &&
+    median(r1.vsUndici) <= 2 &&
+    median(r32.noGatesVsUndici) <= 1.3 &&
+    median(r1.noGatesVsUndici) <= 1.3
 
   const gp = (client: ClientName, hint: boolean) => g.results.get(`${client}@${hint}`) ?? []
   const successPct = (runs: ReadonlyArray<GoodputRun>) => runs.map((x) => (100 * x.success) / g.n)
@@ -532,12 +537,7 @@ const main = async () => {
         `${ratio(r32.sdkVsUndici)} / ${ratio(r1.sdkVsUndici)}`,
         "1×",
         "≤ 2× at both; Gates.none ≤ 1.3×",
-        yes(
-          median(r32.vsUndici) <= 2 &&
-            median(r1.vsUndici) <= 2 &&
-            median(r32.noGatesVsUndici) <= 1.3 &&
-            median(r1.noGatesVsUndici) <= 1.3
-        )
+        yes(libraryMet)
       ],
       [
         "#15 SSE decode, small reads",
@@ -550,6 +550,28 @@ const main = async () => {
       ]
     ]
   )
+
+  const missed = [...engine.missed]
+  if (!libraryMet)
+    missed.push(
+      `Library call: with no gates Sluice already costs ${ratio(r32.noGatesVsUndici)} (c=32) of raw undici's CPU, so most of the gap is the Effect call path (retry loop, transport, decoding), not the gates. Next: the allocation and call-path work of issue #14 / decision 0007.`
+    )
+  if (!(decodeRatio("sluice-chat", "openai-chat", "small") >= 1))
+    missed.push(
+      "SSE decode (small reads): not investigated on this branch; the same bench gave 1.14× the SDK on an idle machine (load 0.1) before issue #14's ChatStream changes. Next: re-run idle, then profile `ChatStream.fromBytes`."
+    )
+  if (!(s.get("sluice")!.ok && slowGrowth("sluice") <= 50))
+    missed.push(
+      `Slow consumer: the retained heap is ${f(s.get("sluice")!.retainedHeapMb, 1)} MB, so the RSS growth is garbage not yet collected, not buffering; not investigated on this branch. Next: an allocation profile of the stream's per-chunk path.`
+    )
+  if (missed.length > 0) {
+    p(
+      "Why a target of issue #15 is missed (the measured reason; details in docs/decisions/0007-engine-profile.md) and the next step:"
+    )
+    p()
+    for (const item of missed) p(`- ${item}`)
+    p()
+  }
 
   p("## 1. Client overhead")
   p()

@@ -407,5 +407,28 @@ export const engineMarkdown = (r: EngineResults) => {
     )} s CPU, ${range(r.version.map((x) => x.maxRssMb))} MB peak RSS.`
   )
   p()
-  return { headline, section: lines }
+  // Why a target is missed, as measured when it was (decision 0007, "Session 3"), and the next step; printed only
+  // for a target this run missed.
+  const missed: Array<string> = []
+  if (!throughputMet)
+    missed.push(
+      "`sluice batch` throughput: where a size is below 1,000 req/s it is the fixed start-up (a 1-line job costs about 0.5 s CPU, 54 % of it module compilation, plus the rate limiter's first-request probe) and, on a loaded machine, waiting for a core; CPU per request is 0.2–0.3 ms from 20,000 lines. Next: subpath imports in core (the list in decision 0007)."
+    )
+  if (!rssMet)
+    missed.push(
+      "`sluice batch` memory: the live heap is flat (39–46 MB after each mark-compact from 20,000 to 100,000 lines, `--trace-gc`); the peak is V8's headroom over it, driven by promotion from about 0.12 MiB allocated per request, most of it in the call path (Effect's runtime 35 %, core 22 %, Node 20 %, undici 8 %; Batch 5 %). Capping the old space makes the job GC-bound. Next: cut allocation in core's call path; meanwhile `NODE_OPTIONS=--max-semi-space-size=8` gave 267 MiB at 20,000 lines (one run)."
+    )
+  if (!(limitedRatio <= 1.3))
+    missed.push(
+      "The rate-limited job: no 429s, and a configured `--rpm` paces the same as limits learnt from headers; the process was CPU-starved (0.58 ms CPU per request at 60 ms latency, where fewer answers share an event-loop turn, against 0.3 ms at zero latency, while it got about 30 % of a core at load 12–18). Next: re-measure on an idle machine; cut per-request CPU."
+    )
+  if (!unbundledMet)
+    missed.push(
+      "Cold start, unbundled: the CPU is about 0.4 s (the wall time adds waiting for a core when the machine is loaded) and the RSS about 120 MB; what is left is module compilation — `@sluice/core` still loads 247 `effect` modules through its barrel imports (169 with subpath imports, measured on a rewritten copy of its dist). Next: core's subpath imports (decision 0007 lists the files)."
+    )
+  if (!bundledMet)
+    missed.push(
+      `Cold start, bundled: the entry chunk is ${f(r.bundles["sluice"]!.entryKb)} KB, of which undici is about 720 KB and effect about 490 KB (the exact tokenizer is a lazy chunk). Next: a serverless entry on the fetch transport (\`Transport.makeFetch\`), which leaves undici out.`
+    )
+  return { headline, section: lines, missed }
 }
