@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as internal from "./internal/rateLimits.js"
 
 /**
  * The state of one bucket: accumulated debt at time `at`.
@@ -27,7 +28,7 @@ export interface Bucket {
  * @since 0.1.0
  * @category constructors
  */
-export const empty = (now: number): Bucket => ({ debt: 0, at: now })
+export const empty: (now: number) => Bucket = internal.empty
 
 /**
  * Units drained per millisecond for a per-minute `limit`.
@@ -35,7 +36,7 @@ export const empty = (now: number): Bucket => ({ debt: 0, at: now })
  * @since 0.1.0
  * @category math
  */
-export const ratePerMs = (limit: number): number => limit / 60_000
+export const ratePerMs: (limit: number) => number = internal.ratePerMs
 
 /**
  * The burst allowance: one ~1 s window's worth of a per-minute `limit`.
@@ -43,7 +44,7 @@ export const ratePerMs = (limit: number): number => limit / 60_000
  * @since 0.1.0
  * @category math
  */
-export const windowSize = (limit: number): number => limit / 60
+export const windowSize: (limit: number) => number = internal.windowSize
 
 /**
  * The bucket drained up to `now`.
@@ -51,10 +52,7 @@ export const windowSize = (limit: number): number => limit / 60
  * @since 0.1.0
  * @category math
  */
-export const drain = (limit: number, bucket: Bucket, now: number): Bucket => {
-  const elapsed = Math.max(0, now - bucket.at)
-  return { debt: Math.max(0, bucket.debt - elapsed * ratePerMs(limit)), at: Math.max(now, bucket.at) }
-}
+export const drain: (limit: number, bucket: Bucket, now: number) => Bucket = internal.drain
 
 /**
  * The outcome of asking a bucket for `cost` units.
@@ -76,15 +74,7 @@ export interface Decision {
  * @since 0.1.0
  * @category math
  */
-export const take = (limit: number, bucket: Bucket, cost: number, now: number): Decision => {
-  const drained = drain(limit, bucket, now)
-  if (cost > limit) return { admitted: false, bucket: drained, waitMs: Number.POSITIVE_INFINITY }
-  const ceiling = Math.max(windowSize(limit), cost)
-  const excess = drained.debt + cost - ceiling
-  // Tolerate float noise so a bucket that drained exactly to the line admits.
-  if (excess <= 1e-9) return { admitted: true, bucket: { debt: drained.debt + cost, at: drained.at }, waitMs: 0 }
-  return { admitted: false, bucket: drained, waitMs: excess / ratePerMs(limit) }
-}
+export const take: (limit: number, bucket: Bucket, cost: number, now: number) => Decision = internal.take
 
 /**
  * Charges `cost` units unconditionally (a rejected request still counts against the request limit). The debt is
@@ -93,10 +83,7 @@ export const take = (limit: number, bucket: Bucket, cost: number, now: number): 
  * @since 0.1.0
  * @category math
  */
-export const charge = (limit: number, bucket: Bucket, cost: number, now: number): Bucket => {
-  const drained = drain(limit, bucket, now)
-  return { debt: Math.min(limit, drained.debt + cost), at: drained.at }
-}
+export const charge: (limit: number, bucket: Bucket, cost: number, now: number) => Bucket = internal.charge
 
 /**
  * Remaining units as reported in `x-ratelimit-remaining-*` (per minute, floored).
@@ -104,8 +91,7 @@ export const charge = (limit: number, bucket: Bucket, cost: number, now: number)
  * @since 0.1.0
  * @category math
  */
-export const remaining = (limit: number, bucket: Bucket, now: number): number =>
-  Math.max(0, Math.floor(limit - drain(limit, bucket, now).debt))
+export const remaining: (limit: number, bucket: Bucket, now: number) => number = internal.remaining
 
 /**
  * Milliseconds until the bucket is full again, as reported in `x-ratelimit-reset-*`.
@@ -113,8 +99,7 @@ export const remaining = (limit: number, bucket: Bucket, now: number): number =>
  * @since 0.1.0
  * @category math
  */
-export const resetMs = (limit: number, bucket: Bucket, now: number): number =>
-  drain(limit, bucket, now).debt / ratePerMs(limit)
+export const resetMs: (limit: number, bucket: Bucket, now: number) => number = internal.resetMs
 
 /**
  * Formats milliseconds as a Go duration string, like the real headers: `0s`, `17ms`, `1s`, `1.5s`, `6m0s`,
@@ -123,24 +108,7 @@ export const resetMs = (limit: number, bucket: Bucket, now: number): number =>
  * @since 0.1.0
  * @category formatting
  */
-export const formatDuration = (ms: number): string => {
-  if (!(ms > 0)) return "0s"
-  if (ms < 1000) return `${Math.ceil(ms)}ms`
-  const total = Math.round(ms)
-  const hours = Math.floor(total / 3_600_000)
-  const minutes = Math.floor((total % 3_600_000) / 60_000)
-  const millis = total % 60_000
-  const seconds = `${Math.floor(millis / 1000)}${
-    millis % 1000 === 0
-      ? ""
-      : `.${String(millis % 1000)
-          .padStart(3, "0")
-          .replace(/0+$/, "")}`
-  }s`
-  if (hours > 0) return `${hours}h${minutes}m${seconds}`
-  if (minutes > 0) return `${minutes}m${seconds}`
-  return seconds
-}
+export const formatDuration: (ms: number) => string = internal.formatDuration
 
 /**
  * The per-key pair of buckets.
@@ -185,29 +153,7 @@ export interface Admission {
  * @since 0.1.0
  * @category math
  */
-export const admit = (limits: Limits, buckets: KeyBuckets, tokens: number, now: number): Admission => {
-  const req = limits.rpm === undefined ? undefined : take(limits.rpm, buckets.requests, 1, now)
-  const tok = limits.tpm === undefined ? undefined : take(limits.tpm, buckets.tokens, tokens, now)
-  if ((req === undefined || req.admitted) && (tok === undefined || tok.admitted)) {
-    return {
-      admitted: true,
-      scope: undefined,
-      buckets: { requests: req?.bucket ?? buckets.requests, tokens: tok?.bucket ?? buckets.tokens },
-      waitMs: 0
-    }
-  }
-  const scope = req !== undefined && !req.admitted ? "requests" : "tokens"
-  const waitMs = Math.max(req?.admitted === false ? req.waitMs : 0, tok?.admitted === false ? tok.waitMs : 0)
-  return {
-    admitted: false,
-    scope,
-    buckets: {
-      requests: limits.rpm === undefined ? buckets.requests : charge(limits.rpm, buckets.requests, 1, now),
-      tokens: tok?.bucket ?? buckets.tokens
-    },
-    waitMs
-  }
-}
+export const admit: (limits: Limits, buckets: KeyBuckets, tokens: number, now: number) => Admission = internal.admit
 
 /**
  * The `x-ratelimit-*` headers for the configured limits at `now`.
@@ -215,20 +161,7 @@ export const admit = (limits: Limits, buckets: KeyBuckets, tokens: number, now: 
  * @since 0.1.0
  * @category formatting
  */
-export const headers = (limits: Limits, buckets: KeyBuckets, now: number): Record<string, string> => {
-  const out: Record<string, string> = {}
-  if (limits.rpm !== undefined) {
-    out["x-ratelimit-limit-requests"] = String(limits.rpm)
-    out["x-ratelimit-remaining-requests"] = String(remaining(limits.rpm, buckets.requests, now))
-    out["x-ratelimit-reset-requests"] = formatDuration(resetMs(limits.rpm, buckets.requests, now))
-  }
-  if (limits.tpm !== undefined) {
-    out["x-ratelimit-limit-tokens"] = String(limits.tpm)
-    out["x-ratelimit-remaining-tokens"] = String(remaining(limits.tpm, buckets.tokens, now))
-    out["x-ratelimit-reset-tokens"] = formatDuration(resetMs(limits.tpm, buckets.tokens, now))
-  }
-  return out
-}
+export const headers: (limits: Limits, buckets: KeyBuckets, now: number) => Record<string, string> = internal.headers
 
 /**
  * How a server reports its limits:
@@ -254,7 +187,7 @@ export type HeaderStyle = "openai" | "scaled-remaining" | "none" | "fixed-window
  * @since 0.3.0
  * @category constants
  */
-export const headerStyles: ReadonlyArray<HeaderStyle> = ["openai", "scaled-remaining", "none", "fixed-window"]
+export const headerStyles: ReadonlyArray<HeaderStyle> = internal.headerStyles
 
 /**
  * Remaining units as the `"scaled-remaining"` style reports them: the one-second bucket's room scaled to the minute,
@@ -263,8 +196,7 @@ export const headerStyles: ReadonlyArray<HeaderStyle> = ["openai", "scaled-remai
  * @since 0.3.0
  * @category math
  */
-export const scaledRemaining = (limit: number, bucket: Bucket, now: number): number =>
-  Math.max(0, Math.floor((windowSize(limit) - drain(limit, bucket, now).debt) * 60))
+export const scaledRemaining: (limit: number, bucket: Bucket, now: number) => number = internal.scaledRemaining
 
 /**
  * The `x-ratelimit-*` headers in a bucket style (`"openai"`, `"scaled-remaining"`; `"none"` gives none).
@@ -272,23 +204,12 @@ export const scaledRemaining = (limit: number, bucket: Bucket, now: number): num
  * @since 0.3.0
  * @category formatting
  */
-export const headersIn = (
+export const headersIn: (
   style: Exclude<HeaderStyle, "fixed-window">,
   limits: Limits,
   buckets: KeyBuckets,
   now: number
-): Record<string, string> => {
-  if (style === "none") return {}
-  if (style === "openai") return headers(limits, buckets, now)
-  const out = headers(limits, buckets, now)
-  if (limits.rpm !== undefined) {
-    out["x-ratelimit-remaining-requests"] = String(scaledRemaining(limits.rpm, buckets.requests, now))
-  }
-  if (limits.tpm !== undefined) {
-    out["x-ratelimit-remaining-tokens"] = String(scaledRemaining(limits.tpm, buckets.tokens, now))
-  }
-  return out
-}
+) => Record<string, string> = internal.headersIn
 
 /**
  * One fixed window: `used` units since the window began at `start` (epoch ms, a multiple of `windowMs`).
@@ -307,7 +228,7 @@ export interface Window {
  * @since 0.3.0
  * @category constants
  */
-export const windowMs = 60_000
+export const windowMs: number = internal.windowMs
 
 /**
  * The window that holds `now`: `window` itself while it lasts, a fresh one after.
@@ -315,10 +236,7 @@ export const windowMs = 60_000
  * @since 0.3.0
  * @category math
  */
-export const current = (window: Window | undefined, now: number): Window => {
-  const start = Math.floor(now / windowMs) * windowMs
-  return window !== undefined && window.start === start ? window : { start, used: 0 }
-}
+export const current: (window: Window | undefined, now: number) => Window = internal.current
 
 /**
  * Asks a fixed window for `cost` units at `now`: admitted while `used + cost ≤ limit`; otherwise the wait is the
@@ -327,17 +245,12 @@ export const current = (window: Window | undefined, now: number): Window => {
  * @since 0.3.0
  * @category math
  */
-export const takeFixed = (
+export const takeFixed: (
   limit: number,
   window: Window | undefined,
   cost: number,
   now: number
-): { readonly admitted: boolean; readonly window: Window; readonly waitMs: number } => {
-  const w = current(window, now)
-  if (cost > limit) return { admitted: false, window: w, waitMs: Number.POSITIVE_INFINITY }
-  if (w.used + cost <= limit) return { admitted: true, window: { start: w.start, used: w.used + cost }, waitMs: 0 }
-  return { admitted: false, window: w, waitMs: w.start + windowMs - now }
-}
+) => { readonly admitted: boolean; readonly window: Window; readonly waitMs: number } = internal.takeFixed
 
 /**
  * The per-key pair of fixed windows.
@@ -370,25 +283,8 @@ export interface WindowAdmission {
  * @since 0.3.0
  * @category math
  */
-export const admitFixed = (limits: Limits, windows: KeyWindows, tokens: number, now: number): WindowAdmission => {
-  const req = limits.rpm === undefined ? undefined : takeFixed(limits.rpm, windows.requests, 1, now)
-  const tok = limits.tpm === undefined ? undefined : takeFixed(limits.tpm, windows.tokens, tokens, now)
-  const admitted = (req === undefined || req.admitted) && (tok === undefined || tok.admitted)
-  if (admitted) {
-    return {
-      admitted,
-      scope: undefined,
-      windows: { requests: req?.window ?? windows.requests, tokens: tok?.window ?? windows.tokens },
-      waitMs: 0
-    }
-  }
-  return {
-    admitted,
-    scope: req !== undefined && !req.admitted ? "requests" : "tokens",
-    windows,
-    waitMs: Math.max(req?.admitted === false ? req.waitMs : 0, tok?.admitted === false ? tok.waitMs : 0)
-  }
-}
+export const admitFixed: (limits: Limits, windows: KeyWindows, tokens: number, now: number) => WindowAdmission =
+  internal.admitFixed
 
 /**
  * The `x-ratelimit-*` headers of the `"fixed-window"` style: `remaining = limit − used` in the current minute,
@@ -397,15 +293,5 @@ export const admitFixed = (limits: Limits, windows: KeyWindows, tokens: number, 
  * @since 0.3.0
  * @category formatting
  */
-export const fixedHeaders = (limits: Limits, windows: KeyWindows, now: number): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const put = (suffix: "requests" | "tokens", limit: number, window: Window | undefined) => {
-    const w = current(window, now)
-    out[`x-ratelimit-limit-${suffix}`] = String(limit)
-    out[`x-ratelimit-remaining-${suffix}`] = String(Math.max(0, Math.floor(limit - w.used)))
-    out[`x-ratelimit-reset-${suffix}`] = formatDuration(w.start + windowMs - now)
-  }
-  if (limits.rpm !== undefined) put("requests", limits.rpm, windows.requests)
-  if (limits.tpm !== undefined) put("tokens", limits.tpm, windows.tokens)
-  return out
-}
+export const fixedHeaders: (limits: Limits, windows: KeyWindows, now: number) => Record<string, string> =
+  internal.fixedHeaders

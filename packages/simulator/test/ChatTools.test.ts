@@ -80,6 +80,13 @@ describe("chat tool calls", () => {
       expect(both.map((c: { function: { name: string } }) => c.function.name)).toEqual(["get_weather", "search"])
       expect(ajv.validate(weatherTool.parameters, JSON.parse(both[0].function.arguments))).toBe(true)
       expect(new Set(both.map((c: { id: string }) => c.id)).size).toBe(2)
+      const serial = yield* chat(
+        sim.url,
+        chatBody("[tool:get_weather] and [tool:search]", { tools: chatTools, parallel_tool_calls: false })
+      )
+      expect(serial.choices[0].message.tool_calls.map((c: { function: { name: string } }) => c.function.name)).toEqual([
+        "get_weather"
+      ])
       const any = yield* chat(sim.url, chatBody("[tools]", { tools: chatTools }))
       expect(any.choices[0].message.tool_calls[0].function.name).toBe("get_weather")
       const forced = yield* chat(sim.url, chatBody("no marker", { tools: chatTools, tool_choice: "required" }))

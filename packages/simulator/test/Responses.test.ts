@@ -80,7 +80,7 @@ describe("POST /v1/responses (JSON)", () => {
       expect(outputText(body)).toBe(chat.choices[0].message.content)
       expect(body.usage).toEqual({
         input_tokens: chat.usage.prompt_tokens,
-        input_tokens_details: { cached_tokens: 0 },
+        input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
         output_tokens: chat.usage.completion_tokens,
         output_tokens_details: { reasoning_tokens: 0 },
         total_tokens: chat.usage.total_tokens
@@ -156,6 +156,33 @@ describe("POST /v1/responses (JSON)", () => {
       const cancel = yield* post(sim.url, `/responses/${stored.id}/cancel`, {})
       expect(cancel.status).toBe(404)
     })
+  )
+
+  it.effect(
+    "responses.maxStored keeps the newest stored responses; [[content_filter]] is incomplete; tool_choice forces a call",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* Simulator.start({ responses: { maxStored: 2 } })
+        const ids: Array<string> = []
+        for (const input of ["one", "two", "three"]) ids.push((yield* create(sim.url, { input })).json.id)
+        expect((yield* get(sim.url, `/responses/${ids[0]}`)).status).toBe(404)
+        expect((yield* get(sim.url, `/responses/${ids[1]}`)).status).toBe(200)
+        expect((yield* get(sim.url, `/responses/${ids[2]}`)).status).toBe(200)
+        const filtered = (yield* create(sim.url, { input: "bad [[content_filter]]" })).json
+        expect(filtered.status).toBe("incomplete")
+        expect(filtered.incomplete_details).toEqual({ reason: "content_filter" })
+        const required = (yield* create(sim.url, { input: "no marker", tools: functionTools, tool_choice: "required" }))
+          .json
+        expect(required.output[0]).toMatchObject({ type: "function_call", name: "get_weather" })
+        const named = (yield* create(sim.url, {
+          input: "no marker",
+          tools: functionTools,
+          tool_choice: { type: "function", name: "search" }
+        })).json
+        expect(named.output[0]).toMatchObject({ type: "function_call", name: "search" })
+        const none = (yield* create(sim.url, { input: "[tools]", tools: functionTools, tool_choice: "none" })).json
+        expect(none.output[0].type).toBe("message")
+      })
   )
 
   it.effect("max_output_tokens cuts the answer: status incomplete, reason max_output_tokens", () =>
@@ -277,6 +304,13 @@ describe("structured output and tools on /v1/responses", () => {
       expect(outputText(stateless)).toContain(output)
       const both = (yield* create(sim.url, { input: "[tool:search] [tool:get_weather]", tools: functionTools })).json
       expect(both.output.map((i: Json) => i.name)).toEqual(["search", "get_weather"])
+      const serial = (yield* create(sim.url, {
+        input: "[tool:search] [tool:get_weather]",
+        tools: functionTools,
+        parallel_tool_calls: false
+      })).json
+      expect(serial.output.map((i: Json) => i.name)).toEqual(["search"])
+      expect(serial.parallel_tool_calls).toBe(false)
       expect(ajv.validate(searchTool.parameters, JSON.parse(both.output[0].arguments))).toBe(true)
       const s = yield* stream(sim.url, { input: "[tool:search]", tools: functionTools })
       const args = s.events.filter((e) => e.event === "response.function_call_arguments.delta").map((e) => e.data.delta)
@@ -416,7 +450,7 @@ describe("background responses", () => {
 
   it.effect("queued → in_progress → completed, retrievable; cancel; only background ones can be cancelled", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({ latency: { perChunkMs: 5 } })
+      const sim = yield* Simulator.start({ latency: { perChunkMs: 25 } })
       const created = (yield* create(sim.url, { input: "work in the background", background: true })).json
       expect(created).toMatchObject({ status: "queued", background: true, output: [], usage: null })
       const seen = new Set<string>()

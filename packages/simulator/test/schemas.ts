@@ -76,6 +76,7 @@ export const searchTool = {
   parameters: {
     type: "object",
     required: ["query", "limit"],
+    additionalProperties: false,
     properties: { query: { type: "string", minLength: 1 }, limit: { type: ["integer", "null"], minimum: 1 } }
   }
 }

@@ -93,13 +93,15 @@ export const chat = (flags: ChatFlags): Effect.Effect<number> =>
       Layer.provide(watchLayer(watch)),
       Layer.provide(Gates.defaults),
       Layer.provide(
-        OpenAiConfig.layer({
-          baseUrl: baseUrlOf(flags.baseUrl),
-          allowInsecure: flags.allowInsecure,
-          headersTimeout: timeout,
-          totalTimeout: timeout,
-          retry: { maxAttempts: 1 }
-        })
+        Layer.orDie(
+          OpenAiConfig.layerConfig({
+            baseUrl: baseUrlOf(flags.baseUrl),
+            allowInsecure: flags.allowInsecure,
+            headersTimeout: timeout,
+            totalTimeout: timeout,
+            retry: { maxAttempts: 1 }
+          })
+        )
       ),
       Layer.provide(keys)
     )

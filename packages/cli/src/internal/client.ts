@@ -83,11 +83,13 @@ const wire = <ROut, E, RIn>(
     Layer.provideMerge(Batch.layerMeter),
     Layer.provideMerge(gates),
     Layer.provide(
-      OpenAiConfig.layer({
-        ...(baseUrlOf(flags.baseUrl) === undefined ? {} : { baseUrl: baseUrlOf(flags.baseUrl) }),
-        allowInsecure: flags.allowInsecure === true,
-        ...(flags.maxRetries === undefined ? {} : { retry: { maxAttempts: flags.maxRetries + 1 } })
-      })
+      Layer.orDie(
+        OpenAiConfig.layerConfig({
+          ...(baseUrlOf(flags.baseUrl) === undefined ? {} : { baseUrl: baseUrlOf(flags.baseUrl) }),
+          allowInsecure: flags.allowInsecure === true,
+          ...(flags.maxRetries === undefined ? {} : { retry: { maxAttempts: flags.maxRetries + 1 } })
+        })
+      )
     ),
     Layer.provide(keys)
   )

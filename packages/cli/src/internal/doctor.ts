@@ -48,13 +48,15 @@ export const doctor = (flags: DoctorFlags): Effect.Effect<number> =>
     const layer = OpenAi.layer.pipe(
       Layer.provide(Layer.provide(watchLayer(watch), Gates.none)),
       Layer.provide(
-        OpenAiConfig.layer({
-          baseUrl: base,
-          allowInsecure: flags.allowInsecure === true,
-          headersTimeout: `${doctorTimeouts.headersSeconds} seconds`,
-          totalTimeout: `${doctorTimeouts.totalSeconds} seconds`,
-          retry: { maxAttempts: doctorTimeouts.maxAttempts }
-        })
+        Layer.orDie(
+          OpenAiConfig.layerConfig({
+            baseUrl: base,
+            allowInsecure: flags.allowInsecure === true,
+            headersTimeout: `${doctorTimeouts.headersSeconds} seconds`,
+            totalTimeout: `${doctorTimeouts.totalSeconds} seconds`,
+            retry: { maxAttempts: doctorTimeouts.maxAttempts }
+          })
+        )
       ),
       Layer.provideMerge(keys)
     )

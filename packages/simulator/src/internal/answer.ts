@@ -57,6 +57,8 @@ export interface Question {
   readonly toolOutput: string | undefined
   readonly tools: ReadonlyArray<Tool>
   readonly toolChoice: ToolChoice
+  /** `parallel_tool_calls` (default true): false keeps only the first call. */
+  readonly parallel: boolean
   readonly format: Format
 }
 
@@ -81,7 +83,7 @@ const argumentsFor = (tool: Tool, hash: number): string =>
 const callsFor = (q: Question): ReadonlyArray<Tool> => {
   if (q.tools.length === 0 || q.toolChoice === "none" || q.toolOutput !== undefined) return []
   const named = q.markers.tools.map((n) => q.tools.find((t) => t.name === n)).filter((t) => t !== undefined)
-  if (named.length > 0) return named
+  if (named.length > 0) return q.parallel ? named : named.slice(0, 1)
   const choice = q.toolChoice
   const chosen = typeof choice === "object" ? q.tools.find((t) => t.name === choice.name) : undefined
   if (q.markers.anyTool || q.toolChoice === "required" || chosen !== undefined) return [chosen ?? q.tools[0]!]

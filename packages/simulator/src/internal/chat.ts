@@ -1,7 +1,8 @@
 /** Chat completions: request validation, the deterministic answer, and its JSON and SSE bodies. */
 import type { Resolved } from "../Config.js"
 import { answer, type Format, type Markers, markersOf, noMarkers, type Tool, type ToolChoice } from "./answer.js"
-import { type ApiError, apiError, checkModel, isRecord, type Json, missingParam } from "./errors.js"
+import { type ApiError, apiError, checkModel, invalidSchema, isRecord, type Json, missingParam } from "./errors.js"
+import { strictProblem } from "./strict.js"
 import { estimateTokens, fnv1a, newId } from "./text.js"
 
 export const SYSTEM_FINGERPRINT = "fp_sluicesim"
@@ -81,14 +82,18 @@ const readMessages = (messages: unknown): ApiError | Prompt => {
   return { hash, promptTokens, markers, filter, toolOutput: last === "tool" ? lastText : undefined }
 }
 
-/** `tools` as function tools (entries without a function are ignored, as before). */
-const readTools = (tools: unknown): ReadonlyArray<Tool> => {
+/** `tools` as function tools (entries without a function are ignored); a strict one's schema is checked. */
+const readTools = (tools: unknown): ApiError | ReadonlyArray<Tool> => {
   if (!Array.isArray(tools)) return []
   const out: Array<Tool> = []
-  for (const t of tools) {
+  for (let i = 0; i < tools.length; i++) {
+    const t = tools[i]
     if (!isRecord(t) || !isRecord(t["function"])) continue
     const fn = t["function"]
-    out.push({ name: typeof fn["name"] === "string" ? fn["name"] : "tool", parameters: fn["parameters"] })
+    const name = typeof fn["name"] === "string" ? fn["name"] : "tool"
+    const problem = fn["strict"] === true ? strictProblem(fn["parameters"]) : undefined
+    if (problem !== undefined) return invalidSchema("function", name, problem, `tools[${i}].function.parameters`)
+    out.push({ name, parameters: fn["parameters"] })
   }
   return out
 }
@@ -117,6 +122,8 @@ const readFormat = (format: unknown): ApiError | Format => {
   const spec = format["json_schema"]
   if (!isRecord(spec)) return missingParam("response_format.json_schema")
   if (typeof spec["name"] !== "string") return missingParam("response_format.json_schema.name")
+  const problem = spec["strict"] === true ? strictProblem(spec["schema"] ?? {}) : undefined
+  if (problem !== undefined) return invalidSchema("response_format", spec["name"], problem, "response_format")
   return { type: "json_schema", schema: spec["schema"] ?? {} }
 }
 
@@ -146,13 +153,21 @@ const cut = (tokens: ReadonlyArray<string>, maxTokens: number | undefined) =>
   maxTokens !== undefined && tokens.length > maxTokens ? tokens.slice(0, maxTokens) : tokens
 
 /** The answer to the prompt, cut by `[[content_filter]]` or by the token cap. */
-const answerPlan = (head: Head, prompt: Prompt, body: Json, format: Format, maxTokens: number | undefined) => {
+const answerPlan = (
+  head: Head,
+  prompt: Prompt,
+  body: Json,
+  tools: ReadonlyArray<Tool>,
+  format: Format,
+  maxTokens: number | undefined
+) => {
   const a = answer({
     hash: prompt.hash,
     markers: prompt.markers,
     toolOutput: prompt.toolOutput,
-    tools: readTools(body["tools"]),
+    tools,
     toolChoice: readToolChoice(body["tool_choice"]),
+    parallel: body["parallel_tool_calls"] !== false,
     format
   })
   if (a.kind === "calls") {
@@ -188,6 +203,8 @@ export const planChat = (body: Json, cfg: Resolved, created: number): ApiError |
   if ("status" in prompt) return prompt
   const format = readFormat(body["response_format"])
   if ("status" in format) return format
+  const tools = readTools(body["tools"])
+  if ("status" in tools) return tools
   const maxRaw = body["max_completion_tokens"] ?? body["max_tokens"]
   const maxTokens = typeof maxRaw === "number" && maxRaw > 0 ? Math.floor(maxRaw) : undefined
   const streamOptions = body["stream_options"]
@@ -201,7 +218,7 @@ export const planChat = (body: Json, cfg: Resolved, created: number): ApiError |
     promptTokens: prompt.promptTokens,
     admissionTokens: prompt.promptTokens + (maxTokens ?? cfg.defaultMaxTokens)
   }
-  return answerPlan(head, prompt, body, format, maxTokens)
+  return answerPlan(head, prompt, body, tools, format, maxTokens)
 }
 
 const usageOf = (plan: ChatPlan) => ({

@@ -76,3 +76,13 @@ export const streamError = (code: "server_error" | "insufficient_quota" | "rate_
   }
   return apiError(500, SERVER_ERROR, "server_error")
 }
+
+/** A schema strict mode refuses (see `strict.ts`): a response format's or a strict function's. */
+export const invalidSchema = (kind: "response_format" | "function", name: string, problem: string, param: string) =>
+  apiError(
+    400,
+    `Invalid schema for ${kind} '${name}': ${problem}`,
+    "invalid_request_error",
+    param,
+    kind === "function" ? "invalid_function_parameters" : "invalid_json_schema"
+  )

@@ -73,6 +73,13 @@ export class State {
     }
   }
 
+  /** Stores a response; past `responses.maxStored`, the oldest stored one is forgotten. */
+  storeResponse(id: string, run: Run): void {
+    this.responses.set(id, run)
+    const max = this.cfg.responses.maxStored
+    while (this.responses.size > max) this.responses.delete(this.responses.keys().next().value!)
+  }
+
   countStatus(code: number): void {
     const k = String(code)
     this.counters.byStatus[k] = (this.counters.byStatus[k] ?? 0) + 1

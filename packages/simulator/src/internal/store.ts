@@ -1,6 +1,6 @@
 /** In-memory files and batches; batches run their JSONL lines through the simulator's own handlers. */
 import type { Resolved } from "../Config.js"
-import { type ApiError, apiError } from "./errors.js"
+import { type ApiError, apiError, missingParam } from "./errors.js"
 import { newId } from "./text.js"
 
 type Json = Record<string, unknown>
@@ -61,6 +61,96 @@ export type Executor = (endpoint: string, body: unknown) => { readonly status: n
 
 const batchEndpoints = new Set(["/v1/chat/completions", "/v1/embeddings", "/v1/responses"])
 
+/** The fields of a batch request, or the 400 OpenAI answers for the first one missing or invalid. */
+const checkBatchRequest = (body: Json): ApiError | { inputFileId: string; endpoint: string; window: string } => {
+  const inputFileId = body["input_file_id"]
+  const endpoint = body["endpoint"]
+  const window = body["completion_window"]
+  if (typeof inputFileId !== "string") return missingParam("input_file_id")
+  if (typeof endpoint !== "string") return missingParam("endpoint")
+  if (typeof window !== "string") return missingParam("completion_window")
+  if (!batchEndpoints.has(endpoint)) {
+    return apiError(
+      400,
+      `Invalid 'endpoint': '${endpoint}'. Supported: /v1/chat/completions, /v1/embeddings, /v1/responses.`,
+      "invalid_request_error",
+      "endpoint",
+      "invalid_value"
+    )
+  }
+  if (window !== "24h") {
+    return apiError(
+      400,
+      "Invalid 'completion_window': only '24h' is supported.",
+      "invalid_request_error",
+      "completion_window",
+      "invalid_value"
+    )
+  }
+  return { inputFileId, endpoint, window }
+}
+
+const newBatch = (now: number, inputFileId: string, endpoint: string, window: string, metadata: unknown): Batch => ({
+  id: newId("batch", "_"),
+  object: "batch",
+  endpoint,
+  errors: null,
+  input_file_id: inputFileId,
+  completion_window: window,
+  status: "validating",
+  output_file_id: null,
+  error_file_id: null,
+  created_at: now,
+  in_progress_at: null,
+  expires_at: now + 86_400,
+  finalizing_at: null,
+  completed_at: null,
+  failed_at: null,
+  expired_at: null,
+  cancelling_at: null,
+  cancelled_at: null,
+  request_counts: { total: 0, completed: 0, failed: 0 },
+  metadata: typeof metadata === "object" && metadata !== null ? (metadata as Json) : null
+})
+
+type LineError = NonNullable<Batch["errors"]>["data"][number]
+
+/** One input line: a request, an error naming the line, or undefined for a blank line. */
+const parseLine = (
+  raw: string,
+  line: number,
+  endpoint: string,
+  seen: Set<string>
+): { customId: string; body: unknown } | LineError | undefined => {
+  const text = raw.trim()
+  if (text === "") return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return { code: "invalid_json_line", message: "This line is not parseable as valid JSON.", param: null, line }
+  }
+  const r = parsed as Json
+  if (typeof r !== "object" || r === null || typeof r["custom_id"] !== "string") {
+    return { code: "missing_required_parameter", message: "Missing 'custom_id'.", param: "custom_id", line }
+  }
+  if (r["method"] !== "POST")
+    return { code: "invalid_method", message: "Only POST is supported.", param: "method", line }
+  if (r["url"] !== endpoint) {
+    return {
+      code: "mismatched_endpoint",
+      message: `The url '${String(r["url"])}' does not match the batch endpoint '${endpoint}'.`,
+      param: "url",
+      line
+    }
+  }
+  if (seen.has(r["custom_id"])) {
+    return { code: "duplicate_custom_id", message: "The custom_id is duplicated.", param: "custom_id", line }
+  }
+  seen.add(r["custom_id"])
+  return { customId: r["custom_id"], body: r["body"] }
+}
+
 export class Store {
   readonly files = new Map<string, StoredFile>()
   readonly batches = new Map<string, Batch>()
@@ -95,78 +185,14 @@ export class Store {
   }
 
   createBatch(body: Json): ApiError | Batch {
-    const inputFileId = body["input_file_id"]
-    const endpoint = body["endpoint"]
-    const window = body["completion_window"]
-    if (typeof inputFileId !== "string")
-      return apiError(
-        400,
-        "Missing required parameter: 'input_file_id'.",
-        "invalid_request_error",
-        "input_file_id",
-        "missing_required_parameter"
-      )
-    if (typeof endpoint !== "string")
-      return apiError(
-        400,
-        "Missing required parameter: 'endpoint'.",
-        "invalid_request_error",
-        "endpoint",
-        "missing_required_parameter"
-      )
-    if (typeof window !== "string")
-      return apiError(
-        400,
-        "Missing required parameter: 'completion_window'.",
-        "invalid_request_error",
-        "completion_window",
-        "missing_required_parameter"
-      )
-    if (!batchEndpoints.has(endpoint)) {
-      return apiError(
-        400,
-        `Invalid 'endpoint': '${endpoint}'. Supported: /v1/chat/completions, /v1/embeddings, /v1/responses.`,
-        "invalid_request_error",
-        "endpoint",
-        "invalid_value"
-      )
-    }
-    if (window !== "24h") {
-      return apiError(
-        400,
-        "Invalid 'completion_window': only '24h' is supported.",
-        "invalid_request_error",
-        "completion_window",
-        "invalid_value"
-      )
-    }
+    const checked = checkBatchRequest(body)
+    if ("status" in checked) return checked
+    const { inputFileId, endpoint, window } = checked
     const file = this.files.get(inputFileId)
     if (file === undefined) {
       return apiError(404, `No such File object: ${inputFileId}`, "invalid_request_error", "input_file_id", null)
     }
-    const now = this.seconds()
-    const batch: Batch = {
-      id: newId("batch", "_"),
-      object: "batch",
-      endpoint,
-      errors: null,
-      input_file_id: inputFileId,
-      completion_window: window,
-      status: "validating",
-      output_file_id: null,
-      error_file_id: null,
-      created_at: now,
-      in_progress_at: null,
-      expires_at: now + 86_400,
-      finalizing_at: null,
-      completed_at: null,
-      failed_at: null,
-      expired_at: null,
-      cancelling_at: null,
-      cancelled_at: null,
-      request_counts: { total: 0, completed: 0, failed: 0 },
-      metadata: typeof body["metadata"] === "object" && body["metadata"] !== null ? (body["metadata"] as Json) : null
-    }
+    const batch = newBatch(this.seconds(), inputFileId, endpoint, window, body["metadata"])
     this.batches.set(batch.id, batch)
     this.after(this.config().batch.validatingMs, () => this.validate(batch, file.content))
     return batch
@@ -199,51 +225,18 @@ export class Store {
 
   private validate(batch: Batch, content: Buffer): void {
     if (batch.status !== "validating") return
-    const lines = content.toString("utf8").split("\n")
     const requests: Array<{ customId: string; body: unknown }> = []
-    const errors: NonNullable<Batch["errors"]>["data"] = []
+    const errors: Array<LineError> = []
     const seen = new Set<string>()
-    lines.forEach((raw, index) => {
-      const text = raw.trim()
-      if (text === "") return
-      const line = index + 1
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(text)
-      } catch {
-        errors.push({
-          code: "invalid_json_line",
-          message: "This line is not parseable as valid JSON.",
-          param: null,
-          line
-        })
-        return
-      }
-      const r = parsed as Json
-      if (typeof r !== "object" || r === null || typeof r["custom_id"] !== "string") {
-        errors.push({ code: "missing_required_parameter", message: "Missing 'custom_id'.", param: "custom_id", line })
-        return
-      }
-      if (r["method"] !== "POST") {
-        errors.push({ code: "invalid_method", message: "Only POST is supported.", param: "method", line })
-        return
-      }
-      if (r["url"] !== batch.endpoint) {
-        errors.push({
-          code: "mismatched_endpoint",
-          message: `The url '${String(r["url"])}' does not match the batch endpoint '${batch.endpoint}'.`,
-          param: "url",
-          line
-        })
-        return
-      }
-      if (seen.has(r["custom_id"])) {
-        errors.push({ code: "duplicate_custom_id", message: "The custom_id is duplicated.", param: "custom_id", line })
-        return
-      }
-      seen.add(r["custom_id"])
-      requests.push({ customId: r["custom_id"], body: r["body"] })
-    })
+    content
+      .toString("utf8")
+      .split("\n")
+      .forEach((raw, index) => {
+        const parsed = parseLine(raw, index + 1, batch.endpoint, seen)
+        if (parsed === undefined) return
+        if ("code" in parsed) errors.push(parsed)
+        else requests.push(parsed)
+      })
     if (requests.length === 0 && errors.length === 0) {
       errors.push({ code: "empty_file", message: "The input file is empty.", param: null, line: null })
     }

@@ -43,7 +43,7 @@ export const partJson = (item: Extract<OutItem, { type: "message" }>, final: boo
 
 const usageJson = (plan: Plan): Json => ({
   input_tokens: plan.usage.input,
-  input_tokens_details: { cached_tokens: plan.usage.cached },
+  input_tokens_details: { cached_tokens: plan.usage.cached, cache_write_tokens: 0 },
   output_tokens: plan.usage.output,
   output_tokens_details: { reasoning_tokens: plan.usage.reasoning },
   total_tokens: plan.usage.input + plan.usage.output
@@ -71,7 +71,7 @@ const echo = (plan: Plan) => {
     tools: body["tools"] ?? [],
     top_p: body["top_p"] ?? 1,
     truncation: body["truncation"] ?? "disabled",
-    user: body["user"] ?? null,
+    ...(typeof body["user"] === "string" ? { user: body["user"] } : {}),
     metadata: body["metadata"] ?? {}
   }
 }

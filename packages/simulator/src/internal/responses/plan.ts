@@ -97,6 +97,7 @@ const visibleItems = (req: Request, folded: Folded, hash: number, budget: number
     toolOutput: folded.toolOutput,
     tools: req.tools,
     toolChoice: req.toolChoice,
+    parallel: req.body["parallel_tool_calls"] !== false,
     format: req.format
   })
   let left = budget ?? Number.POSITIVE_INFINITY

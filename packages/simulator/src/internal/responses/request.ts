@@ -1,6 +1,7 @@
 /** `POST /v1/responses` request validation: OpenAI-shaped 400s, and the request normalized for planning. */
 import type { Format, Tool, ToolChoice } from "../answer.js"
-import { type ApiError, apiError, isRecord, type Json, missingParam } from "../errors.js"
+import { type ApiError, apiError, invalidSchema, isRecord, type Json, missingParam } from "../errors.js"
+import { strictProblem } from "../strict.js"
 import { textOf } from "../chat.js"
 
 /** An input item, normalized. */
@@ -115,6 +116,8 @@ const readTools = (tools: unknown): ApiError | ReadonlyArray<Tool> => {
     if (!isRecord(t)) return invalidType(`tools[${i}]`, "a tool", t)
     if (t["type"] !== "function") continue // built-in tools are accepted and never called
     if (typeof t["name"] !== "string") return missingParam(`tools[${i}].name`)
+    const problem = t["strict"] === true ? strictProblem(t["parameters"]) : undefined
+    if (problem !== undefined) return invalidSchema("function", t["name"], problem, `tools[${i}].parameters`)
     out.push({ name: t["name"], parameters: t["parameters"] })
   }
   return out
@@ -137,6 +140,8 @@ const readFormat = (text: unknown): ApiError | Format => {
   }
   if (typeof format["name"] !== "string") return missingParam("text.format.name")
   if (!isRecord(format["schema"])) return missingParam("text.format.schema")
+  const problem = format["strict"] === true ? strictProblem(format["schema"]) : undefined
+  if (problem !== undefined) return invalidSchema("response_format", format["name"], problem, "text.format.schema")
   return { type: "json_schema", schema: format["schema"] }
 }
 

@@ -12,7 +12,7 @@ import type { Plan } from "./plan.js"
 
 export class Run {
   /** The events emitted so far; an event's index is its `sequence_number`. */
-  readonly events: Array<Event> = []
+  events: Array<Event> = []
   /** Output items done so far. */
   readonly output: Array<Json> = []
   status: Status
@@ -22,7 +22,7 @@ export class Run {
 
   constructor(
     readonly plan: Plan,
-    readonly all: ReadonlyArray<Event>
+    public all: ReadonlyArray<Event>
   ) {
     this.status = plan.request.background ? "queued" : "in_progress"
     this.snapshot = responseJson(plan, this.status, { output: [] })
@@ -53,6 +53,12 @@ export class Run {
   private finish(): void {
     this.done = true
     this.notify()
+  }
+
+  /** Forgets the events of a finished run (what is retrievable is its Response object). */
+  compact(): void {
+    this.events = []
+    this.all = []
   }
 
   /** Marks the run finished at once (a JSON response: nothing streams, every event is implied). */

@@ -98,7 +98,7 @@ const respondJson = async (ctx: Ctx, plan: Plan, fault: ReturnType<typeof admit>
   run.settle(seconds(st))
   answerJson(ctx, JSON.stringify(run.snapshot), fault, body, () => {
     st.account(plan.request.model, plan.usage.input, plan.usage.output)
-    if (plan.request.store) st.responses.set(plan.id, run)
+    if (plan.request.store) st.storeResponse(plan.id, run)
   })
 }
 
@@ -119,14 +119,15 @@ const create = async (ctx: Ctx, body: Buffer) => {
     plan,
     responseEvents(plan, () => 1 + Math.floor(st.streamRng() * maxPer), seconds(st))
   )
-  if (req.store) st.responses.set(plan.id, run)
+  if (req.store) st.storeResponse(plan.id, run)
   void run.start(st, fault)
   if (!req.stream) return answerJson(ctx, JSON.stringify(run.snapshot), undefined, body)
   await follow(ctx, run, -1, fault === "streamDrop", body)
-  if (!req.background && !run.done) {
+  if (req.background) return
+  if (!run.done) {
     run.cancel() // a foreground stream stops with its client
     st.responses.delete(plan.id)
-  }
+  } else run.compact() // only background streams can be resumed: a stored foreground one keeps its object only
 }
 
 const retrieve = async (ctx: Ctx, run: Run) => {
