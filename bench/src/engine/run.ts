@@ -375,11 +375,11 @@ export const engineMarkdown = (r: EngineResults) => {
     ["Program", "Answer at ms (since process start)", "Exit s", "CPU s", "Peak RSS MB", "Bundle KB (entry / all)"],
     r.cold.map((c) => [
       c.variant,
+      range(c.runs.map((x) => x.answerMs)),
       range(
         c.runs.map((x) => x.wallS),
         2
       ),
-      range(c.runs.map((x) => x.answerMs)),
       range(
         c.runs.map((x) => x.cpuS),
         2
