@@ -66,7 +66,14 @@ const runWorker = (job: EmbedJob): Promise<EmbedWorkerResult> =>
   new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ["--max-old-space-size=8192", Path.join(here, "embedWorker.js"), JSON.stringify(job)],
+      [
+        "--max-old-space-size=8192",
+        // What `sluice embed` sets at its start (packages/cli/src/internal/heap.ts, decision 0007 "Peak memory"): this
+        // worker runs `Embed.runFile` itself, not the CLI, so it gets the same V8 heap sizing from its command line.
+        ...(job.client === "sluice" ? ["--semi-space-growth-factor=1", "--heap-growing-percent=100"] : []),
+        Path.join(here, "embedWorker.js"),
+        JSON.stringify(job)
+      ],
       { maxBuffer: 1 << 20, timeout: 1_800_000 },
       (error, stdout) => {
         if (error !== null) reject(error)

@@ -4,7 +4,11 @@
  *
  * @since 0.1.0
  */
-import { main } from "./Cli.js"
+import { sizeFor } from "./internal/heap.js"
+
+// Before the command line's modules load: the young generation grows during module loading (internal/heap.ts).
+sizeFor(process.argv)
+const { main } = await import("./Cli.js")
 
 main(process.argv).then(
   (code) => process.exit(code),
