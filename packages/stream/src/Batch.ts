@@ -783,7 +783,7 @@ interface JobOptions {
   readonly retryFailed?: boolean | undefined
 }
 
-const openJournal = (options: JobOptions, inputIds: ReadonlySet<string>) =>
+const openJournal = (options: JobOptions, inputIds: Journal.InputIds) =>
   Journal.open(options.output, options.mode ?? "new", options.retryFailed ?? false, inputIds).pipe(
     Effect.mapError(fromJournalError)
   )
@@ -820,10 +820,11 @@ const openStreamingJob = <E, R>(lines: Stream.Stream<string, E, R>, options: Job
     if (scan.problems.length > 0) {
       return yield* new BatchInputInvalid({ problems: scan.problems, lines: scan.total() })
     }
-    const ids = new Set(scan.ids.keys())
+    // The id → line map serves the journal's "is this id in the input" too: no second O(lines) copy as a Set.
+    const ids = scan.ids
     const journal = yield* openJournal(options, ids)
     const done = new Set([...journal.existing.succeeded, ...journal.existing.failed])
-    return { ids: scan.ids, total: ids.size, journal, done, pending: ids.size - done.size, skipped: done.size }
+    return { ids, total: ids.size, journal, done, pending: ids.size - done.size, skipped: done.size }
   })
 
 /**

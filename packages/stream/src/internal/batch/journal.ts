@@ -14,6 +14,9 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
+/** The input's custom_ids, as far as the journal needs them (a `Set`, or the first pass's id → line `Map`). @internal */
+export type InputIds = Pick<ReadonlySet<string>, "has">
+
 /** @internal */
 export type Mode = "new" | "resume" | "overwrite"
 
@@ -90,7 +93,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  *
  * @internal
  */
-export const lineProblem = (json: unknown, inputIds: ReadonlySet<string> | undefined): string | undefined => {
+export const lineProblem = (json: unknown, inputIds: InputIds | undefined): string | undefined => {
   if (!isRecord(json))
     return `not a batch output line (a JSON ${Array.isArray(json) ? "array" : typeof json}, not an object)`
   const customId = json["custom_id"]
@@ -149,7 +152,7 @@ const isSuccess = (json: Record<string, unknown>): boolean => {
 const recover = (
   path: string,
   retryFailed: boolean,
-  inputIds: ReadonlySet<string> | undefined
+  inputIds: InputIds | undefined
 ): Effect.Effect<Existing & { readonly missingNewline: boolean }, JournalError> =>
   Effect.gen(function* () {
     const bytes = yield* Effect.tryPromise({ try: () => Fs.readFile(path), catch: io(path) })
@@ -248,7 +251,7 @@ export const open = (
   path: string,
   mode: Mode,
   retryFailed: boolean,
-  inputIds?: ReadonlySet<string>
+  inputIds?: InputIds
 ): Effect.Effect<Journal, JournalError, Scope.Scope> =>
   Effect.gen(function* () {
     const present = yield* exists(path)
