@@ -9,6 +9,7 @@
  */
 import { Config, Context, Duration, Effect, Layer, Option, Redacted, Result } from "effect"
 import { InvalidOptions, InvalidRequest } from "./Errors.js"
+import * as BaseUrl from "./internal/baseUrl.js"
 import * as Check from "./internal/options.js"
 import * as ProxyRoute from "./internal/transport/proxy.js"
 import * as Retry from "./Retry.js"
@@ -249,33 +250,23 @@ export const resolve = (options: Options = {}): Resolved => {
  */
 export const checkBaseUrl = (config: Pick<Resolved, "baseUrl" | "allowInsecure">): Effect.Effect<URL, InvalidRequest> =>
   Effect.suspend(() => {
-    let url: URL
-    try {
-      url = new URL(config.baseUrl)
-    } catch {
-      return Effect.fail(
-        new InvalidRequest({ message: `base URL "${config.baseUrl}" is not a valid URL`, path: "baseUrl" })
-      )
-    }
-    if (url.username !== "" || url.password !== "") {
-      return Effect.fail(
-        new InvalidRequest({ message: "base URL must not carry credentials; use Credentials", path: "baseUrl" })
-      )
-    }
-    if (url.protocol === "https:") return Effect.succeed(url)
-    if (url.protocol !== "http:") {
-      return Effect.fail(
-        new InvalidRequest({ message: `base URL "${config.baseUrl}" must be http or https`, path: "baseUrl" })
-      )
-    }
-    if (config.allowInsecure || ProxyRoute.isLoopback(url.hostname)) return Effect.succeed(url)
-    return Effect.fail(
-      new InvalidRequest({
-        message: `refusing plain http to non-loopback host: ${url.origin} (the API key would travel unencrypted): use https, or allow it with allowInsecure: true (CLI: --allow-insecure)`,
-        path: "baseUrl"
-      })
-    )
+    const { url, problem } = BaseUrl.check(config.baseUrl, config.allowInsecure)
+    if (url !== undefined) return Effect.succeed(url)
+    return Effect.fail(new InvalidRequest({ message: baseUrlMessage(config.baseUrl, problem), path: "baseUrl" }))
   })
+
+const baseUrlMessage = (raw: string, problem: BaseUrl.Problem): string => {
+  switch (problem._tag) {
+    case "NotUrl":
+      return `base URL "${raw}" is not a valid URL`
+    case "Credentials":
+      return "base URL must not carry credentials; use Credentials"
+    case "Scheme":
+      return `base URL "${raw}" must be http or https`
+    case "Insecure":
+      return `refusing plain http to non-loopback host: ${problem.origin} (the API key would travel unencrypted): use https, or allow it with allowInsecure: true (CLI: --allow-insecure)`
+  }
+}
 
 /**
  * A configuration from options.
