@@ -10,6 +10,7 @@ import { InvalidRequest, type OpenAiError } from "../../Errors.js"
 import * as OpenAi from "../../OpenAi.js"
 import type * as Responses from "../../Responses.js"
 import type { Any, LoopOptions, LoopResult, Tool } from "../../Tools.js"
+import * as Names from "../names.js"
 import * as Strict from "../structuredOutput/strict.js"
 import * as Apis from "./apis.js"
 import * as Loop from "./loop.js"
@@ -30,8 +31,6 @@ export const make = <A, I, E = never, R = never>(
   handler: options.handler
 })
 
-const namePattern = /^[a-zA-Z0-9_-]{1,64}$/
-
 interface Prepared<E, R> extends Loop.Runnable<E, R> {
   readonly description: string | undefined
 }
@@ -40,7 +39,7 @@ const prepare = <T extends Any>(
   tools: ReadonlyArray<T>
 ): Effect.Effect<ReadonlyArray<Prepared<Tool.Error<T>, Tool.Services<T>>>, InvalidRequest> =>
   Effect.forEach(tools, (tool, index) => {
-    if (!namePattern.test(tool.name)) {
+    if (!Names.namePattern.test(tool.name)) {
       return Effect.fail(
         new InvalidRequest({
           message: `tool ${JSON.stringify(tool.name)}: a name is 1-64 characters of a-z, A-Z, 0-9, _ and -`,
