@@ -16,7 +16,8 @@
 import { randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
 import type { Batches } from "@sluice/core"
-import { Errors, Gates, OpenAi } from "@sluice/core"
+import { type Errors, Gates, OpenAi } from "@sluice/core"
+import * as Options from "@sluice/core/Options"
 import * as Pricing from "@sluice/core/Pricing"
 import * as Usage from "@sluice/core/Usage"
 import * as Cause from "effect/Cause"
@@ -571,42 +572,6 @@ const callerPricing = Effect.map(
   Option.getOrElse(() => Pricing.fromTable())
 )
 
-const invalid = (option: string, value: unknown, expected: string) =>
-  new Errors.InvalidOptions({
-    option,
-    value: typeof value === "string" ? JSON.stringify(value) : String(value),
-    expected
-  })
-
-const checkInteger = (option: string, value: unknown, min: number) =>
-  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= min)
-    ? undefined
-    : invalid(option, value, `an integer ≥ ${min}`)
-
-/**
- * A `Duration.Input` that decodes and is not negative (4.1 reads `NaN` as 0 without a word, and keeps `-5` and
- * `"-5 seconds"` as negative durations that `sleep`/`timeout` treat as 0).
- */
-const checkDuration = (option: string, value: Duration.Input | undefined, positive: boolean) => {
-  if (value === undefined) return undefined
-  const expected = positive
-    ? 'a duration > 0 (ms, or a string like "5 seconds")'
-    : 'a duration ≥ 0 (ms, or a string like "10 seconds")'
-  if (typeof value === "number" && (Number.isNaN(value) || value < 0)) return invalid(option, value, expected)
-  if (typeof value === "string" && /^\s*-/.test(value)) return invalid(option, value, expected)
-  const decoded = Duration.fromInput(value)
-  if (Option.isNone(decoded) || Duration.isNegative(decoded.value)) return invalid(option, value, expected)
-  return positive && Duration.isZero(decoded.value) ? invalid(option, value, expected) : undefined
-}
-
-const firstProblem = <A>(
-  value: A,
-  ...checks: ReadonlyArray<Errors.InvalidOptions | undefined>
-): Result.Result<A, Errors.InvalidOptions> => {
-  const problem = checks.find((check) => check !== undefined)
-  return problem === undefined ? Result.succeed(value) : Result.fail(problem)
-}
-
 /**
  * Checks the options of {@link run}: `concurrency` an integer ≥ 1 (0 would run nothing and wait forever),
  * `gracePeriod` a duration ≥ 0, `mode` one of its values. `run` uses it before reading anything.
@@ -615,12 +580,14 @@ const firstProblem = <A>(
  * @category validation
  */
 export const validateRunOptions = (options: RunOptions): Result.Result<RunOptions, Errors.InvalidOptions> =>
-  firstProblem(
+  orProblem(
     options,
-    checkMode(options.mode),
-    checkInteger("concurrency", options.concurrency, 1),
-    checkDuration("gracePeriod", options.gracePeriod, false),
-    checkDuration("progressInterval", options.progressInterval, true)
+    Options.first(
+      checkMode(options.mode),
+      Options.integer("concurrency", options.concurrency, 1),
+      Options.duration("gracePeriod", options.gracePeriod, false),
+      Options.duration("progressInterval", options.progressInterval, true)
+    )
   )
 
 /**
@@ -631,18 +598,20 @@ export const validateRunOptions = (options: RunOptions): Result.Result<RunOption
  * @category validation
  */
 export const validateRemoteOptions = (options: RemoteOptions): Result.Result<RemoteOptions, Errors.InvalidOptions> =>
-  firstProblem(
+  orProblem(
     options,
-    checkMode(options.mode),
-    checkDuration("pollInterval", options.pollInterval, true),
-    checkInteger("maxRequestsPerBatch", options.maxRequestsPerBatch, 1),
-    checkInteger("maxBytesPerBatch", options.maxBytesPerBatch, 1)
+    Options.first(
+      checkMode(options.mode),
+      Options.duration("pollInterval", options.pollInterval, true),
+      Options.integer("maxRequestsPerBatch", options.maxRequestsPerBatch, 1),
+      Options.integer("maxBytesPerBatch", options.maxBytesPerBatch, 1)
+    )
   )
 
-const checkMode = (mode: unknown) =>
-  mode === undefined || mode === "new" || mode === "resume" || mode === "overwrite"
-    ? undefined
-    : invalid("mode", mode, 'one of "new", "resume", "overwrite"')
+const checkMode = (mode: unknown) => Options.oneOf("mode", mode, ["new", "resume", "overwrite"])
+
+const orProblem = <A>(value: A, problem: Errors.InvalidOptions | undefined): Result.Result<A, Errors.InvalidOptions> =>
+  problem === undefined ? Result.succeed(value) : Result.fail(problem)
 
 // Output line ids: `batch_req_` and 24 hex digits, as before, but from one random 64-bit prefix per process plus
 // a 32-bit counter (a fresh prefix when it wraps) instead of 12 random bytes per line (about 15 us each, decision
