@@ -566,12 +566,6 @@ export interface RunOptions {
   readonly progressInterval?: Duration.Input | undefined
 }
 
-/** The caller's `Pricing` (the one its gates settle the budget with), else the built-in table. */
-const callerPricing = Effect.map(
-  Effect.serviceOption(Pricing.Pricing),
-  Option.getOrElse(() => Pricing.fromTable())
-)
-
 /**
  * Checks the options of {@link run}: `concurrency` an integer ≥ 1 (0 would run nothing and wait forever),
  * `gracePeriod` a duration ≥ 0, `mode` one of its values. `run` uses it before reading anything.
@@ -869,7 +863,7 @@ export const run = <E, R>(
       const { journal, skipped } = job
       const feed = yield* makeFeed(lines, job.ids, job.done, inputPathOf(lines, options) ?? "(input)")
       const client = yield* OpenAi.OpenAi
-      const pricing = yield* callerPricing
+      const pricing = yield* Pricing.current
       const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
       const meterStart = meter === undefined ? undefined : yield* meter.counts
       const gated = yield* Effect.service(Gated)
@@ -1136,7 +1130,7 @@ export const remote = <E, R>(
       yield* Effect.fromResult(validateRemoteOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
-      const pricing = yield* callerPricing
+      const pricing = yield* Pricing.current
       const startedAt = yield* Clock.currentTimeMillis
       const counters = { succeeded: 0, failed: 0, sent: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
       let serverDone = 0
