@@ -705,27 +705,29 @@ const senders: {
   "/v1/responses": (client, body) => client.responses.create(body as never)
 }
 
+const closesLater = (error: Errors.OpenAiError): error is Errors.CircuitOpen =>
+  error._tag === "CircuitOpen" && error.closesAtMs !== undefined
+
+/** Waits until the open circuit of the last failure says it closes (at least 50 ms), by the `Clock`. */
+const untilCircuitCloses: Schedule.Schedule<Errors.OpenAiError, Errors.OpenAiError> = Schedule.fromStep(
+  Effect.succeed((now: number, error: Errors.OpenAiError) =>
+    Effect.succeed([
+      error,
+      Duration.millis(Math.max(50, error._tag === "CircuitOpen" ? (error.closesAtMs ?? 0) - now : 0))
+    ] as const)
+  )
+)
+
 /** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */
 const send = (
   client: OpenAi.Service,
   request: Request,
   stopped: Effect.Effect<boolean>
-): Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> => {
-  const once = senders[request.url](client, request.body)
-  const loop: Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> = Effect.catchIf(
-    once,
-    (error): error is Errors.CircuitOpen => error._tag === "CircuitOpen" && error.closesAtMs !== undefined,
-    (error) =>
-      Effect.flatMap(stopped, (isStopped) =>
-        isStopped
-          ? Effect.fail(error)
-          : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              Effect.andThen(Effect.sleep(Duration.millis(Math.max(50, (error.closesAtMs ?? 0) - now))), loop)
-            )
-      )
-  )
-  return loop
-}
+): Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> =>
+  Effect.retry(senders[request.url](client, request.body), {
+    while: (error) => (closesLater(error) ? Effect.map(stopped, (isStopped) => !isStopped) : false),
+    schedule: untilCircuitCloses
+  })
 
 /** Refuses an output that is the input file (same path, hard link or symlink) before anything is read. */
 const refuseOutputIsInput = (
