@@ -15,7 +15,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
-import type { Batches } from "@sluice/core"
+import type { Batches, ChatCompletions, Embeddings, Responses } from "@sluice/core"
 import { type Errors, Gates, OpenAi } from "@sluice/core"
 import * as Options from "@sluice/core/Options"
 import * as Pricing from "@sluice/core/Pricing"
@@ -690,6 +690,13 @@ interface Counters {
   inFlight: number
 }
 
+/** The request each endpoint's call takes: a line's body has passed that endpoint's decoder in `Validate`. */
+interface Bodies {
+  readonly "/v1/chat/completions": ChatCompletions.Request
+  readonly "/v1/embeddings": Embeddings.Request
+  readonly "/v1/responses": Responses.Request
+}
+
 /**
  * How a line of each endpoint is sent: one entry per endpoint of `Validate.endpoints` (a new endpoint adds its
  * validation there and its call here; the rest of the per-line path does not look at the endpoint).
@@ -697,13 +704,17 @@ interface Counters {
 const senders: {
   readonly [K in Endpoint]: (
     client: OpenAi.Service,
-    body: Record<string, unknown>
+    body: Bodies[K]
   ) => Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError>
 } = {
-  "/v1/chat/completions": (client, body) => client.chat.completions.create(body as never),
-  "/v1/embeddings": (client, body) => client.embeddings.create(body as never),
-  "/v1/responses": (client, body) => client.responses.create(body as never)
+  "/v1/chat/completions": (client, body) => client.chat.completions.create(body),
+  "/v1/embeddings": (client, body) => client.embeddings.create(body),
+  "/v1/responses": (client, body) => client.responses.create(body)
 }
+
+/** A validated line through its endpoint's call (the body is sent as given, unknown fields included). */
+const sendLine = <K extends Endpoint>(client: OpenAi.Service, url: K, body: Record<string, unknown>) =>
+  senders[url](client, body as Bodies[K])
 
 const closesLater = (error: Errors.OpenAiError): error is Errors.CircuitOpen =>
   error._tag === "CircuitOpen" && error.closesAtMs !== undefined
@@ -724,7 +735,7 @@ const send = (
   request: Request,
   stopped: Effect.Effect<boolean>
 ): Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> =>
-  Effect.retry(senders[request.url](client, request.body), {
+  Effect.retry(sendLine(client, request.url, request.body), {
     while: (error) => (closesLater(error) ? Effect.map(stopped, (isStopped) => !isStopped) : false),
     schedule: untilCircuitCloses
   })
