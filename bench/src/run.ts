@@ -23,6 +23,7 @@ import {
   sleep,
   spread
 } from "./common.js"
+import { embedMarkdown, runEmbedBench } from "./embed.js"
 import { engineMarkdown, runEngine } from "./engine/run.js"
 import { startLongStreamServer } from "./sse.js"
 
@@ -62,6 +63,18 @@ const plan = quick
         coldRounds: 3
       }
     }
+
+// #17: 100,000 documents (1,000,000 more with BENCH_EMBED_LARGE=1); quick: 10,000.
+const embedPlan = {
+  sizes: quick
+    ? [{ n: 10_000, tpm: 2_000_000 }]
+    : [
+        { n: 100_000, tpm: 9_000_000 },
+        ...(process.env["BENCH_EMBED_LARGE"] === "1" ? [{ n: 1_000_000, tpm: 30_000_000 }] : [])
+      ],
+  sdkUpTo: 100_000,
+  dimensions: 256
+}
 
 const log = (message: string) =>
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}\n`)
@@ -374,6 +387,11 @@ const main = async () => {
   }
   const commit = gitState()
   log(`mode ${quick ? "quick" : "full"}`)
+  if (process.env["BENCH_EMBED_ONLY"] === "1") {
+    const { headline, section } = embedMarkdown(await runEmbedBench(embedPlan, log), embedPlan)
+    process.stdout.write(`${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n`)
+    return
+  }
   if (process.env["BENCH_ENGINE_ONLY"] === "1") {
     // Only the engine's section, printed (the page is not rewritten): for working on the engine.
     const { headline, section } = engineMarkdown(await runEngine(plan.engine, log))
@@ -387,6 +405,7 @@ const main = async () => {
   const s = await slowConsumer()
   const sc = await scale()
   const st = await simulatorThroughput()
+  const embed = embedMarkdown(await runEmbedBench(embedPlan, log), embedPlan)
   const engine = engineMarkdown(await runEngine(plan.engine, log))
   const loadAfter = os.loadavg()
 
@@ -524,6 +543,7 @@ const main = async () => {
         "≥ 3,000 req/s",
         yes(median(st.reqPerSec) >= 3000)
       ],
+      ...embed.headline,
       ...engine.headline,
       [
         "#15 library call, every gate",
@@ -725,6 +745,7 @@ const main = async () => {
     `Raw undici at concurrency 64 against the simulator (no limits, no latency, non-streaming), ${f(plan.simulator.n)} requests per round after 1,000 warm-up, ${plan.simulator.reps} round(s): **${withSpread(st.reqPerSec)} req/s**; the simulator process spent ${withSpread(st.simCpuUs)} µs CPU per request. Client and simulator share the machine's ${machine.cores} cores.`
   )
   p()
+  for (const line of embed.section) p(line)
   for (const line of engine.section) p(line)
   p("## How to reproduce")
   p()
