@@ -28,6 +28,7 @@ import * as Option from "effect/Option"
 import { checkBatch, checkChat, checkMerge, checkSimulate } from "./internal/check.js"
 import { logging } from "./internal/logging.js"
 import * as ScaleOut from "./internal/redis.js"
+import { tableFlags } from "./internal/tables.js"
 import { Checks, checkKeyFile, repeatedFlag, show } from "./internal/usage.js"
 
 let exitCode = 0
@@ -100,6 +101,7 @@ const batchCommand = Command.make(
       "N",
       "after Ctrl-C, how long requests in flight may take to finish, 0 to 3600 (default 10)"
     ),
+    ...tableFlags,
     // Scale-out (internal/redis.ts): --redis, --budget-name, --redis-wait-seconds, --shard.
     ...ScaleOut.flags
   },
@@ -123,6 +125,8 @@ const batchCommand = Command.make(
         json: flags.json,
         report: undefinedIfNone(flags.report),
         graceSeconds: undefinedIfNone(flags.graceSeconds),
+        prices: undefinedIfNone(flags.prices),
+        lifecycle: undefinedIfNone(flags.lifecycle),
         redis: ScaleOut.raw(flags)
       })
       if (typeof checked === "number") return exitWith(checked)
@@ -186,13 +190,16 @@ const chatCommand = Command.make(
     ),
     maxRetries: numeric("max-retries", "N", "retries after a retryable failure, 0 to 10 (default 2)"),
     noStream: boolean("no-stream", "wait for the whole answer").pipe(Flag.withoutNegation),
+    api: numeric("api", "chat|responses", "the API that answers: chat (Chat Completions, the default) or responses"),
     baseUrl,
     apiKeyFile,
-    allowInsecure
+    allowInsecure,
+    ...tableFlags
   },
   (flags) =>
     Effect.suspend(() => {
       const checked = checkChat({
+        api: undefinedIfNone(flags.api),
         prompt: flags.prompt,
         model: flags.model,
         maxTokens: undefinedIfNone(flags.maxTokens),
@@ -201,7 +208,9 @@ const chatCommand = Command.make(
         maxRetries: undefinedIfNone(flags.maxRetries),
         baseUrl: undefinedIfNone(flags.baseUrl),
         apiKeyFile: undefinedIfNone(flags.apiKeyFile),
-        allowInsecure: flags.allowInsecure
+        allowInsecure: flags.allowInsecure,
+        prices: undefinedIfNone(flags.prices),
+        lifecycle: undefinedIfNone(flags.lifecycle)
       })
       if (typeof checked === "number") return exitWith(checked)
       return Effect.flatMap(

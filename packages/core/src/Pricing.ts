@@ -9,7 +9,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Config, Context, Effect, type FileSystem, Layer, Option, type Result } from "effect"
+import type { InvalidOptions } from "./Errors.js"
+import * as TableFile from "./internal/tables/file.js"
+import { PricesFile } from "./internal/tables/schemas.js"
 import * as Usage from "./Usage.js"
 
 /**
@@ -19,6 +22,22 @@ import * as Usage from "./Usage.js"
  * @category constants
  */
 export const asOf = "2025-10-01"
+
+/**
+ * How the built-in table was (not) re-checked, and what it does not cover.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const notes = [
+  "On 2026-12-01 the research tool held no copy of OpenAI's pricing page (developers.openai.com/api/docs/pricing,",
+  "openai.com/api/pricing, platform.openai.com/docs/pricing): the figures below are still the 2025-10-01 ones,",
+  "written from memory, and none is marked `checked`. Third-party pages disagree with each other (GPT-5's cached",
+  "input is $0.125 on some, $0.625 on others), so none of their figures was adopted. Models released since (the",
+  "gpt-5.1 to gpt-5.6 and gpt-6 families) are not priced: while a budget is in force they fail closed with",
+  "PriceUnknown. Supply their prices (and any correction) with a prices file (`--prices`, docs/pricing.md).",
+  "Batch prices are the standard ones times `batchDiscount` unless an entry says otherwise."
+].join(" ")
 
 /**
  * Prices of one model in USD per 1M tokens.
@@ -32,6 +51,20 @@ export interface ModelPrice {
   readonly cachedInput?: number
   /** Absent for embedding models (no output tokens). */
   readonly output?: number
+  /**
+   * Batch API prices, when they are not the standard ones times {@link batchDiscount}.
+   *
+   * @since 0.3.0
+   */
+  readonly batch?: { readonly input: number; readonly cachedInput?: number; readonly output?: number }
+  /**
+   * Where the figures were read (a URL) and the day they were checked there.
+   *
+   * @since 0.3.0
+   */
+  readonly source?: string
+  /** @since 0.3.0 */
+  readonly checked?: string
 }
 
 /**
@@ -189,3 +222,63 @@ export const cost = (model: string, usage: Usage.Usage, options: CostOptions = {
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<Pricing> => Layer.succeed(Pricing, fromTable(options))
+
+/**
+ * A prices file (format `sluice-prices`, version 1; see docs/pricing.md), as decoded.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type File = typeof PricesFile.Type
+
+/**
+ * Reads and validates a prices file. A missing or unreadable file, bad JSON, an unknown field or a bad value is
+ * an `InvalidOptions` naming the file, the field (`models["gpt-4o"].input`) and the value.
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const readFile = (path: string): Effect.Effect<File, InvalidOptions, FileSystem.FileSystem> =>
+  TableFile.read("prices file", path, PricesFile)
+
+/**
+ * Validates the text of a prices file read from `path` (for callers that read it themselves, e.g. a CLI checking its
+ * flags before anything starts). Same errors as {@link readFile}.
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const parseFile = (text: string, path: string): Result.Result<File, InvalidOptions> =>
+  TableFile.parse("prices file", path, text, PricesFile)
+
+/**
+ * The {@link Options} a prices file stands for: its models over the built-in table (or instead of it, with
+ * `"replace": true`).
+ *
+ * @since 0.3.0
+ * @category files
+ */
+export const optionsOf = (file: File): Options => ({ overrides: file.models, replaceTable: file.replace === true })
+
+/**
+ * Prices from a file (see {@link readFile}), over the built-in table unless the file says `"replace": true`.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerFile = (path: string): Layer.Layer<Pricing, InvalidOptions, FileSystem.FileSystem> =>
+  Layer.effect(
+    Pricing,
+    Effect.map(readFile(path), (file) => fromTable(optionsOf(file)))
+  )
+
+/**
+ * {@link layerFile} from `SLUICE_PRICES` when it is set, else the built-in table.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerConfig = (
+  path: Config.Config<Option.Option<string>> = Config.option(Config.String("SLUICE_PRICES"))
+): Layer.Layer<Pricing, InvalidOptions | Config.ConfigError, FileSystem.FileSystem> =>
+  Layer.unwrap(Effect.map(path, (file) => (Option.isSome(file) ? layerFile(file.value) : layer())))

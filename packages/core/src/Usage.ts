@@ -31,6 +31,10 @@ export interface WireUsage {
   readonly prompt_tokens?: number | null | undefined
   readonly completion_tokens?: number | null | undefined
   readonly prompt_tokens_details?: { readonly cached_tokens?: number | null | undefined } | null | undefined
+  /** The Responses API's names: reasoning tokens are part of `output_tokens` (billed as output). */
+  readonly input_tokens?: number | null | undefined
+  readonly output_tokens?: number | null | undefined
+  readonly input_tokens_details?: { readonly cached_tokens?: number | null | undefined } | null | undefined
 }
 
 /**
@@ -45,6 +49,14 @@ export interface Price {
   readonly cachedInput?: number | undefined
   /** Absent for embedding models (no output tokens). */
   readonly output?: number | undefined
+  /**
+   * Batch API prices, when they are not the standard ones times {@link batchDiscount}.
+   *
+   * @since 0.3.0
+   */
+  readonly batch?:
+    | { readonly input: number; readonly cachedInput?: number | undefined; readonly output?: number | undefined }
+    | undefined
 }
 
 /**

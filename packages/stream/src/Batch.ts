@@ -738,7 +738,8 @@ const senders: {
   ) => Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError>
 } = {
   "/v1/chat/completions": (client, body) => client.chat.completions.create(body as never),
-  "/v1/embeddings": (client, body) => client.embeddings.create(body as never)
+  "/v1/embeddings": (client, body) => client.embeddings.create(body as never),
+  "/v1/responses": (client, body) => client.responses.create(body as never)
 }
 
 /** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */

@@ -15,6 +15,7 @@ import { render } from "./progress.js"
 import * as ScaleOut from "./redis.js"
 import { shardLines } from "./shard.js"
 import { Reasons } from "./watch.js"
+import { tableArgs } from "./tables.js"
 
 /** @internal */
 export const ExitCode = {
@@ -61,6 +62,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   if (flags.remote) args.push("--remote")
   if (flags.json) args.push("--json")
   if (flags.report !== undefined) args.push("--report", flags.report)
+  args.push(...tableArgs(flags.tables))
   args.push(...ScaleOut.resumeArgs(flags.redis))
   return [...args, ...extra].map(quote).join(" ")
 }
@@ -168,7 +170,7 @@ const explain = (error: Batch.RunError, flags: BatchFlags): string => {
       return [
         `${flags.input}: ${error.badLines.length} of ${error.lines} lines are invalid; nothing was sent and ${flags.output} was not touched.`,
         ...error.problems.map((problem) => `  ${Batch.formatProblem(problem)}`),
-        `Fix these lines (format: {"custom_id","method":"POST","url":"/v1/chat/completions"|"/v1/embeddings","body":{…}}) and run again.`
+        `Fix these lines (format: {"custom_id","method":"POST","url":"/v1/chat/completions"|"/v1/embeddings"|"/v1/responses","body":{…}}) and run again.`
       ].join("\n")
     case "OutputExists":
       return `${error.path} already exists. Add --resume to continue it (finished custom_ids are skipped) or --overwrite to start over.`

@@ -8,6 +8,7 @@ import * as NodeFs from "node:fs"
 import type { BatchFlags } from "./batch.js"
 import type { MergeFlags } from "./merge.js"
 import * as ScaleOut from "./redis.js"
+import { checkTables, type TableFiles } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
 
 /** The flags as typed, before their checks. @internal */
@@ -29,6 +30,9 @@ export interface RawBatchFlags {
   readonly json: boolean
   readonly report: string | undefined
   readonly graceSeconds: string | undefined
+  /** --prices / --lifecycle (tables.ts). */
+  readonly prices: string | undefined
+  readonly lifecycle: string | undefined
   /** `--redis`, `--budget-name`, `--redis-wait-seconds`, `--shard` (internal/redis.ts). */
   readonly redis?: ScaleOut.RawRedisFlags | undefined
 }
@@ -104,9 +108,11 @@ export const checkBatch = (raw: RawBatchFlags): BatchFlags | number => {
       }
     }
   }
+  const tables = checkTables(checks, raw)
   const code = checks.report()
   if (code !== undefined) return code
   return {
+    tables,
     input: raw.input,
     output,
     baseUrl: raw.baseUrl,
@@ -209,6 +215,8 @@ const checkInput = (checks: Checks, input: string): boolean => {
 export interface ChatFlags {
   readonly prompt: string
   readonly model: string
+  /** Which API answers: Chat Completions (the default) or Responses. */
+  readonly api: "chat" | "responses"
   readonly maxTokens: number
   readonly stream: boolean
   /** Per attempt: to the first token (streaming) or to the whole answer (`--no-stream`). */
@@ -217,6 +225,7 @@ export interface ChatFlags {
   readonly baseUrl?: string | undefined
   readonly apiKeyFile?: string | undefined
   readonly allowInsecure: boolean
+  readonly tables?: TableFiles | undefined
 }
 
 /**
@@ -243,6 +252,9 @@ export const checkChat = (raw: {
   readonly baseUrl: string | undefined
   readonly apiKeyFile: string | undefined
   readonly allowInsecure: boolean
+  readonly prices: string | undefined
+  readonly lifecycle: string | undefined
+  readonly api?: string | undefined
 }): ChatFlags | number => {
   const checks = new Checks("chat")
   if (raw.prompt.trim().length === 0) {
@@ -257,13 +269,20 @@ export const checkChat = (raw: {
     "seconds per attempt"
   )
   const maxRetries = checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 10 }, "retries")
+  const api = raw.api ?? "chat"
+  if (api !== "chat" && api !== "responses") {
+    checks.fail(`--api ${show(api)}: expected chat (Chat Completions, the default) or responses (the Responses API)`)
+  }
   checks.baseUrl(raw.baseUrl, raw.allowInsecure)
   checkKeyFile(checks, raw.apiKeyFile)
+  const tables = checkTables(checks, raw)
   const code = checks.report()
   if (code !== undefined) return code
   return {
+    tables,
     prompt: raw.prompt,
     model,
+    api: api === "responses" ? "responses" : "chat",
     maxTokens: maxTokens ?? chatDefaults.maxTokens,
     stream: !raw.noStream,
     timeoutSeconds: timeoutSeconds ?? (raw.noStream ? chatDefaults.noStreamSeconds : chatDefaults.firstTokenSeconds),

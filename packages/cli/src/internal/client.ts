@@ -17,9 +17,11 @@ import {
 } from "@sluice/core"
 import { RedisBreaker, RedisBudget, RedisLimiter, RedisStore } from "@sluice/redis"
 import { Batch } from "@sluice/stream"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { RedisFlags } from "./redis.js"
 import { layerReasons, Reasons } from "./watch.js"
+import { gatesWithTables, tableOptions } from "./tableGates.js"
+import type { TableFiles } from "./tables.js"
 
 /** @internal */
 export interface ClientFlags {
@@ -34,6 +36,8 @@ export interface ClientFlags {
   readonly allowInsecure?: boolean | undefined
   /** A fixed key (the demo's simulator key); otherwise the file or `OPENAI_API_KEY`. */
   readonly staticKey?: string | undefined
+  /** `--prices` / `--lifecycle` (tables.ts). */
+  readonly tables?: TableFiles | undefined
   /** `--redis` and friends: gates shared through Redis (internal/redis.ts). */
   readonly redis?: RedisFlags | undefined
 }
@@ -74,9 +78,21 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
 
 /**
  * With a Redis: the gates of `Gates.layerDefaults`, with the rate limiter's buckets, the breaker's fuse and openings,
- * and the budget shared through Redis; one connection for all of them.
+ * and the budget shared through Redis; one connection for all of them. The tables of `--prices` / `--lifecycle`
+ * apply as without Redis, and the prices are also provided as `Pricing` for the batch summary.
  */
-const sharedGatesOf = (flags: ClientFlags, url: string) => {
+const sharedGatesOf = (flags: ClientFlags, url: string) =>
+  Layer.unwrap(
+    Effect.map(Effect.fromResult(tableOptions(flags.tables)), (tables) =>
+      Layer.merge(sharedGatesWith(flags, url, tables), Pricing.layer(tables.pricing))
+    )
+  )
+
+const sharedGatesWith = (
+  flags: ClientFlags,
+  url: string,
+  tables: Pick<Gates.DefaultsOptions, "pricing" | "modelLifecycle">
+) => {
   const rateLimiter = {
     ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
     ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })
@@ -97,8 +113,8 @@ const sharedGatesOf = (flags: ClientFlags, url: string) => {
   )
   const services = Layer.mergeAll(
     Concurrency.layer({ permits: flags.concurrency ?? 16 }),
-    ModelLifecycle.layer(),
-    Pricing.layer(),
+    ModelLifecycle.layer(tables.modelLifecycle === false ? {} : tables.modelLifecycle),
+    Pricing.layer(tables.pricing),
     Tokens.layer(),
     shared
   )
@@ -109,7 +125,7 @@ const gatesOf = (flags: ClientFlags) =>
   flags.redis?.url !== undefined ? sharedGatesOf(flags, flags.redis.url) : localGatesOf(flags)
 
 const localGatesOf = (flags: ClientFlags) =>
-  Gates.layerDefaults({
+  gatesWithTables(flags.tables, {
     rateLimiter: {
       ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
       ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })

@@ -255,3 +255,22 @@ export const repeatedFlag = (args: ReadonlyArray<string>): string | undefined =>
   }
   return undefined
 }
+
+/** `path` (given to `flag`) is an existing, readable file, not a directory; `what` says what it should hold. */
+export const checkReadableFile = (checks: Checks, flag: string, path: string, what: string): void => {
+  if (path.trim() === "") {
+    checks.fail(`${flag} ${show(path)}: empty; expected the path of ${what}`)
+    return
+  }
+  try {
+    if (Fs.statSync(path).isDirectory()) checks.fail(`${flag} ${show(path)}: is a directory; expected ${what}`)
+    else Fs.accessSync(path, Fs.constants.R_OK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    checks.fail(
+      code === "ENOENT"
+        ? `${flag} ${show(path)} does not exist; expected the path of ${what}`
+        : `${flag} ${show(path)} cannot be read (${code ?? "unreadable"}); check the path and permissions`
+    )
+  }
+}

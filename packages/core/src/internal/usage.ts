@@ -11,12 +11,14 @@ const count = (value: unknown): number => (typeof value === "number" && Number.i
 
 export const fromWire = (usage: WireUsage | null | undefined): Usage | undefined => {
   if (usage == null || typeof usage !== "object") return undefined
-  const promptTokens = count(usage.prompt_tokens)
+  // Chat Completions' names, else the Responses API's (input/output tokens, reasoning counted in the output).
+  const promptTokens = count(usage.prompt_tokens ?? usage.input_tokens)
+  const details = usage.prompt_tokens_details ?? usage.input_tokens_details
   return {
     promptTokens,
-    completionTokens: count(usage.completion_tokens),
+    completionTokens: count(usage.completion_tokens ?? usage.output_tokens),
     // Cached tokens are part of the prompt: never more than it, whatever a server says.
-    cachedPromptTokens: Math.min(promptTokens, count(usage.prompt_tokens_details?.cached_tokens))
+    cachedPromptTokens: Math.min(promptTokens, count(details?.cached_tokens))
   }
 }
 
@@ -36,10 +38,12 @@ export const total = (usage: Usage): number => usage.promptTokens + usage.comple
 export const cost = (usage: Usage, price: Price, discounts: Discounts = {}): number => {
   const cached = discounts.cached === false ? 0 : Math.min(Math.max(0, usage.cachedPromptTokens), usage.promptTokens)
   const uncached = usage.promptTokens - cached
+  // A model's own Batch prices win over the discount.
+  const rates = discounts.batch === true && price.batch !== undefined ? price.batch : price
   const usd =
-    (uncached * price.input +
-      cached * (price.cachedInput ?? price.input) +
-      usage.completionTokens * (price.output ?? 0)) /
+    (uncached * rates.input +
+      cached * (rates.cachedInput ?? rates.input) +
+      usage.completionTokens * (rates.output ?? 0)) /
     1_000_000
-  return discounts.batch === true ? usd * batchDiscount : usd
+  return discounts.batch === true && price.batch === undefined ? usd * batchDiscount : usd
 }

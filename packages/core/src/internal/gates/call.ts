@@ -21,8 +21,8 @@ import * as Usage from "../../Usage.js"
 
 export const maxOutputTokensOf = (body: unknown): number => {
   if (typeof body !== "object" || body === null) return 0
-  const record = body as { max_completion_tokens?: unknown; max_tokens?: unknown }
-  const value = record.max_completion_tokens ?? record.max_tokens
+  const record = body as { max_completion_tokens?: unknown; max_tokens?: unknown; max_output_tokens?: unknown }
+  const value = record.max_completion_tokens ?? record.max_tokens ?? record.max_output_tokens
   return typeof value === "number" && Number.isFinite(value) ? value : 0
 }
 
