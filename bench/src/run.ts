@@ -421,6 +421,11 @@ const main = async () => {
   })
   const r1 = cpuRatios(1)
   const r32 = cpuRatios(32)
+  const libraryMet =
+    median(r32.vsUndici) <= 2 &&
+    median(r1.vsUndici) <= 2 &&
+    median(r32.noGatesVsUndici) <= 1.3 &&
+    median(r1.noGatesVsUndici) <= 1.3
 
   const gp = (client: ClientName, hint: boolean) => g.results.get(`${client}@${hint}`) ?? []
   const successPct = (runs: ReadonlyArray<GoodputRun>) => runs.map((x) => (100 * x.success) / g.n)
@@ -552,12 +557,7 @@ const main = async () => {
         `${ratio(r32.sdkVsUndici)} / ${ratio(r1.sdkVsUndici)}`,
         "1×",
         "≤ 2× at both; Gates.none ≤ 1.3×",
-        yes(
-          median(r32.vsUndici) <= 2 &&
-            median(r1.vsUndici) <= 2 &&
-            median(r32.noGatesVsUndici) <= 1.3 &&
-            median(r1.noGatesVsUndici) <= 1.3
-        )
+        yes(libraryMet)
       ],
       [
         "#15 SSE decode, small reads",
@@ -570,6 +570,28 @@ const main = async () => {
       ]
     ]
   )
+
+  const missed = [...engine.missed]
+  if (!libraryMet)
+    missed.push(
+      `Library call: with no gates Sluice already costs ${ratio(r32.noGatesVsUndici)} (c=32) of raw undici's CPU, so most of the gap is the Effect call path (retry loop, transport, decoding), not the gates. Next: the allocation and call-path work of issue #14 / decision 0007.`
+    )
+  if (!(decodeRatio("sluice-chat", "openai-chat", "small") >= 1))
+    missed.push(
+      "SSE decode (small reads): not investigated on this branch; the same bench gave 1.14× the SDK on an idle machine (load 0.1) before issue #14's ChatStream changes. Next: re-run idle, then profile `ChatStream.fromBytes`."
+    )
+  if (!(s.get("sluice")!.ok && slowGrowth("sluice") <= 50))
+    missed.push(
+      `Slow consumer: the retained heap is ${f(s.get("sluice")!.retainedHeapMb, 1)} MB, so the RSS growth is garbage not yet collected, not buffering; not investigated on this branch. Next: an allocation profile of the stream's per-chunk path.`
+    )
+  if (missed.length > 0) {
+    p(
+      "Why a target of issue #15 is missed (the measured reason; details in docs/decisions/0007-engine-profile.md) and the next step:"
+    )
+    p()
+    for (const item of missed) p(`- ${item}`)
+    p()
+  }
 
   p("## 1. Client overhead")
   p()
@@ -608,7 +630,7 @@ const main = async () => {
   p("## 2. Goodput under limits")
   p()
   p(
-    `${f(g.n)} chat completions at concurrency 32 (p-limit for the SDK, a worker pool of fibers for Sluice) against a simulator with \`tpm\` ${f(g.tpm)} (each request is charged ${g.perRequest} tokens at admission: prompt + \`max_tokens\`), i.e. ${plan.goodput.reqPerSec} requests/s, and the theoretical minimum wall time is N × tokens ÷ tpm = **${f(g.minWallS, 1)} s**. Faults: 5 % of admitted requests (1.25 % each of 500, 503, 502 with an HTML body, connection reset); faulted requests still spend tokens, so even a perfect client needs about 1.05× the minimum. "429s" counts every 429 the simulator sent, as a share of all requests it received (retries included). ${plan.goodput.reps} round(s) per client and variant. Each worker first sends 4 warm-up requests (Sluice loads its tokenizer, every client opens connections); then the simulator is reset (counters, buckets, seed) and left quiet for 1.5 s before the measured run.${cpuBound}`
+    `${f(g.n)} chat completions at concurrency 32 (p-limit for the SDK, a worker pool of fibers for Sluice) against a simulator with \`tpm\` ${f(g.tpm)} (each request is charged ${g.perRequest} tokens at admission: prompt + \`max_tokens\`), i.e. ${plan.goodput.reqPerSec} requests/s, and the theoretical minimum wall time is N × tokens ÷ tpm = **${f(g.minWallS, 1)} s**. Faults: 5 % of admitted requests (1.25 % each of 500, 503, 502 with an HTML body, connection reset); faulted requests still spend tokens, so even a perfect client needs about 1.05× the minimum. "429s" counts every 429 the simulator sent, as a share of all requests it received (retries included). ${plan.goodput.reps} round(s) per client and variant. Each worker first sends 4 warm-up requests (every client opens its connections); then the simulator is reset (counters, buckets, seed) and left quiet for 1.5 s before the measured run.${cpuBound}`
   )
   p()
   for (const hint of [true, false]) {

@@ -28,6 +28,8 @@ export const maxOutputTokensOf = (body: unknown): number => {
 
 const unsettled: Settlement = { usage: undefined, costUsd: undefined }
 
+const noDetails = (): Effect.Effect<void> => Effect.void
+
 /** A call no gate looks at: it counts its attempts and runs them as they are. */
 export const passThrough = (
   info: CallInfo,
@@ -52,7 +54,7 @@ export const passThrough = (
     settle: (result) =>
       Effect.succeed(result.usage === undefined ? unsettled : { usage: result.usage, costUsd: undefined }),
     recordFirstToken: Effect.void,
-    recordResponse: () => Effect.void
+    recordResponse: noDetails
   }
 }
 
@@ -146,15 +148,18 @@ interface Admitted {
   settled: boolean
 }
 
+const success = { _tag: "Success" } as const
+
 /** A response's headers → the limiter, success → the breaker, in the attempt's scope. */
-const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallScope, response: A) =>
-  Effect.gen(function* () {
-    const { breaker, limiter } = call.gates
-    // The attempt's permit: the server's later charge for this request is not read as another client's usage.
-    if (limiter !== undefined) yield* limiter.observe(at.key, response.snapshot, call.permit)
-    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Success" }, at.keyId)
-    return response
-  })
+const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallScope, response: A): Effect.Effect<A> => {
+  const { breaker, limiter } = call.gates
+  const recorded =
+    breaker === undefined ? Effect.succeed(response) : Effect.as(breaker.record(at.key, success, at.keyId), response)
+  // The attempt's permit: the server's later charge for this request is not read as another client's usage.
+  return limiter === undefined
+    ? recorded
+    : Effect.andThen(limiter.observe(at.key, response.snapshot, call.permit), recorded)
+}
 
 /** A failed attempt (a gate's refusal included) → the limiter (and its pause on a 429), the breaker. */
 const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiError) =>
@@ -169,6 +174,10 @@ const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiEr
     if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error }, at.keyId)
   })
 
+/** The limiter's tokens: the server's admission measure of the prompt (Tokens), not the budget's upper bound. */
+const admissionTokens = (estimate: Estimate): number =>
+  (estimate.admissionPromptTokens ?? estimate.promptTokens) + estimate.maxOutputTokens
+
 /** One attempt, one pass: guard → limiter → permit → `send` → observe, in the scope of the key it sends with. */
 const attempt =
   (call: Admitted) =>
@@ -179,17 +188,19 @@ const attempt =
       call.permit = undefined
       // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
       const at = CallScope.withKey(call.scope, call.info, keyId, call.gates.resolvers)
-      const admitted = Effect.gen(function* () {
-        if (breaker !== undefined) yield* breaker.guard(at.key, at.keyId)
-        if (limiter !== undefined) {
-          // the server's admission measure of the prompt (Tokens), not the budget's upper bound
-          const { admissionPromptTokens, promptTokens, maxOutputTokens } = call.estimate
-          const tokens = (admissionPromptTokens ?? promptTokens) + maxOutputTokens
-          call.permit = yield* limiter.acquire(at.key, { requests: 1, tokens })
-        }
-        if (concurrency !== undefined) yield* concurrency.acquire(at.key)
-        return yield* send
-      })
+      // Built inside out, without a generator: this runs on every attempt.
+      const permitted = concurrency === undefined ? send : Effect.andThen(concurrency.acquire(at.key), send)
+      const limited =
+        limiter === undefined
+          ? permitted
+          : Effect.flatMap(
+              limiter.acquire(at.key, { requests: 1, tokens: admissionTokens(call.estimate) }),
+              (permit) => {
+                call.permit = permit
+                return permitted
+              }
+            )
+      const admitted = breaker === undefined ? limited : Effect.andThen(breaker.guard(at.key, at.keyId), limited)
       return admitted.pipe(
         Effect.tapError((error) => observeFailure(call, at, error)),
         Effect.flatMap((response) => observe(call, at, response))
@@ -233,7 +244,6 @@ const callOf = (
   price: Pricing.ModelPrice | undefined,
   reservation: Budget.Reservation | undefined
 ): Call => {
-  const base = passThrough(info, estimate, scope)
   const admitted: Admitted = {
     gates,
     info,
@@ -241,11 +251,21 @@ const callOf = (
     estimate,
     price,
     reservation,
-    progress: base.progress,
+    progress: { attempts: 0, sent: false },
     permit: undefined,
     settled: false
   }
-  return { ...base, attempt: attempt(admitted), settle: settle(admitted) }
+  return {
+    info,
+    scope,
+    estimatedPromptTokens: estimate.promptTokens,
+    maxOutputTokens: estimate.maxOutputTokens,
+    progress: admitted.progress,
+    attempt: attempt(admitted),
+    settle: settle(admitted),
+    recordFirstToken: Effect.void,
+    recordResponse: noDetails
+  }
 }
 
 export const make = (options: Options): Effect.Effect<Gates.Gates["Service"]> =>
