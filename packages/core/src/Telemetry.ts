@@ -171,8 +171,9 @@ export interface Options {
    */
   readonly bufferSize?: number
   /**
-   * Prices for `costUsd`. Default: the `Pricing` service visible to the layer, else the built-in table (the same
-   * fallback the gates use). `false`: record no costs. Models without a known price never get a guessed cost.
+   * Prices for calls the gates did not price (`Gates.none` has no prices): a call the gates priced is reported at
+   * the cost it settled with, computed once. Default: the `Pricing` service visible to the layer, else the built-in
+   * table. `false`: record no costs at all. Models without a known price never get a guessed cost.
    */
   readonly pricing?: Pricing["Service"] | false
 }

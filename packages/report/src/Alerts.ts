@@ -13,7 +13,7 @@
 import { Context, Effect, Layer, Option, PubSub, type Scope, Stream } from "effect"
 import * as ModelLifecycle from "@sluice/core/ModelLifecycle"
 import { headroomRatio, Telemetry, type TelemetryEvent } from "@sluice/core/Telemetry"
-import { percentileSorted } from "./internal/percentile.js"
+import { Sketch } from "./internal/sketch.js"
 import { Latch, Window } from "./internal/window.js"
 
 /**
@@ -205,6 +205,9 @@ export const detector = (options: Options = {}): ((event: TelemetryEvent) => Rea
   const latency = options.latency === false ? undefined : options.latency
   const latencyThreshold = latency?.p99Ms ?? 30_000
   const latencyWindow = new Window<number>(latency?.windowMs ?? 60_000, 20_000)
+  // The window's latencies as a sketch: a sample leaving the window leaves the sketch.
+  const latencySketch = new Sketch()
+  const dropLatency = (value: number) => latencySketch.remove(value)
   const latencyMin = latency?.minSamples ?? 20
   const latencyLatch = new Latch(latencyWindow.windowMs)
   let latencyEvaluatedAt = Number.NEGATIVE_INFINITY
@@ -342,21 +345,22 @@ export const detector = (options: Options = {}): ((event: TelemetryEvent) => Rea
     }
     if (event.outcome === "interrupted" && !event.sent) return
     if (options.latency !== false) {
-      latencyWindow.push(now, event.latencyMs)
+      latencySketch.add(event.latencyMs)
+      latencyWindow.push(now, event.latencyMs, dropLatency)
       if (now - latencyEvaluatedAt >= 1000) {
         latencyEvaluatedAt = now
-        latencyWindow.prune(now)
-        const sorted = latencyWindow.values().sort((a, b) => a - b)
-        const p99 = percentileSorted(sorted, 99) ?? 0
-        const raised = sorted.length >= latencyMin && p99 > latencyThreshold
+        latencyWindow.prune(now, dropLatency)
+        const samples = latencySketch.total
+        const p99 = latencySketch.quantile(0.99) ?? 0
+        const raised = samples >= latencyMin && p99 > latencyThreshold
         if (latencyLatch.step(now, raised, p99 <= latencyThreshold * 0.9)) {
           out.push({
             _tag: "LatencyHigh",
             at: now,
-            message: `p99 latency is ${Math.round(p99)} ms over the last ${sorted.length} calls (${latencyWindow.windowMs / 1000} s), above ${latencyThreshold} ms`,
+            message: `p99 latency is ${Math.round(p99)} ms over the last ${samples} calls (${latencyWindow.windowMs / 1000} s), above ${latencyThreshold} ms`,
             p99Ms: p99,
             thresholdMs: latencyThreshold,
-            samples: sorted.length,
+            samples,
             windowMs: latencyWindow.windowMs
           })
         }

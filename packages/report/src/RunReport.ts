@@ -11,6 +11,7 @@
  */
 import { Effect, PubSub, type Scope } from "effect"
 import { Telemetry, type TelemetryEvent } from "@sluice/core/Telemetry"
+import { Sketch } from "./internal/sketch.js"
 import { chart, escapeHtml } from "./internal/svg.js"
 
 /**
@@ -104,36 +105,11 @@ export interface Summary {
   readonly errors: Readonly<Record<string, number>>
 }
 
-// A log-bucketed histogram: bucket i holds values in (γ^(i-1), γ^i]; percentiles are within (γ − 1) / 2.
-const gamma = 1.04
-const logGamma = Math.log(gamma)
-
-class Sketch {
-  readonly counts = new Map<number, number>()
-  total = 0
-  add(value: number): void {
-    const index = value <= 1 ? 0 : Math.ceil(Math.log(value) / logGamma)
-    this.counts.set(index, (this.counts.get(index) ?? 0) + 1)
-    this.total++
-  }
-  merge(other: Sketch): void {
-    for (const [index, count] of other.counts) this.counts.set(index, (this.counts.get(index) ?? 0) + count)
-    this.total += other.total
-  }
-  quantile(q: number): number | undefined {
-    if (this.total === 0) return undefined
-    const rank = Math.max(1, Math.ceil(q * this.total))
-    let seen = 0
-    for (const index of [...this.counts.keys()].sort((a, b) => a - b)) {
-      seen += this.counts.get(index)!
-      if (seen >= rank) return index === 0 ? 1 : (2 * gamma ** index) / (1 + gamma)
-    }
-    return undefined
-  }
-  percentiles(): Percentiles {
-    return { p50: this.quantile(0.5), p90: this.quantile(0.9), p99: this.quantile(0.99) }
-  }
-}
+const percentilesOf = (sketch: Sketch): Percentiles => ({
+  p50: sketch.quantile(0.5),
+  p90: sketch.quantile(0.9),
+  p99: sketch.quantile(0.99)
+})
 
 class Tally {
   calls = 0
@@ -202,7 +178,7 @@ class Tally {
       completionTokens: this.completionTokens,
       costUsd: this.costUsd,
       unpricedCalls: this.unpricedCalls,
-      latency: this.latency.percentiles()
+      latency: percentilesOf(this.latency)
     }
   }
 }
@@ -262,7 +238,7 @@ export const accumulator = (
     return [...groups.entries()]
       .filter(([, sketch]) => sketch.total > 0)
       .sort(([a], [b]) => a - b)
-      .map(([start, sketch]) => ({ start, samples: sketch.total, ...sketch.percentiles() }))
+      .map(([start, sketch]) => ({ start, samples: sketch.total, ...percentilesOf(sketch) }))
   }
 
   return {

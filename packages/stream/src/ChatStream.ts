@@ -393,6 +393,39 @@ const pullFirst = (
 const finite = (duration: Duration.Duration): boolean => Duration.isFinite(duration)
 
 /**
+ * Settles the call when the stream's scope closes: the finish reason and response model for telemetry, then the
+ * usage chunk's usage (or the estimate of what streamed) with the error the stream ended with, if any.
+ */
+const settleOnClose = (response: OpenAi.StreamStarted<Started>) => (exit: Exit.Exit<unknown, unknown>) => {
+  const progress = response.first.progress
+  return Effect.andThen(
+    response.call.recordResponse({
+      finishReason: progress.finishReason,
+      responseModel: progress.responseModel,
+      requestId: progress.requestId
+    }),
+    response.settle({
+      usage: progress.usageFor(response.call),
+      // The scope closes with the stream's exit: its failure is an OpenAiError.
+      error: progress.error ?? (failureOf(exit) as Errors.OpenAiError | undefined)
+    })
+  )
+}
+
+/** The chunks after the first ones, each pull bounded by the idle timeout. */
+const restOf = (
+  started: Started,
+  idleTimeout: Duration.Duration,
+  onIdle: () => Errors.OpenAiError
+): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError> => {
+  if (started.ended) return Stream.empty
+  const pull: BodyPull = finite(idleTimeout)
+    ? Effect.timeoutOrElse(started.pull, { duration: idleTimeout, orElse: () => Effect.fail(onIdle()) })
+    : started.pull
+  return Stream.fromPull(Effect.succeed(pull))
+}
+
+/**
  * A streaming chat completion through the core client (`OpenAi`), failing only with `OpenAiError`:
  *
  * - the same gates as `create` (budget reservation, breaker, rate limiter, concurrency permit) via
@@ -454,34 +487,14 @@ export const stream = (
         start,
         firstTokenTimeout: finite(firstTokenTimeout) ? firstTokenTimeout : undefined
       })
-      const { call, first: started } = response
-      const progress = started.progress
+      const started = response.first
       // Added after the call's own finalizer, so it runs first and its settlement is the one that counts.
-      yield* Scope.addFinalizerExit(scope, (exit) =>
-        Effect.andThen(
-          call.recordResponse({
-            finishReason: progress.finishReason,
-            responseModel: progress.responseModel,
-            requestId: progress.requestId
-          }),
-          response.settle({
-            usage: progress.usageFor(call),
-            // The scope closes with the stream's exit: its failure is an OpenAiError.
-            error: progress.error ?? (failureOf(exit) as Errors.OpenAiError | undefined)
-          })
-        )
+      yield* Scope.addFinalizerExit(scope, settleOnClose(response))
+      if (!started.ended) yield* response.call.recordFirstToken
+      const produced = Stream.concat(
+        Stream.fromArray(started.first),
+        restOf(started, idleTimeout, timeout("idle", idleTimeout))
       )
-      if (!started.ended) yield* call.recordFirstToken
-      const idlePull: BodyPull = finite(idleTimeout)
-        ? Effect.timeoutOrElse(started.pull, {
-            duration: idleTimeout,
-            orElse: () => Effect.fail(timeout("idle", idleTimeout)())
-          })
-        : started.pull
-      const rest: Stream.Stream<ChatCompletionChunk, Errors.OpenAiError> = started.ended
-        ? Stream.empty
-        : Stream.fromPull(Effect.succeed(idlePull))
-      const produced = Stream.concat(Stream.fromArray(started.first), rest)
       return bufferSize > 0 ? internalBuffer.bounded(produced, bufferSize) : produced
     })
 

@@ -9,6 +9,7 @@ import { Clock, Duration, Effect, Exit, Scope } from "effect"
 import { type OpenAiError, Timeout } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type { StreamHead, StreamStarted } from "../../OpenAi.js"
+import type * as Http from "../http.js"
 import * as Attempt from "./attempt.js"
 import { admit } from "./call.js"
 import { retried } from "./retry.js"
@@ -38,6 +39,19 @@ const bounded = <A, R>(
         }
       })
 
+/**
+ * The attempt's transport timeouts: the headers timeout is left out when the first-token bound, which starts
+ * earlier (at admission) and covers the headers too, fires no later — one timeout, one error that says what the
+ * caller asked for.
+ */
+const timeoutsFor = (client: Client, firstTokenTimeout: Duration.Duration | undefined): Http.SendOptions => {
+  const headersMs = client.streamTimeouts.headersTimeoutMs
+  if (firstTokenTimeout === undefined || !Duration.isFinite(firstTokenTimeout)) return client.streamTimeouts
+  return headersMs === undefined || Duration.toMillis(firstTokenTimeout) <= headersMs
+    ? { ...client.streamTimeouts, headersTimeoutMs: undefined }
+    : client.streamTimeouts
+}
+
 /** Settles at most once: the stream's own settlement, else the call's failure or the scope's close. */
 const settleOnce = (call: Gates.Call) => {
   let settled = false
@@ -65,6 +79,7 @@ export const stream = <S>(
     const callScope = yield* Effect.scope
     const { call, key } = yield* admit(client, spec)
     const once = settleOnce(call)
+    const timeouts = timeoutsFor(client, firstTokenTimeout)
     // Each attempt gets its own scope; the successful one stays open (permit, HTTP request) with the call.
     const attempt = Effect.gen(function* () {
       const attemptScope = yield* Scope.fork(callScope, "sequential")
@@ -82,7 +97,7 @@ export const stream = <S>(
           const first = yield* start(head)
           return { ...started, headersAt, first }
         })
-      return yield* Attempt.run(client, spec, call, key, client.streamTimeouts, read, (sent) =>
+      return yield* Attempt.run(client, spec, call, key, timeouts, read, (sent) =>
         bounded(sent, firstTokenTimeout, () => requestId)
       ).pipe(
         Scope.provide(attemptScope),

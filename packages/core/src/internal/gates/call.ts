@@ -10,7 +10,8 @@ import * as CallScope from "../../CallScope.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import * as Concurrency from "../../Concurrency.js"
 import { type OpenAiError, PriceUnknown, type RateLimited } from "../../Errors.js"
-import type { AttemptResponse, Call, CallInfo, CallResult, Gates, Options, Settlement } from "../../Gates.js"
+import type * as Gates from "../../Gates.js"
+import type { AttemptResponse, Call, CallInfo, CallResult, Options, Settlement } from "../../Gates.js"
 import * as ModelLifecycle from "../../ModelLifecycle.js"
 import * as Pricing from "../../Pricing.js"
 import * as RateLimiter from "../../RateLimiter.js"
@@ -55,7 +56,7 @@ export const passThrough = (
   }
 }
 
-export const none: Gates["Service"] = { admit: (info) => Effect.succeed(passThrough(info)) }
+export const none: Gates.Gates["Service"] = { admit: (info) => Effect.succeed(passThrough(info)) }
 
 /** The hint a 429 gives: retry-after, else the reset of the exhausted bucket. */
 const pauseHint = (error: RateLimited): number | undefined => {
@@ -123,76 +124,87 @@ const admit = (gates: Services, info: CallInfo): Effect.Effect<Call, OpenAiError
     return callOf(gates, info, scope, estimate, price, reservation)
   })
 
-const callOf = (
-  gates: Services,
-  info: CallInfo,
-  scope: CallScope.CallScope,
-  estimate: {
+/** What the gates admitted a call with, and what its attempts have left for its settlement. */
+interface Admitted {
+  readonly gates: Services
+  readonly info: CallInfo
+  readonly scope: CallScope.CallScope
+  readonly estimate: {
     readonly promptTokens: number
     readonly maxOutputTokens: number
     readonly admissionPromptTokens?: number | undefined
-  },
-  price: Pricing.ModelPrice | undefined,
-  reservation: Budget.Reservation | undefined
-): Call => {
-  const { breaker, limiter, concurrency } = gates
-  let permit: RateLimiter.Permit | undefined
-  let settled = false
-  const base = passThrough(info, estimate, scope)
-  const progress = base.progress
+  }
+  readonly price: Pricing.ModelPrice | undefined
+  readonly reservation: Budget.Reservation | undefined
+  readonly progress: Gates.CallProgress
+  /** The latest attempt's limiter permit. */
+  permit: RateLimiter.Permit | undefined
+  settled: boolean
+}
 
-  const observe = <A extends AttemptResponse>(at: CallScope.CallScope, response: A) =>
-    Effect.gen(function* () {
-      // The attempt's permit: the server's later charge for this request is not read as another client's usage.
-      if (limiter !== undefined) yield* limiter.observe(at.key, response.snapshot, permit)
-      if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Success" })
-      return response
-    })
+/** A response's headers → the limiter, success → the breaker, in the attempt's scope. */
+const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallScope, response: A) =>
+  Effect.gen(function* () {
+    const { breaker, limiter } = call.gates
+    // The attempt's permit: the server's later charge for this request is not read as another client's usage.
+    if (limiter !== undefined) yield* limiter.observe(at.key, response.snapshot, call.permit)
+    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Success" })
+    return response
+  })
 
-  const observeFailure = (at: CallScope.CallScope, error: OpenAiError) =>
-    Effect.gen(function* () {
-      const snapshot = "snapshot" in error ? error.snapshot : undefined
-      if (limiter !== undefined) {
-        // Even without headers (a reset, a timeout) the attempt is over: that ends the limiter's first probe.
-        yield* limiter.observe(at.key, snapshot ?? RateLimitSnapshot.make({}), permit)
-        if (error._tag === "RateLimited") yield* limiter.pause(at.key, pauseHint(error))
-      }
-      if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error })
-    })
+/** A failed attempt (a gate's refusal included) → the limiter (and its pause on a 429), the breaker. */
+const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiError) =>
+  Effect.gen(function* () {
+    const { breaker, limiter } = call.gates
+    const snapshot = "snapshot" in error ? error.snapshot : undefined
+    if (limiter !== undefined) {
+      // Even without headers (a reset, a timeout) the attempt is over: that ends the limiter's first probe.
+      yield* limiter.observe(at.key, snapshot ?? RateLimitSnapshot.make({}), call.permit)
+      if (error._tag === "RateLimited") yield* limiter.pause(at.key, pauseHint(error))
+    }
+    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error })
+  })
 
-  const attempt = <A extends AttemptResponse, R>(keyId: string, send: Effect.Effect<A, OpenAiError, R>) =>
+/** One attempt, one pass: guard → limiter → permit → `send` → observe, in the scope of the key it sends with. */
+const attempt =
+  (call: Admitted) =>
+  <A extends AttemptResponse, R>(keyId: string, send: Effect.Effect<A, OpenAiError, R>) =>
     Effect.suspend(() => {
-      progress.attempts++
-      permit = undefined
+      const { breaker, limiter, concurrency } = call.gates
+      call.progress.attempts++
+      call.permit = undefined
       // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
-      const at = CallScope.withKey(scope, info, keyId, gates.resolvers)
+      const at = CallScope.withKey(call.scope, call.info, keyId, call.gates.resolvers)
       const admitted = Effect.gen(function* () {
         if (breaker !== undefined) yield* breaker.guard(at.key)
         if (limiter !== undefined) {
-          permit = yield* limiter.acquire(at.key, {
-            requests: 1,
-            // the server's admission measure of the prompt (Tokens), not the budget's upper bound
-            tokens: (estimate.admissionPromptTokens ?? estimate.promptTokens) + estimate.maxOutputTokens
-          })
+          // the server's admission measure of the prompt (Tokens), not the budget's upper bound
+          const { admissionPromptTokens, promptTokens, maxOutputTokens } = call.estimate
+          const tokens = (admissionPromptTokens ?? promptTokens) + maxOutputTokens
+          call.permit = yield* limiter.acquire(at.key, { requests: 1, tokens })
         }
         if (concurrency !== undefined) yield* concurrency.acquire(at.key)
         return yield* send
       })
       return admitted.pipe(
-        Effect.tapError((error) => observeFailure(at, error)),
-        Effect.flatMap((response) => observe(at, response))
+        Effect.tapError((error) => observeFailure(call, at, error)),
+        Effect.flatMap((response) => observe(call, at, response))
       )
     })
 
-  const settle = (result: CallResult): Effect.Effect<Settlement> =>
+/** The first settlement: the one cost of the call, then the budget and the limiter's token settlement. */
+const settle =
+  (call: Admitted) =>
+  (result: CallResult): Effect.Effect<Settlement> =>
     Effect.gen(function* () {
-      if (settled) return unsettled
-      settled = true
+      if (call.settled) return unsettled
+      call.settled = true
+      const { budget, limiter } = call.gates
+      const { info, price, reservation } = call
       const usage = result.usage
       // The one cost of the call, from the gates' Pricing: what the budget settles and telemetry reports.
       const costUsd =
         usage === undefined || price === undefined ? undefined : Usage.cost(usage, price, { batch: info.batch })
-      const budget = gates.budget
       if (budget !== undefined && reservation !== undefined) {
         if (usage !== undefined && costUsd !== undefined) {
           yield* budget.settle(reservation, { usd: costUsd, tokens: Usage.total(usage) }, info.model)
@@ -203,14 +215,34 @@ const callOf = (
           yield* budget.release(reservation)
         }
       }
-      if (limiter !== undefined && permit !== undefined && usage !== undefined) {
-        yield* limiter.settle(permit, Usage.total(usage))
+      if (limiter !== undefined && call.permit !== undefined && usage !== undefined) {
+        yield* limiter.settle(call.permit, Usage.total(usage))
       }
       return { usage, costUsd }
     })
 
-  return { ...base, attempt, settle }
+const callOf = (
+  gates: Services,
+  info: CallInfo,
+  scope: CallScope.CallScope,
+  estimate: Admitted["estimate"],
+  price: Pricing.ModelPrice | undefined,
+  reservation: Budget.Reservation | undefined
+): Call => {
+  const base = passThrough(info, estimate, scope)
+  const admitted: Admitted = {
+    gates,
+    info,
+    scope,
+    estimate,
+    price,
+    reservation,
+    progress: base.progress,
+    permit: undefined,
+    settled: false
+  }
+  return { ...base, attempt: attempt(admitted), settle: settle(admitted) }
 }
 
-export const make = (options: Options): Effect.Effect<Gates["Service"]> =>
+export const make = (options: Options): Effect.Effect<Gates.Gates["Service"]> =>
   Effect.map(services(options), (gates) => ({ admit: (info: CallInfo) => admit(gates, info) }))
