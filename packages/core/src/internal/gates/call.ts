@@ -96,33 +96,53 @@ const services = (options: Options) =>
     } satisfies Services
   })
 
-/** The per-call gates: estimate → lifecycle → budget reservation → fuse; then the `Call`. */
+/**
+ * The per-call gates: estimate → lifecycle → budget reservation → fuse; then the `Call`. Plain combinators, not
+ * `Effect.gen`: this runs once per call (docs/decisions/0011-call-hot-path.md).
+ */
 const admit = (gates: Services, info: CallInfo): Effect.Effect<Call, OpenAiError, Scope.Scope> =>
-  Effect.gen(function* () {
-    const { budget, breaker, lifecycle, limiter, pricing } = gates
+  Effect.suspend(() => {
     const scope = CallScope.make(info, gates.resolvers)
-    const estimate =
-      limiter !== undefined || budget !== undefined
-        ? yield* gates.tokens.estimate({ path: info.path, model: info.model, body: info.body })
-        : { promptTokens: 0, maxOutputTokens: maxOutputTokensOf(info.body) }
-    if (lifecycle !== undefined && info.model !== undefined) yield* lifecycle.check(info.model)
+    return gates.limiter !== undefined || gates.budget !== undefined
+      ? Effect.flatMap(gates.tokens.estimate({ path: info.path, model: info.model, body: info.body }), (estimate) =>
+          admitEstimated(gates, info, scope, estimate)
+        )
+      : admitEstimated(gates, info, scope, { promptTokens: 0, maxOutputTokens: maxOutputTokensOf(info.body) })
+  })
+
+const admitEstimated = (
+  gates: Services,
+  info: CallInfo,
+  scope: CallScope.CallScope,
+  estimate: Admitted["estimate"]
+): Effect.Effect<Call, OpenAiError, Scope.Scope> => {
+  const { budget, breaker, lifecycle, pricing } = gates
+  const reserved = Effect.suspend((): Effect.Effect<Call, OpenAiError, Scope.Scope> => {
     const price = info.model === undefined ? undefined : Option.getOrUndefined(pricing.price(info.model))
-    let reservation: Budget.Reservation | undefined
-    if (budget !== undefined && info.model !== undefined && budget.enforced(scope.budget)) {
-      if (price === undefined) return yield* new PriceUnknown({ model: info.model })
-      const worst = {
-        promptTokens: estimate.promptTokens,
-        completionTokens: estimate.maxOutputTokens,
-        cachedPromptTokens: 0
-      }
-      reservation = yield* budget.reserve(scope.budget, {
+    const fused = (reservation: Budget.Reservation | undefined) =>
+      Effect.suspend(() => {
+        const call = callOf(gates, info, scope, estimate, price, reservation)
+        return breaker === undefined ? Effect.succeed(call) : Effect.as(breaker.checkFuse(scope.key), call)
+      })
+    if (budget === undefined || info.model === undefined || !budget.enforced(scope.budget)) return fused(undefined)
+    if (price === undefined) return Effect.fail(new PriceUnknown({ model: info.model }))
+    const worst = {
+      promptTokens: estimate.promptTokens,
+      completionTokens: estimate.maxOutputTokens,
+      cachedPromptTokens: 0
+    }
+    return Effect.flatMap(
+      budget.reserve(scope.budget, {
         usd: Usage.cost(worst, price, { batch: info.batch }),
         tokens: Usage.total(worst)
-      })
-    }
-    if (breaker !== undefined) yield* breaker.checkFuse(scope.key)
-    return callOf(gates, info, scope, estimate, price, reservation)
+      }),
+      fused
+    )
   })
+  return lifecycle !== undefined && info.model !== undefined
+    ? Effect.andThen(lifecycle.check(info.model), reserved)
+    : reserved
+}
 
 /** What the gates admitted a call with, and what its attempts have left for its settlement. */
 interface Admitted {
@@ -143,14 +163,16 @@ interface Admitted {
 }
 
 /** A response's headers → the limiter, success → the breaker, in the attempt's scope. */
-const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallScope, response: A) =>
-  Effect.gen(function* () {
-    const { breaker, limiter } = call.gates
-    // The attempt's permit: the server's later charge for this request is not read as another client's usage.
-    if (limiter !== undefined) yield* limiter.observe(at.key, response.snapshot, call.permit)
-    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Success" })
-    return response
-  })
+const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallScope, response: A): Effect.Effect<A> => {
+  const { breaker, limiter } = call.gates
+  // The attempt's permit: the server's later charge for this request is not read as another client's usage.
+  const observed = limiter === undefined ? undefined : limiter.observe(at.key, response.snapshot, call.permit)
+  const recorded = breaker === undefined ? undefined : breaker.record(at.key, successOutcome)
+  if (observed === undefined) return recorded === undefined ? Effect.succeed(response) : Effect.as(recorded, response)
+  return Effect.as(recorded === undefined ? observed : Effect.andThen(observed, recorded), response)
+}
+
+const successOutcome = { _tag: "Success" } as const
 
 /** A failed attempt (a gate's refusal included) → the limiter (and its pause on a 429), the breaker. */
 const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiError) =>
@@ -175,17 +197,20 @@ const attempt =
       call.permit = undefined
       // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
       const at = CallScope.withKey(call.scope, call.info, keyId, call.gates.resolvers)
-      const admitted = Effect.gen(function* () {
-        if (breaker !== undefined) yield* breaker.guard(at.key)
-        if (limiter !== undefined) {
-          // the server's admission measure of the prompt (Tokens), not the budget's upper bound
-          const { admissionPromptTokens, promptTokens, maxOutputTokens } = call.estimate
-          const tokens = (admissionPromptTokens ?? promptTokens) + maxOutputTokens
-          call.permit = yield* limiter.acquire(at.key, { requests: 1, tokens })
-        }
-        if (concurrency !== undefined) yield* concurrency.acquire(at.key)
-        return yield* send
-      })
+      // Plain combinators, not `Effect.gen`: this runs once per attempt (docs/decisions/0011-call-hot-path.md).
+      let admitted: Effect.Effect<A, OpenAiError, R | Scope.Scope> = send
+      if (concurrency !== undefined) admitted = Effect.andThen(concurrency.acquire(at.key), admitted)
+      if (limiter !== undefined) {
+        // the server's admission measure of the prompt (Tokens), not the budget's upper bound
+        const { admissionPromptTokens, promptTokens, maxOutputTokens } = call.estimate
+        const tokens = (admissionPromptTokens ?? promptTokens) + maxOutputTokens
+        const then = admitted
+        admitted = Effect.flatMap(limiter.acquire(at.key, { requests: 1, tokens }), (permit) => {
+          call.permit = permit
+          return then
+        })
+      }
+      if (breaker !== undefined) admitted = Effect.andThen(breaker.guard(at.key), admitted)
       return admitted.pipe(
         Effect.tapError((error) => observeFailure(call, at, error)),
         Effect.flatMap((response) => observe(call, at, response))
@@ -196,8 +221,8 @@ const attempt =
 const settle =
   (call: Admitted) =>
   (result: CallResult): Effect.Effect<Settlement> =>
-    Effect.gen(function* () {
-      if (call.settled) return unsettled
+    Effect.suspend(() => {
+      if (call.settled) return Effect.succeed(unsettled)
       call.settled = true
       const { budget, limiter } = call.gates
       const { info, price, reservation } = call
@@ -205,20 +230,25 @@ const settle =
       // The one cost of the call, from the gates' Pricing: what the budget settles and telemetry reports.
       const costUsd =
         usage === undefined || price === undefined ? undefined : Usage.cost(usage, price, { batch: info.batch })
+      const settlement: Settlement = { usage, costUsd }
+      const steps: Array<Effect.Effect<void>> = []
       if (budget !== undefined && reservation !== undefined) {
         if (usage !== undefined && costUsd !== undefined) {
-          yield* budget.settle(reservation, { usd: costUsd, tokens: Usage.total(usage) }, info.model)
+          steps.push(budget.settle(reservation, { usd: costUsd, tokens: Usage.total(usage) }, info.model))
         } else if (result.sent) {
           // The server saw it but no usage came back: it may have billed, so keep the worst case.
-          yield* budget.settle(reservation, reservation, info.model)
+          steps.push(budget.settle(reservation, reservation, info.model))
         } else {
-          yield* budget.release(reservation)
+          steps.push(budget.release(reservation))
         }
       }
-      if (limiter !== undefined && call.permit !== undefined && usage !== undefined) {
-        yield* limiter.settle(call.permit, Usage.total(usage))
+      const permit = call.permit
+      if (limiter !== undefined && permit !== undefined && usage !== undefined) {
+        steps.push(Effect.suspend(() => limiter.settle(permit, Usage.total(usage))))
       }
-      return { usage, costUsd }
+      if (steps.length === 0) return Effect.succeed(settlement)
+      if (steps.length === 1) return Effect.as(steps[0]!, settlement)
+      return Effect.as(Effect.andThen(steps[0]!, steps[1]!), settlement)
     })
 
 const callOf = (
