@@ -4,7 +4,8 @@
  * that answers at once with a response captured from the simulator (its headers and body). What is left is
  * Sluice's cost per call, without undici's and the socket's. For profiling and A/B runs, not a test.
  *
- *   node --expose-gc bench/dist/hotpathMicro.js [--n 20000] [--rounds 3] [--gates none,defaults]
+ *   node --expose-gc bench/dist/hotpathMicro.js [--n 20000] [--rounds 3] [--gates none,defaults,only:budget]
+ *   (`only:<gate>`: rateLimiter | concurrency | circuitBreaker | modelLifecycle | budget, alone)
  */
 import * as Credentials from "@sluice/core/Credentials"
 import * as Gates from "@sluice/core/Gates"
@@ -57,6 +58,20 @@ const cannedTransport = (answer: Awaited<ReturnType<typeof capture>>) =>
       })
   })
 
+/** `defaults` (every gate and a budget, as the bench's Sluice client), or `only:<gate>` (that one alone). */
+const gateOptions = (gates: string): Gates.DefaultsOptions => {
+  const all: Gates.DefaultsOptions = { concurrency: { permits: 64 }, budget: { ceilingUsd: 1_000_000 } }
+  if (!gates.startsWith("only:")) return all
+  const one = gates.slice(5)
+  return {
+    ...(one === "rateLimiter" ? {} : { rateLimiter: false }),
+    concurrency: one === "concurrency" ? { permits: 64 } : false,
+    ...(one === "circuitBreaker" ? {} : { circuitBreaker: false }),
+    ...(one === "modelLifecycle" ? {} : { modelLifecycle: false }),
+    ...(one === "budget" ? { budget: { ceilingUsd: 1_000_000 } } : {})
+  }
+}
+
 const layer = (gates: string, transport: Layer.Layer<Transport.Transport>) =>
   OpenAi.layer.pipe(
     Layer.provide(
@@ -64,9 +79,7 @@ const layer = (gates: string, transport: Layer.Layer<Transport.Transport>) =>
         OpenAiConfig.layer({ baseUrl: "http://127.0.0.1:9/v1", maxConnections: 64, maxTokensPolicy: "require" }),
         Credentials.staticKey(apiKey),
         transport,
-        gates === "defaults"
-          ? Gates.layerDefaults({ concurrency: { permits: 64 }, budget: { ceilingUsd: 1_000_000 } })
-          : Gates.none
+        gates === "none" ? Gates.none : Gates.layerDefaults(gateOptions(gates))
       )
     )
   )
