@@ -18,6 +18,7 @@ export default defineConfig({
       project("simulator", "packages/simulator"),
       project("core", "packages/core"),
       project("stream", "packages/stream"),
+      project("redis", "packages/redis"),
       project("report", "packages/report"),
       project("cli", "packages/cli"),
       project("examples", "examples")

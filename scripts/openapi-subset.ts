@@ -36,7 +36,11 @@ const operations: Record<string, ReadonlyArray<string>> = {
   "/files/{file_id}/content": ["get"],
   "/batches": ["get", "post"],
   "/batches/{batch_id}": ["get"],
-  "/batches/{batch_id}/cancel": ["post"]
+  "/batches/{batch_id}/cancel": ["post"],
+  "/responses": ["post"],
+  "/responses/{response_id}": ["get", "delete"],
+  "/responses/{response_id}/cancel": ["post"],
+  "/responses/input_tokens": ["post"]
 }
 
 type Json = null | boolean | number | string | Array<Json> | { [key: string]: Json }

@@ -25,8 +25,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { checkBatch, checkChat, checkSimulate } from "./internal/check.js"
+import { checkBatch, checkChat, checkMerge, checkSimulate } from "./internal/check.js"
 import { logging } from "./internal/logging.js"
+import * as ScaleOut from "./internal/redis.js"
 import { tableFlags } from "./internal/tables.js"
 import { Checks, checkKeyFile, repeatedFlag, show } from "./internal/usage.js"
 
@@ -100,7 +101,9 @@ const batchCommand = Command.make(
       "N",
       "after Ctrl-C, how long requests in flight may take to finish, 0 to 3600 (default 10)"
     ),
-    ...tableFlags
+    ...tableFlags,
+    // Scale-out (internal/redis.ts): --redis, --budget-name, --redis-wait-seconds, --shard.
+    ...ScaleOut.flags
   },
   (flags) =>
     Effect.suspend(() => {
@@ -123,7 +126,8 @@ const batchCommand = Command.make(
         report: undefinedIfNone(flags.report),
         graceSeconds: undefinedIfNone(flags.graceSeconds),
         prices: undefinedIfNone(flags.prices),
-        lifecycle: undefinedIfNone(flags.lifecycle)
+        lifecycle: undefinedIfNone(flags.lifecycle),
+        redis: ScaleOut.raw(flags)
       })
       if (typeof checked === "number") return exitWith(checked)
       return Effect.flatMap(
@@ -135,6 +139,39 @@ const batchCommand = Command.make(
       )
     })
 ).pipe(Command.withDescription("run a JSONL batch job through the gates; resumable"))
+
+// Scale-out: the outputs of `batch --shard i/n` as one file (internal/merge.ts).
+const mergeCommand = Command.make(
+  "merge",
+  {
+    parts: Argument.String("shard-output.jsonl").pipe(
+      Argument.withDescription("the outputs of the shards (sluice batch --shard i/n -o …)"),
+      Argument.variadic({ min: 1 })
+    ),
+    input: Flag.String("input").pipe(
+      Flag.withMetavar("PATH"),
+      Flag.withDescription("the input the shards split: the merged output follows its order")
+    ),
+    output: Flag.String("output").pipe(
+      Flag.withAlias("o"),
+      Flag.withMetavar("PATH"),
+      Flag.withDescription("the merged output, in the OpenAI Batch output format")
+    ),
+    overwrite: boolean("overwrite", "replace an existing merged output")
+  },
+  (flags) =>
+    Effect.suspend(() => {
+      const checked = checkMerge({ ...flags, parts: [...flags.parts] })
+      if (typeof checked === "number") return exitWith(checked)
+      return Effect.flatMap(
+        Effect.flatMap(
+          Effect.promise(() => import("./internal/merge.js")),
+          (m) => m.merge(checked)
+        ),
+        exitWith
+      )
+    })
+).pipe(Command.withDescription("merge the outputs of sluice batch --shard i/n into one Batch output, in input order"))
 
 const chatCommand = Command.make(
   "chat",
@@ -153,6 +190,7 @@ const chatCommand = Command.make(
     ),
     maxRetries: numeric("max-retries", "N", "retries after a retryable failure, 0 to 10 (default 2)"),
     noStream: boolean("no-stream", "wait for the whole answer").pipe(Flag.withoutNegation),
+    api: numeric("api", "chat|responses", "the API that answers: chat (Chat Completions, the default) or responses"),
     baseUrl,
     apiKeyFile,
     allowInsecure,
@@ -161,6 +199,7 @@ const chatCommand = Command.make(
   (flags) =>
     Effect.suspend(() => {
       const checked = checkChat({
+        api: undefinedIfNone(flags.api),
         prompt: flags.prompt,
         model: flags.model,
         maxTokens: undefinedIfNone(flags.maxTokens),
@@ -293,7 +332,7 @@ const demoCommand = Command.make(
  */
 export const command = Command.make("sluice").pipe(
   Command.withDescription("Sluice: production batch jobs and streams against the OpenAI API"),
-  Command.withSubcommands([batchCommand, chatCommand, doctorCommand, simulateCommand, demoCommand])
+  Command.withSubcommands([batchCommand, mergeCommand, chatCommand, doctorCommand, simulateCommand, demoCommand])
 )
 
 // The package's version (packages/cli/package.json; the Effect 4 line is 0.2.0): Usage.test.ts and Bin.test.ts

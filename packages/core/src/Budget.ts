@@ -10,10 +10,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, FileSystem, Layer, Metric, Ref, Result, Semaphore } from "effect"
+import { Context, Effect, FileSystem, Layer, Metric, Result, Semaphore } from "effect"
 import type { PlatformError } from "effect/PlatformError"
 import type * as Scope from "effect/Scope"
-import { BudgetExceeded, type InvalidOptions } from "./Errors.js"
+import type { BudgetExceeded, InvalidOptions, StoreUnavailable } from "./Errors.js"
+import * as BudgetService from "./internal/budget/service.js"
+import * as MemoryLedger from "./internal/budget/memoryLedger.js"
 import * as Check from "./internal/options.js"
 
 /**
@@ -98,25 +100,63 @@ export class Budget extends Context.Service<
     /** Whether a ceiling applies to the scope (then unknown prices fail closed). */
     readonly enforced: (scope: string) => boolean
     /** Reserves `amount`, released when the `Scope` closes unless settled first. */
-    readonly reserve: (scope: string, amount: Amount) => Effect.Effect<Reservation, BudgetExceeded, Scope.Scope>
-    /** Replaces the reservation by the actual charge. Idempotent. */
+    readonly reserve: (
+      scope: string,
+      amount: Amount
+    ) => Effect.Effect<Reservation, BudgetExceeded | StoreUnavailable, Scope.Scope>
+    /** Replaces the reservation by the actual charge. Idempotent. A ledger that stays unreachable is logged. */
     readonly settle: (reservation: Reservation, actual: Amount, model?: string) => Effect.Effect<void>
     /** Drops the reservation (the request never reached the server). Idempotent. */
     readonly release: (reservation: Reservation) => Effect.Effect<void>
-    readonly spent: (scope: string) => Effect.Effect<Amount>
+    readonly spent: (scope: string) => Effect.Effect<Amount, StoreUnavailable>
     /** Ceiling − spent − reserved per unit; `undefined` where no ceiling applies. */
-    readonly remaining: (scope: string) => Effect.Effect<{ readonly usd?: number; readonly tokens?: number }>
+    readonly remaining: (
+      scope: string
+    ) => Effect.Effect<{ readonly usd?: number; readonly tokens?: number }, StoreUnavailable>
   }
 >()("@sluice/core/Budget") {}
 
-interface Ledger {
+/**
+ * The running totals of a scope.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Totals {
   readonly spentUsd: number
   readonly spentTokens: number
   readonly reservedUsd: number
   readonly reservedTokens: number
 }
 
-const emptyLedger: Ledger = { spentUsd: 0, spentTokens: 0, reservedUsd: 0, reservedTokens: 0 }
+/**
+ * Where the running totals and open reservations live: in this process ({@link memoryLedger}, the default) or
+ * shared by every process on one Redis (`@sluice/redis`). Each operation is atomic on its own; each returns the
+ * scope's totals after it, for the gauges.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Ledger {
+  /** Holds the reservation if spent + reserved + it stays within `ceiling`; else holds nothing (`held: false`). */
+  readonly reserve: (
+    reservation: Reservation,
+    ceiling: Ceiling
+  ) => Effect.Effect<{ readonly held: boolean; readonly totals: Totals }, StoreUnavailable>
+  /** Drops the hold and adds `actual` to spent, once per reservation: `undefined` when already closed. */
+  readonly settle: (reservation: Reservation, actual: Amount) => Effect.Effect<Totals | undefined, StoreUnavailable>
+  /** Drops the hold: `undefined` when already closed. */
+  readonly release: (reservation: Reservation) => Effect.Effect<Totals | undefined, StoreUnavailable>
+  readonly totals: (scope: string) => Effect.Effect<Totals, StoreUnavailable>
+}
+
+/**
+ * The process-local ledger, starting from `charges` (settled before: a JSONL store's content).
+ *
+ * @since 0.3.0
+ * @category stores
+ */
+export const memoryLedger: (charges?: ReadonlyArray<Charge>) => Ledger = (charges = []) => MemoryLedger.make(charges)
 
 /**
  * Gauge of settled USD per scope.
@@ -145,176 +185,20 @@ export const reservedGauge = Metric.gauge("sluice_budget_reserved_usd", { descri
 export const memoryStore: Store = { load: Effect.succeed([]), append: () => Effect.void }
 
 /**
+ * The budget over a ledger: the process's own by default (from the charges in `store`), or a shared one.
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options, store: Store = memoryStore): Effect.Effect<Budget["Service"], InvalidOptions> =>
+export const make = (
+  options: Options,
+  store: Store = memoryStore,
+  ledger?: Ledger
+): Effect.Effect<Budget["Service"], InvalidOptions> =>
   Effect.gen(function* () {
     yield* Effect.fromResult(validate(options))
-    const ceilingOf = (scope: string): Ceiling =>
-      options.ceilings?.[scope] ?? {
-        ...(options.ceilingUsd === undefined ? {} : { usd: options.ceilingUsd }),
-        ...(options.ceilingTokens === undefined ? {} : { tokens: options.ceilingTokens })
-      }
-    const initial = new Map<string, Ledger>()
-    for (const charge of yield* store.load) {
-      const ledger = initial.get(charge.scope) ?? emptyLedger
-      initial.set(charge.scope, {
-        ...ledger,
-        spentUsd: ledger.spentUsd + charge.usd,
-        spentTokens: ledger.spentTokens + charge.tokens
-      })
-    }
-    const ledgers = yield* Ref.make(initial)
-    const open = yield* Ref.make(new Map<number, Reservation>())
-    const nextId = yield* Ref.make(0)
-
-    // The gauges of a scope, built once with their attributes: `Metric.withAttributes` would add the attributes
-    // to the context (a copy) and re-key the series on every update.
-    const gauges = new Map<string, { readonly spent: typeof spentGauge; readonly reserved: typeof reservedGauge }>()
-    const gaugesOf = (scope: string) => {
-      let tagged = gauges.get(scope)
-      if (tagged === undefined) {
-        tagged = {
-          spent: Metric.gauge("sluice_budget_spent_usd", {
-            description: "Settled spend in USD per scope",
-            attributes: { scope }
-          }),
-          reserved: Metric.gauge("sluice_budget_reserved_usd", {
-            description: reservedDescription,
-            attributes: { scope }
-          })
-        }
-        gauges.set(scope, tagged)
-      }
-      return tagged
-    }
-    const meter = (scope: string) =>
-      Effect.flatMap(Ref.get(ledgers), (map) => {
-        const ledger = map.get(scope) ?? emptyLedger
-        const tagged = gaugesOf(scope)
-        return Effect.andThen(
-          Metric.update(tagged.spent, ledger.spentUsd),
-          Metric.update(tagged.reserved, ledger.reservedUsd)
-        )
-      })
-
-    // Both maps are only touched inside `Ref.modify` / `Ref.update` (synchronous, one fiber at a time), so they
-    // are updated in place: no copy per call, which with many calls in flight would cost O(n) each.
-    const updateLedger = (scope: string, f: (ledger: Ledger) => Ledger) =>
-      Ref.update(ledgers, (map) => map.set(scope, f(map.get(scope) ?? emptyLedger)))
-
-    /** Removes an open reservation; `false` when it was already settled or released. */
-    const close = (reservation: Reservation) => Ref.modify(open, (map) => [map.delete(reservation.id), map] as const)
-
-    const release = (reservation: Reservation) =>
-      Effect.gen(function* () {
-        if (!(yield* close(reservation))) return
-        yield* updateLedger(reservation.scope, (l) => ({
-          ...l,
-          reservedUsd: l.reservedUsd - reservation.usd,
-          reservedTokens: l.reservedTokens - reservation.tokens
-        }))
-        yield* meter(reservation.scope)
-      })
-
-    const settle = (reservation: Reservation, actual: Amount, model?: string) =>
-      Effect.gen(function* () {
-        if (!(yield* close(reservation))) return
-        yield* updateLedger(reservation.scope, (l) => ({
-          spentUsd: l.spentUsd + actual.usd,
-          spentTokens: l.spentTokens + actual.tokens,
-          reservedUsd: l.reservedUsd - reservation.usd,
-          reservedTokens: l.reservedTokens - reservation.tokens
-        }))
-        const at = yield* Clock.currentTimeMillis
-        yield* store.append({
-          at,
-          scope: reservation.scope,
-          usd: actual.usd,
-          tokens: actual.tokens,
-          ...(model === undefined ? {} : { model })
-        })
-        yield* meter(reservation.scope)
-      })
-
-    const reserve = (scope: string, amount: Amount) =>
-      Effect.gen(function* () {
-        const ceiling = ceilingOf(scope)
-        const id = yield* Ref.getAndUpdate(nextId, (n) => n + 1)
-        const reservation: Reservation = { id, scope, usd: amount.usd, tokens: amount.tokens }
-        const refused = yield* Effect.uninterruptible(
-          Effect.gen(function* () {
-            const verdict = yield* Ref.modify(ledgers, (map) => {
-              const l = map.get(scope) ?? emptyLedger
-              if (ceiling.usd !== undefined && l.spentUsd + l.reservedUsd + amount.usd > ceiling.usd + 1e-12) {
-                return [
-                  new BudgetExceeded({
-                    scope,
-                    unit: "usd",
-                    ceiling: ceiling.usd,
-                    spent: l.spentUsd,
-                    reserved: l.reservedUsd,
-                    requested: amount.usd
-                  }),
-                  map
-                ] as const
-              }
-              if (ceiling.tokens !== undefined && l.spentTokens + l.reservedTokens + amount.tokens > ceiling.tokens) {
-                return [
-                  new BudgetExceeded({
-                    scope,
-                    unit: "tokens",
-                    ceiling: ceiling.tokens,
-                    spent: l.spentTokens,
-                    reserved: l.reservedTokens,
-                    requested: amount.tokens
-                  }),
-                  map
-                ] as const
-              }
-              const next = map.set(scope, {
-                ...l,
-                reservedUsd: l.reservedUsd + amount.usd,
-                reservedTokens: l.reservedTokens + amount.tokens
-              })
-              return [undefined, next] as const
-            })
-            if (verdict !== undefined) return verdict
-            yield* Ref.update(open, (map) => map.set(id, reservation))
-            yield* Effect.addFinalizer(() => release(reservation))
-            return undefined
-          })
-        )
-        if (refused !== undefined) return yield* refused
-        yield* meter(scope)
-        return reservation
-      })
-
-    const spent = (scope: string) =>
-      Effect.map(Ref.get(ledgers), (map) => {
-        const l = map.get(scope) ?? emptyLedger
-        return { usd: l.spentUsd, tokens: l.spentTokens }
-      })
-
-    const remaining = (scope: string) =>
-      Effect.map(Ref.get(ledgers), (map) => {
-        const l = map.get(scope) ?? emptyLedger
-        const ceiling = ceilingOf(scope)
-        return {
-          ...(ceiling.usd === undefined ? {} : { usd: Math.max(0, ceiling.usd - l.spentUsd - l.reservedUsd) }),
-          ...(ceiling.tokens === undefined
-            ? {}
-            : { tokens: Math.max(0, ceiling.tokens - l.spentTokens - l.reservedTokens) })
-        }
-      })
-
-    const enforced = (scope: string) => {
-      const ceiling = ceilingOf(scope)
-      return ceiling.usd !== undefined || ceiling.tokens !== undefined
-    }
-
-    return Budget.of({ enforced, reserve, settle, release, spent, remaining })
+    const book = ledger ?? memoryLedger(yield* store.load)
+    return BudgetService.make(options, store, book)
   })
 
 const isCharge = (value: unknown): value is Charge => {

@@ -8,7 +8,7 @@
  * again. While open, calls fail at once with `CircuitOpen { closesAtMs }`.
  *
  * Terminal errors (`QuotaExceeded`; `AuthenticationFailed`, which the client surfaces only after refreshing the
- * credentials once) blow a fuse for the key (the key id the scope starts with): every later call on
+ * credentials once) blow a fuse for the key (the `keyId` the caller passes, else the key id the scope starts with): every later call on
  * that key fails fast with `CircuitOpen` without `closesAtMs`, so a job stops instead of hammering. Only
  * `reset` clears it.
  *
@@ -19,7 +19,7 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Ref } from "effect"
 import type * as Scope from "effect/Scope"
-import { CircuitOpen, type OpenAiError } from "./Errors.js"
+import { CircuitOpen, type OpenAiError, type StoreUnavailable } from "./Errors.js"
 
 /**
  * @since 0.1.0
@@ -61,6 +61,60 @@ export interface Options {
 }
 
 /**
+ * What every process shares about a key and a scope: the key's fuse, and whether any process opened the scope.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Shared {
+  /** The reason the key's fuse blew; absent while it holds. */
+  readonly fuse?: string | undefined
+  /** How much longer the scope stays open, when a process opened it. */
+  readonly openForMs?: number | undefined
+  readonly reason?: string | undefined
+}
+
+/**
+ * Where the fuse and shared openings live. The breaker's window and its half-open probes stay in each process;
+ * a store lets one process's billing 429 blow the fuse for all, and one process's opening hold the others.
+ * {@link memoryStore} (the default) keeps fuses in the process and shares no opening; `@sluice/redis` shares both.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Store {
+  /** The key's fuse and the scope's shared opening, in one read. */
+  readonly read: (key: string, scope: string) => Effect.Effect<Shared, StoreUnavailable>
+  /** Blows the key's fuse: `true` when this call blew it, `false` when it was blown already. */
+  readonly blow: (key: string, reason: string) => Effect.Effect<boolean, StoreUnavailable>
+  /** Opens the scope for every process for `forMs`. */
+  readonly open: (scope: string, forMs: number, reason: string) => Effect.Effect<void, StoreUnavailable>
+  /** Clears the key's fuse and the scope's opening. */
+  readonly clear: (key: string, scope: string) => Effect.Effect<void, StoreUnavailable>
+}
+
+/**
+ * Fuses in this process, no shared opening (this process's own breaker state is its opening).
+ *
+ * @since 0.3.0
+ * @category stores
+ */
+export const memoryStore = (): Store => {
+  const fuses = new Map<string, string>()
+  return {
+    read: (key) => Effect.sync(() => ({ fuse: fuses.get(key) })),
+    blow: (key, reason) =>
+      Effect.sync(() => {
+        if (fuses.has(key)) return false
+        fuses.set(key, reason)
+        return true
+      }),
+    open: () => Effect.void,
+    clear: (key) => Effect.sync(() => void fuses.delete(key))
+  }
+}
+
+/**
  * The circuit breaker.
  *
  * @since 0.1.0
@@ -73,14 +127,20 @@ export class CircuitBreaker extends Context.Service<
      * Admits an attempt or fails with `CircuitOpen`. In half-open state it hands out a probe slot that returns
      * when the `Scope` closes without an outcome having been recorded.
      */
-    readonly guard: (scope: string) => Effect.Effect<void, CircuitOpen, Scope.Scope>
+    readonly guard: (
+      scope: string,
+      keyId?: string | undefined
+    ) => Effect.Effect<void, CircuitOpen | StoreUnavailable, Scope.Scope>
     /** Fails fast if the scope's key has a blown fuse. */
-    readonly checkFuse: (scope: string) => Effect.Effect<void, CircuitOpen>
-    /** Records an attempt's outcome; may trip the breaker or blow the fuse. */
-    readonly record: (scope: string, outcome: Outcome) => Effect.Effect<void>
-    readonly state: (scope: string) => Effect.Effect<State>
+    readonly checkFuse: (
+      scope: string,
+      keyId?: string | undefined
+    ) => Effect.Effect<void, CircuitOpen | StoreUnavailable>
+    /** Records an attempt's outcome; may trip the breaker or blow the fuse (a store that stays unreachable is logged). */
+    readonly record: (scope: string, outcome: Outcome, keyId?: string | undefined) => Effect.Effect<void>
+    readonly state: (scope: string) => Effect.Effect<State, StoreUnavailable>
     /** Closes the breaker and clears the fuse of the scope's key. */
-    readonly reset: (scope: string) => Effect.Effect<void>
+    readonly reset: (scope: string) => Effect.Effect<void, StoreUnavailable>
   }
 >()("@sluice/core/CircuitBreaker") {}
 
@@ -147,7 +207,7 @@ export const transitions = Metric.counter("sluice_breaker_transitions_total", {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Service"]> =>
+export const make = (options: Options = {}, store: Store = memoryStore()): Effect.Effect<CircuitBreaker["Service"]> =>
   Effect.gen(function* () {
     const windowMs = options.windowMs ?? 60_000
     const slotMs = Math.max(1, Math.floor(windowMs / 60))
@@ -161,7 +221,10 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
     const fuseKey = options.fuseKey ?? keyOfScope
 
     const scopes = yield* Ref.make(new Map<string, ScopeState>())
-    const fuses = yield* Ref.make(new Map<string, string>())
+    const unshared = (what: string, scope: string) => (error: StoreUnavailable) =>
+      Effect.logError(`circuit breaker: could not ${what} in the shared store`).pipe(
+        Effect.annotateLogs({ scope, error: error.message })
+      )
 
     const announce = (t: Transition | undefined) =>
       t === undefined
@@ -191,19 +254,31 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
         ([result, transition]) => Effect.as(announce(transition), result)
       )
 
-    const checkFuse = (scope: string) =>
-      Effect.flatMap(Ref.get(fuses), (map) => {
-        const reason = map.get(fuseKey(scope))
-        return reason === undefined ? Effect.void : Effect.fail(new CircuitOpen({ scope: fuseKey(scope), reason }))
-      })
+    /** The shared state, failing with `CircuitOpen` on a blown fuse. */
+    /** The fuse key: the call's key id when the caller has it as a value, else parsed from the scope. */
+    const keyOf = (scope: string, keyId: string | undefined) => keyId ?? fuseKey(scope)
 
-    const guard = (scope: string) =>
+    const readShared = (scope: string, keyId: string | undefined) =>
+      Effect.flatMap(store.read(keyOf(scope, keyId), scope), (shared) =>
+        shared.fuse === undefined
+          ? Effect.succeed(shared)
+          : Effect.fail(new CircuitOpen({ scope: keyOf(scope, keyId), reason: shared.fuse }))
+      )
+
+    const checkFuse = (scope: string, keyId?: string | undefined) => Effect.asVoid(readShared(scope, keyId))
+
+    const guard = (scope: string, keyId?: string | undefined) =>
       Effect.gen(function* () {
-        yield* checkFuse(scope)
+        const shared = yield* readShared(scope, keyId)
         const now = yield* Clock.currentTimeMillis
         const verdict = yield* modify(
           scope,
           (s): readonly [CircuitOpen | number | undefined, ScopeState, Transition | undefined] => {
+            if (s.state === "closed" && shared.openForMs !== undefined && shared.openForMs > 0) {
+              // Another process opened this scope: hold off until its opening ends.
+              const reason = shared.reason ?? "opened by another process"
+              return [new CircuitOpen({ scope, closesAtMs: now + shared.openForMs, reason }), s, undefined]
+            }
             if (s.state === "closed") return [undefined, s, undefined]
             if (s.state === "open" && now < s.openUntil) {
               return [new CircuitOpen({ scope, closesAtMs: s.openUntil, reason: s.reason }), s, undefined]
@@ -229,13 +304,13 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
         }
       })
 
-    const record = (scope: string, outcome: Outcome) =>
+    const record = (scope: string, outcome: Outcome, keyId?: string | undefined) =>
       Effect.gen(function* () {
         if (outcome._tag === "Failure" && fuseOn.has(outcome.error._tag)) {
-          const key = fuseKey(scope)
-          const blown = yield* Ref.modify(fuses, (map) =>
-            map.has(key) ? [false, map] : [true, map.set(key, outcome.error._tag)]
-          )
+          const key = keyOf(scope, keyId)
+          const blown = yield* store
+            .blow(key, outcome.error._tag)
+            .pipe(Effect.catch((error) => Effect.as(unshared("blow the fuse", key)(error), true)))
           if (blown) {
             yield* announce({ scope: key, from: "closed", to: "fused", reason: outcome.error._tag })
             yield* Effect.logError("circuit breaker fuse blown: every later call on this key fails fast").pipe(
@@ -247,7 +322,7 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
         const failed = outcome._tag === "Failure" && tripOn.has(outcome.error._tag)
         const reason = outcome._tag === "Failure" ? outcome.error._tag : ""
         const now = yield* Clock.currentTimeMillis
-        yield* modify(scope, (s) => {
+        const opened = yield* modify(scope, (s): readonly [string | undefined, ScopeState, Transition | undefined] => {
           if (s.state === "half-open") {
             if (failed) {
               const next: ScopeState = {
@@ -258,7 +333,7 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
                 probes: 0,
                 generation: s.generation + 1
               }
-              return [undefined, next, { scope, from: "half-open", to: "open", reason }]
+              return [reason, next, { scope, from: "half-open", to: "open", reason }]
             }
             const next: ScopeState = { ...initial, generation: s.generation + 1 }
             return [undefined, next, { scope, from: "half-open", to: "closed", reason: "probe succeeded" }]
@@ -289,15 +364,18 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
               probes: 0,
               generation: s.generation + 1
             }
-            return [undefined, next, { scope, from: "closed", to: "open", reason: why }]
+            return [why, next, { scope, from: "closed", to: "open", reason: why }]
           }
           return [undefined, { ...s, window }, undefined]
         })
+        if (opened !== undefined) {
+          yield* store.open(scope, openMs, opened).pipe(Effect.catch(unshared("share the opening", scope)))
+        }
       })
 
     const state = (scope: string) =>
       Effect.gen(function* () {
-        if ((yield* Ref.get(fuses)).has(fuseKey(scope))) return "fused" as State
+        if ((yield* store.read(fuseKey(scope), scope)).fuse !== undefined) return "fused" as State
         const s = (yield* Ref.get(scopes)).get(scope) ?? initial
         return s.state as State
       })
@@ -305,10 +383,7 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
     const reset = (scope: string) =>
       Effect.gen(function* () {
         const from = yield* state(scope)
-        yield* Ref.update(fuses, (map) => {
-          map.delete(fuseKey(scope))
-          return map
-        })
+        yield* store.clear(fuseKey(scope), scope)
         yield* modify(scope, (s) => [
           undefined,
           { ...initial, generation: s.generation + 1 },
@@ -323,4 +398,25 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker["Servi
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker> => Layer.effect(CircuitBreaker, make(options))
+export const layer = (options: Options = {}): Layer.Layer<CircuitBreaker> =>
+  // suspended: `make`'s default store is created per build, not once per layer value (a module-level layer like
+  // `Gates.defaults` would otherwise share one fuse table between every program that provides it)
+  Layer.effect(
+    CircuitBreaker,
+    Effect.suspend(() => make(options))
+  )
+
+/**
+ * A breaker over a store (shared fuses and openings: `@sluice/redis`).
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerStore = <E, R>(
+  options: Options,
+  store: Effect.Effect<Store, E, R>
+): Layer.Layer<CircuitBreaker, E, Exclude<R, Scope.Scope>> =>
+  Layer.effect(
+    CircuitBreaker,
+    Effect.flatMap(store, (s) => make(options, s))
+  )

@@ -431,6 +431,90 @@ export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavai
 }
 
 /**
+ * A shared gate store (Redis) stayed unreachable past its deadline: the call was not sent (no reservation could be
+ * taken), and the job stops with its unfinished requests pending for a resume.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
+  /** Which store: `"redis"`. */
+  store: Schema.String,
+  /** The operation that could not run (`budget.reserve`, `breaker.read`, `limiter.acquire` …). */
+  operation: Schema.String,
+  /** How long it was retried before giving up. */
+  waitedMs: Schema.Number,
+  /** The last connection error. */
+  cause: Schema.String
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `${this.store} unreachable for ${Math.round(this.waitedMs / 1000)} s (${this.operation}): ${this.cause}`
+  }
+}
+
+/**
+ * A structured-output reply did not decode into the requested Schema: not JSON, not the shape, or cut short
+ * (`incomplete` on `max_output_tokens`, `finish_reason: length`). `text` is the raw reply, for logs and repair.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class StructuredOutputInvalid extends Schema.TaggedError<StructuredOutputInvalid>()("StructuredOutputInvalid", {
+  /** The schema's name (`text.format.name` / `response_format.json_schema.name`). */
+  name: Schema.String,
+  /** What was wrong: the JSON error or the Schema issue with its path. */
+  message: Schema.String,
+  /** The reply as the model wrote it. */
+  text: Schema.String,
+  requestId: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * The model refused to answer (a `refusal` instead of the requested output).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class Refused extends Schema.TaggedError<Refused>()("Refused", {
+  /** The model's explanation. */
+  refusal: Schema.String,
+  requestId: Schema.optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `the model refused: ${this.refusal}`
+  }
+}
+
+/**
+ * A tool loop reached its `maxTurns` with the model still calling tools: nothing more was sent.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class ToolLoopExceeded extends Schema.TaggedError<ToolLoopExceeded>()("ToolLoopExceeded", {
+  maxTurns: Schema.Number,
+  /** The tools the model asked for in the last turn. */
+  pending: Schema.Array(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `the model still called tools (${this.pending.join(", ")}) after ${this.maxTurns} turns`
+  }
+}
+
+/**
  * Every error a call can fail with.
  *
  * @since 0.1.0
@@ -459,6 +543,10 @@ export type OpenAiError =
   | InvalidRequest
   | InvalidOptions
   | CredentialsUnavailable
+  | StoreUnavailable
+  | StructuredOutputInvalid
+  | Refused
+  | ToolLoopExceeded
 
 /**
  * The schema of the union, for encoding errors into logs or journals.
@@ -488,7 +576,11 @@ export const OpenAiError = Schema.Union([
   ModelRetired,
   InvalidRequest,
   InvalidOptions,
-  CredentialsUnavailable
+  CredentialsUnavailable,
+  StoreUnavailable,
+  StructuredOutputInvalid,
+  Refused,
+  ToolLoopExceeded
 ])
 
 /**

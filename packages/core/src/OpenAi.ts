@@ -32,6 +32,7 @@ import {
   type Resolved
 } from "./OpenAiConfig.js"
 import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
+import type * as Responses from "./Responses.js"
 import type * as Retry from "./Retry.js"
 import type * as Usage from "./Usage.js"
 
@@ -179,6 +180,45 @@ export interface Service {
         options: StreamCallOptions<S>
       ) => Effect.Effect<StreamStarted<S>, OpenAiError, Scope.Scope>
     }
+  }
+  /** The Responses API (`/responses`): the same gates as chat; see `Responses` for the schemas. */
+  readonly responses: {
+    readonly create: (
+      request: Responses.Request,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
+    /**
+     * `POST /responses` with `stream: true`, retried up to the first event as `chat.completions.stream` is: every
+     * attempt runs `options.start` after its 2xx headers (`ResponseStream.stream` reads the SSE events there).
+     */
+    readonly stream: <S>(
+      request: Responses.Request,
+      options: StreamCallOptions<S>
+    ) => Effect.Effect<StreamStarted<S>, OpenAiError, Scope.Scope>
+    /** The stream of a background response again (`GET /responses/{id}?stream=true`), after `startingAfter`. */
+    readonly resume: <S>(
+      responseId: string,
+      startingAfter: number | undefined,
+      options: StreamCallOptions<S>
+    ) => Effect.Effect<StreamStarted<S>, OpenAiError, Scope.Scope>
+    readonly retrieve: (
+      responseId: string,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
+    /** Cancels a background response. */
+    readonly cancel: (
+      responseId: string,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
+    readonly delete: (
+      responseId: string,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.Deleted>, OpenAiError>
+    /** The server's exact count of a request's input tokens (`POST /responses/input_tokens`), free of charge. */
+    readonly inputTokens: (
+      request: Responses.InputTokensRequest,
+      options?: CallOptions
+    ) => Effect.Effect<Response<Responses.InputTokens>, OpenAiError>
   }
   readonly embeddings: {
     readonly create: (

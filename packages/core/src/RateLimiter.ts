@@ -23,7 +23,7 @@
  */
 import { Clock, Config, Context, Deferred, Effect, Layer, Option, Queue, Ref, Result, SynchronizedRef } from "effect"
 import type * as Scope from "effect/Scope"
-import { type InvalidOptions, RequestTooLarge } from "./Errors.js"
+import { type InvalidOptions, RequestTooLarge, type StoreUnavailable } from "./Errors.js"
 import * as Bucket from "./internal/gates/bucket.js"
 import * as Reconcile from "./internal/gates/reconcile.js"
 import * as Check from "./internal/options.js"
@@ -103,25 +103,41 @@ export interface Status {
 
 /**
  * Where bucket state lives. Every operation must be atomic per scope. The memory store is the default; a
- * shared store (Redis, on server time) lets several processes share one key's limits.
+ * shared store (Redis, on server time: `@sluice/redis`) lets several processes share one key's limits, and fails
+ * with `StoreUnavailable` when it stays unreachable (an `acquire` then fails with it; the other operations log it).
  *
  * @since 0.1.0
  * @category models
  */
 export interface Store {
-  readonly take: (scope: string, limits: EffectiveLimits, cost: Cost, nowMs: number) => Effect.Effect<Decision>
+  readonly take: (
+    scope: string,
+    limits: EffectiveLimits,
+    cost: Cost,
+    nowMs: number
+  ) => Effect.Effect<Decision, StoreUnavailable>
   /** Adds `delta` (negative refunds). */
-  readonly adjust: (scope: string, limits: EffectiveLimits, delta: Cost, nowMs: number) => Effect.Effect<void>
+  readonly adjust: (
+    scope: string,
+    limits: EffectiveLimits,
+    delta: Cost,
+    nowMs: number
+  ) => Effect.Effect<void, StoreUnavailable>
   /** Raises the debts to at least the given values (a server correction). */
   readonly floor: (
     scope: string,
     limits: EffectiveLimits,
     debts: { readonly requests?: number; readonly tokens?: number },
     nowMs: number
-  ) => Effect.Effect<void>
+  ) => Effect.Effect<void, StoreUnavailable>
   /** Closes the gate until `untilMs`; buckets restart empty from then. */
-  readonly pause: (scope: string, limits: EffectiveLimits, untilMs: number, nowMs: number) => Effect.Effect<void>
-  readonly status: (scope: string, limits: EffectiveLimits, nowMs: number) => Effect.Effect<Status>
+  readonly pause: (
+    scope: string,
+    limits: EffectiveLimits,
+    untilMs: number,
+    nowMs: number
+  ) => Effect.Effect<void, StoreUnavailable>
+  readonly status: (scope: string, limits: EffectiveLimits, nowMs: number) => Effect.Effect<Status, StoreUnavailable>
 }
 
 interface ScopeBuckets {
@@ -268,7 +284,7 @@ export class RateLimiter extends Context.Service<
   RateLimiter,
   {
     /** Waits (FIFO, interruptibly) until the scope can spend `cost`; fails at once if it never can. */
-    readonly acquire: (scope: string, cost: Cost) => Effect.Effect<Permit, RequestTooLarge>
+    readonly acquire: (scope: string, cost: Cost) => Effect.Effect<Permit, RequestTooLarge | StoreUnavailable>
     /** Settles a permit against the tokens the server actually counted. */
     readonly settle: (permit: Permit, actualTokens: number) => Effect.Effect<void>
     /**
@@ -279,13 +295,13 @@ export class RateLimiter extends Context.Service<
     readonly observe: (scope: string, snapshot: RateLimitSnapshot, permit?: Permit) => Effect.Effect<void>
     /** Closes the scope's gate for every fiber for `ms` (a 429); `undefined` uses the configured default. */
     readonly pause: (scope: string, ms: number | undefined) => Effect.Effect<void>
-    readonly status: (scope: string) => Effect.Effect<Status>
+    readonly status: (scope: string) => Effect.Effect<Status, StoreUnavailable>
   }
 >()("@sluice/core/RateLimiter") {}
 
 interface Waiter {
   readonly cost: Cost
-  readonly done: Deferred.Deferred<void, RequestTooLarge>
+  readonly done: Deferred.Deferred<void, RequestTooLarge | StoreUnavailable>
 }
 
 interface Lane {
@@ -328,6 +344,18 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
     // The same lanes for a lookup without the SynchronizedRef (a lane, once made, lives as long as the limiter).
     const laneCache = new Map<string, Lane>()
     const lifetime = yield* Effect.scope
+    /** A shared store's error where nobody waits for the answer (a refund, a correction, a pause): logged. */
+    const logged =
+      (what: string, scope: string) =>
+      <A>(effect: Effect.Effect<A, StoreUnavailable>): Effect.Effect<A | undefined> =>
+        Effect.catch(effect, (error) =>
+          Effect.as(
+            Effect.logError(`rate limiter: could not ${what} in the shared store`).pipe(
+              Effect.annotateLogs({ scope, error: error.message })
+            ),
+            undefined
+          )
+        )
     // What each scope's rate-limit headers have shown (see internal/gates/reconcile.ts).
     const histories = new Map<string, Reconcile.History>()
 
@@ -398,12 +426,19 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
               probing.set(scope, now)
             }
           }
-          const decision = yield* store.take(scope, limits, waiter.cost, now)
+          const taken = yield* Effect.result(store.take(scope, limits, waiter.cost, now))
+          if (taken._tag === "Failure") {
+            yield* Deferred.fail(waiter.done, taken.failure)
+            return
+          }
+          const decision = taken.success
           if (decision._tag === "Admitted") {
             const granted = yield* Deferred.succeed(waiter.done, undefined)
             // The waiter left between the check and the take: give the units back.
             if (!granted) {
-              yield* store.adjust(scope, limits, { requests: -waiter.cost.requests, tokens: -waiter.cost.tokens }, now)
+              yield* store
+                .adjust(scope, limits, { requests: -waiter.cost.requests, tokens: -waiter.cost.tokens }, now)
+                .pipe(logged("refund", scope))
             }
             return
           }
@@ -441,7 +476,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
     // Nobody waiting in this scope and the buckets have room: take directly, without the queue and the
     // dispatcher (the common case under limits that do not bind, and most of the limiter's CPU otherwise).
     // Anything else — a queue, a probe, a pause, an empty bucket — goes through the FIFO queue.
-    const acquire = (scope: string, cost: Cost): Effect.Effect<Permit, RequestTooLarge> =>
+    const acquire = (scope: string, cost: Cost): Effect.Effect<Permit, RequestTooLarge | StoreUnavailable> =>
       Effect.flatMap(limitsOf(scope), (limits) => {
         const error = tooLarge(limits, cost)
         if (error !== undefined) return Effect.fail(error)
@@ -453,7 +488,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
             Effect.flatMap(Clock.currentTimeMillis, (now) =>
               Effect.map(store.take(scope, limits, cost, now), (decision) => [decision, now] as const)
             ),
-            ([decision, now]): Effect.Effect<Permit, RequestTooLarge> =>
+            ([decision, now]): Effect.Effect<Permit, RequestTooLarge | StoreUnavailable> =>
               decision._tag === "Admitted"
                 ? Effect.succeed({ scope, requests: cost.requests, tokens: cost.tokens, admittedAtMs: now })
                 : restore(queued(scope, cost))
@@ -461,10 +496,10 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
         )
       })
 
-    const queued = (scope: string, cost: Cost): Effect.Effect<Permit, RequestTooLarge> =>
+    const queued = (scope: string, cost: Cost): Effect.Effect<Permit, RequestTooLarge | StoreUnavailable> =>
       Effect.gen(function* () {
         const lane = yield* laneOf(scope)
-        const done = yield* Deferred.make<void, RequestTooLarge>()
+        const done = yield* Deferred.make<void, RequestTooLarge | StoreUnavailable>()
         yield* Effect.uninterruptibleMask((restore) =>
           Effect.suspend(() => {
             lane.pending++
@@ -499,7 +534,9 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
       Effect.gen(function* () {
         const limits = yield* limitsOf(scope)
         const now = yield* Clock.currentTimeMillis
-        yield* store.adjust(scope, limits, { requests: -cost.requests, tokens: -cost.tokens }, now)
+        yield* store
+          .adjust(scope, limits, { requests: -cost.requests, tokens: -cost.tokens }, now)
+          .pipe(logged("refund", scope))
         yield* pokeScope(scope)
       })
 
@@ -509,7 +546,9 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
         if (delta === 0 || (delta < 0 && !refundUnused)) return
         const limits = yield* limitsOf(permit.scope)
         const now = yield* Clock.currentTimeMillis
-        yield* store.adjust(permit.scope, limits, { requests: 0, tokens: delta }, now)
+        yield* store
+          .adjust(permit.scope, limits, { requests: 0, tokens: delta }, now)
+          .pipe(logged("settle", permit.scope))
         if (delta < 0) yield* pokeScope(permit.scope)
       })
 
@@ -563,15 +602,17 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
         }
         if (requests.floor !== undefined || tokens.floor !== undefined) {
           const now = yield* Clock.currentTimeMillis
-          yield* store.floor(
-            scope,
-            limits,
-            {
-              ...(requests.floor !== undefined ? { requests: requests.floor } : {}),
-              ...(tokens.floor !== undefined ? { tokens: tokens.floor } : {})
-            },
-            now
-          )
+          yield* store
+            .floor(
+              scope,
+              limits,
+              {
+                ...(requests.floor !== undefined ? { requests: requests.floor } : {}),
+                ...(tokens.floor !== undefined ? { tokens: tokens.floor } : {})
+              },
+              now
+            )
+            .pipe(logged("correct the buckets", scope))
         }
         // Wake the waiters behind the probe only once what it taught (limits, corrections) is in place: a
         // dispatcher woken earlier would admit the next request as if nothing were known.
@@ -583,7 +624,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
         const duration = Math.min(maxPauseMs, Math.max(0, ms ?? pauseWithoutHintMs))
         const limits = yield* limitsOf(scope)
         const now = yield* Clock.currentTimeMillis
-        yield* store.pause(scope, limits, now + duration, now)
+        yield* store.pause(scope, limits, now + duration, now).pipe(logged("close the gate", scope))
         yield* Effect.logWarning("rate limiter: gate closed after 429").pipe(
           Effect.annotateLogs({ scope, pauseMs: duration })
         )

@@ -31,6 +31,10 @@ export interface WireUsage {
   readonly prompt_tokens?: number | null | undefined
   readonly completion_tokens?: number | null | undefined
   readonly prompt_tokens_details?: { readonly cached_tokens?: number | null | undefined } | null | undefined
+  /** The Responses API's names: reasoning tokens are part of `output_tokens` (billed as output). */
+  readonly input_tokens?: number | null | undefined
+  readonly output_tokens?: number | null | undefined
+  readonly input_tokens_details?: { readonly cached_tokens?: number | null | undefined } | null | undefined
 }
 
 /**

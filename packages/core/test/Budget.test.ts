@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Budget from "../src/Budget.js"
@@ -31,6 +31,7 @@ describe("Budget", () => {
       const scope = yield* Scope.make()
       yield* budget.reserve("global", amount(0.7)).pipe(Scope.provide(scope))
       const refused = yield* Effect.flip(Effect.scoped(budget.reserve("global", amount(0.4))))
+      assert(refused._tag === "BudgetExceeded")
       expect(refused.reserved).toBeCloseTo(0.7)
       // Closing the call scope without settling releases the reservation.
       yield* Scope.close(scope, Exit.void)

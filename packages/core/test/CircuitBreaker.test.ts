@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
@@ -38,6 +38,7 @@ describe("CircuitBreaker", () => {
       expect(yield* breaker.state(scope)).toBe("open")
       const refused = yield* Effect.flip(guardOnce(breaker))
       expect(refused._tag).toBe("CircuitOpen")
+      assert(refused._tag === "CircuitOpen")
       expect(refused.closesAtMs).toBe(60_000)
       yield* TestClock.adjust(59_999)
       expect((yield* Effect.exit(guardOnce(breaker)))._tag).toBe("Failure")
@@ -63,6 +64,7 @@ describe("CircuitBreaker", () => {
       yield* breaker.record(scope, throttled)
       expect(yield* breaker.state(scope)).toBe("open")
       const refused = yield* Effect.flip(guardOnce(breaker))
+      assert(refused._tag === "CircuitOpen")
       expect(refused.closesAtMs).toBe(2000)
     })
   )
@@ -105,6 +107,7 @@ describe("CircuitBreaker", () => {
       yield* breaker.record(scope, { _tag: "Failure", error: new QuotaExceeded({ message: "pay up", status: 429 }) })
       const refused = yield* Effect.flip(breaker.checkFuse("key1:gpt-4o-mini"))
       expect(refused).toMatchObject({ _tag: "CircuitOpen", scope: "key1", reason: "QuotaExceeded" })
+      assert(refused._tag === "CircuitOpen")
       expect(refused.closesAtMs).toBeUndefined()
       expect((yield* Effect.exit(guardOnce(breaker)))._tag).toBe("Failure")
       yield* TestClock.adjust(3_600_000)

@@ -34,7 +34,7 @@ const runCall = (info: Gates.CallInfo, usage: Gates.Usage | undefined, outcome: 
       Effect.gen(function* () {
         const call = yield* gates.admit(info)
         // the outcome's own failure is the attempt's; a gate's refusal fails the call
-        yield* Effect.scoped(call.attempt("k1", outcomeOf(outcome))).pipe(
+        yield* Effect.scoped(call.attempt(info.keyId, outcomeOf(outcome))).pipe(
           Effect.catchIf(
             (error) => outcome._tag === "Failure" && error === outcome.error,
             () => Effect.void
@@ -239,6 +239,24 @@ describe("Gates.Call", () => {
     }).pipe(
       Effect.provide(
         Gates.layer().pipe(Layer.provideMerge(Layer.merge(Budget.layer({ ceilingUsd: 1 }), ModelLifecycle.layer())))
+      )
+    )
+  )
+})
+
+describe("Gates and the key's fuse", () => {
+  it.effect("the fuse is the key id of the call's scope value, whatever the scope string looks like", () =>
+    Effect.gen(function* () {
+      const quota = new QuotaExceeded({ message: "insufficient_quota", status: 429 })
+      // k1 blows its fuse; k2 shares the same (custom) limiter scope string but not the fuse
+      yield* runCall(chatCall("gpt-4o"), undefined, { _tag: "Failure", error: quota })
+      const refused = yield* Effect.flip(runCall(chatCall("gpt-4o"), undefined))
+      expect(refused).toMatchObject({ _tag: "CircuitOpen", scope: "k1" })
+      const other = yield* runCall({ ...chatCall("gpt-4o"), keyId: "k2" }, undefined)
+      expect(other.scope).toMatchObject({ keyId: "k2", key: "team:gpt-4o" })
+    }).pipe(
+      Effect.provide(
+        Gates.layer({ scopeOf: (info) => `team:${info.model}` }).pipe(Layer.provide(CircuitBreaker.layer()))
       )
     )
   )

@@ -307,13 +307,14 @@ export const validate = <E, R>(
  * - `quota`: the account is out of quota (`QuotaExceeded`, 429 `insufficient_quota`)
  * - `auth`: the key was refused after a credentials refresh, or could not be read
  * - `circuit`: the circuit breaker's fuse blew for the key
+ * - `store`: the shared gate store (Redis) stayed unreachable past its deadline (`StoreUnavailable`)
  * - `interrupted`: `shutdown` completed or the run was interrupted
  *
  * @since 0.1.0
  * @category models
  */
 export interface Stopped {
-  readonly reason: "budget" | "quota" | "auth" | "circuit" | "interrupted"
+  readonly reason: "budget" | "quota" | "auth" | "circuit" | "store" | "interrupted"
   readonly message: string
   /** The error that stopped the job, if one did. */
   readonly error?: Errors.OpenAiError | undefined
@@ -708,6 +709,8 @@ const stopReason = (error: Errors.OpenAiError): Stopped | undefined => {
       return { reason: "auth", message: `${error._tag}: ${error.message}`, error }
     case "CircuitOpen":
       return error.closesAtMs === undefined ? { reason: "circuit", message: error.message, error } : undefined
+    case "StoreUnavailable":
+      return { reason: "store", message: error.message, error }
     default:
       return undefined
   }
@@ -735,7 +738,8 @@ const senders: {
   ) => Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError>
 } = {
   "/v1/chat/completions": (client, body) => client.chat.completions.create(body as never),
-  "/v1/embeddings": (client, body) => client.embeddings.create(body as never)
+  "/v1/embeddings": (client, body) => client.embeddings.create(body as never),
+  "/v1/responses": (client, body) => client.responses.create(body as never)
 }
 
 /** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */

@@ -18,6 +18,13 @@ export * as Sse from "./Sse.js"
 export * as ChatStream from "./ChatStream.js"
 
 /**
+ * Streamed Responses (the Responses API): semantic events, the gated `stream` call, text deltas, the final Response.
+ *
+ * @since 0.3.0
+ */
+export * as ResponseStream from "./ResponseStream.js"
+
+/**
  * Adapters to Web `ReadableStream`, Node `Readable` and SSE bytes for relaying.
  *
  * @since 0.1.0

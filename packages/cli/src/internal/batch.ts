@@ -12,6 +12,8 @@ import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
 import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
 import { render } from "./progress.js"
+import * as ScaleOut from "./redis.js"
+import { shardLines } from "./shard.js"
 import { Reasons } from "./watch.js"
 import { tableArgs } from "./tables.js"
 
@@ -61,6 +63,7 @@ export const resumeCommand = (flags: BatchFlags, extra: ReadonlyArray<string> = 
   if (flags.json) args.push("--json")
   if (flags.report !== undefined) args.push("--report", flags.report)
   args.push(...tableArgs(flags.tables))
+  args.push(...ScaleOut.resumeArgs(flags.redis))
   return [...args, ...extra].map(quote).join(" ")
 }
 
@@ -78,6 +81,7 @@ export const exitCodeOf = (summary: Batch.Summary): number => {
     case "quota":
     case "auth":
     case "circuit":
+    case "store":
       return ExitCode.terminal
     case "interrupted":
       return ExitCode.interrupted
@@ -125,6 +129,11 @@ const report = (flags: BatchFlags, summary: Batch.Summary, code: number, reasons
           `stopped: the circuit breaker fused the key (${stopped.message}). ${pending}. Fix the cause, then continue with:\n  ${resumeCommand(flags)}`
         )
         break
+      case "store":
+        yield* err(
+          `stopped: Redis stayed unreachable (${stopped.message}). ${pending}; nothing was sent without a reservation. Bring Redis back (or raise --redis-wait-seconds), then continue with:\n  ${resumeCommand(flags)}`
+        )
+        break
       case "interrupted":
         yield* err(
           `interrupted: ${pending}; every finished request is in ${flags.output}. Resume with:\n  ${resumeCommand(flags)}`
@@ -161,7 +170,7 @@ const explain = (error: Batch.RunError, flags: BatchFlags): string => {
       return [
         `${flags.input}: ${error.badLines.length} of ${error.lines} lines are invalid; nothing was sent and ${flags.output} was not touched.`,
         ...error.problems.map((problem) => `  ${Batch.formatProblem(problem)}`),
-        `Fix these lines (format: {"custom_id","method":"POST","url":"/v1/chat/completions"|"/v1/embeddings","body":{…}}) and run again.`
+        `Fix these lines (format: {"custom_id","method":"POST","url":"/v1/chat/completions"|"/v1/embeddings"|"/v1/responses","body":{…}}) and run again.`
       ].join("\n")
     case "OutputExists":
       return `${error.path} already exists. Add --resume to continue it (finished custom_ids are skipped) or --overwrite to start over.`
@@ -231,7 +240,10 @@ export const runBatch = (
             render(progress, process.stderr.isTTY === true, colors(process.stderr), () => reasons.inFlight)
           )
     const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
+    // --shard: this process's lines only (internal/shard.ts); `input` names the file, which the stream no longer does.
+    const lines = shardLines(Batch.linesFromFile(flags.input), flags.redis?.shard)
     const common = {
+      input: flags.input,
       output: flags.output,
       mode,
       retryFailed: flags.retryFailed,
@@ -239,11 +251,11 @@ export const runBatch = (
       progress
     } as const
     const job = flags.remote
-      ? Batch.remote(Batch.linesFromFile(flags.input), {
+      ? Batch.remote(lines, {
           ...common,
           onCreated: (id) => err(`created remote batch ${id} (24 h window); waiting for it to finish`)
         })
-      : Batch.run(Batch.linesFromFile(flags.input), {
+      : Batch.run(lines, {
           ...common,
           concurrency: flags.concurrency ?? 16,
           gracePeriod: `${flags.graceSeconds ?? 10} seconds`

@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import { type Errors, OpenAi, OpenAiConfig, Retry } from "@sluice/core"
-import { ChatStream } from "@sluice/stream"
+import { type Errors, OpenAi, OpenAiConfig, Responses, Retry } from "@sluice/core"
+import { ChatStream, ResponseStream } from "@sluice/stream"
 import { Duration, Effect, Layer, Schedule, Stream } from "effect"
 import type { ChatFlags } from "./check.js"
 import { baseUrlOf, credentials } from "./client.js"
@@ -56,6 +56,16 @@ export const hint = (error: Errors.OpenAiError): string => {
       return "the server redirected the request (not followed, the key was not sent): set --base-url to the final address"
     case "InvalidOptions":
       return "an option is out of range: fix the value named above"
+    case "StoreUnavailable":
+      return "Redis stayed unreachable: check --redis / SLUICE_REDIS_URL and that redis-server is up"
+    case "Refused":
+      return "the model refused to answer: rephrase the question"
+    case "StructuredOutputInvalid":
+      return "the answer did not have the requested shape: try again, or raise --max-tokens"
+    case "ToolLoopExceeded":
+      return "the model kept calling tools: raise the turn limit or check the tools"
+    default:
+      return "see the message above"
   }
 }
 
@@ -72,6 +82,36 @@ export const codeOf = (error: Errors.OpenAiError): number =>
 
 const isOpenAiError = (error: unknown): error is Errors.OpenAiError =>
   typeof error === "object" && error !== null && "_tag" in error && "retryable" in error
+
+/**
+ * One attempt at the answer on the API the flags name, streamed or whole; every piece of text goes to `print`.
+ * Retries are the caller's (one attempt per call here).
+ */
+const answerOnce = (
+  flags: ChatFlags,
+  timeout: Duration.Duration,
+  print: (text: string) => Effect.Effect<void>
+): Effect.Effect<void, Errors.OpenAiError, OpenAi.OpenAi> => {
+  const streamOptions = { firstTokenTimeout: timeout, retry: { maxAttempts: 1 } }
+  if (flags.api === "responses") {
+    const request = { model: flags.model, input: flags.prompt, max_output_tokens: flags.maxTokens }
+    return flags.stream
+      ? ResponseStream.stream(request, streamOptions).pipe(ResponseStream.textDeltas, Stream.runForEach(print))
+      : Effect.flatMap(OpenAi.OpenAi, (openai) => openai.responses.create(request)).pipe(
+          Effect.flatMap((response) => print(Responses.outputText(response.body)))
+        )
+  }
+  const request = {
+    model: flags.model,
+    messages: [{ role: "user" as const, content: flags.prompt }],
+    max_completion_tokens: flags.maxTokens
+  }
+  return flags.stream
+    ? ChatStream.stream(request, streamOptions).pipe(ChatStream.textDeltas, Stream.runForEach(print))
+    : Effect.flatMap(OpenAi.OpenAi, (openai) => openai.chat.completions.create(request)).pipe(
+        Effect.flatMap((response) => print(response.body.choices[0]?.message.content ?? ""))
+      )
+}
 
 /** @internal */
 export const chat = (flags: ChatFlags): Effect.Effect<number> =>
@@ -106,32 +146,15 @@ export const chat = (flags: ChatFlags): Effect.Effect<number> =>
       ),
       Layer.provide(keys)
     )
-    const request = {
-      model: flags.model,
-      messages: [{ role: "user" as const, content: flags.prompt }],
-      max_completion_tokens: flags.maxTokens
-    }
     // Once text is on the terminal, a retry would print the answer twice: nothing is retried after that.
     let printed = false
-    const once: Effect.Effect<void, Errors.OpenAiError, OpenAi.OpenAi> = flags.stream
-      ? ChatStream.stream(request, { firstTokenTimeout: timeout, retry: { maxAttempts: 1 } }).pipe(
-          ChatStream.textDeltas,
-          Stream.runForEach((text) =>
-            Effect.sync(() => {
-              watch.done()
-              printed = true
-              process.stdout.write(text)
-            })
-          )
-        )
-      : Effect.flatMap(OpenAi.OpenAi, (openai) => openai.chat.completions.create(request)).pipe(
-          Effect.flatMap((response) =>
-            Effect.sync(() => {
-              printed = true
-              process.stdout.write(response.body.choices[0]?.message.content ?? "")
-            })
-          )
-        )
+    const print = (text: string) =>
+      Effect.sync(() => {
+        watch.done()
+        printed = true
+        process.stdout.write(text)
+      })
+    const once = answerOnce(flags, timeout, print)
     const policy = Retry.policy({ maxAttempts })
     const answer = Effect.gen(function* () {
       // The policy's schedule stepped by hand (it sleeps the delay it chose): each retry is announced before.

@@ -6,6 +6,8 @@
  */
 import * as NodeFs from "node:fs"
 import type { BatchFlags } from "./batch.js"
+import type { MergeFlags } from "./merge.js"
+import * as ScaleOut from "./redis.js"
 import { checkTables, type TableFiles } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
 
@@ -31,6 +33,8 @@ export interface RawBatchFlags {
   /** --prices / --lifecycle (tables.ts). */
   readonly prices: string | undefined
   readonly lifecycle: string | undefined
+  /** `--redis`, `--budget-name`, `--redis-wait-seconds`, `--shard` (internal/redis.ts). */
+  readonly redis?: ScaleOut.RawRedisFlags | undefined
 }
 
 /**
@@ -53,6 +57,7 @@ export const checkBatch = (raw: RawBatchFlags): BatchFlags | number => {
     { min: 0, max: 3600 },
     "seconds for requests in flight after Ctrl-C"
   )
+  const redis = raw.redis === undefined ? undefined : ScaleOut.check(checks, raw.redis)
   if (raw.resume && raw.overwrite) {
     checks.fail("--resume and --overwrite exclude each other: --resume continues the output, --overwrite replaces it")
   }
@@ -124,8 +129,54 @@ export const checkBatch = (raw: RawBatchFlags): BatchFlags | number => {
     remote: raw.remote,
     json: raw.json,
     report: raw.report,
-    graceSeconds
+    graceSeconds,
+    ...(redis === undefined ? {} : { redis })
   }
+}
+
+/** The flags of `sluice merge` as typed. @internal */
+export interface RawMergeFlags {
+  readonly input: string
+  readonly output: string
+  readonly parts: ReadonlyArray<string>
+  readonly overwrite: boolean
+}
+
+/**
+ * Every check of `sluice merge`: the input and each shard output exist and are files, the merged output is none of
+ * them, and an existing one needs `--overwrite`.
+ *
+ * @internal
+ */
+export const checkMerge = (raw: RawMergeFlags): MergeFlags | number => {
+  const checks = new Checks("merge")
+  checkInput(checks, raw.input)
+  for (const part of raw.parts) {
+    const stat = NodeFs.statSync(part, { throwIfNoEntry: false })
+    if (stat === undefined)
+      checks.fail(`the shard output ${show(part)} does not exist; expected an output of sluice batch --shard`)
+    else if (!stat.isFile()) checks.fail(`the shard output ${show(part)} is not a file`)
+  }
+  const output = raw.output
+  if (output.trim() === "") checks.fail(`-o/--output ${show(output)}: empty; expected the path of the merged file`)
+  else {
+    checkWritable(checks, "-o/--output", output)
+    const target = canonical(output)
+    for (const [what, path] of [
+      ["the --input file", raw.input],
+      ...raw.parts.map((p) => ["a shard output", p] as const)
+    ]) {
+      if (path.trim() !== "" && canonical(path) === target) {
+        checks.fail(`-o/--output ${show(output)} is ${what}; the merged output goes to a file of its own`)
+      }
+    }
+    if (!raw.overwrite && NodeFs.statSync(output, { throwIfNoEntry: false }) !== undefined) {
+      checks.fail(`-o/--output ${show(output)} already exists; add --overwrite to replace it`)
+    }
+  }
+  const code = checks.report()
+  if (code !== undefined) return code
+  return { input: raw.input, output, parts: raw.parts, overwrite: raw.overwrite }
 }
 
 /** The input exists, is a readable file and has at least one non-blank line. */
@@ -164,6 +215,8 @@ const checkInput = (checks: Checks, input: string): boolean => {
 export interface ChatFlags {
   readonly prompt: string
   readonly model: string
+  /** Which API answers: Chat Completions (the default) or Responses. */
+  readonly api: "chat" | "responses"
   readonly maxTokens: number
   readonly stream: boolean
   /** Per attempt: to the first token (streaming) or to the whole answer (`--no-stream`). */
@@ -201,6 +254,7 @@ export const checkChat = (raw: {
   readonly allowInsecure: boolean
   readonly prices: string | undefined
   readonly lifecycle: string | undefined
+  readonly api?: string | undefined
 }): ChatFlags | number => {
   const checks = new Checks("chat")
   if (raw.prompt.trim().length === 0) {
@@ -215,6 +269,10 @@ export const checkChat = (raw: {
     "seconds per attempt"
   )
   const maxRetries = checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 10 }, "retries")
+  const api = raw.api ?? "chat"
+  if (api !== "chat" && api !== "responses") {
+    checks.fail(`--api ${show(api)}: expected chat (Chat Completions, the default) or responses (the Responses API)`)
+  }
   checks.baseUrl(raw.baseUrl, raw.allowInsecure)
   checkKeyFile(checks, raw.apiKeyFile)
   const tables = checkTables(checks, raw)
@@ -224,6 +282,7 @@ export const checkChat = (raw: {
     tables,
     prompt: raw.prompt,
     model,
+    api: api === "responses" ? "responses" : "chat",
     maxTokens: maxTokens ?? chatDefaults.maxTokens,
     stream: !raw.noStream,
     timeoutSeconds: timeoutSeconds ?? (raw.noStream ? chatDefaults.noStreamSeconds : chatDefaults.firstTokenSeconds),

@@ -4,11 +4,23 @@
  * @internal
  */
 import * as Fs from "node:fs"
-import { Credentials, OpenAi, OpenAiConfig, Telemetry } from "@sluice/core"
+import {
+  Concurrency,
+  Credentials,
+  Gates,
+  ModelLifecycle,
+  OpenAi,
+  OpenAiConfig,
+  Pricing,
+  Telemetry,
+  Tokens
+} from "@sluice/core"
+import { RedisBreaker, RedisBudget, RedisLimiter, RedisStore } from "@sluice/redis"
 import { Batch } from "@sluice/stream"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import type { RedisFlags } from "./redis.js"
 import { layerReasons, Reasons } from "./watch.js"
-import { gatesWithTables } from "./tableGates.js"
+import { gatesWithTables, tableOptions } from "./tableGates.js"
 import type { TableFiles } from "./tables.js"
 
 /** @internal */
@@ -26,6 +38,8 @@ export interface ClientFlags {
   readonly staticKey?: string | undefined
   /** `--prices` / `--lifecycle` (tables.ts). */
   readonly tables?: TableFiles | undefined
+  /** `--redis` and friends: gates shared through Redis (internal/redis.ts). */
+  readonly redis?: RedisFlags | undefined
 }
 
 /**
@@ -62,7 +76,55 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
   return Credentials.fromConfig()
 }
 
+/**
+ * With a Redis: the gates of `Gates.layerDefaults`, with the rate limiter's buckets, the breaker's fuse and openings,
+ * and the budget shared through Redis; one connection for all of them. The tables of `--prices` / `--lifecycle`
+ * apply as without Redis, and the prices are also provided as `Pricing` for the batch summary.
+ */
+const sharedGatesOf = (flags: ClientFlags, url: string) =>
+  Layer.unwrap(
+    Effect.map(Effect.fromResult(tableOptions(flags.tables)), (tables) =>
+      Layer.merge(sharedGatesWith(flags, url, tables), Pricing.layer(tables.pricing))
+    )
+  )
+
+const sharedGatesWith = (
+  flags: ClientFlags,
+  url: string,
+  tables: Pick<Gates.DefaultsOptions, "pricing" | "modelLifecycle">
+) => {
+  const rateLimiter = {
+    ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),
+    ...(flags.tpm === undefined ? {} : { tokensPerMinute: flags.tpm })
+  }
+  const shared = Layer.mergeAll(
+    RedisLimiter.layer(rateLimiter),
+    RedisBreaker.layer(),
+    flags.budgetUsd === undefined
+      ? Layer.empty
+      : RedisBudget.layer({ name: flags.redis?.budgetName ?? "default", ceilingUsd: flags.budgetUsd })
+  ).pipe(
+    Layer.provide(
+      RedisStore.layer({
+        url,
+        ...(flags.redis?.waitSeconds === undefined ? {} : { waitMs: flags.redis.waitSeconds * 1000 })
+      })
+    )
+  )
+  const services = Layer.mergeAll(
+    Concurrency.layer({ permits: flags.concurrency ?? 16 }),
+    ModelLifecycle.layer(tables.modelLifecycle === false ? {} : tables.modelLifecycle),
+    Pricing.layer(tables.pricing),
+    Tokens.layer(),
+    shared
+  )
+  return Gates.layer().pipe(Layer.provide(services))
+}
+
 const gatesOf = (flags: ClientFlags) =>
+  flags.redis?.url !== undefined ? sharedGatesOf(flags, flags.redis.url) : localGatesOf(flags)
+
+const localGatesOf = (flags: ClientFlags) =>
   gatesWithTables(flags.tables, {
     rateLimiter: {
       ...(flags.rpm === undefined ? {} : { requestsPerMinute: flags.rpm }),

@@ -38,7 +38,8 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, ReadonlyArra
     ["chat", "hi", "--api-key-file", "/nonexistent/key"],
     ["--api-key-file /nonexistent/key", "cannot read it"]
   ],
-  ["a repeated flag", ["chat", "hi", "--model", "a", "--model", "b"], ["--model is given 2 times (a, b)"]]
+  ["a repeated flag", ["chat", "hi", "--model", "a", "--model", "b"], ["--model is given 2 times (a, b)"]],
+  ["an unknown --api", ["chat", "hi", "--api", "completions"], ["--api completions: expected chat", "or responses"]]
 ]
 
 describe.concurrent("sluice chat: bad input", { timeout: 120_000 }, () => {

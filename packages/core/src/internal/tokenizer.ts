@@ -8,6 +8,7 @@
 import * as Cache from "effect/Cache"
 import * as Effect from "effect/Effect"
 import * as LongText from "./longText.js"
+import * as ResponsesTokens from "./responses/tokens.js"
 
 /** @internal */
 export type Encoding = "o200k_base" | "cl100k_base"
@@ -184,14 +185,9 @@ export const countPrompt = (count: Counter, path: string, body: unknown): number
   }
   if (path.startsWith("/embeddings")) return countEmbeddingInput(count, body["input"])
   if (body["prompt"] !== undefined) return countEmbeddingInput(count, body["prompt"])
-  if (body["input"] !== undefined) {
-    // Responses API: a string or a list of message-like items.
-    const input = body["input"]
-    const instructions = typeof body["instructions"] === "string" ? count(body["instructions"]) : 0
-    if (typeof input === "string") return instructions + count(input) + overhead.replyPriming
-    if (Array.isArray(input)) {
-      return instructions + countMessages(count, input) + overhead.replyPriming + countTools(count, body)
-    }
+  // Responses API: instructions, a string or items, tools and the text.format schema.
+  if (path.startsWith("/responses") || body["input"] !== undefined) {
+    return ResponsesTokens.countPrompt(count, body, (content) => countContent(count, content), overhead)
   }
   return 0
 }

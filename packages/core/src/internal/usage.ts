@@ -11,12 +11,14 @@ const count = (value: unknown): number => (typeof value === "number" && Number.i
 
 export const fromWire = (usage: WireUsage | null | undefined): Usage | undefined => {
   if (usage == null || typeof usage !== "object") return undefined
-  const promptTokens = count(usage.prompt_tokens)
+  // Chat Completions' names, else the Responses API's (input/output tokens, reasoning counted in the output).
+  const promptTokens = count(usage.prompt_tokens ?? usage.input_tokens)
+  const details = usage.prompt_tokens_details ?? usage.input_tokens_details
   return {
     promptTokens,
-    completionTokens: count(usage.completion_tokens),
+    completionTokens: count(usage.completion_tokens ?? usage.output_tokens),
     // Cached tokens are part of the prompt: never more than it, whatever a server says.
-    cachedPromptTokens: Math.min(promptTokens, count(usage.prompt_tokens_details?.cached_tokens))
+    cachedPromptTokens: Math.min(promptTokens, count(details?.cached_tokens))
   }
 }
 

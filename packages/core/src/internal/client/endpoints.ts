@@ -16,6 +16,7 @@ import { fastChatCompletion } from "../fastChat.js"
 import * as Validate from "../validate.js"
 import { call } from "./call.js"
 import type { CallSpec, Client } from "./spec.js"
+import * as Responses from "../responses/endpoint.js"
 import { stream } from "./stream.js"
 import { isStream, jsonDecoder, segment } from "./wire.js"
 
@@ -225,5 +226,6 @@ export const service = (client: Client): Omit<Service, "config"> => ({
   embeddings: embeddings(client),
   models: models(client),
   files: files(client),
-  batches: batches(client)
+  batches: batches(client),
+  responses: Responses.responses(client)
 })

@@ -82,7 +82,13 @@ export const callInfo = <A>(spec: CallSpec<A>, keyId: string): Gates.CallInfo =>
 export const responseDetails = (body: unknown, requestId: string | undefined): Gates.ResponseDetails => {
   const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {}
   const choices = Array.isArray(record.choices) ? (record.choices as Array<{ finish_reason?: unknown }>) : []
-  const finishReason = choices[0]?.finish_reason
+  // A Response (the Responses API) has a status instead of choices: `incomplete` says why in incomplete_details.
+  const incomplete = record.incomplete_details as { reason?: unknown } | null | undefined
+  const finishReason = Array.isArray(record.choices)
+    ? choices[0]?.finish_reason
+    : record.status === "incomplete" && typeof incomplete?.reason === "string"
+      ? incomplete.reason
+      : record.status
   return {
     requestId,
     finishReason: typeof finishReason === "string" ? finishReason : undefined,

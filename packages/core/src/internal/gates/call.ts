@@ -21,8 +21,8 @@ import * as Usage from "../../Usage.js"
 
 export const maxOutputTokensOf = (body: unknown): number => {
   if (typeof body !== "object" || body === null) return 0
-  const record = body as { max_completion_tokens?: unknown; max_tokens?: unknown }
-  const value = record.max_completion_tokens ?? record.max_tokens
+  const record = body as { max_completion_tokens?: unknown; max_tokens?: unknown; max_output_tokens?: unknown }
+  const value = record.max_completion_tokens ?? record.max_tokens ?? record.max_output_tokens
   return typeof value === "number" && Number.isFinite(value) ? value : 0
 }
 
@@ -122,7 +122,8 @@ const admitEstimated = (
     const fused = (reservation: Budget.Reservation | undefined) =>
       Effect.suspend(() => {
         const call = callOf(gates, info, scope, estimate, price, reservation)
-        return breaker === undefined ? Effect.succeed(call) : Effect.as(breaker.checkFuse(scope.key), call)
+        // The fuse is the key's: its id comes from the scope value, never parsed back out of the scope string.
+        return breaker === undefined ? Effect.succeed(call) : Effect.as(breaker.checkFuse(scope.key, scope.keyId), call)
       })
     if (budget === undefined || info.model === undefined || !budget.enforced(scope.budget)) return fused(undefined)
     if (price === undefined) return Effect.fail(new PriceUnknown({ model: info.model }))
@@ -167,7 +168,7 @@ const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallSc
   const { breaker, limiter } = call.gates
   // The attempt's permit: the server's later charge for this request is not read as another client's usage.
   const observed = limiter === undefined ? undefined : limiter.observe(at.key, response.snapshot, call.permit)
-  const recorded = breaker === undefined ? undefined : breaker.record(at.key, successOutcome)
+  const recorded = breaker === undefined ? undefined : breaker.record(at.key, successOutcome, at.keyId)
   if (observed === undefined) return recorded === undefined ? Effect.succeed(response) : Effect.as(recorded, response)
   return Effect.as(recorded === undefined ? observed : Effect.andThen(observed, recorded), response)
 }
@@ -184,7 +185,7 @@ const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiEr
       yield* limiter.observe(at.key, snapshot ?? RateLimitSnapshot.make({}), call.permit)
       if (error._tag === "RateLimited") yield* limiter.pause(at.key, pauseHint(error))
     }
-    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error })
+    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error }, at.keyId)
   })
 
 /** One attempt, one pass: guard → limiter → permit → `send` → observe, in the scope of the key it sends with. */
@@ -210,7 +211,7 @@ const attempt =
           return then
         })
       }
-      if (breaker !== undefined) admitted = Effect.andThen(breaker.guard(at.key), admitted)
+      if (breaker !== undefined) admitted = Effect.andThen(breaker.guard(at.key, at.keyId), admitted)
       return admitted.pipe(
         Effect.tapError((error) => observeFailure(call, at, error)),
         Effect.flatMap((response) => observe(call, at, response))

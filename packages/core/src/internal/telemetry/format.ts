@@ -10,7 +10,9 @@ const literalSegments = new Set([
   "embeddings",
   "models",
   "files",
-  "batches"
+  "batches",
+  "responses",
+  "input_tokens"
 ])
 
 /**
@@ -25,7 +27,11 @@ export const endpointOf = (path: string): string => {
 
 /** The GenAI semantic-convention operation name of an endpoint, when it has one. */
 export const operationOf = (path: string): string | undefined =>
-  path.startsWith("/chat/completions") ? "chat" : path.startsWith("/embeddings") ? "embeddings" : undefined
+  path.startsWith("/chat/completions") || path === "/responses"
+    ? "chat"
+    : path.startsWith("/embeddings")
+      ? "embeddings"
+      : undefined
 
 /** Defence in depth: the client already scrubs keys from error bodies; telemetry never trusts that alone. */
 export const scrubSecrets = (text: string): string =>

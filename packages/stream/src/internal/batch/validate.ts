@@ -3,11 +3,11 @@
  *
  * @internal
  */
-import { ChatCompletions, Decoding, Embeddings } from "@sluice/core"
+import { ChatCompletions, Decoding, Embeddings, Responses } from "@sluice/core"
 import * as Result from "effect/Result"
 
 /** @internal */
-export const endpoints = ["/v1/chat/completions", "/v1/embeddings"] as const
+export const endpoints = ["/v1/chat/completions", "/v1/embeddings", "/v1/responses"] as const
 
 /** @internal */
 export type Endpoint = (typeof endpoints)[number]
@@ -35,7 +35,8 @@ export interface Parsed {
 // Core's tolerant decoders: compiled once, and a failure lists every problem of the line, not only the first.
 const decoders: Record<Endpoint, Decoding.Decoder<unknown>> = {
   "/v1/chat/completions": Decoding.decoder(ChatCompletions.Request),
-  "/v1/embeddings": Decoding.decoder(Embeddings.Request)
+  "/v1/embeddings": Decoding.decoder(Embeddings.Request),
+  "/v1/responses": Decoding.decoder(Responses.Request)
 }
 
 const show = (value: unknown): string => {

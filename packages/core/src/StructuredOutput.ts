@@ -1,0 +1,236 @@
+/**
+ * Structured outputs with Effect Schema, on both APIs: a `Schema` becomes the JSON Schema of OpenAI's strict mode
+ * (`response_format` for Chat Completions, `text.format` for Responses), and the reply is decoded back into the
+ * Schema's type. A Schema strict mode cannot express is refused before anything is sent (`InvalidRequest` naming
+ * the field); a reply that does not decode fails with `StructuredOutputInvalid` (carrying the raw text), a refusal
+ * with `Refused`.
+ *
+ * @since 0.3.0
+ */
+import { Effect, Result, type Schema } from "effect"
+import type * as JsonSchema from "effect/JsonSchema"
+import type * as ChatCompletions from "./ChatCompletions.js"
+import {
+  InvalidRequest,
+  type OpenAiError,
+  type Refused,
+  type ServerError,
+  type StructuredOutputInvalid
+} from "./Errors.js"
+import * as Decode from "./internal/structuredOutput/decode.js"
+import * as Strict from "./internal/structuredOutput/strict.js"
+import * as OpenAi from "./OpenAi.js"
+import type * as Responses from "./Responses.js"
+
+/**
+ * A Schema ready for strict structured outputs: its name, the generated JSON Schema and the codec that decodes
+ * replies.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Format<A> {
+  readonly name: string
+  readonly description: string | undefined
+  /** The strict-mode JSON Schema sent to the server. */
+  readonly jsonSchema: JsonSchema.JsonSchema
+  /** @internal */
+  readonly strict: Strict.Strict<A>
+}
+
+/**
+ * Options of {@link make}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Options {
+  /** The schema's name as the API sees it: 1–64 of `a-z A-Z 0-9 _ -`. */
+  readonly name: string
+  readonly description?: string | undefined
+}
+
+/**
+ * Strict mode's limits: nesting depth, properties in all, values of one enum.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const limits: { readonly depth: number; readonly properties: number; readonly enumValues: number } =
+  Strict.limits
+
+const namePattern = /^[a-zA-Z0-9_-]{1,64}$/
+
+/**
+ * Prepares a Schema for structured outputs. Optional fields become required nullable ones, tuples and records are
+ * re-encoded for the wire (and decoded back), constraints strict mode lacks are checked while decoding. Fails with
+ * `InvalidRequest` when the name is not allowed or strict mode cannot express a field (a `Schema.Unknown`, a root
+ * that is not a struct, nesting past 10 levels …); `path` names the field.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const make = <A, I>(
+  schema: Schema.ConstraintCodec<A, I>,
+  options: Options
+): Effect.Effect<Format<A>, InvalidRequest> =>
+  Effect.suspend(() => {
+    if (!namePattern.test(options.name)) {
+      return Effect.fail(
+        new InvalidRequest({
+          message: `structured output name ${JSON.stringify(options.name)} must be 1-64 characters of a-z, A-Z, 0-9, _ and -`,
+          path: "name"
+        })
+      )
+    }
+    const strict = Strict.toStrict(schema, `structured output ${options.name}`)
+    if (Result.isFailure(strict)) return Effect.fail(strict.failure)
+    return Effect.succeed({
+      name: options.name,
+      description: options.description,
+      jsonSchema: strict.success.jsonSchema,
+      strict: strict.success
+    })
+  })
+
+/**
+ * `response_format` for a chat completion request.
+ *
+ * @since 0.3.0
+ * @category wire
+ */
+export const responseFormat = <A>(format: Format<A>): NonNullable<ChatCompletions.Request["response_format"]> => ({
+  type: "json_schema",
+  json_schema: {
+    name: format.name,
+    ...(format.description === undefined ? {} : { description: format.description }),
+    schema: format.jsonSchema as Record<string, unknown>,
+    strict: true
+  }
+})
+
+/**
+ * `text.format` for a Responses request.
+ *
+ * @since 0.3.0
+ * @category wire
+ */
+export const textFormat = <A>(format: Format<A>): Responses.TextFormat => ({
+  type: "json_schema",
+  name: format.name,
+  ...(format.description === undefined ? {} : { description: format.description }),
+  schema: format.jsonSchema as Record<string, unknown>,
+  strict: true
+})
+
+/**
+ * Decodes reply text (JSON) into the Schema's type.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const decode = <A>(
+  format: Format<A>,
+  text: string,
+  requestId?: string | undefined
+): Effect.Effect<A, StructuredOutputInvalid> => Decode.decodeText(format, text, requestId)
+
+/**
+ * Decodes choice 0 of a chat completion: a refusal fails with `Refused`, a reply cut short (`finish_reason`
+ * `length` or `content_filter`) or one that does not decode with `StructuredOutputInvalid`.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const fromChatCompletion = <A>(
+  format: Format<A>,
+  completion: ChatCompletions.ChatCompletion,
+  requestId?: string | undefined
+): Effect.Effect<A, StructuredOutputInvalid | Refused> => Decode.fromChatCompletion(format, completion, requestId)
+
+/**
+ * Decodes a Response's output text: a refusal fails with `Refused`, an `incomplete` response or one that does not
+ * decode with `StructuredOutputInvalid`, a `failed` one with `ServerError`.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const fromResponse = <A>(
+  format: Format<A>,
+  response: Responses.Response,
+  requestId?: string | undefined
+): Effect.Effect<A, StructuredOutputInvalid | Refused | ServerError> => Decode.fromResponse(format, response, requestId)
+
+/**
+ * A decoded reply and the response it came from.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Parsed<A, B> {
+  readonly value: A
+  readonly response: OpenAi.Response<B>
+}
+
+/**
+ * A chat completion with `response_format` set from `format`, decoded. Every gate applies as to any
+ * `chat.completions.create`.
+ *
+ * @since 0.3.0
+ * @category calls
+ */
+export const chat = <A>(
+  format: Format<A>,
+  request: Omit<ChatCompletions.Request, "response_format">,
+  options?: OpenAi.CallOptions
+): Effect.Effect<Parsed<A, ChatCompletions.ChatCompletion>, OpenAiError, OpenAi.OpenAi> =>
+  Effect.gen(function* () {
+    const openai = yield* OpenAi.OpenAi
+    const response = yield* openai.chat.completions.create(
+      { ...request, response_format: responseFormat(format) },
+      options
+    )
+    const value = yield* fromChatCompletion(format, response.body, response.requestId)
+    return { value, response }
+  })
+
+/**
+ * Options of {@link respond}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface RespondOptions extends OpenAi.CallOptions {
+  /**
+   * Also send the chat API's `response_format` in the body. For servers whose `/responses` is a converter to chat
+   * that drops `text.format` but copies other fields (llama.cpp's llama-server): they then constrain the answer.
+   * OpenAI refuses an unknown parameter, so this is off by default.
+   */
+  readonly chatResponseFormat?: boolean | undefined
+}
+
+/**
+ * A Responses call with `text.format` set from `format`, decoded. Every gate applies as to any
+ * `responses.create`.
+ *
+ * @since 0.3.0
+ * @category calls
+ */
+export const respond = <A>(
+  format: Format<A>,
+  request: Responses.Request,
+  options?: RespondOptions
+): Effect.Effect<Parsed<A, Responses.Response>, OpenAiError, OpenAi.OpenAi> =>
+  Effect.gen(function* () {
+    const openai = yield* OpenAi.OpenAi
+    const { chatResponseFormat, ...callOptions } = options ?? {}
+    const body: Responses.Request = {
+      ...request,
+      text: { ...request.text, format: textFormat(format) },
+      // Unknown fields pass the request schema unchanged.
+      ...(chatResponseFormat === true ? ({ response_format: responseFormat(format) } as object) : {})
+    }
+    const response = yield* openai.responses.create(body, callOptions)
+    const value = yield* fromResponse(format, response.body, response.requestId)
+    return { value, response }
+  })

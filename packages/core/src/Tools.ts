@@ -1,0 +1,291 @@
+/**
+ * Tools: a function the model may call, defined by an Effect `Schema` for its parameters and an Effect handler,
+ * and the loop that runs them on either API. The parameters become a strict function tool (the JSON Schema of
+ * structured outputs, so the model's arguments match it); the arguments are decoded into the Schema's type before
+ * the handler sees them. Every turn of the loop is an ordinary gated call: budget, limiter, breaker, retries and
+ * telemetry apply to each.
+ *
+ * @since 0.3.0
+ */
+import { Effect, Result, type Schema } from "effect"
+import type * as ChatCompletions from "./ChatCompletions.js"
+import { InvalidRequest, type OpenAiError } from "./Errors.js"
+import * as Strict from "./internal/structuredOutput/strict.js"
+import * as Apis from "./internal/tools/apis.js"
+import * as Loop from "./internal/tools/loop.js"
+import * as OpenAi from "./OpenAi.js"
+import type * as Responses from "./Responses.js"
+import type * as Usage from "./Usage.js"
+
+/**
+ * A tool: name, description, parameters Schema and handler. The handler's result is sent to the model as text
+ * (a string as it is, anything else as JSON).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Tool<A, E = never, R = never> {
+  readonly name: string
+  readonly description: string | undefined
+  readonly parameters: Schema.ConstraintCodec<A, unknown>
+  readonly handler: (args: A) => Effect.Effect<unknown, E, R>
+}
+
+/**
+ * Any tool, for lists of tools with different parameter types.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a list of tools holds every parameter type
+export type Any = Tool<any, any, any>
+
+/**
+ * Defines a tool. Its name is checked, and its parameters are converted to strict mode's JSON Schema, when it is
+ * first used (before anything is sent): a name or Schema the API cannot take fails the loop with
+ * `InvalidRequest` naming the tool and the field.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const make = <A, I, E = never, R = never>(
+  name: string,
+  options: {
+    readonly description?: string | undefined
+    readonly parameters: Schema.ConstraintCodec<A, I>
+    readonly handler: (args: A) => Effect.Effect<unknown, E, R>
+  }
+): Tool<A, E, R> => ({
+  name,
+  description: options.description,
+  parameters: options.parameters as unknown as Schema.ConstraintCodec<A, unknown>,
+  handler: options.handler
+})
+
+const namePattern = /^[a-zA-Z0-9_-]{1,64}$/
+
+interface Prepared<E, R> extends Loop.Runnable<E, R> {
+  readonly description: string | undefined
+}
+
+const prepare = <T extends Any>(
+  tools: ReadonlyArray<T>
+): Effect.Effect<ReadonlyArray<Prepared<Tool.Error<T>, Tool.Services<T>>>, InvalidRequest> =>
+  Effect.forEach(tools, (tool, index) => {
+    if (!namePattern.test(tool.name)) {
+      return Effect.fail(
+        new InvalidRequest({
+          message: `tool ${JSON.stringify(tool.name)}: a name is 1-64 characters of a-z, A-Z, 0-9, _ and -`,
+          path: `tools[${index}].name`
+        })
+      )
+    }
+    if (tools.findIndex((other) => other.name === tool.name) !== index) {
+      return Effect.fail(
+        new InvalidRequest({ message: `two tools are named ${tool.name}`, path: `tools[${index}].name` })
+      )
+    }
+    const strict = Strict.toStrict(tool.parameters, `tool ${tool.name} parameters`)
+    if (Result.isFailure(strict)) return Effect.fail(strict.failure)
+    return Effect.succeed({
+      name: tool.name,
+      description: tool.description,
+      strict: strict.success as Strict.Strict<unknown>,
+      handler: tool.handler as (args: unknown) => Effect.Effect<unknown, Tool.Error<T>, Tool.Services<T>>
+    })
+  })
+
+/**
+ * Type-level helpers of {@link Tool}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export declare namespace Tool {
+  /** The error type of a tool's handler. */
+  export type Error<T> = T extends Tool<infer _A, infer E, infer _R> ? E : never
+  /** The services a tool's handler needs. */
+  export type Services<T> = T extends Tool<infer _A, infer _E, infer R> ? R : never
+}
+
+/**
+ * The tools as Chat Completions `tools` (strict function tools).
+ *
+ * @since 0.3.0
+ * @category wire
+ */
+export const chatTools = (tools: ReadonlyArray<Any>): Effect.Effect<Array<ChatCompletions.Tool>, InvalidRequest> =>
+  Effect.map(prepare(tools), (prepared) =>
+    prepared.map((tool) => ({
+      type: "function" as const,
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.strict.jsonSchema as Record<string, unknown>,
+        strict: true
+      }
+    }))
+  )
+
+/**
+ * The tools as Responses `tools` (strict function tools).
+ *
+ * @since 0.3.0
+ * @category wire
+ */
+export const responsesTools = (
+  tools: ReadonlyArray<Any>
+): Effect.Effect<Array<Responses.FunctionTool>, InvalidRequest> =>
+  Effect.map(prepare(tools), (prepared) =>
+    prepared.map((tool) => ({
+      type: "function" as const,
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      parameters: tool.strict.jsonSchema as Record<string, unknown>,
+      strict: true
+    }))
+  )
+
+/**
+ * Options of the tool loops.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface LoopOptions extends OpenAi.CallOptions {
+  /** Model calls at most (each turn is one call). Default 8; the last turn must answer without tools. */
+  readonly maxTurns?: number | undefined
+  /**
+   * What a failing tool does. `"feed"` (default): the failure — the handler's error, arguments that do not decode,
+   * an unknown tool — goes back to the model as the call's output, `{"error": "…"}`, and the loop goes on.
+   * `"fail"`: the loop fails with the handler's own error, or `StructuredOutputInvalid` for bad arguments.
+   */
+  readonly onToolError?: "feed" | "fail" | undefined
+  /** Calls of one turn run at most this many at once. Default 1 (in order). */
+  readonly concurrency?: number | undefined
+  /**
+   * After a turn that called tools, send `tool_choice: "auto"` instead of a forcing one (`"required"`, a named
+   * function), so that a forced first call cannot repeat until `maxTurns` (as OpenAI's Agents SDK does).
+   * Default `true`.
+   */
+  readonly resetToolChoice?: boolean | undefined
+}
+
+/**
+ * What a tool loop ended with.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface LoopResult<Req, Res> {
+  /** The last reply: the one that called no tool. */
+  readonly response: OpenAi.Response<Res>
+  /** The conversation as last sent (every tool call and output in it). */
+  readonly request: Req
+  readonly turns: number
+  /** Usage summed over every turn. */
+  readonly usage: Usage.Usage
+}
+
+const loopOptions = (options: LoopOptions | undefined): Effect.Effect<Loop.Options, InvalidRequest> => {
+  const maxTurns = options?.maxTurns ?? 8
+  const concurrency = options?.concurrency ?? 1
+  if (!Number.isInteger(maxTurns) || maxTurns < 1) {
+    return Effect.fail(
+      new InvalidRequest({ message: `maxTurns must be an integer ≥ 1, got ${maxTurns}`, path: "maxTurns" })
+    )
+  }
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    return Effect.fail(
+      new InvalidRequest({ message: `concurrency must be an integer ≥ 1, got ${concurrency}`, path: "concurrency" })
+    )
+  }
+  return Effect.succeed({ maxTurns, concurrency, onToolError: options?.onToolError ?? "feed" })
+}
+
+/** `append`, then (unless turned off) a forcing `tool_choice` relaxed to `"auto"`. */
+const relaxing =
+  <Req extends { readonly tool_choice?: unknown }, Res, Outputs>(
+    append: (request: Req, response: Res, outputs: Outputs) => Req,
+    options: LoopOptions | undefined
+  ) =>
+  (request: Req, response: Res, outputs: Outputs): Req => {
+    const next = append(request, response, outputs)
+    const forcing = next.tool_choice !== undefined && next.tool_choice !== "auto" && next.tool_choice !== "none"
+    return options?.resetToolChoice !== false && forcing ? { ...next, tool_choice: "auto" } : next
+  }
+
+const callOptions = (options: LoopOptions | undefined): OpenAi.CallOptions | undefined => {
+  if (options === undefined) return undefined
+  const { maxTurns: _m, onToolError: _o, concurrency: _c, resetToolChoice: _r, ...rest } = options
+  return rest
+}
+
+/**
+ * Runs a chat completion with `tools` until the model answers without calling one. The request's own `tools` are
+ * kept after these.
+ *
+ * @since 0.3.0
+ * @category loops
+ */
+export const chat = <T extends Any>(
+  request: ChatCompletions.Request,
+  tools: ReadonlyArray<T>,
+  options?: LoopOptions
+): Effect.Effect<
+  LoopResult<ChatCompletions.Request, ChatCompletions.ChatCompletion>,
+  OpenAiError | Tool.Error<T>,
+  OpenAi.OpenAi | Tool.Services<T>
+> =>
+  Effect.gen(function* () {
+    const settings = yield* loopOptions(options)
+    const prepared = yield* prepare(tools)
+    const wire = yield* chatTools(tools)
+    const openai = yield* OpenAi.OpenAi
+    const first: ChatCompletions.Request = { ...request, tools: [...wire, ...(request.tools ?? [])] }
+    return yield* Loop.run(
+      {
+        send: (next) => openai.chat.completions.create(next, callOptions(options)),
+        calls: Apis.chatCalls,
+        append: relaxing(Apis.chatAppend, options)
+      },
+      first,
+      prepared,
+      settings
+    )
+  })
+
+/**
+ * Runs a Responses call with `tools` until the model answers without calling one. Each turn sends the whole
+ * conversation (input, the model's output items, the `function_call_output`s), so it works with `store: false` and
+ * on stateless servers. The request's own `tools` are kept after these.
+ *
+ * @since 0.3.0
+ * @category loops
+ */
+export const responses = <T extends Any>(
+  request: Responses.Request,
+  tools: ReadonlyArray<T>,
+  options?: LoopOptions
+): Effect.Effect<
+  LoopResult<Responses.Request, Responses.Response>,
+  OpenAiError | Tool.Error<T>,
+  OpenAi.OpenAi | Tool.Services<T>
+> =>
+  Effect.gen(function* () {
+    const settings = yield* loopOptions(options)
+    const prepared = yield* prepare(tools)
+    const wire = yield* responsesTools(tools)
+    const openai = yield* OpenAi.OpenAi
+    const first: Responses.Request = { ...request, tools: [...wire, ...(request.tools ?? [])] }
+    return yield* Loop.run(
+      {
+        send: (next) => openai.responses.create(next, callOptions(options)),
+        calls: Apis.responsesCalls,
+        append: relaxing(Apis.responsesAppend, options)
+      },
+      first,
+      prepared,
+      settings
+    )
+  })

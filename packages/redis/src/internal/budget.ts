@@ -1,0 +1,184 @@
+import * as Budget from "@sluice/core/Budget"
+import type { InvalidOptions } from "@sluice/core/Errors"
+import { Effect, Layer, Schedule, type Scope } from "effect"
+import * as Redis from "effect/persistence/Redis"
+import type { Options } from "../RedisBudget.js"
+import { RedisStore } from "../RedisStore.js"
+
+/*
+ * Keys of budget `name`, scope `s` (prefix `p`):
+ *   p:budget:name:s:spent   hash usd, tokens (HINCRBYFLOAT)           expires ttlMs after the last write
+ *   p:budget:name:s:held    hash reservationId → "usd tokens instance"  expires ttlMs after the last write
+ *   p:budget:name:leases    hash instance → lease end (server ms)     expires ttlMs after the last write
+ *   p:budget:name:closed:id a reservation already settled or released (retries are no-ops)
+ * Every script reads the time with TIME (Redis's clock, not a client's) and returns
+ * [flag, spentUsd, spentTokens, reservedUsd, reservedTokens] as strings (a Lua number reply would be truncated).
+ */
+const prelude = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function spent(key)
+  local v = redis.call('HMGET', key, 'usd', 'tokens')
+  return tonumber(v[1] or '0'), tonumber(v[2] or '0')
+end
+local function held(key, dead)
+  local all = redis.call('HGETALL', key)
+  local usd, tokens = 0, 0
+  for i = 1, #all, 2 do
+    local u, k, inst = string.match(all[i + 1], '^(%S+) (%S+) (%S+)$')
+    if dead ~= nil and dead[inst] then
+      redis.call('HDEL', key, all[i])
+    else
+      usd = usd + tonumber(u)
+      tokens = tokens + tonumber(k)
+    end
+  end
+  return usd, tokens
+end
+local function reply(flag, su, st, ru, rt)
+  return { flag, tostring(su), tostring(st), tostring(ru), tostring(rt) }
+end
+`
+
+/**
+ * KEYS spent, held, leases, closed; ARGV id, instance, usd, tokens, ceilingUsd|'', ceilingTokens|'', leaseMs, ttlMs.
+ * A reservation already closed (released while its reply was lost, then retried) is not held again.
+ */
+const reserveLua = `${prelude}
+local leases = redis.call('HGETALL', KEYS[3])
+local dead = {}
+for i = 1, #leases, 2 do
+  if tonumber(leases[i + 1]) < now then
+    dead[leases[i]] = true
+    redis.call('HDEL', KEYS[3], leases[i])
+  end
+end
+redis.call('HSET', KEYS[3], ARGV[2], now + tonumber(ARGV[7]))
+redis.call('PEXPIRE', KEYS[3], ARGV[8])
+local ru, rt = held(KEYS[2], dead)
+local su, st = spent(KEYS[1])
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return reply(1, su, st, ru, rt) end
+if redis.call('EXISTS', KEYS[4]) == 1 then return reply(0, su, st, ru, rt) end
+local usd, tokens = tonumber(ARGV[3]), tonumber(ARGV[4])
+if (ARGV[5] ~= '' and su + ru + usd > tonumber(ARGV[5]) + 1e-12) or (ARGV[6] ~= '' and st + rt + tokens > tonumber(ARGV[6])) then
+  return reply(0, su, st, ru, rt)
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[8])
+return reply(1, su, st, ru + usd, rt + tokens)
+`
+
+/** KEYS spent, held, closed; ARGV id, usd|'' (release), tokens, ttlMs, closedTtlMs. */
+const closeLua = `${prelude}
+local first = redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if first and ARGV[2] ~= '' then
+  redis.call('HINCRBYFLOAT', KEYS[1], 'usd', ARGV[2])
+  redis.call('HINCRBYFLOAT', KEYS[1], 'tokens', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+local su, st = spent(KEYS[1])
+local ru, rt = held(KEYS[2], nil)
+return reply(first and 1 or 0, su, st, ru, rt)
+`
+
+/** KEYS spent, held. */
+const totalsLua = `${prelude}
+local su, st = spent(KEYS[1])
+local ru, rt = held(KEYS[2], nil)
+return reply(1, su, st, ru, rt)
+`
+
+/** KEYS leases; ARGV instance, leaseMs, ttlMs. */
+const leaseLua = `${prelude}
+redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return reply(1, 0, 0, 0, 0)
+`
+
+type Reply = readonly [number, string, string, string, string]
+
+const keyScript = (lua: string, keys: number) =>
+  Redis.script((...params: ReadonlyArray<string>) => params, { lua, numberOfKeys: keys }).withReturnType<Reply>()
+
+const reserveScript = keyScript(reserveLua, 4)
+const closeScript = keyScript(closeLua, 3)
+const totalsScript = keyScript(totalsLua, 2)
+const leaseScript = keyScript(leaseLua, 1)
+
+const totalsOf = (reply: Reply): Budget.Totals => ({
+  spentUsd: Number(reply[1]),
+  spentTokens: Number(reply[2]),
+  reservedUsd: Number(reply[3]),
+  reservedTokens: Number(reply[4])
+})
+
+/** @internal */
+export const ledger = (name: string): Effect.Effect<Budget.Ledger, never, RedisStore | Scope.Scope> =>
+  Effect.gen(function* () {
+    const store = yield* RedisStore
+    const base = `${store.prefix}budget:${name}:`
+    const spentKey = (scope: string) => `${base}${scope}:spent`
+    const heldKey = (scope: string) => `${base}${scope}:held`
+    const leases = `${base}leases`
+    const idOf = (reservation: Budget.Reservation) => `${store.instance}:${reservation.id}`
+    const closedKey = (reservation: Budget.Reservation) => `${base}closed:${idOf(reservation)}`
+    const ttl = String(store.ttlMs)
+    const closedTtl = String(Math.max(store.leaseMs * 4, 3_600_000))
+    const reserve = store.eval("budget.reserve", reserveScript)
+    const close = (operation: string) => store.eval(operation, closeScript)
+    const totals = store.eval("budget.totals", totalsScript)
+
+    const closeWith = (operation: string, reservation: Budget.Reservation, actual: Budget.Amount | undefined) =>
+      Effect.map(
+        close(operation)(
+          spentKey(reservation.scope),
+          heldKey(reservation.scope),
+          closedKey(reservation),
+          idOf(reservation),
+          actual === undefined ? "" : String(actual.usd),
+          actual === undefined ? "" : String(actual.tokens),
+          ttl,
+          closedTtl
+        ),
+        (reply) => (reply[0] === 1 ? totalsOf(reply) : undefined)
+      )
+
+    // Heartbeat: this process's lease, renewed at a third of its length while the budget is in use. A killed
+    // process stops renewing; the next reservation after its lease ends drops its holds.
+    const renew = store.eval("budget.lease", leaseScript)(leases, store.instance, String(store.leaseMs), ttl)
+    yield* Effect.forkScoped(
+      renew.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Math.max(1, Math.floor(store.leaseMs / 3)))))
+    )
+
+    return {
+      reserve: (reservation, ceiling) =>
+        Effect.map(
+          reserve(
+            spentKey(reservation.scope),
+            heldKey(reservation.scope),
+            leases,
+            closedKey(reservation),
+            idOf(reservation),
+            store.instance,
+            String(reservation.usd),
+            String(reservation.tokens),
+            ceiling.usd === undefined ? "" : String(ceiling.usd),
+            ceiling.tokens === undefined ? "" : String(ceiling.tokens),
+            String(store.leaseMs),
+            ttl
+          ),
+          (reply) => ({ held: reply[0] === 1, totals: totalsOf(reply) })
+        ),
+      settle: (reservation, actual) => closeWith("budget.settle", reservation, actual),
+      release: (reservation) => closeWith("budget.release", reservation, undefined),
+      totals: (scope) => Effect.map(totals(spentKey(scope), heldKey(scope)), totalsOf)
+    } satisfies Budget.Ledger
+  })
+
+/** @internal */
+export const layer = (options: Options): Layer.Layer<Budget.Budget, InvalidOptions, RedisStore> =>
+  Layer.effect(
+    Budget.Budget,
+    Effect.flatMap(ledger(options.name ?? "default"), (shared) => Budget.make(options, Budget.memoryStore, shared))
+  )

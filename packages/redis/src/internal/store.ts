@@ -1,0 +1,189 @@
+import { randomUUID } from "node:crypto"
+import { InvalidOptions, StoreUnavailable } from "@sluice/core/Errors"
+import { Clock, Effect, Layer, Schedule } from "effect"
+import * as Redis from "effect/persistence/Redis"
+import { createClient, ErrorReply } from "redis"
+import { type Options, RedisStore } from "../RedisStore.js"
+
+const show = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value))
+
+const positive = (option: string, value: number | undefined) =>
+  value === undefined || (Number.isFinite(value) && value > 0)
+    ? undefined
+    : new InvalidOptions({ option, value: show(value), expected: "a number > 0" })
+
+/** @internal */
+export const validate = (options: Options): InvalidOptions | undefined => {
+  if (!/^rediss?:\/\/[^\s]+$/.test(options.url)) {
+    return new InvalidOptions({
+      option: "redis.url",
+      value: "(not shown: it may hold a password)",
+      expected: "a redis://host:port or rediss://host:port URL"
+    })
+  }
+  if (options.prefix !== undefined && !/^[^\s]+$/.test(options.prefix)) {
+    return new InvalidOptions({ option: "redis.prefix", value: show(options.prefix), expected: "a non-empty word" })
+  }
+  return (
+    positive("redis.waitMs", options.waitMs) ??
+    positive("redis.leaseMs", options.leaseMs) ??
+    positive("redis.ttlMs", options.ttlMs)
+  )
+}
+
+/** Replies that a restarting or busy server gives: wait them out like a lost connection. */
+const transientReply = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOSCRIPT)\b/
+
+/** Whether an error means "Redis is not reachable right now" rather than a mistake in the command. */
+const transient = (error: Redis.RedisError): boolean =>
+  !(error.cause instanceof ErrorReply) || transientReply.test(error.cause.message)
+
+const describe = (error: Redis.RedisError): string =>
+  error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : String(error.cause)
+
+/** Where the URL points, without credentials. */
+const where = (url: string) => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.hostname}:${parsed.port || "6379"}`
+  } catch {
+    return "redis"
+  }
+}
+
+const connect = (options: Options) =>
+  Effect.gen(function* () {
+    // Until the first connection, a failure fails the layer; after it, the client reconnects on its own.
+    let ready = false
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        createClient({
+          url: options.url,
+          // Fail a command at once while disconnected (we retry it), instead of queueing it blind.
+          disableOfflineQueue: true,
+          socket: {
+            connectTimeout: 5_000,
+            reconnectStrategy: (retries: number, cause: Error) => (ready ? Math.min(50 * 2 ** retries, 1000) : cause)
+          }
+        })
+      ),
+      (client) => Effect.ignoreCause(Effect.promise(() => client.close()))
+    )
+    const runSync = Effect.runSyncWith(yield* Effect.context<never>())
+    // node-redis rethrows an `error` event that has no listener; the reconnects are logged by the operations.
+    client.on("error", (cause: unknown) => runSync(Effect.logDebug("redis client error", String(cause))))
+    client.once("ready", () => {
+      ready = true
+    })
+    yield* Effect.tryPromise({
+      try: () => client.connect(),
+      catch: (cause) =>
+        new StoreUnavailable({
+          store: "redis",
+          operation: `connect ${where(options.url)}`,
+          waitedMs: 0,
+          cause: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+        })
+    })
+    const send = <A = unknown>(command: string, ...args: ReadonlyArray<string>) =>
+      Effect.tryPromise({
+        try: () => client.sendCommand([command, ...args]) as Promise<A>,
+        catch: (cause) => new Redis.RedisError({ cause })
+      })
+    return yield* Redis.make({
+      send,
+      connect: Effect.fail(new Redis.RedisError({ cause: new Error("reserved connections are not used") })),
+      subscribe: () => Effect.fail(new Redis.RedisError({ cause: new Error("subscriptions are not used") }))
+    })
+  })
+
+/**
+ * The process's view of an outage, shared by every operation: one warning when Redis goes away, one line when it is
+ * back, and one deadline (`waitMs` from the first failure): once it has passed, every operation fails at once until
+ * an operation succeeds again, instead of each waiting `waitMs` of its own.
+ */
+const makeOutage = (url: string, waitMs: number) => {
+  let since: number | undefined
+  let expired = false
+  return {
+    /** Notes a failure; whether the outage is past its deadline is then `expired()`. */
+    failed: (operation: string, error: Redis.RedisError) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (since !== undefined) {
+          expired = now - since >= waitMs
+          return Effect.void
+        }
+        since = now
+        return Effect.logWarning(
+          `redis unreachable (${where(url)}): paused, retrying with backoff for up to ${(waitMs / 1000).toFixed(1)} s`
+        ).pipe(Effect.annotateLogs({ operation, error: describe(error) }))
+      }),
+    expired: () => expired,
+    since: () => since,
+    succeeded: Effect.suspend(() =>
+      since === undefined
+        ? Effect.void
+        : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const pausedMs = now - (since ?? now)
+            since = undefined
+            expired = false
+            return Effect.logWarning(
+              `redis reachable again (${where(url)}): resumed after ${(pausedMs / 1000).toFixed(1)} s`
+            )
+          })
+    )
+  }
+}
+
+/** @internal */
+export const layer = (options: Options): Layer.Layer<RedisStore, StoreUnavailable | InvalidOptions> =>
+  Layer.effect(
+    RedisStore,
+    Effect.gen(function* () {
+      const problem = validate(options)
+      if (problem !== undefined) return yield* problem
+      const waitMs = options.waitMs ?? 60_000
+      const redis = yield* connect(options)
+      const outage = makeOutage(options.url, waitMs)
+      const backoff = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")]).pipe(
+        Schedule.jittered
+      )
+      const evalWith =
+        <Config extends { readonly params: ReadonlyArray<unknown>; readonly result: unknown }>(
+          operation: string,
+          script: Redis.Script<Config>
+        ) =>
+        (...params: Config["params"]): Effect.Effect<Config["result"], StoreUnavailable> =>
+          Effect.gen(function* () {
+            const result = yield* redis
+              .eval(script)(...params)
+              .pipe(
+                Effect.tapError((error) => (transient(error) ? outage.failed(operation, error) : Effect.void)),
+                Effect.retry({ schedule: backoff, while: (error) => transient(error) && !outage.expired() }),
+                Effect.catch((error) =>
+                  transient(error)
+                    ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                        Effect.fail(
+                          new StoreUnavailable({
+                            store: "redis",
+                            operation,
+                            waitedMs: now - (outage.since() ?? now),
+                            cause: describe(error)
+                          })
+                        )
+                      )
+                    : Effect.die(error)
+                )
+              )
+            yield* outage.succeeded
+            return result
+          })
+      return RedisStore.of({
+        prefix: `${options.prefix ?? "sluice"}:`,
+        instance: randomUUID().replaceAll("-", "").slice(0, 16),
+        leaseMs: options.leaseMs ?? 30_000,
+        ttlMs: options.ttlMs ?? 30 * 24 * 3600_000,
+        eval: evalWith
+      })
+    })
+  )

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Budget from "@sluice/core/Budget"
+import { type RedisServer, startRedis } from "@sluice/test-support/Redis"
+import { Clock, Context, Effect, Exit, Layer, Scope } from "effect"
+import { RedisBudget, RedisStore } from "../src/index.js"
+
+let redis: RedisServer
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(async () => {
+  await redis.stop()
+})
+
+let names = 0
+/** A budget name of its own per test, so tests never see each other's spend. */
+const fresh = () => `t${++names}-${Math.random().toString(36).slice(2, 8)}`
+
+/** One "process": its own connection and instance id, in `scope`. */
+const processIn = (scope: Scope.Scope, options: Partial<RedisStore.Options> = {}) =>
+  Layer.buildWithScope(RedisStore.layer({ url: redis.url, ...options }), scope)
+
+const budgetIn = (scope: Scope.Scope, budget: RedisBudget.Options, store: Partial<RedisStore.Options> = {}) =>
+  Effect.gen(function* () {
+    const context = yield* processIn(scope, store)
+    const built = yield* Layer.buildWithScope(RedisBudget.layer(budget), scope).pipe(Effect.provide(context))
+    return Context.get(built, Budget.Budget)
+  })
+
+const amount = (usd: number, tokens = 0) => ({ usd, tokens })
+
+describe("RedisBudget against a real redis-server", () => {
+  it.live("20 processes reserving at once never hold more than the ceiling, and settle it exactly", () =>
+    Effect.gen(function* () {
+      const name = fresh()
+      const scope = yield* Scope.make()
+      const budgets = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        () => budgetIn(scope, { name, ceilingUsd: 1 })
+      )
+      // Each of 20 processes tries 10 reservations of $0.03 at once, holding them: 200 × 0.03 = $6 asked, $1 allowed.
+      const callScope = yield* Scope.make()
+      const results = yield* Effect.forEach(
+        budgets.flatMap((budget) => Array.from({ length: 10 }, () => budget)),
+        (budget) =>
+          budget.reserve("global", amount(0.03)).pipe(
+            Scope.provide(callScope),
+            Effect.map((reservation) => ({ budget, reservation })),
+            Effect.exit
+          ),
+        { concurrency: "unbounded" }
+      )
+      const held = results.filter(Exit.isSuccess).map((exit) => exit.value)
+      expect(held.length).toBe(33) // floor(1 / 0.03)
+      const remaining = yield* budgets[0]!.remaining("global")
+      expect(remaining.usd).toBeCloseTo(1 - 33 * 0.03, 9)
+      // Settle every held one at $0.02 from the process that holds it; retried settles change nothing.
+      yield* Effect.forEach(
+        held,
+        ({ budget, reservation }) =>
+          Effect.andThen(budget.settle(reservation, amount(0.02)), budget.settle(reservation, amount(0.02))),
+        { concurrency: "unbounded" }
+      )
+      yield* Scope.close(callScope, Exit.void)
+      const spent = yield* budgets[5]!.spent("global")
+      expect(spent.usd).toBeCloseTo(33 * 0.02, 9)
+      expect((yield* budgets[7]!.remaining("global")).usd).toBeCloseTo(1 - 33 * 0.02, 9)
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+
+  it.live("a released reservation comes back to every process; spend survives the processes", () =>
+    Effect.gen(function* () {
+      const name = fresh()
+      const a = yield* Scope.make()
+      const first = yield* budgetIn(a, { name, ceilingUsd: 1 })
+      yield* Effect.scoped(Effect.flatMap(first.reserve("global", amount(0.6)), (r) => first.settle(r, amount(0.5))))
+      yield* Effect.scoped(first.reserve("global", amount(0.4))) // released when its scope closes
+      yield* Scope.close(a, Exit.void)
+      const b = yield* Scope.make()
+      const second = yield* budgetIn(b, { name, ceilingUsd: 1 })
+      expect(yield* second.spent("global")).toEqual(amount(0.5))
+      const refused = yield* Effect.flip(Effect.scoped(second.reserve("global", amount(0.6))))
+      expect(refused).toMatchObject({ _tag: "BudgetExceeded", unit: "usd", spent: 0.5, reserved: 0, requested: 0.6 })
+      yield* Scope.close(b, Exit.void)
+    })
+  )
+
+  it.effect("a killed process's holds expire by its lease on Redis's clock (the test's clock stands still)", () =>
+    Effect.gen(function* () {
+      const name = fresh()
+      const dead = yield* Scope.make()
+      const context = yield* processIn(dead, { leaseMs: 300 })
+      const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(dead))
+      const held = yield* ledger.reserve({ id: 1, scope: "global", usd: 0.9, tokens: 0 }, { usd: 1 })
+      expect(held.held).toBe(true)
+      // The process "dies": its heartbeat stops, its reservation is never released.
+      yield* Scope.close(dead, Exit.void)
+      const live = yield* Scope.make()
+      const other = yield* budgetIn(live, { name, ceilingUsd: 1 }, { leaseMs: 300 })
+      const early = yield* Effect.flip(Effect.scoped(other.reserve("global", amount(0.5))))
+      expect(early).toMatchObject({ _tag: "BudgetExceeded", reserved: 0.9 })
+      // Real time passes (TestClock does not move): Redis's TIME ends the dead lease.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 450)))
+      expect(yield* Clock.currentTimeMillis).toBe(0)
+      yield* Effect.scoped(other.reserve("global", amount(0.5)))
+      yield* Scope.close(live, Exit.void)
+    })
+  )
+
+  it.live("a settle whose hold was dropped (its lease ran out) still counts its spend, once", () =>
+    Effect.gen(function* () {
+      const name = fresh()
+      const connection = yield* Scope.make()
+      const heartbeat = yield* Scope.make()
+      const context = yield* processIn(connection, { leaseMs: 200 })
+      const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(heartbeat))
+      const reservation = { id: 7, scope: "global", usd: 0.5, tokens: 10 }
+      expect((yield* ledger.reserve(reservation, { usd: 1 })).held).toBe(true)
+      // Its heartbeat stops (a process stalled past its lease); another process's reservation then drops its hold.
+      yield* Scope.close(heartbeat, Exit.void)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 300)))
+      const other = yield* Scope.make()
+      const otherLedger = yield* RedisBudget.ledger(name).pipe(
+        Effect.provide(yield* processIn(other)),
+        Scope.provide(other)
+      )
+      const theirs = yield* otherLedger.reserve({ id: 1, scope: "global", usd: 0.1, tokens: 0 }, { usd: 1 })
+      expect(theirs.totals).toMatchObject({ reservedUsd: 0.1 })
+      // The stalled process's answer arrives: its spend is counted, once.
+      expect(yield* ledger.settle(reservation, { usd: 0.25, tokens: 8 })).toMatchObject({
+        spentUsd: 0.25,
+        spentTokens: 8
+      })
+      expect(yield* ledger.settle(reservation, { usd: 0.25, tokens: 8 })).toBeUndefined()
+      expect(yield* otherLedger.totals("global")).toMatchObject({ spentUsd: 0.25, spentTokens: 8, reservedUsd: 0.1 })
+      yield* Scope.close(other, Exit.void)
+      yield* Scope.close(connection, Exit.void)
+    })
+  )
+
+  it.live("a reservation released before its (retried) reserve arrives is never held", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const ledger = yield* RedisBudget.ledger(fresh()).pipe(
+        Effect.provide(yield* processIn(scope)),
+        Scope.provide(scope)
+      )
+      const reservation = { id: 3, scope: "global", usd: 0.5, tokens: 0 }
+      // An interrupted reserve releases its id; a retry of that reserve reaching Redis afterwards holds nothing.
+      expect(yield* ledger.release(reservation)).toMatchObject({ reservedUsd: 0 })
+      expect((yield* ledger.reserve(reservation, { usd: 1 })).held).toBe(false)
+      expect(yield* ledger.totals("global")).toMatchObject({ reservedUsd: 0, spentUsd: 0 })
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+})
