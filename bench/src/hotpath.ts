@@ -1,5 +1,5 @@
 /**
- * The hot-path driver (issue #15, decision 0012): only the library-call, SSE-decode and slow-consumer scenarios
+ * The hot-path driver (issue #15, decision 0014): only the library-call, SSE-decode and slow-consumer scenarios
  * of `npm run bench`, through the same worker jobs (bench/dist/worker.js), so one of them can be profiled or
  * compared alone. It can run several builds side by side in one run: `--trees /a,/b` forks each tree's own
  * `bench/dist/worker.js` (which resolves that tree's packages), rounds interleaved.

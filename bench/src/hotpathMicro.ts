@@ -1,5 +1,5 @@
 /**
- * The client's own CPU per call without the network (issue #15, decision 0012): `chat.completions.create`
+ * The client's own CPU per call without the network (issue #15, decision 0014): `chat.completions.create`
  * through the whole call path (validation, gates, retry loop, attempt, decode, settlement) on a `Transport`
  * that answers at once with a response captured from the simulator (its headers and body). What is left is
  * Sluice's cost per call, without undici's and the socket's. For profiling and A/B runs, not a test.

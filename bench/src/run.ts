@@ -23,6 +23,7 @@ import {
   sleep,
   spread
 } from "./common.js"
+import { embedMarkdown, runEmbedBench } from "./embed.js"
 import { engineMarkdown, runEngine } from "./engine/run.js"
 import { startLongStreamServer } from "./sse.js"
 
@@ -62,6 +63,18 @@ const plan = quick
         coldRounds: 3
       }
     }
+
+// #17: 100,000 documents (1,000,000 more with BENCH_EMBED_LARGE=1); quick: 10,000.
+const embedPlan = {
+  sizes: quick
+    ? [{ n: 10_000, tpm: 2_000_000 }]
+    : [
+        { n: 100_000, tpm: 9_000_000 },
+        ...(process.env["BENCH_EMBED_LARGE"] === "1" ? [{ n: 1_000_000, tpm: 30_000_000 }] : [])
+      ],
+  sdkUpTo: 100_000,
+  dimensions: 256
+}
 
 const log = (message: string) =>
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}\n`)
@@ -374,6 +387,11 @@ const main = async () => {
   }
   const commit = gitState()
   log(`mode ${quick ? "quick" : "full"}`)
+  if (process.env["BENCH_EMBED_ONLY"] === "1") {
+    const { headline, section } = embedMarkdown(await runEmbedBench(embedPlan, log), embedPlan)
+    process.stdout.write(`${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n`)
+    return
+  }
   if (process.env["BENCH_ENGINE_ONLY"] === "1") {
     // Only the engine's section, printed (the page is not rewritten): for working on the engine.
     const { headline, section } = engineMarkdown(await runEngine(plan.engine, log))
@@ -387,6 +405,7 @@ const main = async () => {
   const s = await slowConsumer()
   const sc = await scale()
   const st = await simulatorThroughput()
+  const embed = embedMarkdown(await runEmbedBench(embedPlan, log), embedPlan)
   const engine = engineMarkdown(await runEngine(plan.engine, log))
   const loadAfter = os.loadavg()
 
@@ -402,6 +421,11 @@ const main = async () => {
   })
   const r1 = cpuRatios(1)
   const r32 = cpuRatios(32)
+  const libraryMet =
+    median(r32.vsUndici) <= 2 &&
+    median(r1.vsUndici) <= 2 &&
+    median(r32.noGatesVsUndici) <= 1.3 &&
+    median(r1.noGatesVsUndici) <= 1.3
 
   const gp = (client: ClientName, hint: boolean) => g.results.get(`${client}@${hint}`) ?? []
   const successPct = (runs: ReadonlyArray<GoodputRun>) => runs.map((x) => (100 * x.success) / g.n)
@@ -524,6 +548,7 @@ const main = async () => {
         "≥ 3,000 req/s",
         yes(median(st.reqPerSec) >= 3000)
       ],
+      ...embed.headline,
       ...engine.headline,
       [
         "#15 library call, every gate",
@@ -532,12 +557,7 @@ const main = async () => {
         `${ratio(r32.sdkVsUndici)} / ${ratio(r1.sdkVsUndici)}`,
         "1×",
         "≤ 2× at both; Gates.none ≤ 1.3×",
-        yes(
-          median(r32.vsUndici) <= 2 &&
-            median(r1.vsUndici) <= 2 &&
-            median(r32.noGatesVsUndici) <= 1.3 &&
-            median(r1.noGatesVsUndici) <= 1.3
-        )
+        yes(libraryMet)
       ],
       [
         "#15 SSE decode, small reads",
@@ -550,6 +570,28 @@ const main = async () => {
       ]
     ]
   )
+
+  const missed = [...engine.missed]
+  if (!libraryMet)
+    missed.push(
+      `Library call: with no gates Sluice already costs ${ratio(r32.noGatesVsUndici)} (c=32) of raw undici's CPU, so most of the gap is the Effect call path (retry loop, transport, decoding), not the gates. Next: the allocation and call-path work of issue #14 / decision 0007.`
+    )
+  if (!(decodeRatio("sluice-chat", "openai-chat", "small") >= 1))
+    missed.push(
+      "SSE decode (small reads): not investigated on this branch; the same bench gave 1.14× the SDK on an idle machine (load 0.1) before issue #14's ChatStream changes. Next: re-run idle, then profile `ChatStream.fromBytes`."
+    )
+  if (!(s.get("sluice")!.ok && slowGrowth("sluice") <= 50))
+    missed.push(
+      `Slow consumer: the retained heap is ${f(s.get("sluice")!.retainedHeapMb, 1)} MB, so the RSS growth is garbage not yet collected, not buffering; not investigated on this branch. Next: an allocation profile of the stream's per-chunk path.`
+    )
+  if (missed.length > 0) {
+    p(
+      "Why a target of issue #15 is missed (the measured reason; details in docs/decisions/0007-engine-profile.md) and the next step:"
+    )
+    p()
+    for (const item of missed) p(`- ${item}`)
+    p()
+  }
 
   p("## 1. Client overhead")
   p()
@@ -588,7 +630,7 @@ const main = async () => {
   p("## 2. Goodput under limits")
   p()
   p(
-    `${f(g.n)} chat completions at concurrency 32 (p-limit for the SDK, a worker pool of fibers for Sluice) against a simulator with \`tpm\` ${f(g.tpm)} (each request is charged ${g.perRequest} tokens at admission: prompt + \`max_tokens\`), i.e. ${plan.goodput.reqPerSec} requests/s, and the theoretical minimum wall time is N × tokens ÷ tpm = **${f(g.minWallS, 1)} s**. Faults: 5 % of admitted requests (1.25 % each of 500, 503, 502 with an HTML body, connection reset); faulted requests still spend tokens, so even a perfect client needs about 1.05× the minimum. "429s" counts every 429 the simulator sent, as a share of all requests it received (retries included). ${plan.goodput.reps} round(s) per client and variant. Each worker first sends 4 warm-up requests (Sluice loads its tokenizer, every client opens connections); then the simulator is reset (counters, buckets, seed) and left quiet for 1.5 s before the measured run.${cpuBound}`
+    `${f(g.n)} chat completions at concurrency 32 (p-limit for the SDK, a worker pool of fibers for Sluice) against a simulator with \`tpm\` ${f(g.tpm)} (each request is charged ${g.perRequest} tokens at admission: prompt + \`max_tokens\`), i.e. ${plan.goodput.reqPerSec} requests/s, and the theoretical minimum wall time is N × tokens ÷ tpm = **${f(g.minWallS, 1)} s**. Faults: 5 % of admitted requests (1.25 % each of 500, 503, 502 with an HTML body, connection reset); faulted requests still spend tokens, so even a perfect client needs about 1.05× the minimum. "429s" counts every 429 the simulator sent, as a share of all requests it received (retries included). ${plan.goodput.reps} round(s) per client and variant. Each worker first sends 4 warm-up requests (every client opens its connections); then the simulator is reset (counters, buckets, seed) and left quiet for 1.5 s before the measured run.${cpuBound}`
   )
   p()
   for (const hint of [true, false]) {
@@ -725,6 +767,7 @@ const main = async () => {
     `Raw undici at concurrency 64 against the simulator (no limits, no latency, non-streaming), ${f(plan.simulator.n)} requests per round after 1,000 warm-up, ${plan.simulator.reps} round(s): **${withSpread(st.reqPerSec)} req/s**; the simulator process spent ${withSpread(st.simCpuUs)} µs CPU per request. Client and simulator share the machine's ${machine.cores} cores.`
   )
   p()
+  for (const line of embed.section) p(line)
   for (const line of engine.section) p(line)
   p("## How to reproduce")
   p()

@@ -240,11 +240,13 @@ export const engineMarkdown = (r: EngineResults) => {
   const rssMet = rss.every((x) => x <= 150)
   const cold = (variant: string) => r.cold.find((c) => c.variant === variant)!.runs
   const med = (xs: ReadonlyArray<number>) => median(xs.filter(Number.isFinite))
-  const wall = (variant: string) => med(cold(variant).map((x) => x.wallS))
+  // The issue's measure: process start → first answer (`performance.now()` at the answer: its origin is the
+  // process's start). The wall time to exit is shown too.
+  const answerS = (variant: string) => med(cold(variant).map((x) => x.answerMs / 1000))
   const rssOf = (variant: string) => med(cold(variant).map((x) => x.maxRssMb))
-  const unbundledMet = wall("sluice") <= 0.5 && rssOf("sluice") <= 120
+  const unbundledMet = answerS("sluice") <= 0.5 && rssOf("sluice") <= 120
   const bundledMet =
-    wall("sluice-bundled") <= 2 * wall("openai-bundled") &&
+    answerS("sluice-bundled") <= 2 * answerS("openai-bundled") &&
     rssOf("sluice-bundled") <= rssOf("openai-bundled") + 40 &&
     r.bundles["sluice"]!.entryKb <= 1024
   const versionWall = med(r.version.map((x) => x.wallS))
@@ -280,33 +282,24 @@ export const engineMarkdown = (r: EngineResults) => {
     ],
     [
       "#15 cold start, unbundled",
-      "process start → exit after one answer; peak RSS",
-      `${range(
+      "process start → first answer; peak RSS (exit)",
+      `${range(cold("sluice").map((x) => x.answerMs))} ms; ${range(cold("sluice").map((x) => x.maxRssMb))} MB (exit ${range(
         cold("sluice").map((x) => x.wallS),
         2
-      )} s; ${range(cold("sluice").map((x) => x.maxRssMb))} MB`,
-      `${range(
+      )} s)`,
+      `${range(cold("openai").map((x) => x.answerMs))} ms; ${range(cold("openai").map((x) => x.maxRssMb))} MB (exit ${range(
         cold("openai").map((x) => x.wallS),
         2
-      )} s; ${range(cold("openai").map((x) => x.maxRssMb))} MB`,
-      `fetch ${range(
-        cold("fetch").map((x) => x.wallS),
-        2
-      )} s; ${range(cold("fetch").map((x) => x.maxRssMb))} MB`,
+      )} s)`,
+      `fetch ${range(cold("fetch").map((x) => x.answerMs))} ms; ${range(cold("fetch").map((x) => x.maxRssMb))} MB`,
       "≤ 0.5 s and ≤ 120 MB",
       yes(unbundledMet)
     ],
     [
       "#15 cold start, esbuild bundle (minified)",
       "the same; bundle size (entry / with lazy chunks)",
-      `${range(
-        cold("sluice-bundled").map((x) => x.wallS),
-        2
-      )} s; ${range(cold("sluice-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["sluice"]!.entryKb)} / ${f(r.bundles["sluice"]!.totalKb)} KB`,
-      `${range(
-        cold("openai-bundled").map((x) => x.wallS),
-        2
-      )} s; ${range(cold("openai-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["openai"]!.entryKb)} / ${f(r.bundles["openai"]!.totalKb)} KB`,
+      `${range(cold("sluice-bundled").map((x) => x.answerMs))} ms = ${f(answerS("sluice-bundled") / answerS("openai-bundled"), 2)}× SDK; ${range(cold("sluice-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["sluice"]!.entryKb)} / ${f(r.bundles["sluice"]!.totalKb)} KB`,
+      `${range(cold("openai-bundled").map((x) => x.answerMs))} ms; ${range(cold("openai-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["openai"]!.entryKb)} / ${f(r.bundles["openai"]!.totalKb)} KB`,
       "–",
       "≤ 2× the SDK's time, RSS ≤ SDK + 40 MB, bundle ≤ 1 MB",
       yes(bundledMet)
@@ -375,18 +368,18 @@ export const engineMarkdown = (r: EngineResults) => {
   p("### Cold start")
   p()
   p(
-    "One chat completion, from process start to exit after the answer. Sluice: `OpenAi.layerConfig()` (every gate) run by `NodeRuntime.runMain` (bench/src/engine/coldSluice.ts); the SDK with its defaults; `fetch` alone. Bundled: esbuild, minified, ESM with code splitting (a dynamic import — the exact tokenizer — stays a separate chunk that is loaded only when called); the bundle size is the entry chunk and, after the slash, every chunk. Rounds rotate the order."
+    "One chat completion. The target's measure is process start → first answer (`performance.now()` when the answer is in, whose origin is the process's start); the wall time to exit is shown too (Sluice's `NodeRuntime.runMain` then closes its layers and the connection pool). Sluice: `OpenAi.layerConfig()` (every gate) run by `NodeRuntime.runMain` (bench/src/engine/coldSluice.ts); the SDK with its defaults; `fetch` alone. Bundled: esbuild, minified, ESM with code splitting (a dynamic import — the exact tokenizer — stays a separate chunk that is loaded only when called); the bundle size is the entry chunk and, after the slash, every chunk. Rounds rotate the order."
   )
   p()
   table(
-    ["Program", "Wall s", "Answer at ms (since process start)", "CPU s", "Peak RSS MB", "Bundle KB (entry / all)"],
+    ["Program", "Answer at ms (since process start)", "Exit s", "CPU s", "Peak RSS MB", "Bundle KB (entry / all)"],
     r.cold.map((c) => [
       c.variant,
+      range(c.runs.map((x) => x.answerMs)),
       range(
         c.runs.map((x) => x.wallS),
         2
       ),
-      range(c.runs.map((x) => x.answerMs)),
       range(
         c.runs.map((x) => x.cpuS),
         2
@@ -407,5 +400,28 @@ export const engineMarkdown = (r: EngineResults) => {
     )} s CPU, ${range(r.version.map((x) => x.maxRssMb))} MB peak RSS.`
   )
   p()
-  return { headline, section: lines }
+  // Why a target is missed, as measured when it was (decision 0007, "Session 3"), and the next step; printed only
+  // for a target this run missed.
+  const missed: Array<string> = []
+  if (!throughputMet)
+    missed.push(
+      "`sluice batch` throughput: where a size is below 1,000 req/s it is the fixed start-up (a 1-line job costs about 0.5 s CPU, 54 % of it module compilation, plus the rate limiter's first-request probe) and, on a loaded machine, waiting for a core; CPU per request is 0.2–0.3 ms from 20,000 lines. Next: subpath imports in core (the list in decision 0007)."
+    )
+  if (!rssMet)
+    missed.push(
+      "`sluice batch` memory: the live heap is flat (39–46 MB after each mark-compact from 20,000 to 100,000 lines, `--trace-gc`); the peak is V8's headroom over it, driven by promotion from about 0.12 MiB allocated per request, most of it in the call path (Effect's runtime 35 %, core 22 %, Node 20 %, undici 8 %; Batch 5 %). Capping the old space makes the job GC-bound. Next: cut allocation in core's call path; meanwhile `NODE_OPTIONS=--max-semi-space-size=8` gave 267 MiB at 20,000 lines (one run)."
+    )
+  if (!(limitedRatio <= 1.3))
+    missed.push(
+      "The rate-limited job: no 429s, and a configured `--rpm` paces the same as limits learnt from headers; the process was CPU-starved (0.58 ms CPU per request at 60 ms latency, where fewer answers share an event-loop turn, against 0.3 ms at zero latency, while it got about 30 % of a core at load 12–18). Next: re-measure on an idle machine; cut per-request CPU."
+    )
+  if (!unbundledMet)
+    missed.push(
+      "Cold start, unbundled: the CPU is about 0.4 s (the time to the answer adds waiting for a core when the machine is loaded) and the RSS about 120 MB; what is left is module compilation — `@sluice/core` still loads 247 `effect` modules through its barrel imports (169 with subpath imports, measured on a rewritten copy of its dist). Next: core's subpath imports (decision 0007 lists the files)."
+    )
+  if (!bundledMet)
+    missed.push(
+      `Cold start, bundled (the time and RSS limits are checked with the size): the entry chunk is ${f(r.bundles["sluice"]!.entryKb)} KB, of which undici is about 720 KB and effect about 490 KB (the exact tokenizer is a lazy chunk). Next: a serverless entry on the fetch transport (\`Transport.makeFetch\`), which leaves undici out.`
+    )
+  return { headline, section: lines, missed }
 }

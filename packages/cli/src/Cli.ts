@@ -26,6 +26,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { checkBatch, checkChat, checkMerge, checkSimulate } from "./internal/check.js"
+import { checkEmbed } from "./internal/embed.js"
 import { logging } from "./internal/logging.js"
 import * as ScaleOut from "./internal/redis.js"
 import { tableFlags } from "./internal/tables.js"
@@ -172,6 +173,79 @@ const mergeCommand = Command.make(
       )
     })
 ).pipe(Command.withDescription("merge the outputs of sluice batch --shard i/n into one Batch output, in input order"))
+
+const embedCommand = Command.make(
+  "embed",
+  {
+    input: Argument.String("input").pipe(
+      Argument.withDescription('documents: JSONL {"id","text"} per line, or plain text with one per line')
+    ),
+    output: Flag.String("output").pipe(
+      Flag.withAlias("o"),
+      Flag.withMetavar("PATH"),
+      Flag.withDescription("vectors in input order (JSONL, or --format f32); also the journal for --resume")
+    ),
+    model: Flag.String("model").pipe(Flag.withMetavar("ID"), Flag.withDescription("the embedding model")),
+    dimensions: numeric("dimensions", "N", "vector length, 1 to 65536 (default: the model's)"),
+    cache: Flag.String("cache").pipe(
+      Flag.withMetavar("DIR"),
+      Flag.withDescription("a persistent cache (SQLite): texts embedded before are not sent again"),
+      Flag.optional
+    ),
+    format: Flag.String("format").pipe(
+      Flag.withMetavar("jsonl|f32"),
+      Flag.withDescription("jsonl (default) or f32: a float32 matrix plus OUTPUT.ids"),
+      Flag.optional
+    ),
+    overLong: Flag.String("over-long").pipe(
+      Flag.withMetavar("fail|truncate|split"),
+      Flag.withDescription("an input over 8,192 tokens: fail (default), truncate it, or split and average"),
+      Flag.optional
+    ),
+    baseUrl,
+    apiKeyFile,
+    allowInsecure,
+    concurrency: numeric("concurrency", "N", "requests in flight, 1 to 1024 (default 8)"),
+    rpm: numeric("rpm", "N", "requests per minute of the key, at least 1 (default: learned from headers)"),
+    tpm: numeric("tpm", "N", "tokens per minute of the key, at least 1 (default: learned from headers)"),
+    maxRetries: numeric("max-retries", "N", "retries per request, 0 to 100 (default 5)"),
+    budgetUsd: numeric("budget-usd", "USD", "spend ceiling in USD, more than 0 (exit 3)"),
+    resume: boolean("resume", "continue an existing output"),
+    overwrite: boolean("overwrite", "replace an existing output"),
+    remote: boolean("remote", "send what is not cached through the server-side Batch API (24 h window)"),
+    json: boolean("json", "print the summary as JSON on stdout"),
+    graceSeconds: numeric("grace-seconds", "N", "after Ctrl-C, seconds for requests in flight, 0 to 3600 (default 10)"),
+    ...tableFlags
+  },
+  (flags) =>
+    Effect.suspend(() => {
+      const checked = checkEmbed({
+        ...flags,
+        dimensions: undefinedIfNone(flags.dimensions),
+        cache: undefinedIfNone(flags.cache),
+        format: undefinedIfNone(flags.format),
+        overLong: undefinedIfNone(flags.overLong),
+        baseUrl: undefinedIfNone(flags.baseUrl),
+        apiKeyFile: undefinedIfNone(flags.apiKeyFile),
+        concurrency: undefinedIfNone(flags.concurrency),
+        rpm: undefinedIfNone(flags.rpm),
+        tpm: undefinedIfNone(flags.tpm),
+        maxRetries: undefinedIfNone(flags.maxRetries),
+        budgetUsd: undefinedIfNone(flags.budgetUsd),
+        graceSeconds: undefinedIfNone(flags.graceSeconds),
+        prices: undefinedIfNone(flags.prices),
+        lifecycle: undefinedIfNone(flags.lifecycle)
+      })
+      if (typeof checked === "number") return exitWith(checked)
+      return Effect.flatMap(
+        Effect.flatMap(
+          Effect.promise(() => import("./internal/embed.js")),
+          (m) => m.runEmbed(checked)
+        ),
+        exitWith
+      )
+    })
+).pipe(Command.withDescription("embed a file of documents: packed, deduplicated, cached, resumable"))
 
 const chatCommand = Command.make(
   "chat",
@@ -332,7 +406,15 @@ const demoCommand = Command.make(
  */
 export const command = Command.make("sluice").pipe(
   Command.withDescription("Sluice: production batch jobs and streams against the OpenAI API"),
-  Command.withSubcommands([batchCommand, mergeCommand, chatCommand, doctorCommand, simulateCommand, demoCommand])
+  Command.withSubcommands([
+    batchCommand,
+    embedCommand,
+    mergeCommand,
+    chatCommand,
+    doctorCommand,
+    simulateCommand,
+    demoCommand
+  ])
 )
 
 // The package's version (packages/cli/package.json; the Effect 4 line is 0.2.0): Usage.test.ts and Bin.test.ts

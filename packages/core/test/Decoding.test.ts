@@ -37,10 +37,12 @@ describe("Decoding", () => {
     expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined()
   })
 
-  it("a transformed value is not mixed with its input (base64 embeddings stay numbers)", () => {
+  it("a transformed value is not mixed with its input (base64 embeddings: a Float32Vector, JSON numbers)", () => {
     const base64 = Buffer.from(new Float32Array([0.5, -1]).buffer).toString("base64")
     const decoded = Decoding.decoder(Embeddings.EmbeddingList)({ data: [{ embedding: base64, extra: "x" }] })
-    expect(Result.getOrThrow(decoded).data[0]).toEqual({ index: 0, embedding: [0.5, -1], extra: "x" })
+    const item = Result.getOrThrow(decoded).data[0]
+    expect(item?.embedding).toBeInstanceOf(Embeddings.Float32Vector)
+    expect(JSON.parse(JSON.stringify(item))).toEqual({ index: 0, embedding: [0.5, -1], extra: "x" })
   })
 
   it("names every problem with its path and the offending value", () => {

@@ -23,14 +23,17 @@ it.effect("responses from servers that omit optional fields and add unknown ones
   })
 )
 
-it.effect("base64 embeddings decode to numbers", () =>
+it.effect("base64 embeddings decode to a Float32Vector that serialises as numbers", () =>
   Effect.gen(function* () {
     const base64 = Buffer.from(new Float32Array([0.5, -1, 2]).buffer).toString("base64")
     const list = yield* Schema.decodeUnknownEffect(Embeddings.EmbeddingList)({
       data: [{ index: 0, embedding: base64 }],
       model: "m"
     })
-    expect(list.data[0]?.embedding).toEqual([0.5, -1, 2])
+    const embedding = list.data[0]?.embedding
+    expect(embedding).toBeInstanceOf(Embeddings.Float32Vector)
+    expect(Array.from(embedding ?? [])).toEqual([0.5, -1, 2])
+    expect(JSON.stringify(embedding)).toBe("[0.5,-1,2]")
   })
 )
 

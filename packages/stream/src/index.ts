@@ -31,3 +31,4 @@ export * as ResponseStream from "./ResponseStream.js"
  */
 export * as Interop from "./Interop.js"
 export * as Batch from "./Batch.js"
+export * as Embed from "./Embed.js"

@@ -478,6 +478,61 @@ describe("Batch: the output must belong to the input", () => {
   )
 })
 
+describe("Batch.run reads its input in two passes", () => {
+  /** A stream whose every run is counted, and whose second run yields `second` instead of `first`. */
+  const twice = (first: ReadonlyArray<string>, second: ReadonlyArray<string>) => {
+    let runs = 0
+    const stream = Stream.suspend(() => Stream.fromIterable(runs++ === 0 ? first : second))
+    return { stream, runs: () => runs }
+  }
+
+  it.live("a valid input is read twice (a validating pass, then the run) and each request is sent once", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const input = twice(job(30), job(30))
+      const summary = yield* Batch.run(input.stream, { output: Path.join(dir, "out.jsonl"), concurrency: 4 }).pipe(
+        Effect.provide(client(sim.url))
+      )
+      expect(input.runs()).toBe(2)
+      expect(summary).toMatchObject({ total: 30, succeeded: 30, pending: 0 })
+      expect((yield* sim.stats).requests).toBe(30)
+    })
+  )
+
+  it.live("a line that changed after the validating pass fails the job, naming it; nothing of it is sent", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const changed = job(10).map((line, i) => (i === 4 ? '{"custom_id": "req-4", "method": "GET"}' : line))
+      const error = yield* Effect.flip(
+        Batch.run(twice(job(10), changed).stream, { output: Path.join(dir, "out.jsonl"), concurrency: 2 }).pipe(
+          Effect.provide(client(sim.url))
+        )
+      )
+      expect(error._tag).toBe("BatchIoError")
+      expect(error.message).toContain("the input changed while the job ran: line 5")
+      // the lines are parsed a chunk at a time before any is handed out: this chunk held every line
+      expect((yield* sim.stats).requests).toBe(0)
+    })
+  )
+
+  it.live("a one-shot input (empty on its second run) fails the job instead of finishing with nothing done", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(
+        Batch.run(twice(job(10), []).stream, { output: Path.join(dir, "out.jsonl"), concurrency: 2 }).pipe(
+          Effect.provide(client(sim.url))
+        )
+      )
+      expect(error._tag).toBe("BatchIoError")
+      expect(error.message).toContain("0 of 10 requests read")
+      expect((yield* sim.stats).requests).toBe(0)
+    })
+  )
+})
+
 describe("Batch options out of range", () => {
   it.live("concurrency 0, a negative grace period, a zero poll interval: InvalidOptions, nothing sent or written", () =>
     Effect.gen(function* () {

@@ -24,7 +24,7 @@ export const admit = <A>(
   OpenAiError,
   Scope.Scope
 > =>
-  // Plain combinators, not `Effect.gen`: this runs once per call (docs/decisions/0012-call-hot-path.md).
+  // Plain combinators, not `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
   Result.isFailure(client.baseUrl)
     ? Effect.fail(client.baseUrl.failure)
     : Effect.flatMap(client.credentials.get, (first) =>

@@ -81,7 +81,7 @@ const chatStreamSpec = (request: ChatCompletions.Request, options: CallOptions |
 export const chat = (client: Client): Service["chat"] => ({
   completions: {
     create: (request, options) =>
-      // Plain combinators, not `Effect.gen`: this runs once per call (docs/decisions/0012-call-hot-path.md).
+      // Plain combinators, not `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
       Effect.flatMap(Validate.request(ChatCompletions.Request, request, "chat completion"), (valid) => {
         if (valid.stream === true) {
           return Effect.fail(

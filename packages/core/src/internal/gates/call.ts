@@ -98,7 +98,7 @@ const services = (options: Options) =>
 
 /**
  * The per-call gates: estimate → lifecycle → budget reservation → fuse; then the `Call`. Plain combinators, not
- * `Effect.gen`: this runs once per call (docs/decisions/0012-call-hot-path.md).
+ * `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
  */
 const admit = (gates: Services, info: CallInfo): Effect.Effect<Call, OpenAiError, Scope.Scope> =>
   Effect.suspend(() => {
@@ -198,7 +198,7 @@ const attempt =
       call.permit = undefined
       // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
       const at = CallScope.withKey(call.scope, call.info, keyId, call.gates.resolvers)
-      // Plain combinators, not `Effect.gen`: this runs once per attempt (docs/decisions/0012-call-hot-path.md).
+      // Plain combinators, not `Effect.gen`: this runs once per attempt (docs/decisions/0014-call-hot-path.md).
       let admitted: Effect.Effect<A, OpenAiError, R | Scope.Scope> = send
       if (concurrency !== undefined) admitted = Effect.andThen(concurrency.acquire(at.key), admitted)
       if (limiter !== undefined) {

@@ -1,11 +1,12 @@
 /**
- * The output file as a journal: opened for append, lines written in batches (one `write` for every line that
- * finished while the previous write was under way; a line's `append` completes, uninterruptibly, once it is
+ * The output file as a journal: opened for append, lines written in batches (one synchronous `write` at the end of each
+ * event-loop turn for every line finished during it; a line's `append` completes, uninterruptibly, once it is
  * written, so a killed process loses nothing that counted as done), `fsync` at most once a second and on close; a torn last line is
  * cut off before appending.
  *
  * @internal
  */
+import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import * as Clock from "effect/Clock"
@@ -276,71 +277,70 @@ export const open = (
       yield* Effect.tryPromise({ try: () => handle.write("\n"), catch: io(path) })
     }
     const clock = yield* Clock.Clock
-    // Group commit: lines appended while a write is under way are written together by the next one (one
-    // `write` for all of them), and each `append` completes when the write holding its line has. A line is in
-    // the file before its request counts as done, as with one write per line; what a kill -9 can lose is still
-    // only the requests in flight.
+    // Group commit: the lines appended during one turn of the event loop are written together at its end (one
+    // `write` for all of them, scheduled with `setImmediate`), and each `append` completes when the write holding
+    // its line has. A line is in the file before its request counts as done, as with one write per line; what a
+    // kill -9 can lose is still only the requests in flight. The write is `writeSync` on the handle's descriptor:
+    // a few lines to the page cache take microseconds, where an asynchronous write is a thread-pool round trip
+    // (measured ≈ 4 µs vs ≈ 9.6 µs per line idle, and 110 µs per line in a loaded job's profile, decision 0007).
+    // `fsync` stays asynchronous: at most once a second, and on close.
     let queued: Array<string> = []
     let batch: Deferred.Deferred<void, JournalError> | undefined
-    let writing = false
     let lastSync = clock.currentTimeMillisUnsafe()
+    let syncing: Promise<void> | undefined
     let failure: JournalError | undefined
     let writes = 0
     let written = 0
-    const writeAll = async (text: string, lines: number) => {
+    const writeAll = (text: string, lines: number) => {
       writes++
       const buffer = Buffer.from(text, "utf8")
       let offset = 0
-      while (offset < buffer.length) {
-        const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset)
-        offset += bytesWritten
-      }
+      while (offset < buffer.length) offset += NodeFs.writeSync(handle.fd, buffer, offset, buffer.length - offset)
       written += lines
       const now = clock.currentTimeMillisUnsafe()
-      if (now - lastSync >= 1000) {
+      if (now - lastSync >= 1000 && syncing === undefined) {
         lastSync = now
-        await handle.sync()
+        syncing = handle.sync().then(
+          () => {
+            syncing = undefined
+          },
+          (error) => {
+            failure ??= io(path)(error)
+            syncing = undefined
+          }
+        )
       }
     }
     const flush = () => {
-      writing = true
+      const done = batch
+      if (done === undefined) return // already flushed by the finalizer
       const lines = queued
-      const done = batch!
       queued = []
       batch = undefined
-      writeAll(lines.join(""), lines.length).then(
-        () => {
-          Deferred.doneUnsafe(done, Effect.void)
-          if (queued.length > 0) flush()
-          else writing = false
-        },
-        (error) => {
-          failure = io(path)(error)
-          Deferred.doneUnsafe(done, Effect.fail(failure))
-          if (batch !== undefined) Deferred.doneUnsafe(batch, Effect.fail(failure))
-          writing = false
-        }
-      )
+      try {
+        writeAll(lines.join(""), lines.length)
+        Deferred.doneUnsafe(done, failure === undefined ? Effect.void : Effect.fail(failure))
+      } catch (error) {
+        failure = io(path)(error)
+        Deferred.doneUnsafe(done, Effect.fail(failure))
+      }
     }
     const append = (line: string) =>
       Effect.suspend(() => {
         if (failure !== undefined) return Effect.fail(failure)
         queued.push(`${line}\n`)
-        batch ??= Deferred.makeUnsafe<void, JournalError>()
-        const mine = batch
-        if (!writing) flush()
-        return Effect.uninterruptible(Deferred.await(mine))
+        if (batch === undefined) {
+          batch = Deferred.makeUnsafe<void, JournalError>()
+          setImmediate(flush)
+        }
+        return Effect.uninterruptible(Deferred.await(batch))
       })
-    // Lines still queued when the scope closes (an interrupted append's line included) are written before the
-    // handle's fsync and close (finalizers run in reverse order).
+    // Lines still queued when the scope closes are written, and a running fsync awaited, before the handle's own
+    // fsync and close (finalizers run in reverse order).
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
-        while (writing) await new Promise((resolve) => setImmediate(resolve))
-        if (queued.length > 0 && failure === undefined) {
-          const lines = queued
-          queued = []
-          await writeAll(lines.join(""), lines.length).catch(() => undefined)
-        }
+        if (queued.length > 0 && failure === undefined) flush()
+        if (syncing !== undefined) await syncing
       })
     )
     return { existing, append, writes: () => ({ writes, lines: written }) }
