@@ -23,6 +23,7 @@ import * as internalChunk from "./internal/chunk.js"
 import * as GatedStream from "./internal/gatedStream.js"
 import * as internalErrors from "./internal/errors.js"
 import { type Split, splitLines, splitSentences, splitWords } from "./internal/text.js"
+import { TextParts } from "./internal/textParts.js"
 import * as Sse from "./Sse.js"
 
 /**
@@ -163,7 +164,7 @@ export const fromSse = <E, R>(
         const requestId = options?.requestId
         let index = 0
         let chunks = 0
-        let partialContent = ""
+        const partialContent = new TextParts()
         // Set at `[DONE]` or a failure: what every later pull returns (upstream is not read again).
         let halted: Effect.Effect<never, ChatStreamError | Cause.Done> | undefined
         const onInput = (input: Arr.NonEmptyReadonlyArray<Sse.Event>) => {
@@ -183,13 +184,13 @@ export const fromSse = <E, R>(
               out.push(chunk)
               chunks++
               const content = chunk.choices.find((c) => c.index === 0)?.delta.content
-              if (content) partialContent += content
+              if (content) partialContent.append(content)
             }
           }
           return Arr.isArrayNonEmpty(out) ? Effect.succeed(out) : (halted ?? pull)
         }
         const onDone = () => {
-          halted = Effect.fail(internalErrors.truncated(chunks, partialContent, requestId))
+          halted = Effect.fail(internalErrors.truncated(chunks, partialContent.toString(), requestId))
           return halted
         }
         const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<ChatCompletionChunk>, E | ChatStreamError> = Effect.suspend(
@@ -285,7 +286,7 @@ export const defaults: {
 /** What one attempt's body has delivered: for `StreamTruncated`, settlement and request ids on errors. */
 class Progress {
   chunks = 0
-  partialContent = ""
+  readonly content = new TextParts()
   outputChars = 0
   usage: ChatCompletions.Usage | undefined = undefined
   finishReason: string | undefined = undefined
@@ -302,7 +303,7 @@ class Progress {
       const delta = choice.delta
       if (delta.content) {
         this.outputChars += delta.content.length
-        if (choice.index === 0) this.partialContent += delta.content
+        if (choice.index === 0) this.content.append(delta.content)
       }
       if (delta.refusal) this.outputChars += delta.refusal.length
       if (delta.reasoning_content) this.outputChars += delta.reasoning_content.length
@@ -341,7 +342,7 @@ const decodeBody = (
         // A connection that breaks after the first chunk leaves half an answer: that is a truncated stream.
         // Before it, the failure stays a (retryable) ConnectionFailed.
         error._tag === "ConnectionFailed" && progress.chunks > 0
-          ? internalErrors.truncated(progress.chunks, progress.partialContent, response.requestId)
+          ? internalErrors.truncated(progress.chunks, progress.content.toString(), response.requestId)
           : internalErrors.withRequestId(error, response.requestId)
       )
     )

@@ -59,23 +59,27 @@ const chatStreamSpec = (request: ChatCompletions.Request, options: CallOptions |
 export const chat = (client: Client): Service["chat"] => ({
   completions: {
     create: (request, options) =>
-      Effect.gen(function* () {
-        const valid = yield* Validate.request(ChatCompletions.Request, request, "chat completion")
+      // Plain combinators, not `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
+      Effect.flatMap(Validate.request(ChatCompletions.Request, request, "chat completion"), (valid) => {
         if (valid.stream === true) {
-          return yield* new InvalidRequest({
-            message: "stream: true is not supported by create; use chat.completions.streamBytes (or @sluice/stream)",
-            path: "stream"
-          })
+          return Effect.fail(
+            new InvalidRequest({
+              message: "stream: true is not supported by create; use chat.completions.streamBytes (or @sluice/stream)",
+              path: "stream"
+            })
+          )
         }
-        yield* checkMaxTokens(client, valid)
-        return yield* call(
-          client,
-          spec("POST", "/chat/completions", chatCompletionDecoder, options, {
-            body: { _tag: "Json", value: valid },
-            model: valid.model,
-            infoBody: valid,
-            usage: Usage.fromBody
-          })
+        return Effect.andThen(
+          checkMaxTokens(client, valid),
+          call(
+            client,
+            spec("POST", "/chat/completions", chatCompletionDecoder, options, {
+              body: { _tag: "Json", value: valid },
+              model: valid.model,
+              infoBody: valid,
+              usage: Usage.fromBody
+            })
+          )
         )
       }),
     streamBytes: (request, options) =>

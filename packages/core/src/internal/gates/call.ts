@@ -98,40 +98,53 @@ const services = (options: Options) =>
     } satisfies Services
   })
 
-/** The per-call gates: estimate → lifecycle → budget reservation → fuse; then the `Call`. */
+/**
+ * The per-call gates: estimate → lifecycle → budget reservation → fuse; then the `Call`. Plain combinators, not
+ * `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
+ */
 const admit = (gates: Services, info: CallInfo): Effect.Effect<Call, OpenAiError, Scope.Scope> =>
-  Effect.gen(function* () {
-    const { budget, breaker, lifecycle, limiter, pricing } = gates
+  Effect.suspend(() => {
     const scope = CallScope.make(info, gates.resolvers)
-    const estimate =
-      limiter !== undefined || budget !== undefined
-        ? yield* gates.tokens.estimate({ path: info.path, model: info.model, body: info.body })
-        : { promptTokens: 0, maxOutputTokens: maxOutputTokensOf(info.body) }
-    if (lifecycle !== undefined && info.model !== undefined) yield* lifecycle.check(info.model)
-    const price = info.model === undefined ? undefined : Option.getOrUndefined(pricing.price(info.model))
-    let reservation: Budget.Reservation | undefined
-    if (budget !== undefined && info.model !== undefined && budget.enforced(scope.budget)) {
-      if (price === undefined) return yield* new PriceUnknown({ model: info.model })
-      const worst = {
-        promptTokens: estimate.promptTokens,
-        completionTokens: estimate.maxOutputTokens,
-        cachedPromptTokens: 0
-      }
-      reservation = yield* budget.reserve(scope.budget, {
-        usd: Usage.cost(worst, price, { batch: info.batch }),
-        tokens: Usage.total(worst)
-      })
-    }
-    // The fuse is the key's: its id comes from the scope value, never parsed back out of the scope string.
-    if (breaker !== undefined) yield* breaker.checkFuse(scope.key, scope.keyId)
-    return callOf(gates, info, scope, estimate, price, reservation)
+    return gates.limiter !== undefined || gates.budget !== undefined
+      ? Effect.flatMap(gates.tokens.estimate({ path: info.path, model: info.model, body: info.body }), (estimate) =>
+          admitEstimated(gates, info, scope, estimate)
+        )
+      : admitEstimated(gates, info, scope, { promptTokens: 0, maxOutputTokens: maxOutputTokensOf(info.body) })
   })
 
-/** The token estimate of a call (`Tokens.Estimate`): the budget's upper bound and the server's admission measure. */
-interface Estimate {
-  readonly promptTokens: number
-  readonly maxOutputTokens: number
-  readonly admissionPromptTokens?: number | undefined
+const admitEstimated = (
+  gates: Services,
+  info: CallInfo,
+  scope: CallScope.CallScope,
+  estimate: Admitted["estimate"]
+): Effect.Effect<Call, OpenAiError, Scope.Scope> => {
+  const { budget, breaker, lifecycle, pricing } = gates
+  const reserved = Effect.suspend((): Effect.Effect<Call, OpenAiError, Scope.Scope> => {
+    const price = info.model === undefined ? undefined : Option.getOrUndefined(pricing.price(info.model))
+    const fused = (reservation: Budget.Reservation | undefined) =>
+      Effect.suspend(() => {
+        const call = callOf(gates, info, scope, estimate, price, reservation)
+        // The fuse is the key's: its id comes from the scope value, never parsed back out of the scope string.
+        return breaker === undefined ? Effect.succeed(call) : Effect.as(breaker.checkFuse(scope.key, scope.keyId), call)
+      })
+    if (budget === undefined || info.model === undefined || !budget.enforced(scope.budget)) return fused(undefined)
+    if (price === undefined) return Effect.fail(new PriceUnknown({ model: info.model }))
+    const worst = {
+      promptTokens: estimate.promptTokens,
+      completionTokens: estimate.maxOutputTokens,
+      cachedPromptTokens: 0
+    }
+    return Effect.flatMap(
+      budget.reserve(scope.budget, {
+        usd: Usage.cost(worst, price, { batch: info.batch }),
+        tokens: Usage.total(worst)
+      }),
+      fused
+    )
+  })
+  return lifecycle !== undefined && info.model !== undefined
+    ? Effect.andThen(lifecycle.check(info.model), reserved)
+    : reserved
 }
 
 /** What the gates admitted a call with, and what its attempts have left for its settlement. */
@@ -139,7 +152,11 @@ interface Admitted {
   readonly gates: Services
   readonly info: CallInfo
   readonly scope: CallScope.CallScope
-  readonly estimate: Estimate
+  readonly estimate: {
+    readonly promptTokens: number
+    readonly maxOutputTokens: number
+    readonly admissionPromptTokens?: number | undefined
+  }
   readonly price: Pricing.ModelPrice | undefined
   readonly reservation: Budget.Reservation | undefined
   readonly progress: Gates.CallProgress
@@ -175,7 +192,7 @@ const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiEr
   })
 
 /** The limiter's tokens: the server's admission measure of the prompt (Tokens), not the budget's upper bound. */
-const admissionTokens = (estimate: Estimate): number =>
+const admissionTokens = (estimate: Admitted["estimate"]): number =>
   (estimate.admissionPromptTokens ?? estimate.promptTokens) + estimate.maxOutputTokens
 
 /** One attempt, one pass: guard → limiter → permit → `send` → observe, in the scope of the key it sends with. */
@@ -211,8 +228,8 @@ const attempt =
 const settle =
   (call: Admitted) =>
   (result: CallResult): Effect.Effect<Settlement> =>
-    Effect.gen(function* () {
-      if (call.settled) return unsettled
+    Effect.suspend(() => {
+      if (call.settled) return Effect.succeed(unsettled)
       call.settled = true
       const { budget, limiter } = call.gates
       const { info, price, reservation } = call
@@ -220,27 +237,32 @@ const settle =
       // The one cost of the call, from the gates' Pricing: what the budget settles and telemetry reports.
       const costUsd =
         usage === undefined || price === undefined ? undefined : Usage.cost(usage, price, { batch: info.batch })
+      const settlement: Settlement = { usage, costUsd }
+      const steps: Array<Effect.Effect<void>> = []
       if (budget !== undefined && reservation !== undefined) {
         if (usage !== undefined && costUsd !== undefined) {
-          yield* budget.settle(reservation, { usd: costUsd, tokens: Usage.total(usage) }, info.model)
+          steps.push(budget.settle(reservation, { usd: costUsd, tokens: Usage.total(usage) }, info.model))
         } else if (result.sent) {
           // The server saw it but no usage came back: it may have billed, so keep the worst case.
-          yield* budget.settle(reservation, reservation, info.model)
+          steps.push(budget.settle(reservation, reservation, info.model))
         } else {
-          yield* budget.release(reservation)
+          steps.push(budget.release(reservation))
         }
       }
-      if (limiter !== undefined && call.permit !== undefined && usage !== undefined) {
-        yield* limiter.settle(call.permit, Usage.total(usage))
+      const permit = call.permit
+      if (limiter !== undefined && permit !== undefined && usage !== undefined) {
+        steps.push(Effect.suspend(() => limiter.settle(permit, Usage.total(usage))))
       }
-      return { usage, costUsd }
+      if (steps.length === 0) return Effect.succeed(settlement)
+      if (steps.length === 1) return Effect.as(steps[0]!, settlement)
+      return Effect.as(Effect.andThen(steps[0]!, steps[1]!), settlement)
     })
 
 const callOf = (
   gates: Services,
   info: CallInfo,
   scope: CallScope.CallScope,
-  estimate: Estimate,
+  estimate: Admitted["estimate"],
   price: Pricing.ModelPrice | undefined,
   reservation: Budget.Reservation | undefined
 ): Call => {
