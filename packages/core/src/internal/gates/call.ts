@@ -18,13 +18,10 @@ import * as RateLimiter from "../../RateLimiter.js"
 import { RateLimitSnapshot } from "../../RateLimitHeaders.js"
 import * as Tokens from "../../Tokens.js"
 import * as Usage from "../../Usage.js"
+import * as Tokenizer from "../tokenizer.js"
 
-export const maxOutputTokensOf = (body: unknown): number => {
-  if (typeof body !== "object" || body === null) return 0
-  const record = body as { max_completion_tokens?: unknown; max_tokens?: unknown; max_output_tokens?: unknown }
-  const value = record.max_completion_tokens ?? record.max_tokens ?? record.max_output_tokens
-  return typeof value === "number" && Number.isFinite(value) ? value : 0
-}
+/** Max output of a request: `max_completion_tokens`/`max_tokens`/`max_output_tokens` × `n` (Tokens' one rule). */
+export const maxOutputTokensOf = (body: unknown): number => Tokenizer.maxOutput(body, 0)
 
 const unsettled: Settlement = { usage: undefined, costUsd: undefined }
 
