@@ -90,7 +90,7 @@ const services = (options: Options) =>
       limiter: Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)),
       concurrency: Option.getOrUndefined(yield* Effect.serviceOption(Concurrency.Concurrency)),
       tokens: Option.isSome(providedTokens) ? providedTokens.value : yield* Tokens.make(options.tokens),
-      pricing: Option.getOrElse(yield* Effect.serviceOption(Pricing.Pricing), () => Pricing.fromTable()),
+      pricing: yield* Pricing.current,
       resolvers: { scopeOf: options.scopeOf, budgetScopeOf: options.budgetScopeOf }
     } satisfies Services
   })
