@@ -9,7 +9,7 @@ import * as Budget from "../../Budget.js"
 import * as CallScope from "../../CallScope.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import * as Concurrency from "../../Concurrency.js"
-import { type OpenAiError, PriceUnknown, type RateLimited } from "../../Errors.js"
+import { type OpenAiError, PriceUnknown, type RateLimited, retryAfterMsOf } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type { AttemptResponse, Call, CallInfo, CallResult, Options, Settlement } from "../../Gates.js"
 import * as ModelLifecycle from "../../ModelLifecycle.js"
@@ -59,9 +59,9 @@ export const none: Gates.Gates["Service"] = { admit: (info) => Effect.succeed(pa
 
 /** The hint a 429 gives: retry-after, else the reset of the exhausted bucket. */
 const pauseHint = (error: RateLimited): number | undefined => {
-  const snapshot = error.snapshot
-  const hint = error.retryAfterMs ?? snapshot?.retryAfterMs
+  const hint = retryAfterMsOf(error)
   if (hint !== undefined) return hint
+  const snapshot = error.snapshot
   if (snapshot === undefined) return undefined
   const resets: Array<number> = []
   if (snapshot.remainingRequests === 0 && snapshot.resetRequestsMs !== undefined) resets.push(snapshot.resetRequestsMs)
