@@ -1,5 +1,5 @@
 /**
- * A real `redis-server` for the tests, with nothing to install by hand (decision 0010). Where the binary comes from,
+ * A real `redis-server` for the tests, with nothing to install by hand (decision 0012). Where the binary comes from,
  * first that answers:
  *
  * 1. `SLUICE_REDIS_SERVER=/path/to/redis-server`;
@@ -90,7 +90,8 @@ const onPath = async (): Promise<string | undefined> => {
 
 const isInstalled = async (pkg: string): Promise<boolean> => {
   try {
-    const { stdout } = await run("dpkg-query", ["-W", "-f=${Status}", pkg])
+    // dpkg-query's own ${Status} field (not a template placeholder)
+    const { stdout } = await run("dpkg-query", ["-W", `-f=${"$"}{Status}`, pkg])
     return stdout.includes("install ok installed")
   } catch {
     return false

@@ -5,7 +5,10 @@
  * serialized by the server and the ceiling is never crossed: a reservation is held only if spent + every process's
  * held reservations + it stays within the ceiling. Settling moves the actual cost to `spent` once per reservation
  * (a retried settle is a no-op). Each process renews a lease (a third of `leaseMs`); the holds of a process whose lease
- * ran out (`kill -9`, a lost machine) are dropped by the next reservation, so a dead worker's budget comes back.
+ * ran out (`kill -9`, a lost machine) are dropped by the next reservation, so a dead worker's budget comes back. When
+ * no process renewed for a whole lease (an outage paused them all, or the budget lay idle), every lease gets one more
+ * lease first: live processes renew theirs, so an outage longer than the lease does not drop the holds of requests
+ * in flight; a dead process's holds are then dropped within two leases.
  *
  * Keys: `<prefix>:budget:<name>:<scope>:spent` / `:held`, `<prefix>:budget:<name>:leases`, each expiring `ttlMs`
  * after its last write.

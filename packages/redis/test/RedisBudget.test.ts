@@ -86,25 +86,64 @@ describe("RedisBudget against a real redis-server", () => {
     })
   )
 
-  it.effect("a killed process's holds expire by its lease on Redis's clock (the test's clock stands still)", () =>
+  it.effect(
+    "a killed process's holds are dropped within two leases, on Redis's clock (the test's clock stands still)",
+    () =>
+      Effect.gen(function* () {
+        const name = fresh()
+        const dead = yield* Scope.make()
+        const context = yield* processIn(dead, { leaseMs: 300 })
+        const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(dead))
+        const held = yield* ledger.reserve({ id: 1, scope: "global", usd: 0.9, tokens: 0 }, { usd: 1 })
+        expect(held.held).toBe(true)
+        // The process "dies": its heartbeat stops, its reservation is never released.
+        yield* Scope.close(dead, Exit.void)
+        const live = yield* Scope.make()
+        const other = yield* budgetIn(live, { name, ceilingUsd: 1 }, { leaseMs: 300 })
+        const early = yield* Effect.flip(Effect.scoped(other.reserve("global", amount(0.5))))
+        expect(early).toMatchObject({ _tag: "BudgetExceeded", reserved: 0.9 })
+        // Real time passes (TestClock does not move). The first reservation after a lease with nobody renewing gives
+        // every lease one more (it may have been an outage); a live process keeps renewing, the dead one does not.
+        let tries = 0
+        for (;;) {
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 120)))
+          tries++
+          const exit = yield* Effect.exit(Effect.scoped(other.reserve("global", amount(0.5))))
+          if (Exit.isSuccess(exit)) break
+          expect(tries).toBeLessThan(12)
+        }
+        expect(tries).toBeGreaterThanOrEqual(3) // not before its lease (300 ms) ran out
+        expect(yield* Clock.currentTimeMillis).toBe(0)
+        yield* Scope.close(live, Exit.void)
+      })
+  )
+
+  it.live("an outage longer than the lease keeps the holds of live processes (each gets a lease to renew)", () =>
     Effect.gen(function* () {
       const name = fresh()
-      const dead = yield* Scope.make()
-      const context = yield* processIn(dead, { leaseMs: 300 })
-      const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(dead))
-      const held = yield* ledger.reserve({ id: 1, scope: "global", usd: 0.9, tokens: 0 }, { usd: 1 })
-      expect(held.held).toBe(true)
-      // The process "dies": its heartbeat stops, its reservation is never released.
-      yield* Scope.close(dead, Exit.void)
-      const live = yield* Scope.make()
-      const other = yield* budgetIn(live, { name, ceilingUsd: 1 }, { leaseMs: 300 })
-      const early = yield* Effect.flip(Effect.scoped(other.reserve("global", amount(0.5))))
-      expect(early).toMatchObject({ _tag: "BudgetExceeded", reserved: 0.9 })
-      // Real time passes (TestClock does not move): Redis's TIME ends the dead lease.
+      const connection = yield* Scope.make()
+      const heartbeat = yield* Scope.make()
+      const context = yield* processIn(connection, { leaseMs: 300 })
+      const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(heartbeat))
+      expect((yield* ledger.reserve({ id: 1, scope: "global", usd: 0.9, tokens: 0 }, { usd: 1 })).held).toBe(true)
+      // Nobody renews for longer than the lease, as when every process is paused by an outage.
+      yield* Scope.close(heartbeat, Exit.void)
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 450)))
-      expect(yield* Clock.currentTimeMillis).toBe(0)
-      yield* Effect.scoped(other.reserve("global", amount(0.5)))
-      yield* Scope.close(live, Exit.void)
+      const other = yield* Scope.make()
+      const otherLedger = yield* RedisBudget.ledger(name).pipe(
+        Effect.provide(yield* processIn(other, { leaseMs: 300 })),
+        Scope.provide(other)
+      )
+      // The first process to come back does not drop the first one's hold…
+      expect((yield* otherLedger.reserve({ id: 1, scope: "global", usd: 0.5, tokens: 0 }, { usd: 1 })).held).toBe(false)
+      // …which renews its lease with its next operation and keeps it.
+      expect((yield* ledger.reserve({ id: 2, scope: "global", usd: 0.05, tokens: 0 }, { usd: 1 })).held).toBe(true)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200)))
+      const later = yield* otherLedger.reserve({ id: 3, scope: "global", usd: 0.5, tokens: 0 }, { usd: 1 })
+      expect(later.held).toBe(false)
+      expect(later.totals.reservedUsd).toBeCloseTo(0.95, 9)
+      yield* Scope.close(other, Exit.void)
+      yield* Scope.close(connection, Exit.void)
     })
   )
 

@@ -302,6 +302,13 @@ export const runBatch = (
         yield* err(explain(error as Batch.RunError, flags))
         return { code: ExitCode.usage, summary: undefined }
       }
+      // --redis: the shared Redis did not answer when the gates were built (internal/redis.ts); nothing was sent.
+      if ("_tag" in error && error._tag === "StoreUnavailable") {
+        yield* err(
+          `${(error as { message: string }).message}. Nothing was sent. Start Redis or check --redis / SLUICE_REDIS_URL, then run the same command again.`
+        )
+        return { code: ExitCode.terminal, summary: undefined }
+      }
       if ("_tag" in error && (error._tag === "RemoteBatchFailed" || "retryable" in error)) {
         yield* err(
           `${error._tag}: ${(error as { message: string }).message}. Nothing more was written; fix it and resume:\n  ${resumeCommand(flags)}`

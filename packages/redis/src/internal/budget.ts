@@ -38,6 +38,29 @@ end
 local function reply(flag, su, st, ru, rt)
   return { flag, tostring(su), tostring(st), tostring(ru), tostring(rt) }
 end
+-- Renews this process's lease and returns the set of processes whose lease ran out. The field '~seen' is when any
+-- process last touched the leases: when nobody did for a whole lease (every process was paused by an outage, or
+-- the budget lay idle), no lease is judged now: each gets one more lease to come back and renew it.
+local function renew(key, instance, lease, ttl)
+  local all = redis.call('HGETALL', key)
+  local seen = tonumber(redis.call('HGET', key, '~seen') or '0')
+  local grace = now - seen > lease
+  local dead = {}
+  for i = 1, #all, 2 do
+    local field, ends = all[i], tonumber(all[i + 1])
+    if field ~= '~seen' then
+      if grace then
+        if ends < now + lease then redis.call('HSET', key, field, now + lease) end
+      elseif ends < now then
+        dead[field] = true
+        redis.call('HDEL', key, field)
+      end
+    end
+  end
+  redis.call('HSET', key, instance, now + lease, '~seen', now)
+  redis.call('PEXPIRE', key, ttl)
+  return dead
+end
 `
 
 /**
@@ -45,16 +68,7 @@ end
  * A reservation already closed (released while its reply was lost, then retried) is not held again.
  */
 const reserveLua = `${prelude}
-local leases = redis.call('HGETALL', KEYS[3])
-local dead = {}
-for i = 1, #leases, 2 do
-  if tonumber(leases[i + 1]) < now then
-    dead[leases[i]] = true
-    redis.call('HDEL', KEYS[3], leases[i])
-  end
-end
-redis.call('HSET', KEYS[3], ARGV[2], now + tonumber(ARGV[7]))
-redis.call('PEXPIRE', KEYS[3], ARGV[8])
+local dead = renew(KEYS[3], ARGV[2], tonumber(ARGV[7]), ARGV[8])
 local ru, rt = held(KEYS[2], dead)
 local su, st = spent(KEYS[1])
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return reply(1, su, st, ru, rt) end
@@ -91,8 +105,7 @@ return reply(1, su, st, ru, rt)
 
 /** KEYS leases; ARGV instance, leaseMs, ttlMs. */
 const leaseLua = `${prelude}
-redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+renew(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3])
 return reply(1, 0, 0, 0, 0)
 `
 
