@@ -215,7 +215,9 @@ const embedCommand = Command.make(
     remote: boolean("remote", "send what is not cached through the server-side Batch API (24 h window)"),
     json: boolean("json", "print the summary as JSON on stdout"),
     graceSeconds: numeric("grace-seconds", "N", "after Ctrl-C, seconds for requests in flight, 0 to 3600 (default 10)"),
-    ...tableFlags
+    ...tableFlags,
+    // Scale-out (internal/redis.ts): --redis, --budget-name, --redis-wait-seconds (no --shard for embed).
+    ...ScaleOut.sharedFlags
   },
   (flags) =>
     Effect.suspend(() => {
@@ -234,7 +236,8 @@ const embedCommand = Command.make(
         budgetUsd: undefinedIfNone(flags.budgetUsd),
         graceSeconds: undefinedIfNone(flags.graceSeconds),
         prices: undefinedIfNone(flags.prices),
-        lifecycle: undefinedIfNone(flags.lifecycle)
+        lifecycle: undefinedIfNone(flags.lifecycle),
+        redis: ScaleOut.raw(flags)
       })
       if (typeof checked === "number") return exitWith(checked)
       return Effect.flatMap(

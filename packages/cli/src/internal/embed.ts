@@ -14,6 +14,7 @@ import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { ClientFlags } from "./client.js"
+import * as ScaleOut from "./redis.js"
 import { checkTables, tableArgs } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
 
@@ -57,6 +58,8 @@ export interface RawEmbedFlags {
   readonly graceSeconds: string | undefined
   readonly prices: string | undefined
   readonly lifecycle: string | undefined
+  /** `--redis`, `--budget-name`, `--redis-wait-seconds` (internal/redis.ts; embed has no `--shard`). */
+  readonly redis?: ScaleOut.RawRedisFlags | undefined
 }
 
 const oneOf = <A extends string>(checks: Checks, flag: string, raw: string | undefined, allowed: ReadonlyArray<A>) => {
@@ -158,10 +161,12 @@ export const checkEmbed = (raw: RawEmbedFlags): EmbedFlags | number => {
     }
   }
   const tables = checkTables(checks, raw)
+  const redis = raw.redis === undefined ? undefined : ScaleOut.check(checks, raw.redis)
   const code = checks.report()
   if (code !== undefined) return code
   return {
     tables,
+    ...(redis === undefined ? {} : { redis }),
     input: raw.input,
     output: raw.output,
     model,
@@ -212,6 +217,7 @@ export const resumeCommand = (flags: EmbedFlags, extra: ReadonlyArray<string> = 
   if (flags.remote) args.push("--remote")
   if (flags.json) args.push("--json")
   args.push(...tableArgs(flags.tables))
+  args.push(...ScaleOut.resumeArgs(flags.redis))
   return [...args, ...extra].map(quote).join(" ")
 }
 
@@ -379,6 +385,13 @@ export const runEmbed = (flags: EmbedFlags): Effect.Effect<number> =>
           if (usageTags.has(error._tag)) {
             yield* err(explain(error, flags))
             return 1
+          }
+          // --redis: the shared Redis did not answer when the gates were built (internal/redis.ts); nothing was sent.
+          if (error._tag === "StoreUnavailable") {
+            yield* err(
+              `${error.message}. Nothing was sent. Start Redis or check --redis / SLUICE_REDIS_URL, then run the same command again.`
+            )
+            return 4
           }
           yield* err(`${error._tag}: ${error.message}. Fix it and resume:\n  ${resumeCommand(flags)}`)
           return 2

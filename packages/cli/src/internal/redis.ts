@@ -9,8 +9,8 @@ import * as Flag from "effect/cli/Flag"
 import type * as Option from "effect/Option"
 import { type Checks, show } from "./usage.js"
 
-/** The flags, to spread into a command's flag record. @internal */
-export const flags = {
+/** The flags that share the gates (batch and embed), to spread into a command's flag record. @internal */
+export const sharedFlags = {
   redis: Flag.String("redis").pipe(
     Flag.withMetavar("URL"),
     Flag.withDescription(
@@ -29,7 +29,12 @@ export const flags = {
       "with --redis: how long to pause for an unreachable Redis before stopping, 1 to 86400 (default 60)"
     ),
     Flag.optional
-  ),
+  )
+} as const
+
+/** {@link sharedFlags} and `--shard` (batch), to spread into a command's flag record. @internal */
+export const flags = {
+  ...sharedFlags,
   shard: Flag.String("shard").pipe(
     Flag.withMetavar("I/N"),
     Flag.withDescription(
@@ -69,12 +74,12 @@ export const raw = (parsed: {
   readonly redis: Option.Option<string>
   readonly budgetName: Option.Option<string>
   readonly redisWaitSeconds: Option.Option<string>
-  readonly shard: Option.Option<string>
+  readonly shard?: Option.Option<string> | undefined
 }): RawRedisFlags => ({
   redis: parsed.redis._tag === "Some" ? parsed.redis.value : undefined,
   budgetName: parsed.budgetName._tag === "Some" ? parsed.budgetName.value : undefined,
   redisWaitSeconds: parsed.redisWaitSeconds._tag === "Some" ? parsed.redisWaitSeconds.value : undefined,
-  shard: parsed.shard._tag === "Some" ? parsed.shard.value : undefined
+  shard: parsed.shard?._tag === "Some" ? parsed.shard.value : undefined
 })
 
 /** A URL shown without its password. */

@@ -6,15 +6,9 @@ import { Clock, Effect, Metric, Option, PubSub, Stream } from "effect"
 import type * as Scope from "effect/Scope"
 import type { OpenAiError } from "../../Errors.js"
 import * as Gates from "../../Gates.js"
-import { fromTable, Pricing } from "../../Pricing.js"
-import {
-  type AttemptEvent,
-  type CallEvent,
-  type Options,
-  type ResponseDetails,
-  Telemetry,
-  type TelemetryEvent
-} from "../../Telemetry.js"
+import { current, type Pricing } from "../../Pricing.js"
+// Types only: the public module imports this one, so a value import back would be a runtime cycle.
+import type { AttemptEvent, CallEvent, Options, ResponseDetails, Telemetry, TelemetryEvent } from "../../Telemetry.js"
 import {
   attemptEvent,
   attemptMessage,
@@ -290,10 +284,7 @@ export const make = (
   Effect.gen(function* () {
     // A call the gates priced is reported at the gates' cost, computed once; for the others the Pricing service
     // when provided, else the built-in table.
-    const pricing =
-      options.pricing === false
-        ? undefined
-        : (options.pricing ?? Option.getOrElse(yield* Effect.serviceOption(Pricing), () => Pricing.of(fromTable())))
+    const pricing = options.pricing === false ? undefined : (options.pricing ?? (yield* current))
     const hub = yield* Effect.acquireRelease(
       PubSub.sliding<TelemetryEvent>(options.bufferSize ?? 16_384),
       PubSub.shutdown
@@ -309,11 +300,11 @@ export const make = (
     }
     return {
       gates: Gates.Gates.of({ admit: (info) => admit(env, info) }),
-      telemetry: Telemetry.of({
+      telemetry: {
         events: Stream.fromPubSub(hub),
         subscribe: PubSub.subscribe(hub),
         recordFirstToken: (call) => call.recordFirstToken,
         recordResponse: (call, details) => call.recordResponse(details)
-      })
+      } satisfies Telemetry["Service"]
     }
   })

@@ -6,6 +6,7 @@
  */
 import { Errors, OpenAi, Tokens } from "@sluice/core"
 import * as Embeddings from "@sluice/core/Embeddings"
+import * as Usage from "@sluice/core/Usage"
 import { Deferred, Duration, Effect, Option, Queue, Scope, Semaphore, Stream } from "effect"
 import * as Api from "../../Embed.js"
 import * as Cache from "./cache.js"
@@ -172,7 +173,7 @@ export const embed = <E, R>(
               )
             }
             stats.requests++
-            stats.tokens += response.body.usage?.prompt_tokens ?? 0
+            stats.tokens += Usage.fromBody(response.body)?.promptTokens ?? 0
             return Effect.succeed(vectors as Array<Float32Array>)
           }
         )
