@@ -94,7 +94,7 @@ const costOf = (usage: { prompt_tokens: number; completion_tokens: number }) =>
   )
 
 const show = (results: ReadonlyArray<Result>) =>
-  results.map((r) => `exit ${r.code}: ${r.stderr.slice(-400)}`).join("\n")
+  results.map((r) => `exit ${r.code}: ${r.code === 70 ? r.stderr : r.stderr.slice(-400)}`).join("\n")
 
 /**
  * Waits until `reached()` holds, polling every 50 ms. No deadline of its own (the test's timeout is the one): a
