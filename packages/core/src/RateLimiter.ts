@@ -21,7 +21,20 @@
  *
  * @since 0.1.0
  */
-import { Clock, Config, Context, Deferred, Effect, Layer, Option, Queue, Ref, Result, SynchronizedRef } from "effect"
+import {
+  Clock,
+  Config,
+  Context,
+  Deferred,
+  Effect,
+  Layer,
+  Option,
+  Queue,
+  Random,
+  Ref,
+  Result,
+  SynchronizedRef
+} from "effect"
 import type * as Scope from "effect/Scope"
 import { type InvalidOptions, RequestTooLarge, type StoreUnavailable } from "./Errors.js"
 import * as Bucket from "./internal/gates/bucket.js"
@@ -261,7 +274,11 @@ export interface Options extends Limits {
    * ms, when the first response is slow. Default 10 000; 0 turns probing off.
    */
   readonly probeTimeoutMs?: number
-  /** How long a 429 closes the gate when the server gives no hint. Default 1000 ms. */
+  /**
+   * How long, on average, a 429 closes the gate when the server gives no hint: each such pause is drawn from
+   * ½–1½ × this (Effect's `Random`), so restarts cannot lock step with another client's periodic requests.
+   * Default 1000 ms.
+   */
   readonly pauseWithoutHintMs?: number
   /** The longest a single 429 closes the gate. Default 60 000 ms. */
   readonly maxPauseMs?: number
@@ -621,7 +638,10 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter["Service"
 
     const pause = (scope: string, ms: number | undefined) =>
       Effect.gen(function* () {
-        const duration = Math.min(maxPauseMs, Math.max(0, ms ?? pauseWithoutHintMs))
+        // Without a hint the pause is a guess: spread it over ½–1½ × pauseWithoutHintMs, so the job's restarts
+        // cannot lock step with another client's periodic requests (decision 0010).
+        const guessed = ms === undefined ? pauseWithoutHintMs * (0.5 + (yield* Random.next)) : ms
+        const duration = Math.min(maxPauseMs, Math.max(0, guessed))
         const limits = yield* limitsOf(scope)
         const now = yield* Clock.currentTimeMillis
         yield* store.pause(scope, limits, now + duration, now).pipe(logged("close the gate", scope))
