@@ -7,7 +7,13 @@
  */
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs/promises"
-import { Config, ConfigProvider, Context, Effect, Layer, Redacted, SynchronizedRef } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as SynchronizedRef from "effect/SynchronizedRef"
 import { CredentialsUnavailable } from "./Errors.js"
 
 /**

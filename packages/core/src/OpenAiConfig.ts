@@ -7,7 +7,14 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Layer, Option, Redacted, Result } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import { InvalidOptions, InvalidRequest } from "./Errors.js"
 import * as Check from "./internal/options.js"
 import * as ProxyRoute from "./internal/transport/proxy.js"

@@ -13,7 +13,13 @@
  *
  * @since 0.2.0
  */
-import { Context, type Duration, Effect, Layer, type Redacted, type Scope, type Stream } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { OpenAiError } from "./Errors.js"
 import * as FetchTransport from "./internal/transport/fetch.js"
 import * as HookedTransport from "./internal/transport/hooks.js"

@@ -5,7 +5,9 @@
  *
  * @internal
  */
-import { Effect, Option, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type { Resolved } from "../OpenAiConfig.js"
 import { Transport as TransportService } from "../Transport.js"
 import * as Undici from "./transport/undici.js"
