@@ -23,7 +23,7 @@ import type * as Stream from "effect/Stream"
 import type { OpenAiError } from "./Errors.js"
 import * as FetchTransport from "./internal/transport/fetch.js"
 import * as HookedTransport from "./internal/transport/hooks.js"
-import * as UndiciTransport from "./internal/transport/undici.js"
+import * as UndiciTransport from "./internal/transport/lazyUndici.js"
 import { OpenAiConfig, type ProxyOptions, resolve } from "./OpenAiConfig.js"
 
 /**
@@ -205,9 +205,7 @@ export const makeUndici = (options: UndiciOptions = {}): Effect.Effect<Transport
   })
   const invalid = config.invalid
   if (invalid !== undefined) return Effect.succeed({ send: () => Effect.fail(invalid) })
-  return Effect.map(UndiciTransport.make(UndiciTransport.settingsOf(config)), (transport) =>
-    hooked(transport, options.hooks)
-  )
+  return Effect.map(UndiciTransport.fromConfig(config), (transport) => hooked(transport, options.hooks))
 }
 
 /**
@@ -242,7 +240,7 @@ export const layer = (
     Transport,
     Effect.gen(function* () {
       const config = yield* OpenAiConfig
-      return hooked(yield* UndiciTransport.make(UndiciTransport.settingsOf(config)), options.hooks)
+      return hooked(yield* UndiciTransport.fromConfig(config), options.hooks)
     })
   )
 
