@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
+import { Effect, Schema } from "effect"
+import * as Names from "./internal/names.js"
 
 const Int = Schema.Int
 
@@ -170,7 +170,7 @@ export type Message = typeof Message.Type
 export const Tool = Schema.Struct({
   type: Schema.Literal("function"),
   function: Schema.Struct({
-    name: Schema.String.pipe(Schema.check(Schema.isPattern(/^[a-zA-Z0-9_-]{1,64}$/))),
+    name: Names.Name,
     description: Schema.optional(Schema.String),
     parameters: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
     strict: Schema.optional(Schema.NullOr(Schema.Boolean))
@@ -203,7 +203,7 @@ export const ResponseFormat = Schema.Union([
   Schema.Struct({
     type: Schema.Literal("json_schema"),
     json_schema: Schema.Struct({
-      name: Schema.String.pipe(Schema.check(Schema.isPattern(/^[a-zA-Z0-9_-]{1,64}$/))),
+      name: Names.Name,
       description: Schema.optional(Schema.String),
       schema: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
       strict: Schema.optional(Schema.NullOr(Schema.Boolean))

@@ -7,18 +7,10 @@
  *
  * @since 0.1.0
  */
-import * as Config from "effect/Config"
-import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import * as Result from "effect/Result"
-import { InvalidOptions, InvalidRequest } from "./Errors.js"
-import * as Check from "./internal/options.js"
-import * as ProxyRoute from "./internal/transport/proxy.js"
-import * as Retry from "./Retry.js"
+import { type Config, Context, type Duration, Effect, Layer, type Redacted, type Result } from "effect"
+import type { InvalidOptions, InvalidRequest } from "./Errors.js"
+import * as internal from "./internal/config.js"
+import type * as Retry from "./Retry.js"
 
 /**
  * What a chat request without `max_tokens` / `max_completion_tokens` gets: nothing, a warning log, or an
@@ -146,13 +138,13 @@ export class OpenAiConfig extends Context.Service<OpenAiConfig, Resolved>()("@sl
  * @since 0.1.0
  * @category constructors
  */
-export const defaultBaseUrl = "https://api.openai.com/v1"
+export const defaultBaseUrl = internal.defaultBaseUrl
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const userAgent = "sluice/0.2.0"
+export const userAgent = internal.userAgent
 
 /**
  * Checks the options: the connect, headers and total timeouts are durations > 0, `keepAliveTimeout` ≥ 0,
@@ -162,24 +154,7 @@ export const userAgent = "sluice/0.2.0"
  * @since 0.1.0
  * @category validation
  */
-export const validate = (options: Options): Result.Result<Options, InvalidOptions> => {
-  const retry = options.retry === undefined ? undefined : Retry.validate(options.retry, "retry")
-  const problem = Check.first(
-    Check.duration("connectTimeout", options.connectTimeout, true),
-    Check.duration("headersTimeout", options.headersTimeout, true),
-    Check.duration("totalTimeout", options.totalTimeout, true),
-    Check.duration("keepAliveTimeout", options.keepAliveTimeout, false),
-    Check.integer("maxConnections", options.maxConnections, 1),
-    Check.integer("maxResponseBytes", options.maxResponseBytes, 1),
-    Check.oneOf("maxTokensPolicy", options.maxTokensPolicy, ["off", "warn", "require"]),
-    retry !== undefined && Result.isFailure(retry) ? retry.failure : undefined,
-    proxyProblem(resolveProxy(options.proxy))
-  )
-  return problem === undefined ? Result.succeed(options) : Result.fail(problem)
-}
-
-const redactedOf = (url: string | Redacted.Redacted<string> | undefined): Redacted.Redacted<string> | undefined =>
-  url === undefined || url === "" ? undefined : typeof url === "string" ? Redacted.make(url) : url
+export const validate: (options: Options) => Result.Result<Options, InvalidOptions> = internal.validate
 
 /**
  * The proxy of `options.proxy`: a single URL stands for both schemes; `false`, `undefined` or no URL at all
@@ -188,32 +163,7 @@ const redactedOf = (url: string | Redacted.Redacted<string> | undefined): Redact
  * @since 0.2.0
  * @category constructors
  */
-export const resolveProxy = (proxy: Options["proxy"]): Proxy | undefined => {
-  if (proxy === undefined || proxy === false) return undefined
-  const both = typeof proxy === "string" || Redacted.isRedacted(proxy)
-  const https = redactedOf(both ? proxy : proxy.https)
-  const http = redactedOf(both ? proxy : proxy.http)
-  if (https === undefined && http === undefined) return undefined
-  return { https, http, noProxy: both ? "" : (proxy.noProxy ?? "") }
-}
-
-const proxyProblem = (proxy: Proxy | undefined): InvalidOptions | undefined => {
-  for (const [option, url] of [
-    ["proxy.https", proxy?.https],
-    ["proxy.http", proxy?.http]
-  ] as const) {
-    const problem = url === undefined ? undefined : ProxyRoute.problem(url)
-    if (url !== undefined && problem !== undefined) {
-      // The value as shown: scheme, host and port only (the URL may carry a password).
-      return new InvalidOptions({
-        option,
-        value: ProxyRoute.display(Redacted.value(url)),
-        expected: `an http:// or https:// proxy URL (${problem})`
-      })
-    }
-  }
-  return undefined
-}
+export const resolveProxy: (proxy: Options["proxy"]) => Proxy | undefined = internal.resolveProxy
 
 /**
  * Fills in the defaults. Never throws: an option out of range ({@link validate}) is replaced by its default and
@@ -222,30 +172,7 @@ const proxyProblem = (proxy: Proxy | undefined): InvalidOptions | undefined => {
  * @since 0.1.0
  * @category constructors
  */
-export const resolve = (options: Options = {}): Resolved => {
-  const checked = validate(options)
-  const invalid = Result.isFailure(checked) ? checked.failure : undefined
-  const safe: Options = invalid === undefined ? options : {}
-  return {
-    baseUrl: (options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, ""),
-    organization: options.organization,
-    project: options.project,
-    connectTimeout: Duration.fromInputUnsafe(safe.connectTimeout ?? "10 seconds"),
-    headersTimeout: Duration.fromInputUnsafe(safe.headersTimeout ?? "10 minutes"),
-    totalTimeout: Duration.fromInputUnsafe(safe.totalTimeout ?? "10 minutes"),
-    maxConnections: safe.maxConnections ?? 64,
-    keepAliveTimeout: Duration.fromInputUnsafe(safe.keepAliveTimeout ?? "30 seconds"),
-    maxResponseBytes: safe.maxResponseBytes ?? 64 * 1024 * 1024,
-    maxTokensPolicy: safe.maxTokensPolicy ?? "warn",
-    allowInsecure: options.allowInsecure ?? false,
-    headers: options.headers ?? {},
-    userAgent: options.userAgent ?? userAgent,
-    retry: Retry.policy(safe.retry),
-    proxy: resolveProxy(safe.proxy),
-    ca: options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca,
-    ...(invalid === undefined ? {} : { invalid })
-  }
-}
+export const resolve: (options?: Options) => Resolved = internal.resolve
 
 /**
  * Checks the base URL: it must parse, be `http:` or `https:`, and plain `http:` is only accepted for a
@@ -254,35 +181,8 @@ export const resolve = (options: Options = {}): Resolved => {
  * @since 0.1.0
  * @category validation
  */
-export const checkBaseUrl = (config: Pick<Resolved, "baseUrl" | "allowInsecure">): Effect.Effect<URL, InvalidRequest> =>
-  Effect.suspend(() => {
-    let url: URL
-    try {
-      url = new URL(config.baseUrl)
-    } catch {
-      return Effect.fail(
-        new InvalidRequest({ message: `base URL "${config.baseUrl}" is not a valid URL`, path: "baseUrl" })
-      )
-    }
-    if (url.username !== "" || url.password !== "") {
-      return Effect.fail(
-        new InvalidRequest({ message: "base URL must not carry credentials; use Credentials", path: "baseUrl" })
-      )
-    }
-    if (url.protocol === "https:") return Effect.succeed(url)
-    if (url.protocol !== "http:") {
-      return Effect.fail(
-        new InvalidRequest({ message: `base URL "${config.baseUrl}" must be http or https`, path: "baseUrl" })
-      )
-    }
-    if (config.allowInsecure || ProxyRoute.isLoopback(url.hostname)) return Effect.succeed(url)
-    return Effect.fail(
-      new InvalidRequest({
-        message: `refusing plain http to non-loopback host: ${url.origin} (the API key would travel unencrypted): use https, or allow it with allowInsecure: true (CLI: --allow-insecure)`,
-        path: "baseUrl"
-      })
-    )
-  })
+export const checkBaseUrl: (config: Pick<Resolved, "baseUrl" | "allowInsecure">) => Effect.Effect<URL, InvalidRequest> =
+  internal.checkBaseUrl
 
 /**
  * A configuration from options.
@@ -292,18 +192,6 @@ export const checkBaseUrl = (config: Pick<Resolved, "baseUrl" | "allowInsecure">
  */
 export const layer = (options: Options = {}): Layer.Layer<OpenAiConfig> => Layer.succeed(OpenAiConfig, resolve(options))
 
-const optionalString = (name: string) => Config.option(Config.String(name)).pipe(Config.map(Option.getOrUndefined))
-
-/** The lower-case name first (curl and undici do the same), then the upper-case one; an empty value is unset. */
-const proxyVariable = (name: string): Config.Config<Redacted.Redacted<string> | undefined> =>
-  Config.all([Config.option(Config.Redacted(name.toLowerCase())), Config.option(Config.Redacted(name))]).pipe(
-    Config.map(([lower, upper]) =>
-      [lower, upper]
-        .map(Option.getOrUndefined)
-        .find((value) => value !== undefined && Redacted.value(value).trim() !== "")
-    )
-  )
-
 /**
  * The proxy from the environment: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (each also lower-case, which wins).
  * URLs are read as `Redacted`.
@@ -311,13 +199,7 @@ const proxyVariable = (name: string): Config.Config<Redacted.Redacted<string> | 
  * @since 0.2.0
  * @category config
  */
-export const proxyConfig: Config.Config<ProxyOptions | undefined> = Config.all({
-  https: proxyVariable("HTTPS_PROXY"),
-  http: proxyVariable("HTTP_PROXY"),
-  noProxy: Config.all([optionalString("no_proxy"), optionalString("NO_PROXY")]).pipe(
-    Config.map(([lower, upper]) => lower ?? upper)
-  )
-}).pipe(Config.map((proxy) => (proxy.https === undefined && proxy.http === undefined ? undefined : proxy)))
+export const proxyConfig: Config.Config<ProxyOptions | undefined> = internal.proxyConfig
 
 /**
  * The environment part of the configuration, like the official SDKs: `OPENAI_BASE_URL`, `OPENAI_ORG_ID`,
@@ -327,12 +209,7 @@ export const proxyConfig: Config.Config<ProxyOptions | undefined> = Config.all({
  * @since 0.1.0
  * @category config
  */
-export const config: Config.Config<Options> = Config.all({
-  baseUrl: optionalString("OPENAI_BASE_URL"),
-  organization: optionalString("OPENAI_ORG_ID"),
-  project: optionalString("OPENAI_PROJECT_ID"),
-  proxy: proxyConfig
-})
+export const config: Config.Config<Options> = internal.config
 
 /**
  * A configuration from `options`, with `config` (the environment by default) filling what they leave out.

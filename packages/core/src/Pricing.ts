@@ -212,6 +212,22 @@ export const fromTable = (options: Options = {}): Pricing["Service"] => {
  */
 export const make = (options: Options = {}): Effect.Effect<Pricing["Service"]> => Effect.sync(() => fromTable(options))
 
+/** The built-in table as a service, made once (it is pure): what {@link current} falls back to. */
+const builtIn = fromTable()
+
+/**
+ * The `Pricing` the caller provided, else the built-in table: the one rule for "which prices apply" that the
+ * gates (settling the budget), telemetry (cost of unpriced calls) and the batch summary share, so they cannot
+ * price one run two ways.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const current: Effect.Effect<Pricing["Service"]> = Effect.map(
+  Effect.serviceOption(Pricing),
+  Option.getOrElse(() => builtIn)
+)
+
 /**
  * Cost of a usage with the built-in table; `undefined` when the model has no known price.
  *

@@ -7,14 +7,14 @@
  *
  * @since 0.3.0
  */
-import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
+import { Effect, Schema } from "effect"
+import * as Names from "./internal/names.js"
 import * as internal from "./internal/responses/helpers.js"
 
 const Int = Schema.Int
 const optionalNullable = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
 const JsonObject = Schema.Record(Schema.String, Schema.Unknown)
-const name = Schema.String.pipe(Schema.check(Schema.isPattern(/^[a-zA-Z0-9_-]{1,64}$/)))
+const name = Names.Name
 
 /** A `type` other than the ones listed: the catch-all member of a union, so a malformed known member still fails. */
 const otherType = (known: ReadonlyArray<string>) =>

@@ -19,6 +19,7 @@ import {
   type ServerError,
   type StructuredOutputInvalid
 } from "./Errors.js"
+import * as Names from "./internal/names.js"
 import * as Decode from "./internal/structuredOutput/decode.js"
 import * as Strict from "./internal/structuredOutput/strict.js"
 import * as OpenAi from "./OpenAi.js"
@@ -61,8 +62,6 @@ export interface Options {
 export const limits: { readonly depth: number; readonly properties: number; readonly enumValues: number } =
   Strict.limits
 
-const namePattern = /^[a-zA-Z0-9_-]{1,64}$/
-
 /**
  * Prepares a Schema for structured outputs. Optional fields become required nullable ones, tuples and records are
  * re-encoded for the wire (and decoded back), constraints strict mode lacks are checked while decoding. Fails with
@@ -77,7 +76,7 @@ export const make = <A, I>(
   options: Options
 ): Effect.Effect<Format<A>, InvalidRequest> =>
   Effect.suspend(() => {
-    if (!namePattern.test(options.name)) {
+    if (!Names.namePattern.test(options.name)) {
       return Effect.fail(
         new InvalidRequest({
           message: `structured output name ${JSON.stringify(options.name)} must be 1-64 characters of a-z, A-Z, 0-9, _ and -`,

@@ -7,15 +7,11 @@
  *
  * @since 0.3.0
  */
-import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
-import type * as Schema from "effect/Schema"
+import type { Effect, Schema } from "effect"
 import type * as ChatCompletions from "./ChatCompletions.js"
-import { InvalidRequest, type OpenAiError } from "./Errors.js"
-import * as Strict from "./internal/structuredOutput/strict.js"
-import * as Apis from "./internal/tools/apis.js"
-import * as Loop from "./internal/tools/loop.js"
-import * as OpenAi from "./OpenAi.js"
+import type { InvalidRequest, OpenAiError } from "./Errors.js"
+import * as internal from "./internal/tools/tools.js"
+import type * as OpenAi from "./OpenAi.js"
 import type * as Responses from "./Responses.js"
 import type * as Usage from "./Usage.js"
 
@@ -50,52 +46,14 @@ export type Any = Tool<any, any, any>
  * @since 0.3.0
  * @category constructors
  */
-export const make = <A, I, E = never, R = never>(
+export const make: <A, I, E = never, R = never>(
   name: string,
   options: {
     readonly description?: string | undefined
     readonly parameters: Schema.ConstraintCodec<A, I>
     readonly handler: (args: A) => Effect.Effect<unknown, E, R>
   }
-): Tool<A, E, R> => ({
-  name,
-  description: options.description,
-  parameters: options.parameters as unknown as Schema.ConstraintCodec<A, unknown>,
-  handler: options.handler
-})
-
-const namePattern = /^[a-zA-Z0-9_-]{1,64}$/
-
-interface Prepared<E, R> extends Loop.Runnable<E, R> {
-  readonly description: string | undefined
-}
-
-const prepare = <T extends Any>(
-  tools: ReadonlyArray<T>
-): Effect.Effect<ReadonlyArray<Prepared<Tool.Error<T>, Tool.Services<T>>>, InvalidRequest> =>
-  Effect.forEach(tools, (tool, index) => {
-    if (!namePattern.test(tool.name)) {
-      return Effect.fail(
-        new InvalidRequest({
-          message: `tool ${JSON.stringify(tool.name)}: a name is 1-64 characters of a-z, A-Z, 0-9, _ and -`,
-          path: `tools[${index}].name`
-        })
-      )
-    }
-    if (tools.findIndex((other) => other.name === tool.name) !== index) {
-      return Effect.fail(
-        new InvalidRequest({ message: `two tools are named ${tool.name}`, path: `tools[${index}].name` })
-      )
-    }
-    const strict = Strict.toStrict(tool.parameters, `tool ${tool.name} parameters`)
-    if (Result.isFailure(strict)) return Effect.fail(strict.failure)
-    return Effect.succeed({
-      name: tool.name,
-      description: tool.description,
-      strict: strict.success as Strict.Strict<unknown>,
-      handler: tool.handler as (args: unknown) => Effect.Effect<unknown, Tool.Error<T>, Tool.Services<T>>
-    })
-  })
+) => Tool<A, E, R> = internal.make
 
 /**
  * Type-level helpers of {@link Tool}.
@@ -116,18 +74,8 @@ export declare namespace Tool {
  * @since 0.3.0
  * @category wire
  */
-export const chatTools = (tools: ReadonlyArray<Any>): Effect.Effect<Array<ChatCompletions.Tool>, InvalidRequest> =>
-  Effect.map(prepare(tools), (prepared) =>
-    prepared.map((tool) => ({
-      type: "function" as const,
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        parameters: tool.strict.jsonSchema as Record<string, unknown>,
-        strict: true
-      }
-    }))
-  )
+export const chatTools: (tools: ReadonlyArray<Any>) => Effect.Effect<Array<ChatCompletions.Tool>, InvalidRequest> =
+  internal.chatTools
 
 /**
  * The tools as Responses `tools` (strict function tools).
@@ -135,18 +83,9 @@ export const chatTools = (tools: ReadonlyArray<Any>): Effect.Effect<Array<ChatCo
  * @since 0.3.0
  * @category wire
  */
-export const responsesTools = (
+export const responsesTools: (
   tools: ReadonlyArray<Any>
-): Effect.Effect<Array<Responses.FunctionTool>, InvalidRequest> =>
-  Effect.map(prepare(tools), (prepared) =>
-    prepared.map((tool) => ({
-      type: "function" as const,
-      name: tool.name,
-      ...(tool.description === undefined ? {} : { description: tool.description }),
-      parameters: tool.strict.jsonSchema as Record<string, unknown>,
-      strict: true
-    }))
-  )
+) => Effect.Effect<Array<Responses.FunctionTool>, InvalidRequest> = internal.responsesTools
 
 /**
  * Options of the tool loops.
@@ -189,40 +128,6 @@ export interface LoopResult<Req, Res> {
   readonly usage: Usage.Usage
 }
 
-const loopOptions = (options: LoopOptions | undefined): Effect.Effect<Loop.Options, InvalidRequest> => {
-  const maxTurns = options?.maxTurns ?? 8
-  const concurrency = options?.concurrency ?? 1
-  if (!Number.isInteger(maxTurns) || maxTurns < 1) {
-    return Effect.fail(
-      new InvalidRequest({ message: `maxTurns must be an integer ≥ 1, got ${maxTurns}`, path: "maxTurns" })
-    )
-  }
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    return Effect.fail(
-      new InvalidRequest({ message: `concurrency must be an integer ≥ 1, got ${concurrency}`, path: "concurrency" })
-    )
-  }
-  return Effect.succeed({ maxTurns, concurrency, onToolError: options?.onToolError ?? "feed" })
-}
-
-/** `append`, then (unless turned off) a forcing `tool_choice` relaxed to `"auto"`. */
-const relaxing =
-  <Req extends { readonly tool_choice?: unknown }, Res, Outputs>(
-    append: (request: Req, response: Res, outputs: Outputs) => Req,
-    options: LoopOptions | undefined
-  ) =>
-  (request: Req, response: Res, outputs: Outputs): Req => {
-    const next = append(request, response, outputs)
-    const forcing = next.tool_choice !== undefined && next.tool_choice !== "auto" && next.tool_choice !== "none"
-    return options?.resetToolChoice !== false && forcing ? { ...next, tool_choice: "auto" } : next
-  }
-
-const callOptions = (options: LoopOptions | undefined): OpenAi.CallOptions | undefined => {
-  if (options === undefined) return undefined
-  const { maxTurns: _m, onToolError: _o, concurrency: _c, resetToolChoice: _r, ...rest } = options
-  return rest
-}
-
 /**
  * Runs a chat completion with `tools` until the model answers without calling one. The request's own `tools` are
  * kept after these.
@@ -230,32 +135,15 @@ const callOptions = (options: LoopOptions | undefined): OpenAi.CallOptions | und
  * @since 0.3.0
  * @category loops
  */
-export const chat = <T extends Any>(
+export const chat: <T extends Any>(
   request: ChatCompletions.Request,
   tools: ReadonlyArray<T>,
   options?: LoopOptions
-): Effect.Effect<
+) => Effect.Effect<
   LoopResult<ChatCompletions.Request, ChatCompletions.ChatCompletion>,
   OpenAiError | Tool.Error<T>,
   OpenAi.OpenAi | Tool.Services<T>
-> =>
-  Effect.gen(function* () {
-    const settings = yield* loopOptions(options)
-    const prepared = yield* prepare(tools)
-    const wire = yield* chatTools(tools)
-    const openai = yield* OpenAi.OpenAi
-    const first: ChatCompletions.Request = { ...request, tools: [...wire, ...(request.tools ?? [])] }
-    return yield* Loop.run(
-      {
-        send: (next) => openai.chat.completions.create(next, callOptions(options)),
-        calls: Apis.chatCalls,
-        append: relaxing(Apis.chatAppend, options)
-      },
-      first,
-      prepared,
-      settings
-    )
-  })
+> = internal.chat
 
 /**
  * Runs a Responses call with `tools` until the model answers without calling one. Each turn sends the whole
@@ -265,29 +153,12 @@ export const chat = <T extends Any>(
  * @since 0.3.0
  * @category loops
  */
-export const responses = <T extends Any>(
+export const responses: <T extends Any>(
   request: Responses.Request,
   tools: ReadonlyArray<T>,
   options?: LoopOptions
-): Effect.Effect<
+) => Effect.Effect<
   LoopResult<Responses.Request, Responses.Response>,
   OpenAiError | Tool.Error<T>,
   OpenAi.OpenAi | Tool.Services<T>
-> =>
-  Effect.gen(function* () {
-    const settings = yield* loopOptions(options)
-    const prepared = yield* prepare(tools)
-    const wire = yield* responsesTools(tools)
-    const openai = yield* OpenAi.OpenAi
-    const first: Responses.Request = { ...request, tools: [...wire, ...(request.tools ?? [])] }
-    return yield* Loop.run(
-      {
-        send: (next) => openai.responses.create(next, callOptions(options)),
-        calls: Apis.responsesCalls,
-        append: relaxing(Apis.responsesAppend, options)
-      },
-      first,
-      prepared,
-      settings
-    )
-  })
+> = internal.responses

@@ -33,6 +33,20 @@ describe("Pricing", () => {
     expect(Pricing.cost("my-local-model", usage(10, 10))).toBeUndefined()
   })
 
+  it.effect("current: the provided Pricing when there is one, else the built-in table", () =>
+    Effect.gen(function* () {
+      const custom = yield* Effect.provide(
+        Pricing.current,
+        Pricing.layer({ overrides: { "house-model": { input: 1, output: 2 } }, replaceTable: true })
+      )
+      expect(Option.getOrUndefined(custom.price("house-model"))).toEqual({ input: 1, output: 2 })
+      expect(Option.isNone(custom.price("gpt-4o"))).toBe(true)
+      const fallback = yield* Pricing.current
+      expect(Option.isNone(fallback.price("house-model"))).toBe(true)
+      expect(Option.getOrUndefined(fallback.cost("gpt-4o", usage(1_000_000, 0)))).toBeCloseTo(2.5)
+    })
+  )
+
   it.effect("overrides add and replace prices through the layer", () =>
     Effect.gen(function* () {
       const pricing = yield* Pricing.Pricing

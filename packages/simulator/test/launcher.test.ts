@@ -1,6 +1,6 @@
 /**
- * The committed bin launchers (packages/simulator/bin/sluice-simulator.js, and the CLI's packages/cli/bin/sluice.js,
- * which is the same code) run by a Node older than Effect 4 needs, as a plain shell whose system Node is 20 does:
+ * The committed bin launchers (packages/simulator/bin/sluice-simulator.js, and the CLI's packages/cli/bin/sluice.js;
+ * both run packages/simulator/bin/launcher.js) run by a Node older than Effect 4 needs, as a plain shell whose system Node is 20 does:
  * they run themselves again with the workspace's Node (node_modules/.bin/node), pass signals on, and say which Node
  * they need when there is none. The old Node is played by the Node running the tests with process.versions.node
  * set to 20.20.2 by a preload, which deletes its variable so that the relaunched process runs as itself; there (the

@@ -5,26 +5,25 @@
  *
  * @since 0.1.0
  */
-import { type ChatCompletions, Errors, type Gates, OpenAi } from "@sluice/core"
+import { type ChatCompletions, type Errors, type Gates, OpenAi } from "@sluice/core"
 import * as Usage from "@sluice/core/Usage"
 import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Pull from "effect/Pull"
 import * as Result from "effect/Result"
-import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Accumulator } from "./internal/accumulator.js"
 import * as internalBuffer from "./internal/buffer.js"
 import * as internalChunk from "./internal/chunk.js"
+import * as GatedStream from "./internal/gatedStream.js"
 import * as internalErrors from "./internal/errors.js"
 import { type Split, splitLines, splitSentences, splitWords } from "./internal/text.js"
+import { TextParts } from "./internal/textParts.js"
 import * as Sse from "./Sse.js"
 
 /**
@@ -165,7 +164,7 @@ export const fromSse = <E, R>(
         const requestId = options?.requestId
         let index = 0
         let chunks = 0
-        let partialContent = ""
+        const partialContent = new TextParts()
         // Set at `[DONE]` or a failure: what every later pull returns (upstream is not read again).
         let halted: Effect.Effect<never, ChatStreamError | Cause.Done> | undefined
         const onInput = (input: Arr.NonEmptyReadonlyArray<Sse.Event>) => {
@@ -185,13 +184,13 @@ export const fromSse = <E, R>(
               out.push(chunk)
               chunks++
               const content = chunk.choices.find((c) => c.index === 0)?.delta.content
-              if (content) partialContent += content
+              if (content) partialContent.append(content)
             }
           }
           return Arr.isArrayNonEmpty(out) ? Effect.succeed(out) : (halted ?? pull)
         }
         const onDone = () => {
-          halted = Effect.fail(internalErrors.truncated(chunks, partialContent, requestId))
+          halted = Effect.fail(internalErrors.truncated(chunks, partialContent.toString(), requestId))
           return halted
         }
         const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<ChatCompletionChunk>, E | ChatStreamError> = Effect.suspend(
@@ -277,17 +276,17 @@ export interface StreamOptions extends OpenAi.CallOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const defaults = {
-  bufferSize: 16,
-  firstTokenTimeout: Duration.seconds(60),
-  idleTimeout: Duration.seconds(30),
-  totalTimeout: Duration.minutes(10)
-} as const
+export const defaults: {
+  readonly bufferSize: number
+  readonly firstTokenTimeout: Duration.Duration
+  readonly idleTimeout: Duration.Duration
+  readonly totalTimeout: Duration.Duration
+} = GatedStream.defaults
 
 /** What one attempt's body has delivered: for `StreamTruncated`, settlement and request ids on errors. */
 class Progress {
   chunks = 0
-  partialContent = ""
+  readonly content = new TextParts()
   outputChars = 0
   usage: ChatCompletions.Usage | undefined = undefined
   finishReason: string | undefined = undefined
@@ -304,7 +303,7 @@ class Progress {
       const delta = choice.delta
       if (delta.content) {
         this.outputChars += delta.content.length
-        if (choice.index === 0) this.partialContent += delta.content
+        if (choice.index === 0) this.content.append(delta.content)
       }
       if (delta.refusal) this.outputChars += delta.refusal.length
       if (delta.reasoning_content) this.outputChars += delta.reasoning_content.length
@@ -343,20 +342,11 @@ const decodeBody = (
         // A connection that breaks after the first chunk leaves half an answer: that is a truncated stream.
         // Before it, the failure stays a (retryable) ConnectionFailed.
         error._tag === "ConnectionFailed" && progress.chunks > 0
-          ? internalErrors.truncated(progress.chunks, progress.partialContent, response.requestId)
+          ? internalErrors.truncated(progress.chunks, progress.content.toString(), response.requestId)
           : internalErrors.withRequestId(error, response.requestId)
       )
     )
   )
-
-type BodyPull = Pull.Pull<Arr.NonEmptyReadonlyArray<ChatCompletionChunk>, Errors.OpenAiError>
-
-interface Started {
-  readonly first: ReadonlyArray<ChatCompletionChunk>
-  readonly ended: boolean
-  readonly pull: BodyPull
-  readonly progress: Progress
-}
 
 /** Whether a chunk carries output (a token of any kind), an end or usage — not just the opening `role`. */
 const hasToken = (chunk: ChatCompletionChunk): boolean =>
@@ -369,61 +359,6 @@ const hasToken = (chunk: ChatCompletionChunk): boolean =>
       !!c.delta.reasoning_content ||
       (c.delta.tool_calls != null && c.delta.tool_calls.length > 0)
   )
-
-/**
- * Pulls until a chunk with a token arrives (holding back the opening `role` chunks, so that nothing has
- * reached the consumer while a retry is still possible) or the body ends.
- */
-const pullFirst = (
-  pull: BodyPull,
-  held: ReadonlyArray<ChatCompletionChunk> = []
-): Effect.Effect<
-  { readonly chunks: ReadonlyArray<ChatCompletionChunk>; readonly ended: boolean },
-  Errors.OpenAiError
-> =>
-  Pull.matchEffect(pull, {
-    onSuccess: (chunks) => {
-      const all = held.length === 0 ? chunks : [...held, ...chunks]
-      return chunks.some(hasToken) ? Effect.succeed({ chunks: all, ended: false }) : pullFirst(pull, all)
-    },
-    onFailure: Effect.failCause,
-    onDone: () => Effect.succeed({ chunks: held, ended: true })
-  })
-
-const finite = (duration: Duration.Duration): boolean => Duration.isFinite(duration)
-
-/**
- * Settles the call when the stream's scope closes: the finish reason and response model for telemetry, then the
- * usage chunk's usage (or the estimate of what streamed) with the error the stream ended with, if any.
- */
-const settleOnClose = (response: OpenAi.StreamStarted<Started>) => (exit: Exit.Exit<unknown, unknown>) => {
-  const progress = response.first.progress
-  return Effect.andThen(
-    response.call.recordResponse({
-      finishReason: progress.finishReason,
-      responseModel: progress.responseModel,
-      requestId: progress.requestId
-    }),
-    response.settle({
-      usage: progress.usageFor(response.call),
-      // The scope closes with the stream's exit: its failure is an OpenAiError.
-      error: progress.error ?? (failureOf(exit) as Errors.OpenAiError | undefined)
-    })
-  )
-}
-
-/** The chunks after the first ones, each pull bounded by the idle timeout. */
-const restOf = (
-  started: Started,
-  idleTimeout: Duration.Duration,
-  onIdle: () => Errors.OpenAiError
-): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError> => {
-  if (started.ended) return Stream.empty
-  const pull: BodyPull = finite(idleTimeout)
-    ? Effect.timeoutOrElse(started.pull, { duration: idleTimeout, orElse: () => Effect.fail(onIdle()) })
-    : started.pull
-  return Stream.fromPull(Effect.succeed(pull))
-}
 
 /**
  * A streaming chat completion through the core client (`OpenAi`), failing only with `OpenAiError`:
@@ -450,65 +385,20 @@ export const stream = (
   request: ChatCompletions.Request,
   options: StreamOptions = {}
 ): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError, OpenAi.OpenAi> =>
-  Stream.suspend(() => {
-    const bufferSize = options.bufferSize ?? defaults.bufferSize
-    const firstTokenTimeout = Duration.fromInputUnsafe(options.firstTokenTimeout ?? defaults.firstTokenTimeout)
-    const idleTimeout = Duration.fromInputUnsafe(options.idleTimeout ?? defaults.idleTimeout)
-    const totalTimeout = Duration.fromInputUnsafe(options.totalTimeout ?? defaults.totalTimeout)
-    const { bufferSize: _b, firstTokenTimeout: _f, idleTimeout: _i, totalTimeout: _t, sse, ...callOptions } = options
-    // The attempt in progress, so that a timeout raised outside it (idle, total) is recorded for its settlement.
-    let current: Progress | undefined
-    let requestId: string | undefined
-
-    const timeout = (phase: Errors.TimeoutPhase, duration: Duration.Duration) => () => {
-      const error = new Errors.Timeout({
-        phase,
-        afterMs: Duration.toMillis(duration),
-        ...(requestId === undefined ? {} : { requestId })
-      })
-      return current === undefined ? error : current.fail(error)
-    }
-
-    const body = Effect.gen(function* () {
-      const openai = yield* OpenAi.OpenAi
-      const scope = yield* Effect.scope
-      // Every attempt (core's one retry loop) reads its body up to the first token here, in its own scope.
-      const start = (head: OpenAi.StreamHead) =>
-        Effect.gen(function* () {
-          const progress = new Progress(head.requestId)
-          current = progress
-          requestId = head.requestId
-          const pull = yield* Stream.toPull(decodeBody(head, progress, sse))
-          const first = yield* pullFirst(pull)
-          return { first: first.chunks, ended: first.ended, pull, progress } satisfies Started
-        })
-      const response = yield* openai.chat.completions.stream(request, {
-        ...callOptions,
-        start,
-        firstTokenTimeout: finite(firstTokenTimeout) ? firstTokenTimeout : undefined
-      })
-      const started = response.first
-      // Added after the call's own finalizer, so it runs first and its settlement is the one that counts.
-      yield* Scope.addFinalizerExit(scope, settleOnClose(response))
-      if (!started.ended) yield* response.call.recordFirstToken
-      const produced = Stream.concat(
-        Stream.fromArray(started.first),
-        restOf(started, idleTimeout, timeout("idle", idleTimeout))
+  Stream.unwrap(
+    Effect.map(OpenAi.OpenAi, (openai) => {
+      const { sse, ...options_ } = options
+      return GatedStream.run<ChatCompletionChunk, Progress, never>(
+        (call) => openai.chat.completions.stream(request, call),
+        {
+          progress: (requestId) => new Progress(requestId),
+          decode: (head, progress) => decodeBody(head, progress, sse),
+          isFirst: hasToken
+        },
+        options_
       )
-      return bufferSize > 0 ? internalBuffer.bounded(produced, bufferSize) : produced
     })
-
-    const chunks = Stream.unwrap(body)
-    return finite(totalTimeout)
-      ? Stream.interruptWhen(
-          chunks,
-          Effect.flatMap(Effect.sleep(totalTimeout), () => Effect.fail(timeout("total", totalTimeout)()))
-        )
-      : chunks
-  })
-
-const failureOf = <E>(exit: Exit.Exit<unknown, E>): E | undefined =>
-  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
+  )
 
 /**
  * Runs the stream and folds it into one completion: content, refusal and reasoning per choice,

@@ -1,12 +1,14 @@
 /**
  * Flag and argument checks that run before anything starts: every problem names the flag, the value given and
- * what is allowed. A command with a usage problem exits 1 having sent nothing and written nothing. No import of
- * `@sluice/core` here (nor in check.ts): a usage error exits before any command's code is loaded.
+ * what is allowed. A command with a usage problem exits 1 having sent nothing and written nothing. Of `@sluice/core`
+ * only `BaseUrl` is imported here (nor more in check.ts): it has no dependency, so a usage error exits before any
+ * command's code (or Effect) is loaded.
  *
  * @internal
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as BaseUrl from "@sluice/core/BaseUrl"
 
 /** Shown as the shell would need it: bare when safe, else JSON-quoted (so an empty value shows as `""`). */
 /** A value that looks like an API key (`sk-…`): never echoed back, whatever flag it was given to. */
@@ -97,23 +99,23 @@ export class Checks {
     const flag = fromEnv ? "OPENAI_BASE_URL" : "--base-url"
     const shown = fromEnv ? `${flag}=${show(value)}` : `${flag} ${show(value)}`
     const example = "e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1"
-    let url: URL
-    try {
-      url = new URL(value.trim())
-    } catch {
-      this.fail(`${shown}: not a URL; expected an http(s) URL, ${example}`)
-      return
-    }
-    if (url.username !== "" || url.password !== "") {
-      this.fail(
-        `${flag}: the URL carries a user name or password; leave them out (the key comes from OPENAI_API_KEY or --api-key-file)`
-      )
-    } else if (url.protocol !== "http:" && url.protocol !== "https:") {
-      this.fail(`${shown}: the scheme ${url.protocol} is not supported; expected an http(s) URL, ${example}`)
-    } else if (url.protocol === "http:" && !allowInsecure && !isLoopback(url.hostname)) {
-      this.fail(
-        `${shown}: plain http to a host that is not loopback would send the API key unencrypted; use https, or add --allow-insecure if this network is trusted`
-      )
+    const { problem } = BaseUrl.check(value.trim(), allowInsecure)
+    switch (problem?._tag) {
+      case "NotUrl":
+        this.fail(`${shown}: not a URL; expected an http(s) URL, ${example}`)
+        break
+      case "Credentials":
+        this.fail(
+          `${flag}: the URL carries a user name or password; leave them out (the key comes from OPENAI_API_KEY or --api-key-file)`
+        )
+        break
+      case "Scheme":
+        this.fail(`${shown}: the scheme ${problem.protocol} is not supported; expected an http(s) URL, ${example}`)
+        break
+      case "Insecure":
+        this.fail(
+          `${shown}: plain http to a host that is not loopback would send the API key unencrypted; use https, or add --allow-insecure if this network is trusted`
+        )
     }
   }
 
@@ -125,11 +127,6 @@ export class Checks {
     process.stderr.write(`${lines.join("\n")}\n${nothing}. Run sluice ${this.command} --help for every flag.\n`)
     return 1
   }
-}
-
-const isLoopback = (hostname: string): boolean => {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase()
-  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host)
 }
 
 /** The real path of `path`, or of its existing parent joined with the rest (for files yet to be created). */

@@ -34,7 +34,26 @@ const niceStep = (span: number, ticks: number): number => {
 
 const round = (value: number): string => (Math.round(value * 10) / 10).toString()
 
-export const chart = (spec: Chart): string => {
+/** Where things go: the plot area, the axes' ranges and steps, and the scales from data to pixels. */
+interface Frame {
+  readonly width: number
+  readonly height: number
+  readonly left: number
+  readonly right: number
+  readonly top: number
+  readonly plotW: number
+  readonly plotH: number
+  readonly minX: number
+  readonly maxX: number
+  readonly maxY: number
+  readonly xStep: number
+  readonly yStep: number
+  readonly bars: ReadonlyArray<Series>
+  readonly sx: (x: number) => number
+  readonly sy: (y: number) => number
+}
+
+const frameOf = (spec: Chart): Frame => {
   const width = spec.width ?? 560
   const height = spec.height ?? 220
   const left = 60
@@ -66,42 +85,52 @@ export const chart = (spec: Chart): string => {
   const maxY = Math.max(yStep, Math.ceil((Math.max(...ys, 0) || 1) / yStep) * yStep)
   const sx = (x: number) => left + ((x - minX) / (maxX - minX)) * plotW
   const sy = (y: number) => top + plotH - (y / maxY) * plotH
-  const parts: Array<string> = []
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" aria-label="${escapeHtml(spec.title)}">`
-  )
-  parts.push(`<text x="${left}" y="18" class="chart-title">${escapeHtml(spec.title)}</text>`)
-  for (let y = 0; y <= maxY + yStep / 2; y += yStep) {
-    const py = round(sy(y))
-    parts.push(`<line x1="${left}" x2="${width - right}" y1="${py}" y2="${py}" class="grid"/>`)
+  return { width, height, left, right, top, plotW, plotH, minX, maxX, maxY, xStep, yStep, bars, sx, sy }
+}
+
+/** The horizontal grid with the y ticks, the x ticks, and the x axis. */
+const axes = (spec: Chart, f: Frame, parts: Array<string>): void => {
+  for (let y = 0; y <= f.maxY + f.yStep / 2; y += f.yStep) {
+    const py = round(f.sy(y))
+    parts.push(`<line x1="${f.left}" x2="${f.width - f.right}" y1="${py}" y2="${py}" class="grid"/>`)
     parts.push(
-      `<text x="${left - 6}" y="${py}" dy="4" text-anchor="end" class="tick">${escapeHtml(spec.formatY(y))}</text>`
+      `<text x="${f.left - 6}" y="${py}" dy="4" text-anchor="end" class="tick">${escapeHtml(spec.formatY(y))}</text>`
     )
   }
-  const xTickStep = niceStep(maxX - minX, 6)
-  for (let x = Math.ceil(minX / xTickStep) * xTickStep; x <= maxX; x += xTickStep) {
-    const px = round(sx(x))
-    parts.push(`<line x1="${px}" x2="${px}" y1="${top + plotH}" y2="${top + plotH + 4}" class="axis"/>`)
+  const xTickStep = niceStep(f.maxX - f.minX, 6)
+  const baseline = f.top + f.plotH
+  for (let x = Math.ceil(f.minX / xTickStep) * xTickStep; x <= f.maxX; x += xTickStep) {
+    const px = round(f.sx(x))
+    parts.push(`<line x1="${px}" x2="${px}" y1="${baseline}" y2="${baseline + 4}" class="axis"/>`)
     parts.push(
-      `<text x="${px}" y="${top + plotH + 17}" text-anchor="middle" class="tick">${escapeHtml(spec.formatX(x))}</text>`
+      `<text x="${px}" y="${baseline + 17}" text-anchor="middle" class="tick">${escapeHtml(spec.formatX(x))}</text>`
     )
   }
-  parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" class="axis"/>`)
-  const barWidth = Math.max(1, (xStep / (maxX - minX)) * plotW * (spec.stacked === true ? 0.85 : 0.85 / bars.length))
+  parts.push(`<line x1="${f.left}" x2="${f.width - f.right}" y1="${baseline}" y2="${baseline}" class="axis"/>`)
+}
+
+/** The bar series: stacked on each other, or side by side. */
+const barGroups = (spec: Chart, f: Frame, parts: Array<string>): void => {
+  const stacked = spec.stacked === true
+  const barWidth = Math.max(1, (f.xStep / (f.maxX - f.minX)) * f.plotW * (stacked ? 0.85 : 0.85 / f.bars.length))
   const stackBase = new Map<number, number>()
-  bars.forEach((series, index) => {
+  f.bars.forEach((series, index) => {
     const rects: Array<string> = []
     for (const [x, y] of series.points) {
       if (y === undefined || y <= 0) continue
-      const base = spec.stacked === true ? (stackBase.get(x) ?? 0) : 0
-      const offset = spec.stacked === true ? 0 : index * barWidth
+      const base = stacked ? (stackBase.get(x) ?? 0) : 0
+      const offset = stacked ? 0 : index * barWidth
       rects.push(
-        `<rect x="${round(sx(x) + offset)}" y="${round(sy(base + y))}" width="${round(barWidth)}" height="${round(sy(base) - sy(base + y))}"/>`
+        `<rect x="${round(f.sx(x) + offset)}" y="${round(f.sy(base + y))}" width="${round(barWidth)}" height="${round(f.sy(base) - f.sy(base + y))}"/>`
       )
-      if (spec.stacked === true) stackBase.set(x, base + y)
+      if (stacked) stackBase.set(x, base + y)
     }
     parts.push(`<g fill="${series.color}"><title>${escapeHtml(series.name)}</title>${rects.join("")}</g>`)
   })
+}
+
+/** The line and area series, broken where `y` is undefined; a lone point is a dot. */
+const lines = (spec: Chart, f: Frame, parts: Array<string>): void => {
   for (const series of spec.series) {
     if (series.kind === "bar") continue
     const segments: Array<Array<string>> = [[]]
@@ -110,7 +139,7 @@ export const chart = (spec: Chart): string => {
         if (segments[segments.length - 1]!.length > 0) segments.push([])
         continue
       }
-      segments[segments.length - 1]!.push(`${round(sx(x))},${round(sy(y))}`)
+      segments[segments.length - 1]!.push(`${round(f.sx(x))},${round(f.sy(y))}`)
     }
     for (const segment of segments) {
       if (segment.length === 0) continue
@@ -118,7 +147,7 @@ export const chart = (spec: Chart): string => {
         const first = segment[0]!.split(",")[0]
         const last = segment[segment.length - 1]!.split(",")[0]
         parts.push(
-          `<polygon points="${first},${round(sy(0))} ${segment.join(" ")} ${last},${round(sy(0))}" fill="${series.color}" fill-opacity="0.18"/>`
+          `<polygon points="${first},${round(f.sy(0))} ${segment.join(" ")} ${last},${round(f.sy(0))}" fill="${series.color}" fill-opacity="0.18"/>`
         )
       }
       parts.push(
@@ -128,16 +157,32 @@ export const chart = (spec: Chart): string => {
       )
     }
   }
-  let legendX = width - right
-  const legend: Array<string> = []
+}
+
+/** The legend, right-aligned on the title line, in the series' order. */
+const legend = (spec: Chart, f: Frame, parts: Array<string>): void => {
+  let legendX = f.width - f.right
+  const items: Array<string> = []
   for (const series of [...spec.series].reverse()) {
     const label = escapeHtml(series.name)
     legendX -= series.name.length * 6.2 + 22
-    legend.push(
+    items.push(
       `<rect x="${round(legendX)}" y="9" width="10" height="10" rx="2" fill="${series.color}"/><text x="${round(legendX + 14)}" y="18" class="legend">${label}</text>`
     )
   }
-  parts.push(...legend)
+  parts.push(...items)
+}
+
+export const chart = (spec: Chart): string => {
+  const f = frameOf(spec)
+  const parts: Array<string> = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 ${f.width} ${f.height}" width="${f.width}" height="${f.height}" aria-label="${escapeHtml(spec.title)}">`,
+    `<text x="${f.left}" y="18" class="chart-title">${escapeHtml(spec.title)}</text>`
+  ]
+  axes(spec, f, parts)
+  barGroups(spec, f, parts)
+  lines(spec, f, parts)
+  legend(spec, f, parts)
   parts.push("</svg>")
   return parts.join("")
 }

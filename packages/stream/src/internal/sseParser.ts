@@ -39,6 +39,10 @@ const SPACE = 0x20
 const DIGITS = /^[0-9]+$/
 const EMPTY = new Uint8Array(0)
 
+/** Whether the field name (the bytes before `colon`) is exactly `data`. */
+const isData = (bytes: Uint8Array, colon: number): boolean =>
+  colon === 4 && bytes[0] === 0x64 && bytes[1] === 0x61 && bytes[2] === 0x74 && bytes[3] === 0x61
+
 /** @internal */
 export class SseParser {
   private readonly decoder: TextDecoder
@@ -155,7 +159,8 @@ export class SseParser {
     let field: string
     let value: string
     try {
-      field = this.decoder.decode(bytes.subarray(0, colon))
+      // `data` (nearly every line of a stream) is recognised in the byte domain: one decode per line, not two.
+      field = isData(bytes, colon) ? "data" : this.decoder.decode(bytes.subarray(0, colon))
       value = this.decoder.decode(bytes.subarray(valueStart))
     } catch {
       return { reason: "InvalidUtf8", line: this.linesSeen, detail: "invalid UTF-8 byte sequence" }

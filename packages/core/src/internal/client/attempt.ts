@@ -46,38 +46,55 @@ const send = <A>(
   key: Redacted.Redacted<string>,
   timeouts: Http.SendOptions
 ): Effect.Effect<Started, OpenAiError, Scope.Scope> =>
-  Effect.gen(function* () {
-    const startedAt = yield* Clock.currentTimeMillis
-    const response = yield* client.transport.send(wireRequest(client.config, spec, key), timeouts).pipe(
-      Effect.tapError((error) =>
-        Effect.sync(() => {
-          // the request may have reached the server: a timeout is not proof that nothing was spent
-          if (error._tag === "Timeout" && error.phase !== "connect") call.progress.sent = true
+  Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+    Effect.flatMap(
+      client.transport.send(wireRequest(client.config, spec, key), timeouts).pipe(
+        Effect.tapError((error) =>
+          Effect.sync(() => {
+            // the request may have reached the server: a timeout is not proof that nothing was spent
+            if (error._tag === "Timeout" && error.phase !== "connect") call.progress.sent = true
+          })
+        )
+      ),
+      (response) => {
+        call.progress.sent = true
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const requestId = Http.header(response.headers, "x-request-id")
+          const snapshot = parseRateLimitHeaders(response.headers, now)
+          if (response.status >= 200 && response.status < 300) {
+            return Effect.succeed<Started>({ response, status: response.status, requestId, snapshot, startedAt, key })
+          }
+          return failure(client, response, requestId, now, key)
         })
-      )
+      }
     )
-    call.progress.sent = true
-    const now = yield* Clock.currentTimeMillis
-    const requestId = Http.header(response.headers, "x-request-id")
-    const snapshot = parseRateLimitHeaders(response.headers, now)
-    if (response.status >= 200 && response.status < 300) {
-      return { response, status: response.status, requestId, snapshot, startedAt, key }
-    }
-    const bytes = yield* Http.readBody(response, Math.min(client.config.maxResponseBytes, 1024 * 1024), {
+  )
+
+/** A response with a non-2xx status: its (capped) body read, classified into its `OpenAiError`. */
+const failure = (
+  client: Client,
+  response: Http.WireResponse,
+  requestId: string | undefined,
+  now: number,
+  key: Redacted.Redacted<string>
+): Effect.Effect<never, OpenAiError> =>
+  Effect.flatMap(
+    Http.readBody(response, Math.min(client.config.maxResponseBytes, 1024 * 1024), {
       status: response.status,
       requestId
-    }).pipe(Effect.orElseSucceed(() => new Uint8Array()))
-    return yield* Effect.fail(
-      fromResponse({
-        status: response.status,
-        body: scrub(decodeText(bytes), key),
-        headers: response.headers,
-        requestId,
-        nowMs: now,
-        url: client.config.baseUrl
-      })
-    )
-  })
+    }).pipe(Effect.orElseSucceed(() => new Uint8Array())),
+    (bytes) =>
+      Effect.fail(
+        fromResponse({
+          status: response.status,
+          body: scrub(decodeText(bytes), key),
+          headers: response.headers,
+          requestId,
+          nowMs: now,
+          url: client.config.baseUrl
+        })
+      )
+  )
 
 /**
  * One attempt through the call's gates: `read` runs after the 2xx headers, in the attempt, so its failures are

@@ -26,37 +26,44 @@ export const admit = <A>(
   OpenAiError,
   Scope.Scope
 > =>
-  Effect.gen(function* () {
-    if (Result.isFailure(client.baseUrl)) return yield* Effect.fail(client.baseUrl.failure)
-    const first = yield* client.credentials.get
-    const call = yield* client.gates.admit(callInfo(spec, first.keyId))
-    return { call, key: Attempt.keys(client.credentials, first) }
-  })
+  // Plain combinators, not `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
+  Result.isFailure(client.baseUrl)
+    ? Effect.fail(client.baseUrl.failure)
+    : Effect.flatMap(client.credentials.get, (first) =>
+        Effect.map(client.gates.admit(callInfo(spec, first.keyId)), (call) => ({
+          call,
+          key: Attempt.keys(client.credentials, first)
+        }))
+      )
 
 /** A call with one decoded response. */
 export const call = <A>(client: Client, spec: CallSpec<A>): Effect.Effect<Response<A>, OpenAiError> =>
   Effect.scoped(
-    Effect.gen(function* () {
-      const { call, key } = yield* admit(client, spec)
+    Effect.flatMap(admit(client, spec), ({ call, key }) => {
       const attempt = Effect.scoped(
         Attempt.run(client, spec, call, key, client.callTimeouts, (started) =>
-          Effect.gen(function* () {
-            const bytes = yield* Http.readBody(started.response, client.config.maxResponseBytes, started)
-            const body = yield* spec.decode(bytes, started)
-            const endedAt = yield* Clock.currentTimeMillis
-            return { ...started, body, latencyMs: endedAt - started.startedAt }
-          })
+          Effect.flatMap(Http.readBody(started.response, client.config.maxResponseBytes, started), (bytes) =>
+            Effect.flatMap(spec.decode(bytes, started), (body) =>
+              Effect.map(Clock.currentTimeMillis, (endedAt) => ({
+                ...started,
+                body,
+                latencyMs: endedAt - started.startedAt
+              }))
+            )
+          )
         )
       )
-      const result = yield* retried(client, spec.options, attempt).pipe(Effect.onExit(Settle.onExit(call, spec.usage)))
-      return {
-        body: result.body,
-        requestId: result.requestId,
-        status: result.status,
-        latencyMs: result.latencyMs,
-        snapshot: result.snapshot,
-        attempts: call.progress.attempts
-      }
+      return Effect.map(
+        retried(client, spec.options, attempt).pipe(Effect.onExit(Settle.onExit(call, spec.usage))),
+        (result): Response<A> => ({
+          body: result.body,
+          requestId: result.requestId,
+          status: result.status,
+          latencyMs: result.latencyMs,
+          snapshot: result.snapshot,
+          attempts: call.progress.attempts
+        })
+      )
     })
   ).pipe(
     Effect.withSpan(

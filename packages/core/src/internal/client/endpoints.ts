@@ -16,32 +16,10 @@ import * as Usage from "../../Usage.js"
 import { fastChatCompletion } from "../fastChat.js"
 import * as Validate from "../validate.js"
 import { call } from "./call.js"
-import type { CallSpec, Client } from "./spec.js"
+import { type Client, spec } from "./spec.js"
 import * as Responses from "../responses/endpoint.js"
 import { stream } from "./stream.js"
-import { isStream, jsonDecoder, segment } from "./wire.js"
-
-const noUsage = (): Usage.Usage | undefined => undefined
-
-/** A spec from its parts; a call without a body or a model says so by leaving them out. */
-export const spec = <A>(
-  method: CallSpec<A>["method"],
-  path: string,
-  decode: CallSpec<A>["decode"],
-  options: CallOptions | undefined,
-  extra: Partial<Pick<CallSpec<A>, "query" | "body" | "model" | "infoBody" | "usage" | "stream">> = {}
-): CallSpec<A> => ({
-  method,
-  path,
-  query: extra.query,
-  body: extra.body,
-  model: extra.model,
-  infoBody: extra.infoBody,
-  stream: extra.stream ?? isStream(extra.infoBody),
-  decode,
-  usage: extra.usage ?? noUsage,
-  options
-})
+import { jsonDecoder, segment } from "./wire.js"
 
 const chatCompletionDecoder = jsonDecoder(ChatCompletions.ChatCompletion, "POST /chat/completions", fastChatCompletion)
 
@@ -82,23 +60,27 @@ const chatStreamSpec = (request: ChatCompletions.Request, options: CallOptions |
 export const chat = (client: Client): Service["chat"] => ({
   completions: {
     create: (request, options) =>
-      Effect.gen(function* () {
-        const valid = yield* Validate.request(ChatCompletions.Request, request, "chat completion")
+      // Plain combinators, not `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
+      Effect.flatMap(Validate.request(ChatCompletions.Request, request, "chat completion"), (valid) => {
         if (valid.stream === true) {
-          return yield* new InvalidRequest({
-            message: "stream: true is not supported by create; use chat.completions.streamBytes (or @sluice/stream)",
-            path: "stream"
-          })
+          return Effect.fail(
+            new InvalidRequest({
+              message: "stream: true is not supported by create; use chat.completions.streamBytes (or @sluice/stream)",
+              path: "stream"
+            })
+          )
         }
-        yield* checkMaxTokens(client, valid)
-        return yield* call(
-          client,
-          spec("POST", "/chat/completions", chatCompletionDecoder, options, {
-            body: { _tag: "Json", value: valid },
-            model: valid.model,
-            infoBody: valid,
-            usage: Usage.fromBody
-          })
+        return Effect.andThen(
+          checkMaxTokens(client, valid),
+          call(
+            client,
+            spec("POST", "/chat/completions", chatCompletionDecoder, options, {
+              body: { _tag: "Json", value: valid },
+              model: valid.model,
+              infoBody: valid,
+              usage: Usage.fromBody
+            })
+          )
         )
       }),
     streamBytes: (request, options) =>

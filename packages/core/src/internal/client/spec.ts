@@ -12,6 +12,7 @@ import type { CallOptions } from "../../OpenAi.js"
 import type { Resolved } from "../../OpenAiConfig.js"
 import type * as Usage from "../../Usage.js"
 import type * as Http from "../http.js"
+import { isStream } from "./wire.js"
 
 export type Body =
   | { readonly _tag: "Json"; readonly value: unknown }
@@ -52,3 +53,25 @@ export interface Client {
   readonly callTimeouts: Http.SendOptions
   readonly streamTimeouts: Http.SendOptions
 }
+
+const noUsage = (): Usage.Usage | undefined => undefined
+
+/** A spec from its parts; a call without a body or a model says so by leaving them out. */
+export const spec = <A>(
+  method: CallSpec<A>["method"],
+  path: string,
+  decode: CallSpec<A>["decode"],
+  options: CallOptions | undefined,
+  extra: Partial<Pick<CallSpec<A>, "query" | "body" | "model" | "infoBody" | "usage" | "stream">> = {}
+): CallSpec<A> => ({
+  method,
+  path,
+  query: extra.query,
+  body: extra.body,
+  model: extra.model,
+  infoBody: extra.infoBody,
+  stream: extra.stream ?? isStream(extra.infoBody),
+  decode,
+  usage: extra.usage ?? noUsage,
+  options
+})

@@ -42,9 +42,7 @@ export const wireRequest = <A>(
   spec: CallSpec<A>,
   key: Redacted.Redacted<string>
 ): Http.WireRequest => {
-  const search = new URLSearchParams()
-  for (const [name, value] of Object.entries(spec.query ?? {})) if (value !== undefined) search.set(name, String(value))
-  const query = search.size === 0 ? "" : `?${search.toString()}`
+  const query = spec.query === undefined ? "" : queryString(spec.query)
   const headers: Record<string, string> = {
     ...config.headers,
     ...spec.options?.headers,
@@ -65,6 +63,12 @@ export const wireRequest = <A>(
           ? { _tag: "Json", text: JSON.stringify(spec.body.value) }
           : spec.body
   }
+}
+
+const queryString = (query: Readonly<Record<string, string | number | undefined>>): string => {
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value))
+  return search.size === 0 ? "" : `?${search.toString()}`
 }
 
 /** What the gates know of a call before it is sent. */

@@ -29,6 +29,8 @@ export const maxOutputTokensOf = (body: unknown): number => {
 
 const unsettled: Settlement = { usage: undefined, costUsd: undefined }
 
+const noDetails = (): Effect.Effect<void> => Effect.void
+
 /** A call no gate looks at: it counts its attempts and runs them as they are. */
 export const passThrough = (
   info: CallInfo,
@@ -53,7 +55,7 @@ export const passThrough = (
     settle: (result) =>
       Effect.succeed(result.usage === undefined ? unsettled : { usage: result.usage, costUsd: undefined }),
     recordFirstToken: Effect.void,
-    recordResponse: () => Effect.void
+    recordResponse: noDetails
   }
 }
 
@@ -97,40 +99,53 @@ const services = (options: Options) =>
     } satisfies Services
   })
 
-/** The per-call gates: estimate → lifecycle → budget reservation → fuse; then the `Call`. */
+/**
+ * The per-call gates: estimate → lifecycle → budget reservation → fuse; then the `Call`. Plain combinators, not
+ * `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
+ */
 const admit = (gates: Services, info: CallInfo): Effect.Effect<Call, OpenAiError, Scope.Scope> =>
-  Effect.gen(function* () {
-    const { budget, breaker, lifecycle, limiter, pricing } = gates
+  Effect.suspend(() => {
     const scope = CallScope.make(info, gates.resolvers)
-    const estimate =
-      limiter !== undefined || budget !== undefined
-        ? yield* gates.tokens.estimate({ path: info.path, model: info.model, body: info.body })
-        : { promptTokens: 0, maxOutputTokens: maxOutputTokensOf(info.body) }
-    if (lifecycle !== undefined && info.model !== undefined) yield* lifecycle.check(info.model)
-    const price = info.model === undefined ? undefined : Option.getOrUndefined(pricing.price(info.model))
-    let reservation: Budget.Reservation | undefined
-    if (budget !== undefined && info.model !== undefined && budget.enforced(scope.budget)) {
-      if (price === undefined) return yield* new PriceUnknown({ model: info.model })
-      const worst = {
-        promptTokens: estimate.promptTokens,
-        completionTokens: estimate.maxOutputTokens,
-        cachedPromptTokens: 0
-      }
-      reservation = yield* budget.reserve(scope.budget, {
-        usd: Usage.cost(worst, price, { batch: info.batch }),
-        tokens: Usage.total(worst)
-      })
-    }
-    // The fuse is the key's: its id comes from the scope value, never parsed back out of the scope string.
-    if (breaker !== undefined) yield* breaker.checkFuse(scope.key, scope.keyId)
-    return callOf(gates, info, scope, estimate, price, reservation)
+    return gates.limiter !== undefined || gates.budget !== undefined
+      ? Effect.flatMap(gates.tokens.estimate({ path: info.path, model: info.model, body: info.body }), (estimate) =>
+          admitEstimated(gates, info, scope, estimate)
+        )
+      : admitEstimated(gates, info, scope, { promptTokens: 0, maxOutputTokens: maxOutputTokensOf(info.body) })
   })
 
-/** The token estimate of a call (`Tokens.Estimate`): the budget's upper bound and the server's admission measure. */
-interface Estimate {
-  readonly promptTokens: number
-  readonly maxOutputTokens: number
-  readonly admissionPromptTokens?: number | undefined
+const admitEstimated = (
+  gates: Services,
+  info: CallInfo,
+  scope: CallScope.CallScope,
+  estimate: Admitted["estimate"]
+): Effect.Effect<Call, OpenAiError, Scope.Scope> => {
+  const { budget, breaker, lifecycle, pricing } = gates
+  const reserved = Effect.suspend((): Effect.Effect<Call, OpenAiError, Scope.Scope> => {
+    const price = info.model === undefined ? undefined : Option.getOrUndefined(pricing.price(info.model))
+    const fused = (reservation: Budget.Reservation | undefined) =>
+      Effect.suspend(() => {
+        const call = callOf(gates, info, scope, estimate, price, reservation)
+        // The fuse is the key's: its id comes from the scope value, never parsed back out of the scope string.
+        return breaker === undefined ? Effect.succeed(call) : Effect.as(breaker.checkFuse(scope.key, scope.keyId), call)
+      })
+    if (budget === undefined || info.model === undefined || !budget.enforced(scope.budget)) return fused(undefined)
+    if (price === undefined) return Effect.fail(new PriceUnknown({ model: info.model }))
+    const worst = {
+      promptTokens: estimate.promptTokens,
+      completionTokens: estimate.maxOutputTokens,
+      cachedPromptTokens: 0
+    }
+    return Effect.flatMap(
+      budget.reserve(scope.budget, {
+        usd: Usage.cost(worst, price, { batch: info.batch }),
+        tokens: Usage.total(worst)
+      }),
+      fused
+    )
+  })
+  return lifecycle !== undefined && info.model !== undefined
+    ? Effect.andThen(lifecycle.check(info.model), reserved)
+    : reserved
 }
 
 /** What the gates admitted a call with, and what its attempts have left for its settlement. */
@@ -138,7 +153,11 @@ interface Admitted {
   readonly gates: Services
   readonly info: CallInfo
   readonly scope: CallScope.CallScope
-  readonly estimate: Estimate
+  readonly estimate: {
+    readonly promptTokens: number
+    readonly maxOutputTokens: number
+    readonly admissionPromptTokens?: number | undefined
+  }
   readonly price: Pricing.ModelPrice | undefined
   readonly reservation: Budget.Reservation | undefined
   readonly progress: Gates.CallProgress
@@ -147,15 +166,18 @@ interface Admitted {
   settled: boolean
 }
 
+const success = { _tag: "Success" } as const
+
 /** A response's headers → the limiter, success → the breaker, in the attempt's scope. */
-const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallScope, response: A) =>
-  Effect.gen(function* () {
-    const { breaker, limiter } = call.gates
-    // The attempt's permit: the server's later charge for this request is not read as another client's usage.
-    if (limiter !== undefined) yield* limiter.observe(at.key, response.snapshot, call.permit)
-    if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Success" }, at.keyId)
-    return response
-  })
+const observe = <A extends AttemptResponse>(call: Admitted, at: CallScope.CallScope, response: A): Effect.Effect<A> => {
+  const { breaker, limiter } = call.gates
+  const recorded =
+    breaker === undefined ? Effect.succeed(response) : Effect.as(breaker.record(at.key, success, at.keyId), response)
+  // The attempt's permit: the server's later charge for this request is not read as another client's usage.
+  return limiter === undefined
+    ? recorded
+    : Effect.andThen(limiter.observe(at.key, response.snapshot, call.permit), recorded)
+}
 
 /** A failed attempt (a gate's refusal included) → the limiter (and its pause on a 429), the breaker. */
 const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiError) =>
@@ -170,6 +192,10 @@ const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiEr
     if (breaker !== undefined) yield* breaker.record(at.key, { _tag: "Failure", error }, at.keyId)
   })
 
+/** The limiter's tokens: the server's admission measure of the prompt (Tokens), not the budget's upper bound. */
+const admissionTokens = (estimate: Estimate): number =>
+  (estimate.admissionPromptTokens ?? estimate.promptTokens) + estimate.maxOutputTokens
+
 /** One attempt, one pass: guard → limiter → permit → `send` → observe, in the scope of the key it sends with. */
 const attempt =
   (call: Admitted) =>
@@ -180,17 +206,19 @@ const attempt =
       call.permit = undefined
       // A key rotated in since admission (a refresh after a 401) has limits and a breaker of its own.
       const at = CallScope.withKey(call.scope, call.info, keyId, call.gates.resolvers)
-      const admitted = Effect.gen(function* () {
-        if (breaker !== undefined) yield* breaker.guard(at.key, at.keyId)
-        if (limiter !== undefined) {
-          // the server's admission measure of the prompt (Tokens), not the budget's upper bound
-          const { admissionPromptTokens, promptTokens, maxOutputTokens } = call.estimate
-          const tokens = (admissionPromptTokens ?? promptTokens) + maxOutputTokens
-          call.permit = yield* limiter.acquire(at.key, { requests: 1, tokens })
-        }
-        if (concurrency !== undefined) yield* concurrency.acquire(at.key)
-        return yield* send
-      })
+      // Built inside out, without a generator: this runs on every attempt.
+      const permitted = concurrency === undefined ? send : Effect.andThen(concurrency.acquire(at.key), send)
+      const limited =
+        limiter === undefined
+          ? permitted
+          : Effect.flatMap(
+              limiter.acquire(at.key, { requests: 1, tokens: admissionTokens(call.estimate) }),
+              (permit) => {
+                call.permit = permit
+                return permitted
+              }
+            )
+      const admitted = breaker === undefined ? limited : Effect.andThen(breaker.guard(at.key, at.keyId), limited)
       return admitted.pipe(
         Effect.tapError((error) => observeFailure(call, at, error)),
         Effect.flatMap((response) => observe(call, at, response))
@@ -201,8 +229,8 @@ const attempt =
 const settle =
   (call: Admitted) =>
   (result: CallResult): Effect.Effect<Settlement> =>
-    Effect.gen(function* () {
-      if (call.settled) return unsettled
+    Effect.suspend(() => {
+      if (call.settled) return Effect.succeed(unsettled)
       call.settled = true
       const { budget, limiter } = call.gates
       const { info, price, reservation } = call
@@ -210,31 +238,35 @@ const settle =
       // The one cost of the call, from the gates' Pricing: what the budget settles and telemetry reports.
       const costUsd =
         usage === undefined || price === undefined ? undefined : Usage.cost(usage, price, { batch: info.batch })
+      const settlement: Settlement = { usage, costUsd }
+      const steps: Array<Effect.Effect<void>> = []
       if (budget !== undefined && reservation !== undefined) {
         if (usage !== undefined && costUsd !== undefined) {
-          yield* budget.settle(reservation, { usd: costUsd, tokens: Usage.total(usage) }, info.model)
+          steps.push(budget.settle(reservation, { usd: costUsd, tokens: Usage.total(usage) }, info.model))
         } else if (result.sent) {
           // The server saw it but no usage came back: it may have billed, so keep the worst case.
-          yield* budget.settle(reservation, reservation, info.model)
+          steps.push(budget.settle(reservation, reservation, info.model))
         } else {
-          yield* budget.release(reservation)
+          steps.push(budget.release(reservation))
         }
       }
-      if (limiter !== undefined && call.permit !== undefined && usage !== undefined) {
-        yield* limiter.settle(call.permit, Usage.total(usage))
+      const permit = call.permit
+      if (limiter !== undefined && permit !== undefined && usage !== undefined) {
+        steps.push(Effect.suspend(() => limiter.settle(permit, Usage.total(usage))))
       }
-      return { usage, costUsd }
+      if (steps.length === 0) return Effect.succeed(settlement)
+      if (steps.length === 1) return Effect.as(steps[0]!, settlement)
+      return Effect.as(Effect.andThen(steps[0]!, steps[1]!), settlement)
     })
 
 const callOf = (
   gates: Services,
   info: CallInfo,
   scope: CallScope.CallScope,
-  estimate: Estimate,
+  estimate: Admitted["estimate"],
   price: Pricing.ModelPrice | undefined,
   reservation: Budget.Reservation | undefined
 ): Call => {
-  const base = passThrough(info, estimate, scope)
   const admitted: Admitted = {
     gates,
     info,
@@ -242,11 +274,21 @@ const callOf = (
     estimate,
     price,
     reservation,
-    progress: base.progress,
+    progress: { attempts: 0, sent: false },
     permit: undefined,
     settled: false
   }
-  return { ...base, attempt: attempt(admitted), settle: settle(admitted) }
+  return {
+    info,
+    scope,
+    estimatedPromptTokens: estimate.promptTokens,
+    maxOutputTokens: estimate.maxOutputTokens,
+    progress: admitted.progress,
+    attempt: attempt(admitted),
+    settle: settle(admitted),
+    recordFirstToken: Effect.void,
+    recordResponse: noDetails
+  }
 }
 
 export const make = (options: Options): Effect.Effect<Gates.Gates["Service"]> =>

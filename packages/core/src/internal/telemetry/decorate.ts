@@ -12,14 +12,8 @@ import type * as Scope from "effect/Scope"
 import type { OpenAiError } from "../../Errors.js"
 import * as Gates from "../../Gates.js"
 import { fromTable, Pricing } from "../../Pricing.js"
-import {
-  type AttemptEvent,
-  type CallEvent,
-  type Options,
-  type ResponseDetails,
-  Telemetry,
-  type TelemetryEvent
-} from "../../Telemetry.js"
+// Types only: the public module imports this one, so a value import back would be a runtime cycle.
+import type { AttemptEvent, CallEvent, Options, ResponseDetails, Telemetry, TelemetryEvent } from "../../Telemetry.js"
 import {
   attemptEvent,
   attemptMessage,
@@ -314,11 +308,11 @@ export const make = (
     }
     return {
       gates: Gates.Gates.of({ admit: (info) => admit(env, info) }),
-      telemetry: Telemetry.of({
+      telemetry: {
         events: Stream.fromPubSub(hub),
         subscribe: PubSub.subscribe(hub),
         recordFirstToken: (call) => call.recordFirstToken,
         recordResponse: (call, details) => call.recordResponse(details)
-      })
+      } satisfies Telemetry["Service"]
     }
   })

@@ -14,10 +14,7 @@ export interface ProxySettings {
 }
 
 /** @internal */
-export const isLoopback = (hostname: string): boolean => {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase()
-  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host)
-}
+export { isLoopback } from "../baseUrl.js"
 
 /**
  * A proxy URL as it may be shown: scheme, host and port, without user, password or path.
