@@ -193,7 +193,7 @@ const observeFailure = (call: Admitted, at: CallScope.CallScope, error: OpenAiEr
   })
 
 /** The limiter's tokens: the server's admission measure of the prompt (Tokens), not the budget's upper bound. */
-const admissionTokens = (estimate: Estimate): number =>
+const admissionTokens = (estimate: Admitted["estimate"]): number =>
   (estimate.admissionPromptTokens ?? estimate.promptTokens) + estimate.maxOutputTokens
 
 /** One attempt, one pass: guard → limiter → permit → `send` → observe, in the scope of the key it sends with. */
