@@ -6,14 +6,8 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import * as Fs from "node:fs/promises"
-import * as Config from "effect/Config"
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import * as SynchronizedRef from "effect/SynchronizedRef"
+import { Config, ConfigProvider, Context, Effect, FileSystem, Layer, Option, Redacted, SynchronizedRef } from "effect"
+import type { PlatformError } from "effect/PlatformError"
 import { CredentialsUnavailable } from "./Errors.js"
 
 /**
@@ -145,60 +139,61 @@ export const fromConfig = (
   )
 
 interface FileState {
-  readonly mtimeMs: number
-  readonly size: number
+  /** The file's modification time, size and inode: a rename over it (the way to rotate) changes the inode. */
+  readonly stamp: string
   readonly key: ApiKey
 }
 
 /**
  * A key kept in a file (a mounted Kubernetes secret, a file a rotation job rewrites). The file is read again
- * when its modification time or size changes and on `refresh`; its content is trimmed. A missing file, or an
+ * when its modification time, size or inode changes and on `refresh`; its content is trimmed. A missing file, or an
  * empty one before any key was read, fails with `CredentialsUnavailable` naming the path, never the content; a
  * file found empty after a key was read (a rewrite in place caught between truncate and write) keeps the key
- * read before, with a warning, and is read again on the next attempt.
+ * read before, with a warning, and is read again on the next attempt. The file is read through Effect's
+ * `FileSystem` (on Node, `NodeFileSystem.layer` from `@effect/platform-node`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const fromFile = (path: string): Layer.Layer<Credentials> =>
+export const fromFile = (path: string): Layer.Layer<Credentials, never, FileSystem.FileSystem> =>
   Layer.effect(
     Credentials,
     Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
       const state = yield* SynchronizedRef.make<FileState | undefined>(undefined)
       const source = `file ${path}`
-      const unavailable = (reason: string) =>
-        new CredentialsUnavailable({ source, message: `could not read the API key from ${path}: ${reason}` })
-      const stat = Effect.tryPromise({
-        try: () => Fs.stat(path),
-        catch: (error) => unavailable((error as NodeJS.ErrnoException).code ?? "stat failed")
-      })
-      const read = (mtimeMs: number, size: number) =>
-        Effect.tryPromise({
-          try: () => Fs.readFile(path, "utf8"),
-          catch: (error) => unavailable((error as NodeJS.ErrnoException).code ?? "read failed")
-        }).pipe(
+      const unavailable = (error: PlatformError | string) =>
+        new CredentialsUnavailable({
+          source,
+          message: `could not read the API key from ${path}: ${typeof error === "string" ? error : error.reason._tag}`
+        })
+      const stat = Effect.mapError(fs.stat(path), unavailable)
+      const read = (stamp: string) =>
+        Effect.mapError(fs.readFileString(path), unavailable).pipe(
           Effect.flatMap((text) => {
             const trimmed = text.trim()
             return trimmed.length === 0
               ? Effect.fail(unavailable("the file is empty"))
-              : Effect.succeed<FileState>({ mtimeMs, size, key: apiKey(Redacted.make(trimmed)) })
+              : Effect.succeed<FileState>({ stamp, key: apiKey(Redacted.make(trimmed)) })
           })
         )
       const load = (force: boolean) =>
         SynchronizedRef.modifyEffect(state, (current) =>
-          Effect.flatMap(stat, (info) => {
-            if (!force && current !== undefined && current.mtimeMs === info.mtimeMs && current.size === info.size) {
+          Effect.flatMap(stat, (stats) => {
+            const mtime = Option.getOrUndefined(stats.mtime)?.getTime()
+            const stamp = `${mtime}:${stats.size}:${Option.getOrUndefined(stats.ino)}`
+            if (!force && current !== undefined && current.stamp === stamp) {
               return Effect.succeed([current.key, current] as const)
             }
             // A rewrite in place (truncate, then write) leaves the file empty for a moment: with a key already
             // read, keep using it (the next attempt reads the file again) rather than stop the caller.
-            if (info.size === 0 && current !== undefined) {
+            if (Number(stats.size) === 0 && current !== undefined) {
               return Effect.as(
                 Effect.logWarning(`the key file ${path} is empty; keeping the key read before until it has content`),
                 [current.key, current] as const
               )
             }
-            return Effect.map(read(info.mtimeMs, info.size), (next) => [next.key, next] as const)
+            return Effect.map(read(stamp), (next) => [next.key, next] as const)
           })
         )
       return { get: load(false), refresh: Effect.asVoid(load(true)) }

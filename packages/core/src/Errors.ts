@@ -693,7 +693,8 @@ export const fromResponse = (options: {
   readonly body: string
   readonly headers: HeaderSource
   readonly requestId?: string | undefined
-  readonly nowMs?: number | undefined
+  /** The `Clock`'s time when the response arrived: resolves an HTTP-date `retry-after`. */
+  readonly nowMs: number
   /** The request URL, to resolve a relative `Location` of a redirect. */
   readonly url?: string | undefined
 }): OpenAiError => {

@@ -194,7 +194,7 @@ export class Gates extends Context.Service<
 >()("@sluice/core/Gates") {}
 
 /**
- * The estimate used when no gate computes one: max output from the request body, no prompt count.
+ * The estimate used when no gate computes one: max output from the body (times `n` choices), no prompt count.
  *
  * @since 0.1.0
  * @category constructors

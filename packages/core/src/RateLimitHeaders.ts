@@ -117,13 +117,13 @@ const headerGetter = (headers: HeaderSource): ((name: string) => string | undefi
 }
 
 /**
- * Reads every rate-limit header from a response. `nowMs` resolves an HTTP-date `retry-after`.
+ * Reads every rate-limit header from a response. `nowMs` (the `Clock`'s time) resolves an HTTP-date `retry-after`.
  * `retry-after-ms` wins over `retry-after` when both are present and valid.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (headers: HeaderSource, nowMs: number = Date.now()): RateLimitSnapshot => {
+export const parse = (headers: HeaderSource, nowMs: number): RateLimitSnapshot => {
   const get = headerGetter(headers)
   const shouldRetry = get("x-should-retry")?.trim().toLowerCase()
   const retryAfterMs = parseMs(get("retry-after-ms")) ?? parseRetryAfter(get("retry-after"), nowMs)

@@ -1,6 +1,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
 import { Credentials } from "@sluice/core"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
@@ -15,7 +16,10 @@ const tempFile = (content: string) => {
 it.effect("fromFile: a file caught empty mid-rewrite keeps the key read before; the new content is read next", () =>
   Effect.gen(function* () {
     const file = tempFile("sk-first-key-0123456789\n")
-    const credentials = yield* Effect.provide(Credentials.Credentials, Credentials.fromFile(file))
+    const credentials = yield* Effect.provide(
+      Credentials.Credentials,
+      Credentials.fromFile(file).pipe(Layer.provide(NodeFileSystem.layer))
+    )
     const first = yield* credentials.get
     expect(Redacted.value(first.key)).toBe("sk-first-key-0123456789")
     Fs.truncateSync(file, 0) // what writeFile does first
@@ -33,7 +37,7 @@ it.effect("fromFile: empty before any key was read is CredentialsUnavailable nam
     const file = tempFile("")
     const error = yield* Effect.flip(
       Effect.flatMap(Credentials.Credentials, (credentials) => credentials.get).pipe(
-        Effect.provide(Credentials.fromFile(file))
+        Effect.provide(Credentials.fromFile(file).pipe(Layer.provide(NodeFileSystem.layer)))
       )
     )
     expect(error._tag).toBe("CredentialsUnavailable")

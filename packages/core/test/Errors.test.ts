@@ -173,7 +173,8 @@ describe("Errors.fromResponse", () => {
         status: row.status,
         body: row.body,
         headers: row.headers ?? {},
-        requestId: "req_1"
+        requestId: "req_1",
+        nowMs: 0
       })
       expect(error._tag).toBe(row.tag)
       expect(error.retryable).toBe(row.retryable)
@@ -192,7 +193,8 @@ describe("Errors.fromResponse", () => {
     const error = Errors.fromResponse({
       status: 429,
       body: json({ message: "m", type: "tokens", code: "rate_limit_exceeded", param: "p" }),
-      headers: { "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s" }
+      headers: { "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s" },
+      nowMs: 0
     })
     expect(error._tag).toBe("RateLimited")
     if (error._tag !== "RateLimited") return
@@ -204,7 +206,12 @@ describe("Errors.fromResponse", () => {
   })
 
   it("strips tags from a long HTML body and caps it", () => {
-    const error = Errors.fromResponse({ status: 503, body: `<body><p>${"x".repeat(500)}</p></body>`, headers: {} })
+    const error = Errors.fromResponse({
+      status: 503,
+      body: `<body><p>${"x".repeat(500)}</p></body>`,
+      headers: {},
+      nowMs: 0
+    })
     expect(error.message.startsWith("503 Service Unavailable: xxx")).toBe(true)
     expect(error.message.length).toBeLessThan(240)
     expect(error.message).not.toContain("<")

@@ -6,6 +6,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
 import { CircuitBreaker, Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
@@ -70,7 +71,7 @@ it.live("the fuse is per key: after a 401 blew the old key's fuse, a key rotated
         })
         return [before, after] as const
       }),
-      client(sim.url, Credentials.fromFile(file))
+      client(sim.url, Credentials.fromFile(file).pipe(Layer.provide(NodeFileSystem.layer)))
     )
     expect(before._tag).toBe("AuthenticationFailed")
     expect(after.status).toBe(200)

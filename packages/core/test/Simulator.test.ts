@@ -6,6 +6,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Credentials, OpenAi } from "@sluice/core"
 import { Simulator, type Stats } from "@sluice/simulator"
@@ -171,7 +172,7 @@ describe("against the simulator", () => {
       const fixedTime = 1_700_000_000
       Fs.utimesSync(file, fixedTime, fixedTime)
       const sim = yield* Simulator.start({ keys: [oldKey, newKey], revoke: [{ key: oldKey, afterRequests: 1 }] })
-      const layer = client(sim.url, {}, Credentials.fromFile(file))
+      const layer = client(sim.url, {}, Credentials.fromFile(file).pipe(Layer.provide(NodeFileSystem.layer)))
       yield* Effect.gen(function* () {
         const o = yield* openai
         expect((yield* o.models.list()).attempts).toBe(1)
@@ -200,7 +201,7 @@ describe("against the simulator", () => {
         sim.url,
         Effect.flip(Effect.flatMap(openai, (o) => o.models.list())),
         {},
-        Credentials.fromFile("/nonexistent/sluice/key")
+        Credentials.fromFile("/nonexistent/sluice/key").pipe(Layer.provide(NodeFileSystem.layer))
       )
       expect(error._tag).toBe("CredentialsUnavailable")
       expect(error.message).toContain("/nonexistent/sluice/key")

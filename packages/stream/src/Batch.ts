@@ -15,8 +15,9 @@
  */
 import { randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
-import type { Batches } from "@sluice/core"
-import { Errors, Gates, OpenAi } from "@sluice/core"
+import type { Batches, ChatCompletions, Embeddings, Responses } from "@sluice/core"
+import { type Errors, Gates, OpenAi } from "@sluice/core"
+import * as Options from "@sluice/core/Options"
 import * as Pricing from "@sluice/core/Pricing"
 import * as Usage from "@sluice/core/Usage"
 import * as Cause from "effect/Cause"
@@ -565,48 +566,6 @@ export interface RunOptions {
   readonly progressInterval?: Duration.Input | undefined
 }
 
-/** The caller's `Pricing` (the one its gates settle the budget with), else the built-in table. */
-const callerPricing = Effect.map(
-  Effect.serviceOption(Pricing.Pricing),
-  Option.getOrElse(() => Pricing.fromTable())
-)
-
-const invalid = (option: string, value: unknown, expected: string) =>
-  new Errors.InvalidOptions({
-    option,
-    value: typeof value === "string" ? JSON.stringify(value) : String(value),
-    expected
-  })
-
-const checkInteger = (option: string, value: unknown, min: number) =>
-  value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= min)
-    ? undefined
-    : invalid(option, value, `an integer ≥ ${min}`)
-
-/**
- * A `Duration.Input` that decodes and is not negative (4.1 reads `NaN` as 0 without a word, and keeps `-5` and
- * `"-5 seconds"` as negative durations that `sleep`/`timeout` treat as 0).
- */
-const checkDuration = (option: string, value: Duration.Input | undefined, positive: boolean) => {
-  if (value === undefined) return undefined
-  const expected = positive
-    ? 'a duration > 0 (ms, or a string like "5 seconds")'
-    : 'a duration ≥ 0 (ms, or a string like "10 seconds")'
-  if (typeof value === "number" && (Number.isNaN(value) || value < 0)) return invalid(option, value, expected)
-  if (typeof value === "string" && /^\s*-/.test(value)) return invalid(option, value, expected)
-  const decoded = Duration.fromInput(value)
-  if (Option.isNone(decoded) || Duration.isNegative(decoded.value)) return invalid(option, value, expected)
-  return positive && Duration.isZero(decoded.value) ? invalid(option, value, expected) : undefined
-}
-
-const firstProblem = <A>(
-  value: A,
-  ...checks: ReadonlyArray<Errors.InvalidOptions | undefined>
-): Result.Result<A, Errors.InvalidOptions> => {
-  const problem = checks.find((check) => check !== undefined)
-  return problem === undefined ? Result.succeed(value) : Result.fail(problem)
-}
-
 /**
  * Checks the options of {@link run}: `concurrency` an integer ≥ 1 (0 would run nothing and wait forever),
  * `gracePeriod` a duration ≥ 0, `mode` one of its values. `run` uses it before reading anything.
@@ -615,12 +574,14 @@ const firstProblem = <A>(
  * @category validation
  */
 export const validateRunOptions = (options: RunOptions): Result.Result<RunOptions, Errors.InvalidOptions> =>
-  firstProblem(
+  orProblem(
     options,
-    checkMode(options.mode),
-    checkInteger("concurrency", options.concurrency, 1),
-    checkDuration("gracePeriod", options.gracePeriod, false),
-    checkDuration("progressInterval", options.progressInterval, true)
+    Options.first(
+      checkMode(options.mode),
+      Options.integer("concurrency", options.concurrency, 1),
+      Options.duration("gracePeriod", options.gracePeriod, false),
+      Options.duration("progressInterval", options.progressInterval, true)
+    )
   )
 
 /**
@@ -631,18 +592,20 @@ export const validateRunOptions = (options: RunOptions): Result.Result<RunOption
  * @category validation
  */
 export const validateRemoteOptions = (options: RemoteOptions): Result.Result<RemoteOptions, Errors.InvalidOptions> =>
-  firstProblem(
+  orProblem(
     options,
-    checkMode(options.mode),
-    checkDuration("pollInterval", options.pollInterval, true),
-    checkInteger("maxRequestsPerBatch", options.maxRequestsPerBatch, 1),
-    checkInteger("maxBytesPerBatch", options.maxBytesPerBatch, 1)
+    Options.first(
+      checkMode(options.mode),
+      Options.duration("pollInterval", options.pollInterval, true),
+      Options.integer("maxRequestsPerBatch", options.maxRequestsPerBatch, 1),
+      Options.integer("maxBytesPerBatch", options.maxBytesPerBatch, 1)
+    )
   )
 
-const checkMode = (mode: unknown) =>
-  mode === undefined || mode === "new" || mode === "resume" || mode === "overwrite"
-    ? undefined
-    : invalid("mode", mode, 'one of "new", "resume", "overwrite"')
+const checkMode = (mode: unknown) => Options.oneOf("mode", mode, ["new", "resume", "overwrite"])
+
+const orProblem = <A>(value: A, problem: Errors.InvalidOptions | undefined): Result.Result<A, Errors.InvalidOptions> =>
+  problem === undefined ? Result.succeed(value) : Result.fail(problem)
 
 // Output line ids: `batch_req_` and 24 hex digits, as before, but from one random 64-bit prefix per process plus
 // a 32-bit counter (a fresh prefix when it wraps) instead of 12 random bytes per line (about 15 us each, decision
@@ -727,6 +690,13 @@ interface Counters {
   inFlight: number
 }
 
+/** The request each endpoint's call takes: a line's body has passed that endpoint's decoder in `Validate`. */
+interface Bodies {
+  readonly "/v1/chat/completions": ChatCompletions.Request
+  readonly "/v1/embeddings": Embeddings.Request
+  readonly "/v1/responses": Responses.Request
+}
+
 /**
  * How a line of each endpoint is sent: one entry per endpoint of `Validate.endpoints` (a new endpoint adds its
  * validation there and its call here; the rest of the per-line path does not look at the endpoint).
@@ -734,35 +704,41 @@ interface Counters {
 const senders: {
   readonly [K in Endpoint]: (
     client: OpenAi.Service,
-    body: Record<string, unknown>
+    body: Bodies[K]
   ) => Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError>
 } = {
-  "/v1/chat/completions": (client, body) => client.chat.completions.create(body as never),
-  "/v1/embeddings": (client, body) => client.embeddings.create(body as never),
-  "/v1/responses": (client, body) => client.responses.create(body as never)
+  "/v1/chat/completions": (client, body) => client.chat.completions.create(body),
+  "/v1/embeddings": (client, body) => client.embeddings.create(body),
+  "/v1/responses": (client, body) => client.responses.create(body)
 }
+
+/** A validated line through its endpoint's call (the body is sent as given, unknown fields included). */
+const sendLine = <K extends Endpoint>(client: OpenAi.Service, url: K, body: Record<string, unknown>) =>
+  senders[url](client, body as Bodies[K])
+
+const closesLater = (error: Errors.OpenAiError): error is Errors.CircuitOpen =>
+  error._tag === "CircuitOpen" && error.closesAtMs !== undefined
+
+/** Waits until the open circuit of the last failure says it closes (at least 50 ms), by the `Clock`. */
+const untilCircuitCloses: Schedule.Schedule<Errors.OpenAiError, Errors.OpenAiError> = Schedule.fromStep(
+  Effect.succeed((now: number, error: Errors.OpenAiError) =>
+    Effect.succeed([
+      error,
+      Duration.millis(Math.max(50, error._tag === "CircuitOpen" ? (error.closesAtMs ?? 0) - now : 0))
+    ] as const)
+  )
+)
 
 /** One request through the client; a temporarily open circuit is waited out (not counted as a failure). */
 const send = (
   client: OpenAi.Service,
   request: Request,
   stopped: Effect.Effect<boolean>
-): Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> => {
-  const once = senders[request.url](client, request.body)
-  const loop: Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> = Effect.catchIf(
-    once,
-    (error): error is Errors.CircuitOpen => error._tag === "CircuitOpen" && error.closesAtMs !== undefined,
-    (error) =>
-      Effect.flatMap(stopped, (isStopped) =>
-        isStopped
-          ? Effect.fail(error)
-          : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              Effect.andThen(Effect.sleep(Duration.millis(Math.max(50, (error.closesAtMs ?? 0) - now))), loop)
-            )
-      )
-  )
-  return loop
-}
+): Effect.Effect<OpenAi.Response<unknown>, Errors.OpenAiError> =>
+  Effect.retry(sendLine(client, request.url, request.body), {
+    while: (error) => (closesLater(error) ? Effect.map(stopped, (isStopped) => !isStopped) : false),
+    schedule: untilCircuitCloses
+  })
 
 /** Refuses an output that is the input file (same path, hard link or symlink) before anything is read. */
 const refuseOutputIsInput = (
@@ -900,7 +876,7 @@ export const run = <E, R>(
       const { journal, skipped } = job
       const feed = yield* makeFeed(lines, job.ids, job.done, inputPathOf(lines, options) ?? "(input)")
       const client = yield* OpenAi.OpenAi
-      const pricing = yield* callerPricing
+      const pricing = yield* Pricing.current
       const meter = Option.getOrUndefined(yield* Effect.serviceOption(Meter))
       const meterStart = meter === undefined ? undefined : yield* meter.counts
       const gated = yield* Effect.service(Gated)
@@ -1167,7 +1143,7 @@ export const remote = <E, R>(
       yield* Effect.fromResult(validateRemoteOptions(options))
       const { requests, journal, pending, skipped } = yield* openJob(lines, options)
       const client = yield* OpenAi.OpenAi
-      const pricing = yield* callerPricing
+      const pricing = yield* Pricing.current
       const startedAt = yield* Clock.currentTimeMillis
       const counters = { succeeded: 0, failed: 0, sent: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
       let serverDone = 0

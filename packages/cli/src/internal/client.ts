@@ -4,6 +4,7 @@
  * @internal
  */
 import * as Fs from "node:fs"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import {
   Concurrency,
   Credentials,
@@ -67,7 +68,7 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
       const code = (error as NodeJS.ErrnoException).code ?? "unreadable"
       return `cannot read the API key file ${flags.apiKeyFile} (${code}): check the path given to --api-key-file`
     }
-    return Credentials.fromFile(flags.apiKeyFile)
+    return Credentials.fromFile(flags.apiKeyFile).pipe(Layer.provide(NodeFileSystem.layer))
   }
   const env = process.env["OPENAI_API_KEY"]
   if (env === undefined || env.trim().length === 0) {

@@ -386,6 +386,13 @@ export const runEmbed = (flags: EmbedFlags): Effect.Effect<number> =>
             yield* err(explain(error, flags))
             return 1
           }
+          // --redis: the shared Redis did not answer when the gates were built (internal/redis.ts); nothing was sent.
+          if (error._tag === "StoreUnavailable") {
+            yield* err(
+              `${error.message}. Nothing was sent. Start Redis or check --redis / SLUICE_REDIS_URL, then run the same command again.`
+            )
+            return 4
+          }
           yield* err(`${error._tag}: ${error.message}. Fix it and resume:\n  ${resumeCommand(flags)}`)
           return 2
         }

@@ -92,4 +92,18 @@ describe("sluice embed --redis", () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain("--shard")
   }, 120_000)
+
+  it("Redis down at the start: exit 4 as batch, says nothing was sent, no output", async () => {
+    const sim = await simulator({ keys: [key] })
+    const output = Path.join(dir, "down.jsonl")
+    const result = await sluice(["embed", await documents("d", 3), "-o", output, "--model", "text-embedding-3-small"], {
+      OPENAI_API_KEY: key,
+      OPENAI_BASE_URL: sim.url,
+      SLUICE_REDIS_URL: "redis://127.0.0.1:1"
+    })
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain("Nothing was sent")
+    await expect(Fs.access(output)).rejects.toThrow()
+    expect(sim.stats().requests).toBe(0)
+  }, 120_000)
 })

@@ -198,22 +198,7 @@ export const countPrompt = (count: Counter, path: string, body: unknown): number
  *
  * @internal
  */
-export const utf8Bytes: Counter = (text) => {
-  let bytes = 0
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (code < 0x80) bytes += 1
-    else if (code < 0x800) bytes += 2
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1)
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4
-        i++
-      } else bytes += 3
-    } else bytes += 3
-  }
-  return bytes
-}
+export const utf8Bytes: Counter = LongText.utf8Bytes
 
 /**
  * The server's own admission measure for the token limit, as reported: about one token per four characters.

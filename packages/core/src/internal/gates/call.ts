@@ -10,7 +10,7 @@ import * as Budget from "../../Budget.js"
 import * as CallScope from "../../CallScope.js"
 import * as CircuitBreaker from "../../CircuitBreaker.js"
 import * as Concurrency from "../../Concurrency.js"
-import { type OpenAiError, PriceUnknown, type RateLimited } from "../../Errors.js"
+import { type OpenAiError, PriceUnknown, type RateLimited, retryAfterMsOf } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type { AttemptResponse, Call, CallInfo, CallResult, Options, Settlement } from "../../Gates.js"
 import * as ModelLifecycle from "../../ModelLifecycle.js"
@@ -19,13 +19,10 @@ import * as RateLimiter from "../../RateLimiter.js"
 import { RateLimitSnapshot } from "../../RateLimitHeaders.js"
 import * as Tokens from "../../Tokens.js"
 import * as Usage from "../../Usage.js"
+import * as Tokenizer from "../tokenizer.js"
 
-export const maxOutputTokensOf = (body: unknown): number => {
-  if (typeof body !== "object" || body === null) return 0
-  const record = body as { max_completion_tokens?: unknown; max_tokens?: unknown; max_output_tokens?: unknown }
-  const value = record.max_completion_tokens ?? record.max_tokens ?? record.max_output_tokens
-  return typeof value === "number" && Number.isFinite(value) ? value : 0
-}
+/** Max output of a request: `max_completion_tokens`/`max_tokens`/`max_output_tokens` × `n` (Tokens' one rule). */
+export const maxOutputTokensOf = (body: unknown): number => Tokenizer.maxOutput(body, 0)
 
 const unsettled: Settlement = { usage: undefined, costUsd: undefined }
 
@@ -63,9 +60,9 @@ export const none: Gates.Gates["Service"] = { admit: (info) => Effect.succeed(pa
 
 /** The hint a 429 gives: retry-after, else the reset of the exhausted bucket. */
 const pauseHint = (error: RateLimited): number | undefined => {
-  const snapshot = error.snapshot
-  const hint = error.retryAfterMs ?? snapshot?.retryAfterMs
+  const hint = retryAfterMsOf(error)
   if (hint !== undefined) return hint
+  const snapshot = error.snapshot
   if (snapshot === undefined) return undefined
   const resets: Array<number> = []
   if (snapshot.remainingRequests === 0 && snapshot.resetRequestsMs !== undefined) resets.push(snapshot.resetRequestsMs)
@@ -94,7 +91,7 @@ const services = (options: Options) =>
       limiter: Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)),
       concurrency: Option.getOrUndefined(yield* Effect.serviceOption(Concurrency.Concurrency)),
       tokens: Option.isSome(providedTokens) ? providedTokens.value : yield* Tokens.make(options.tokens),
-      pricing: Option.getOrElse(yield* Effect.serviceOption(Pricing.Pricing), () => Pricing.fromTable()),
+      pricing: yield* Pricing.current,
       resolvers: { scopeOf: options.scopeOf, budgetScopeOf: options.budgetScopeOf }
     } satisfies Services
   })

@@ -11,7 +11,7 @@ import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import type { OpenAiError } from "../../Errors.js"
 import * as Gates from "../../Gates.js"
-import { fromTable, Pricing } from "../../Pricing.js"
+import { current, type Pricing } from "../../Pricing.js"
 // Types only: the public module imports this one, so a value import back would be a runtime cycle.
 import type { AttemptEvent, CallEvent, Options, ResponseDetails, Telemetry, TelemetryEvent } from "../../Telemetry.js"
 import {
@@ -289,10 +289,7 @@ export const make = (
   Effect.gen(function* () {
     // A call the gates priced is reported at the gates' cost, computed once; for the others the Pricing service
     // when provided, else the built-in table.
-    const pricing =
-      options.pricing === false
-        ? undefined
-        : (options.pricing ?? Option.getOrElse(yield* Effect.serviceOption(Pricing), () => Pricing.of(fromTable())))
+    const pricing = options.pricing === false ? undefined : (options.pricing ?? (yield* current))
     const hub = yield* Effect.acquireRelease(
       PubSub.sliding<TelemetryEvent>(options.bufferSize ?? 16_384),
       PubSub.shutdown

@@ -10,9 +10,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Tokens } from "@sluice/core"
 import * as Embeddings from "@sluice/core/Embeddings"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Usage from "@sluice/core/Usage"
+import { Effect, Option, type Scope } from "effect"
 import * as Batch from "../../Batch.js"
 import * as Api from "../../Embed.js"
 import * as Cache from "./cache.js"
@@ -94,7 +93,7 @@ const readResults = (path: string, packs: ReadonlyArray<ReadonlyArray<Cache.Key>
         const status = line.response?.status_code ?? 0
         if (keys === undefined || status < 200 || status >= 300) continue
         const body = line.response!.body as Embeddings.EmbeddingList
-        tokens += body.usage?.prompt_tokens ?? 0
+        tokens += Usage.fromBody(body)?.promptTokens ?? 0
         for (const item of body.data) {
           const vector = Embeddings.toFloat32(item.embedding)
           const key = keys[item.index]

@@ -6,14 +6,8 @@
  */
 import { Errors, OpenAi, Tokens } from "@sluice/core"
 import * as Embeddings from "@sluice/core/Embeddings"
-import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
-import * as Scope from "effect/Scope"
-import * as Semaphore from "effect/Semaphore"
-import * as Stream from "effect/Stream"
+import * as Usage from "@sluice/core/Usage"
+import { Deferred, Duration, Effect, Option, Queue, Scope, Semaphore, Stream } from "effect"
 import * as Api from "../../Embed.js"
 import * as Cache from "./cache.js"
 import * as OverLong from "./overlong.js"
@@ -179,7 +173,7 @@ export const embed = <E, R>(
               )
             }
             stats.requests++
-            stats.tokens += response.body.usage?.prompt_tokens ?? 0
+            stats.tokens += Usage.fromBody(response.body)?.promptTokens ?? 0
             return Effect.succeed(vectors as Array<Float32Array>)
           }
         )
