@@ -24,7 +24,7 @@ import {
   spread
 } from "./common.js"
 import { embedMarkdown, runEmbedBench } from "./embed.js"
-import { engineMarkdown, runEngine } from "./engine/run.js"
+import { coldMarkdown, engineMarkdown, runCold, runEngine } from "./engine/run.js"
 import { startLongStreamServer } from "./sse.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -390,6 +390,22 @@ const main = async () => {
   if (process.env["BENCH_EMBED_ONLY"] === "1") {
     const { headline, section } = embedMarkdown(await runEmbedBench(embedPlan, log), embedPlan)
     process.stdout.write(`${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n`)
+    return
+  }
+  if (process.env["BENCH_COLD_ONLY"] === "1") {
+    // Only the cold-start rows (unbundled, bundled, the SDK, fetch), printed: for working on the start-up
+    // (`BENCH_COLD_ROUNDS=N` for more rounds).
+    const sim = await Simulator.startServer({ rpm: 100_000_000, tpm: 100_000_000_000 })
+    try {
+      const { headline, section, missed } = coldMarkdown(
+        await runCold(sim.url, Number(process.env["BENCH_COLD_ROUNDS"] ?? plan.engine.coldRounds), log)
+      )
+      process.stdout.write(
+        `${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n${missed.join("\n")}\n`
+      )
+    } finally {
+      await sim.close()
+    }
     return
   }
   if (process.env["BENCH_ENGINE_ONLY"] === "1") {

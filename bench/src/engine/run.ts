@@ -144,10 +144,58 @@ const bundle = async (name: string, entry: string, outdir: string) => {
     // CommonJS dependencies (undici) call require() for Node's modules; an ESM bundle needs one.
     banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' }
   })
-  const outputs = Object.entries(result.metafile.outputs)
-  const entryOut = outputs.find(([, meta]) => meta.entryPoint !== undefined)!
-  const totalKb = outputs.reduce((sum, [file]) => sum + statSync(join(root, file)).size, 0) / 1024
-  return { file: join(root, entryOut[0]), entryKb: statSync(join(root, entryOut[0])).size / 1024, totalKb }
+  const outputs = result.metafile.outputs
+  const sizeKb = (file: string) => statSync(join(root, file)).size / 1024
+  // The entry: the entry point's chunk and every chunk it imports statically (what a cold start reads). A
+  // dynamic import's chunk is an entry point to esbuild too, so the entry is found by name.
+  const entryFile = Object.keys(outputs).find((file) => file.endsWith(`/${name}.mjs`))!
+  const loaded = new Set([entryFile])
+  for (const file of loaded)
+    for (const imported of outputs[file]!.imports)
+      if (imported.kind === "import-statement" && outputs[imported.path] !== undefined) loaded.add(imported.path)
+  const entryKb = [...loaded].reduce((sum, file) => sum + sizeKb(file), 0)
+  const totalKb = Object.keys(outputs).reduce((sum, file) => sum + sizeKb(file), 0)
+  return { file: join(root, entryFile), entryKb, totalKb }
+}
+
+export interface ColdResults {
+  readonly cold: ReadonlyArray<ColdResult>
+  readonly bundles: Record<string, { readonly entryKb: number; readonly totalKb: number }>
+}
+
+/**
+ * The cold-start rows against a simulator at `url`: Sluice unbundled (`OpenAi.layerConfig()`, undici), Sluice
+ * bundled as a serverless function ships it (the same client on `Transport.layerFetch()`,
+ * coldSluiceServerless.ts), the SDK unbundled and bundled, and `fetch`. The default entry (coldSluice.ts, undici) is
+ * bundled too, for its size only (`sluice-default`).
+ */
+export const runCold = async (url: string, rounds: number, log: (message: string) => void): Promise<ColdResults> => {
+  const bundles: Record<string, { entryKb: number; totalKb: number }> = {}
+  const sluiceBundle = await bundle("sluice", join(here, "coldSluiceServerless.js"), join(here, "bundle", "sluice"))
+  const defaultBundle = await bundle("sluice", join(here, "coldSluice.js"), join(here, "bundle", "sluice-default"))
+  const sdkBundle = await bundle("openai", join(here, "coldOpenai.js"), join(here, "bundle", "openai"))
+  bundles["sluice"] = sluiceBundle
+  bundles["sluice-default"] = defaultBundle
+  bundles["openai"] = sdkBundle
+  const variants: ReadonlyArray<readonly [string, string]> = [
+    ["sluice", join(here, "coldSluice.js")],
+    ["sluice-bundled", sluiceBundle.file],
+    ["openai", join(here, "coldOpenai.js")],
+    ["openai-bundled", sdkBundle.file],
+    ["fetch", join(here, "coldFetch.js")]
+  ]
+  const cold = variants.map(([variant]) => ({ variant, runs: [] as Array<Run & { answerMs: number }> }))
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < variants.length; k++) {
+      const index = (k + r) % variants.length
+      const [variant, file] = variants[index]!
+      log(`engine: cold start round ${r + 1}/${rounds}: ${variant}`)
+      const run = await measure([file], { OPENAI_BASE_URL: url })
+      const answer = JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}") as { answerMs?: number }
+      cold[index]!.runs.push({ ...run, answerMs: answer.answerMs ?? Number.NaN })
+    }
+  }
+  return { cold, bundles }
 }
 
 export const runEngine = async (plan: Plan, log: (message: string) => void): Promise<EngineResults> => {
@@ -169,29 +217,7 @@ export const runEngine = async (plan: Plan, log: (message: string) => void): Pro
         batch.push({ size, sluice, promise: { ...promise, written: lineCount(out) } })
       }
 
-      const bundles: Record<string, { entryKb: number; totalKb: number }> = {}
-      const sluiceBundle = await bundle("sluice", join(here, "coldSluice.js"), join(here, "bundle", "sluice"))
-      const sdkBundle = await bundle("openai", join(here, "coldOpenai.js"), join(here, "bundle", "openai"))
-      bundles["sluice"] = sluiceBundle
-      bundles["openai"] = sdkBundle
-      const variants: ReadonlyArray<readonly [string, string]> = [
-        ["sluice", join(here, "coldSluice.js")],
-        ["sluice-bundled", sluiceBundle.file],
-        ["openai", join(here, "coldOpenai.js")],
-        ["openai-bundled", sdkBundle.file],
-        ["fetch", join(here, "coldFetch.js")]
-      ]
-      const cold = variants.map(([variant]) => ({ variant, runs: [] as Array<Run & { answerMs: number }> }))
-      for (let r = 0; r < plan.coldRounds; r++) {
-        for (let k = 0; k < variants.length; k++) {
-          const index = (k + r) % variants.length
-          const [variant, file] = variants[index]!
-          log(`engine: cold start round ${r + 1}/${plan.coldRounds}: ${variant}`)
-          const run = await measure([file], { OPENAI_BASE_URL: fast.url })
-          const answer = JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}") as { answerMs?: number }
-          cold[index]!.runs.push({ ...run, answerMs: answer.answerMs ?? Number.NaN })
-        }
-      }
+      const { cold, bundles } = await runCold(fast.url, plan.coldRounds, log)
       const version: Array<Run> = []
       for (let r = 0; r < plan.coldRounds; r++) {
         log(`engine: sluice --version ${r + 1}/${plan.coldRounds}`)
@@ -230,14 +256,8 @@ const range = (xs: ReadonlyArray<number>, digits = 0) => {
 }
 const yes = (met: boolean) => (met ? "✅ met" : "❌ missed")
 
-/** The headline rows (issue #15's targets) and the section for docs/benchmarks.md. */
-export const engineMarkdown = (r: EngineResults) => {
-  const reqPerS = (x: { wallS: number }, size: number) => size / x.wallS
-  const cpuMs = (x: { cpuS: number }, size: number) => (1000 * x.cpuS) / size
-  const sizes = r.batch.map((b) => b.size)
-  const throughputMet = r.batch.every((b) => reqPerS(b.sluice, b.size) >= 1000)
-  const rss = r.batch.map((b) => b.sluice.maxRssMb)
-  const rssMet = rss.every((x) => x <= 150)
+/** The two cold-start headline rows, the "Cold start" subsection and, for a missed target, why. */
+export const coldMarkdown = (r: ColdResults) => {
   const cold = (variant: string) => r.cold.find((c) => c.variant === variant)!.runs
   const med = (xs: ReadonlyArray<number>) => median(xs.filter(Number.isFinite))
   // The issue's measure: process start → first answer (`performance.now()` at the answer: its origin is the
@@ -249,7 +269,88 @@ export const engineMarkdown = (r: EngineResults) => {
     answerS("sluice-bundled") <= 2 * answerS("openai-bundled") &&
     rssOf("sluice-bundled") <= rssOf("openai-bundled") + 40 &&
     r.bundles["sluice"]!.entryKb <= 1024
+  const headline: Array<Array<string>> = [
+    [
+      "#15 cold start, unbundled",
+      "process start → first answer; peak RSS (exit)",
+      `${range(cold("sluice").map((x) => x.answerMs))} ms; ${range(cold("sluice").map((x) => x.maxRssMb))} MB (exit ${range(
+        cold("sluice").map((x) => x.wallS),
+        2
+      )} s)`,
+      `${range(cold("openai").map((x) => x.answerMs))} ms; ${range(cold("openai").map((x) => x.maxRssMb))} MB (exit ${range(
+        cold("openai").map((x) => x.wallS),
+        2
+      )} s)`,
+      `fetch ${range(cold("fetch").map((x) => x.answerMs))} ms; ${range(cold("fetch").map((x) => x.maxRssMb))} MB`,
+      "≤ 0.5 s and ≤ 120 MB",
+      yes(unbundledMet)
+    ],
+    [
+      "#15 cold start, esbuild bundle (minified)",
+      "the same; bundle size (entry with the chunks it imports / with lazy chunks)",
+      `${range(cold("sluice-bundled").map((x) => x.answerMs))} ms = ${f(answerS("sluice-bundled") / answerS("openai-bundled"), 2)}× SDK; ${range(cold("sluice-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["sluice"]!.entryKb)} / ${f(r.bundles["sluice"]!.totalKb)} KB`,
+      `${range(cold("openai-bundled").map((x) => x.answerMs))} ms; ${range(cold("openai-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["openai"]!.entryKb)} / ${f(r.bundles["openai"]!.totalKb)} KB`,
+      "–",
+      "≤ 2× the SDK's time, RSS ≤ SDK + 40 MB, bundle ≤ 1 MB",
+      yes(bundledMet)
+    ]
+  ]
+  const lines: Array<string> = []
+  const p = (line = "") => lines.push(line)
+  const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+    p(`| ${header.join(" | ")} |`)
+    p(`|${header.map(() => "---").join("|")}|`)
+    for (const row of rows) p(`| ${row.join(" | ")} |`)
+    p()
+  }
+  p("### Cold start")
+  p()
+  p(
+    `One chat completion. The target's measure is process start → first answer (\`performance.now()\` when the answer is in, whose origin is the process's start); the wall time to exit is shown too (Sluice's \`NodeRuntime.runMain\` then closes its layers and the connection pool). Sluice unbundled: \`OpenAi.layerConfig()\` (every gate, the default undici transport) run by \`NodeRuntime.runMain\` (bench/src/engine/coldSluice.ts); the SDK with its defaults; \`fetch\` alone. Bundled: esbuild, minified, ESM with code splitting (a dynamic import — the exact tokenizer, the undici transport — stays a separate chunk that is loaded only when called); the bundle size is the entry chunk with the chunks it imports statically (what a start reads) and, after the slash, every chunk. sluice-bundled is Sluice as a serverless function ships it (docs/transport.md, "Serverless bundles"): the same client on \`Transport.layerFetch()\`, run by \`Effect.runPromise\` (bench/src/engine/coldSluiceServerless.ts), so undici is never loaded; the default entry bundled (undici in a lazy chunk) is ${f(r.bundles["sluice-default"]!.entryKb)} / ${f(r.bundles["sluice-default"]!.totalKb)} KB. Rounds rotate the order.`
+  )
+  p()
+  table(
+    ["Program", "Answer at ms (since process start)", "Exit s", "CPU s", "Peak RSS MB", "Bundle KB (entry / all)"],
+    r.cold.map((c) => [
+      c.variant,
+      range(c.runs.map((x) => x.answerMs)),
+      range(
+        c.runs.map((x) => x.wallS),
+        2
+      ),
+      range(
+        c.runs.map((x) => x.cpuS),
+        2
+      ),
+      range(c.runs.map((x) => x.maxRssMb)),
+      c.variant.endsWith("-bundled")
+        ? `${f(r.bundles[c.variant.replace("-bundled", "")]!.entryKb)} / ${f(r.bundles[c.variant.replace("-bundled", "")]!.totalKb)}`
+        : "–"
+    ])
+  )
+  const missed: Array<string> = []
+  if (!unbundledMet)
+    missed.push(
+      "Cold start, unbundled: the CPU is about 0.37–0.41 s (the time to the answer adds waiting for a core when the machine is loaded) and the RSS about 115–120 MB; what is left is module compilation: the program loads about 490 modules, 173 of them `effect` and 110 undici (the default transport, loaded when the client is built). On the fetch transport it loads 249 (decision 0007, session 3). Next: fewer `effect` modules on the call path (Schema and Stream are the largest), and a V8 compile cache (`module.enableCompileCache()`) for repeated starts."
+    )
+  if (!bundledMet)
+    missed.push(
+      `Cold start, bundled (the time and RSS limits are checked with the size): the entry is ${f(r.bundles["sluice"]!.entryKb)} KB with the chunks it imports; on a loaded machine the time ratio to the SDK's bundle swings with which run waited for a core. Next: re-measure on an idle machine.`
+    )
+  return { headline, section: lines, missed }
+}
+
+/** The headline rows (issue #15's targets) and the section for docs/benchmarks.md. */
+export const engineMarkdown = (r: EngineResults) => {
+  const reqPerS = (x: { wallS: number }, size: number) => size / x.wallS
+  const cpuMs = (x: { cpuS: number }, size: number) => (1000 * x.cpuS) / size
+  const sizes = r.batch.map((b) => b.size)
+  const throughputMet = r.batch.every((b) => reqPerS(b.sluice, b.size) >= 1000)
+  const rss = r.batch.map((b) => b.sluice.maxRssMb)
+  const rssMet = rss.every((x) => x <= 150)
+  const med = (xs: ReadonlyArray<number>) => median(xs.filter(Number.isFinite))
   const versionWall = med(r.version.map((x) => x.wallS))
+  const coldPart = coldMarkdown(r)
   const limitedRatio = r.limited.run.wallS / r.limited.minS
 
   const headline: Array<Array<string>> = [
@@ -280,30 +381,7 @@ export const engineMarkdown = (r: EngineResults) => {
       "≤ 1.3×",
       yes(limitedRatio <= 1.3)
     ],
-    [
-      "#15 cold start, unbundled",
-      "process start → first answer; peak RSS (exit)",
-      `${range(cold("sluice").map((x) => x.answerMs))} ms; ${range(cold("sluice").map((x) => x.maxRssMb))} MB (exit ${range(
-        cold("sluice").map((x) => x.wallS),
-        2
-      )} s)`,
-      `${range(cold("openai").map((x) => x.answerMs))} ms; ${range(cold("openai").map((x) => x.maxRssMb))} MB (exit ${range(
-        cold("openai").map((x) => x.wallS),
-        2
-      )} s)`,
-      `fetch ${range(cold("fetch").map((x) => x.answerMs))} ms; ${range(cold("fetch").map((x) => x.maxRssMb))} MB`,
-      "≤ 0.5 s and ≤ 120 MB",
-      yes(unbundledMet)
-    ],
-    [
-      "#15 cold start, esbuild bundle (minified)",
-      "the same; bundle size (entry / with lazy chunks)",
-      `${range(cold("sluice-bundled").map((x) => x.answerMs))} ms = ${f(answerS("sluice-bundled") / answerS("openai-bundled"), 2)}× SDK; ${range(cold("sluice-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["sluice"]!.entryKb)} / ${f(r.bundles["sluice"]!.totalKb)} KB`,
-      `${range(cold("openai-bundled").map((x) => x.answerMs))} ms; ${range(cold("openai-bundled").map((x) => x.maxRssMb))} MB; ${f(r.bundles["openai"]!.entryKb)} / ${f(r.bundles["openai"]!.totalKb)} KB`,
-      "–",
-      "≤ 2× the SDK's time, RSS ≤ SDK + 40 MB, bundle ≤ 1 MB",
-      yes(bundledMet)
-    ],
+    ...coldPart.headline,
     [
       "#15 `sluice --version`",
       "wall; peak RSS",
@@ -365,31 +443,7 @@ export const engineMarkdown = (r: EngineResults) => {
     `A rate-limited job: ${f(r.limited.n)} lines through \`sluice batch --concurrency 256\` against a simulator with ${f(r.limited.rpm)} requests per minute and ${r.limited.latencyMs} ms latency per request; the minimum time is N ÷ (RPM ÷ 60) = ${f(r.limited.minS, 1)} s. Took ${f(r.limited.run.wallS, 1)} s (${f(limitedRatio, 2)}×), ${f(r.limited.run.cpuS, 1)} s CPU, peak RSS ${f(r.limited.run.maxRssMb)} MB, ${f(r.limited.run.written)} lines written.`
   )
   p()
-  p("### Cold start")
-  p()
-  p(
-    "One chat completion. The target's measure is process start → first answer (`performance.now()` when the answer is in, whose origin is the process's start); the wall time to exit is shown too (Sluice's `NodeRuntime.runMain` then closes its layers and the connection pool). Sluice: `OpenAi.layerConfig()` (every gate) run by `NodeRuntime.runMain` (bench/src/engine/coldSluice.ts); the SDK with its defaults; `fetch` alone. Bundled: esbuild, minified, ESM with code splitting (a dynamic import — the exact tokenizer — stays a separate chunk that is loaded only when called); the bundle size is the entry chunk and, after the slash, every chunk. Rounds rotate the order."
-  )
-  p()
-  table(
-    ["Program", "Answer at ms (since process start)", "Exit s", "CPU s", "Peak RSS MB", "Bundle KB (entry / all)"],
-    r.cold.map((c) => [
-      c.variant,
-      range(c.runs.map((x) => x.answerMs)),
-      range(
-        c.runs.map((x) => x.wallS),
-        2
-      ),
-      range(
-        c.runs.map((x) => x.cpuS),
-        2
-      ),
-      range(c.runs.map((x) => x.maxRssMb)),
-      c.variant.endsWith("-bundled")
-        ? `${f(r.bundles[c.variant.replace("-bundled", "")]!.entryKb)} / ${f(r.bundles[c.variant.replace("-bundled", "")]!.totalKb)}`
-        : "–"
-    ])
-  )
+  for (const line of coldPart.section) p(line)
   p(
     `\`sluice --version\`: ${range(
       r.version.map((x) => x.wallS),
@@ -415,13 +469,6 @@ export const engineMarkdown = (r: EngineResults) => {
     missed.push(
       "The rate-limited job: no 429s, and a configured `--rpm` paces the same as limits learnt from headers; the process was CPU-starved (0.58 ms CPU per request at 60 ms latency, where fewer answers share an event-loop turn, against 0.3 ms at zero latency, while it got about 30 % of a core at load 12–18). Next: re-measure on an idle machine; cut per-request CPU."
     )
-  if (!unbundledMet)
-    missed.push(
-      "Cold start, unbundled: the CPU is about 0.4 s (the time to the answer adds waiting for a core when the machine is loaded) and the RSS about 120 MB; what is left is module compilation — `@sluice/core` still loads 247 `effect` modules through its barrel imports (169 with subpath imports, measured on a rewritten copy of its dist). Next: core's subpath imports (decision 0007 lists the files)."
-    )
-  if (!bundledMet)
-    missed.push(
-      `Cold start, bundled (the time and RSS limits are checked with the size): the entry chunk is ${f(r.bundles["sluice"]!.entryKb)} KB, of which undici is about 720 KB and effect about 490 KB (the exact tokenizer is a lazy chunk). Next: a serverless entry on the fetch transport (\`Transport.makeFetch\`), which leaves undici out.`
-    )
+  missed.push(...coldPart.missed)
   return { headline, section: lines, missed }
 }

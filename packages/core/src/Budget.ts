@@ -10,7 +10,13 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, FileSystem, Layer, Metric, Result, Semaphore } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Result from "effect/Result"
+import * as Semaphore from "effect/Semaphore"
 import type { PlatformError } from "effect/PlatformError"
 import type * as Scope from "effect/Scope"
 import type { BudgetExceeded, InvalidOptions, StoreUnavailable } from "./Errors.js"

@@ -17,7 +17,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Metric, Ref } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { CircuitOpen, type OpenAiError, type StoreUnavailable } from "./Errors.js"
 

@@ -5,7 +5,14 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, Option, Result, Semaphore, SynchronizedRef } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Semaphore from "effect/Semaphore"
+import * as SynchronizedRef from "effect/SynchronizedRef"
 import type * as Scope from "effect/Scope"
 import type { InvalidOptions } from "./Errors.js"
 import * as Check from "./internal/options.js"

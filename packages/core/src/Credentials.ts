@@ -6,7 +6,15 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { Config, ConfigProvider, Context, Effect, FileSystem, Layer, Option, Redacted, SynchronizedRef } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as SynchronizedRef from "effect/SynchronizedRef"
 import type { PlatformError } from "effect/PlatformError"
 import { CredentialsUnavailable } from "./Errors.js"
 

@@ -10,7 +10,10 @@
  *
  * @since 0.1.0
  */
-import { Result, Schema, SchemaIssue, SchemaParser } from "effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaParser from "effect/SchemaParser"
 import * as SchemaAST from "effect/SchemaAST"
 import type { StandardSchemaV1 } from "effect/StandardSchema"
 

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { type HeaderSource, parse as parseRateLimitHeaders, RateLimitSnapshot } from "./RateLimitHeaders.js"
 
 /** Fields every error that came from an HTTP response carries. */

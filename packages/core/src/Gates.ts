@@ -15,7 +15,9 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Budget from "./Budget.js"
 import type * as CallScope from "./CallScope.js"

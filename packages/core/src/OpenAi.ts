@@ -10,7 +10,14 @@
  *
  * @since 0.1.0
  */
-import { type Config, Context, type Duration, Effect, Layer, Option, type Scope, type Stream } from "effect"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type * as Batches from "./Batches.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
 import { Credentials, fromConfig as credentialsFromConfig } from "./Credentials.js"

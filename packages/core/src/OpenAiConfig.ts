@@ -7,7 +7,13 @@
  *
  * @since 0.1.0
  */
-import { type Config, Context, type Duration, Effect, Layer, type Redacted, type Result } from "effect"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type * as Result from "effect/Result"
 import type { InvalidOptions, InvalidRequest } from "./Errors.js"
 import * as internal from "./internal/config.js"
 import type * as Retry from "./Retry.js"

@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import type { Duration } from "effect"
+import type * as Duration from "effect/Duration"
 import type { InvalidOptions } from "./Errors.js"
 import * as internal from "./internal/options.js"
 

@@ -9,7 +9,13 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, type FileSystem, Layer, Option, type Result } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Result from "effect/Result"
 import type { InvalidOptions } from "./Errors.js"
 import * as TableFile from "./internal/tables/file.js"
 import { PricesFile } from "./internal/tables/schemas.js"

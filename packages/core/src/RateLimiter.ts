@@ -21,20 +21,18 @@
  *
  * @since 0.1.0
  */
-import {
-  Clock,
-  Config,
-  Context,
-  Deferred,
-  Effect,
-  Layer,
-  Option,
-  Queue,
-  Random,
-  Ref,
-  Result,
-  SynchronizedRef
-} from "effect"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
+import * as Result from "effect/Result"
+import * as SynchronizedRef from "effect/SynchronizedRef"
 import type * as Scope from "effect/Scope"
 import { type InvalidOptions, RequestTooLarge, type StoreUnavailable } from "./Errors.js"
 import * as Bucket from "./internal/gates/bucket.js"

@@ -7,7 +7,8 @@
  *
  * @since 0.3.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Names from "./internal/names.js"
 import * as internal from "./internal/responses/helpers.js"
 

@@ -7,7 +7,12 @@
  *
  * @since 0.1.0
  */
-import { Cause, Duration, Effect, Random, Result, Schedule } from "effect"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
 import { type InvalidOptions, type OpenAiError, retryAfterMsOf } from "./Errors.js"
 import * as Check from "./internal/options.js"
 

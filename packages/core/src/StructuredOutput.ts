@@ -7,7 +7,9 @@
  *
  * @since 0.3.0
  */
-import { Effect, Result, type Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
 import type * as JsonSchema from "effect/JsonSchema"
 import type * as ChatCompletions from "./ChatCompletions.js"
 import {

@@ -14,7 +14,12 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, type Metric, type PubSub, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
+import type * as PubSub from "effect/PubSub"
+import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import * as Gates from "./Gates.js"
 import * as decorate from "./internal/telemetry/decorate.js"

@@ -7,7 +7,8 @@
  *
  * @since 0.3.0
  */
-import type { Effect, Schema } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Schema from "effect/Schema"
 import type * as ChatCompletions from "./ChatCompletions.js"
 import type { InvalidRequest, OpenAiError } from "./Errors.js"
 import * as internal from "./internal/tools/tools.js"

@@ -13,11 +13,17 @@
  *
  * @since 0.2.0
  */
-import { Context, type Duration, Effect, Layer, type Redacted, type Scope, type Stream } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { OpenAiError } from "./Errors.js"
 import * as FetchTransport from "./internal/transport/fetch.js"
 import * as HookedTransport from "./internal/transport/hooks.js"
-import * as UndiciTransport from "./internal/transport/undici.js"
+import * as UndiciTransport from "./internal/transport/lazyUndici.js"
 import { OpenAiConfig, type ProxyOptions, resolve } from "./OpenAiConfig.js"
 
 /**
@@ -199,9 +205,7 @@ export const makeUndici = (options: UndiciOptions = {}): Effect.Effect<Transport
   })
   const invalid = config.invalid
   if (invalid !== undefined) return Effect.succeed({ send: () => Effect.fail(invalid) })
-  return Effect.map(UndiciTransport.make(UndiciTransport.settingsOf(config)), (transport) =>
-    hooked(transport, options.hooks)
-  )
+  return Effect.map(UndiciTransport.fromConfig(config), (transport) => hooked(transport, options.hooks))
 }
 
 /**
@@ -236,7 +240,7 @@ export const layer = (
     Transport,
     Effect.gen(function* () {
       const config = yield* OpenAiConfig
-      return hooked(yield* UndiciTransport.make(UndiciTransport.settingsOf(config)), options.hooks)
+      return hooked(yield* UndiciTransport.fromConfig(config), options.hooks)
     })
   )
 

@@ -9,7 +9,8 @@
  * @since 0.3.0
  */
 import type * as CircuitBreaker from "@sluice/core/CircuitBreaker"
-import type { Effect, Layer } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import * as internal from "./internal/breaker.js"
 import type { RedisStore } from "./RedisStore.js"
 

@@ -17,7 +17,9 @@
  */
 import type * as Budget from "@sluice/core/Budget"
 import type { InvalidOptions } from "@sluice/core/Errors"
-import type { Effect, Layer, Scope } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as internal from "./internal/budget.js"
 import type { RedisStore } from "./RedisStore.js"
 

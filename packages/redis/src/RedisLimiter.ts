@@ -11,7 +11,8 @@
  */
 import * as RateLimiter from "@sluice/core/RateLimiter"
 import type { InvalidOptions } from "@sluice/core/Errors"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as internal from "./internal/limiter.js"
 import type { RedisStore } from "./RedisStore.js"
 

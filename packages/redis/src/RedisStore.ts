@@ -13,7 +13,9 @@
  * @since 0.3.0
  */
 import type { InvalidOptions, StoreUnavailable } from "@sluice/core/Errors"
-import { Context, type Effect, type Layer } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import type * as Redis from "effect/persistence/Redis"
 import * as internal from "./internal/store.js"
 

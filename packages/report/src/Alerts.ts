@@ -10,7 +10,13 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, PubSub, type Scope, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as ModelLifecycle from "@sluice/core/ModelLifecycle"
 import { Telemetry, type TelemetryEvent } from "@sluice/core/Telemetry"
 import * as internal from "./internal/detector.js"

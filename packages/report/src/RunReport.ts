@@ -9,7 +9,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, PubSub, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
 import { Telemetry, type TelemetryEvent } from "@sluice/core/Telemetry"
 import * as Accumulate from "./internal/accumulator.js"
 import * as Html from "./internal/html.js"

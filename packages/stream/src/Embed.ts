@@ -17,8 +17,10 @@
  * @since 0.3.0
  */
 import type { Errors, OpenAi } from "@sluice/core"
-import { Schema, type Scope, type Stream } from "effect"
-import type { Duration } from "effect"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Store from "./internal/embed/cache.js"
 import * as Job from "./internal/embed/job.js"

@@ -4,7 +4,12 @@
  *
  * @internal
  */
-import { Config, Duration, Effect, Option, Redacted, Result } from "effect"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import { InvalidOptions, InvalidRequest } from "../Errors.js"
 import type { Options, Proxy as ProxySettings, ProxyOptions, Resolved } from "../OpenAiConfig.js"
 import * as Retry from "../Retry.js"

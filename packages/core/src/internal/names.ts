@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** @internal */
 export const namePattern = /^[a-zA-Z0-9_-]{1,64}$/

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 import { InvalidOptions } from "../Errors.js"
 
 const show = (value: unknown): string =>

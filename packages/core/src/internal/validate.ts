@@ -3,7 +3,9 @@
  *
  * @internal
  */
-import { Effect, Result, type Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
 import * as Decoding from "../Decoding.js"
 import { InvalidRequest, ResponseDecodeFailed } from "../Errors.js"
 

@@ -1,5 +1,6 @@
 import * as CircuitBreaker from "@sluice/core/CircuitBreaker"
-import { Effect, type Layer } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
 import type { Options } from "../RedisBreaker.js"
 import { RedisStore } from "../RedisStore.js"

@@ -1,5 +1,5 @@
 import type * as RateLimiter from "@sluice/core/RateLimiter"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Redis from "effect/persistence/Redis"
 import { RedisStore } from "../RedisStore.js"
 

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Amount, Ceiling, Charge, Ledger, Reservation, Totals } from "../../Budget.js"
 
 const empty: Totals = { spentUsd: 0, spentTokens: 0, reservedUsd: 0, reservedTokens: 0 }

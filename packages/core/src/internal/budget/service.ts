@@ -1,4 +1,6 @@
-import { Clock, Effect, Metric } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import type { Amount, Budget, Ceiling, Ledger, Options, Reservation, Store, Totals } from "../../Budget.js"
 import { BudgetExceeded } from "../../Errors.js"
 

@@ -3,7 +3,10 @@
  * response (anything else is classified into its `OpenAiError`), then what the caller reads of the body, all in
  * the attempt's scope. Not public.
  */
-import { Clock, Effect, type Redacted, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import type { ApiKey, Credentials } from "../../Credentials.js"
 import { fromResponse, type OpenAiError } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"

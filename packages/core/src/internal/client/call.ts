@@ -2,7 +2,9 @@
  * A call from admission to settlement: the key read once for admission and the first attempt, the gates'
  * `Call`, the one retry loop over attempts, and one settlement. Not public.
  */
-import { Clock, Effect, Result } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import type { OpenAiError } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type { Response } from "../../OpenAi.js"

@@ -3,7 +3,8 @@
  * family: a function `(client: Client) => Service["family"]` here (or in a module of its own), registered in
  * `service` below, with its methods on `OpenAi.Service`. Not public.
  */
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Batches from "../../Batches.js"
 import * as ChatCompletions from "../../ChatCompletions.js"
 import * as Embeddings from "../../Embeddings.js"

@@ -2,7 +2,7 @@
  * The one retry loop of a call: the policy (`Retry`), exactly one credential refresh and re-attempt after a
  * 401, and the `CircuitOpen` rewrite. Not public.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { OpenAiError } from "../../Errors.js"
 import type { CallOptions } from "../../OpenAi.js"
 import * as Retry from "../../Retry.js"

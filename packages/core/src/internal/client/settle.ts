@@ -1,5 +1,7 @@
 /** Settling a call once, from how its attempts ended. Not public. */
-import { Cause, Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type { OpenAiError } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type * as Usage from "../../Usage.js"

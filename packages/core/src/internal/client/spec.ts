@@ -3,7 +3,8 @@
  * attempts (`Client`). Not public. An endpoint family is a module that turns its requests into `CallSpec`s and
  * hands them to `call` (one response) or `stream` (a body read by the caller): see docs/call-flow.md.
  */
-import type { Effect, Result } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Result from "effect/Result"
 import type { Credentials } from "../../Credentials.js"
 import type { InvalidOptions, InvalidRequest, OpenAiError } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"

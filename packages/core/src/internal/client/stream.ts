@@ -5,7 +5,11 @@
  * policy's attempts). The successful attempt's scope (permit, HTTP request) stays open with the call's. Not
  * public.
  */
-import { Clock, Duration, Effect, Exit, Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import { type OpenAiError, Timeout } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type { StreamHead, StreamStarted } from "../../OpenAi.js"

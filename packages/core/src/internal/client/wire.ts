@@ -1,5 +1,9 @@
 /** Building the wire request and reading what came back: no effects on the call's state. Not public. */
-import { Duration, Effect, Redacted, Result, type Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
 import { type InvalidOptions, InvalidRequest, type OpenAiError } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type { Resolved } from "../../OpenAiConfig.js"

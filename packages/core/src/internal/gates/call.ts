@@ -3,7 +3,8 @@
  * see `Gates.ts`. Every piece of a call's state (reservation, price, permit, the latest attempt's scope) lives in
  * the closure of its `Call`: nothing is looked up on the side.
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Budget from "../../Budget.js"
 import * as CallScope from "../../CallScope.js"

@@ -5,7 +5,8 @@
  *
  * @internal
  */
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import { InvalidRequest } from "../../Errors.js"
 import type { CallOptions, Service, StreamCallOptions } from "../../OpenAi.js"
 import * as Responses from "../../Responses.js"

@@ -4,7 +4,10 @@
  *
  * @internal
  */
-import { Effect, Result, SchemaIssue, SchemaParser } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaParser from "effect/SchemaParser"
 import type * as ChatCompletions from "../../ChatCompletions.js"
 import * as Decoding from "../../Decoding.js"
 import { Refused, ServerError, StructuredOutputInvalid } from "../../Errors.js"

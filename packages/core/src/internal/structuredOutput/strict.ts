@@ -6,7 +6,8 @@
  *
  * @internal
  */
-import { Result, type Schema } from "effect"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
 import { toCodecOpenAI } from "effect/ai/OpenAiStructuredOutput"
 import type * as JsonSchema from "effect/JsonSchema"
 import { InvalidRequest } from "../../Errors.js"

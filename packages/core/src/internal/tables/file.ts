@@ -5,7 +5,12 @@
  *
  * @internal
  */
-import { Effect, FileSystem, Result, Schema, SchemaIssue, SchemaParser } from "effect"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaParser from "effect/SchemaParser"
 import { formatPath } from "../../Decoding.js"
 import { InvalidOptions } from "../../Errors.js"
 

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { header, IsoDate } from "./file.js"
 
 const Usd = Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0))

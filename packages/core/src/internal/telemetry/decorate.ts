@@ -2,7 +2,12 @@
  * Telemetry as a decorator of the gates' `Call`: every call the inner gates admit comes back wrapped, recording its
  * attempts and its settlement. Not public: see `Telemetry.ts`.
  */
-import { Clock, Effect, Metric, Option, PubSub, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import type { OpenAiError } from "../../Errors.js"
 import * as Gates from "../../Gates.js"

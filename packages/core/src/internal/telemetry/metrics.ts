@@ -1,5 +1,5 @@
 /** The `sluice_*` metrics and their tagged series, built once per tag set. Not public: see `Telemetry.ts`. */
-import { Metric } from "effect"
+import * as Metric from "effect/Metric"
 
 const latencyBoundaries: ReadonlyArray<number> = [
   5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000

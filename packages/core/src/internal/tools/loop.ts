@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { type OpenAiError, StructuredOutputInvalid, ToolLoopExceeded } from "../../Errors.js"
 import type * as OpenAi from "../../OpenAi.js"
 import * as Usage from "../../Usage.js"

@@ -4,7 +4,9 @@
  *
  * @internal
  */
-import { Effect, Result, type Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
 import type * as ChatCompletions from "../../ChatCompletions.js"
 import { InvalidRequest, type OpenAiError } from "../../Errors.js"
 import * as OpenAi from "../../OpenAi.js"

@@ -3,7 +3,8 @@
  *
  * @internal
  */
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { type OpenAiError, ResponseDecodeFailed } from "../../Errors.js"
 import type { Response } from "../../Transport.js"
 import { concatArrays } from "./attempt.js"

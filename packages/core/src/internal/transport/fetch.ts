@@ -8,7 +8,9 @@
  *
  * @internal
  */
-import { Effect, Scope, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { OpenAiError } from "../../Errors.js"
 import type { Request, Response, SendOptions, Transport } from "../../Transport.js"
 import { Attempt, announcedLength, encodeBody, splitUrl } from "./attempt.js"

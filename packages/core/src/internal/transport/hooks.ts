@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Hooks, Request, Transport } from "../../Transport.js"
 
 const withoutAuthorization = (headers: Readonly<Record<string, string>>): Record<string, string> => {

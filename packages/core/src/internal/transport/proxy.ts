@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 
 /** @internal */
 export interface ProxySettings {

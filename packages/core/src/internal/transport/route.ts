@@ -8,7 +8,7 @@
  * @internal
  */
 import Undici from "@effect/platform-node/Undici"
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import { InvalidRequest } from "../../Errors.js"
 import { bypasses, defaultPort, display, isLoopback, type ProxySettings } from "./proxy.js"
 

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 /** @internal */
 export type Count = (text: string) => Effect.Effect<number>
