@@ -590,15 +590,15 @@ const main = async () => {
   const missed = [...engine.missed]
   if (!libraryMet)
     missed.push(
-      `Library call: with no gates Sluice already costs ${ratio(r32.noGatesVsUndici)} (c=32) of raw undici's CPU, so most of the gap is the Effect call path (retry loop, transport, decoding), not the gates. Next: the allocation and call-path work of issue #14 / decision 0007.`
+      `Library call: with no gates Sluice already costs ${ratio(r32.noGatesVsUndici)} (c=32) of raw undici's CPU. On a canned transport a call costs 30–34 µs with no gates and 84–110 µs with every gate (decision 0014): the gates add RateLimiter +35, Budget +25, CircuitBreaker +10, Concurrency +4 µs; ~40 µs per call is transport glue (AbortSignal and listener, two timers, body listeners, a finalizer); and at this bench's 1,000 requests about half of the gap is JIT warm-up (at 10,000 requests Gates.none costs 156 instead of 277 µs). Next: a cheaper RateLimiter and Budget path, less transport glue, a fast path for the chat request's validation (~5.7 µs), and a steady-state row in this bench.`
     )
   if (!(decodeRatio("sluice-chat", "openai-chat", "small") >= 1))
     missed.push(
-      "SSE decode (small reads): not investigated on this branch; the same bench gave 1.14× the SDK on an idle machine (load 0.1) before issue #14's ChatStream changes. Next: re-run idle, then profile `ChatStream.fromBytes`."
+      "SSE decode (small reads): the decoder matches the `data` field as bytes (one decode per line) and keeps content-so-far in flat blocks (decision 0014); its A/B driver measured 0.90× → 1.14× the SDK, but the SDK alone varied 8.7–27.8 MB/s between runs of that driver, so a single bench run is not evidence either way. Next: profile `ChatStream.fromBytes` per event on an idle machine (Schema decoding of each chunk is the suspect; chat JSON has a fast path, chunks do not)."
     )
   if (!(s.get("sluice")!.ok && slowGrowth("sluice") <= 50))
     missed.push(
-      `Slow consumer: the retained heap is ${f(s.get("sluice")!.retainedHeapMb, 1)} MB, so the RSS growth is garbage not yet collected, not buffering; not investigated on this branch. Next: an allocation profile of the stream's per-chunk path.`
+      `Slow consumer: the retained heap is ${f(s.get("sluice")!.retainedHeapMb, 1)} MB, so the RSS growth is garbage not yet collected, not buffering. The content-so-far string (one cons-string node per token) is now flat blocks, which took the hot-path driver's figure from +134–144 MB to +50–52 MB (decision 0014); this bench's process shows more. Next: the same V8 heap sizing as the CLI's batch (young generation held small), and an allocation profile of the per-chunk path.`
     )
   if (missed.length > 0) {
     p(

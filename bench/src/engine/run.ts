@@ -459,11 +459,11 @@ export const engineMarkdown = (r: EngineResults) => {
   const missed: Array<string> = []
   if (!throughputMet)
     missed.push(
-      "`sluice batch` throughput: where a size is below 1,000 req/s it is the fixed start-up (a 1-line job costs about 0.5 s CPU, 54 % of it module compilation, plus the rate limiter's first-request probe) and, on a loaded machine, waiting for a core; CPU per request is 0.2–0.3 ms from 20,000 lines. Next: subpath imports in core (the list in decision 0007)."
+      "`sluice batch` throughput: where a size is below 1,000 req/s it is the fixed start-up, not the requests: a 1-line job costs about 0.5 s CPU, most of it module compilation (488 modules unbundled, 173 of them effect's, 110 undici's), plus the rate limiter's first-request probe; CPU per request is 0.3–0.45 ms from 20,000 lines, at or below the SDK + p-limit pipeline. Next: load fewer effect modules on the call path (Schema and Stream are the largest), `module.enableCompileCache()` for repeated starts (decision 0007, cold start)."
     )
   if (!rssMet)
     missed.push(
-      "`sluice batch` memory: the live heap is flat (39–46 MB after each mark-compact from 20,000 to 100,000 lines, `--trace-gc`); the peak is V8's headroom over it, driven by promotion from about 0.12 MiB allocated per request, most of it in the call path (Effect's runtime 35 %, core 22 %, Node 20 %, undici 8 %; Batch 5 %). Capping the old space makes the job GC-bound. Next: cut allocation in core's call path; meanwhile `NODE_OPTIONS=--max-semi-space-size=8` gave 267 MiB at 20,000 lines (one run)."
+      "`sluice batch` memory: nearly flat now (the CLI sizes V8's heap for batch and embed: the young generation no longer grows to its maximum and the old one is held to twice its live size; 1,000 → 100,000 lines grew +253 MiB before, +37–61 MiB after), but a 1-line job already peaks at 129 MiB: ~55 MB of file mappings (the node binary), ~41 MB of heap that is loaded code, and malloc. Tighter V8 settings cost CPU steeply (171 MiB at +70 % CPU). Next: cut the ~0.12 MiB allocated per request, mostly in core's call path and Effect's runtime, and load less code (decision 0007, peak memory)."
     )
   if (!(limitedRatio <= 1.3))
     missed.push(
