@@ -11,6 +11,7 @@ import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type Browser, chromium } from "playwright-core"
+import { withLock } from "./internal/lock.js"
 
 /**
  * Flags that launch headless here (root, no GPU, no network besides loopback). Playwright gives every launch a fresh
@@ -35,32 +36,13 @@ const systemPaths = [
   "/usr/bin/google-chrome-stable"
 ]
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 /**
  * Test files run in parallel workers, and `@sparticuz/chromium` takes a file that exists for a finished one: one
- * worker unpacks at a time (a lock directory in the OS temp folder, shared by every clone on the machine; a lock older
- * than two minutes is taken over, whether or not its holder is still alive, since an unpack takes ~2 s).
+ * worker unpacks at a time (internal/lock.ts: a lock directory in the OS temp folder, shared by every clone on the
+ * machine, taken over when its holder is gone).
  */
-const withLock = async <A>(body: () => Promise<A>): Promise<A> => {
-  const lock = Path.join(Os.tmpdir(), "sluice-chromium.lock")
-  for (;;) {
-    try {
-      Fs.mkdirSync(lock)
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-      const age = Date.now() - (Fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
-      if (age > 120_000) Fs.rmSync(lock, { recursive: true, force: true })
-      else await sleep(100)
-    }
-  }
-  try {
-    return await body()
-  } finally {
-    Fs.rmSync(lock, { recursive: true, force: true })
-  }
-}
+const withChromiumLock = <A>(body: () => Promise<A>): Promise<A> =>
+  withLock(Path.join(Os.tmpdir(), "sluice-chromium.lock"), body)
 
 /** `chromium --version`'s answer ("Chromium 153.0.8010.0"), or undefined when it does not run. */
 const versionOf = (path: string) =>
@@ -73,7 +55,7 @@ const versionOf = (path: string) =>
  * by an interrupted run, or by another version of the package (its major is Chromium's), is unpacked again.
  */
 const fromNpm = (): Promise<string> =>
-  withLock(async () => {
+  withChromiumLock(async () => {
     const { default: Chromium } = await import("@sparticuz/chromium")
     const manifest = Path.join(Path.dirname(createRequire(import.meta.url).resolve("@sparticuz/chromium")), "..")
     const major = (

@@ -19,6 +19,7 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { readMetadata, stringArray, tinyLlama } from "./internal/gguf.js"
+import { withLock } from "./internal/lock.js"
 
 const cacheRoot = (): string =>
   process.env["SLUICE_CACHE_DIR"] ??
@@ -55,38 +56,6 @@ const bundlePath = async (): Promise<string> => {
   return bundle
 }
 
-/** One builder at a time across processes and clones: a lock directory, taken over when its holder is gone. */
-const withLock = async <A>(lock: string, body: () => Promise<A>): Promise<A> => {
-  Fs.mkdirSync(Path.dirname(lock), { recursive: true })
-  for (;;) {
-    try {
-      Fs.mkdirSync(lock)
-      Fs.writeFileSync(Path.join(lock, "pid"), String(process.pid))
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-      const pid = Number(Fs.readFileSync(Path.join(lock, "pid"), { encoding: "utf8", flag: "a+" }) || 0)
-      const alive =
-        pid > 0 &&
-        (() => {
-          try {
-            process.kill(pid, 0)
-            return true
-          } catch {
-            return false
-          }
-        })()
-      if (!alive && pid > 0) Fs.rmSync(lock, { recursive: true, force: true })
-      else await new Promise((resolve) => setTimeout(resolve, 1_000))
-    }
-  }
-  try {
-    return await body()
-  } finally {
-    Fs.rmSync(lock, { recursive: true, force: true })
-  }
-}
-
 /** What a build needs, in one place: the source tree and where the server binary and model go. */
 export interface Artifacts {
   readonly commit: string
@@ -97,7 +66,7 @@ export interface Artifacts {
 }
 
 const artifactsOf = async (): Promise<Artifacts> => {
-  const bundle = await withLock(Path.join(cacheRoot(), "node-llama-cpp.lock"), bundlePath)
+  const bundle = await withLock(Path.join(cacheRoot(), "node-llama-cpp.lock"), bundlePath, { pollMs: 1_000 })
   const heads = await run("git", ["bundle", "list-heads", bundle])
   const commit = heads.split(/\s/)[0] ?? ""
   if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`cannot read the commit of ${bundle}: ${heads}`)
@@ -197,19 +166,23 @@ export const ensure = async (log: (line: string) => void = () => {}): Promise<Ar
   const ready = () =>
     Fs.existsSync(artifacts.server) && Fs.existsSync(artifacts.model) && Fs.existsSync(artifacts.template)
   if (ready()) return artifacts
-  await withLock(Path.join(Path.dirname(artifacts.source), "lock"), async () => {
-    if (ready()) return
-    if (!Fs.existsSync(Path.join(artifacts.source, "CMakeLists.txt"))) {
-      Fs.rmSync(artifacts.source, { recursive: true, force: true })
-      await run("git", ["clone", "--quiet", await bundlePath(), artifacts.source])
-    }
-    if (!Fs.existsSync(artifacts.server)) await buildServer(artifacts, log)
-    if (!Fs.existsSync(artifacts.model)) {
-      const model = tinyModel(Path.join(artifacts.source, "models", "ggml-vocab-gpt-2.gguf"))
-      Fs.writeFileSync(`${artifacts.model}.tmp`, model)
-      Fs.renameSync(`${artifacts.model}.tmp`, artifacts.model)
-    }
-  })
+  await withLock(
+    Path.join(Path.dirname(artifacts.source), "lock"),
+    async () => {
+      if (ready()) return
+      if (!Fs.existsSync(Path.join(artifacts.source, "CMakeLists.txt"))) {
+        Fs.rmSync(artifacts.source, { recursive: true, force: true })
+        await run("git", ["clone", "--quiet", await bundlePath(), artifacts.source])
+      }
+      if (!Fs.existsSync(artifacts.server)) await buildServer(artifacts, log)
+      if (!Fs.existsSync(artifacts.model)) {
+        const model = tinyModel(Path.join(artifacts.source, "models", "ggml-vocab-gpt-2.gguf"))
+        Fs.writeFileSync(`${artifacts.model}.tmp`, model)
+        Fs.renameSync(`${artifacts.model}.tmp`, artifacts.model)
+      }
+    },
+    { pollMs: 1_000 }
+  )
   return artifacts
 }
 

@@ -22,6 +22,7 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { withLock } from "./internal/lock.js"
 
 /** A redis-server binary and the environment it runs in. */
 export interface RedisBinary {
@@ -119,37 +120,15 @@ const download = async (into: string): Promise<void> => {
   }
 }
 
-/**
- * Test files run in parallel workers: one fetches at a time (a lock directory beside the cache; a lock older than
- * two minutes is taken over), the others wait and then find the unpacked result.
- */
-const withLock = async <A>(dir: string, body: () => Promise<A>): Promise<A> => {
-  Fs.mkdirSync(Path.dirname(dir), { recursive: true })
-  const lock = `${dir}.lock`
-  for (;;) {
-    try {
-      Fs.mkdirSync(lock)
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-      const age = Date.now() - (Fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
-      if (age > 120_000) Fs.rmSync(lock, { recursive: true, force: true })
-      else await sleep(100)
-    }
-  }
-  try {
-    return await body()
-  } finally {
-    Fs.rmSync(lock, { recursive: true, force: true })
-  }
-}
+/** Test files run in parallel workers: one fetches at a time (internal/lock.ts), the others wait and then find it. */
+const withFetchLock = <A>(dir: string, body: () => Promise<A>): Promise<A> => withLock(`${dir}.lock`, body)
 
 /** Debian's packages, fetched and unpacked into the cache on first use; the binary in the cache after that. */
 const fromDebian = async (): Promise<RedisBinary> => {
   const root = Path.join(cacheDir(), "root")
   const server = Path.join(root, "usr", "bin", "redis-server")
   if (!Fs.existsSync(server)) {
-    await withLock(root, async () => {
+    await withFetchLock(root, async () => {
       if (Fs.existsSync(server)) return
       const work = Fs.mkdtempSync(Path.join(cacheDir(), "fetch-"))
       try {
