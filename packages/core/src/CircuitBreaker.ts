@@ -25,6 +25,7 @@ import * as Metric from "effect/Metric"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { CircuitOpen, type OpenAiError, type StoreUnavailable } from "./Errors.js"
+import * as SlidingWindow from "./SlidingWindow.js"
 
 /**
  * @since 0.1.0
@@ -149,15 +150,16 @@ export class CircuitBreaker extends Context.Service<
   }
 >()("@sluice/core/CircuitBreaker") {}
 
+/** The calls of one slot (`windowMs / 60`) of the window, counted in place. */
 interface Slot {
-  readonly second: number
-  readonly calls: number
-  readonly failures: number
+  calls: number
+  failures: number
 }
 
 interface ScopeState {
   readonly state: "closed" | "half-open" | "open"
-  readonly window: ReadonlyArray<Slot>
+  /** Slots keyed by their start (a multiple of the slot length). */
+  readonly window: SlidingWindow.SlidingWindow<Slot>
   readonly openUntil: number
   readonly reason: string
   readonly probes: number
@@ -172,7 +174,14 @@ interface Transition {
   readonly reason: string
 }
 
-const initial: ScopeState = { state: "closed", window: [], openUntil: 0, reason: "", probes: 0, generation: 0 }
+const closed = (windowMs: number, generation: number): ScopeState => ({
+  state: "closed",
+  window: SlidingWindow.make(windowMs),
+  openUntil: 0,
+  reason: "",
+  probes: 0,
+  generation
+})
 
 const stateValue: Record<State, number> = { closed: 0, "half-open": 1, open: 2, fused: 3 }
 
@@ -225,6 +234,7 @@ export const make = (options: Options = {}, store: Store = memoryStore()): Effec
     const probeWaitMs = options.probeWaitMs ?? 1000
     const fuseKey = options.fuseKey ?? keyOfScope
 
+    const initial = closed(windowMs, 0)
     const scopes = yield* Ref.make(new Map<string, ScopeState>())
     const unshared = (what: string, scope: string) => (error: StoreUnavailable) =>
       Effect.logError(`circuit breaker: could not ${what} in the shared store`).pipe(
@@ -252,7 +262,7 @@ export const make = (options: Options = {}, store: Store = memoryStore()): Effec
       Effect.flatMap(
         Ref.modify(scopes, (map) => {
           const current = map.get(scope)
-          const [result, next, transition] = f(current ?? initial)
+          const [result, next, transition] = f(current ?? closed(windowMs, 0))
           if (next !== current) map.set(scope, next)
           return [[result, transition] as const, map] as const
         }),
@@ -340,30 +350,31 @@ export const make = (options: Options = {}, store: Store = memoryStore()): Effec
               }
               return [reason, next, { scope, from: "half-open", to: "open", reason }]
             }
-            const next: ScopeState = { ...initial, generation: s.generation + 1 }
+            const next = closed(windowMs, s.generation + 1)
             return [undefined, next, { scope, from: "half-open", to: "closed", reason: "probe succeeded" }]
           }
           if (s.state === "open") return [undefined, s, undefined]
-          const second = Math.floor(now / slotMs)
-          const horizon = Math.floor((now - windowMs) / slotMs)
-          const kept = s.window.filter((slot) => slot.second > horizon)
-          const last = kept[kept.length - 1]
-          const window =
-            last !== undefined && last.second === second
-              ? [...kept.slice(0, -1), { second, calls: last.calls + 1, failures: last.failures + (failed ? 1 : 0) }]
-              : [...kept, { second, calls: 1, failures: failed ? 1 : 0 }]
+          const start = Math.floor(now / slotMs) * slotMs
+          s.window.prune(now)
+          const newest = s.window.newest
+          if (newest !== undefined && newest.at === start) {
+            newest.value.calls++
+            if (failed) newest.value.failures++
+          } else {
+            s.window.push(start, { calls: 1, failures: failed ? 1 : 0 })
+          }
           let calls = 0
           let failures = 0
-          for (const slot of window) {
+          s.window.forEach((slot) => {
             calls += slot.calls
             failures += slot.failures
-          }
+          })
           if (failed && calls >= minimumCalls && failures / calls > failureRate) {
             const why = `${failures} of ${calls} calls failed with ${reason} in ${windowMs} ms`
             const next: ScopeState = {
               ...s,
               state: "open",
-              window: [],
+              window: SlidingWindow.make(windowMs),
               openUntil: now + openMs,
               reason: why,
               probes: 0,
@@ -371,7 +382,7 @@ export const make = (options: Options = {}, store: Store = memoryStore()): Effec
             }
             return [why, next, { scope, from: "closed", to: "open", reason: why }]
           }
-          return [undefined, { ...s, window }, undefined]
+          return [undefined, s, undefined]
         })
         if (opened !== undefined) {
           yield* store.open(scope, openMs, opened).pipe(Effect.catch(unshared("share the opening", scope)))
@@ -391,7 +402,7 @@ export const make = (options: Options = {}, store: Store = memoryStore()): Effec
         yield* store.clear(fuseKey(scope), scope)
         yield* modify(scope, (s) => [
           undefined,
-          { ...initial, generation: s.generation + 1 },
+          closed(windowMs, s.generation + 1),
           from === "closed" ? undefined : { scope, from, to: "closed", reason: "reset" }
         ])
       })
