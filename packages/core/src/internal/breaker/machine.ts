@@ -88,23 +88,28 @@ export const freeProbe =
     undefined
   ]
 
+/** An attempt's outcome as the window sees it: whether it counts as a tripping failure, and its error tag. */
+export interface Attempt {
+  readonly scope: string
+  readonly failed: boolean
+  readonly reason: string
+  readonly now: number
+}
+
 /** Records an attempt's outcome (not a fuse's): the reason when it opened the scope, else `undefined`. */
 export const record =
-  (settings: Settings, scope: string, failed: boolean, reason: string, now: number) =>
+  (settings: Settings, attempt: Attempt) =>
   (s: ScopeState): Step<string | undefined> => {
-    if (s.state === "half-open") return probed(settings, scope, s, failed, reason, now)
+    if (s.state === "half-open") return probed(settings, attempt, s)
     if (s.state === "open") return [undefined, s, undefined]
-    return counted(settings, scope, s, failed, reason, now)
+    return counted(settings, attempt, s)
   }
 
 /** A probe's outcome: a tripping failure opens the scope again, anything else closes it. */
 const probed = (
   settings: Settings,
-  scope: string,
-  s: ScopeState,
-  failed: boolean,
-  reason: string,
-  now: number
+  { scope, failed, reason, now }: Attempt,
+  s: ScopeState
 ): Step<string | undefined> =>
   failed
     ? [reason, open(settings, s, now, reason), { scope, from: "half-open", to: "open", reason }]
@@ -117,11 +122,8 @@ const probed = (
 /** A closed scope counts the call in its slot and opens when the window's failure rate crosses the threshold. */
 const counted = (
   settings: Settings,
-  scope: string,
-  s: ScopeState,
-  failed: boolean,
-  reason: string,
-  now: number
+  { scope, failed, reason, now }: Attempt,
+  s: ScopeState
 ): Step<string | undefined> => {
   const { calls, failures } = count(settings, s.window, failed, now)
   if (failed && calls >= settings.minimumCalls && failures / calls > settings.failureRate) {

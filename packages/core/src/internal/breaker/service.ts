@@ -87,7 +87,7 @@ const record = (b: Breaker, scope: string, outcome: Outcome, keyId: string | und
     const failed = outcome._tag === "Failure" && b.settings.tripOn.has(outcome.error._tag)
     const reason = outcome._tag === "Failure" ? outcome.error._tag : ""
     const now = yield* Clock.currentTimeMillis
-    const opened = yield* run(b, scope, Machine.record(b.settings, scope, failed, reason, now))
+    const opened = yield* run(b, scope, Machine.record(b.settings, { scope, failed, reason, now }))
     if (opened !== undefined) {
       yield* b.store.open(scope, b.settings.openMs, opened).pipe(Effect.catch(unshared("share the opening", scope)))
     }
@@ -107,13 +107,16 @@ const reset = (b: Breaker, scope: string) =>
   })
 
 export const make = (options: Options, store: Store): Effect.Effect<CircuitBreaker["Service"]> =>
-  Effect.map(Ref.make(new Map<string, Machine.ScopeState>()), (scopes) => {
-    const b: Breaker = { settings: settingsOf(options), scopes, store }
-    return {
-      guard: (scope, keyId) => guard(b, scope, keyId),
-      checkFuse: (scope, keyId) => Effect.asVoid(readShared(b, scope, keyId)),
-      record: (scope, outcome, keyId) => record(b, scope, outcome, keyId),
-      state: (scope) => state(b, scope),
-      reset: (scope) => reset(b, scope)
+  Effect.map(
+    Effect.suspend(() => Ref.make(new Map<string, Machine.ScopeState>())),
+    (scopes) => {
+      const b: Breaker = { settings: settingsOf(options), scopes, store }
+      return {
+        guard: (scope, keyId) => guard(b, scope, keyId),
+        checkFuse: (scope, keyId) => Effect.asVoid(readShared(b, scope, keyId)),
+        record: (scope, outcome, keyId) => record(b, scope, outcome, keyId),
+        state: (scope) => state(b, scope),
+        reset: (scope) => reset(b, scope)
+      }
     }
-  })
+  )
