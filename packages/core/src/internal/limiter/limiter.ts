@@ -6,13 +6,13 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import { RequestTooLarge, type StoreUnavailable } from "../../Errors.js"
 import type { Cost, EffectiveLimits, Limits, Options, Store } from "../../RateLimiter.js"
 import type * as Reconcile from "../gates/reconcile.js"
 import type { Lane } from "./lanes.js"
+import * as MemoryStore from "./memoryStore.js"
 
 export interface Limiter {
   readonly options: Options
@@ -24,8 +24,10 @@ export interface Limiter {
   readonly refundUnused: boolean
   /** 0: no probing. */
   readonly probeTimeoutMs: number
-  /** The limits each scope's `x-ratelimit-limit-*` headers have shown. */
-  readonly learned: Ref.Ref<Map<string, Limits>>
+  /** The memory store's synchronous operations when `store` is one (the direct path of `acquire`, `observe`). */
+  readonly sync: MemoryStore.SyncStore | undefined
+  /** The limits each scope's `x-ratelimit-limit-*` headers have shown (only touched synchronously). */
+  readonly learned: Map<string, Limits>
   /** Scopes that have seen a response (or gave up waiting for one): no more probing there. */
   readonly observedScopes: Set<string>
   /** Scopes with a probe in flight, and when it was admitted. */
@@ -51,7 +53,8 @@ export const make = (options: Options, store: Store): Effect.Effect<Limiter, nev
       maxPauseMs: options.maxPauseMs ?? 60_000,
       refundUnused: options.refundUnused ?? false,
       probeTimeoutMs: learn ? (options.probeTimeoutMs ?? 10_000) : 0,
-      learned: yield* Ref.make(new Map<string, Limits>()),
+      sync: MemoryStore.syncOf(store),
+      learned: new Map<string, Limits>(),
       observedScopes: new Set<string>(),
       probing: new Map<string, number>(),
       lanes: yield* SynchronizedRef.make(new Map<string, Lane>()),
@@ -65,16 +68,19 @@ const min = (a: number | undefined, b: number | undefined): number | undefined =
   a === undefined ? b : b === undefined ? a : Math.min(a, b)
 
 /** The limits in force: the configured ones (per scope, else the defaults) capped by the learned ones. */
+export const limitsNow = (self: Limiter, scope: string): EffectiveLimits => {
+  const configured = self.options.limitsFor?.(scope)
+  const fromHeaders = self.learned.get(scope)
+  return {
+    requests: min(configured?.requestsPerMinute ?? self.options.requestsPerMinute, fromHeaders?.requestsPerMinute),
+    tokens: min(configured?.tokensPerMinute ?? self.options.tokensPerMinute, fromHeaders?.tokensPerMinute),
+    burstFactor: self.burstFactor
+  }
+}
+
+/** {@link limitsNow} as an effect. */
 export const limitsOf = (self: Limiter, scope: string): Effect.Effect<EffectiveLimits> =>
-  Effect.map(Ref.get(self.learned), (map) => {
-    const configured = self.options.limitsFor?.(scope)
-    const fromHeaders = map.get(scope)
-    return {
-      requests: min(configured?.requestsPerMinute ?? self.options.requestsPerMinute, fromHeaders?.requestsPerMinute),
-      tokens: min(configured?.tokensPerMinute ?? self.options.tokensPerMinute, fromHeaders?.tokensPerMinute),
-      burstFactor: self.burstFactor
-    }
-  })
+  Effect.sync(() => limitsNow(self, scope))
 
 /** The `RequestTooLarge` of a cost that can never fit, else `undefined`. */
 export const tooLarge = (limits: EffectiveLimits, cost: Cost): RequestTooLarge | undefined => {

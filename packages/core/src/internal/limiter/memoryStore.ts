@@ -4,8 +4,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
-import type { Cost, Decision, EffectiveLimits, Store } from "../../RateLimiter.js"
+import type { Cost, Decision, EffectiveLimits, Status, Store } from "../../RateLimiter.js"
 import * as Bucket from "../gates/bucket.js"
 
 interface ScopeBuckets {
@@ -66,41 +65,72 @@ const pause = (limits: EffectiveLimits, until: number, now: number) => (state: S
     Bucket.pause(l, burstOf(l, limits.burstFactor), b, until, now)
   )
 
-// suspended: a fresh map per store (`Ref.make(new Map())` alone would share one map between every store)
-export const make: Effect.Effect<Store> = Effect.map(
-  Effect.suspend(() => Ref.make(new Map<string, ScopeBuckets>())),
-  (ref) => {
-    const current = (map: Map<string, ScopeBuckets>, scope: string, now: number): ScopeBuckets =>
-      map.get(scope) ?? { requests: Bucket.empty(now), tokens: Bucket.empty(now), pausedUntil: 0 }
-    // The map is only ever touched inside `Ref.modify` (synchronous, one fiber at a time), so it is updated in
-    // place rather than copied on every take.
-    const update = <A>(scope: string, now: number, f: (state: ScopeBuckets) => readonly [A, ScopeBuckets]) =>
-      Ref.modify(ref, (map) => {
-        const [result, next] = f(current(map, scope, now))
-        return [result, map.set(scope, next)] as const
-      })
-    const replace = (scope: string, now: number, f: (state: ScopeBuckets) => ScopeBuckets) =>
-      update(scope, now, (state) => [undefined, f(state)] as const)
-    return {
-      take: (scope, limits, cost, now) => update(scope, now, take(limits, cost, now)),
-      adjust: (scope, limits, delta, now) =>
-        replace(scope, now, (state) =>
-          eachBucket(limits, state, state.pausedUntil, (l, b, which) => Bucket.adjust(l, b, delta[which], now))
-        ),
-      floor: (scope, limits, debts, now) => replace(scope, now, floor(limits, debts, now)),
-      pause: (scope, limits, until, now) => replace(scope, now, pause(limits, until, now)),
-      status: (scope, limits, now) =>
-        Effect.map(Ref.get(ref), (map) => {
-          const state = current(map, scope, now)
-          return {
-            limits,
-            remainingRequests:
-              limits.requests === undefined ? undefined : Bucket.remaining(limits.requests, state.requests, now),
-            remainingTokens:
-              limits.tokens === undefined ? undefined : Bucket.remaining(limits.tokens, state.tokens, now),
-            pausedUntilMs: state.pausedUntil > now ? state.pausedUntil : 0
-          }
-        })
+/**
+ * The memory store's operations as plain functions: the limiter calls these directly for its own store (no
+ * effect per take), and the `Store` below wraps each in `Effect.sync`. Every call is synchronous, so two fibers
+ * never interleave within one.
+ */
+export interface SyncStore {
+  readonly take: (scope: string, limits: EffectiveLimits, cost: Cost, now: number) => Decision
+  readonly adjust: (scope: string, limits: EffectiveLimits, delta: Cost, now: number) => void
+  readonly floor: (
+    scope: string,
+    limits: EffectiveLimits,
+    debts: { readonly requests?: number; readonly tokens?: number },
+    now: number
+  ) => void
+  readonly pause: (scope: string, limits: EffectiveLimits, until: number, now: number) => void
+  readonly status: (scope: string, limits: EffectiveLimits, now: number) => Status
+}
+
+const makeSync = (): SyncStore => {
+  // Updated in place: only ever touched synchronously.
+  const map = new Map<string, ScopeBuckets>()
+  const current = (scope: string, now: number): ScopeBuckets =>
+    map.get(scope) ?? { requests: Bucket.empty(now), tokens: Bucket.empty(now), pausedUntil: 0 }
+  const replace = (scope: string, now: number, f: (state: ScopeBuckets) => ScopeBuckets) => {
+    map.set(scope, f(current(scope, now)))
+  }
+  return {
+    take: (scope, limits, cost, now) => {
+      const [decision, next] = take(limits, cost, now)(current(scope, now))
+      map.set(scope, next)
+      return decision
+    },
+    adjust: (scope, limits, delta, now) =>
+      replace(scope, now, (state) =>
+        eachBucket(limits, state, state.pausedUntil, (l, b, which) => Bucket.adjust(l, b, delta[which], now))
+      ),
+    floor: (scope, limits, debts, now) => replace(scope, now, floor(limits, debts, now)),
+    pause: (scope, limits, until, now) => replace(scope, now, pause(limits, until, now)),
+    status: (scope, limits, now) => {
+      const state = current(scope, now)
+      return {
+        limits,
+        remainingRequests:
+          limits.requests === undefined ? undefined : Bucket.remaining(limits.requests, state.requests, now),
+        remainingTokens: limits.tokens === undefined ? undefined : Bucket.remaining(limits.tokens, state.tokens, now),
+        pausedUntilMs: state.pausedUntil > now ? state.pausedUntil : 0
+      }
     }
   }
-)
+}
+
+/** The synchronous operations behind the memory stores made here. */
+const syncStores = new WeakMap<Store, SyncStore>()
+
+/** The synchronous operations of `store` when it is a memory store, else `undefined` (a shared store). */
+export const syncOf = (store: Store): SyncStore | undefined => syncStores.get(store)
+
+export const make: Effect.Effect<Store> = Effect.sync(() => {
+  const sync = makeSync()
+  const store: Store = {
+    take: (scope, limits, cost, now) => Effect.sync(() => sync.take(scope, limits, cost, now)),
+    adjust: (scope, limits, delta, now) => Effect.sync(() => sync.adjust(scope, limits, delta, now)),
+    floor: (scope, limits, debts, now) => Effect.sync(() => sync.floor(scope, limits, debts, now)),
+    pause: (scope, limits, until, now) => Effect.sync(() => sync.pause(scope, limits, until, now)),
+    status: (scope, limits, now) => Effect.sync(() => sync.status(scope, limits, now))
+  }
+  syncStores.set(store, sync)
+  return store
+})

@@ -7,29 +7,25 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
 import type { EffectiveLimits, Limits, Permit } from "../../RateLimiter.js"
 import type { RateLimitSnapshot } from "../../RateLimitHeaders.js"
 import * as Bucket from "../gates/bucket.js"
 import * as Reconcile from "../gates/reconcile.js"
 import { pokeScope } from "./lanes.js"
-import { type Limiter, limitsOf, logged } from "./limiter.js"
+import { type Limiter, limitsNow, logged } from "./limiter.js"
 
 /** What the local bucket has drained of a permit's cost that the server, charging it on arrival, has not. */
 const lagOf = (limit: number | undefined, cost: number | undefined, lagMs: number): number =>
   limit === undefined || cost === undefined ? 0 : Math.min(cost, lagMs * Bucket.ratePerMs(limit))
 
-const learn = (self: Limiter, scope: string, snapshot: RateLimitSnapshot): Effect.Effect<void> =>
-  Ref.update(self.learned, (map) => {
-    const previous = map.get(scope)
-    const requestsPerMinute = snapshot.limitRequests ?? previous?.requestsPerMinute
-    const tokensPerMinute = snapshot.limitTokens ?? previous?.tokensPerMinute
-    // The same limits on every response: keep the map (no copy per call).
-    if (previous?.requestsPerMinute === requestsPerMinute && previous?.tokensPerMinute === tokensPerMinute) {
-      return map
-    }
-    return new Map(map).set(scope, { requestsPerMinute, tokensPerMinute })
-  })
+const learn = (self: Limiter, scope: string, snapshot: RateLimitSnapshot): void => {
+  const previous = self.learned.get(scope)
+  const requestsPerMinute = snapshot.limitRequests ?? previous?.requestsPerMinute
+  const tokensPerMinute = snapshot.limitTokens ?? previous?.tokensPerMinute
+  // The same limits on every response: nothing to write.
+  if (previous?.requestsPerMinute === requestsPerMinute && previous?.tokensPerMinute === tokensPerMinute) return
+  self.learned.set(scope, { requestsPerMinute, tokensPerMinute })
+}
 
 /** A bucket's fields in the headers and in the limits. */
 const fields = {
@@ -71,43 +67,62 @@ const corrections = (
   return { requests, tokens }
 }
 
-/** Corrects the buckets to what the headers show (downward only). */
-const correct = (self: Limiter, scope: string, snapshot: RateLimitSnapshot, permit: Permit | undefined) =>
-  Effect.gen(function* () {
-    const limits = yield* limitsOf(self, scope)
-    const serverLimits = (yield* Ref.get(self.learned)).get(scope)
-    const now = yield* Clock.currentTimeMillis
-    const lagMs = permit?.admittedAtMs === undefined ? 0 : Math.max(0, now - permit.admittedAtMs)
-    const lag = {
-      requests: lagOf(limits.requests, permit?.requests, lagMs),
-      tokens: lagOf(limits.tokens, permit?.tokens, lagMs)
-    }
-    const { requests, tokens } = corrections(self, scope, limits, snapshot, serverLimits, lag)
-    if (requests.floor === undefined && tokens.floor === undefined) return
-    const debts = {
-      ...(requests.floor !== undefined ? { requests: requests.floor } : {}),
-      ...(tokens.floor !== undefined ? { tokens: tokens.floor } : {})
-    }
-    yield* self.store.floor(scope, limits, debts, now).pipe(logged("correct the buckets", scope))
-  })
+type Debts = { readonly requests?: number; readonly tokens?: number }
 
+/** The debts the headers say the buckets hold at least (a downward correction), or `undefined` for none. */
+const debtsOf = (
+  self: Limiter,
+  scope: string,
+  limits: EffectiveLimits,
+  snapshot: RateLimitSnapshot,
+  permit: Permit | undefined,
+  now: number
+): Debts | undefined => {
+  const lagMs = permit?.admittedAtMs === undefined ? 0 : Math.max(0, now - permit.admittedAtMs)
+  const lag = {
+    requests: lagOf(limits.requests, permit?.requests, lagMs),
+    tokens: lagOf(limits.tokens, permit?.tokens, lagMs)
+  }
+  const { requests, tokens } = corrections(self, scope, limits, snapshot, self.learned.get(scope), lag)
+  if (requests.floor === undefined && tokens.floor === undefined) return undefined
+  return {
+    ...(requests.floor !== undefined ? { requests: requests.floor } : {}),
+    ...(tokens.floor !== undefined ? { tokens: tokens.floor } : {})
+  }
+}
+
+/** Raises the buckets' debts: at once on the memory store, through the store's effect on a shared one. */
+const floor = (self: Limiter, scope: string, limits: EffectiveLimits, debts: Debts, now: number) => {
+  if (self.sync === undefined)
+    return self.store.floor(scope, limits, debts, now).pipe(logged("correct the buckets", scope))
+  self.sync.floor(scope, limits, debts, now)
+  return Effect.void
+}
+
+/**
+ * Synchronous up to the store (plain code behind the effect: this runs on every response, decision 0014), in
+ * the order: end of probing, learned limits, the correction.
+ */
 export const observe = (
   self: Limiter,
   scope: string,
   snapshot: RateLimitSnapshot,
   permit: Permit | undefined
 ): Effect.Effect<void> =>
-  Effect.gen(function* () {
+  Clock.clockWith((clock) => {
     const firstResponse = !self.observedScopes.has(scope)
     if (firstResponse) {
       self.observedScopes.add(scope)
       self.probing.delete(scope)
     }
     if (self.learn && (snapshot.limitRequests !== undefined || snapshot.limitTokens !== undefined)) {
-      yield* learn(self, scope, snapshot)
+      learn(self, scope, snapshot)
     }
-    yield* correct(self, scope, snapshot, permit)
+    const limits = limitsNow(self, scope)
+    const now = clock.currentTimeMillisUnsafe()
+    const debts = debtsOf(self, scope, limits, snapshot, permit, now)
+    const corrected = debts === undefined ? Effect.void : floor(self, scope, limits, debts, now)
     // Wake the waiters behind the probe only once what it taught (limits, corrections) is in place: a
     // dispatcher woken earlier would admit the next request as if nothing were known.
-    if (firstResponse) yield* pokeScope(self, scope)
+    return firstResponse ? Effect.andThen(corrected, pokeScope(self, scope)) : corrected
   })

@@ -10,9 +10,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { RequestTooLarge, StoreUnavailable } from "../../Errors.js"
-import type { Cost, Permit } from "../../RateLimiter.js"
+import type { Cost, Decision, Permit } from "../../RateLimiter.js"
 import { type Lane, laneOf, poke, pokeScope } from "./lanes.js"
-import { giveBack, type Limiter, limitsOf, logged, needsProbe, tooLarge } from "./limiter.js"
+import { giveBack, type Limiter, limitsNow, limitsOf, logged, needsProbe, tooLarge } from "./limiter.js"
 
 type Acquired = Effect.Effect<Permit, RequestTooLarge | StoreUnavailable>
 
@@ -26,25 +26,28 @@ const permitOf = (scope: string, cost: Cost, admittedAtMs: number): Permit => ({
 /**
  * Nobody waiting in this scope and the buckets have room: take directly, without the queue and the dispatcher
  * (the common case under limits that do not bind, and most of the limiter's CPU otherwise). Anything else — a
- * queue, a probe, a pause, an empty bucket — goes through the FIFO queue.
+ * queue, a probe, a pause, an empty bucket — goes through the FIFO queue. The take and the hand-over are
+ * uninterruptible (admitted units always reach the caller); a wait is not. On the memory store the direct take is
+ * one synchronous step (decision 0014).
  */
 export const acquire = (self: Limiter, scope: string, cost: Cost): Acquired =>
-  Effect.flatMap(limitsOf(self, scope), (limits) => {
-    const error = tooLarge(limits, cost)
-    if (error !== undefined) return Effect.fail(error)
-    const lane = self.laneCache.get(scope)
-    if (lane === undefined || lane.pending > 0 || needsProbe(self, scope, limits)) return queued(self, scope, cost)
-    // The take and the hand-over are uninterruptible (admitted units always reach the caller); a wait is not.
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.map(self.store.take(scope, limits, cost, now), (decision) => [decision, now] as const)
-        ),
-        ([decision, now]): Acquired =>
-          decision._tag === "Admitted" ? Effect.succeed(permitOf(scope, cost, now)) : restore(queued(self, scope, cost))
-      )
-    )
-  })
+  Effect.uninterruptibleMask((restore) =>
+    Clock.clockWith((clock) => {
+      const limits = limitsNow(self, scope)
+      const error = tooLarge(limits, cost)
+      if (error !== undefined) return Effect.fail(error)
+      const lane = self.laneCache.get(scope)
+      if (lane === undefined || lane.pending > 0 || needsProbe(self, scope, limits)) {
+        return restore(queued(self, scope, cost))
+      }
+      const now = clock.currentTimeMillisUnsafe()
+      const admit = (decision: Decision): Acquired =>
+        decision._tag === "Admitted" ? Effect.succeed(permitOf(scope, cost, now)) : restore(queued(self, scope, cost))
+      return self.sync === undefined
+        ? Effect.flatMap(self.store.take(scope, limits, cost, now), admit)
+        : admit(self.sync.take(scope, limits, cost, now))
+    })
+  )
 
 /** An interrupted waiter: skipped if still queued (waking the dispatcher), refunded if admitted meanwhile. */
 const leave = (
@@ -92,10 +95,10 @@ const refund = (self: Limiter, scope: string, cost: Cost) =>
     yield* pokeScope(self, scope)
   })
 
-export const settle = (self: Limiter, permit: Permit, actualTokens: number): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    const delta = actualTokens - permit.tokens
-    if (delta === 0 || (delta < 0 && !self.refundUnused)) return
+export const settle = (self: Limiter, permit: Permit, actualTokens: number): Effect.Effect<void> => {
+  const delta = actualTokens - permit.tokens
+  if (delta === 0 || (delta < 0 && !self.refundUnused)) return Effect.void
+  return Effect.gen(function* () {
     const limits = yield* limitsOf(self, permit.scope)
     const now = yield* Clock.currentTimeMillis
     yield* self.store
@@ -103,3 +106,4 @@ export const settle = (self: Limiter, permit: Permit, actualTokens: number): Eff
       .pipe(logged("settle", permit.scope))
     if (delta < 0) yield* pokeScope(self, permit.scope)
   })
+}
