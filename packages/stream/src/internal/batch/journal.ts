@@ -144,6 +144,94 @@ const isSuccess = (json: Record<string, unknown>): boolean => {
   )
 }
 
+/** The UTF-8 text of `bytes` from `start` to `end`, without copying them. */
+const utf8 = (bytes: Uint8Array, start: number, end: number): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("utf8")
+
+const corrupt = (path: string, line: number, message: string): JournalError => ({
+  _tag: "OutputCorrupt",
+  path,
+  line,
+  message
+})
+
+/**
+ * Where the journal's whole lines end: after the last newline there is nothing, a torn line (the process died
+ * mid-write: to be cut off), or a whole line whose newline is missing (kept, and the newline added). Anything else is
+ * not ours to cut.
+ */
+const findEnd = (
+  bytes: Uint8Array,
+  path: string
+): Effect.Effect<{ readonly end: number; readonly torn: boolean; readonly missingNewline: boolean }, JournalError> => {
+  const end = bytes.lastIndexOf(0x0a) + 1
+  const tail = utf8(bytes, end, bytes.length)
+  if (tail.trim().length === 0) return Effect.succeed({ end, torn: false, missingNewline: false })
+  try {
+    JSON.parse(tail)
+    return Effect.succeed({ end: bytes.length, torn: false, missingNewline: true })
+  } catch {
+    if (tail.startsWith("{")) return Effect.succeed({ end, torn: true, missingNewline: false })
+    const line = utf8(bytes, 0, end).split("\n").length
+    return Effect.fail(corrupt(path, line, "not valid JSON, and not a torn batch output line"))
+  }
+}
+
+interface Classified {
+  readonly succeeded: Set<string>
+  readonly failedLines: Map<string, Array<number>>
+  readonly parsed: ReadonlyArray<{ readonly text: string; readonly customId: string; readonly ok: boolean }>
+}
+
+/** Parses and checks every whole line, and sorts the custom_ids into succeeded and failed. */
+const classify = (
+  lines: ReadonlyArray<string>,
+  path: string,
+  inputIds: InputIds | undefined
+): Effect.Effect<Classified, JournalError> => {
+  const succeeded = new Set<string>()
+  const failedLines = new Map<string, Array<number>>()
+  const parsed: Array<{ readonly text: string; readonly customId: string; readonly ok: boolean }> = []
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!
+    if (line.trim().length === 0) continue
+    let json: unknown
+    try {
+      json = JSON.parse(line)
+    } catch (error) {
+      return Effect.fail(corrupt(path, index + 1, `not valid JSON (${(error as Error).message})`))
+    }
+    const problem = lineProblem(json, inputIds)
+    if (problem !== undefined) return Effect.fail(corrupt(path, index + 1, problem))
+    const record = json as Record<string, unknown>
+    const customId = record["custom_id"] as string
+    const ok = isSuccess(record)
+    parsed.push({ text: line, customId, ok })
+    if (ok) succeeded.add(customId)
+    else failedLines.set(customId, [...(failedLines.get(customId) ?? []), index])
+  }
+  return Effect.succeed({ succeeded, failedLines, parsed })
+}
+
+/** Replaces the file by `text` atomically: a temp file, fsync, rename (the old file stays intact until then). */
+const replaceAtomically = (path: string, text: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const temp = Path.join(Path.dirname(path), `.${Path.basename(path)}.${process.pid}.tmp`)
+      const handle = await Fs.open(temp, "w")
+      try {
+        await handle.writeFile(text)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await Fs.rename(temp, path)
+    },
+    catch: io(path)
+  })
+
+type Recovered = Existing & { readonly missingNewline: boolean }
+
 /**
  * Reads an existing output: cuts a torn last line, classifies lines by custom_id and, with `retryFailed`,
  * rewrites the file without its failure lines (temp file + fsync + rename: the old file stays intact until
@@ -153,93 +241,128 @@ const recover = (
   path: string,
   retryFailed: boolean,
   inputIds: InputIds | undefined
-): Effect.Effect<Existing & { readonly missingNewline: boolean }, JournalError> =>
+): Effect.Effect<Recovered, JournalError> =>
   Effect.gen(function* () {
     const bytes = yield* Effect.tryPromise({ try: () => Fs.readFile(path), catch: io(path) })
-    let end = bytes.lastIndexOf(0x0a) + 1
-    // After the last newline: nothing, a torn line (the process died mid-write: cut off), or a whole line whose
-    // newline is missing (kept, and the newline added). Anything else is not ours to cut.
-    const tail = bytes.subarray(end).toString("utf8")
-    let torn = false
-    let missingNewline = false
-    if (tail.trim().length > 0) {
-      let whole = true
-      try {
-        JSON.parse(tail)
-      } catch {
-        whole = false
-      }
-      if (whole) {
-        missingNewline = true
-        end = bytes.length
-      } else if (tail.startsWith("{")) torn = true
-      else {
-        const line = bytes.subarray(0, end).toString("utf8").split("\n").length
-        return yield* Effect.fail<JournalError>({
-          _tag: "OutputCorrupt",
-          path,
-          line,
-          message: "not valid JSON, and not a torn batch output line"
-        })
-      }
-    }
-    const text = bytes.subarray(0, end).toString("utf8")
-    const lines = text.split("\n")
+    const { end, torn, missingNewline } = yield* findEnd(bytes, path)
+    const lines = utf8(bytes, 0, end).split("\n")
     if (!missingNewline) lines.pop()
-    const succeeded = new Set<string>()
-    const failedLines = new Map<string, Array<number>>()
-    const parsed: Array<{ readonly text: string; readonly customId: string; readonly ok: boolean }> = []
-    for (let index = 0; index < lines.length; index++) {
-      const line = lines[index]!
-      if (line.trim().length === 0) continue
-      let json: unknown
-      try {
-        json = JSON.parse(line)
-      } catch (error) {
-        return yield* Effect.fail<JournalError>({
-          _tag: "OutputCorrupt",
-          path,
-          line: index + 1,
-          message: `not valid JSON (${(error as Error).message})`
-        })
-      }
-      const problem = lineProblem(json, inputIds)
-      if (problem !== undefined) {
-        return yield* Effect.fail<JournalError>({ _tag: "OutputCorrupt", path, line: index + 1, message: problem })
-      }
-      const record = json as Record<string, unknown>
-      const customId = record["custom_id"] as string
-      const ok = isSuccess(record)
-      parsed.push({ text: line, customId, ok })
-      if (ok) succeeded.add(customId)
-      else failedLines.set(customId, [...(failedLines.get(customId) ?? []), index])
-    }
+    const { succeeded, failedLines, parsed } = yield* classify(lines, path, inputIds)
     // Every line checked: only now is the torn line cut off (a file that is not an output is never touched).
-    const repaired = torn
     if (torn) yield* Effect.tryPromise({ try: () => Fs.truncate(path, end), catch: io(path) })
-    const failed = new Set([...failedLines.keys()].filter((id) => !succeeded.has(id)))
-    let superseded = 0
     if (retryFailed && failedLines.size > 0) {
       const kept = parsed.filter((line) => line.ok)
-      superseded = parsed.length - kept.length
-      const temp = Path.join(Path.dirname(path), `.${Path.basename(path)}.${process.pid}.tmp`)
-      yield* Effect.tryPromise({
-        try: async () => {
-          const handle = await Fs.open(temp, "w")
-          try {
-            await handle.writeFile(kept.map((line) => `${line.text}\n`).join(""))
-            await handle.sync()
-          } finally {
-            await handle.close()
-          }
-          await Fs.rename(temp, path)
-        },
-        catch: io(path)
-      })
-      return { succeeded, failed: new Set<string>(), repaired, superseded, missingNewline: false }
+      yield* replaceAtomically(path, kept.map((line) => `${line.text}\n`).join(""))
+      const superseded = parsed.length - kept.length
+      return { succeeded, failed: new Set<string>(), repaired: torn, superseded, missingNewline: false }
     }
-    return { succeeded, failed, repaired, superseded, missingNewline }
+    const failed = new Set([...failedLines.keys()].filter((id) => !succeeded.has(id)))
+    return { succeeded, failed, repaired: torn, superseded: 0, missingNewline }
   })
+
+const fresh: Recovered = {
+  succeeded: new Set<string>(),
+  failed: new Set<string>(),
+  repaired: false,
+  superseded: 0,
+  missingNewline: false
+}
+
+/** The output opened for appending (truncated with `"overwrite"`); fsynced and closed when the scope closes. */
+const openHandle = (path: string, mode: Mode) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({ try: () => Fs.open(path, mode === "overwrite" ? "w" : "a"), catch: io(path) }),
+    (handle) =>
+      Effect.promise(() =>
+        handle.sync().then(
+          () => handle.close(),
+          () => handle.close()
+        )
+      )
+  )
+
+type Handle = Effect.Success<ReturnType<typeof openHandle>>
+
+/**
+ * Writes and fsyncs the handle: `write` is one `writeSync` of the whole text on the handle's descriptor (a few
+ * lines to the page cache take microseconds, where an asynchronous write is a thread-pool round trip: measured
+ * ≈ 4 µs vs ≈ 9.6 µs per line idle, and 110 µs per line in a loaded job's profile, decision 0007), and starts an
+ * asynchronous `fsync` when the last one is a second old and none is running.
+ */
+const makeWriter = (handle: Handle, path: string, clock: Clock.Clock) => {
+  let lastSync = clock.currentTimeMillisUnsafe()
+  const state: { syncing: Promise<void> | undefined; failure: JournalError | undefined } = {
+    syncing: undefined,
+    failure: undefined
+  }
+  const syncIfDue = () => {
+    const now = clock.currentTimeMillisUnsafe()
+    if (now - lastSync < 1000 || state.syncing !== undefined) return
+    lastSync = now
+    state.syncing = handle.sync().then(
+      () => {
+        state.syncing = undefined
+      },
+      (error) => {
+        state.failure ??= io(path)(error)
+        state.syncing = undefined
+      }
+    )
+  }
+  const write = (text: string) => {
+    const buffer = Buffer.from(text, "utf8")
+    let offset = 0
+    while (offset < buffer.length) offset += NodeFs.writeSync(handle.fd, buffer, offset, buffer.length - offset)
+    syncIfDue()
+  }
+  return { write, state }
+}
+
+/**
+ * Group commit: the lines appended during one turn of the event loop are written together at its end (one `write`
+ * for all of them, scheduled with `setImmediate`), and each `append` completes when the write holding its line has.
+ * A line is in the file before its request counts as done, as with one write per line; what a kill -9 can lose is
+ * still only the requests in flight.
+ */
+const groupCommit = (writer: ReturnType<typeof makeWriter>, path: string) => {
+  const { state } = writer
+  let queued: Array<string> = []
+  let batch: Deferred.Deferred<void, JournalError> | undefined
+  let writes = 0
+  let written = 0
+  const flush = () => {
+    const done = batch
+    if (done === undefined) return // already flushed by the finalizer
+    const lines = queued
+    queued = []
+    batch = undefined
+    try {
+      writes++
+      writer.write(lines.join(""))
+      written += lines.length
+      Deferred.doneUnsafe(done, state.failure === undefined ? Effect.void : Effect.fail(state.failure))
+    } catch (error) {
+      state.failure = io(path)(error)
+      Deferred.doneUnsafe(done, Effect.fail(state.failure))
+    }
+  }
+  const append = (line: string) =>
+    Effect.suspend(() => {
+      if (state.failure !== undefined) return Effect.fail(state.failure)
+      queued.push(`${line}\n`)
+      if (batch === undefined) {
+        batch = Deferred.makeUnsafe<void, JournalError>()
+        setImmediate(flush)
+      }
+      return Effect.uninterruptible(Deferred.await(batch))
+    })
+  // Lines still queued when the scope closes are written, and a running fsync awaited.
+  const close = Effect.promise(async () => {
+    if (queued.length > 0 && state.failure === undefined) flush()
+    if (state.syncing !== undefined) await state.syncing
+  })
+  return { append, close, writes: () => ({ writes, lines: written }) }
+}
 
 /**
  * Opens (and, on resume, repairs) the output. Refuses an existing file in mode `"new"`. The handle is closed
@@ -257,94 +380,11 @@ export const open = (
     const present = yield* exists(path)
     if (present && mode === "new") return yield* Effect.fail<JournalError>({ _tag: "OutputExists", path })
     const { missingNewline, ...existing } =
-      present && mode === "resume"
-        ? yield* recover(path, retryFailed, inputIds)
-        : {
-            succeeded: new Set<string>(),
-            failed: new Set<string>(),
-            repaired: false,
-            superseded: 0,
-            missingNewline: false
-          }
-    const handle = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => Fs.open(path, mode === "overwrite" ? "w" : "a"), catch: io(path) }),
-      (handle) =>
-        Effect.promise(() =>
-          handle.sync().then(
-            () => handle.close(),
-            () => handle.close()
-          )
-        )
-    )
-    if (missingNewline) {
-      yield* Effect.tryPromise({ try: () => handle.write("\n"), catch: io(path) })
-    }
-    const clock = yield* Clock.Clock
-    // Group commit: the lines appended during one turn of the event loop are written together at its end (one
-    // `write` for all of them, scheduled with `setImmediate`), and each `append` completes when the write holding
-    // its line has. A line is in the file before its request counts as done, as with one write per line; what a
-    // kill -9 can lose is still only the requests in flight. The write is `writeSync` on the handle's descriptor:
-    // a few lines to the page cache take microseconds, where an asynchronous write is a thread-pool round trip
-    // (measured ≈ 4 µs vs ≈ 9.6 µs per line idle, and 110 µs per line in a loaded job's profile, decision 0007).
-    // `fsync` stays asynchronous: at most once a second, and on close.
-    let queued: Array<string> = []
-    let batch: Deferred.Deferred<void, JournalError> | undefined
-    let lastSync = clock.currentTimeMillisUnsafe()
-    let syncing: Promise<void> | undefined
-    let failure: JournalError | undefined
-    let writes = 0
-    let written = 0
-    const writeAll = (text: string, lines: number) => {
-      writes++
-      const buffer = Buffer.from(text, "utf8")
-      let offset = 0
-      while (offset < buffer.length) offset += NodeFs.writeSync(handle.fd, buffer, offset, buffer.length - offset)
-      written += lines
-      const now = clock.currentTimeMillisUnsafe()
-      if (now - lastSync >= 1000 && syncing === undefined) {
-        lastSync = now
-        syncing = handle.sync().then(
-          () => {
-            syncing = undefined
-          },
-          (error) => {
-            failure ??= io(path)(error)
-            syncing = undefined
-          }
-        )
-      }
-    }
-    const flush = () => {
-      const done = batch
-      if (done === undefined) return // already flushed by the finalizer
-      const lines = queued
-      queued = []
-      batch = undefined
-      try {
-        writeAll(lines.join(""), lines.length)
-        Deferred.doneUnsafe(done, failure === undefined ? Effect.void : Effect.fail(failure))
-      } catch (error) {
-        failure = io(path)(error)
-        Deferred.doneUnsafe(done, Effect.fail(failure))
-      }
-    }
-    const append = (line: string) =>
-      Effect.suspend(() => {
-        if (failure !== undefined) return Effect.fail(failure)
-        queued.push(`${line}\n`)
-        if (batch === undefined) {
-          batch = Deferred.makeUnsafe<void, JournalError>()
-          setImmediate(flush)
-        }
-        return Effect.uninterruptible(Deferred.await(batch))
-      })
-    // Lines still queued when the scope closes are written, and a running fsync awaited, before the handle's own
-    // fsync and close (finalizers run in reverse order).
-    yield* Effect.addFinalizer(() =>
-      Effect.promise(async () => {
-        if (queued.length > 0 && failure === undefined) flush()
-        if (syncing !== undefined) await syncing
-      })
-    )
-    return { existing, append, writes: () => ({ writes, lines: written }) }
+      present && mode === "resume" ? yield* recover(path, retryFailed, inputIds) : fresh
+    const handle = yield* openHandle(path, mode)
+    if (missingNewline) yield* Effect.tryPromise({ try: () => handle.write("\n"), catch: io(path) })
+    const commits = groupCommit(makeWriter(handle, path, yield* Clock.Clock), path)
+    // Finalizers run in reverse order: the queued lines are written before the handle's own fsync and close.
+    yield* Effect.addFinalizer(() => commits.close)
+    return { existing, append: commits.append, writes: commits.writes }
   })
