@@ -17,6 +17,7 @@ import type { Errors, Gates, OpenAi } from "@sluice/core"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
 import type * as Layer from "effect/Layer"
 import type * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
@@ -228,13 +229,15 @@ export type RunError = BatchError | OutputIsInput | Errors.InvalidOptions
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * The lines of a file (UTF-8, LF or CRLF), for `run` and `remote`: read in 64 KiB chunks, each stream element the
- * chunk's whole lines, so the input is never held whole. `run` and `remote` recognise the stream's file as the input.
+ * The lines of a file (UTF-8, LF or CRLF), for `run` and `remote`: read through `FileSystem` (on Node,
+ * `NodeFileSystem.layer` from `@effect/platform-node`) in 64 KiB chunks, each stream element the chunk's whole lines,
+ * so the input is never held whole. `run` and `remote` recognise the stream's file as the input.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError> => Input.linesFromFile(path)
+export const linesFromFile = (path: string): Stream.Stream<string, BatchIoError, FileSystem.FileSystem> =>
+  Input.linesFromFile(path)
 
 /**
  * Reads and validates every line; fails with every problem found.
@@ -476,7 +479,8 @@ export const failureLine = (customId: string, error: Errors.OpenAiError): Output
  * first pass, opens the output, skips finished custom_ids when resuming, and runs the rest on `concurrency` workers
  * that read the input again as they go (so memory does not grow with the input; the stream must be one that can
  * be run twice, as `linesFromFile` and `Stream.fromIterable` are), appending one output line per finished request.
- * Returns the summary; `stopped` says why it ended early.
+ * Returns the summary; `stopped` says why it ended early. The output is read and written through `FileSystem` (on
+ * Node, provide `NodeFileSystem.layer` from `@effect/platform-node`).
  *
  * @since 0.1.0
  * @category running
@@ -484,7 +488,7 @@ export const failureLine = (customId: string, error: Errors.OpenAiError): Output
 export const run = <E, R>(
   lines: Stream.Stream<string, E, R>,
   options: RunOptions
-): Effect.Effect<Summary, RunError | E, OpenAi.OpenAi | R> => Run.run(lines, options)
+): Effect.Effect<Summary, RunError | E, OpenAi.OpenAi | FileSystem.FileSystem | R> => Run.run(lines, options)
 
 // ---------------------------------------------------------------------------------------------------------------
 // The server-side Batch API
@@ -522,7 +526,8 @@ export interface RemoteOptions {
  * (`files.create`, purpose `batch`; split into several files and batches beyond the API's 50,000 requests or
  * 200 MB per file), creates a batch (24 h window), polls `batches.retrieve` until it ends,
  * then downloads the output and error files and appends their lines to the output (same format, same
- * journal and resume rules as {@link run}). Billed at the Batch API discount; results arrive within 24 h.
+ * journal and resume rules as {@link run}, through `FileSystem`). Billed at the Batch API discount; results arrive
+ * within 24 h.
  *
  * @since 0.1.0
  * @category running
@@ -530,5 +535,8 @@ export interface RemoteOptions {
 export const remote = <E, R>(
   lines: Stream.Stream<string, E, R>,
   options: RemoteOptions
-): Effect.Effect<Summary, RunError | RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
-  Remote.remote(lines, options)
+): Effect.Effect<
+  Summary,
+  RunError | RemoteBatchFailed | Errors.OpenAiError | E,
+  OpenAi.OpenAi | FileSystem.FileSystem | R
+> => Remote.remote(lines, options)

@@ -4,10 +4,11 @@
  *
  * @internal
  */
-import { createReadStream } from "node:fs"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Stream from "effect/Stream"
 import * as Api from "../../Batch.js"
+import { ioReason } from "./ioReason.js"
 import * as Validate from "./validate.js"
 
 /** The file behind a stream made by `linesFromFile`, so `run(linesFromFile(p), …)` knows its input path. */
@@ -18,28 +19,26 @@ export const inputPathOf = (lines: object, options: { readonly input?: string | 
   options.input ?? inputFiles.get(lines)
 
 /**
- * The file in 64 KiB chunks (node:fs's stream decodes UTF-8 across chunk boundaries); each element is the chunk's
- * whole lines, so the input is never held whole and a stream element is a chunk, not a line.
+ * Whole lines per chunk: each element is the chunk's text up to its last newline (the rest is carried to the next),
+ * so the input is never held whole and a stream element is a chunk, not a line.
  */
-const chunks = async function* (path: string) {
-  let rest = ""
-  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 16 })) {
-    const text = rest + (chunk as string)
-    const end = text.lastIndexOf("\n")
-    if (end === -1) rest = text
-    else {
-      yield text.slice(0, end)
-      rest = text.slice(end + 1)
-    }
-  }
-  if (rest.length > 0) yield rest
+const wholeLines = (rest: string, chunk: string): readonly [string, ReadonlyArray<string>] => {
+  const text = rest + chunk
+  const end = text.lastIndexOf("\n")
+  return end === -1 ? [text, []] : [text.slice(end + 1), [text.slice(0, end)]]
 }
 
 /** @internal */
-export const linesFromFile = (path: string): Stream.Stream<string, Api.BatchIoError> => {
-  const stream = Stream.fromAsyncIterable(
-    { [Symbol.asyncIterator]: () => chunks(path) },
-    (error) => new Api.BatchIoError({ path, reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message })
+export const linesFromFile = (path: string): Stream.Stream<string, Api.BatchIoError, FileSystem.FileSystem> => {
+  const stream = Stream.unwrap(
+    Effect.map(FileSystem.FileSystem, (fs) =>
+      fs.stream(path, { chunkSize: 1 << 16 }).pipe(
+        // UTF-8 decoded across chunk boundaries
+        Stream.decodeText,
+        Stream.mapAccum(() => "", wholeLines, { onHalt: (rest) => (rest.length > 0 ? [rest] : []) }),
+        Stream.mapError((error) => new Api.BatchIoError({ path, reason: ioReason(error) }))
+      )
+    )
   )
   inputFiles.set(stream, path)
   return stream

@@ -10,6 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
@@ -235,7 +236,11 @@ const makeState = (job: Effect.Success<ReturnType<typeof Job.openJob>>, options:
 export const remote = <E, R>(
   lines: Stream.Stream<string, E, R>,
   options: Api.RemoteOptions
-): Effect.Effect<Api.Summary, Api.RunError | Api.RemoteBatchFailed | Errors.OpenAiError | E, OpenAi.OpenAi | R> =>
+): Effect.Effect<
+  Api.Summary,
+  Api.RunError | Api.RemoteBatchFailed | Errors.OpenAiError | E,
+  OpenAi.OpenAi | FileSystem.FileSystem | R
+> =>
   Effect.scoped(
     Effect.gen(function* () {
       yield* Effect.fromResult(Options.validateRemoteOptions(options))

@@ -13,6 +13,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import type * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
@@ -257,7 +258,7 @@ const supervise = <E, R>(state: State, feed: Feed.Feed<E, R>) =>
 export const run = <E, R>(
   lines: Stream.Stream<string, E, R>,
   options: Api.RunOptions
-): Effect.Effect<Api.Summary, Api.RunError | E, OpenAi.OpenAi | R> =>
+): Effect.Effect<Api.Summary, Api.RunError | E, OpenAi.OpenAi | FileSystem.FileSystem | R> =>
   Effect.scoped(
     Effect.gen(function* () {
       yield* Effect.fromResult(Options.validateRunOptions(options))
