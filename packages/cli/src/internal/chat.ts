@@ -6,7 +6,11 @@
  */
 import { type Credentials, type Errors, OpenAi, OpenAiConfig, Responses, Retry } from "@sluice/core"
 import { ChatStream, ResponseStream } from "@sluice/stream"
-import { Duration, Effect, Layer, Schedule, Stream } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type { ChatFlags } from "./check.js"
 import { baseUrlOf, credentials } from "./client.js"
 import { Watch, layer as watchLayer } from "./watch.js"

@@ -11,7 +11,7 @@ import * as Path from "node:path"
 import { Simulator } from "@sluice/simulator"
 import type { Stats } from "@sluice/simulator/Stats"
 import type { Batch } from "@sluice/stream"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { runBatch } from "./batch.js"
 
 /** @internal */

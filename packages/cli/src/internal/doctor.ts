@@ -16,7 +16,9 @@ import {
   Pricing,
   type RateLimitHeaders
 } from "@sluice/core"
-import { Effect, Layer, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import { hint } from "./chat.js"
 import { baseUrlOf, credentials } from "./client.js"
 import { tableOptions } from "./tableGates.js"
