@@ -154,16 +154,16 @@ const simulateCommand = Command.make(
   "simulate",
   {
     port: Flags.text("port", "N", "TCP port on 127.0.0.1, 0 to 65535; 0 picks a free one (default 8080)"),
-    rpm: Flags.text("rpm", "N", "requests per minute per key, at least 1"),
-    tpm: Flags.text("tpm", "N", "tokens per minute per key, at least 1"),
+    rpm: Flags.text("rpm", "N", "requests per minute per key, 1 to 100000000 (default: unlimited)"),
+    tpm: Flags.text("tpm", "N", "tokens per minute per key, 1 to 10000000000 (default: unlimited)"),
     faults: Flags.text(
       "faults",
       "RATES",
       'a total fault rate from 0 to 1 ("0.05") or per kind ("500=0.02,503=0.01,reset=0.01,429=0.02")'
     ),
-    seed: Flags.text("seed", "N", "seed of the fault injection, a whole number from 0"),
-    quotaUsd: Flags.text("quota-usd", "USD", "spend after which every request gets 429 insufficient_quota, at least 0"),
-    keys: Flags.text("keys", "KEYS", "comma-separated accepted keys")
+    seed: Flags.text("seed", "N", "seed of the fault injection, a whole number from 0 (default 1)"),
+    quotaUsd: Flags.text("quota-usd", "USD", "spend after which every request gets 429 insufficient_quota, 0 to 1000000 (default: none)"),
+    keys: Flags.text("keys", "KEYS", "comma-separated accepted keys (default: any non-empty key)")
   },
   run(checkSimulate, () => import("./internal/simulate.js").then((m) => m.simulate))
 ).pipe(Command.withDescription("run the OpenAI-compatible simulator in the foreground until Ctrl-C"))

@@ -70,13 +70,13 @@ export const maxRetries = (description: string): Flag.Flag<string | undefined> =
 export const jobGates = (concurrency: string) =>
   ({
     concurrency: text("concurrency", "N", `requests in flight, ${concurrency}`),
-    rpm: text("rpm", "N", "requests per minute of the key, at least 1 (default: learned from headers)"),
-    tpm: text("tpm", "N", "tokens per minute of the key, at least 1 (default: learned from headers)"),
+    rpm: text("rpm", "N", "requests per minute of the key, 1 to 100000000 (default: learned from headers)"),
+    tpm: text("tpm", "N", "tokens per minute of the key, 1 to 10000000000 (default: learned from headers)"),
     maxRetries: maxRetries("retries per request, 0 to 100 (default 5)"),
     budgetUsd: text(
       "budget-usd",
       "USD",
-      "spend ceiling in USD, more than 0; nothing is sent that could cross it (exit 3)"
+      "spend ceiling in USD, more than 0, at most 1000000; nothing is sent that could cross it (exit 3)"
     )
   }) as const
 
