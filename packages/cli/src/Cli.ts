@@ -162,7 +162,11 @@ const simulateCommand = Command.make(
       'a total fault rate from 0 to 1 ("0.05") or per kind ("500=0.02,503=0.01,reset=0.01,429=0.02")'
     ),
     seed: Flags.text("seed", "N", "seed of the fault injection, a whole number from 0 (default 1)"),
-    quotaUsd: Flags.text("quota-usd", "USD", "spend after which every request gets 429 insufficient_quota, 0 to 1000000 (default: none)"),
+    quotaUsd: Flags.text(
+      "quota-usd",
+      "USD",
+      "spend after which every request gets 429 insufficient_quota, 0 to 1000000 (default: none)"
+    ),
     keys: Flags.text("keys", "KEYS", "comma-separated accepted keys (default: any non-empty key)")
   },
   run(checkSimulate, () => import("./internal/simulate.js").then((m) => m.simulate))
