@@ -10,8 +10,12 @@
  *
  * @internal
  */
+import type * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Option from "effect/Option"
+
+/** The values a record of flags parses to (what a command's check receives). @internal */
+export type Values<Flags extends Command.Command.Config> = Command.Command.Config.Infer<Flags>
 
 /** An optional flag with a value, `undefined` when absent. @internal */
 export const text = (name: string, metavar: string, description: string): Flag.Flag<string | undefined> =>
@@ -149,3 +153,15 @@ export const scaleOutSharded = {
     )
   }
 } as const
+
+/** The parsed values of {@link connection}. @internal */
+export type Connection = Values<typeof connection>
+
+/** The parsed values of {@link jobGates}. @internal */
+export type JobGates = Values<ReturnType<typeof jobGates>>
+
+/** The parsed values of {@link jobOutput}. @internal */
+export type JobOutput = Values<typeof jobOutput>
+
+/** The parsed values of {@link tables}. @internal */
+export type Tables = Values<typeof tables>
