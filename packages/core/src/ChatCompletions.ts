@@ -9,6 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Names from "./internal/names.js"
+import * as Wire from "./internal/wire.js"
 
 const Int = Schema.Int
 
@@ -277,6 +278,23 @@ export const Usage = Schema.Struct({
  */
 export type Usage = typeof Usage.Type
 
+/** The fields a choice and a streaming chunk's choice share. */
+const choiceFields = {
+  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
+  finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
+  logprobs: Schema.optional(Schema.Unknown)
+}
+
+/** The fields a completion and a streaming chunk share (each has its own `model` and `choices`). */
+const completionFields = {
+  id: Wire.stringOrEmpty,
+  object: Schema.optional(Schema.String),
+  created: Schema.optional(Schema.Number),
+  system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
+  service_tier: Schema.optional(Schema.NullOr(Schema.String)),
+  usage: Schema.optional(Schema.NullOr(Usage))
+}
+
 /**
  * The message of a completion choice.
  *
@@ -298,12 +316,7 @@ export const ResponseMessage = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const Choice = Schema.Struct({
-  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
-  message: ResponseMessage,
-  finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
-  logprobs: Schema.optional(Schema.Unknown)
-})
+export const Choice = Schema.Struct({ ...choiceFields, message: ResponseMessage })
 
 /**
  * The response of `POST /chat/completions`.
@@ -312,14 +325,9 @@ export const Choice = Schema.Struct({
  * @category schemas
  */
 export const ChatCompletion = Schema.Struct({
-  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
-  object: Schema.optional(Schema.String),
-  created: Schema.optional(Schema.Number),
-  model: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
-  system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
-  service_tier: Schema.optional(Schema.NullOr(Schema.String)),
-  choices: Schema.Array(Choice),
-  usage: Schema.optional(Schema.NullOr(Usage))
+  ...completionFields,
+  model: Wire.stringOrEmpty,
+  choices: Schema.Array(Choice)
 })
 /**
  * @since 0.1.0
@@ -354,16 +362,14 @@ export const ToolCallDelta = Schema.Struct({
  * @category schemas
  */
 export const ChunkChoice = Schema.Struct({
-  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
+  ...choiceFields,
   delta: Schema.Struct({
     role: Schema.optional(Schema.NullOr(Schema.String)),
     content: Schema.optional(Schema.NullOr(Schema.String)),
     refusal: Schema.optional(Schema.NullOr(Schema.String)),
     reasoning_content: Schema.optional(Schema.NullOr(Schema.String)),
     tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCallDelta)))
-  }).pipe(Schema.withDecodingDefault(Effect.sync(() => ({})))),
-  finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
-  logprobs: Schema.optional(Schema.Unknown)
+  }).pipe(Schema.withDecodingDefault(Effect.sync(() => ({}))))
 })
 
 /**
@@ -374,14 +380,9 @@ export const ChunkChoice = Schema.Struct({
  * @category schemas
  */
 export const ChatCompletionChunk = Schema.Struct({
-  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
-  object: Schema.optional(Schema.String),
-  created: Schema.optional(Schema.Number),
+  ...completionFields,
   model: Schema.optional(Schema.String),
-  system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
-  service_tier: Schema.optional(Schema.NullOr(Schema.String)),
-  choices: Schema.Array(ChunkChoice).pipe(Schema.withDecodingDefault(Effect.sync(() => []))),
-  usage: Schema.optional(Schema.NullOr(Usage))
+  choices: Wire.arrayOrEmpty(ChunkChoice)
 })
 /**
  * @since 0.1.0

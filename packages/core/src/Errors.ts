@@ -6,8 +6,10 @@
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Schema from "effect/Schema"
-import { type HeaderSource, parse as parseRateLimitHeaders, RateLimitSnapshot } from "./RateLimitHeaders.js"
+import * as internal from "./internal/errors.js"
+import { type HeaderSource, RateLimitSnapshot } from "./RateLimitHeaders.js"
 
 /** Fields every error that came from an HTTP response carries. */
 const responseFields = {
@@ -29,6 +31,43 @@ const responseFields = {
   shouldRetry: Schema.optional(Schema.Boolean)
 }
 
+/** What a response error's retry rule reads. */
+interface RetryInputs {
+  readonly status?: number | undefined
+  readonly shouldRetry?: boolean | undefined
+}
+
+/** A deterministic refusal: retrying cannot help, whatever `x-should-retry` says. */
+const never = (): boolean => false
+
+/** Retryable unless the server sent `x-should-retry: false`. */
+const unlessServerSaysNo = (error: RetryInputs): boolean => error.shouldRetry ?? true
+
+type BaseClass<Self, Tag extends string, Inherited> = Schema.Class<
+  Self,
+  Schema.TaggedStruct<Tag, typeof responseFields>,
+  Inherited
+>
+
+/**
+ * A `Schema.TaggedError` over {@link responseFields} whose `retryable` is `rule`. (`TaggedError`'s return type is
+ * a conditional on `Self` that TypeScript cannot resolve inside a generic function: the first cast states its
+ * resolved branch; the second names the class's type, for the declaration files.)
+ */
+const ResponseError =
+  <Self>() =>
+  <Tag extends string>(
+    tag: Tag,
+    rule: (error: RetryInputs) => boolean
+  ): BaseClass<Self, Tag, Cause.YieldableError & { readonly retryable: boolean }> => {
+    const Base = Schema.TaggedError<Self>()(tag, responseFields) as BaseClass<Self, Tag, Cause.YieldableError>
+    return class extends Base {
+      get retryable(): boolean {
+        return rule(this)
+      }
+    } as BaseClass<Self, Tag, Cause.YieldableError & { readonly retryable: boolean }>
+  }
+
 /**
  * 429 throttling (`rate_limit_exceeded`). Retryable; `retryAfterMs` is the server's hint. When the hint is
  * longer than the retry policy accepts, the policy fails fast with this error and the hint on it.
@@ -41,7 +80,7 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
   retryAfterMs: Schema.optional(Schema.Number)
 }) {
   get retryable(): boolean {
-    return this.shouldRetry ?? true
+    return unlessServerSaysNo(this)
   }
 }
 
@@ -51,11 +90,7 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
  * @since 0.1.0
  * @category errors
  */
-export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class QuotaExceeded extends ResponseError<QuotaExceeded>()("QuotaExceeded", never) {}
 
 /**
  * 401: the key is missing, unknown or revoked (after one credential refresh).
@@ -63,14 +98,7 @@ export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExc
  * @since 0.1.0
  * @category errors
  */
-export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFailed>()(
-  "AuthenticationFailed",
-  responseFields
-) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class AuthenticationFailed extends ResponseError<AuthenticationFailed>()("AuthenticationFailed", never) {}
 
 /**
  * 403.
@@ -78,11 +106,7 @@ export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFaile
  * @since 0.1.0
  * @category errors
  */
-export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class PermissionDenied extends ResponseError<PermissionDenied>()("PermissionDenied", never) {}
 
 /**
  * 400 from the server. Never retried: the same request is refused the same way (a server's
@@ -91,11 +115,7 @@ export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("Pe
  * @since 0.1.0
  * @category errors
  */
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class BadRequest extends ResponseError<BadRequest>()("BadRequest", never) {}
 
 /**
  * 404, including retired models (`code: "model_not_found"`). Never retried.
@@ -103,11 +123,7 @@ export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", r
  * @since 0.1.0
  * @category errors
  */
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class NotFound extends ResponseError<NotFound>()("NotFound", never) {}
 
 /**
  * 409. Retryable, like the official SDKs treat it.
@@ -115,11 +131,7 @@ export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", respons
  * @since 0.1.0
  * @category errors
  */
-export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", responseFields) {
-  get retryable(): boolean {
-    return this.shouldRetry ?? true
-  }
-}
+export class Conflict extends ResponseError<Conflict>()("Conflict", unlessServerSaysNo) {}
 
 /**
  * 422. Never retried.
@@ -127,11 +139,7 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", respons
  * @since 0.1.0
  * @category errors
  */
-export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unprocessable", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class Unprocessable extends ResponseError<Unprocessable>()("Unprocessable", never) {}
 
 /**
  * 408 and 5xx, and any other unexpected status. 408 and 5xx are retryable unless the server says
@@ -141,14 +149,12 @@ export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unproces
  * @since 0.1.0
  * @category errors
  */
-export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", responseFields) {
-  get retryable(): boolean {
-    const status = this.status
-    if (status === undefined || status === 408 || status >= 500) return this.shouldRetry ?? true
-    if (status >= 400) return false
-    return this.shouldRetry ?? false
-  }
-}
+export class ServerError extends ResponseError<ServerError>()("ServerError", (error) => {
+  const status = error.status
+  if (status === undefined || status === 408 || status >= 500) return unlessServerSaysNo(error)
+  if (status >= 400) return false
+  return error.shouldRetry ?? false
+}) {}
 
 /**
  * A 3xx redirect. Sluice never follows one: the request (and its \`Authorization\` header) would go to a URL the
@@ -603,36 +609,22 @@ export const isTerminal = (error: OpenAiError): boolean =>
   error._tag === "PermissionDenied" ||
   error._tag === "CredentialsUnavailable"
 
-const htmlEntities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " }
-
-const readableText = (body: string): string => {
-  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body)?.[1]
-  const text = (title ?? body)
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, " ")
-    .replace(/<[^>]*>/g, " ")
-    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, name: string) => htmlEntities[name] ?? " ")
-    .replace(/\s+/g, " ")
-    .trim()
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+/**
+ * What {@link fromResponse} reads of a non-2xx response.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ResponseInfo {
+  readonly status: number
+  readonly body: string
+  readonly headers: HeaderSource
+  readonly requestId?: string | undefined
+  /** The `Clock`'s time when the response arrived: resolves an HTTP-date `retry-after`. */
+  readonly nowMs: number
+  /** The request URL, to resolve a relative `Location` of a redirect. */
+  readonly url?: string | undefined
 }
-
-const statusText: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  408: "Request Timeout",
-  409: "Conflict",
-  422: "Unprocessable Entity",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout"
-}
-
-const stringField = (value: unknown): string | undefined =>
-  typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined
 
 /**
  * The parts of an error body: OpenAI's `{ error: { message, type, code, param } }`, vLLM's top-level
@@ -645,34 +637,7 @@ const stringField = (value: unknown): string | undefined =>
 export const parseErrorBody = (
   status: number,
   body: string
-): { message: string; code?: string; type?: string; param?: string } => {
-  const prefix = `${status}${statusText[status] === undefined ? "" : ` ${statusText[status]}`}`
-  let json: unknown
-  try {
-    json = JSON.parse(body)
-  } catch {
-    const text = readableText(body)
-    return { message: text.length === 0 ? prefix : `${prefix}: ${text}` }
-  }
-  if (typeof json === "object" && json !== null) {
-    const record = json as Record<string, unknown>
-    const inner =
-      typeof record["error"] === "object" && record["error"] !== null
-        ? (record["error"] as Record<string, unknown>)
-        : record
-    const message = stringField(inner["message"]) ?? stringField(record["error"]) ?? stringField(record["detail"])
-    const code = stringField(inner["code"])
-    const type = stringField(inner["type"])
-    const param = stringField(inner["param"])
-    return {
-      message: message === undefined || message.length === 0 ? prefix : message,
-      ...(code === undefined ? {} : { code }),
-      ...(type === undefined ? {} : { type }),
-      ...(param === undefined ? {} : { param })
-    }
-  }
-  return { message: prefix }
-}
+): { message: string; code?: string; type?: string; param?: string } => internal.parseErrorBody(status, body)
 
 /**
  * Turns a non-2xx response into its typed error. The one place where status, body and headers are read:
@@ -688,90 +653,7 @@ export const parseErrorBody = (
  * @since 0.1.0
  * @category classification
  */
-export const fromResponse = (options: {
-  readonly status: number
-  readonly body: string
-  readonly headers: HeaderSource
-  readonly requestId?: string | undefined
-  /** The `Clock`'s time when the response arrived: resolves an HTTP-date `retry-after`. */
-  readonly nowMs: number
-  /** The request URL, to resolve a relative `Location` of a redirect. */
-  readonly url?: string | undefined
-}): OpenAiError => {
-  const snapshot = parseRateLimitHeaders(options.headers, options.nowMs)
-  const parsed = parseErrorBody(options.status, options.body)
-  const fields = {
-    status: options.status,
-    ...parsed,
-    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
-    ...(snapshot.isEmpty ? {} : { snapshot }),
-    ...(snapshot.shouldRetry === undefined ? {} : { shouldRetry: snapshot.shouldRetry })
-  }
-  if (options.status >= 300 && options.status < 400) return redirected(options, snapshot)
-  switch (options.status) {
-    case 429: {
-      if (parsed.code === "insufficient_quota" || parsed.type === "insufficient_quota") {
-        return new QuotaExceeded(fields)
-      }
-      return new RateLimited({
-        ...fields,
-        ...(snapshot.retryAfterMs === undefined ? {} : { retryAfterMs: snapshot.retryAfterMs })
-      })
-    }
-    case 400:
-      return new BadRequest(fields)
-    case 401:
-      return new AuthenticationFailed(fields)
-    case 403:
-      return new PermissionDenied(fields)
-    case 404:
-      return new NotFound(fields)
-    case 409:
-      return new Conflict(fields)
-    case 422:
-      return new Unprocessable(fields)
-    default:
-      return new ServerError(fields)
-  }
-}
-
-const headerValue = (headers: HeaderSource, name: string): string | undefined => {
-  if (typeof (headers as { get?: unknown }).get === "function") {
-    return (headers as { get: (name: string) => string | null | undefined }).get(name) ?? undefined
-  }
-  const value = (headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
-  return typeof value === "string" ? value : value?.[0]
-}
-
-const redirected = (
-  options: {
-    readonly status: number
-    readonly headers: HeaderSource
-    readonly requestId?: string | undefined
-    readonly url?: string | undefined
-  },
-  snapshot: RateLimitSnapshot
-): Redirected => {
-  const location = headerValue(options.headers, "location")
-  let locationHost: string | undefined
-  let sameHost: boolean | undefined
-  if (location !== undefined && location.length > 0) {
-    try {
-      const target = new URL(location, options.url ?? "http://unknown.invalid")
-      locationHost = target.host === "unknown.invalid" ? "(a relative location)" : target.host
-      if (options.url !== undefined) sameHost = target.host === new URL(options.url).host
-    } catch {
-      locationHost = "(an invalid location)"
-    }
-  }
-  return new Redirected({
-    status: options.status,
-    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
-    ...(locationHost === undefined ? {} : { locationHost }),
-    ...(sameHost === undefined ? {} : { sameHost }),
-    ...(snapshot.isEmpty ? {} : { snapshot })
-  })
-}
+export const fromResponse = (options: ResponseInfo): OpenAiError => internal.fromResponse(options)
 
 /**
  * The server's delay hint carried by an error (`retry-after-ms` / `retry-after`), in milliseconds.
@@ -779,7 +661,4 @@ const redirected = (
  * @since 0.1.0
  * @category classification
  */
-export const retryAfterMsOf = (error: OpenAiError): number | undefined => {
-  if (error._tag === "RateLimited" && error.retryAfterMs !== undefined) return error.retryAfterMs
-  return "snapshot" in error ? error.snapshot?.retryAfterMs : undefined
-}
+export const retryAfterMsOf = (error: OpenAiError): number | undefined => internal.retryAfterMsOf(error)

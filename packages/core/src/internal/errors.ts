@@ -1,0 +1,150 @@
+/**
+ * The bodies of `Errors`: reading an error response (status, body, headers) into its tagged error.
+ *
+ * @internal
+ */
+import type { OpenAiError, Redirected as RedirectedError } from "../Errors.js"
+import * as Errors from "../Errors.js"
+import { type HeaderSource, parse as parseRateLimitHeaders, type RateLimitSnapshot } from "../RateLimitHeaders.js"
+
+const htmlEntities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " }
+
+const readableText = (body: string): string => {
+  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body)?.[1]
+  const text = (title ?? body)
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, " ")
+    .replace(/<[^>]*>/g, " ")
+    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, name: string) => htmlEntities[name] ?? " ")
+    .replace(/\s+/g, " ")
+    .trim()
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}
+
+const statusText: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout"
+}
+
+const stringField = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined
+
+/** @internal */
+export const parseErrorBody = (
+  status: number,
+  body: string
+): { message: string; code?: string; type?: string; param?: string } => {
+  const prefix = `${status}${statusText[status] === undefined ? "" : ` ${statusText[status]}`}`
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    const text = readableText(body)
+    return { message: text.length === 0 ? prefix : `${prefix}: ${text}` }
+  }
+  if (typeof json === "object" && json !== null) {
+    const record = json as Record<string, unknown>
+    const inner =
+      typeof record["error"] === "object" && record["error"] !== null
+        ? (record["error"] as Record<string, unknown>)
+        : record
+    const message = stringField(inner["message"]) ?? stringField(record["error"]) ?? stringField(record["detail"])
+    const code = stringField(inner["code"])
+    const type = stringField(inner["type"])
+    const param = stringField(inner["param"])
+    return {
+      message: message === undefined || message.length === 0 ? prefix : message,
+      ...(code === undefined ? {} : { code }),
+      ...(type === undefined ? {} : { type }),
+      ...(param === undefined ? {} : { param })
+    }
+  }
+  return { message: prefix }
+}
+
+/** @internal */
+export const fromResponse = (options: Errors.ResponseInfo): OpenAiError => {
+  const snapshot = parseRateLimitHeaders(options.headers, options.nowMs)
+  const parsed = parseErrorBody(options.status, options.body)
+  const fields = {
+    status: options.status,
+    ...parsed,
+    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+    ...(snapshot.isEmpty ? {} : { snapshot }),
+    ...(snapshot.shouldRetry === undefined ? {} : { shouldRetry: snapshot.shouldRetry })
+  }
+  if (options.status >= 300 && options.status < 400) return redirected(options, snapshot)
+  switch (options.status) {
+    case 429: {
+      if (parsed.code === "insufficient_quota" || parsed.type === "insufficient_quota") {
+        return new Errors.QuotaExceeded(fields)
+      }
+      return new Errors.RateLimited({
+        ...fields,
+        ...(snapshot.retryAfterMs === undefined ? {} : { retryAfterMs: snapshot.retryAfterMs })
+      })
+    }
+    case 400:
+      return new Errors.BadRequest(fields)
+    case 401:
+      return new Errors.AuthenticationFailed(fields)
+    case 403:
+      return new Errors.PermissionDenied(fields)
+    case 404:
+      return new Errors.NotFound(fields)
+    case 409:
+      return new Errors.Conflict(fields)
+    case 422:
+      return new Errors.Unprocessable(fields)
+    default:
+      return new Errors.ServerError(fields)
+  }
+}
+
+const headerValue = (headers: HeaderSource, name: string): string | undefined => {
+  if (typeof (headers as { get?: unknown }).get === "function") {
+    return (headers as { get: (name: string) => string | null | undefined }).get(name) ?? undefined
+  }
+  const value = (headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
+  return typeof value === "string" ? value : value?.[0]
+}
+
+const redirected = (
+  options: Omit<Errors.ResponseInfo, "body" | "nowMs">,
+  snapshot: RateLimitSnapshot
+): RedirectedError => {
+  const location = headerValue(options.headers, "location")
+  let locationHost: string | undefined
+  let sameHost: boolean | undefined
+  if (location !== undefined && location.length > 0) {
+    try {
+      const target = new URL(location, options.url ?? "http://unknown.invalid")
+      locationHost = target.host === "unknown.invalid" ? "(a relative location)" : target.host
+      if (options.url !== undefined) sameHost = target.host === new URL(options.url).host
+    } catch {
+      locationHost = "(an invalid location)"
+    }
+  }
+  return new Errors.Redirected({
+    status: options.status,
+    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+    ...(locationHost === undefined ? {} : { locationHost }),
+    ...(sameHost === undefined ? {} : { sameHost }),
+    ...(snapshot.isEmpty ? {} : { snapshot })
+  })
+}
+
+/** @internal */
+export const retryAfterMsOf = (error: OpenAiError): number | undefined => {
+  if (error._tag === "RateLimited" && error.retryAfterMs !== undefined) return error.retryAfterMs
+  return "snapshot" in error ? error.snapshot?.retryAfterMs : undefined
+}
