@@ -5,7 +5,8 @@
  */
 import type { OpenAiError, Redirected as RedirectedError } from "../Errors.js"
 import * as Errors from "../Errors.js"
-import { type HeaderSource, parse as parseRateLimitHeaders, type RateLimitSnapshot } from "../RateLimitHeaders.js"
+import type { RateLimitSnapshot } from "../RateLimitHeaders.js"
+import { headerGetter, parse as parseRateLimitHeaders } from "./rateLimitHeaders.js"
 
 const htmlEntities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " }
 
@@ -110,19 +111,11 @@ export const fromResponse = (options: Errors.ResponseInfo): OpenAiError => {
   }
 }
 
-const headerValue = (headers: HeaderSource, name: string): string | undefined => {
-  if (typeof (headers as { get?: unknown }).get === "function") {
-    return (headers as { get: (name: string) => string | null | undefined }).get(name) ?? undefined
-  }
-  const value = (headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
-  return typeof value === "string" ? value : value?.[0]
-}
-
 const redirected = (
   options: Omit<Errors.ResponseInfo, "body" | "nowMs">,
   snapshot: RateLimitSnapshot
 ): RedirectedError => {
-  const location = headerValue(options.headers, "location")
+  const location = headerGetter(options.headers)("location")
   let locationHost: string | undefined
   let sameHost: boolean | undefined
   if (location !== undefined && location.length > 0) {
