@@ -59,7 +59,7 @@ export class Float32Vector extends Float32Array {
  */
 export const Base64Vector = Schema.String.pipe(
   Schema.decodeTo(Schema.instanceOf(Float32Vector), {
-    decode: SchemaGetter.transformEffect(internal.fromBase64),
+    decode: SchemaGetter.transformEffect(internal.fromBase64(Float32Vector)),
     encode: SchemaGetter.transform(internal.toBase64)
   })
 )

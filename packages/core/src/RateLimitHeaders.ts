@@ -56,7 +56,7 @@ export type HeaderSource =
  * @since 0.1.0
  * @category parsing
  */
-export const parseDuration: (input: string | undefined) => number | undefined = internal.parseDuration
+export const parseDuration = (input: string | undefined): number | undefined => internal.parseDuration(input)
 
 /**
  * Parses `retry-after`: delay-seconds (possibly fractional) or an HTTP date, relative to `nowMs`.
@@ -65,8 +65,8 @@ export const parseDuration: (input: string | undefined) => number | undefined = 
  * @since 0.1.0
  * @category parsing
  */
-export const parseRetryAfter: (input: string | undefined, nowMs: number) => number | undefined =
-  internal.parseRetryAfter
+export const parseRetryAfter = (input: string | undefined, nowMs: number): number | undefined =>
+  internal.parseRetryAfter(input, nowMs)
 
 /**
  * Reads every rate-limit header from a response. `nowMs` (the `Clock`'s time) resolves an HTTP-date `retry-after`.

@@ -1,6 +1,8 @@
 /**
  * The bodies of `RateLimitHeaders`: Go-style durations, `retry-after`, and the one header lookup that the
- * snapshot and the error classification share.
+ * snapshot and the error classification share. It imports `RateLimitHeaders` (for `RateLimitSnapshot`) and is
+ * imported by it: nothing here touches that import at load time, and `RateLimitHeaders` calls in only from its
+ * functions, so either module may load first.
  *
  * @internal
  */
