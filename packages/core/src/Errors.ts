@@ -31,41 +31,48 @@ const responseFields = {
   shouldRetry: Schema.optional(Schema.Boolean)
 }
 
-/** What a response error's retry rule reads. */
+/** What the retry rule of an error from a response reads. */
 interface RetryInputs {
   readonly status?: number | undefined
   readonly shouldRetry?: boolean | undefined
 }
 
-/** A deterministic refusal: retrying cannot help, whatever `x-should-retry` says. */
+/** A deterministic refusal, or a condition retrying cannot change: never retried. */
 const never = (): boolean => false
+
+/** A transient condition: always worth another attempt. */
+const always = (): boolean => true
 
 /** Retryable unless the server sent `x-should-retry: false`. */
 const unlessServerSaysNo = (error: RetryInputs): boolean => error.shouldRetry ?? true
 
-type BaseClass<Self, Tag extends string, Inherited> = Schema.Class<
+type ErrorClass<Self, Tag extends string, Fields extends Schema.Struct.Fields, Inherited> = Schema.Class<
   Self,
-  Schema.TaggedStruct<Tag, typeof responseFields>,
+  Schema.TaggedStruct<Tag, Fields>,
   Inherited
 >
 
 /**
- * A `Schema.TaggedError` over {@link responseFields} whose `retryable` is `rule`. (`TaggedError`'s return type is
- * a conditional on `Self` that TypeScript cannot resolve inside a generic function: the first cast states its
- * resolved branch; the second names the class's type, for the declaration files.)
+ * A `Schema.TaggedError` whose `retryable` is `rule` of the error's fields: every error of the union is made with
+ * it, so each states its retry rule in its declaration. (`TaggedError`'s return type is a conditional on `Self`
+ * that TypeScript cannot resolve inside a generic function: the first cast states its resolved branch; the second
+ * adds `retryable` to it.)
  */
-const ResponseError =
+const TaggedError =
   <Self>() =>
-  <Tag extends string>(
+  <Tag extends string, const Fields extends Schema.Struct.Fields>(
     tag: Tag,
-    rule: (error: RetryInputs) => boolean
-  ): BaseClass<Self, Tag, Cause.YieldableError & { readonly retryable: boolean }> => {
-    const Base = Schema.TaggedError<Self>()(tag, responseFields) as BaseClass<Self, Tag, Cause.YieldableError>
-    return class extends Base {
-      get retryable(): boolean {
+    fields: Fields,
+    rule: (error: Schema.Struct.Type<Fields>) => boolean
+  ): ErrorClass<Self, Tag, Fields, Cause.YieldableError & { readonly retryable: boolean }> => {
+    const Class = Schema.TaggedError<Self>()(tag, fields) as ErrorClass<Self, Tag, Fields, Cause.YieldableError>
+    // A getter on the class's own prototype (each call makes a new class), as `get retryable()` in its body would be.
+    Object.defineProperty(Class.prototype, "retryable", {
+      get(this: Schema.Struct.Type<Fields>) {
         return rule(this)
       }
-    } as BaseClass<Self, Tag, Cause.YieldableError & { readonly retryable: boolean }>
+    })
+    return Class as ErrorClass<Self, Tag, Fields, Cause.YieldableError & { readonly retryable: boolean }>
   }
 
 /**
@@ -75,14 +82,14 @@ const ResponseError =
  * @since 0.1.0
  * @category errors
  */
-export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
-  ...responseFields,
-  retryAfterMs: Schema.optional(Schema.Number)
-}) {
-  get retryable(): boolean {
-    return unlessServerSaysNo(this)
-  }
-}
+export class RateLimited extends TaggedError<RateLimited>()(
+  "RateLimited",
+  {
+    ...responseFields,
+    retryAfterMs: Schema.optional(Schema.Number)
+  },
+  unlessServerSaysNo
+) {}
 
 /**
  * 429 `insufficient_quota`: billing, not throttling. Terminal: retrying cannot help.
@@ -90,7 +97,7 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
  * @since 0.1.0
  * @category errors
  */
-export class QuotaExceeded extends ResponseError<QuotaExceeded>()("QuotaExceeded", never) {}
+export class QuotaExceeded extends TaggedError<QuotaExceeded>()("QuotaExceeded", responseFields, never) {}
 
 /**
  * 401: the key is missing, unknown or revoked (after one credential refresh).
@@ -98,7 +105,11 @@ export class QuotaExceeded extends ResponseError<QuotaExceeded>()("QuotaExceeded
  * @since 0.1.0
  * @category errors
  */
-export class AuthenticationFailed extends ResponseError<AuthenticationFailed>()("AuthenticationFailed", never) {}
+export class AuthenticationFailed extends TaggedError<AuthenticationFailed>()(
+  "AuthenticationFailed",
+  responseFields,
+  never
+) {}
 
 /**
  * 403.
@@ -106,7 +117,7 @@ export class AuthenticationFailed extends ResponseError<AuthenticationFailed>()(
  * @since 0.1.0
  * @category errors
  */
-export class PermissionDenied extends ResponseError<PermissionDenied>()("PermissionDenied", never) {}
+export class PermissionDenied extends TaggedError<PermissionDenied>()("PermissionDenied", responseFields, never) {}
 
 /**
  * 400 from the server. Never retried: the same request is refused the same way (a server's
@@ -115,7 +126,7 @@ export class PermissionDenied extends ResponseError<PermissionDenied>()("Permiss
  * @since 0.1.0
  * @category errors
  */
-export class BadRequest extends ResponseError<BadRequest>()("BadRequest", never) {}
+export class BadRequest extends TaggedError<BadRequest>()("BadRequest", responseFields, never) {}
 
 /**
  * 404, including retired models (`code: "model_not_found"`). Never retried.
@@ -123,7 +134,7 @@ export class BadRequest extends ResponseError<BadRequest>()("BadRequest", never)
  * @since 0.1.0
  * @category errors
  */
-export class NotFound extends ResponseError<NotFound>()("NotFound", never) {}
+export class NotFound extends TaggedError<NotFound>()("NotFound", responseFields, never) {}
 
 /**
  * 409. Retryable, like the official SDKs treat it.
@@ -131,7 +142,7 @@ export class NotFound extends ResponseError<NotFound>()("NotFound", never) {}
  * @since 0.1.0
  * @category errors
  */
-export class Conflict extends ResponseError<Conflict>()("Conflict", unlessServerSaysNo) {}
+export class Conflict extends TaggedError<Conflict>()("Conflict", responseFields, unlessServerSaysNo) {}
 
 /**
  * 422. Never retried.
@@ -139,7 +150,7 @@ export class Conflict extends ResponseError<Conflict>()("Conflict", unlessServer
  * @since 0.1.0
  * @category errors
  */
-export class Unprocessable extends ResponseError<Unprocessable>()("Unprocessable", never) {}
+export class Unprocessable extends TaggedError<Unprocessable>()("Unprocessable", responseFields, never) {}
 
 /**
  * 408 and 5xx, and any other unexpected status. 408 and 5xx are retryable unless the server says
@@ -149,7 +160,7 @@ export class Unprocessable extends ResponseError<Unprocessable>()("Unprocessable
  * @since 0.1.0
  * @category errors
  */
-export class ServerError extends ResponseError<ServerError>()("ServerError", (error) => {
+export class ServerError extends TaggedError<ServerError>()("ServerError", responseFields, (error) => {
   const status = error.status
   if (status === undefined || status === 408 || status >= 500) return unlessServerSaysNo(error)
   if (status >= 400) return false
@@ -164,18 +175,19 @@ export class ServerError extends ResponseError<ServerError>()("ServerError", (er
  * @since 0.1.0
  * @category errors
  */
-export class Redirected extends Schema.TaggedError<Redirected>()("Redirected", {
-  status: Schema.Number,
-  requestId: Schema.optional(Schema.String),
-  /** The host of the `Location` header (resolved against the request URL), without path or query. */
-  locationHost: Schema.optional(Schema.String),
-  /** Whether `Location` points to the host the request went to (a path change, e.g. a trailing slash). */
-  sameHost: Schema.optional(Schema.Boolean),
-  snapshot: Schema.optional(RateLimitSnapshot)
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class Redirected extends TaggedError<Redirected>()(
+  "Redirected",
+  {
+    status: Schema.Number,
+    requestId: Schema.optional(Schema.String),
+    /** The host of the `Location` header (resolved against the request URL), without path or query. */
+    locationHost: Schema.optional(Schema.String),
+    /** Whether `Location` points to the host the request went to (a path change, e.g. a trailing slash). */
+    sameHost: Schema.optional(Schema.Boolean),
+    snapshot: Schema.optional(RateLimitSnapshot)
+  },
+  never
+) {
   override get message(): string {
     const to =
       this.locationHost === undefined
@@ -204,14 +216,15 @@ export type TimeoutPhase = typeof TimeoutPhase.Type
  * @since 0.1.0
  * @category errors
  */
-export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
-  phase: TimeoutPhase,
-  afterMs: Schema.Number,
-  requestId: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return true
-  }
+export class Timeout extends TaggedError<Timeout>()(
+  "Timeout",
+  {
+    phase: TimeoutPhase,
+    afterMs: Schema.Number,
+    requestId: Schema.optional(Schema.String)
+  },
+  always
+) {
   override get message(): string {
     return `timed out in phase ${this.phase} after ${this.afterMs} ms`
   }
@@ -223,14 +236,14 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>()("ConnectionFailed", {
-  message: Schema.String,
-  url: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return true
-  }
-}
+export class ConnectionFailed extends TaggedError<ConnectionFailed>()(
+  "ConnectionFailed",
+  {
+    message: Schema.String,
+    url: Schema.optional(Schema.String)
+  },
+  always
+) {}
 
 /**
  * A response arrived but its body was not what the endpoint promises (bad JSON, wrong shape, too large,
@@ -239,20 +252,21 @@ export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>()("Co
  * @since 0.1.0
  * @category errors
  */
-export class ResponseDecodeFailed extends Schema.TaggedError<ResponseDecodeFailed>()("ResponseDecodeFailed", {
-  message: Schema.String,
-  status: Schema.optional(Schema.Number),
-  requestId: Schema.optional(Schema.String),
-  body: Schema.optional(Schema.String),
-  /** Set when the body was larger than `maxResponseBytes` (this many bytes): the server would send it again. */
-  limitBytes: Schema.optional(Schema.Number)
-}) {
-  get retryable(): boolean {
+export class ResponseDecodeFailed extends TaggedError<ResponseDecodeFailed>()(
+  "ResponseDecodeFailed",
+  {
+    message: Schema.String,
+    status: Schema.optional(Schema.Number),
+    requestId: Schema.optional(Schema.String),
+    body: Schema.optional(Schema.String),
+    /** Set when the body was larger than `maxResponseBytes` (this many bytes): the server would send it again. */
+    limitBytes: Schema.optional(Schema.Number)
+  },
+  (error) =>
     // A truncated or garbled body is a transport problem more often than a server bug: a retry is worth it.
     // An oversized one is not: the same request gets the same body, and each retry downloads the cap again.
-    return this.limitBytes === undefined
-  }
-}
+    error.limitBytes === undefined
+) {}
 
 /**
  * A stream ended without `data: [DONE]`. Carries what arrived so the caller can decide.
@@ -260,14 +274,15 @@ export class ResponseDecodeFailed extends Schema.TaggedError<ResponseDecodeFaile
  * @since 0.1.0
  * @category errors
  */
-export class StreamTruncated extends Schema.TaggedError<StreamTruncated>()("StreamTruncated", {
-  requestId: Schema.optional(Schema.String),
-  chunks: Schema.Number,
-  partialContent: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class StreamTruncated extends TaggedError<StreamTruncated>()(
+  "StreamTruncated",
+  {
+    requestId: Schema.optional(Schema.String),
+    chunks: Schema.Number,
+    partialContent: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return `stream ended without [DONE] after ${this.chunks} chunks (${this.partialContent.length} characters of content)`
   }
@@ -279,16 +294,17 @@ export class StreamTruncated extends Schema.TaggedError<StreamTruncated>()("Stre
  * @since 0.1.0
  * @category errors
  */
-export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
-  scope: Schema.String,
-  /** Epoch ms when the breaker will let a probe through; absent when a fuse has tripped for good. */
-  closesAtMs: Schema.optional(Schema.Number),
-  /** Why it opened: the tag of the error that tripped it, or a description. */
-  reason: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class CircuitOpen extends TaggedError<CircuitOpen>()(
+  "CircuitOpen",
+  {
+    scope: Schema.String,
+    /** Epoch ms when the breaker will let a probe through; absent when a fuse has tripped for good. */
+    closesAtMs: Schema.optional(Schema.Number),
+    /** Why it opened: the tag of the error that tripped it, or a description. */
+    reason: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return this.closesAtMs === undefined
       ? `circuit ${this.scope} is fused open: ${this.reason}`
@@ -302,19 +318,20 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen"
  * @since 0.1.0
  * @category errors
  */
-export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
-  scope: Schema.String,
-  /** What the ceiling counts: US dollars or tokens. */
-  unit: Schema.Literals(["usd", "tokens"]),
-  ceiling: Schema.Number,
-  spent: Schema.Number,
-  reserved: Schema.Number,
-  /** The worst case of the refused request. */
-  requested: Schema.Number
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class BudgetExceeded extends TaggedError<BudgetExceeded>()(
+  "BudgetExceeded",
+  {
+    scope: Schema.String,
+    /** What the ceiling counts: US dollars or tokens. */
+    unit: Schema.Literals(["usd", "tokens"]),
+    ceiling: Schema.Number,
+    spent: Schema.Number,
+    reserved: Schema.Number,
+    /** The worst case of the refused request. */
+    requested: Schema.Number
+  },
+  never
+) {
   override get message(): string {
     const amount = (n: number) => (this.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`)
     return `budget ${this.scope}: a request costing up to ${amount(this.requested)} would cross the ceiling of ${amount(this.ceiling)} (${amount(this.spent)} spent, ${amount(this.reserved)} reserved)`
@@ -327,14 +344,15 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
  * @since 0.1.0
  * @category errors
  */
-export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", {
-  bucket: Schema.Literals(["requests", "tokens"]),
-  requested: Schema.Number,
-  capacity: Schema.Number
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class RequestTooLarge extends TaggedError<RequestTooLarge>()(
+  "RequestTooLarge",
+  {
+    bucket: Schema.Literals(["requests", "tokens"]),
+    requested: Schema.Number,
+    capacity: Schema.Number
+  },
+  never
+) {
   override get message(): string {
     return `request needs ${this.requested} ${this.bucket} but the bucket holds at most ${this.capacity}`
   }
@@ -346,12 +364,13 @@ export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("Requ
  * @since 0.1.0
  * @category errors
  */
-export class PriceUnknown extends Schema.TaggedError<PriceUnknown>()("PriceUnknown", {
-  model: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class PriceUnknown extends TaggedError<PriceUnknown>()(
+  "PriceUnknown",
+  {
+    model: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return `no price is known for model "${this.model}" and a budget is in force: add one with Pricing.layer({ overrides })`
   }
@@ -363,15 +382,16 @@ export class PriceUnknown extends Schema.TaggedError<PriceUnknown>()("PriceUnkno
  * @since 0.1.0
  * @category errors
  */
-export class ModelRetired extends Schema.TaggedError<ModelRetired>()("ModelRetired", {
-  model: Schema.String,
-  state: Schema.Literals(["deprecated", "retired"]),
-  shutdownDate: Schema.optional(Schema.String),
-  replacement: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class ModelRetired extends TaggedError<ModelRetired>()(
+  "ModelRetired",
+  {
+    model: Schema.String,
+    state: Schema.Literals(["deprecated", "retired"]),
+    shutdownDate: Schema.optional(Schema.String),
+    replacement: Schema.optional(Schema.String)
+  },
+  never
+) {
   override get message(): string {
     const when = this.shutdownDate === undefined ? "" : ` (shutdown ${this.shutdownDate})`
     const instead = this.replacement === undefined ? "" : `; use ${this.replacement}`
@@ -386,14 +406,14 @@ export class ModelRetired extends Schema.TaggedError<ModelRetired>()("ModelRetir
  * @since 0.1.0
  * @category errors
  */
-export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
-  message: Schema.String,
-  path: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class InvalidRequest extends TaggedError<InvalidRequest>()(
+  "InvalidRequest",
+  {
+    message: Schema.String,
+    path: Schema.optional(Schema.String)
+  },
+  never
+) {}
 
 /**
  * An option is out of range: `concurrency: 0` (nothing would ever run), `requestsPerMinute: 0` (every request
@@ -404,17 +424,18 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
  * @since 0.1.0
  * @category errors
  */
-export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
-  /** The option, by its path in the options object: `concurrency`, `retry.maxAttempts`, `rateLimiter.tokensPerMinute`. */
-  option: Schema.String,
-  /** The value given, as text (`0`, `-1`, `NaN`, `"abc"`). */
-  value: Schema.String,
-  /** What is allowed: `an integer ≥ 1`, `a number > 0` … */
-  expected: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class InvalidOptions extends TaggedError<InvalidOptions>()(
+  "InvalidOptions",
+  {
+    /** The option, by its path in the options object: `concurrency`, `retry.maxAttempts`, `rateLimiter.tokensPerMinute`. */
+    option: Schema.String,
+    /** The value given, as text (`0`, `-1`, `NaN`, `"abc"`). */
+    value: Schema.String,
+    /** What is allowed: `an integer ≥ 1`, `a number > 0` … */
+    expected: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return `invalid option ${this.option}: got ${this.value}, expected ${this.expected}`
   }
@@ -427,14 +448,14 @@ export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("Invali
  * @since 0.1.0
  * @category errors
  */
-export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavailable>()("CredentialsUnavailable", {
-  source: Schema.String,
-  message: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class CredentialsUnavailable extends TaggedError<CredentialsUnavailable>()(
+  "CredentialsUnavailable",
+  {
+    source: Schema.String,
+    message: Schema.String
+  },
+  never
+) {}
 
 /**
  * A shared gate store (Redis) stayed unreachable past its deadline: the call was not sent (no reservation could be
@@ -443,19 +464,20 @@ export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavai
  * @since 0.3.0
  * @category errors
  */
-export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
-  /** Which store: `"redis"`. */
-  store: Schema.String,
-  /** The operation that could not run (`budget.reserve`, `breaker.read`, `limiter.acquire` …). */
-  operation: Schema.String,
-  /** How long it was retried before giving up. */
-  waitedMs: Schema.Number,
-  /** The last connection error. */
-  cause: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class StoreUnavailable extends TaggedError<StoreUnavailable>()(
+  "StoreUnavailable",
+  {
+    /** Which store: `"redis"`. */
+    store: Schema.String,
+    /** The operation that could not run (`budget.reserve`, `breaker.read`, `limiter.acquire` …). */
+    operation: Schema.String,
+    /** How long it was retried before giving up. */
+    waitedMs: Schema.Number,
+    /** The last connection error. */
+    cause: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return `${this.store} unreachable for ${Math.round(this.waitedMs / 1000)} s (${this.operation}): ${this.cause}`
   }
@@ -468,19 +490,19 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
  * @since 0.3.0
  * @category errors
  */
-export class StructuredOutputInvalid extends Schema.TaggedError<StructuredOutputInvalid>()("StructuredOutputInvalid", {
-  /** The schema's name (`text.format.name` / `response_format.json_schema.name`). */
-  name: Schema.String,
-  /** What was wrong: the JSON error or the Schema issue with its path. */
-  message: Schema.String,
-  /** The reply as the model wrote it. */
-  text: Schema.String,
-  requestId: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class StructuredOutputInvalid extends TaggedError<StructuredOutputInvalid>()(
+  "StructuredOutputInvalid",
+  {
+    /** The schema's name (`text.format.name` / `response_format.json_schema.name`). */
+    name: Schema.String,
+    /** What was wrong: the JSON error or the Schema issue with its path. */
+    message: Schema.String,
+    /** The reply as the model wrote it. */
+    text: Schema.String,
+    requestId: Schema.optional(Schema.String)
+  },
+  never
+) {}
 
 /**
  * The model refused to answer (a `refusal` instead of the requested output).
@@ -488,14 +510,15 @@ export class StructuredOutputInvalid extends Schema.TaggedError<StructuredOutput
  * @since 0.3.0
  * @category errors
  */
-export class Refused extends Schema.TaggedError<Refused>()("Refused", {
-  /** The model's explanation. */
-  refusal: Schema.String,
-  requestId: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class Refused extends TaggedError<Refused>()(
+  "Refused",
+  {
+    /** The model's explanation. */
+    refusal: Schema.String,
+    requestId: Schema.optional(Schema.String)
+  },
+  never
+) {
   override get message(): string {
     return `the model refused: ${this.refusal}`
   }
@@ -507,14 +530,15 @@ export class Refused extends Schema.TaggedError<Refused>()("Refused", {
  * @since 0.3.0
  * @category errors
  */
-export class ToolLoopExceeded extends Schema.TaggedError<ToolLoopExceeded>()("ToolLoopExceeded", {
-  maxTurns: Schema.Number,
-  /** The tools the model asked for in the last turn. */
-  pending: Schema.Array(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class ToolLoopExceeded extends TaggedError<ToolLoopExceeded>()(
+  "ToolLoopExceeded",
+  {
+    maxTurns: Schema.Number,
+    /** The tools the model asked for in the last turn. */
+    pending: Schema.Array(Schema.String)
+  },
+  never
+) {
   override get message(): string {
     return `the model still called tools (${this.pending.join(", ")}) after ${this.maxTurns} turns`
   }

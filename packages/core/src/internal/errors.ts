@@ -84,32 +84,31 @@ export const fromResponse = (options: Errors.ResponseInfo): OpenAiError => {
     ...(snapshot.shouldRetry === undefined ? {} : { shouldRetry: snapshot.shouldRetry })
   }
   if (options.status >= 300 && options.status < 400) return redirected(options, snapshot)
-  switch (options.status) {
-    case 429: {
-      if (parsed.code === "insufficient_quota" || parsed.type === "insufficient_quota") {
-        return new Errors.QuotaExceeded(fields)
-      }
-      return new Errors.RateLimited({
-        ...fields,
-        ...(snapshot.retryAfterMs === undefined ? {} : { retryAfterMs: snapshot.retryAfterMs })
-      })
+  if (options.status === 429) {
+    if (parsed.code === "insufficient_quota" || parsed.type === "insufficient_quota") {
+      return new Errors.QuotaExceeded(fields)
     }
-    case 400:
-      return new Errors.BadRequest(fields)
-    case 401:
-      return new Errors.AuthenticationFailed(fields)
-    case 403:
-      return new Errors.PermissionDenied(fields)
-    case 404:
-      return new Errors.NotFound(fields)
-    case 409:
-      return new Errors.Conflict(fields)
-    case 422:
-      return new Errors.Unprocessable(fields)
-    default:
-      return new Errors.ServerError(fields)
+    return new Errors.RateLimited({
+      ...fields,
+      ...(snapshot.retryAfterMs === undefined ? {} : { retryAfterMs: snapshot.retryAfterMs })
+    })
   }
+  const ByStatus = byStatus()[options.status] ?? Errors.ServerError
+  return new ByStatus(fields)
 }
+
+/** What every error made from a response is built from. */
+type ResponseFields = Omit<ConstructorParameters<typeof Errors.BadRequest>[0], "_tag">
+
+/** The error of each 4xx status that has its own tag; any other status is a `ServerError`. */
+const byStatus = (): Readonly<Record<number, new (fields: ResponseFields) => OpenAiError>> => ({
+  400: Errors.BadRequest,
+  401: Errors.AuthenticationFailed,
+  403: Errors.PermissionDenied,
+  404: Errors.NotFound,
+  409: Errors.Conflict,
+  422: Errors.Unprocessable
+})
 
 const redirected = (
   options: Omit<Errors.ResponseInfo, "body" | "nowMs">,
