@@ -278,21 +278,26 @@ export const Usage = Schema.Struct({
  */
 export type Usage = typeof Usage.Type
 
-/** The fields a choice and a streaming chunk's choice share. */
-const choiceFields = {
-  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
+/** The index of a choice (0 when a server leaves it out), in a completion and in a streaming chunk. */
+const choiceIndex = Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0)))
+
+/** The fields that end a choice, in a completion and in a streaming chunk. */
+const choiceEnd = {
   finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
   logprobs: Schema.optional(Schema.Unknown)
 }
 
-/** The fields a completion and a streaming chunk share (each has its own `model` and `choices`). */
-const completionFields = {
+/** The fields that open a completion and a streaming chunk (each has its own `model` after them). */
+const completionHead = {
   id: Wire.stringOrEmpty,
   object: Schema.optional(Schema.String),
-  created: Schema.optional(Schema.Number),
+  created: Schema.optional(Schema.Number)
+}
+
+/** The serving fields of a completion and a streaming chunk (after `model`). */
+const completionServing = {
   system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
-  service_tier: Schema.optional(Schema.NullOr(Schema.String)),
-  usage: Schema.optional(Schema.NullOr(Usage))
+  service_tier: Schema.optional(Schema.NullOr(Schema.String))
 }
 
 /**
@@ -316,7 +321,7 @@ export const ResponseMessage = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const Choice = Schema.Struct({ ...choiceFields, message: ResponseMessage })
+export const Choice = Schema.Struct({ index: choiceIndex, message: ResponseMessage, ...choiceEnd })
 
 /**
  * The response of `POST /chat/completions`.
@@ -325,9 +330,11 @@ export const Choice = Schema.Struct({ ...choiceFields, message: ResponseMessage 
  * @category schemas
  */
 export const ChatCompletion = Schema.Struct({
-  ...completionFields,
+  ...completionHead,
   model: Wire.stringOrEmpty,
-  choices: Schema.Array(Choice)
+  ...completionServing,
+  choices: Schema.Array(Choice),
+  usage: Schema.optional(Schema.NullOr(Usage))
 })
 /**
  * @since 0.1.0
@@ -362,14 +369,15 @@ export const ToolCallDelta = Schema.Struct({
  * @category schemas
  */
 export const ChunkChoice = Schema.Struct({
-  ...choiceFields,
+  index: choiceIndex,
   delta: Schema.Struct({
     role: Schema.optional(Schema.NullOr(Schema.String)),
     content: Schema.optional(Schema.NullOr(Schema.String)),
     refusal: Schema.optional(Schema.NullOr(Schema.String)),
     reasoning_content: Schema.optional(Schema.NullOr(Schema.String)),
     tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCallDelta)))
-  }).pipe(Schema.withDecodingDefault(Effect.sync(() => ({}))))
+  }).pipe(Schema.withDecodingDefault(Effect.sync(() => ({})))),
+  ...choiceEnd
 })
 
 /**
@@ -380,9 +388,11 @@ export const ChunkChoice = Schema.Struct({
  * @category schemas
  */
 export const ChatCompletionChunk = Schema.Struct({
-  ...completionFields,
+  ...completionHead,
   model: Schema.optional(Schema.String),
-  choices: Wire.arrayOrEmpty(ChunkChoice)
+  ...completionServing,
+  choices: Wire.arrayOrEmpty(ChunkChoice),
+  usage: Schema.optional(Schema.NullOr(Usage))
 })
 /**
  * @since 0.1.0
