@@ -6,33 +6,24 @@
  */
 import * as NodeFs from "node:fs"
 import type { BatchFlags } from "./batch.js"
+import type * as Flags from "./flags.js"
 import type { MergeFlags } from "./merge.js"
 import * as ScaleOut from "./redis.js"
 import { checkTables, type TableFiles } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
 
-/** The flags as typed, before their checks. @internal */
-export interface RawBatchFlags {
+/**
+ * The flags as typed, before their checks: the shared records of flags.ts (connection, the job's gates and output,
+ * --prices/--lifecycle) and batch's own.
+ *
+ * @internal
+ */
+export interface RawBatchFlags extends Flags.Connection, Flags.JobGates, Flags.JobOutput, Flags.Tables {
   readonly input: string
   readonly output: string
-  readonly baseUrl: string | undefined
-  readonly apiKeyFile: string | undefined
-  readonly allowInsecure: boolean
-  readonly concurrency: string | undefined
-  readonly rpm: string | undefined
-  readonly tpm: string | undefined
-  readonly maxRetries: string | undefined
-  readonly budgetUsd: string | undefined
-  readonly resume: boolean
-  readonly overwrite: boolean
   readonly retryFailed: boolean
   readonly remote: boolean
-  readonly json: boolean
   readonly report: string | undefined
-  readonly graceSeconds: string | undefined
-  /** --prices / --lifecycle (tables.ts). */
-  readonly prices: string | undefined
-  readonly lifecycle: string | undefined
   /** `--redis`, `--budget-name`, `--redis-wait-seconds`, `--shard` (internal/redis.ts). */
   readonly redis?: ScaleOut.RawRedisFlags | undefined
 }
