@@ -187,8 +187,9 @@ export const layer = (options: Options): Layer.Layer<RedisStore, StoreUnavailabl
       return RedisStore.of({
         prefix: `${options.prefix ?? "sluice"}:`,
         instance: randomUUID().replaceAll("-", "").slice(0, 16),
-        leaseMs: options.leaseMs ?? 30_000,
-        ttlMs: options.ttlMs ?? 30 * 24 * 3600_000,
+        // Whole ms: the scripts pass them to PEXPIRE, which answers a fraction with an ERR reply (a defect).
+        leaseMs: Math.ceil(options.leaseMs ?? 30_000),
+        ttlMs: Math.ceil(options.ttlMs ?? 30 * 24 * 3600_000),
         eval: makeEval(redis, makeOutage(options.url, options.waitMs ?? 60_000))
       })
     })
