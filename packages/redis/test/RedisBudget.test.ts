@@ -153,6 +153,40 @@ describe("RedisBudget against a real redis-server", () => {
       })
   )
 
+  // Regression: a heartbeat that found a dead lease deleted it without dropping the dead process's holds (only a
+  // reserve drops them, in its scope), so a later reserve no longer knew the process was dead: its holds stayed until
+  // the held hash expired (ttlMs, 30 days by default), and the budget looked spent.
+  it.live("a killed process's holds are dropped even when another process's heartbeat judged its lease first", () =>
+    Effect.gen(function* () {
+      const leaseMs = 300
+      const name = fresh()
+      const client = yield* Effect.acquireRelease(
+        Effect.promise(() => createClient({ url: redis.url }).connect()),
+        (client) => Effect.promise(() => client.close())
+      )
+      const dead = yield* Scope.make()
+      const context = yield* processIn(dead, { leaseMs })
+      const instance = Context.get(context, RedisStore.RedisStore).instance
+      const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(dead))
+      expect((yield* ledger.reserve({ id: 1, scope: "global", usd: 0.9, tokens: 0 }, { usd: 1 })).held).toBe(true)
+      yield* Scope.close(dead, Exit.void)
+      // A live process that only heartbeats (every lease / 3) until its heartbeat has judged the dead lease.
+      const live = yield* Scope.make()
+      const other = yield* RedisBudget.ledger(name).pipe(
+        Effect.provide(yield* processIn(live, { leaseMs })),
+        Scope.provide(live)
+      )
+      const leases = `sluice:budget:${name}:leases`
+      while (yield* Effect.promise(() => client.hExists(leases, instance))) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+      }
+      // The next reservation drops the dead process's hold.
+      const mine = yield* other.reserve({ id: 1, scope: "global", usd: 0.5, tokens: 0 }, { usd: 1 })
+      expect(mine).toMatchObject({ held: true, totals: { reservedUsd: 0.5 } })
+      yield* Scope.close(live, Exit.void)
+    }).pipe(Effect.scoped)
+  )
+
   it.live("an outage longer than the lease keeps the holds of live processes (each gets a lease to renew)", () =>
     Effect.gen(function* () {
       const name = fresh()
