@@ -34,8 +34,13 @@ export const validate = (options: Options): InvalidOptions | undefined => {
   )
 }
 
-/** Replies that a restarting or busy server gives: wait them out like a lost connection. */
-const transientReply = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOSCRIPT)\b/
+/**
+ * Replies of a server that cannot serve right now: restarting (LOADING, NOSCRIPT: its script cache is empty), busy,
+ * failing over, or refusing writes until its operator acts (MISCONF: it cannot persist; OOM: over maxmemory). They
+ * are waited out like a lost connection and end in `StoreUnavailable` past the deadline. Any other error reply
+ * (ERR, WRONGTYPE, a script's own error) is a mistake in the command: a defect.
+ */
+const transientReply = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOSCRIPT|MISCONF|OOM)\b/
 
 /** Whether an error means "Redis is not reachable right now" rather than a mistake in the command. */
 const transient = (error: Redis.RedisError): boolean =>
