@@ -157,18 +157,7 @@ export const finalResponse = <E, R>(
  * @since 0.3.0
  * @category models
  */
-export interface StreamOptions extends OpenAi.CallOptions {
-  /** Events decoded ahead of a slow consumer before reading the socket pauses. Default 16; 0 for none. */
-  readonly bufferSize?: number | undefined
-  /** From the start of an attempt to its first output event (or the end). Default 60 s; retried like any failure. */
-  readonly firstTokenTimeout?: Duration.Input | undefined
-  /** The longest gap between two events once the first has arrived. Default 30 s. */
-  readonly idleTimeout?: Duration.Input | undefined
-  /** The whole stream, from the call to the last event read by the consumer. Default 10 minutes. */
-  readonly totalTimeout?: Duration.Input | undefined
-  /** SSE decoder options (event size limit, strict UTF-8). */
-  readonly sse?: Sse.DecodeOptions | undefined
-}
+export type StreamOptions = Call.Options
 
 /**
  * The defaults of {@link StreamOptions} (the same as `ChatStream`'s).

@@ -103,3 +103,34 @@ export const decodeChunk = (u: unknown): Result.Result<ChatCompletionChunk, stri
       )
       .join("; ")
   )
+
+/**
+ * A chunk from an event's JSON: the fast path, else the schema; a string says why it is not one.
+ *
+ * @internal
+ */
+export const decode = (json: unknown): ChatCompletionChunk | string => {
+  const fast = fastChunk(json)
+  if (fast !== undefined) return fast
+  const decoded = decodeChunk(json)
+  return Result.isSuccess(decoded) ? decoded.success : decoded.failure
+}
+
+/**
+ * Whether an event's JSON is an error the server reported in the stream (an object with a non-null `error`).
+ *
+ * @internal
+ */
+export const isErrorPayload = (json: unknown): boolean =>
+  typeof json === "object" && json !== null && (json as { readonly error?: unknown }).error != null
+
+/**
+ * The content delta of choice 0, if any.
+ *
+ * @internal
+ */
+export const firstContent = (chunk: ChatCompletionChunk): string | null | undefined => {
+  const choices = chunk.choices
+  for (let i = 0; i < choices.length; i++) if (choices[i]!.index === 0) return choices[i]!.delta.content
+  return undefined
+}

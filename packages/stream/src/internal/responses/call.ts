@@ -17,9 +17,7 @@ import * as Decoder from "./decoder.js"
 import type * as Events from "./events.js"
 
 /** @internal */
-export interface Options extends GatedStream.Options {
-  readonly sse?: Sse.DecodeOptions | undefined
-}
+export type Options = GatedStream.Options
 
 /** @internal */
 export const defaults = GatedStream.defaults
