@@ -1,11 +1,13 @@
 import { expect, it } from "@effect/vitest"
 import { Decoding } from "@sluice/core"
 import { Arbitrary, Result, Schema } from "effect"
-import { ChatCompletionChunk, fastChunk } from "../src/internal/chunk.js"
+import { ChatCompletionChunk } from "../src/ChatCompletions.js"
+import { fastChatCompletionChunk as fastChunk } from "../src/internal/fastChat.js"
 
-// What the decoder falls back to: the schema, keeping unknown fields (Effect 3's onExcessProperty: "preserve").
+// The schema alone (`decoder` has no fast path), keeping unknown fields (Effect 3's onExcessProperty: "preserve").
 const slow = Decoding.decoder(ChatCompletionChunk)
 const json = (u: unknown): unknown => JSON.parse(JSON.stringify(u))
+let accepted = 0
 
 it.prop(
   "the fast chunk check agrees with the schema whenever it accepts",
@@ -19,6 +21,7 @@ it.prop(
       const expected = slow(json(candidate))
       const actual = fastChunk(json(candidate))
       if (actual !== undefined) {
+        accepted++
         expect(Result.isSuccess(expected)).toBe(true)
         expect(actual).toEqual(Result.getOrThrow(expected))
       }
@@ -27,19 +30,24 @@ it.prop(
   { arbitrary: { runs: 500 } }
 )
 
+it("the property above exercised the fast path (it is not vacuous)", () => {
+  expect(accepted).toBeGreaterThan(100)
+})
+
 it("an own __proto__ key sends the chunk to the schema (which drops it), so both paths give the same value", () => {
   const parsed = JSON.parse('{"id":"c","choices":[{"delta":{"content":"hi","__proto__":1}}],"__proto__":0}')
   expect(fastChunk(parsed)).toBeUndefined()
   expect(fastChunk(JSON.parse('{"id":"c","choices":[]}'))).toEqual({ id: "c", choices: [] })
 })
 
-it("the fast path takes ordinary text and tool-call chunks", () => {
+it("the fast path takes ordinary text, tool-call and usage chunks, keeping unknown fields", () => {
   const text = {
     id: "c",
     object: "chat.completion.chunk",
     created: 1,
     model: "m",
-    choices: [{ delta: { content: "hi" } }]
+    choices: [{ delta: { content: "hi" } }],
+    obfuscation: "x"
   }
   expect(fastChunk(json(text))).toEqual({
     ...text,
@@ -49,4 +57,16 @@ it("the fast path takes ordinary text and tool-call chunks", () => {
     choices: [{ index: 0, delta: { tool_calls: [{ function: { arguments: "{" } }] }, finish_reason: null }]
   }
   expect(fastChunk(json(tool))).toBeDefined()
+  const usage = { id: "c", choices: [], usage: { prompt_tokens: 3, total_tokens: 5 } }
+  expect(fastChunk(json(usage))).toEqual(Result.getOrThrow(slow(json(usage))))
+})
+
+it("Decoding.chatCompletionChunk: the fast path, else the schema with its problems", () => {
+  expect(Result.getOrThrow(Decoding.chatCompletionChunk(json({ choices: [{ delta: { content: "a" } }] })))).toEqual({
+    id: "",
+    choices: [{ index: 0, finish_reason: null, delta: { content: "a" } }]
+  })
+  const bad = Decoding.chatCompletionChunk(json({ choices: [{ delta: { content: 7 } }] }))
+  expect(Result.isFailure(bad)).toBe(true)
+  if (Result.isFailure(bad)) expect(Decoding.formatPath(bad.failure[0]!.path)).toBe("choices[0].delta.content")
 })
