@@ -5,7 +5,7 @@
  * upstream again (which releases the connection). Upstream failures pass through unchanged.
  *
  * The pull is built once per run and is the only Effect per read: no channel piping around it (each
- * `Stream.pipeThroughChannelOrFail` adds two `catchCause` per pull), no `Result` per element (decision 0015).
+ * `Stream.pipeThroughChannelOrFail` adds two `catchCause` per pull), no `Result` per element (decision 0014, session 4).
  *
  * @internal
  */

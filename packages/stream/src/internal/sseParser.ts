@@ -8,7 +8,7 @@
  * can never fall inside a multi-byte character, and the WHATWG decoder replaces an invalid sequence by U+FFFD the
  * same way whether it decodes a line or the whole stream: every re-chunking of the input decodes the same. One
  * decode per chunk instead of one per line (with a byte copy for every line split across chunks) is what makes
- * small reads cheap (decision 0015).
+ * small reads cheap (decision 0014, session 4).
  *
  * `maxEventBytes` counts UTF-8 bytes: the line being read in raw bytes, the data exactly once it could be near the
  * limit (a UTF-16 unit is at most 3 bytes, so below a third of the limit nothing is measured). `strictUtf8` runs a
@@ -73,6 +73,8 @@ export class SseParser {
   private pendingBytes = 0
   // a CR ended the previous chunk: an LF at the start of the next one belongs to it
   private skipLeadingLf = false
+  // the last chunk ended in a non-ASCII byte: the decoder may hold part of a character
+  private mayHold = false
   private atStart = true
   // number of complete lines seen so far; the line being read is `linesSeen + 1`
   private linesSeen = 0
@@ -99,7 +101,7 @@ export class SseParser {
       const failure = this.feedText(this.decoder.decode(chunk.subarray(0, invalid), STREAM), out)
       return failure ?? this.invalidUtf8()
     }
-    const failure = this.feedText(this.decoder.decode(chunk, STREAM), out)
+    const failure = this.feedText(this.decode(chunk), out)
     if (failure !== undefined) return failure
     this.countPendingBytes(chunk)
     return this.pending !== "" && this.tooLarge(this.pendingBytes)
@@ -120,6 +122,16 @@ export class SseParser {
       if (failure !== undefined) return failure
     }
     return this.processLine("", out)
+  }
+
+  /**
+   * The chunk's text. Streaming decode (which holds a character split across chunks) only when a character may be
+   * split: after a chunk that ended in a non-ASCII byte, or for one that does. The plain decode is cheaper.
+   */
+  private decode(chunk: Uint8Array): string {
+    const split = this.mayHold || chunk[chunk.length - 1]! >= 0x80
+    this.mayHold = chunk[chunk.length - 1]! >= 0x80
+    return split ? this.decoder.decode(chunk, STREAM) : this.decoder.decode(chunk)
   }
 
   /** Splits decoded text into lines; what follows the last line end is kept as the pending line. */
