@@ -26,7 +26,7 @@ export const fail = <E>(error: E): Halt<E> => ({ _tag: "Fail", error })
 /** @internal */
 export interface Step<In, Out, E> {
   /** Consumes one upstream array, appending to `out`; a halt ends the stream after `out` is delivered. */
-  readonly input: (input: Arr.NonEmptyReadonlyArray<In>, out: Array<Out>) => Halt<E> | undefined
+  readonly input: (input: ReadonlyArray<In>, out: Array<Out>) => Halt<E> | undefined
   /** Upstream ended: the last output and how the stream ends. */
   readonly end: (out: Array<Out>) => Halt<E>
 }

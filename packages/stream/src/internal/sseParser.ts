@@ -267,3 +267,32 @@ export const step = <E>(
     return failure === undefined ? PullStep.done : PullStep.fail(toError(failure))
   }
 })
+
+/**
+ * Bytes → elements in one step: the SSE parser's step feeding an event decoder's step, with no stream stage in
+ * between. The event decoder's halt wins (it decided first, e.g. at `[DONE]`), then the parser's failure; at the end
+ * of input, the event decoder's `end` unless the parser failed.
+ *
+ * @internal
+ */
+export const throughSse = <A, E>(
+  sse: PullStep.Step<Uint8Array, ParsedEvent, E>,
+  events: PullStep.Step<ParsedEvent, A, E>
+): PullStep.Step<Uint8Array, A, E> => {
+  const parsed: Array<ParsedEvent> = []
+  const drain = (out: Array<A>): PullStep.Halt<E> | undefined => {
+    const halt = parsed.length === 0 ? undefined : events.input(parsed, out)
+    parsed.length = 0
+    return halt
+  }
+  return {
+    input: (input, out) => {
+      const failure = sse.input(input, parsed)
+      return drain(out) ?? failure
+    },
+    end: (out) => {
+      const end = sse.end(parsed)
+      return drain(out) ?? (end._tag === "Fail" ? end : events.end(out))
+    }
+  }
+}

@@ -11,7 +11,7 @@ import * as Sse from "../../Sse.js"
 import * as Chunk from "../chunk.js"
 import * as internalErrors from "../errors.js"
 import * as PullStep from "../pullStep.js"
-import { type ParseFailure, type ParsedEvent, parserOptions, SseParser, step } from "../sseParser.js"
+import { type ParseFailure, type ParsedEvent, parserOptions, SseParser, step, throughSse } from "../sseParser.js"
 import { TextParts } from "../textParts.js"
 
 type ChatStreamError = Errors.StreamTruncated | Errors.ResponseDecodeFailed | internalErrors.InStreamError
@@ -86,20 +86,32 @@ class ChunkDecoder {
 const toError = (failure: ParseFailure): Sse.SseDecodeError =>
   new Sse.SseDecodeError({ reason: failure.reason, line: failure.line, detail: failure.detail })
 
+/**
+ * The SSE parser as a step whose failures are `ResponseDecodeFailed` (for the chat and Responses decoders).
+ *
+ * @internal
+ */
+export const sseStep = (
+  options: Sse.DecodeOptions | undefined,
+  requestId: string | undefined
+): PullStep.Step<Uint8Array, ParsedEvent, Errors.ResponseDecodeFailed> =>
+  step(new SseParser(parserOptions(options)), (failure) =>
+    internalErrors.fromSseDecodeError(toError(failure), requestId)
+  )
+
+const chunkStep = (
+  requestId: string | undefined
+): PullStep.Step<Sse.Event, Chunk.ChatCompletionChunk, ChatStreamError> => {
+  const decoder = new ChunkDecoder(requestId)
+  return { input: (input, out) => decoder.events(input, out), end: () => decoder.truncated() }
+}
+
 /** @internal */
 export const fromSse = <E, R>(
   events: Stream.Stream<Sse.Event, E, R>,
   requestId: string | undefined
 ): Stream.Stream<Chunk.ChatCompletionChunk, E | ChatStreamError, R> =>
-  Stream.transformPull(events, (upstream) =>
-    Effect.sync(() => {
-      const decoder = new ChunkDecoder(requestId)
-      return PullStep.make(upstream, {
-        input: (input, out) => decoder.events(input, out),
-        end: () => decoder.truncated()
-      })
-    })
-  )
+  Stream.transformPull(events, (upstream) => Effect.sync(() => PullStep.make(upstream, chunkStep(requestId))))
 
 /** Bytes → chunks: SSE failures become `ResponseDecodeFailed`, after the chunks decoded before them. @internal */
 export const fromBytes = <E, R>(
@@ -108,27 +120,5 @@ export const fromBytes = <E, R>(
   requestId: string | undefined
 ): Stream.Stream<Chunk.ChatCompletionChunk, E | ChatStreamError, R> =>
   Stream.transformPull(bytes, (upstream) =>
-    Effect.sync(() => {
-      const sse = step(new SseParser(parserOptions(options)), (failure) =>
-        internalErrors.fromSseDecodeError(toError(failure), requestId)
-      )
-      const decoder = new ChunkDecoder(requestId)
-      const events: Array<ParsedEvent> = []
-      // The chunks of the events parsed so far, then the parser's halt (unless a chunk decided first: `[DONE]`).
-      const decodeEvents = (out: Array<Chunk.ChatCompletionChunk>): Halt | undefined => {
-        const halt = events.length === 0 ? undefined : decoder.events(events, out)
-        events.length = 0
-        return halt
-      }
-      return PullStep.make(upstream, {
-        input: (input, out) => {
-          const failure = sse.input(input, events)
-          return decodeEvents(out) ?? failure
-        },
-        end: (out) => {
-          const end = sse.end(events)
-          return decodeEvents(out) ?? (end._tag === "Fail" ? end : decoder.truncated())
-        }
-      })
-    })
+    Effect.sync(() => PullStep.make(upstream, throughSse(sseStep(options, requestId), chunkStep(requestId))))
   )
