@@ -15,7 +15,7 @@
  * - `--heap-growing-percent=100`: the old generation's limit is twice the live size after a GC;
  * - `MALLOC_ARENA_MAX=2` in the environment (read by glibc at start): at most two malloc arenas.
  *
- * Where `process.execve` is missing (Windows), the heap is sized at run time instead, as before session 4:
+ * Where `process.execve` is missing or refused (Windows), the heap is sized at run time instead, as before session 4:
  * `--semi-space-growth-factor=1` (the young generation keeps its initial 1 MB semi-spaces; more scavenges) and
  * `--heap-growing-percent=100`, both read by V8 at each GC, so `v8.setFlagsFromString` works after start-up.
  *
@@ -63,9 +63,13 @@ export const restartOf = (
  */
 export const sizeFor = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
   if (!sizes(argv, process.env, process.execArgv)) return []
-  if (typeof process.execve === "function") {
+  if (typeof process.execve === "function" && process.platform !== "win32") {
     const restart = restartOf(argv, process.env, process.execPath, process.execArgv)
-    process.execve(process.execPath, [...restart.args], restart.env)
+    try {
+      process.execve(process.execPath, [...restart.args], restart.env)
+    } catch {
+      // The platform refused (Node throws rather than returning): size the heap at run time instead.
+    }
   }
   for (const flag of runtimeFlags) v8.setFlagsFromString(flag)
   return runtimeFlags
