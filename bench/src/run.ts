@@ -532,7 +532,7 @@ const main = async () => {
       ]),
       [
         "3. SSE decode (small reads)",
-        "MB/s, chat chunks",
+        "CPU MB/s, chat chunks",
         `${f(median(decodeRate("sluice-chat", "small")), 1)} = ${f(decodeRatio("sluice-chat", "openai-chat", "small"), 2)}× SDK`,
         f(median(decodeRate("openai-chat", "small")), 1),
         "n/a",
@@ -579,7 +579,7 @@ const main = async () => {
       ],
       [
         "#15 SSE decode, small reads",
-        "chat chunks MB/s vs the SDK",
+        "chat chunks CPU MB/s vs the SDK",
         `${f(decodeRatio("sluice-chat", "openai-chat", "small"), 2)}× SDK`,
         "1×",
         "n/a",
@@ -592,7 +592,7 @@ const main = async () => {
   const missed = [...engine.missed]
   if (!libraryMet)
     missed.push(
-      `Library call: with no gates Sluice costs ${ratio(r32.noGatesVsUndici)} (c=32) / ${ratio(r1.noGatesVsUndici)} (c=1) of raw undici's CPU. The transport glue measured last session is gone (undici driven through \`dispatch\` with Sluice's own handler: no RequestHandler, AsyncResource, abort signal or Readable for a whole body; one shared deadline timer; no span unless a Tracer is installed; a fast path for the plain chat request's validation: decision 0014, callpath section). What is left without gates is Effect's fiber runtime for the call's ~40 steps (two scopes, the retry wrapper, clock reads, log annotations), the rate-limit header parse and the JSON decode, much of it JIT warm-up at this bench's 1,000 requests. With every gate: the limiter, budget and breaker now run their in-process paths as plain synchronous code behind their effects (on a canned transport every gate together costs +23 µs over Gates.none at c=1 and c=32, was +42 / +75: decision 0014, gates section); what is left of that is the call path's own per-gate steps (the token estimate, price and cost, the attempt's and settlement's combinators) and the Concurrency permit (a Semaphore and a scope finalizer per attempt). Next: one scope per call, one clock read per attempt, the Concurrency permit without a finalizer, and a steady-state (10,000-request) row in this bench.`
+      `Library call: with no gates Sluice costs ${ratio(r32.noGatesVsUndici)} (c=32) / ${ratio(r1.noGatesVsUndici)} (c=1) of raw undici's CPU. The transport glue measured last session is gone (undici driven through \`dispatch\` with Sluice's own handler: no RequestHandler, AsyncResource, abort signal or Readable for a whole body; one shared deadline timer; no span unless a Tracer is installed; a fast path for the plain chat request's validation: decision 0014, callpath section). What is left without gates is Effect's fiber runtime for the call's ~40 steps (two scopes, the retry wrapper, clock reads, log annotations), the rate-limit header parse and the JSON decode, much of it JIT warm-up at this bench's 1,000 requests. With every gate: the limiter, budget and breaker now run their in-process paths as plain synchronous code behind their effects (on a canned transport every gate together costs +23 µs over Gates.none at c=1 and c=32, was +42 / +75: decision 0014, gates section); what is left of that is the call path's own per-gate steps (the token estimate, price and cost, the attempt's and settlement's combinators) and the Concurrency permit (a Semaphore and a scope finalizer per attempt). Next: one scope per call and one clock read per attempt (callpath); the per-gate steps and the Concurrency permit measured separately, and the per-attempt gate steps folded into one synchronous step where the gate is in-process (gates); a steady-state (10,000-request) row in this bench.`
     )
   if (!(decodeRatio("sluice-chat", "openai-chat", "small") >= 1))
     missed.push(
@@ -689,11 +689,11 @@ const main = async () => {
   p()
   const anyDecode = d.get("sluice-chat@small")!
   p(
-    `One captured-style chat completion stream (${f(plan.decode.events)} content deltas in today's OpenAI chunk format, one in eight a multi-byte token, then finish, usage and \`[DONE]\`: ${f(anyDecode.bytes / 1024 / 1024, 2)} MB), fed to each decoder as a web \`ReadableStream\` that yields one read per pull — "small" reads are seeded random 16–512 bytes (they split events, lines and UTF-8 characters), "large" reads are 64 KiB. Sluice: \`Sse.decode\` (events) and \`ChatStream.fromBytes\` (validated chunks) over \`Stream.fromReadableStream\`; SDK: \`_iterSSEMessages\` (events) and \`Stream.fromSSEResponse\` (JSON-parsed chunks) from \`openai/core/streaming\` over a \`Response\` of the same bytes. ${plan.decode.rounds} process(es) × ${plan.decode.reps} timed passes after one warm-up pass.`
+    `One captured-style chat completion stream (${f(plan.decode.events)} content deltas in today's OpenAI chunk format, one in eight a multi-byte token, then finish, usage and \`[DONE]\`: ${f(anyDecode.bytes / 1024 / 1024, 2)} MB), fed to each decoder as a web \`ReadableStream\` that yields one read per pull — "small" reads are seeded random 16–512 bytes (they split events, lines and UTF-8 characters), "large" reads are 64 KiB. Sluice: \`Sse.decode\` (events) and \`ChatStream.fromBytes\` (validated chunks) over \`Stream.fromReadableStream\`; SDK: \`_iterSSEMessages\` (events) and \`Stream.fromSSEResponse\` (JSON-parsed chunks) from \`openai/core/streaming\` over a \`Response\` of the same bytes. ${plan.decode.rounds} process(es) × ${plan.decode.reps} timed passes after one warm-up pass. MB/s is per CPU second of the decoding process (user+sys), not per wall second: on this shared machine a pass's wall time includes waiting for a core.`
   )
   p()
   table(
-    ["Decoder", "Small reads MB/s", "Large reads MB/s", "Items"],
+    ["Decoder", "Small reads CPU MB/s", "Large reads CPU MB/s", "Items"],
     decoders.map((decoder) => [
       {
         "sluice-sse": "Sluice `Sse.decode`",
