@@ -355,7 +355,7 @@ export const coldMarkdown = (r: ColdResults) => {
   const missed: Array<string> = []
   if (!unbundledMet)
     missed.push(
-      "Cold start, unbundled: the CPU is about 0.37–0.41 s (the time to the answer adds waiting for a core when the machine is loaded) and the RSS about 115–120 MB; what is left is module compilation: the program loads about 490 modules, 173 of them `effect` and 110 undici (the default transport, loaded when the client is built). On the fetch transport it loads 249 (decision 0007, session 3). Next: fewer `effect` modules on the call path (Schema and Stream are the largest), and a V8 compile cache (`module.enableCompileCache()`) for repeated starts."
+      "Cold start, unbundled: the CPU is about 0.37–0.41 s (the time to the answer adds waiting for a core when the machine is loaded) and the RSS about 115–120 MB; what is left is module compilation: the program loads about 490 modules, 173 of them `effect` and 110 undici (the default transport, loaded when the client is built). On the fetch transport it loads 249 (decision 0007, session 3). Next: fewer `effect` modules on the call path (Schema and Stream are the largest); a program started repeatedly can keep V8's compile cache as the CLI now does (`module.enableCompileCache()`: −0.05 to −0.1 s CPU for a 1-line `sluice batch`, decision 0007, session 4)."
     )
   if (!bundledMet)
     missed.push(
