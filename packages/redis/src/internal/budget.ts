@@ -24,12 +24,14 @@ local function spent(key)
   local v = redis.call('HMGET', key, 'usd', 'tokens')
   return tonumber(v[1] or '0'), tonumber(v[2] or '0')
 end
-local function held(key, dead)
+-- The holds of a scope; with live, the holds of every other process (one without a lease: it ran out, whoever
+-- noticed first) are dropped.
+local function held(key, live)
   local all = redis.call('HGETALL', key)
   local usd, tokens = 0, 0
   for i = 1, #all, 2 do
     local u, k, inst = string.match(all[i + 1], '^(%S+) (%S+) (%S+)$')
-    if dead ~= nil and dead[inst] then
+    if live ~= nil and not live[inst] then
       redis.call('HDEL', key, all[i])
     else
       usd = usd + tonumber(u)
@@ -41,28 +43,32 @@ end
 local function reply(flag, su, st, ru, rt)
   return { flag, tostring(su), tostring(st), tostring(ru), tostring(rt) }
 end
--- Renews this process's lease and returns the set of processes whose lease ran out. The field '~seen' is when any
--- process last touched the leases: when nobody did for a whole lease (every process was paused by an outage, or
--- the budget lay idle), no lease is judged now: each gets one more lease to come back and renew it.
+-- Renews this process's lease, deletes the leases that ran out and returns the set of processes that still hold
+-- one. A deleted lease is how a later reservation, in any scope, knows the process is dead (a heartbeat may be the
+-- first to notice). The field '~seen' is when any process last touched the leases: when nobody did for a whole
+-- lease (every process was paused by an outage, or the budget lay idle), no lease is judged now: each gets one more
+-- lease to come back and renew it.
 local function renew(key, instance, lease, ttl)
   local all = redis.call('HGETALL', key)
   local seen = tonumber(redis.call('HGET', key, '~seen') or '0')
   local grace = now - seen > lease
-  local dead = {}
+  local live = { [instance] = true }
   for i = 1, #all, 2 do
     local field, ends = all[i], tonumber(all[i + 1])
     if field ~= '~seen' then
       if grace then
         if ends < now + lease then redis.call('HSET', key, field, now + lease) end
+        live[field] = true
       elseif ends < now then
-        dead[field] = true
         redis.call('HDEL', key, field)
+      else
+        live[field] = true
       end
     end
   end
   redis.call('HSET', key, instance, now + lease, '~seen', now)
   redis.call('PEXPIRE', key, ttl)
-  return dead
+  return live
 end
 `
 
@@ -71,8 +77,8 @@ end
  * A reservation already closed (released while its reply was lost, then retried) is not held again.
  */
 const reserveLua = `${prelude}
-local dead = renew(KEYS[3], ARGV[2], tonumber(ARGV[7]), ARGV[8])
-local ru, rt = held(KEYS[2], dead)
+local live = renew(KEYS[3], ARGV[2], tonumber(ARGV[7]), ARGV[8])
+local ru, rt = held(KEYS[2], live)
 local su, st = spent(KEYS[1])
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return reply(1, su, st, ru, rt) end
 if redis.call('EXISTS', KEYS[4]) == 1 then return reply(0, su, st, ru, rt) end

@@ -34,8 +34,13 @@ export const validate = (options: Options): InvalidOptions | undefined => {
   )
 }
 
-/** Replies that a restarting or busy server gives: wait them out like a lost connection. */
-const transientReply = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOSCRIPT)\b/
+/**
+ * Replies of a server that cannot serve right now: restarting (LOADING, NOSCRIPT: its script cache is empty), busy,
+ * failing over, or refusing writes until its operator acts (MISCONF: it cannot persist; OOM: over maxmemory). They
+ * are waited out like a lost connection and end in `StoreUnavailable` past the deadline. Any other error reply
+ * (ERR, WRONGTYPE, a script's own error) is a mistake in the command: a defect.
+ */
+const transientReply = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOSCRIPT|MISCONF|OOM)\b/
 
 /** Whether an error means "Redis is not reachable right now" rather than a mistake in the command. */
 const transient = (error: Redis.RedisError): boolean =>
@@ -187,8 +192,9 @@ export const layer = (options: Options): Layer.Layer<RedisStore, StoreUnavailabl
       return RedisStore.of({
         prefix: `${options.prefix ?? "sluice"}:`,
         instance: randomUUID().replaceAll("-", "").slice(0, 16),
-        leaseMs: options.leaseMs ?? 30_000,
-        ttlMs: options.ttlMs ?? 30 * 24 * 3600_000,
+        // Whole ms: the scripts pass them to PEXPIRE, which answers a fraction with an ERR reply (a defect).
+        leaseMs: Math.ceil(options.leaseMs ?? 30_000),
+        ttlMs: Math.ceil(options.ttlMs ?? 30 * 24 * 3600_000),
         eval: makeEval(redis, makeOutage(options.url, options.waitMs ?? 60_000))
       })
     })
