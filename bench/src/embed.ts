@@ -67,10 +67,8 @@ const runWorker = (job: EmbedJob): Promise<EmbedWorkerResult> =>
     execFile(
       process.execPath,
       [
-        "--max-old-space-size=8192",
-        // What `sluice embed` sets at its start (packages/cli/src/internal/heap.ts, decision 0007 "Peak memory"): this
-        // worker runs `Embed.runFile` itself, not the CLI, so it gets the same V8 heap sizing from its command line.
-        ...(job.client === "sluice" ? ["--semi-space-growth-factor=1", "--heap-growing-percent=100"] : []),
+        // The SDK runs hold every vector; the Sluice run sets the CLI's heap sizing itself (embedWorker.ts).
+        ...(job.client === "sluice" ? [] : ["--max-old-space-size=8192"]),
         Path.join(here, "embedWorker.js"),
         JSON.stringify(job)
       ],

@@ -4,15 +4,17 @@
  *
  * - `naive`: the SDK, one input per request under p-limit, every vector kept until the end, then written.
  * - `chunked`: the SDK with manual 2,048-input chunks under p-limit, the same.
- * - `sluice`: `Embed.runFile` (what `sluice embed` runs), with the default gates and a cache directory.
+ * - `sluice`: `Embed.runFile` (what `sluice embed` runs), with the default gates and a cache directory, under the
+ *   V8 heap sizing `sluice embed` sets (packages/cli/src/internal/heap.ts), set the same way: at run time, before
+ *   the client's modules load. Given on this process's command line instead, `--semi-space-growth-factor=1` did
+ *   not hold (the young generation still grew to 128 MB: 416-445 MB peak RSS against 340 MB at 100,000
+ *   documents; decision 0013, "Memory"), which is why this worker peaked higher than the CLI.
+ *
+ * Each client's modules are loaded only by its own run (the Sluice row loads neither openai nor p-limit).
  */
 import * as Fs from "node:fs"
 import * as Readline from "node:readline"
-import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
-import { Batch, Embed } from "@sluice/stream"
-import { Effect, Layer } from "effect"
-import OpenAI from "openai"
-import pLimit from "p-limit"
+import * as v8 from "node:v8"
 
 export interface EmbedJob {
   readonly client: "naive" | "chunked" | "sluice"
@@ -55,12 +57,14 @@ const writeAll = (
   return new Promise<void>((resolve) => out.end(resolve))
 }
 
-const sdk = (job: EmbedJob) => new OpenAI({ apiKey: "sk-bench", baseURL: job.url, maxRetries: 10 })
+const sdk = async (job: EmbedJob) => {
+  const [{ default: OpenAI }, { default: pLimit }] = await Promise.all([import("openai"), import("p-limit")])
+  return { client: new OpenAI({ apiKey: "sk-bench", baseURL: job.url, maxRetries: 10 }), limit: pLimit(job.concurrency) }
+}
 
 const naive = async (job: EmbedJob) => {
-  const client = sdk(job)
+  const { client, limit } = await sdk(job)
   const docs = await readDocs(job.input)
-  const limit = pLimit(job.concurrency)
   let failed = 0
   const vectors = await Promise.all(
     docs.map((doc) =>
@@ -80,9 +84,8 @@ const naive = async (job: EmbedJob) => {
 }
 
 const chunked = async (job: EmbedJob) => {
-  const client = sdk(job)
+  const { client, limit } = await sdk(job)
   const docs = await readDocs(job.input)
-  const limit = pLimit(job.concurrency)
   const chunks: Array<Array<{ id: string; text: string }>> = []
   for (let i = 0; i < docs.length; i += 2048) chunks.push(docs.slice(i, i + 2048))
   let failed = 0
@@ -103,7 +106,16 @@ const chunked = async (job: EmbedJob) => {
   return failed
 }
 
+/** What `sluice embed` sets before its modules load (packages/cli/src/internal/heap.ts). */
+const cliHeapFlags = ["--semi-space-growth-factor=1", "--heap-growing-percent=100"]
+
 const sluice = async (job: EmbedJob) => {
+  for (const flag of cliHeapFlags) v8.setFlagsFromString(flag)
+  const [{ Credentials, Gates, OpenAi, OpenAiConfig }, { Batch, Embed }, { Effect, Layer }] = await Promise.all([
+    import("@sluice/core"),
+    import("@sluice/stream"),
+    import("effect")
+  ])
   const client = OpenAi.layer.pipe(
     Layer.provideMerge(Batch.layerMeter),
     Layer.provide(Gates.layerDefaults({ concurrency: { permits: 64 } })),

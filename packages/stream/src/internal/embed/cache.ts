@@ -49,7 +49,7 @@ export const idOf = (key: Key): string =>
   `${key.model}\u0000${key.dimensions}\u0000${Buffer.from(key.hash).toString("base64")}`
 
 /** The page cache: 16 MiB (a negative `cache_size` is KiB). */
-const cacheKiB = 16 * 1024
+const cacheKiB = 4 * 1024
 
 interface Pending {
   readonly key: Key
