@@ -57,7 +57,9 @@ const watchShutdown = (options: Api.Options) =>
       const mark = Effect.sync(() => {
         stopped = true
       })
-      yield* Effect.forkScoped(Effect.andThen(options.shutdown, Effect.andThen(mark, Deferred.succeed(stop, undefined))))
+      yield* Effect.forkScoped(
+        Effect.andThen(options.shutdown, Effect.andThen(mark, Deferred.succeed(stop, undefined)))
+      )
     }
     return { stop, stopped: () => stopped }
   })
