@@ -59,7 +59,10 @@ const writeAll = (
 
 const sdk = async (job: EmbedJob) => {
   const [{ default: OpenAI }, { default: pLimit }] = await Promise.all([import("openai"), import("p-limit")])
-  return { client: new OpenAI({ apiKey: "sk-bench", baseURL: job.url, maxRetries: 10 }), limit: pLimit(job.concurrency) }
+  return {
+    client: new OpenAI({ apiKey: "sk-bench", baseURL: job.url, maxRetries: 10 }),
+    limit: pLimit(job.concurrency)
+  }
 }
 
 const naive = async (job: EmbedJob) => {
