@@ -100,15 +100,10 @@ const checkCache = (checks: Checks, dir: string | undefined) => {
 /** With `--remote` the server runs the batch: the flags that only shape a local run are mistakes. */
 const checkRemote = (checks: Checks, raw: RawEmbedFlags) => {
   if (!raw.remote) return
-  for (const [flag, value] of [
-    ["--concurrency", raw.concurrency],
-    ["--grace-seconds", raw.graceSeconds]
-  ] as const) {
-    if (value !== undefined) {
-      checks.fail(
-        `${flag} ${show(value)} has no effect with --remote (the server runs the batch); leave out one of them`
-      )
-    }
+  const local = { "--concurrency": raw.concurrency, "--grace-seconds": raw.graceSeconds }
+  for (const [flag, value] of Object.entries(local)) {
+    if (value === undefined) continue
+    checks.fail(`${flag} ${show(value)} has no effect with --remote (the server runs the batch); leave out one of them`)
   }
 }
 
