@@ -410,8 +410,10 @@ const main = async () => {
   }
   if (process.env["BENCH_ENGINE_ONLY"] === "1") {
     // Only the engine's section, printed (the page is not rewritten): for working on the engine.
-    const { headline, section } = engineMarkdown(await runEngine(plan.engine, log))
-    process.stdout.write(`${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n`)
+    const { headline, section, missed } = engineMarkdown(await runEngine(plan.engine, log))
+    process.stdout.write(
+      `${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n${missed.map((item) => `- ${item}`).join("\n")}\n`
+    )
     return
   }
 

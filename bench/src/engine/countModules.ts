@@ -1,0 +1,26 @@
+/**
+ * A preload (`node --import`) that counts the modules a program loads, by package, and writes them as JSON to
+ * `BENCH_MODULES_OUT` when the process exits: the engine bench's start-up row says what a 1-line job loads.
+ */
+import { registerHooks } from "node:module"
+import { writeFileSync } from "node:fs"
+
+const loaded = new Map<string, number>()
+
+const packageOf = (url: string) =>
+  url.startsWith("node:")
+    ? "node:"
+    : (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? /packages\/([^/]+)/.exec(url)?.[1] ?? "other")
+
+registerHooks({
+  load: (url, context, next) => {
+    const name = packageOf(url)
+    loaded.set(name, (loaded.get(name) ?? 0) + 1)
+    return next(url, context)
+  }
+})
+
+process.on("exit", () => {
+  const out = process.env["BENCH_MODULES_OUT"]
+  if (out !== undefined) writeFileSync(out, JSON.stringify(Object.fromEntries(loaded)))
+})
