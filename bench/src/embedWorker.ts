@@ -114,16 +114,19 @@ const cliHeapFlags = ["--semi-space-growth-factor=1", "--heap-growing-percent=10
 
 const sluice = async (job: EmbedJob) => {
   for (const flag of cliHeapFlags) v8.setFlagsFromString(flag)
-  const [{ Credentials, Gates, OpenAi, OpenAiConfig }, { Batch, Embed }, { Effect, Layer }] = await Promise.all([
-    import("@sluice/core"),
-    import("@sluice/stream"),
-    import("effect")
-  ])
+  const [{ Credentials, Gates, OpenAi, OpenAiConfig }, { Batch, Embed }, { Effect, Layer }, NodeFileSystem] =
+    await Promise.all([
+      import("@sluice/core"),
+      import("@sluice/stream"),
+      import("effect"),
+      import("@effect/platform-node/NodeFileSystem")
+    ])
   const client = OpenAi.layer.pipe(
     Layer.provideMerge(Batch.layerMeter),
     Layer.provide(Gates.layerDefaults({ concurrency: { permits: 64 } })),
     Layer.provide(OpenAiConfig.layer({ baseUrl: job.url })),
-    Layer.provide(Credentials.static("sk-bench"))
+    Layer.provide(Credentials.static("sk-bench")),
+    Layer.provideMerge(NodeFileSystem.layer)
   )
   const program = Effect.scoped(
     Effect.flatMap(Embed.openCache(job.cache), (cache) =>

@@ -163,7 +163,9 @@ const wire = <ROut, E, RIn>(
         })
       )
     ),
-    Layer.provide(keys)
+    Layer.provide(keys),
+    // Batch's input and journal, and Embed.runFile's remote path, go through FileSystem.
+    Layer.provideMerge(NodeFileSystem.layer)
   )
 
 /**
