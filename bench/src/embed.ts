@@ -62,17 +62,30 @@ const writeInput = async (path: string, n: number) => {
   return { distinct: texts.size, tokens }
 }
 
+/**
+ * What `sluice embed` starts itself again with (packages/cli/src/internal/heap.ts: `startFlags` and
+ * `MALLOC_ARENA_MAX`), for the Sluice worker, which runs `Embed.runFile` without the CLI.
+ */
+const cliStart = {
+  flags: ["--max-semi-space-size=4", "--heap-growing-percent=100"],
+  env: { MALLOC_ARENA_MAX: process.env["MALLOC_ARENA_MAX"] ?? "2" }
+}
+
 const runWorker = (job: EmbedJob): Promise<EmbedWorkerResult> =>
   new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [
-        // The SDK runs hold every vector; the Sluice run sets the CLI's heap sizing itself (embedWorker.ts).
-        ...(job.client === "sluice" ? [] : ["--max-old-space-size=8192"]),
+        // The SDK runs hold every vector; the Sluice run gets what `sluice embed` starts itself again with.
+        ...(job.client === "sluice" ? cliStart.flags : ["--max-old-space-size=8192"]),
         Path.join(here, "embedWorker.js"),
         JSON.stringify(job)
       ],
-      { maxBuffer: 1 << 20, timeout: 1_800_000 },
+      {
+        maxBuffer: 1 << 20,
+        timeout: 1_800_000,
+        ...(job.client === "sluice" ? { env: { ...process.env, ...cliStart.env } } : {})
+      },
       (error, stdout) => {
         if (error !== null) reject(error)
         else resolve(JSON.parse(stdout.trim().split("\n").pop()!) as EmbedWorkerResult)

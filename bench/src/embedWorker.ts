@@ -4,17 +4,17 @@
  *
  * - `naive`: the SDK, one input per request under p-limit, every vector kept until the end, then written.
  * - `chunked`: the SDK with manual 2,048-input chunks under p-limit, the same.
- * - `sluice`: `Embed.runFile` (what `sluice embed` runs), with the default gates and a cache directory, under the
- *   V8 heap sizing `sluice embed` sets (packages/cli/src/internal/heap.ts), set the same way: at run time, before
- *   the client's modules load. Given on this process's command line instead, `--semi-space-growth-factor=1` did
- *   not hold (the young generation still grew to 128 MB: 416-445 MB peak RSS against 340 MB at 100,000
- *   documents; decision 0013, "Memory"), which is why this worker peaked higher than the CLI.
+ * - `sluice`: `Embed.runFile` (what `sluice embed` runs), with the default gates and a cache directory, started
+ *   (embed.ts) with the V8 and malloc sizing `sluice embed` starts itself again with (packages/cli/src/internal/
+ *   heap.ts `startFlags`, `MALLOC_ARENA_MAX=2`). Until session 4 this worker passed the CLI's then run-time flag
+ *   `--semi-space-growth-factor=1` on its command line, where it did not hold (the young generation still grew to
+ *   128 MB): 416-445 MB peak RSS at 100,000 documents against 340 MB with the flag set at run time, which is why
+ *   it peaked higher than the CLI (decision 0013, "Memory").
  *
  * Each client's modules are loaded only by its own run (the Sluice row loads neither openai nor p-limit).
  */
 import * as Fs from "node:fs"
 import * as Readline from "node:readline"
-import * as v8 from "node:v8"
 
 export interface EmbedJob {
   readonly client: "naive" | "chunked" | "sluice"
@@ -109,11 +109,7 @@ const chunked = async (job: EmbedJob) => {
   return failed
 }
 
-/** What `sluice embed` sets before its modules load (packages/cli/src/internal/heap.ts). */
-const cliHeapFlags = ["--semi-space-growth-factor=1", "--heap-growing-percent=100"]
-
 const sluice = async (job: EmbedJob) => {
-  for (const flag of cliHeapFlags) v8.setFlagsFromString(flag)
   const [{ Credentials, Gates, OpenAi, OpenAiConfig }, { Batch, Embed }, { Effect, Layer }, NodeFileSystem] =
     await Promise.all([
       import("@sluice/core"),
