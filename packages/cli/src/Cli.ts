@@ -1,12 +1,15 @@
 /**
- * The `sluice` command line (`effect/cli`): `batch`, `chat`, `doctor`, `simulate`, `demo`.
+ * The `sluice` command line (`effect/cli`): `batch`, `embed`, `merge`, `chat`, `doctor`, `simulate`, `demo`. This
+ * module is the command tree: each command's flags (those several commands share are defined once, in
+ * internal/flags.ts), its check and the module that runs it.
  *
  * Exit codes: 0 all succeeded; 1 bad usage or input (nothing sent); 2 finished with failures; 3 stopped by the
  * budget; 4 stopped by a terminal API condition (quota, authentication); 130 interrupted (the resume command is
  * printed).
  *
- * Every flag is checked before anything starts (internal/check.ts, internal/usage.ts): each problem names the flag,
- * the value and what is allowed, all of them at once, exit 1, nothing sent or written.
+ * Every flag is checked before anything starts (internal/check.ts, internal/commandChecks.ts, internal/usage.ts, and
+ * embed's in internal/embed.ts): each problem names the flag, the value and what is allowed, all of them at once,
+ * exit 1, nothing sent or written.
  *
  * Each command's code (and with it `@sluice/core`, `@sluice/stream`, the simulator) is imported when the command
  * runs, so that `--help`, `--version` and usage errors load only the command line itself.
@@ -19,7 +22,6 @@ import * as Argument from "effect/cli/Argument"
 import * as CliError from "effect/cli/CliError"
 import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
-import * as TerminalCapabilities from "effect/cli/TerminalCapabilities"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -29,7 +31,8 @@ import { checkDemo, checkDoctor } from "./internal/commandChecks.js"
 import { checkEmbed } from "./internal/embed.js"
 import * as Flags from "./internal/flags.js"
 import { logging } from "./internal/logging.js"
-import { repeatedFlag, show } from "./internal/usage.js"
+import { presenter } from "./internal/presenter.js"
+import { repeatedFlag } from "./internal/usage.js"
 
 let exitCode = 0
 const exitWith = (code: number) =>
@@ -203,59 +206,6 @@ export const command = Command.make("sluice").pipe(
 // The package's version (packages/cli/package.json; the Effect 4 line is 0.2.0): Usage.test.ts and Bin.test.ts
 // check that they agree.
 const version = "0.2.0"
-
-/**
- * Our wording for the parse errors a user meets most (the library's says neither what was expected nor what to
- * do), or `undefined` for the library's own.
- */
-const explainUsage = (error: CliError.CliError, nothing: string): string | undefined => {
-  switch (error._tag) {
-    case "UnrecognizedOption": {
-      const guess = error.suggestions.length > 0 ? ` (did you mean ${error.suggestions.join(" or ")}?)` : ""
-      return `unknown flag ${show(error.option)}${guess}. ${nothing}.`
-    }
-    case "UnexpectedArgument":
-      return `unexpected argument ${error.arguments.map(show).join(" ")}: every command takes at most one (quote a prompt or a path that has spaces). ${nothing}.`
-    case "InvalidValue": {
-      // A repeated flag the pre-scan did not see (repeatedFlag covers the usual spellings).
-      const occurrences = /^(\d+) occurrences$/.exec(error.value)
-      return occurrences === null || error.kind !== "flag"
-        ? undefined
-        : `--${error.option} is given ${occurrences[1]} times; give it once. ${nothing}.`
-    }
-    default:
-      return undefined
-  }
-}
-
-// Help on stdout (colored only on a terminal without NO_COLOR: the capabilities' rule); a usage error on stderr
-// as plain lines naming the command, without the whole help (as on the Effect 3 line), and the version bare.
-const presenter: CliOutput.Presenter = {
-  present: (event) =>
-    Effect.flatMap(Effect.service(TerminalCapabilities.TerminalCapabilities), ({ canColor }) =>
-      Effect.sync(() => {
-        const formatter = CliOutput.defaultFormatter({ colors: canColor })
-        switch (event._tag) {
-          case "Help":
-            process.stdout.write(`${formatter.formatHelpDoc(event.helpDoc)}\n`)
-            break
-          case "Version":
-            process.stdout.write(`${event.version}\n`)
-            break
-          case "InvalidInvocation": {
-            const path = event.commandPath.join(" ")
-            const nothing = /^sluice (simulate|demo)\b/.test(path) ? "Nothing was started" : "Nothing was sent"
-            const lines = event.errors.map(
-              (error) => `${path}: ${explainUsage(error, nothing) ?? formatter.formatCliError(error)}`
-            )
-            const more = event.commandPath.length > 1 ? "every flag" : "the commands"
-            process.stderr.write(`${lines.join("\n")}\nRun ${path} --help for ${more}.\n`)
-            break
-          }
-        }
-      })
-    )
-}
 
 const cli = Command.runWith(command, { version })
 

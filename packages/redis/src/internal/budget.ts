@@ -129,66 +129,97 @@ const totalsOf = (reply: Reply): Budget.Totals => ({
   reservedTokens: Number(reply[4])
 })
 
+/** The keys of one named budget, and a reservation's id in them (unique across processes). */
+const keysOf = (store: RedisStore["Service"], name: string) => {
+  const base = `${store.prefix}budget:${name}:`
+  const id = (reservation: Budget.Reservation) => `${store.instance}:${reservation.id}`
+  return {
+    spent: (scope: string) => `${base}${scope}:spent`,
+    held: (scope: string) => `${base}${scope}:held`,
+    leases: `${base}leases`,
+    id,
+    closed: (reservation: Budget.Reservation) => `${base}closed:${id(reservation)}`
+  }
+}
+
+type Keys = ReturnType<typeof keysOf>
+
+/** An amount as a script argument: `""` for none. */
+const arg = (value: number | undefined): string => (value === undefined ? "" : String(value))
+
+/** Holds a reservation's worst case, unless it would cross the ceiling. */
+const reserveWith = (store: RedisStore["Service"], keys: Keys): Budget.Ledger["reserve"] => {
+  const reserve = store.eval("budget.reserve", reserveScript)
+  return (reservation, ceiling) =>
+    Effect.map(
+      reserve(
+        keys.spent(reservation.scope),
+        keys.held(reservation.scope),
+        keys.leases,
+        keys.closed(reservation),
+        keys.id(reservation),
+        store.instance,
+        String(reservation.usd),
+        String(reservation.tokens),
+        arg(ceiling.usd),
+        arg(ceiling.tokens),
+        String(store.leaseMs),
+        String(store.ttlMs)
+      ),
+      (reply) => ({ held: reply[0] === 1, totals: totalsOf(reply) })
+    )
+}
+
+/** Drops a reservation's hold, adding `actual` to the spend (settle) or nothing (release); once per reservation. */
+const closeWith = (store: RedisStore["Service"], keys: Keys, operation: string) => {
+  const close = store.eval(operation, closeScript)
+  const closedTtl = String(Math.max(store.leaseMs * 4, 3_600_000))
+  return (reservation: Budget.Reservation, actual: Budget.Amount | undefined) =>
+    Effect.map(
+      close(
+        keys.spent(reservation.scope),
+        keys.held(reservation.scope),
+        keys.closed(reservation),
+        keys.id(reservation),
+        arg(actual?.usd),
+        arg(actual?.tokens),
+        String(store.ttlMs),
+        closedTtl
+      ),
+      (reply) => (reply[0] === 1 ? totalsOf(reply) : undefined)
+    )
+}
+
+/**
+ * Heartbeat: this process's lease, renewed at a third of its length while the budget is in use. A killed process
+ * stops renewing; the next reservation after its lease ends drops its holds.
+ */
+const heartbeat = (store: RedisStore["Service"], keys: Keys) => {
+  const renew = store.eval("budget.lease", leaseScript)(
+    keys.leases,
+    store.instance,
+    String(store.leaseMs),
+    String(store.ttlMs)
+  )
+  return Effect.forkScoped(
+    renew.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Math.max(1, Math.floor(store.leaseMs / 3)))))
+  )
+}
+
 /** @internal */
 export const ledger = (name: string): Effect.Effect<Budget.Ledger, never, RedisStore | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* RedisStore
-    const base = `${store.prefix}budget:${name}:`
-    const spentKey = (scope: string) => `${base}${scope}:spent`
-    const heldKey = (scope: string) => `${base}${scope}:held`
-    const leases = `${base}leases`
-    const idOf = (reservation: Budget.Reservation) => `${store.instance}:${reservation.id}`
-    const closedKey = (reservation: Budget.Reservation) => `${base}closed:${idOf(reservation)}`
-    const ttl = String(store.ttlMs)
-    const closedTtl = String(Math.max(store.leaseMs * 4, 3_600_000))
-    const reserve = store.eval("budget.reserve", reserveScript)
-    const close = (operation: string) => store.eval(operation, closeScript)
+    const keys = keysOf(store, name)
     const totals = store.eval("budget.totals", totalsScript)
-
-    const closeWith = (operation: string, reservation: Budget.Reservation, actual: Budget.Amount | undefined) =>
-      Effect.map(
-        close(operation)(
-          spentKey(reservation.scope),
-          heldKey(reservation.scope),
-          closedKey(reservation),
-          idOf(reservation),
-          actual === undefined ? "" : String(actual.usd),
-          actual === undefined ? "" : String(actual.tokens),
-          ttl,
-          closedTtl
-        ),
-        (reply) => (reply[0] === 1 ? totalsOf(reply) : undefined)
-      )
-
-    // Heartbeat: this process's lease, renewed at a third of its length while the budget is in use. A killed
-    // process stops renewing; the next reservation after its lease ends drops its holds.
-    const renew = store.eval("budget.lease", leaseScript)(leases, store.instance, String(store.leaseMs), ttl)
-    yield* Effect.forkScoped(
-      renew.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Math.max(1, Math.floor(store.leaseMs / 3)))))
-    )
-
+    const settle = closeWith(store, keys, "budget.settle")
+    const release = closeWith(store, keys, "budget.release")
+    yield* heartbeat(store, keys)
     return {
-      reserve: (reservation, ceiling) =>
-        Effect.map(
-          reserve(
-            spentKey(reservation.scope),
-            heldKey(reservation.scope),
-            leases,
-            closedKey(reservation),
-            idOf(reservation),
-            store.instance,
-            String(reservation.usd),
-            String(reservation.tokens),
-            ceiling.usd === undefined ? "" : String(ceiling.usd),
-            ceiling.tokens === undefined ? "" : String(ceiling.tokens),
-            String(store.leaseMs),
-            ttl
-          ),
-          (reply) => ({ held: reply[0] === 1, totals: totalsOf(reply) })
-        ),
-      settle: (reservation, actual) => closeWith("budget.settle", reservation, actual),
-      release: (reservation) => closeWith("budget.release", reservation, undefined),
-      totals: (scope) => Effect.map(totals(spentKey(scope), heldKey(scope)), totalsOf)
+      reserve: reserveWith(store, keys),
+      settle,
+      release: (reservation) => release(reservation, undefined),
+      totals: (scope) => Effect.map(totals(keys.spent(scope), keys.held(scope)), totalsOf)
     } satisfies Budget.Ledger
   })
 
