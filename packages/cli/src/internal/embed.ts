@@ -15,6 +15,7 @@ import * as Schedule from "effect/Schedule"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { ClientFlags } from "./client.js"
 import type * as Flags from "./flags.js"
+import { checkJobNumbers } from "./jobNumbers.js"
 import * as ScaleOut from "./redis.js"
 import { checkTables, tableArgs } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
@@ -122,17 +123,6 @@ const checkOutputs = (checks: Checks, raw: RawEmbedFlags, format: "jsonl" | "f32
   }
 }
 
-/** The numeric flags, checked (undefined where absent or wrong: `checks` has the problem). */
-const checkNumbers = (checks: Checks, raw: RawEmbedFlags) => ({
-  dimensions: checks.integer("--dimensions", raw.dimensions, { min: 1, max: 65_536 }, "vector length"),
-  concurrency: checks.integer("--concurrency", raw.concurrency, { min: 1, max: 1024 }, "requests in flight"),
-  rpm: checks.integer("--rpm", raw.rpm, { min: 1, max: 100_000_000 }, "requests per minute of the key"),
-  tpm: checks.integer("--tpm", raw.tpm, { min: 1, max: 10_000_000_000 }, "tokens per minute of the key"),
-  maxRetries: checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 100 }, "retries per request"),
-  budgetUsd: checks.number("--budget-usd", raw.budgetUsd, { above: 0, max: 1_000_000 }, "USD"),
-  graceSeconds: checks.number("--grace-seconds", raw.graceSeconds, { min: 0, max: 3600 }, "seconds")
-})
-
 /**
  * Every check of `sluice embed` that needs no network. Returns the flags, or exit code 1 after printing every
  * problem.
@@ -142,7 +132,8 @@ const checkNumbers = (checks: Checks, raw: RawEmbedFlags) => ({
 export const checkEmbed = (raw: RawEmbedFlags): EmbedFlags | number => {
   const checks = new Checks("embed")
   const model = checks.text("--model", raw.model, "an embedding model id, e.g. text-embedding-3-small", { name: true })
-  const numbers = checkNumbers(checks, raw)
+  const dimensions = checks.integer("--dimensions", raw.dimensions, { min: 1, max: 65_536 }, "vector length")
+  const numbers = checkJobNumbers(checks, raw, 1024)
   const format = oneOf(checks, "--format", raw.format, ["jsonl", "f32"] as const) ?? "jsonl"
   const overLong = oneOf(checks, "--over-long", raw.overLong, ["fail", "truncate", "split"] as const) ?? "fail"
   if (raw.resume && raw.overwrite) {
@@ -159,6 +150,7 @@ export const checkEmbed = (raw: RawEmbedFlags): EmbedFlags | number => {
   if (code !== undefined) return code
   return {
     ...numbers,
+    dimensions,
     tables,
     ...(redis === undefined ? {} : { redis }),
     input: raw.input,

@@ -13,6 +13,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import type * as FileSystem from "effect/FileSystem"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -47,6 +48,27 @@ const stoppedBy = (error: unknown): Api.FileSummary["stopped"] => {
   }
 }
 
+/** Checks the output against the input (both read through FileSystem); how many documents are done. */
+const resume = (options: Api.FileOptions, input: Input.Format, format: Journal.OutputFormat) =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<FileSystem.FileSystem>()
+    const ids = Stream.toAsyncIterableWith(
+      Stream.map(Input.documents(options.input, input), (document) => document.id),
+      context
+    )
+    const lines = (path: string) => Stream.toAsyncIterableWith(Input.lines(path), context)
+    const width = Journal.widthOf(options.model, options.dimensions)
+    return yield* Effect.tryPromise({
+      try: () => Journal.resume(options.output, format, ids[Symbol.asyncIterator](), width, lines),
+      catch: (error) =>
+        error instanceof Journal.Corrupt
+          ? new Batch.OutputCorrupt({ path: error.path, line: error.line, reason: error.reason })
+          : error instanceof Batch.BatchIoError
+            ? error
+            : io(options.output)(error)
+    })
+  })
+
 /** Checks the options, the paths and every input line; opens the journal. */
 const open = (options: Api.FileOptions) =>
   Effect.gen(function* () {
@@ -63,28 +85,14 @@ const open = (options: Api.FileOptions) =>
         })
       }
     }
-    const scan = yield* Effect.tryPromise({ try: () => Input.scan(options.input), catch: io(options.input) })
+    const scan = yield* Input.scan(options.input)
     if (scan.problems.length > 0) {
       return yield* new Batch.BatchInputInvalid({ problems: scan.problems, lines: scan.documents })
     }
     const mode = options.mode ?? "new"
     const exists = yield* Effect.promise(() => Journal.outputExists(options.output, format))
     if (exists && mode === "new") return yield* new Batch.OutputExists({ path: options.output })
-    const skipped =
-      mode === "resume"
-        ? yield* Effect.tryPromise({
-            try: () => {
-              const ids = (async function* () {
-                for await (const document of Input.documents(options.input, scan.format)) yield document.id
-              })()
-              return Journal.resume(options.output, format, ids, Journal.widthOf(options.model, options.dimensions))
-            },
-            catch: (error) =>
-              error instanceof Journal.Corrupt
-                ? new Batch.OutputCorrupt({ path: error.path, line: error.line, reason: error.reason })
-                : io(options.output)(error)
-          })
-        : 0
+    const skipped = mode === "resume" ? yield* resume(options, scan.format, format) : 0
     const writer = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => Journal.openWriter(options.output, format, mode !== "resume"),
@@ -113,10 +121,7 @@ const pipeline = (
   written: { count: number }
 ) => {
   const width = Journal.widthOf(options.model, options.dimensions)
-  const documents = Stream.fromAsyncIterable(
-    Input.documents(options.input, opened.scan.format),
-    io(options.input)
-  ).pipe(Stream.drop(opened.skipped))
+  const documents = Input.documents(options.input, opened.scan.format).pipe(Stream.drop(opened.skipped))
   return Api.embed(documents, embedOptions).pipe(
     // Lines are written in groups (one write each); a group not yet written when the process dies is in the
     // store, so resume takes it from there.
@@ -135,7 +140,7 @@ const pipeline = (
 
 /** Runs the pipeline; once `stop` completes, what is in flight gets the grace period, then the rest is cut. */
 const runUntilStopped = <E>(
-  pipeline: Effect.Effect<void, E, OpenAi.OpenAi>,
+  pipeline: Effect.Effect<void, E, OpenAi.OpenAi | FileSystem.FileSystem>,
   stop: Deferred.Deferred<void>,
   grace: Duration.Duration
 ) =>
