@@ -19,7 +19,7 @@ import { admit } from "./call.js"
 import { retried } from "./retry.js"
 import { failureOf } from "./settle.js"
 import type { CallSpec, Client } from "./spec.js"
-import { spanAttributes } from "./wire.js"
+import { traced } from "./wire.js"
 
 /** The first-token bound of an attempt, from its admission by the gates to the end of `start`. */
 const bounded = <A, R>(
@@ -133,10 +133,4 @@ export const stream = <S>(
       first: started.first,
       settle: (result) => once.settle({ usage: result.usage, sent: true, error: result.error })
     } satisfies StreamStarted<S>
-  }).pipe(
-    Effect.withSpan(
-      `OpenAi ${spec.method} ${spec.path} (stream)`,
-      { attributes: spanAttributes(spec, client.server) },
-      { captureStackTrace: false }
-    )
-  )
+  }).pipe(traced(`OpenAi ${spec.method} ${spec.path} (stream)`, spec, client))

@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import { EventEmitter } from "node:events"
 import * as Tls from "node:tls"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import Undici from "@effect/platform-node/Undici"
@@ -17,7 +18,7 @@ import * as Scope from "effect/Scope"
 import type { OpenAiError } from "../../Errors.js"
 import type { Resolved } from "../../OpenAiConfig.js"
 import type { Request, Response, SendOptions, Transport } from "../../Transport.js"
-import { Attempt, announcedLength, encodeBody, splitUrl } from "./attempt.js"
+import { type Abortable, Attempt, announcedLength, encodeBody, splitUrl } from "./attempt.js"
 import type { ProxySettings } from "./proxy.js"
 import { makeRouter } from "./route.js"
 
@@ -56,10 +57,25 @@ const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>)
 
 const ignore = () => {}
 
+/**
+ * The abort signal undici is given: an `EventEmitter` (undici's `signal` option takes one) instead of an
+ * `AbortController` with its `EventTarget` per request. It has no `aborted` property on purpose: undici then
+ * listens with `once`/`removeListener` rather than Node's `addAbortListener`.
+ */
+class AbortEmitter extends EventEmitter implements Abortable {
+  reason: unknown = undefined
+
+  abort(reason: unknown): void {
+    if (this.reason !== undefined) return
+    this.reason = reason
+    this.emit("abort")
+  }
+}
+
 /** The response of an attempt whose headers arrived; its body is read once, with `bytes` or `stream`. */
-const responseOf = (attempt: Attempt, data: Undici.Dispatcher.ResponseData): Response => {
+const responseOf = (attempt: Attempt<AbortEmitter>, data: Undici.Dispatcher.ResponseData): Response => {
   const source = data.body
-  // Ended, failed or destroyed: nothing left to abort, no timer left to fire.
+  // Ended, failed or destroyed: nothing left to abort, no deadline left.
   source.once("close", attempt.finish)
   source.on("error", ignore)
   const headers = flattenHeaders(data.headers)
@@ -68,7 +84,10 @@ const responseOf = (attempt: Attempt, data: Undici.Dispatcher.ResponseData): Res
     headers,
     // undici enforces a `content-length` it was sent (and does not decode bodies).
     contentLength: announcedLength(headers["content-length"]),
-    stream: NodeStream.fromReadable<Uint8Array, OpenAiError>({ evaluate: () => source, onError: attempt.bodyFailure }),
+    // Built when asked for: a body read with `bytes` (every non-streamed call) never needs it.
+    get stream() {
+      return NodeStream.fromReadable<Uint8Array, OpenAiError>({ evaluate: () => source, onError: attempt.bodyFailure })
+    },
     bytes: Effect.callback<Uint8Array, OpenAiError>((resume) => {
       source.arrayBuffer().then(
         (buffer) => {
@@ -116,7 +135,7 @@ export const make = (settings: Settings): Effect.Effect<Transport["Service"], ne
         const { origin, path } = splitUrl(request.url)
         const route = router.route(origin)
         if (route.refused !== undefined) return Effect.fail(route.refused)
-        const attempt = new Attempt(request, origin, path, options, route.via)
+        const attempt = new Attempt(new AbortEmitter(), request, origin, path, options, route.via)
         const { headers, body } = encodeBody(request)
         const response = Effect.callback<Response, OpenAiError>((resume) => {
           attempt.start()
@@ -127,7 +146,7 @@ export const make = (settings: Settings): Effect.Effect<Transport["Service"], ne
               method: request.method,
               headers,
               body,
-              signal: attempt.controller.signal
+              signal: attempt.signal
             },
             (error, data) => {
               if (error !== null) {
@@ -139,9 +158,10 @@ export const make = (settings: Settings): Effect.Effect<Transport["Service"], ne
               resume(Effect.succeed(responseOf(attempt, data)))
             }
           )
-          return Effect.sync(attempt.close)
+          return close
         })
-        return Effect.andThen(Scope.addFinalizer(scope, Effect.sync(attempt.close)), response)
+        const close = Effect.sync(attempt.close)
+        return Effect.andThen(Scope.addFinalizer(scope, close), response)
       })
     return { send }
   })
