@@ -20,7 +20,7 @@ import type { Resolved } from "../../OpenAiConfig.js"
 import type { Request, Response, SendOptions, Transport } from "../../Transport.js"
 import { type Abortable, Attempt, announcedLength, encodeBody, splitUrl } from "./attempt.js"
 import type { ProxySettings } from "./proxy.js"
-import { makeRouter } from "./route.js"
+import { makeRouter, type Router } from "./route.js"
 
 /** @internal */
 export interface Settings {
@@ -100,68 +100,67 @@ const responseOf = (attempt: Attempt<AbortEmitter>, data: Undici.Dispatcher.Resp
   }
 }
 
+/** The router over the direct agent (and proxy agents), destroyed with the scope. */
+const makeRoutes = (settings: Settings, connectTimeoutMs: number) => {
+  // Node's `ca` replaces the trusted roots: extra certificates are added to them, not put in their place.
+  const ca = settings.ca === undefined ? undefined : [...Tls.rootCertificates, ...settings.ca]
+  const agentOptions: Undici.Agent.Options = {
+    connections: settings.maxConnections,
+    connect: { timeout: connectTimeoutMs, ...(ca === undefined ? {} : { ca }) },
+    keepAliveTimeout: Duration.toMillis(settings.keepAliveTimeout),
+    // Our own timers decide (SendOptions); streams have first-token and idle timeouts of their own.
+    headersTimeout: 0,
+    bodyTimeout: 0
+  }
+  return Effect.acquireRelease(
+    Effect.sync(() => {
+      const direct = new Undici.Agent(agentOptions)
+      const router = makeRouter(settings.proxy, settings.allowInsecure ?? false, direct, agentOptions, {
+        timeout: connectTimeoutMs,
+        ...(ca === undefined ? {} : { ca })
+      })
+      return { ...router, destroy: () => Promise.all([direct.destroy(), router.destroy()]) }
+    }),
+    (router) => Effect.promise(router.destroy)
+  )
+}
+
+/** Sends one request on its route, in the current scope (closing it aborts the request). */
+const sendOn =
+  (router: Router, connectTimeoutMs: number) =>
+  (request: Request, options?: SendOptions): Effect.Effect<Response, OpenAiError, Scope.Scope> =>
+    Effect.flatMap(Effect.scope, (scope) => {
+      const { origin, path } = splitUrl(request.url)
+      const route = router.route(origin)
+      if (route.refused !== undefined) return Effect.fail(route.refused)
+      const attempt = new Attempt(new AbortEmitter(), request, origin, path, options, route.via)
+      const { headers, body } = encodeBody(request)
+      const close = Effect.sync(attempt.close)
+      const response = Effect.callback<Response, OpenAiError>((resume) => {
+        attempt.start()
+        route.dispatcher.request(
+          { origin, path, method: request.method, headers, body, signal: attempt.signal },
+          (error, data) => {
+            if (error !== null) {
+              attempt.finish()
+              resume(Effect.fail(attempt.requestFailure(error, connectTimeoutMs)))
+              return
+            }
+            attempt.headersArrived()
+            resume(Effect.succeed(responseOf(attempt, data)))
+          }
+        )
+        return close
+      })
+      return Effect.andThen(Scope.addFinalizer(scope, close), response)
+    })
+
 /**
  * A transport on undici; its agents are destroyed with the scope.
  *
  * @internal
  */
-export const make = (settings: Settings): Effect.Effect<Transport["Service"], never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const connectTimeoutMs = Duration.toMillis(settings.connectTimeout)
-    // Node's `ca` replaces the trusted roots: extra certificates are added to them, not put in their place.
-    const ca = settings.ca === undefined ? undefined : [...Tls.rootCertificates, ...settings.ca]
-    const agentOptions: Undici.Agent.Options = {
-      connections: settings.maxConnections,
-      connect: { timeout: connectTimeoutMs, ...(ca === undefined ? {} : { ca }) },
-      keepAliveTimeout: Duration.toMillis(settings.keepAliveTimeout),
-      // Our own timers decide (SendOptions); streams have first-token and idle timeouts of their own.
-      headersTimeout: 0,
-      bodyTimeout: 0
-    }
-    const router = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const direct = new Undici.Agent(agentOptions)
-        const router = makeRouter(settings.proxy, settings.allowInsecure ?? false, direct, agentOptions, {
-          timeout: connectTimeoutMs,
-          ...(ca === undefined ? {} : { ca })
-        })
-        return { ...router, destroy: () => Promise.all([direct.destroy(), router.destroy()]) }
-      }),
-      (router) => Effect.promise(router.destroy)
-    )
-
-    const send = (request: Request, options?: SendOptions): Effect.Effect<Response, OpenAiError, Scope.Scope> =>
-      Effect.flatMap(Effect.scope, (scope) => {
-        const { origin, path } = splitUrl(request.url)
-        const route = router.route(origin)
-        if (route.refused !== undefined) return Effect.fail(route.refused)
-        const attempt = new Attempt(new AbortEmitter(), request, origin, path, options, route.via)
-        const { headers, body } = encodeBody(request)
-        const response = Effect.callback<Response, OpenAiError>((resume) => {
-          attempt.start()
-          route.dispatcher.request(
-            {
-              origin: attempt.origin,
-              path: attempt.path,
-              method: request.method,
-              headers,
-              body,
-              signal: attempt.signal
-            },
-            (error, data) => {
-              if (error !== null) {
-                attempt.finish()
-                resume(Effect.fail(attempt.requestFailure(error, connectTimeoutMs)))
-                return
-              }
-              attempt.headersArrived()
-              resume(Effect.succeed(responseOf(attempt, data)))
-            }
-          )
-          return close
-        })
-        const close = Effect.sync(attempt.close)
-        return Effect.andThen(Scope.addFinalizer(scope, close), response)
-      })
-    return { send }
-  })
+export const make = (settings: Settings): Effect.Effect<Transport["Service"], never, Scope.Scope> => {
+  const connectTimeoutMs = Duration.toMillis(settings.connectTimeout)
+  return Effect.map(makeRoutes(settings, connectTimeoutMs), (router) => ({ send: sendOn(router, connectTimeoutMs) }))
+}
