@@ -7,25 +7,12 @@
  */
 import * as Cache from "effect/Cache"
 import * as Effect from "effect/Effect"
+import type { Estimate, Request } from "../Tokens.js"
 import * as LongText from "./longText.js"
 import * as ResponsesTokens from "./responses/tokens.js"
 
 /** @internal */
 export type Encoding = "o200k_base" | "cl100k_base"
-
-/** @internal */
-export interface Estimate {
-  readonly promptTokens: number
-  readonly maxOutputTokens: number
-  readonly admissionPromptTokens?: number | undefined
-}
-
-/** @internal */
-export interface Request {
-  readonly path: string
-  readonly model: string | undefined
-  readonly body: unknown
-}
 
 /** @internal */
 export const imageTokens = { low: 85, high: 765 } as const
