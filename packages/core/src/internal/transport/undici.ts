@@ -1,5 +1,5 @@
 /**
- * The default transport: undici's dispatcher driven directly (callback `request`), on our own `Agent` with a
+ * The default transport: undici's dispatcher driven directly (`dispatch` with a handler of ours, `Exchange`), on our own `Agent` with a
  * bounded pool, or through a `ProxyAgent` when a proxy applies to the origin.
  *
  * It does not go through `effect/http`'s `HttpClient`: on this hot path the generic client (a span, `Headers` and
@@ -8,9 +8,7 @@
  *
  * @internal
  */
-import { EventEmitter } from "node:events"
 import * as Tls from "node:tls"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import Undici from "@effect/platform-node/Undici"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -18,7 +16,8 @@ import * as Scope from "effect/Scope"
 import type { OpenAiError } from "../../Errors.js"
 import type { Resolved } from "../../OpenAiConfig.js"
 import type { Request, Response, SendOptions, Transport } from "../../Transport.js"
-import { type Abortable, Attempt, announcedLength, encodeBody, splitUrl } from "./attempt.js"
+import { Attempt, encodeBody, splitUrl } from "./attempt.js"
+import { Exchange } from "./exchange.js"
 import type { ProxySettings } from "./proxy.js"
 import { makeRouter, type Router } from "./route.js"
 
@@ -45,60 +44,6 @@ export const settingsOf = (config: Resolved): Settings => ({
   allowInsecure: config.allowInsecure,
   ca: config.ca
 })
-
-const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>): Readonly<Record<string, string>> => {
-  const headers: Record<string, string> = {}
-  for (const name in raw) {
-    const value = raw[name]
-    if (value !== undefined) headers[name] = typeof value === "string" ? value : value.join(", ")
-  }
-  return headers
-}
-
-const ignore = () => {}
-
-/**
- * The abort signal undici is given: an `EventEmitter` (undici's `signal` option takes one) instead of an
- * `AbortController` with its `EventTarget` per request. It has no `aborted` property on purpose: undici then
- * listens with `once`/`removeListener` rather than Node's `addAbortListener`.
- */
-class AbortEmitter extends EventEmitter implements Abortable {
-  reason: unknown = undefined
-
-  abort(reason: unknown): void {
-    if (this.reason !== undefined) return
-    this.reason = reason
-    this.emit("abort")
-  }
-}
-
-/** The response of an attempt whose headers arrived; its body is read once, with `bytes` or `stream`. */
-const responseOf = (attempt: Attempt<AbortEmitter>, data: Undici.Dispatcher.ResponseData): Response => {
-  const source = data.body
-  // Ended, failed or destroyed: nothing left to abort, no deadline left.
-  source.once("close", attempt.finish)
-  source.on("error", ignore)
-  const headers = flattenHeaders(data.headers)
-  return {
-    status: data.statusCode,
-    headers,
-    // undici enforces a `content-length` it was sent (and does not decode bodies).
-    contentLength: announcedLength(headers["content-length"]),
-    // Built when asked for: a body read with `bytes` (every non-streamed call) never needs it.
-    get stream() {
-      return NodeStream.fromReadable<Uint8Array, OpenAiError>({ evaluate: () => source, onError: attempt.bodyFailure })
-    },
-    bytes: Effect.callback<Uint8Array, OpenAiError>((resume) => {
-      source.arrayBuffer().then(
-        (buffer) => {
-          attempt.finish()
-          resume(Effect.succeed(new Uint8Array(buffer)))
-        },
-        (cause: unknown) => resume(Effect.fail(attempt.bodyFailure(cause)))
-      )
-    })
-  }
-}
 
 /** The router over the direct agent (and proxy agents), destroyed with the scope. */
 const makeRoutes = (settings: Settings, connectTimeoutMs: number) => {
@@ -133,22 +78,15 @@ const sendOn =
       const { origin, path } = splitUrl(request.url)
       const route = router.route(origin)
       if (route.refused !== undefined) return Effect.fail(route.refused)
-      const attempt = new Attempt(new AbortEmitter(), request, origin, path, options, route.via)
+      const exchange = new Exchange(connectTimeoutMs)
+      const attempt = new Attempt(exchange, request, origin, path, options, route.via)
+      exchange.attempt = attempt
       const { headers, body } = encodeBody(request)
       const close = Effect.sync(attempt.close)
       const response = Effect.callback<Response, OpenAiError>((resume) => {
         attempt.start()
-        route.dispatcher.request(
-          { origin, path, method: request.method, headers, body, signal: attempt.signal },
-          (error, data) => {
-            if (error !== null) {
-              attempt.finish()
-              resume(Effect.fail(attempt.requestFailure(error, connectTimeoutMs)))
-              return
-            }
-            attempt.headersArrived()
-            resume(Effect.succeed(responseOf(attempt, data)))
-          }
+        exchange.start(resume, () =>
+          route.dispatcher.dispatch({ origin, path, method: request.method, headers, body }, exchange)
         )
         return close
       })
