@@ -30,6 +30,16 @@ const plain = (request: Record<string, unknown>): Record<string, unknown> => {
   return { ...rest, messages }
 }
 
+/** Whether the fast path took `candidate`; when it did, the schema must return the same value, fields in order. */
+const agrees = (candidate: unknown): boolean => {
+  const actual = fastChatRequest(json(candidate))
+  if (actual === undefined) return false
+  const expected = Result.getOrThrow(slow(json(candidate)))
+  expect(actual).toEqual(expected)
+  expect(Object.keys(actual)).toEqual(Object.keys(expected as object))
+  return true
+}
+
 it.prop(
   "the fast chat-request check agrees with the schema whenever it accepts",
   {
@@ -54,22 +64,13 @@ it.prop(
         ...edges.map((edge) => ({ ...plain(request), [name]: edge }))
       ])
     ]
-    for (const candidate of candidates) {
-      const expected = slow(json(candidate))
-      const actual = fastChatRequest(json(candidate))
-      if (actual !== undefined) {
-        accepted++
-        expect(Result.isSuccess(expected)).toBe(true)
-        expect(actual).toEqual(Result.getOrThrow(expected))
-        expect(Object.keys(actual)).toEqual(Object.keys(Result.getOrThrow(expected) as object))
-      }
-    }
+    accepted += candidates.filter(agrees).length
   },
   { arbitrary: { runs: 500 } }
 )
 
-it("the property above exercised the fast path (it is not vacuous)", () => {
-  expect(accepted).toBeGreaterThan(100)
+it("the fast path was taken often in that property, so it checked something", () => {
+  expect(accepted, "candidates the fast path took").toBeGreaterThan(100)
 })
 
 it("takes a plain request as a copy, and leaves tools, parts, unknown fields and bad values to the schema", () => {
