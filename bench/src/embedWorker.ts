@@ -8,6 +8,7 @@
  */
 import * as Fs from "node:fs"
 import * as Readline from "node:readline"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Batch, Embed } from "@sluice/stream"
 import { Effect, Layer } from "effect"
@@ -108,7 +109,8 @@ const sluice = async (job: EmbedJob) => {
     Layer.provideMerge(Batch.layerMeter),
     Layer.provide(Gates.layerDefaults({ concurrency: { permits: 64 } })),
     Layer.provide(OpenAiConfig.layer({ baseUrl: job.url })),
-    Layer.provide(Credentials.static("sk-bench"))
+    Layer.provide(Credentials.static("sk-bench")),
+    Layer.provideMerge(NodeFileSystem.layer)
   )
   const program = Effect.scoped(
     Effect.flatMap(Embed.openCache(job.cache), (cache) =>

@@ -232,6 +232,35 @@ export interface StartOptions {
   readonly args?: ReadonlyArray<string>
 }
 
+/** A redis-server on 127.0.0.1:`port` keeping its data (append-only, fsync always) and log in `dir`. */
+const serverArgs = (port: number, dir: string, extra: ReadonlyArray<string>): Array<string> => [
+  ...["--bind", "127.0.0.1", "--port", String(port), "--dir", dir, "--daemonize", "no", "--save", ""],
+  ...["--appendonly", "yes", "--appendfsync", "always", "--logfile", Path.join(dir, "redis.log")],
+  ...extra
+]
+
+/** Spawns the server and waits (10 s at most) for its `PING`; kills it and fails with its log's tail otherwise. */
+const launchServer = async (
+  binary: Awaited<ReturnType<typeof redisBinary>>,
+  port: number,
+  dir: string,
+  extra: ReadonlyArray<string>
+): Promise<ChildProcess> => {
+  const started = spawn(binary.server, serverArgs(port, dir, extra), { env: binary.env, stdio: "ignore" })
+  live.add(started)
+  started.once("exit", () => live.delete(started))
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    if (started.exitCode !== null) break
+    if (await ping(port)) return started
+    await sleep(25)
+  }
+  started.kill("SIGKILL")
+  const logFile = Path.join(dir, "redis.log")
+  const log = Fs.existsSync(logFile) ? Fs.readFileSync(logFile, "utf8") : ""
+  throw new Error(`redis-server (${binary.source}) did not answer on 127.0.0.1:${port}: ${log.slice(-800)}`)
+}
+
 /**
  * Starts a redis-server on a free 127.0.0.1 port with its own temporary directory; resolves once it answers `PING`.
  * Call `stop()` in the test's teardown.
@@ -239,55 +268,17 @@ export interface StartOptions {
 export const startRedis = async (options: StartOptions = {}): Promise<RedisServer> => {
   const binary = await redisBinary()
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sluice-redis-"))
+  const extra = options.args ?? []
   let child: ChildProcess | undefined
   let port = 0
-
-  const launch = async (): Promise<void> => {
-    const args = [
-      "--bind",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--dir",
-      dir,
-      "--daemonize",
-      "no",
-      "--save",
-      "",
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
-      "--logfile",
-      Path.join(dir, "redis.log"),
-      ...(options.args ?? [])
-    ]
-    const started = spawn(binary.server, args, { env: binary.env, stdio: "ignore" })
-    live.add(started)
-    started.once("exit", () => live.delete(started))
-    child = started
-    const deadline = Date.now() + 10_000
-    while (Date.now() < deadline) {
-      if (started.exitCode !== null) break
-      if (await ping(port)) return
-      await sleep(25)
-    }
-    started.kill("SIGKILL")
-    const log = Fs.existsSync(Path.join(dir, "redis.log")) ? Fs.readFileSync(Path.join(dir, "redis.log"), "utf8") : ""
-    throw new Error(`redis-server (${binary.source}) did not answer on 127.0.0.1:${port}: ${log.slice(-800)}`)
-  }
-
-  for (let tries = 0; ; tries++) {
+  for (let tries = 0; child === undefined; tries++) {
     port = await freePort()
-    try {
-      await launch()
-      break
-    } catch (error) {
-      // Another process took the port between freePort and the bind: take another one.
+    // Another process may take the port between freePort and the bind: then take another one.
+    child = await launchServer(binary, port, dir, extra).catch((error: unknown) => {
       if (tries >= 4) throw error
-    }
+      return undefined
+    })
   }
-
   const kill = async (signal: NodeJS.Signals) => {
     const current = child
     if (current === undefined) return
@@ -295,7 +286,6 @@ export const startRedis = async (options: StartOptions = {}): Promise<RedisServe
     await exited(current)
     child = undefined
   }
-
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -304,7 +294,7 @@ export const startRedis = async (options: StartOptions = {}): Promise<RedisServe
     kill9: () => kill("SIGKILL"),
     restart: async () => {
       await kill("SIGKILL")
-      await launch()
+      child = await launchServer(binary, port, dir, extra)
     },
     stop: async () => {
       const current = child

@@ -2,7 +2,10 @@
  * `sluice chat`, `sluice doctor` and `sluice simulate`, run as a user runs them (a child process from the
  * TypeScript sources) against the simulator on loopback.
  */
-import { describe, expect, it } from "@effect/vitest"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { finish, type Result, simulator, sluice, start } from "./support.js"
 
 const key = "sk-commands-0123456789abcdef"
@@ -108,6 +111,75 @@ describe("sluice doctor", () => {
     expect(result.stdout).toContain("the model text-davinci-003 is retired")
     expect(result.stdout).toContain("gpt-3.5-turbo-instruct")
   }, 60_000)
+})
+
+describe("sluice doctor --lifecycle / --prices: the tables the other commands use", () => {
+  let dir = ""
+  beforeAll(async () => {
+    dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-doctor-"))
+  })
+  afterAll(() => Fs.rm(dir, { recursive: true, force: true }))
+  const table = async (name: string, content: unknown) => {
+    const path = Path.join(dir, name)
+    await Fs.writeFile(path, JSON.stringify(content))
+    return path
+  }
+  const lifecycle = (models: unknown) => ({ format: "sluice-lifecycle", version: 1, asOf: "2026-12-01", models })
+  const prices = (models: unknown, replace = false) => ({
+    format: "sluice-prices",
+    version: 1,
+    asOf: "2026-12-01",
+    currency: "USD",
+    unit: "per 1M tokens",
+    ...(replace ? { replace: true } : {}),
+    models
+  })
+
+  it("without files: the built-in tables, named with their dates, and the model's built-in price", async () => {
+    const sim = await simulator({ keys: [key] })
+    const result = await sluice(["doctor"], { OPENAI_API_KEY: key, OPENAI_BASE_URL: sim.url })
+    expect(result.code, result.stdout).toBe(0)
+    expect(result.stdout).toMatch(/prices built in \(as of \d{4}-\d\d-\d\d\); model lifecycle built in \(as of /)
+    expect(result.stdout).toContain("price of gpt-4o-mini: $0.15 input, $0.075 cached input, $0.6 output per 1M tokens")
+    expect(result.stdout).not.toContain("the model gpt-4o-mini is")
+  }, 60_000)
+
+  it("a lifecycle file that retires the model in use and deprecates an offered one: both reported, exit 2", async () => {
+    const sim = await simulator({ keys: [key] })
+    const file = await table(
+      "lifecycle.json",
+      lifecycle({
+        "gpt-4o-mini": { deprecated: "2025-01-01", shutdown: "2025-06-01", replacement: "gpt-4.1-mini" },
+        "gpt-4.1-nano": { deprecated: "2025-01-01", replacement: "gpt-4.1-mini" }
+      })
+    )
+    const result = await sluice(["doctor", "--lifecycle", file], { OPENAI_API_KEY: key, OPENAI_BASE_URL: sim.url })
+    expect(result.code, result.stdout).toBe(2)
+    expect(result.stdout).toContain(`model lifecycle ${file}`)
+    expect(result.stdout).toContain("the model gpt-4o-mini is retired (shutdown 2025-06-01); use gpt-4.1-mini instead")
+    expect(result.stdout).toMatch(
+      /deprecated or retired models offered: .*gpt-4o-mini \(retired\).*gpt-4\.1-nano \(deprecated\)/
+    )
+    expect(result.stdout).toContain("1 problem(s) found")
+    // The same file through SLUICE_LIFECYCLE: the same verdict.
+    const fromEnv = await sluice(["doctor"], { OPENAI_API_KEY: key, OPENAI_BASE_URL: sim.url, SLUICE_LIFECYCLE: file })
+    expect(fromEnv.code).toBe(2)
+    expect(fromEnv.stdout).toContain("the model gpt-4o-mini is retired")
+  }, 90_000)
+
+  it("a prices file: the model's price from it; a table without the model says a budget would refuse it", async () => {
+    const sim = await simulator({ keys: [key] })
+    const env = { OPENAI_API_KEY: key, OPENAI_BASE_URL: sim.url }
+    const dear = await table("dear.json", prices({ "gpt-4o-mini": { input: 150, output: 600 } }))
+    const priced = await sluice(["doctor", "--prices", dear], env)
+    expect(priced.code, priced.stdout).toBe(0)
+    expect(priced.stdout).toContain(`prices ${dear};`)
+    expect(priced.stdout).toContain("price of gpt-4o-mini: $150 input, $600 output per 1M tokens")
+    const other = await table("other.json", prices({ "gpt-4.1": { input: 2, output: 8 } }, true))
+    const unpriced = await sluice(["doctor"], { ...env, SLUICE_PRICES: other })
+    expect(unpriced.code, unpriced.stdout).toBe(0)
+    expect(unpriced.stdout).toContain("! no price for gpt-4o-mini: with --budget-usd its requests are refused")
+  }, 90_000)
 })
 
 describe("sluice simulate", () => {

@@ -35,16 +35,22 @@ afterEach(async () => {
   )
 })
 
+/** `sluice chat --no-stream` against a simulator, with HTTP_PROXY set to a forward proxy and NO_PROXY as given. */
+const chatBehindProxy = async (noProxy: string) => {
+  const sim = await simulator({ keys: [key] })
+  const proxy = await forwardProxy()
+  const result = await sluice(["chat", "hello", "--no-stream"], {
+    OPENAI_API_KEY: key,
+    OPENAI_BASE_URL: sim.url,
+    HTTP_PROXY: proxy.url,
+    NO_PROXY: noProxy
+  })
+  return { sim, proxy, result }
+}
+
 describe("sluice behind a forward proxy", () => {
   it("HTTP_PROXY: the request goes through the proxy and the answer comes back", async () => {
-    const sim = await simulator({ keys: [key] })
-    const proxy = await forwardProxy()
-    const result = await sluice(["chat", "hello", "--no-stream"], {
-      OPENAI_API_KEY: key,
-      OPENAI_BASE_URL: sim.url,
-      HTTP_PROXY: proxy.url,
-      NO_PROXY: ""
-    })
+    const { sim, proxy, result } = await chatBehindProxy("")
     expect(result.code).toBe(0)
     expect(result.stdout.trim().length).toBeGreaterThan(0)
     expect(proxy.seen).toEqual([`POST ${sim.url}/chat/completions`])
@@ -52,15 +58,9 @@ describe("sluice behind a forward proxy", () => {
   }, 180_000)
 
   it("NO_PROXY naming the host: the proxy sees nothing", async () => {
-    const sim = await simulator({ keys: [key] })
-    const proxy = await forwardProxy()
-    const result = await sluice(["chat", "hello", "--no-stream"], {
-      OPENAI_API_KEY: key,
-      OPENAI_BASE_URL: sim.url,
-      HTTP_PROXY: proxy.url,
-      NO_PROXY: "127.0.0.1"
-    })
+    const { sim, proxy, result } = await chatBehindProxy("127.0.0.1")
     expect(result.code).toBe(0)
     expect(proxy.seen).toEqual([])
+    expect(sim.stats().requests).toBe(1)
   }, 180_000)
 })

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as Wire from "./internal/wire.js"
 
 const Timestamp = Schema.optional(Schema.NullOr(Schema.Number))
 
@@ -97,13 +98,7 @@ export type Batch = typeof Batch.Type
  * @since 0.1.0
  * @category schemas
  */
-export const BatchList = Schema.Struct({
-  object: Schema.optional(Schema.String),
-  data: Schema.Array(Batch),
-  first_id: Schema.optional(Schema.NullOr(Schema.String)),
-  last_id: Schema.optional(Schema.NullOr(Schema.String)),
-  has_more: Schema.optional(Schema.Boolean)
-})
+export const BatchList = Wire.listOf(Batch)
 /**
  * @since 0.1.0
  * @category models

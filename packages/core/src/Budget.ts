@@ -12,17 +12,17 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as FileSystem from "effect/FileSystem"
+import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as Result from "effect/Result"
-import * as Semaphore from "effect/Semaphore"
 import type { PlatformError } from "effect/PlatformError"
+import type * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import type { BudgetExceeded, InvalidOptions, StoreUnavailable } from "./Errors.js"
-import * as BudgetService from "./internal/budget/service.js"
+import * as FileStore from "./internal/budget/fileStore.js"
 import * as MemoryLedger from "./internal/budget/memoryLedger.js"
-import * as Check from "./internal/options.js"
+import * as BudgetOptions from "./internal/budget/options.js"
+import * as BudgetService from "./internal/budget/service.js"
 
 /**
  * An amount of spend.
@@ -200,18 +200,7 @@ export const make = (
   options: Options,
   store: Store = memoryStore,
   ledger?: Ledger
-): Effect.Effect<Budget["Service"], InvalidOptions> =>
-  Effect.gen(function* () {
-    yield* Effect.fromResult(validate(options))
-    const book = ledger ?? memoryLedger(yield* store.load)
-    return BudgetService.make(options, store, book)
-  })
-
-const isCharge = (value: unknown): value is Charge => {
-  if (typeof value !== "object" || value === null) return false
-  const c = value as Record<string, unknown>
-  return typeof c["scope"] === "string" && typeof c["usd"] === "number" && typeof c["tokens"] === "number"
-}
+): Effect.Effect<Budget["Service"], InvalidOptions> => BudgetService.build(options, store, ledger)
 
 /**
  * An append-only JSONL file of settled charges. On start the file is summed; a torn last line (a crash mid-write)
@@ -220,44 +209,8 @@ const isCharge = (value: unknown): value is Charge => {
  * @since 0.1.0
  * @category stores
  */
-export const makeFileStore = (path: string): Effect.Effect<Store, PlatformError, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const lock = yield* Semaphore.make(1)
-    const charges: Array<Charge> = []
-    if (yield* fs.exists(path)) {
-      const text = yield* fs.readFileString(path)
-      const end = text.lastIndexOf("\n") + 1
-      if (end < text.length) {
-        yield* Effect.logWarning("budget file: dropping a torn last line").pipe(Effect.annotateLogs({ path }))
-        yield* fs.truncate(path, Buffer.byteLength(text.slice(0, end)))
-      }
-      for (const line of text.slice(0, end).split("\n")) {
-        if (line.trim().length === 0) continue
-        try {
-          const parsed: unknown = JSON.parse(line)
-          if (isCharge(parsed)) charges.push(parsed)
-        } catch {
-          yield* Effect.logWarning("budget file: skipping an unreadable line").pipe(Effect.annotateLogs({ path }))
-        }
-      }
-    }
-    return {
-      load: Effect.succeed(charges),
-      append: (charge) =>
-        lock.withPermits(1)(
-          fs
-            .writeFileString(path, `${JSON.stringify(charge)}\n`, { flag: "a" })
-            .pipe(
-              Effect.catch((error) =>
-                Effect.logError("budget file: could not append a charge").pipe(
-                  Effect.annotateLogs({ path, error: error.message })
-                )
-              )
-            )
-        )
-    }
-  })
+export const makeFileStore: (path: string) => Effect.Effect<Store, PlatformError, FileSystem.FileSystem> =
+  FileStore.make
 
 /**
  * A budget in memory.
@@ -275,17 +228,8 @@ export const layer = (options: Options): Layer.Layer<Budget, InvalidOptions> => 
  * @since 0.1.0
  * @category validation
  */
-export const validate = (options: Options, prefix = "budget"): Result.Result<Options, InvalidOptions> => {
-  const problem = Check.first(
-    Check.number(`${prefix}.ceilingUsd`, options.ceilingUsd, { atLeast: 0 }),
-    Check.number(`${prefix}.ceilingTokens`, options.ceilingTokens, { atLeast: 0 }),
-    ...Object.entries(options.ceilings ?? {}).flatMap(([scope, ceiling]) => [
-      Check.number(`${prefix}.ceilings.${scope}.usd`, ceiling.usd, { atLeast: 0 }),
-      Check.number(`${prefix}.ceilings.${scope}.tokens`, ceiling.tokens, { atLeast: 0 })
-    ])
-  )
-  return problem === undefined ? Result.succeed(options) : Result.fail(problem)
-}
+export const validate: (options: Options, prefix?: string) => Result.Result<Options, InvalidOptions> =
+  BudgetOptions.validate
 
 /**
  * A budget whose settled charges are appended to `path` (JSONL) and summed on start.

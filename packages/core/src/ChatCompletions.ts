@@ -9,6 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Names from "./internal/names.js"
+import * as Wire from "./internal/wire.js"
 
 const Int = Schema.Int
 
@@ -277,6 +278,28 @@ export const Usage = Schema.Struct({
  */
 export type Usage = typeof Usage.Type
 
+/** The index of a choice (0 when a server leaves it out), in a completion and in a streaming chunk. */
+const choiceIndex = Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0)))
+
+/** The fields that end a choice, in a completion and in a streaming chunk. */
+const choiceEnd = {
+  finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
+  logprobs: Schema.optional(Schema.Unknown)
+}
+
+/** The fields that open a completion and a streaming chunk (each has its own `model` after them). */
+const completionHead = {
+  id: Wire.stringOrEmpty,
+  object: Schema.optional(Schema.String),
+  created: Schema.optional(Schema.Number)
+}
+
+/** The serving fields of a completion and a streaming chunk (after `model`). */
+const completionServing = {
+  system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
+  service_tier: Schema.optional(Schema.NullOr(Schema.String))
+}
+
 /**
  * The message of a completion choice.
  *
@@ -298,12 +321,7 @@ export const ResponseMessage = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const Choice = Schema.Struct({
-  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
-  message: ResponseMessage,
-  finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
-  logprobs: Schema.optional(Schema.Unknown)
-})
+export const Choice = Schema.Struct({ index: choiceIndex, message: ResponseMessage, ...choiceEnd })
 
 /**
  * The response of `POST /chat/completions`.
@@ -312,12 +330,9 @@ export const Choice = Schema.Struct({
  * @category schemas
  */
 export const ChatCompletion = Schema.Struct({
-  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
-  object: Schema.optional(Schema.String),
-  created: Schema.optional(Schema.Number),
-  model: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
-  system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
-  service_tier: Schema.optional(Schema.NullOr(Schema.String)),
+  ...completionHead,
+  model: Wire.stringOrEmpty,
+  ...completionServing,
   choices: Schema.Array(Choice),
   usage: Schema.optional(Schema.NullOr(Usage))
 })
@@ -354,7 +369,7 @@ export const ToolCallDelta = Schema.Struct({
  * @category schemas
  */
 export const ChunkChoice = Schema.Struct({
-  index: Schema.Number.pipe(Schema.withDecodingDefault(Effect.succeed(0))),
+  index: choiceIndex,
   delta: Schema.Struct({
     role: Schema.optional(Schema.NullOr(Schema.String)),
     content: Schema.optional(Schema.NullOr(Schema.String)),
@@ -362,8 +377,7 @@ export const ChunkChoice = Schema.Struct({
     reasoning_content: Schema.optional(Schema.NullOr(Schema.String)),
     tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCallDelta)))
   }).pipe(Schema.withDecodingDefault(Effect.sync(() => ({})))),
-  finish_reason: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefault(Effect.succeed(null))),
-  logprobs: Schema.optional(Schema.Unknown)
+  ...choiceEnd
 })
 
 /**
@@ -374,13 +388,10 @@ export const ChunkChoice = Schema.Struct({
  * @category schemas
  */
 export const ChatCompletionChunk = Schema.Struct({
-  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
-  object: Schema.optional(Schema.String),
-  created: Schema.optional(Schema.Number),
+  ...completionHead,
   model: Schema.optional(Schema.String),
-  system_fingerprint: Schema.optional(Schema.NullOr(Schema.String)),
-  service_tier: Schema.optional(Schema.NullOr(Schema.String)),
-  choices: Schema.Array(ChunkChoice).pipe(Schema.withDecodingDefault(Effect.sync(() => []))),
+  ...completionServing,
+  choices: Wire.arrayOrEmpty(ChunkChoice),
   usage: Schema.optional(Schema.NullOr(Usage))
 })
 /**

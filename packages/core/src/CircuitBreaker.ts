@@ -17,14 +17,16 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
-import * as Ref from "effect/Ref"
+import type * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
-import { CircuitOpen, type OpenAiError, type StoreUnavailable } from "./Errors.js"
+import type { CircuitOpen, OpenAiError, StoreUnavailable } from "./Errors.js"
+import * as MemoryStore from "./internal/breaker/memoryStore.js"
+import * as Metrics from "./internal/breaker/metrics.js"
+import * as Service from "./internal/breaker/service.js"
+import * as Settings from "./internal/breaker/settings.js"
 
 /**
  * @since 0.1.0
@@ -104,20 +106,7 @@ export interface Store {
  * @since 0.3.0
  * @category stores
  */
-export const memoryStore = (): Store => {
-  const fuses = new Map<string, string>()
-  return {
-    read: (key) => Effect.sync(() => ({ fuse: fuses.get(key) })),
-    blow: (key, reason) =>
-      Effect.sync(() => {
-        if (fuses.has(key)) return false
-        fuses.set(key, reason)
-        return true
-      }),
-    open: () => Effect.void,
-    clear: (key) => Effect.sync(() => void fuses.delete(key))
-  }
-}
+export const memoryStore: () => Store = MemoryStore.memoryStore
 
 /**
  * The circuit breaker.
@@ -149,33 +138,6 @@ export class CircuitBreaker extends Context.Service<
   }
 >()("@sluice/core/CircuitBreaker") {}
 
-interface Slot {
-  readonly second: number
-  readonly calls: number
-  readonly failures: number
-}
-
-interface ScopeState {
-  readonly state: "closed" | "half-open" | "open"
-  readonly window: ReadonlyArray<Slot>
-  readonly openUntil: number
-  readonly reason: string
-  readonly probes: number
-  /** Bumped on every transition, so a stale probe finalizer does nothing. */
-  readonly generation: number
-}
-
-interface Transition {
-  readonly scope: string
-  readonly from: State
-  readonly to: State
-  readonly reason: string
-}
-
-const initial: ScopeState = { state: "closed", window: [], openUntil: 0, reason: "", probes: 0, generation: 0 }
-
-const stateValue: Record<State, number> = { closed: 0, "half-open": 1, open: 2, fused: 3 }
-
 /**
  * The key id at the start of a scope (`sha256:0123456789ab:gpt-4o` → `sha256:0123456789ab`): a key fingerprint
  * has a colon of its own, so "up to the first colon" would be `sha256` — one fuse for every key, and a rotated-in
@@ -184,10 +146,7 @@ const stateValue: Record<State, number> = { closed: 0, "half-open": 1, open: 2, 
  * @since 0.1.0
  * @category utils
  */
-export const keyOfScope = (scope: string): string => {
-  const fingerprint = /^sha256:[0-9a-f]+/.exec(scope)
-  return fingerprint !== null ? fingerprint[0] : (scope.split(":")[0] ?? scope)
-}
+export const keyOfScope: (scope: string) => string = Settings.keyOfScope
 
 /**
  * Gauge of the breaker state per scope: 0 closed, 1 half-open, 2 open, 3 fused.
@@ -195,209 +154,22 @@ export const keyOfScope = (scope: string): string => {
  * @since 0.1.0
  * @category metrics
  */
-export const stateGauge = Metric.gauge("sluice_breaker_state", {
-  description: "Circuit breaker state per scope: 0 closed, 1 half-open, 2 open, 3 fused"
-})
+export const stateGauge: Metric.Gauge<number> = Metrics.stateGauge
+
 /**
  * Counter of transitions, tagged `scope`, `from`, `to`.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const transitions = Metric.counter("sluice_breaker_transitions_total", {
-  description: "Circuit breaker state transitions"
-})
+export const transitions: Metric.Counter<number> = Metrics.transitions
 
 /**
  * @since 0.1.0
  * @category constructors
  */
 export const make = (options: Options = {}, store: Store = memoryStore()): Effect.Effect<CircuitBreaker["Service"]> =>
-  Effect.gen(function* () {
-    const windowMs = options.windowMs ?? 60_000
-    const slotMs = Math.max(1, Math.floor(windowMs / 60))
-    const failureRate = options.failureRate ?? 0.1
-    const minimumCalls = options.minimumCalls ?? 20
-    const openMs = options.openMs ?? 60_000
-    const tripOn = new Set<string>(options.tripOn ?? ["RateLimited"])
-    const fuseOn = new Set<string>(options.fuseOn ?? ["QuotaExceeded", "AuthenticationFailed"])
-    const halfOpenProbes = options.halfOpenProbes ?? 1
-    const probeWaitMs = options.probeWaitMs ?? 1000
-    const fuseKey = options.fuseKey ?? keyOfScope
-
-    const scopes = yield* Ref.make(new Map<string, ScopeState>())
-    const unshared = (what: string, scope: string) => (error: StoreUnavailable) =>
-      Effect.logError(`circuit breaker: could not ${what} in the shared store`).pipe(
-        Effect.annotateLogs({ scope, error: error.message })
-      )
-
-    const announce = (t: Transition | undefined) =>
-      t === undefined
-        ? Effect.void
-        : Effect.all(
-            [
-              Effect.logWarning(`circuit breaker ${t.from} → ${t.to}`).pipe(
-                Effect.annotateLogs({ scope: t.scope, from: t.from, to: t.to, reason: t.reason })
-              ),
-              Metric.update(stateGauge.pipe(Metric.withAttributes({ scope: t.scope })), stateValue[t.to]),
-              Metric.update(transitions.pipe(Metric.withAttributes({ scope: t.scope, from: t.from, to: t.to })), 1)
-            ],
-            { discard: true }
-          )
-
-    // Both maps are only touched inside `Ref.modify` / `Ref.update` or read synchronously after `Ref.get`
-    // (one fiber at a time, nothing held across a yield), so they are updated in place, as in RateLimiter and
-    // Budget, instead of being copied on every update.
-    const modify = <A>(scope: string, f: (state: ScopeState) => readonly [A, ScopeState, Transition | undefined]) =>
-      Effect.flatMap(
-        Ref.modify(scopes, (map) => {
-          const current = map.get(scope)
-          const [result, next, transition] = f(current ?? initial)
-          if (next !== current) map.set(scope, next)
-          return [[result, transition] as const, map] as const
-        }),
-        ([result, transition]) => Effect.as(announce(transition), result)
-      )
-
-    /** The shared state, failing with `CircuitOpen` on a blown fuse. */
-    /** The fuse key: the call's key id when the caller has it as a value, else parsed from the scope. */
-    const keyOf = (scope: string, keyId: string | undefined) => keyId ?? fuseKey(scope)
-
-    const readShared = (scope: string, keyId: string | undefined) =>
-      Effect.flatMap(store.read(keyOf(scope, keyId), scope), (shared) =>
-        shared.fuse === undefined
-          ? Effect.succeed(shared)
-          : Effect.fail(new CircuitOpen({ scope: keyOf(scope, keyId), reason: shared.fuse }))
-      )
-
-    const checkFuse = (scope: string, keyId?: string | undefined) => Effect.asVoid(readShared(scope, keyId))
-
-    const guard = (scope: string, keyId?: string | undefined) =>
-      Effect.gen(function* () {
-        const shared = yield* readShared(scope, keyId)
-        const now = yield* Clock.currentTimeMillis
-        const verdict = yield* modify(
-          scope,
-          (s): readonly [CircuitOpen | number | undefined, ScopeState, Transition | undefined] => {
-            if (s.state === "closed" && shared.openForMs !== undefined && shared.openForMs > 0) {
-              // Another process opened this scope: hold off until its opening ends.
-              const reason = shared.reason ?? "opened by another process"
-              return [new CircuitOpen({ scope, closesAtMs: now + shared.openForMs, reason }), s, undefined]
-            }
-            if (s.state === "closed") return [undefined, s, undefined]
-            if (s.state === "open" && now < s.openUntil) {
-              return [new CircuitOpen({ scope, closesAtMs: s.openUntil, reason: s.reason }), s, undefined]
-            }
-            if (s.state === "open") {
-              const next: ScopeState = { ...s, state: "half-open", probes: 1, generation: s.generation + 1 }
-              return [next.generation, next, { scope, from: "open", to: "half-open", reason: s.reason }]
-            }
-            if (s.probes < halfOpenProbes) return [s.generation, { ...s, probes: s.probes + 1 }, undefined]
-            return [new CircuitOpen({ scope, closesAtMs: now + probeWaitMs, reason: s.reason }), s, undefined]
-          }
-        )
-        if (verdict instanceof CircuitOpen) return yield* verdict
-        if (typeof verdict === "number") {
-          // A probe that ends without an outcome (interrupted, failed before sending) frees its slot.
-          yield* Effect.addFinalizer(() =>
-            modify(scope, (s) => [
-              undefined,
-              s.state === "half-open" && s.generation === verdict ? { ...s, probes: Math.max(0, s.probes - 1) } : s,
-              undefined
-            ])
-          )
-        }
-      })
-
-    const record = (scope: string, outcome: Outcome, keyId?: string | undefined) =>
-      Effect.gen(function* () {
-        if (outcome._tag === "Failure" && fuseOn.has(outcome.error._tag)) {
-          const key = keyOf(scope, keyId)
-          const blown = yield* store
-            .blow(key, outcome.error._tag)
-            .pipe(Effect.catch((error) => Effect.as(unshared("blow the fuse", key)(error), true)))
-          if (blown) {
-            yield* announce({ scope: key, from: "closed", to: "fused", reason: outcome.error._tag })
-            yield* Effect.logError("circuit breaker fuse blown: every later call on this key fails fast").pipe(
-              Effect.annotateLogs({ scope: key, reason: outcome.error._tag })
-            )
-          }
-          return
-        }
-        const failed = outcome._tag === "Failure" && tripOn.has(outcome.error._tag)
-        const reason = outcome._tag === "Failure" ? outcome.error._tag : ""
-        const now = yield* Clock.currentTimeMillis
-        const opened = yield* modify(scope, (s): readonly [string | undefined, ScopeState, Transition | undefined] => {
-          if (s.state === "half-open") {
-            if (failed) {
-              const next: ScopeState = {
-                ...s,
-                state: "open",
-                openUntil: now + openMs,
-                reason,
-                probes: 0,
-                generation: s.generation + 1
-              }
-              return [reason, next, { scope, from: "half-open", to: "open", reason }]
-            }
-            const next: ScopeState = { ...initial, generation: s.generation + 1 }
-            return [undefined, next, { scope, from: "half-open", to: "closed", reason: "probe succeeded" }]
-          }
-          if (s.state === "open") return [undefined, s, undefined]
-          const second = Math.floor(now / slotMs)
-          const horizon = Math.floor((now - windowMs) / slotMs)
-          const kept = s.window.filter((slot) => slot.second > horizon)
-          const last = kept[kept.length - 1]
-          const window =
-            last !== undefined && last.second === second
-              ? [...kept.slice(0, -1), { second, calls: last.calls + 1, failures: last.failures + (failed ? 1 : 0) }]
-              : [...kept, { second, calls: 1, failures: failed ? 1 : 0 }]
-          let calls = 0
-          let failures = 0
-          for (const slot of window) {
-            calls += slot.calls
-            failures += slot.failures
-          }
-          if (failed && calls >= minimumCalls && failures / calls > failureRate) {
-            const why = `${failures} of ${calls} calls failed with ${reason} in ${windowMs} ms`
-            const next: ScopeState = {
-              ...s,
-              state: "open",
-              window: [],
-              openUntil: now + openMs,
-              reason: why,
-              probes: 0,
-              generation: s.generation + 1
-            }
-            return [why, next, { scope, from: "closed", to: "open", reason: why }]
-          }
-          return [undefined, { ...s, window }, undefined]
-        })
-        if (opened !== undefined) {
-          yield* store.open(scope, openMs, opened).pipe(Effect.catch(unshared("share the opening", scope)))
-        }
-      })
-
-    const state = (scope: string) =>
-      Effect.gen(function* () {
-        if ((yield* store.read(fuseKey(scope), scope)).fuse !== undefined) return "fused" as State
-        const s = (yield* Ref.get(scopes)).get(scope) ?? initial
-        return s.state as State
-      })
-
-    const reset = (scope: string) =>
-      Effect.gen(function* () {
-        const from = yield* state(scope)
-        yield* store.clear(fuseKey(scope), scope)
-        yield* modify(scope, (s) => [
-          undefined,
-          { ...initial, generation: s.generation + 1 },
-          from === "closed" ? undefined : { scope, from, to: "closed", reason: "reset" }
-        ])
-      })
-
-    return CircuitBreaker.of({ guard, checkFuse, record, state, reset })
-  })
+  Service.make(options, store)
 
 /**
  * @since 0.1.0

@@ -10,12 +10,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Result from "effect/Result"
-import * as Semaphore from "effect/Semaphore"
-import * as SynchronizedRef from "effect/SynchronizedRef"
+import type * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import type { InvalidOptions } from "./Errors.js"
-import * as Check from "./internal/options.js"
+import * as internal from "./internal/gates/concurrency.js"
 
 /**
  * @since 0.1.0
@@ -57,13 +55,7 @@ export class Concurrency extends Context.Service<
  * @since 0.1.0
  * @category validation
  */
-export const validate = (options: Options, prefix = "concurrency"): Result.Result<Options, InvalidOptions> => {
-  const problem = Check.first(
-    Check.integer(`${prefix}.permits`, options.permits, 1),
-    Check.integer(`${prefix}.perScope`, options.perScope, 1)
-  )
-  return problem === undefined ? Result.succeed(options) : Result.fail(problem)
-}
+export const validate: (options: Options, prefix?: string) => Result.Result<Options, InvalidOptions> = internal.validate
 
 /**
  * Fails with `InvalidOptions` when the options are out of range ({@link validate}).
@@ -72,63 +64,7 @@ export const validate = (options: Options, prefix = "concurrency"): Result.Resul
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<Concurrency["Service"], InvalidOptions> =>
-  Effect.gen(function* () {
-    yield* Effect.fromResult(validate(options))
-    const state = yield* SynchronizedRef.make({ permits: options.permits ?? 64, perScope: options.perScope })
-    const global = yield* Semaphore.make(options.permits ?? 64)
-    const scopes = yield* SynchronizedRef.make(new Map<string, Semaphore.Semaphore>())
-
-    const scopeSemaphore = (scope: string): Effect.Effect<Semaphore.Semaphore | undefined> =>
-      Effect.flatMap(SynchronizedRef.get(state), ({ perScope }) =>
-        perScope === undefined
-          ? Effect.succeed(undefined)
-          : SynchronizedRef.modifyEffect(scopes, (map) => {
-              const existing = map.get(scope)
-              if (existing !== undefined) return Effect.succeed([existing, map] as const)
-              return Effect.map(Semaphore.make(perScope), (fresh) => [fresh, new Map(map).set(scope, fresh)] as const)
-            })
-      )
-
-    // Waiting is interruptible; once taken, the release is registered before anything can interrupt
-    // (`takeScoped`), so a permit can never leak.
-    const hold = (semaphore: Semaphore.Semaphore) => semaphore.takeScoped(1)
-
-    const acquire = (scope: string) =>
-      Effect.gen(function* () {
-        yield* hold(global)
-        const own = yield* scopeSemaphore(scope)
-        if (own !== undefined) yield* hold(own)
-      })
-
-    return Concurrency.of({
-      acquire,
-      withPermit:
-        (scope) =>
-        <A, E, R>(self: Effect.Effect<A, E, R>) =>
-          Effect.scoped(Effect.andThen(acquire(scope), self)),
-      resize: (permits) =>
-        Effect.andThen(
-          Effect.fromResult(validate({ permits })),
-          SynchronizedRef.updateEffect(state, (s) => Effect.as(global.resize(permits), { ...s, permits }))
-        ),
-      resizePerScope: (permits) =>
-        Effect.andThen(
-          Effect.fromResult(validate({ perScope: permits })),
-          SynchronizedRef.updateEffect(state, (s) =>
-            Effect.flatMap(SynchronizedRef.get(scopes), (map) =>
-              Effect.as(
-                Effect.forEach(map.values(), (semaphore) => semaphore.resize(permits), { discard: true }),
-                {
-                  ...s,
-                  perScope: permits
-                }
-              )
-            )
-          )
-        ),
-      permits: Effect.map(SynchronizedRef.get(state), (s) => s.permits)
-    })
-  })
+  internal.make(options)
 
 /**
  * @since 0.1.0

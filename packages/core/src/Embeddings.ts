@@ -7,7 +7,8 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
-import * as SchemaIssue from "effect/SchemaIssue"
+import * as internal from "./internal/embeddings.js"
+import * as Wire from "./internal/wire.js"
 
 const Int = Schema.Int
 
@@ -48,21 +49,6 @@ export class Float32Vector extends Float32Array {
   }
 }
 
-const float32Issue = (text: string) =>
-  new SchemaIssue.InvalidValue({ message: "base64 embedding is not a whole number of float32s" }, text)
-
-const fromBase64 = (text: string): Effect.Effect<Float32Vector, SchemaIssue.Issue> => {
-  const bytes = Buffer.from(text, "base64")
-  if (bytes.length % 4 !== 0) return Effect.fail(float32Issue(text))
-  // Copy into a fresh, aligned buffer: a pooled Buffer's offset need not be a multiple of 4.
-  const floats = new Float32Vector(bytes.length / 4)
-  new Uint8Array(floats.buffer).set(bytes)
-  return Effect.succeed(floats)
-}
-
-const toBase64 = (floats: Float32Array): string =>
-  Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString("base64")
-
 /**
  * Base64 little-endian float32 → a {@link Float32Vector}, without going through numbers: what `encoding_format:
  * "base64"` sends, at a quarter of the JSON's size and none of its parsing. Fails (a Schema issue) when the
@@ -73,8 +59,8 @@ const toBase64 = (floats: Float32Array): string =>
  */
 export const Base64Vector = Schema.String.pipe(
   Schema.decodeTo(Schema.instanceOf(Float32Vector), {
-    decode: SchemaGetter.transformEffect(fromBase64),
-    encode: SchemaGetter.transform(toBase64)
+    decode: SchemaGetter.transformEffect(internal.fromBase64(Float32Vector)),
+    encode: SchemaGetter.transform(internal.toBase64)
   })
 )
 
@@ -100,7 +86,7 @@ export const Embedding = Schema.Struct({
 export const EmbeddingList = Schema.Struct({
   object: Schema.optional(Schema.String),
   data: Schema.Array(Embedding),
-  model: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
+  model: Wire.stringOrEmpty,
   usage: Schema.optional(
     Schema.NullOr(Schema.Struct({ prompt_tokens: Schema.Number, total_tokens: Schema.optional(Schema.Number) }))
   )
@@ -128,8 +114,6 @@ export const Vector = Schema.Union([
   )
 ])
 
-const decodeVector = Schema.decodeUnknownResult(Vector)
-
 /**
  * A decoded response's `embedding` (numbers, or the `Float32Array` of a base64 answer) as a `Float32Array`,
  * validated by {@link Vector}: `undefined` when it is neither.
@@ -137,8 +121,6 @@ const decodeVector = Schema.decodeUnknownResult(Vector)
  * @since 0.3.0
  * @category conversions
  */
-export const toFloat32 = (embedding: unknown): Float32Array | undefined => {
-  if (embedding instanceof Float32Array) return embedding
-  const result = decodeVector(embedding)
-  return result._tag === "Success" ? result.success : undefined
-}
+export const toFloat32: (embedding: unknown) => Float32Array | undefined = internal.toFloat32(
+  Schema.decodeUnknownResult(Vector)
+)

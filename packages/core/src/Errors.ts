@@ -7,7 +7,9 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { type HeaderSource, parse as parseRateLimitHeaders, RateLimitSnapshot } from "./RateLimitHeaders.js"
+import { TaggedError } from "./internal/errorClass.js"
+import * as internal from "./internal/errors.js"
+import { type HeaderSource, RateLimitSnapshot } from "./RateLimitHeaders.js"
 
 /** Fields every error that came from an HTTP response carries. */
 const responseFields = {
@@ -29,6 +31,21 @@ const responseFields = {
   shouldRetry: Schema.optional(Schema.Boolean)
 }
 
+/** What the retry rule of an error from a response reads. */
+interface RetryInputs {
+  readonly status?: number | undefined
+  readonly shouldRetry?: boolean | undefined
+}
+
+/** A deterministic refusal, or a condition retrying cannot change: never retried. */
+const never = (): boolean => false
+
+/** A transient condition: always worth another attempt. */
+const always = (): boolean => true
+
+/** Retryable unless the server sent `x-should-retry: false`. */
+const unlessServerSaysNo = (error: RetryInputs): boolean => error.shouldRetry ?? true
+
 /**
  * 429 throttling (`rate_limit_exceeded`). Retryable; `retryAfterMs` is the server's hint. When the hint is
  * longer than the retry policy accepts, the policy fails fast with this error and the hint on it.
@@ -36,14 +53,14 @@ const responseFields = {
  * @since 0.1.0
  * @category errors
  */
-export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
-  ...responseFields,
-  retryAfterMs: Schema.optional(Schema.Number)
-}) {
-  get retryable(): boolean {
-    return this.shouldRetry ?? true
-  }
-}
+export class RateLimited extends TaggedError<RateLimited>()(
+  "RateLimited",
+  {
+    ...responseFields,
+    retryAfterMs: Schema.optional(Schema.Number)
+  },
+  unlessServerSaysNo
+) {}
 
 /**
  * 429 `insufficient_quota`: billing, not throttling. Terminal: retrying cannot help.
@@ -51,11 +68,7 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
  * @since 0.1.0
  * @category errors
  */
-export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class QuotaExceeded extends TaggedError<QuotaExceeded>()("QuotaExceeded", responseFields, never) {}
 
 /**
  * 401: the key is missing, unknown or revoked (after one credential refresh).
@@ -63,14 +76,11 @@ export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExc
  * @since 0.1.0
  * @category errors
  */
-export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFailed>()(
+export class AuthenticationFailed extends TaggedError<AuthenticationFailed>()(
   "AuthenticationFailed",
-  responseFields
-) {
-  get retryable(): boolean {
-    return false
-  }
-}
+  responseFields,
+  never
+) {}
 
 /**
  * 403.
@@ -78,11 +88,7 @@ export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFaile
  * @since 0.1.0
  * @category errors
  */
-export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class PermissionDenied extends TaggedError<PermissionDenied>()("PermissionDenied", responseFields, never) {}
 
 /**
  * 400 from the server. Never retried: the same request is refused the same way (a server's
@@ -91,11 +97,7 @@ export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("Pe
  * @since 0.1.0
  * @category errors
  */
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class BadRequest extends TaggedError<BadRequest>()("BadRequest", responseFields, never) {}
 
 /**
  * 404, including retired models (`code: "model_not_found"`). Never retried.
@@ -103,11 +105,7 @@ export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", r
  * @since 0.1.0
  * @category errors
  */
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class NotFound extends TaggedError<NotFound>()("NotFound", responseFields, never) {}
 
 /**
  * 409. Retryable, like the official SDKs treat it.
@@ -115,11 +113,7 @@ export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", respons
  * @since 0.1.0
  * @category errors
  */
-export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", responseFields) {
-  get retryable(): boolean {
-    return this.shouldRetry ?? true
-  }
-}
+export class Conflict extends TaggedError<Conflict>()("Conflict", responseFields, unlessServerSaysNo) {}
 
 /**
  * 422. Never retried.
@@ -127,11 +121,7 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", respons
  * @since 0.1.0
  * @category errors
  */
-export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unprocessable", responseFields) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class Unprocessable extends TaggedError<Unprocessable>()("Unprocessable", responseFields, never) {}
 
 /**
  * 408 and 5xx, and any other unexpected status. 408 and 5xx are retryable unless the server says
@@ -141,14 +131,12 @@ export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unproces
  * @since 0.1.0
  * @category errors
  */
-export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", responseFields) {
-  get retryable(): boolean {
-    const status = this.status
-    if (status === undefined || status === 408 || status >= 500) return this.shouldRetry ?? true
-    if (status >= 400) return false
-    return this.shouldRetry ?? false
-  }
-}
+export class ServerError extends TaggedError<ServerError>()("ServerError", responseFields, (error) => {
+  const status = error.status
+  if (status === undefined || status === 408 || status >= 500) return unlessServerSaysNo(error)
+  if (status >= 400) return false
+  return error.shouldRetry ?? false
+}) {}
 
 /**
  * A 3xx redirect. Sluice never follows one: the request (and its \`Authorization\` header) would go to a URL the
@@ -158,18 +146,19 @@ export class ServerError extends Schema.TaggedError<ServerError>()("ServerError"
  * @since 0.1.0
  * @category errors
  */
-export class Redirected extends Schema.TaggedError<Redirected>()("Redirected", {
-  status: Schema.Number,
-  requestId: Schema.optional(Schema.String),
-  /** The host of the `Location` header (resolved against the request URL), without path or query. */
-  locationHost: Schema.optional(Schema.String),
-  /** Whether `Location` points to the host the request went to (a path change, e.g. a trailing slash). */
-  sameHost: Schema.optional(Schema.Boolean),
-  snapshot: Schema.optional(RateLimitSnapshot)
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class Redirected extends TaggedError<Redirected>()(
+  "Redirected",
+  {
+    status: Schema.Number,
+    requestId: Schema.optional(Schema.String),
+    /** The host of the `Location` header (resolved against the request URL), without path or query. */
+    locationHost: Schema.optional(Schema.String),
+    /** Whether `Location` points to the host the request went to (a path change, e.g. a trailing slash). */
+    sameHost: Schema.optional(Schema.Boolean),
+    snapshot: Schema.optional(RateLimitSnapshot)
+  },
+  never
+) {
   override get message(): string {
     const to =
       this.locationHost === undefined
@@ -198,14 +187,15 @@ export type TimeoutPhase = typeof TimeoutPhase.Type
  * @since 0.1.0
  * @category errors
  */
-export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
-  phase: TimeoutPhase,
-  afterMs: Schema.Number,
-  requestId: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return true
-  }
+export class Timeout extends TaggedError<Timeout>()(
+  "Timeout",
+  {
+    phase: TimeoutPhase,
+    afterMs: Schema.Number,
+    requestId: Schema.optional(Schema.String)
+  },
+  always
+) {
   override get message(): string {
     return `timed out in phase ${this.phase} after ${this.afterMs} ms`
   }
@@ -217,14 +207,14 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * @since 0.1.0
  * @category errors
  */
-export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>()("ConnectionFailed", {
-  message: Schema.String,
-  url: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return true
-  }
-}
+export class ConnectionFailed extends TaggedError<ConnectionFailed>()(
+  "ConnectionFailed",
+  {
+    message: Schema.String,
+    url: Schema.optional(Schema.String)
+  },
+  always
+) {}
 
 /**
  * A response arrived but its body was not what the endpoint promises (bad JSON, wrong shape, too large,
@@ -233,20 +223,21 @@ export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>()("Co
  * @since 0.1.0
  * @category errors
  */
-export class ResponseDecodeFailed extends Schema.TaggedError<ResponseDecodeFailed>()("ResponseDecodeFailed", {
-  message: Schema.String,
-  status: Schema.optional(Schema.Number),
-  requestId: Schema.optional(Schema.String),
-  body: Schema.optional(Schema.String),
-  /** Set when the body was larger than `maxResponseBytes` (this many bytes): the server would send it again. */
-  limitBytes: Schema.optional(Schema.Number)
-}) {
-  get retryable(): boolean {
+export class ResponseDecodeFailed extends TaggedError<ResponseDecodeFailed>()(
+  "ResponseDecodeFailed",
+  {
+    message: Schema.String,
+    status: Schema.optional(Schema.Number),
+    requestId: Schema.optional(Schema.String),
+    body: Schema.optional(Schema.String),
+    /** Set when the body was larger than `maxResponseBytes` (this many bytes): the server would send it again. */
+    limitBytes: Schema.optional(Schema.Number)
+  },
+  (error) =>
     // A truncated or garbled body is a transport problem more often than a server bug: a retry is worth it.
     // An oversized one is not: the same request gets the same body, and each retry downloads the cap again.
-    return this.limitBytes === undefined
-  }
-}
+    error.limitBytes === undefined
+) {}
 
 /**
  * A stream ended without `data: [DONE]`. Carries what arrived so the caller can decide.
@@ -254,14 +245,15 @@ export class ResponseDecodeFailed extends Schema.TaggedError<ResponseDecodeFaile
  * @since 0.1.0
  * @category errors
  */
-export class StreamTruncated extends Schema.TaggedError<StreamTruncated>()("StreamTruncated", {
-  requestId: Schema.optional(Schema.String),
-  chunks: Schema.Number,
-  partialContent: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class StreamTruncated extends TaggedError<StreamTruncated>()(
+  "StreamTruncated",
+  {
+    requestId: Schema.optional(Schema.String),
+    chunks: Schema.Number,
+    partialContent: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return `stream ended without [DONE] after ${this.chunks} chunks (${this.partialContent.length} characters of content)`
   }
@@ -273,16 +265,17 @@ export class StreamTruncated extends Schema.TaggedError<StreamTruncated>()("Stre
  * @since 0.1.0
  * @category errors
  */
-export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
-  scope: Schema.String,
-  /** Epoch ms when the breaker will let a probe through; absent when a fuse has tripped for good. */
-  closesAtMs: Schema.optional(Schema.Number),
-  /** Why it opened: the tag of the error that tripped it, or a description. */
-  reason: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class CircuitOpen extends TaggedError<CircuitOpen>()(
+  "CircuitOpen",
+  {
+    scope: Schema.String,
+    /** Epoch ms when the breaker will let a probe through; absent when a fuse has tripped for good. */
+    closesAtMs: Schema.optional(Schema.Number),
+    /** Why it opened: the tag of the error that tripped it, or a description. */
+    reason: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return this.closesAtMs === undefined
       ? `circuit ${this.scope} is fused open: ${this.reason}`
@@ -296,19 +289,20 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen"
  * @since 0.1.0
  * @category errors
  */
-export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
-  scope: Schema.String,
-  /** What the ceiling counts: US dollars or tokens. */
-  unit: Schema.Literals(["usd", "tokens"]),
-  ceiling: Schema.Number,
-  spent: Schema.Number,
-  reserved: Schema.Number,
-  /** The worst case of the refused request. */
-  requested: Schema.Number
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class BudgetExceeded extends TaggedError<BudgetExceeded>()(
+  "BudgetExceeded",
+  {
+    scope: Schema.String,
+    /** What the ceiling counts: US dollars or tokens. */
+    unit: Schema.Literals(["usd", "tokens"]),
+    ceiling: Schema.Number,
+    spent: Schema.Number,
+    reserved: Schema.Number,
+    /** The worst case of the refused request. */
+    requested: Schema.Number
+  },
+  never
+) {
   override get message(): string {
     const amount = (n: number) => (this.unit === "usd" ? `$${n.toFixed(6)}` : `${n} tokens`)
     return `budget ${this.scope}: a request costing up to ${amount(this.requested)} would cross the ceiling of ${amount(this.ceiling)} (${amount(this.spent)} spent, ${amount(this.reserved)} reserved)`
@@ -321,14 +315,15 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
  * @since 0.1.0
  * @category errors
  */
-export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", {
-  bucket: Schema.Literals(["requests", "tokens"]),
-  requested: Schema.Number,
-  capacity: Schema.Number
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class RequestTooLarge extends TaggedError<RequestTooLarge>()(
+  "RequestTooLarge",
+  {
+    bucket: Schema.Literals(["requests", "tokens"]),
+    requested: Schema.Number,
+    capacity: Schema.Number
+  },
+  never
+) {
   override get message(): string {
     return `request needs ${this.requested} ${this.bucket} but the bucket holds at most ${this.capacity}`
   }
@@ -340,12 +335,13 @@ export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("Requ
  * @since 0.1.0
  * @category errors
  */
-export class PriceUnknown extends Schema.TaggedError<PriceUnknown>()("PriceUnknown", {
-  model: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class PriceUnknown extends TaggedError<PriceUnknown>()(
+  "PriceUnknown",
+  {
+    model: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return `no price is known for model "${this.model}" and a budget is in force: add one with Pricing.layer({ overrides })`
   }
@@ -357,15 +353,16 @@ export class PriceUnknown extends Schema.TaggedError<PriceUnknown>()("PriceUnkno
  * @since 0.1.0
  * @category errors
  */
-export class ModelRetired extends Schema.TaggedError<ModelRetired>()("ModelRetired", {
-  model: Schema.String,
-  state: Schema.Literals(["deprecated", "retired"]),
-  shutdownDate: Schema.optional(Schema.String),
-  replacement: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class ModelRetired extends TaggedError<ModelRetired>()(
+  "ModelRetired",
+  {
+    model: Schema.String,
+    state: Schema.Literals(["deprecated", "retired"]),
+    shutdownDate: Schema.optional(Schema.String),
+    replacement: Schema.optional(Schema.String)
+  },
+  never
+) {
   override get message(): string {
     const when = this.shutdownDate === undefined ? "" : ` (shutdown ${this.shutdownDate})`
     const instead = this.replacement === undefined ? "" : `; use ${this.replacement}`
@@ -380,14 +377,14 @@ export class ModelRetired extends Schema.TaggedError<ModelRetired>()("ModelRetir
  * @since 0.1.0
  * @category errors
  */
-export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
-  message: Schema.String,
-  path: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class InvalidRequest extends TaggedError<InvalidRequest>()(
+  "InvalidRequest",
+  {
+    message: Schema.String,
+    path: Schema.optional(Schema.String)
+  },
+  never
+) {}
 
 /**
  * An option is out of range: `concurrency: 0` (nothing would ever run), `requestsPerMinute: 0` (every request
@@ -398,17 +395,18 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
  * @since 0.1.0
  * @category errors
  */
-export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("InvalidOptions", {
-  /** The option, by its path in the options object: `concurrency`, `retry.maxAttempts`, `rateLimiter.tokensPerMinute`. */
-  option: Schema.String,
-  /** The value given, as text (`0`, `-1`, `NaN`, `"abc"`). */
-  value: Schema.String,
-  /** What is allowed: `an integer ≥ 1`, `a number > 0` … */
-  expected: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class InvalidOptions extends TaggedError<InvalidOptions>()(
+  "InvalidOptions",
+  {
+    /** The option, by its path in the options object: `concurrency`, `retry.maxAttempts`, `rateLimiter.tokensPerMinute`. */
+    option: Schema.String,
+    /** The value given, as text (`0`, `-1`, `NaN`, `"abc"`). */
+    value: Schema.String,
+    /** What is allowed: `an integer ≥ 1`, `a number > 0` … */
+    expected: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return `invalid option ${this.option}: got ${this.value}, expected ${this.expected}`
   }
@@ -421,14 +419,14 @@ export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("Invali
  * @since 0.1.0
  * @category errors
  */
-export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavailable>()("CredentialsUnavailable", {
-  source: Schema.String,
-  message: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class CredentialsUnavailable extends TaggedError<CredentialsUnavailable>()(
+  "CredentialsUnavailable",
+  {
+    source: Schema.String,
+    message: Schema.String
+  },
+  never
+) {}
 
 /**
  * A shared gate store (Redis) stayed unreachable past its deadline: the call was not sent (no reservation could be
@@ -437,19 +435,20 @@ export class CredentialsUnavailable extends Schema.TaggedError<CredentialsUnavai
  * @since 0.3.0
  * @category errors
  */
-export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
-  /** Which store: `"redis"`. */
-  store: Schema.String,
-  /** The operation that could not run (`budget.reserve`, `breaker.read`, `limiter.acquire` …). */
-  operation: Schema.String,
-  /** How long it was retried before giving up. */
-  waitedMs: Schema.Number,
-  /** The last connection error. */
-  cause: Schema.String
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class StoreUnavailable extends TaggedError<StoreUnavailable>()(
+  "StoreUnavailable",
+  {
+    /** Which store: `"redis"`. */
+    store: Schema.String,
+    /** The operation that could not run (`budget.reserve`, `breaker.read`, `limiter.acquire` …). */
+    operation: Schema.String,
+    /** How long it was retried before giving up. */
+    waitedMs: Schema.Number,
+    /** The last connection error. */
+    cause: Schema.String
+  },
+  never
+) {
   override get message(): string {
     return `${this.store} unreachable for ${Math.round(this.waitedMs / 1000)} s (${this.operation}): ${this.cause}`
   }
@@ -462,19 +461,19 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
  * @since 0.3.0
  * @category errors
  */
-export class StructuredOutputInvalid extends Schema.TaggedError<StructuredOutputInvalid>()("StructuredOutputInvalid", {
-  /** The schema's name (`text.format.name` / `response_format.json_schema.name`). */
-  name: Schema.String,
-  /** What was wrong: the JSON error or the Schema issue with its path. */
-  message: Schema.String,
-  /** The reply as the model wrote it. */
-  text: Schema.String,
-  requestId: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
-}
+export class StructuredOutputInvalid extends TaggedError<StructuredOutputInvalid>()(
+  "StructuredOutputInvalid",
+  {
+    /** The schema's name (`text.format.name` / `response_format.json_schema.name`). */
+    name: Schema.String,
+    /** What was wrong: the JSON error or the Schema issue with its path. */
+    message: Schema.String,
+    /** The reply as the model wrote it. */
+    text: Schema.String,
+    requestId: Schema.optional(Schema.String)
+  },
+  never
+) {}
 
 /**
  * The model refused to answer (a `refusal` instead of the requested output).
@@ -482,14 +481,15 @@ export class StructuredOutputInvalid extends Schema.TaggedError<StructuredOutput
  * @since 0.3.0
  * @category errors
  */
-export class Refused extends Schema.TaggedError<Refused>()("Refused", {
-  /** The model's explanation. */
-  refusal: Schema.String,
-  requestId: Schema.optional(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class Refused extends TaggedError<Refused>()(
+  "Refused",
+  {
+    /** The model's explanation. */
+    refusal: Schema.String,
+    requestId: Schema.optional(Schema.String)
+  },
+  never
+) {
   override get message(): string {
     return `the model refused: ${this.refusal}`
   }
@@ -501,14 +501,15 @@ export class Refused extends Schema.TaggedError<Refused>()("Refused", {
  * @since 0.3.0
  * @category errors
  */
-export class ToolLoopExceeded extends Schema.TaggedError<ToolLoopExceeded>()("ToolLoopExceeded", {
-  maxTurns: Schema.Number,
-  /** The tools the model asked for in the last turn. */
-  pending: Schema.Array(Schema.String)
-}) {
-  get retryable(): boolean {
-    return false
-  }
+export class ToolLoopExceeded extends TaggedError<ToolLoopExceeded>()(
+  "ToolLoopExceeded",
+  {
+    maxTurns: Schema.Number,
+    /** The tools the model asked for in the last turn. */
+    pending: Schema.Array(Schema.String)
+  },
+  never
+) {
   override get message(): string {
     return `the model still called tools (${this.pending.join(", ")}) after ${this.maxTurns} turns`
   }
@@ -603,36 +604,22 @@ export const isTerminal = (error: OpenAiError): boolean =>
   error._tag === "PermissionDenied" ||
   error._tag === "CredentialsUnavailable"
 
-const htmlEntities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " }
-
-const readableText = (body: string): string => {
-  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body)?.[1]
-  const text = (title ?? body)
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, " ")
-    .replace(/<[^>]*>/g, " ")
-    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, name: string) => htmlEntities[name] ?? " ")
-    .replace(/\s+/g, " ")
-    .trim()
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+/**
+ * What {@link fromResponse} reads of a non-2xx response.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ResponseInfo {
+  readonly status: number
+  readonly body: string
+  readonly headers: HeaderSource
+  readonly requestId?: string | undefined
+  /** The `Clock`'s time when the response arrived: resolves an HTTP-date `retry-after`. */
+  readonly nowMs: number
+  /** The request URL, to resolve a relative `Location` of a redirect. */
+  readonly url?: string | undefined
 }
-
-const statusText: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  408: "Request Timeout",
-  409: "Conflict",
-  422: "Unprocessable Entity",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout"
-}
-
-const stringField = (value: unknown): string | undefined =>
-  typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined
 
 /**
  * The parts of an error body: OpenAI's `{ error: { message, type, code, param } }`, vLLM's top-level
@@ -645,34 +632,7 @@ const stringField = (value: unknown): string | undefined =>
 export const parseErrorBody = (
   status: number,
   body: string
-): { message: string; code?: string; type?: string; param?: string } => {
-  const prefix = `${status}${statusText[status] === undefined ? "" : ` ${statusText[status]}`}`
-  let json: unknown
-  try {
-    json = JSON.parse(body)
-  } catch {
-    const text = readableText(body)
-    return { message: text.length === 0 ? prefix : `${prefix}: ${text}` }
-  }
-  if (typeof json === "object" && json !== null) {
-    const record = json as Record<string, unknown>
-    const inner =
-      typeof record["error"] === "object" && record["error"] !== null
-        ? (record["error"] as Record<string, unknown>)
-        : record
-    const message = stringField(inner["message"]) ?? stringField(record["error"]) ?? stringField(record["detail"])
-    const code = stringField(inner["code"])
-    const type = stringField(inner["type"])
-    const param = stringField(inner["param"])
-    return {
-      message: message === undefined || message.length === 0 ? prefix : message,
-      ...(code === undefined ? {} : { code }),
-      ...(type === undefined ? {} : { type }),
-      ...(param === undefined ? {} : { param })
-    }
-  }
-  return { message: prefix }
-}
+): { message: string; code?: string; type?: string; param?: string } => internal.parseErrorBody(status, body)
 
 /**
  * Turns a non-2xx response into its typed error. The one place where status, body and headers are read:
@@ -688,90 +648,7 @@ export const parseErrorBody = (
  * @since 0.1.0
  * @category classification
  */
-export const fromResponse = (options: {
-  readonly status: number
-  readonly body: string
-  readonly headers: HeaderSource
-  readonly requestId?: string | undefined
-  /** The `Clock`'s time when the response arrived: resolves an HTTP-date `retry-after`. */
-  readonly nowMs: number
-  /** The request URL, to resolve a relative `Location` of a redirect. */
-  readonly url?: string | undefined
-}): OpenAiError => {
-  const snapshot = parseRateLimitHeaders(options.headers, options.nowMs)
-  const parsed = parseErrorBody(options.status, options.body)
-  const fields = {
-    status: options.status,
-    ...parsed,
-    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
-    ...(snapshot.isEmpty ? {} : { snapshot }),
-    ...(snapshot.shouldRetry === undefined ? {} : { shouldRetry: snapshot.shouldRetry })
-  }
-  if (options.status >= 300 && options.status < 400) return redirected(options, snapshot)
-  switch (options.status) {
-    case 429: {
-      if (parsed.code === "insufficient_quota" || parsed.type === "insufficient_quota") {
-        return new QuotaExceeded(fields)
-      }
-      return new RateLimited({
-        ...fields,
-        ...(snapshot.retryAfterMs === undefined ? {} : { retryAfterMs: snapshot.retryAfterMs })
-      })
-    }
-    case 400:
-      return new BadRequest(fields)
-    case 401:
-      return new AuthenticationFailed(fields)
-    case 403:
-      return new PermissionDenied(fields)
-    case 404:
-      return new NotFound(fields)
-    case 409:
-      return new Conflict(fields)
-    case 422:
-      return new Unprocessable(fields)
-    default:
-      return new ServerError(fields)
-  }
-}
-
-const headerValue = (headers: HeaderSource, name: string): string | undefined => {
-  if (typeof (headers as { get?: unknown }).get === "function") {
-    return (headers as { get: (name: string) => string | null | undefined }).get(name) ?? undefined
-  }
-  const value = (headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
-  return typeof value === "string" ? value : value?.[0]
-}
-
-const redirected = (
-  options: {
-    readonly status: number
-    readonly headers: HeaderSource
-    readonly requestId?: string | undefined
-    readonly url?: string | undefined
-  },
-  snapshot: RateLimitSnapshot
-): Redirected => {
-  const location = headerValue(options.headers, "location")
-  let locationHost: string | undefined
-  let sameHost: boolean | undefined
-  if (location !== undefined && location.length > 0) {
-    try {
-      const target = new URL(location, options.url ?? "http://unknown.invalid")
-      locationHost = target.host === "unknown.invalid" ? "(a relative location)" : target.host
-      if (options.url !== undefined) sameHost = target.host === new URL(options.url).host
-    } catch {
-      locationHost = "(an invalid location)"
-    }
-  }
-  return new Redirected({
-    status: options.status,
-    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
-    ...(locationHost === undefined ? {} : { locationHost }),
-    ...(sameHost === undefined ? {} : { sameHost }),
-    ...(snapshot.isEmpty ? {} : { snapshot })
-  })
-}
+export const fromResponse = (options: ResponseInfo): OpenAiError => internal.fromResponse(options)
 
 /**
  * The server's delay hint carried by an error (`retry-after-ms` / `retry-after`), in milliseconds.
@@ -779,7 +656,4 @@ const redirected = (
  * @since 0.1.0
  * @category classification
  */
-export const retryAfterMsOf = (error: OpenAiError): number | undefined => {
-  if (error._tag === "RateLimited" && error.retryAfterMs !== undefined) return error.retryAfterMs
-  return "snapshot" in error ? error.snapshot?.retryAfterMs : undefined
-}
+export const retryAfterMsOf = (error: OpenAiError): number | undefined => internal.retryAfterMsOf(error)

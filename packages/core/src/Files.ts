@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as Wire from "./internal/wire.js"
 
 /**
  * @since 0.1.0
@@ -77,13 +78,7 @@ export type FileObject = typeof FileObject.Type
  * @since 0.1.0
  * @category schemas
  */
-export const FileList = Schema.Struct({
-  object: Schema.optional(Schema.String),
-  data: Schema.Array(FileObject),
-  first_id: Schema.optional(Schema.NullOr(Schema.String)),
-  last_id: Schema.optional(Schema.NullOr(Schema.String)),
-  has_more: Schema.optional(Schema.Boolean)
-})
+export const FileList = Wire.listOf(FileObject)
 /**
  * @since 0.1.0
  * @category models

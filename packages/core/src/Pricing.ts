@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Result from "effect/Result"
 import type { InvalidOptions } from "./Errors.js"
+import * as internal from "./internal/pricing.js"
 import * as TableFile from "./internal/tables/file.js"
 import { PricesFile } from "./internal/tables/schemas.js"
 import * as Usage from "./Usage.js"
@@ -125,9 +126,6 @@ export const table: Readonly<Record<string, ModelPrice>> = {
   "text-embedding-ada-002": { input: 0.1 }
 }
 
-/** `-2024-08-06` (OpenAI's current snapshot suffix) or `-0613` (the older one). */
-const snapshotSuffix = /-(\d{4}-\d{2}-\d{2}|\d{4})$/
-
 /**
  * Finds the table key for a model name: the exact name, else the name without a dated snapshot suffix
  * (`gpt-4o-2024-08-06` → `gpt-4o`, `gpt-4-0613` → `gpt-4`). Nothing else is stripped, so `gpt-4o-audio-preview`
@@ -136,11 +134,8 @@ const snapshotSuffix = /-(\d{4}-\d{2}-\d{2}|\d{4})$/
  * @since 0.1.0
  * @category pricing
  */
-export const resolve = (prices: Readonly<Record<string, ModelPrice>>, model: string): string | undefined => {
-  if (Object.hasOwn(prices, model)) return model
-  const base = model.replace(snapshotSuffix, "")
-  return base !== model && Object.hasOwn(prices, base) ? base : undefined
-}
+export const resolve: (prices: Readonly<Record<string, ModelPrice>>, model: string) => string | undefined =
+  internal.resolve
 
 /**
  * Cost options.
@@ -194,17 +189,7 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const fromTable = (options: Options = {}): Pricing["Service"] => {
-  const prices: Record<string, ModelPrice> = { ...(options.replaceTable === true ? {} : table), ...options.overrides }
-  const price = (model: string) => {
-    const key = resolve(prices, model)
-    return key === undefined ? Option.none() : Option.some(prices[key]!)
-  }
-  return Pricing.of({
-    price,
-    cost: (model, usage, costOptions) => Option.map(price(model), (p) => costAt(p, usage, costOptions))
-  })
-}
+export const fromTable = (options: Options = {}): Pricing["Service"] => Pricing.of(internal.fromTable(table, options))
 
 /**
  * @since 0.1.0
@@ -234,10 +219,8 @@ export const current: Effect.Effect<Pricing["Service"]> = Effect.map(
  * @since 0.1.0
  * @category pricing
  */
-export const cost = (model: string, usage: Usage.Usage, options: CostOptions = {}): number | undefined => {
-  const key = resolve(table, model)
-  return key === undefined ? undefined : costAt(table[key]!, usage, options)
-}
+export const cost = (model: string, usage: Usage.Usage, options: CostOptions = {}): number | undefined =>
+  Option.getOrUndefined(builtIn.cost(model, usage, options))
 
 /**
  * @since 0.1.0

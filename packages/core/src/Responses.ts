@@ -10,10 +10,11 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Names from "./internal/names.js"
+import * as Wire from "./internal/wire.js"
 import * as internal from "./internal/responses/helpers.js"
 
 const Int = Schema.Int
-const optionalNullable = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
+const optionalNullable = Wire.optionalNullable
 const JsonObject = Schema.Record(Schema.String, Schema.Unknown)
 const name = Names.Name
 
@@ -73,7 +74,7 @@ export const InputFile = Schema.Struct({
 export const OutputText = Schema.Struct({
   type: Schema.Literal("output_text"),
   text: Schema.String,
-  annotations: Schema.Array(Schema.Unknown).pipe(Schema.withDecodingDefault(Effect.sync(() => [])))
+  annotations: Wire.arrayOrEmpty(Schema.Unknown)
 })
 /**
  * @since 0.3.0
@@ -116,6 +117,12 @@ export const InputContent = Schema.Union([InputText, InputImage, InputFile, Outp
 // Items (input and output)
 // ---------------------------------------------------------------------------------------------------------------
 
+/** Text, or content parts: what a message or a function's output given to the model holds. */
+const InputContents = Schema.Union([Schema.String, Schema.Array(InputContent)])
+
+/** The optional fields an input item echoes back from an earlier output. */
+const itemFields = { id: Schema.optional(Schema.String), status: Schema.optional(Schema.String) }
+
 /**
  * A message given to the model. `type` may be left out (the API's "easy input message").
  *
@@ -125,9 +132,8 @@ export const InputContent = Schema.Union([InputText, InputImage, InputFile, Outp
 export const InputMessage = Schema.Struct({
   type: Schema.optional(Schema.Literal("message")),
   role: Schema.Literals(["user", "assistant", "system", "developer"]),
-  content: Schema.Union([Schema.String, Schema.Array(InputContent)]),
-  id: Schema.optional(Schema.String),
-  status: Schema.optional(Schema.String)
+  content: InputContents,
+  ...itemFields
 })
 /**
  * @since 0.3.0
@@ -143,12 +149,10 @@ export type InputMessage = typeof InputMessage.Type
  */
 export const OutputMessage = Schema.Struct({
   type: Schema.Literal("message"),
-  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
+  id: Wire.stringOrEmpty,
   role: Schema.Literal("assistant").pipe(Schema.withDecodingDefault(Effect.succeed("assistant" as const))),
   status: Schema.optional(Schema.String),
-  content: Schema.Array(Schema.Union([OutputText, Refusal, OtherPart])).pipe(
-    Schema.withDecodingDefault(Effect.sync(() => []))
-  )
+  content: Wire.arrayOrEmpty(Schema.Union([OutputText, Refusal, OtherPart]))
 })
 /**
  * @since 0.3.0
@@ -166,9 +170,9 @@ export type OutputMessage = typeof OutputMessage.Type
 export const FunctionCall = Schema.Struct({
   type: Schema.Literal("function_call"),
   id: Schema.optional(Schema.String),
-  call_id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
+  call_id: Wire.stringOrEmpty,
   name: Schema.String,
-  arguments: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
+  arguments: Wire.stringOrEmpty,
   status: Schema.optional(Schema.String)
 })
 /**
@@ -193,9 +197,8 @@ const FunctionCallInput = Schema.Struct({
 export const FunctionCallOutput = Schema.Struct({
   type: Schema.Literal("function_call_output"),
   call_id: Schema.String.pipe(Schema.check(Schema.isMinLength(1))),
-  output: Schema.Union([Schema.String, Schema.Array(InputContent)]),
-  id: Schema.optional(Schema.String),
-  status: Schema.optional(Schema.String)
+  output: InputContents,
+  ...itemFields
 })
 /**
  * @since 0.3.0
@@ -212,10 +215,8 @@ export type FunctionCallOutput = typeof FunctionCallOutput.Type
  */
 export const Reasoning = Schema.Struct({
   type: Schema.Literal("reasoning"),
-  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
-  summary: Schema.Array(Schema.Struct({ type: Schema.String, text: Schema.String })).pipe(
-    Schema.withDecodingDefault(Effect.sync(() => []))
-  ),
+  id: Wire.stringOrEmpty,
+  summary: Wire.arrayOrEmpty(Schema.Struct({ type: Schema.String, text: Schema.String })),
   content: Schema.optional(Schema.Array(Schema.Struct({ type: Schema.String, text: Schema.String }))),
   encrypted_content: optionalNullable(Schema.String),
   status: Schema.optional(Schema.String)
@@ -461,7 +462,7 @@ export type Status = typeof Status.Type
  */
 export const ResponseError = Schema.Struct({
   code: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed("server_error"))),
-  message: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed("")))
+  message: Wire.stringOrEmpty
 })
 
 /**
@@ -471,12 +472,12 @@ export const ResponseError = Schema.Struct({
  * @category schemas
  */
 export const Response = Schema.Struct({
-  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
+  id: Wire.stringOrEmpty,
   object: Schema.optional(Schema.String),
   created_at: Schema.optional(Schema.Number),
   status: Status.pipe(Schema.withDecodingDefault(Effect.succeed("completed" as const))),
-  model: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
-  output: Schema.Array(OutputItem).pipe(Schema.withDecodingDefault(Effect.sync(() => []))),
+  model: Wire.stringOrEmpty,
+  output: Wire.arrayOrEmpty(OutputItem),
   usage: optionalNullable(Usage),
   error: optionalNullable(ResponseError),
   incomplete_details: optionalNullable(Schema.Struct({ reason: optionalNullable(Schema.String) })),
@@ -503,7 +504,7 @@ export type Response = typeof Response.Type
  */
 export const Deleted = Schema.Struct({
   // The spec gives this 200 no body (the SDKs return nothing): a server that sends none has deleted it.
-  id: Schema.String.pipe(Schema.withDecodingDefault(Effect.succeed(""))),
+  id: Wire.stringOrEmpty,
   object: Schema.optional(Schema.String),
   deleted: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(true)))
 })

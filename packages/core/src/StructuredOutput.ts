@@ -7,22 +7,15 @@
  *
  * @since 0.3.0
  */
-import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
+import type * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type * as JsonSchema from "effect/JsonSchema"
 import type * as ChatCompletions from "./ChatCompletions.js"
-import {
-  InvalidRequest,
-  type OpenAiError,
-  type Refused,
-  type ServerError,
-  type StructuredOutputInvalid
-} from "./Errors.js"
-import * as Names from "./internal/names.js"
+import type { InvalidRequest, OpenAiError, Refused, ServerError, StructuredOutputInvalid } from "./Errors.js"
+import * as Calls from "./internal/structuredOutput/calls.js"
 import * as Decode from "./internal/structuredOutput/decode.js"
 import * as Strict from "./internal/structuredOutput/strict.js"
-import * as OpenAi from "./OpenAi.js"
+import type * as OpenAi from "./OpenAi.js"
 import type * as Responses from "./Responses.js"
 
 /**
@@ -74,25 +67,7 @@ export const limits: { readonly depth: number; readonly properties: number; read
 export const make = <A, I>(
   schema: Schema.ConstraintCodec<A, I>,
   options: Options
-): Effect.Effect<Format<A>, InvalidRequest> =>
-  Effect.suspend(() => {
-    if (!Names.namePattern.test(options.name)) {
-      return Effect.fail(
-        new InvalidRequest({
-          message: `structured output name ${JSON.stringify(options.name)} must be 1-64 characters of a-z, A-Z, 0-9, _ and -`,
-          path: "name"
-        })
-      )
-    }
-    const strict = Strict.toStrict(schema, `structured output ${options.name}`)
-    if (Result.isFailure(strict)) return Effect.fail(strict.failure)
-    return Effect.succeed({
-      name: options.name,
-      description: options.description,
-      jsonSchema: strict.success.jsonSchema,
-      strict: strict.success
-    })
-  })
+): Effect.Effect<Format<A>, InvalidRequest> => Calls.make(schema, options)
 
 /**
  * `response_format` for a chat completion request.
@@ -100,15 +75,8 @@ export const make = <A, I>(
  * @since 0.3.0
  * @category wire
  */
-export const responseFormat = <A>(format: Format<A>): NonNullable<ChatCompletions.Request["response_format"]> => ({
-  type: "json_schema",
-  json_schema: {
-    name: format.name,
-    ...(format.description === undefined ? {} : { description: format.description }),
-    schema: format.jsonSchema as Record<string, unknown>,
-    strict: true
-  }
-})
+export const responseFormat = <A>(format: Format<A>): NonNullable<ChatCompletions.Request["response_format"]> =>
+  Calls.responseFormat(format)
 
 /**
  * `text.format` for a Responses request.
@@ -116,13 +84,7 @@ export const responseFormat = <A>(format: Format<A>): NonNullable<ChatCompletion
  * @since 0.3.0
  * @category wire
  */
-export const textFormat = <A>(format: Format<A>): Responses.TextFormat => ({
-  type: "json_schema",
-  name: format.name,
-  ...(format.description === undefined ? {} : { description: format.description }),
-  schema: format.jsonSchema as Record<string, unknown>,
-  strict: true
-})
+export const textFormat = <A>(format: Format<A>): Responses.TextFormat => Calls.textFormat(format)
 
 /**
  * Decodes reply text (JSON) into the Schema's type.
@@ -185,15 +147,7 @@ export const chat = <A>(
   request: Omit<ChatCompletions.Request, "response_format">,
   options?: OpenAi.CallOptions
 ): Effect.Effect<Parsed<A, ChatCompletions.ChatCompletion>, OpenAiError, OpenAi.OpenAi> =>
-  Effect.gen(function* () {
-    const openai = yield* OpenAi.OpenAi
-    const response = yield* openai.chat.completions.create(
-      { ...request, response_format: responseFormat(format) },
-      options
-    )
-    const value = yield* fromChatCompletion(format, response.body, response.requestId)
-    return { value, response }
-  })
+  Calls.chat(format, request, options)
 
 /**
  * Options of {@link respond}.
@@ -221,17 +175,4 @@ export const respond = <A>(
   format: Format<A>,
   request: Responses.Request,
   options?: RespondOptions
-): Effect.Effect<Parsed<A, Responses.Response>, OpenAiError, OpenAi.OpenAi> =>
-  Effect.gen(function* () {
-    const openai = yield* OpenAi.OpenAi
-    const { chatResponseFormat, ...callOptions } = options ?? {}
-    const body: Responses.Request = {
-      ...request,
-      text: { ...request.text, format: textFormat(format) },
-      // Unknown fields pass the request schema unchanged.
-      ...(chatResponseFormat === true ? ({ response_format: responseFormat(format) } as object) : {})
-    }
-    const response = yield* openai.responses.create(body, callOptions)
-    const value = yield* fromResponse(format, response.body, response.requestId)
-    return { value, response }
-  })
+): Effect.Effect<Parsed<A, Responses.Response>, OpenAiError, OpenAi.OpenAi> => Calls.respond(format, request, options)

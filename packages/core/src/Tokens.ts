@@ -18,9 +18,10 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Internal from "./internal/tokenizer.js"
+import * as Service from "./internal/tokens.js"
 
 /**
  * A BPE encoding gpt-tokenizer ships.
@@ -169,22 +170,7 @@ export class Tokens extends Context.Service<
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Tokens["Service"]> =>
-  Effect.map(
-    Internal.makeExact({
-      defaultMaxOutputTokens: options.defaultMaxOutputTokens ?? 4096,
-      cacheCapacity: options.cacheCapacity ?? 1024,
-      cacheMinLength: options.cacheMinLength ?? 256
-    }),
-    (exact) => {
-      if (options.exact === true) return Tokens.of(exact)
-      const defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096
-      return Tokens.of({
-        count: exact.count,
-        estimate: (request) => Effect.sync(() => Internal.estimateBound(request, defaultMaxOutputTokens))
-      })
-    }
-  )
+export const make = (options: Options = {}): Effect.Effect<Tokens["Service"]> => Service.make(options)
 
 /**
  * @since 0.1.0

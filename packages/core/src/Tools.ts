@@ -130,21 +130,26 @@ export interface LoopResult<Req, Res> {
 }
 
 /**
+ * A tool loop over one API: the request, the tools and the options in; the last reply, the conversation, the turns
+ * and the summed usage out.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Loop<Req, Res> = <T extends Any>(
+  request: Req,
+  tools: ReadonlyArray<T>,
+  options?: LoopOptions
+) => Effect.Effect<LoopResult<Req, Res>, OpenAiError | Tool.Error<T>, OpenAi.OpenAi | Tool.Services<T>>
+
+/**
  * Runs a chat completion with `tools` until the model answers without calling one. The request's own `tools` are
  * kept after these.
  *
  * @since 0.3.0
  * @category loops
  */
-export const chat: <T extends Any>(
-  request: ChatCompletions.Request,
-  tools: ReadonlyArray<T>,
-  options?: LoopOptions
-) => Effect.Effect<
-  LoopResult<ChatCompletions.Request, ChatCompletions.ChatCompletion>,
-  OpenAiError | Tool.Error<T>,
-  OpenAi.OpenAi | Tool.Services<T>
-> = internal.chat
+export const chat: Loop<ChatCompletions.Request, ChatCompletions.ChatCompletion> = internal.chat
 
 /**
  * Runs a Responses call with `tools` until the model answers without calling one. Each turn sends the whole
@@ -154,12 +159,4 @@ export const chat: <T extends Any>(
  * @since 0.3.0
  * @category loops
  */
-export const responses: <T extends Any>(
-  request: Responses.Request,
-  tools: ReadonlyArray<T>,
-  options?: LoopOptions
-) => Effect.Effect<
-  LoopResult<Responses.Request, Responses.Response>,
-  OpenAiError | Tool.Error<T>,
-  OpenAi.OpenAi | Tool.Services<T>
-> = internal.responses
+export const responses: Loop<Responses.Request, Responses.Response> = internal.responses

@@ -30,6 +30,35 @@ const budgetIn = (scope: Scope.Scope, budget: RedisBudget.Options, store: Partia
 
 const amount = (usd: number, tokens = 0) => ({ usd, tokens })
 
+/** The test's own connection: it reads Redis's clock (TIME, what the scripts judge leases by) and the leases. */
+const inspector = Effect.acquireRelease(
+  Effect.promise(() => createClient({ url: redis.url }).connect()),
+  (client) => Effect.promise(() => client.close())
+)
+type Inspector = Effect.Success<typeof inspector>
+
+/** Redis's clock in ms, as the scripts read it. */
+const redisNow = (client: Inspector) =>
+  Effect.promise(async () => {
+    const [seconds, micros] = (await client.sendCommand(["TIME"])) as [string, string]
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  })
+
+/** A lease field of budget `name` (a process's lease end, or '~seen': when any process last touched them). */
+const leaseField = (client: Inspector, name: string, field: string) =>
+  Effect.promise(() => client.hGet(`sluice:budget:${name}:leases`, field)).pipe(
+    Effect.map((value) => (value === null ? undefined : Number(value)))
+  )
+
+/** Waits, in real time (TestClock may stand still), until `condition` holds: no fixed sleep to guess under load. */
+const eventually = (condition: Effect.Effect<boolean>) =>
+  Effect.gen(function* () {
+    while (!(yield* condition)) yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+  })
+
+const instanceOf = (context: Context.Context<RedisStore.RedisStore>) =>
+  Context.get(context, RedisStore.RedisStore).instance
+
 describe("RedisBudget against a real redis-server", () => {
   it.live("20 processes reserving at once never hold more than the ceiling, and settle it exactly", () =>
     Effect.gen(function* () {
@@ -95,24 +124,17 @@ describe("RedisBudget against a real redis-server", () => {
         const name = fresh()
         // Redis's clock, read with TIME: what the scripts judge leases by. Counting the test's own tries paced by
         // setTimeout measured the test's pacing, not the lease (2 tries instead of ≥ 3 on a loaded machine).
-        const clock = yield* Effect.acquireRelease(
-          Effect.promise(() => createClient({ url: redis.url }).connect()),
-          (client) => Effect.promise(() => client.close())
-        )
-        const redisNow = Effect.promise(async () => {
-          const [seconds, micros] = (await clock.sendCommand(["TIME"])) as [string, string]
-          return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) // as the scripts read it
-        })
+        const now = redisNow(yield* inspector)
         const dead = yield* Scope.make()
         const context = yield* processIn(dead, { leaseMs })
         const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(dead))
         // The dead process's lease was last renewed between `heldFrom` and `diedAt` (on Redis's clock).
-        const heldFrom = yield* redisNow
+        const heldFrom = yield* now
         const held = yield* ledger.reserve({ id: 1, scope: "global", usd: 0.9, tokens: 0 }, { usd: 1 })
         expect(held.held).toBe(true)
         // The process "dies": its heartbeat stops, its reservation is never released.
         yield* Scope.close(dead, Exit.void)
-        const diedAt = yield* redisNow
+        const diedAt = yield* now
         // The latest Redis time the dead lease may legitimately end at: its last renewal + a lease, or — when a touch
         // of the leases may have come after a silence longer than a lease (this loop stalled, or the live process
         // took that long to connect), which gives every lease one more — that touch + a lease.
@@ -125,15 +147,15 @@ describe("RedisBudget against a real redis-server", () => {
         const live = yield* Scope.make()
         const other = yield* budgetIn(live, { name, ceilingUsd: 1 }, { leaseMs })
         const early = yield* Effect.flip(Effect.scoped(other.reserve("global", amount(0.5))))
-        touched(diedAt, yield* redisNow)
+        touched(diedAt, yield* now)
         expect(early).toMatchObject({ _tag: "BudgetExceeded", reserved: 0.9 })
         // Real time passes (TestClock does not move, so only these reservations touch the leases). A live process
         // keeps renewing, the dead one does not.
         for (;;) {
           yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
-          const before = yield* redisNow
+          const before = yield* now
           const exit = yield* Effect.exit(Effect.scoped(other.reserve("global", amount(0.5))))
-          const after = yield* redisNow
+          const after = yield* now
           touched(before, after)
           if (Exit.isSuccess(exit)) {
             // Within two leases of its last renewal when the live process came back in time, else of its return.
@@ -153,30 +175,73 @@ describe("RedisBudget against a real redis-server", () => {
       })
   )
 
-  it.live("an outage longer than the lease keeps the holds of live processes (each gets a lease to renew)", () =>
+  // Regression: a heartbeat that found a dead lease deleted it without dropping the dead process's holds (only a
+  // reserve drops them, in its scope), so a later reserve no longer knew the process was dead: its holds stayed until
+  // the held hash expired (ttlMs, 30 days by default), and the budget looked spent.
+  it.live("a killed process's holds are dropped even when another process's heartbeat judged its lease first", () =>
     Effect.gen(function* () {
+      const leaseMs = 300
       const name = fresh()
+      const client = yield* inspector
+      const dead = yield* Scope.make()
+      const context = yield* processIn(dead, { leaseMs })
+      const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(dead))
+      expect((yield* ledger.reserve({ id: 1, scope: "global", usd: 0.9, tokens: 0 }, { usd: 1 })).held).toBe(true)
+      yield* Scope.close(dead, Exit.void)
+      // A live process that only heartbeats (every lease / 3) until its heartbeat has judged the dead lease.
+      const live = yield* Scope.make()
+      const other = yield* RedisBudget.ledger(name).pipe(
+        Effect.provide(yield* processIn(live, { leaseMs })),
+        Scope.provide(live)
+      )
+      yield* eventually(Effect.map(leaseField(client, name, instanceOf(context)), (ends) => ends === undefined))
+      // The next reservation drops the dead process's hold.
+      const mine = yield* other.reserve({ id: 1, scope: "global", usd: 0.5, tokens: 0 }, { usd: 1 })
+      expect(mine).toMatchObject({ held: true, totals: { reservedUsd: 0.5 } })
+      yield* Scope.close(live, Exit.void)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("an outage longer than the lease keeps the holds of live processes (each gets a lease to renew)", () =>
+    Effect.gen(function* () {
+      // TestClock stands still, so a heartbeat renews once when it starts and never again: only the steps below
+      // touch the leases, each judged on Redis's clock against the one before, whatever the machine's load.
+      const leaseMs = 300
+      const name = fresh()
+      const client = yield* inspector
       const connection = yield* Scope.make()
       const heartbeat = yield* Scope.make()
-      const context = yield* processIn(connection, { leaseMs: 300 })
+      const context = yield* processIn(connection, { leaseMs })
       const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(heartbeat))
       expect((yield* ledger.reserve({ id: 1, scope: "global", usd: 0.9, tokens: 0 }, { usd: 1 })).held).toBe(true)
       // Nobody renews for longer than the lease, as when every process is paused by an outage.
       yield* Scope.close(heartbeat, Exit.void)
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 450)))
-      const other = yield* Scope.make()
-      const otherLedger = yield* RedisBudget.ledger(name).pipe(
-        Effect.provide(yield* processIn(other, { leaseMs: 300 })),
-        Scope.provide(other)
+      yield* eventually(
+        Effect.gen(function* () {
+          const seen = (yield* leaseField(client, name, "~seen")) ?? 0
+          return (yield* redisNow(client)) - seen > leaseMs
+        })
       )
-      // The first process to come back does not drop the first one's hold…
-      expect((yield* otherLedger.reserve({ id: 1, scope: "global", usd: 0.5, tokens: 0 }, { usd: 1 })).held).toBe(false)
-      // …which renews its lease with its next operation and keeps it.
-      expect((yield* ledger.reserve({ id: 2, scope: "global", usd: 0.05, tokens: 0 }, { usd: 1 })).held).toBe(true)
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200)))
-      const later = yield* otherLedger.reserve({ id: 3, scope: "global", usd: 0.5, tokens: 0 }, { usd: 1 })
+      // The first process to come back (its heartbeat's first renewal) does not judge the first one dead: every
+      // lease gets one more, ending when its own does.
+      const other = yield* Scope.make()
+      const otherContext = yield* processIn(other, { leaseMs })
+      const otherLedger = yield* RedisBudget.ledger(name).pipe(Effect.provide(otherContext), Scope.provide(other))
+      const otherLease = leaseField(client, name, instanceOf(otherContext))
+      yield* eventually(Effect.map(otherLease, (ends) => ends !== undefined))
+      const graceEnds = (yield* otherLease)!
+      expect(yield* leaseField(client, name, instanceOf(context))).toBe(graceEnds)
+      // The first process renews its lease with its next operation, late in that lease (if later than its end, after
+      // another silence, it gets another grace), and its hold is still there…
+      yield* eventually(Effect.map(redisNow(client), (now) => now > graceEnds - leaseMs / 2))
+      const renewed = yield* ledger.reserve({ id: 2, scope: "global", usd: 0.05, tokens: 0 }, { usd: 1 })
+      expect(renewed).toMatchObject({ held: true, totals: { reservedUsd: 0.95 } })
+      // …and past the lease the grace gave, the renewed lease keeps it: the other process's reserve is refused.
+      yield* eventually(Effect.map(redisNow(client), (now) => now > graceEnds))
+      const later = yield* otherLedger.reserve({ id: 1, scope: "global", usd: 0.5, tokens: 0 }, { usd: 1 })
       expect(later.held).toBe(false)
       expect(later.totals.reservedUsd).toBeCloseTo(0.95, 9)
+      expect(yield* Clock.currentTimeMillis).toBe(0)
       yield* Scope.close(other, Exit.void)
       yield* Scope.close(connection, Exit.void)
     })
@@ -191,9 +256,16 @@ describe("RedisBudget against a real redis-server", () => {
       const ledger = yield* RedisBudget.ledger(name).pipe(Effect.provide(context), Scope.provide(heartbeat))
       const reservation = { id: 7, scope: "global", usd: 0.5, tokens: 10 }
       expect((yield* ledger.reserve(reservation, { usd: 1 })).held).toBe(true)
-      // Its heartbeat stops (a process stalled past its lease); another process's reservation then drops its hold.
+      // Its heartbeat stops (a process stalled past its lease, by Redis's clock); another process's reservation then
+      // drops its hold.
       yield* Scope.close(heartbeat, Exit.void)
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 300)))
+      const client = yield* inspector
+      yield* eventually(
+        Effect.gen(function* () {
+          const ends = (yield* leaseField(client, name, instanceOf(context))) ?? 0
+          return (yield* redisNow(client)) > ends
+        })
+      )
       const other = yield* Scope.make()
       const otherLedger = yield* RedisBudget.ledger(name).pipe(
         Effect.provide(yield* processIn(other)),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import type * as RateLimiter from "@sluice/core/RateLimiter"
+import * as RateLimiter from "@sluice/core/RateLimiter"
 import { type RedisServer, startRedis } from "@sluice/test-support/Redis"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Layer, Random, Scope } from "effect"
 import { RedisLimiter, RedisStore } from "../src/index.js"
 
 let redis: RedisServer
@@ -96,6 +96,32 @@ describe("RedisLimiter against a real redis-server", () => {
       // A scope nobody knows a limit for admits everything.
       for (let i = 0; i < 5; i++)
         expect((yield* b!.take("key:model-f", unknown, { requests: 1, tokens: 0 }, 0))._tag).toBe("Admitted")
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+
+  // Regression: a 429 without a hint pauses ½–1½ × pauseWithoutHintMs, a fraction of a ms; the pause script passed
+  // it on to PEXPIRE, which answers "ERR value is not an integer", and the worker died with exit 70 (seen in the
+  // scale-out kill -9 test after Redis's restart, when the resumed workers' burst met a 429).
+  it.live("a 429 without a hint closes the shared gate for a fractional pause, without a defect", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const [a, b] = yield* Effect.all([storeIn(scope), storeIn(scope)])
+      const limiter = yield* RateLimiter.make({ store: a!, requestsPerMinute: 600, pauseWithoutHintMs: 4_000 }).pipe(
+        Scope.provide(scope)
+      )
+      const pausedMs = 4_000 * (0.5 + (yield* Random.next.pipe(Random.withSeed(7))))
+      expect(Number.isInteger(pausedMs)).toBe(false)
+      const before = Date.now()
+      yield* limiter.pause("key:model-g", undefined).pipe(Random.withSeed(7))
+      // The other process meets the closed gate, timed by Redis: the drawn pause less the time since, plus at most
+      // one request's refill at 600/min (the gate reopens on a full burst).
+      const refused = yield* b!.take("key:model-g", perMinute(600), { requests: 1, tokens: 0 }, 0)
+      const sinceMs = Date.now() - before
+      expect(refused._tag).toBe("Wait")
+      const waitMs = refused._tag === "Wait" ? refused.waitMs : 0
+      expect(waitMs).toBeGreaterThanOrEqual(pausedMs - sinceMs - 2)
+      expect(waitMs).toBeLessThanOrEqual(Math.ceil(pausedMs) + 60_000 / 600)
       yield* Scope.close(scope, Exit.void)
     })
   )

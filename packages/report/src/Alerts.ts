@@ -13,12 +13,12 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
+import type * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as ModelLifecycle from "@sluice/core/ModelLifecycle"
-import { Telemetry, type TelemetryEvent } from "@sluice/core/Telemetry"
+import type * as ModelLifecycle from "@sluice/core/ModelLifecycle"
+import type { Telemetry, TelemetryEvent } from "@sluice/core/Telemetry"
+import * as Service from "./internal/alerts.js"
 import * as internal from "./internal/detector.js"
 
 /**
@@ -213,38 +213,7 @@ export class Alerts extends Context.Service<
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<Alerts["Service"], never, Telemetry | Scope.Scope> =>
-  Effect.gen(function* () {
-    const telemetry = yield* Telemetry
-    const lifecycle = yield* Effect.serviceOption(ModelLifecycle.ModelLifecycle)
-    const modelStatus =
-      options.modelStatus === undefined && Option.isSome(lifecycle)
-        ? (model: string, nowMs: number) => ModelLifecycle.status(lifecycle.value.entries, model, nowMs)
-        : options.modelStatus
-    const detect = detector(modelStatus === undefined ? options : { ...options, modelStatus })
-    const hub = yield* Effect.acquireRelease(PubSub.sliding<Alert>(1024), PubSub.shutdown)
-    const events = yield* telemetry.subscribe
-    const log = options.log ?? true
-    yield* PubSub.take(events).pipe(
-      Effect.flatMap((event) =>
-        Effect.forEach(
-          detect(event),
-          (alert) =>
-            Effect.andThen(
-              log
-                ? Effect.logWarning(`alert ${alert._tag}: ${alert.message}`).pipe(
-                    Effect.annotateLogs({ event: "alert", alert: alert._tag })
-                  )
-                : Effect.void,
-              PubSub.publish(hub, alert)
-            ),
-          { discard: true }
-        )
-      ),
-      Effect.forever,
-      Effect.forkScoped
-    )
-    return Alerts.of({ alerts: Stream.fromPubSub(hub), subscribe: PubSub.subscribe(hub) })
-  })
+  Service.make(options)
 
 /**
  * Alerts over the `Telemetry` in the context.

@@ -9,12 +9,12 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
-import * as PubSub from "effect/PubSub"
+import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { Telemetry, type TelemetryEvent } from "@sluice/core/Telemetry"
+import type { Telemetry, TelemetryEvent } from "@sluice/core/Telemetry"
 import * as Accumulate from "./internal/accumulator.js"
 import * as Html from "./internal/html.js"
+import * as Recording from "./internal/recorder.js"
 
 /**
  * What the report says about the run besides the events.
@@ -132,11 +132,7 @@ export const accumulator: (options?: { readonly bucketMs?: number; readonly maxB
  * @since 0.1.0
  * @category constructors
  */
-export const summarize = (events: Iterable<TelemetryEvent>): Summary => {
-  const acc = accumulator()
-  for (const event of events) acc.add(event)
-  return acc.summary()
-}
+export const summarize: (events: Iterable<TelemetryEvent>) => Summary = Accumulate.summarize
 
 /**
  * Renders a summary as one self-contained HTML document.
@@ -176,20 +172,4 @@ export interface Recorder {
  */
 export const recorder = (
   options: { readonly bucketMs?: number; readonly maxBuckets?: number } = {}
-): Effect.Effect<Recorder, never, Telemetry | Scope.Scope> =>
-  Effect.gen(function* () {
-    const telemetry = yield* Telemetry
-    const events = yield* telemetry.subscribe
-    const acc = accumulator(options)
-    const addAll = (chunk: Iterable<TelemetryEvent>): void => {
-      for (const event of chunk) acc.add(event)
-    }
-    yield* PubSub.takeBetween(events, 1, 4096).pipe(Effect.map(addAll), Effect.forever, Effect.forkScoped)
-    // Whatever the fiber has not taken yet is drained here, so a summary right after a call includes it.
-    const drain = Effect.andThen(Effect.yieldNow, Effect.map(PubSub.takeUpTo(events, Number.MAX_SAFE_INTEGER), addAll))
-    const summary = Effect.andThen(
-      drain,
-      Effect.sync(() => acc.summary())
-    )
-    return { summary, render: (meta) => Effect.map(summary, (s) => renderSummary(s, meta)) }
-  })
+): Effect.Effect<Recorder, never, Telemetry | Scope.Scope> => Recording.recorder(options)

@@ -6,6 +6,7 @@ import { type RateLimited, ServerError } from "@sluice/core/Errors"
 import * as Gates from "@sluice/core/Gates"
 import { RateLimitSnapshot } from "@sluice/core/RateLimitHeaders"
 import * as Telemetry from "@sluice/core/Telemetry"
+import { chatAdmission } from "./support.js"
 
 const attempt = (at: number, fields: Partial<Telemetry.AttemptEvent> = {}): Telemetry.AttemptEvent => ({
   _tag: "Attempt",
@@ -191,15 +192,7 @@ describe("Alerts.layer", () => {
       const call = (error: RateLimited | ServerError | undefined, remaining: number) =>
         Effect.scoped(
           Effect.gen(function* () {
-            const ticket = yield* gates.admit({
-              path: "/chat/completions",
-              method: "POST",
-              model: "gpt-4o-mini",
-              stream: false,
-              keyId: "key-1",
-              body: {},
-              batch: false
-            })
+            const ticket = yield* gates.admit(chatAdmission("key-1"))
             const snapshot = RateLimitSnapshot.make({ limitRequests: 100, remainingRequests: remaining })
             const send = Effect.andThen(
               TestClock.adjust(50),

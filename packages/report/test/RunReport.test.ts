@@ -10,6 +10,7 @@ import * as Pricing from "@sluice/core/Pricing"
 import { RateLimitSnapshot } from "@sluice/core/RateLimitHeaders"
 import * as RunReport from "../src/RunReport.js"
 import * as Telemetry from "@sluice/core/Telemetry"
+import { chatAdmission } from "./support.js"
 
 const buildDir = fileURLToPath(new URL("../build/", import.meta.url))
 const docsImage = fileURLToPath(new URL("../../../docs/img/report.png", import.meta.url))
@@ -183,15 +184,7 @@ describe("RunReport", () => {
       for (let i = 0; i < 10; i++) {
         yield* Effect.scoped(
           Effect.gen(function* () {
-            const ticket = yield* gates.admit({
-              path: "/chat/completions",
-              method: "POST",
-              model: "gpt-4o-mini",
-              stream: false,
-              keyId: "k",
-              body: {},
-              batch: false
-            })
+            const ticket = yield* gates.admit(chatAdmission("k"))
             const snapshot = RateLimitSnapshot.make({})
             if (i % 5 === 0) {
               yield* Effect.exit(

@@ -116,14 +116,13 @@ export const mulberry32: (seed: number) => () => number = internal.mulberry32
 export const applies: (kind: FaultKind, streaming: boolean) => boolean = internal.applies
 
 /**
- * Picks the fault for one request. A script entry matching the request's overall number (or its number on
- * `path`) wins; otherwise one PRNG draw `u` is compared with the cumulative rates. Exactly one draw is consumed
- * per call, so the sequence of faults depends only on the seed and the order of requests.
+ * What {@link choose} decides from: the rates, the script, the request's overall number and its number on `path`,
+ * whether it streams, and one PRNG draw `u` in [0, 1).
  *
- * @since 0.1.0
- * @category combinators
+ * @since 0.3.0
+ * @category models
  */
-export const choose: (options: {
+export interface ChooseOptions {
   readonly rates: FaultRates
   readonly script: ReadonlyArray<ScriptedFault>
   readonly requestNumber: number
@@ -131,7 +130,17 @@ export const choose: (options: {
   readonly pathRequestNumber: number
   readonly streaming: boolean
   readonly u: number
-}) => FaultKind | undefined = internal.choose
+}
+
+/**
+ * Picks the fault for one request. A script entry matching the request's overall number (or its number on
+ * `path`) wins; otherwise one PRNG draw `u` is compared with the cumulative rates. Exactly one draw is consumed
+ * per call, so the sequence of faults depends only on the seed and the order of requests.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const choose: (options: ChooseOptions) => FaultKind | undefined = internal.choose
 
 /**
  * A total fault rate spread evenly over the common transport faults: 500, 503, 502 with an HTML body,

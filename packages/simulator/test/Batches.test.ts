@@ -16,6 +16,10 @@ const upload = (url: string, content: string, purpose = "batch", filename = "inp
  * Polls a batch until its status is one of `statuses`, recording every status seen on the way. The deadline is
  * far above the lifecycle's timers: it only turns a batch that is stuck into a failure that says so.
  */
+/** `POST /batches` of an uploaded file for `endpoint`, with the only window the API accepts. */
+const createBatch = (url: string, inputFileId: string, endpoint: string) =>
+  post(url, "/batches", { input_file_id: inputFileId, endpoint, completion_window: "24h" })
+
 const waitForStatus = (url: string, id: string, statuses: ReadonlyArray<string>, seen = new Set<string>()) =>
   Effect.gen(function* () {
     const deadline = Date.now() + 10_000
@@ -88,11 +92,7 @@ describe("batches", () => {
         line("no-messages", { model: "gpt-4o-mini" })
       ].join("\n")
       const file = yield* upload(sim.url, input)
-      const created = yield* post(sim.url, "/batches", {
-        input_file_id: file.body.id,
-        endpoint: "/v1/chat/completions",
-        completion_window: "24h"
-      })
+      const created = yield* createBatch(sim.url, file.body.id, "/v1/chat/completions")
       expect(created.status).toBe(200)
       const batch = JSON.parse(created.text)
       expect(batch).toMatchObject({ object: "batch", status: "validating", input_file_id: file.body.id })
@@ -149,13 +149,7 @@ describe("batches", () => {
       // The batch to cancel stays in_progress (a minute) until it is cancelled, whatever the machine's load.
       const sim = yield* Simulator.start({ batch: { validatingMs: 5, inProgressMs: 60_000, finalizingMs: 5 } })
       const bad = yield* upload(sim.url, "not json\n")
-      const failed = JSON.parse(
-        (yield* post(sim.url, "/batches", {
-          input_file_id: bad.body.id,
-          endpoint: "/v1/chat/completions",
-          completion_window: "24h"
-        })).text
-      )
+      const failed = JSON.parse((yield* createBatch(sim.url, bad.body.id, "/v1/chat/completions")).text)
       const failedDone = yield* waitForStatus(sim.url, failed.id, ["failed"])
       expect(failedDone.errors.data[0]).toMatchObject({ code: "invalid_json_line", line: 1 })
 
@@ -168,30 +162,16 @@ describe("batches", () => {
           body: { model: "text-embedding-3-small", input: "x" }
         })
       )
-      const running = JSON.parse(
-        (yield* post(sim.url, "/batches", {
-          input_file_id: good.body.id,
-          endpoint: "/v1/embeddings",
-          completion_window: "24h"
-        })).text
-      )
+      const running = JSON.parse((yield* createBatch(sim.url, good.body.id, "/v1/embeddings")).text)
       yield* waitForStatus(sim.url, running.id, ["in_progress"])
       const cancelling = JSON.parse((yield* post(sim.url, `/batches/${running.id}/cancel`, {})).text)
       expect(cancelling.status).toBe("cancelling")
       const cancelled = yield* waitForStatus(sim.url, running.id, ["cancelled"])
       expect(cancelled.output_file_id).toBeNull()
 
-      const missingFile = yield* post(sim.url, "/batches", {
-        input_file_id: "file-nope",
-        endpoint: "/v1/chat/completions",
-        completion_window: "24h"
-      })
+      const missingFile = yield* createBatch(sim.url, "file-nope", "/v1/chat/completions")
       expect(missingFile.status).toBe(404)
-      const badEndpoint = yield* post(sim.url, "/batches", {
-        input_file_id: good.body.id,
-        endpoint: "/v1/completions",
-        completion_window: "24h"
-      })
+      const badEndpoint = yield* createBatch(sim.url, good.body.id, "/v1/completions")
       expect(badEndpoint.status).toBe(400)
       expect(JSON.parse(badEndpoint.text).error.param).toBe("endpoint")
     })

@@ -324,5 +324,6 @@ export type FileError =
  * @since 0.3.0
  * @category running
  */
-export const runFile = (options: FileOptions): Effect.Effect<FileSummary, FileError, OpenAi.OpenAi> =>
-  Job.runFile(options)
+export const runFile = (
+  options: FileOptions
+): Effect.Effect<FileSummary, FileError, OpenAi.OpenAi | import("effect/FileSystem").FileSystem> => Job.runFile(options)

@@ -2,6 +2,7 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import { live } from "./support/fileSystem.js"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator, type Stats } from "@sluice/simulator"
 import { Deferred, Effect, Fiber, Layer, Stream, SubscriptionRef } from "effect"
@@ -81,7 +82,7 @@ describe("Batch.validate", () => {
     })
   )
 
-  it.live("invalid input: nothing sent, output not created", () =>
+  live("invalid input: nothing sent, output not created", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -97,7 +98,7 @@ describe("Batch.validate", () => {
 })
 
 describe("Batch.run against the simulator", () => {
-  it.live(
+  live(
     "every request succeeds under rate limits and faults; each custom_id exactly once",
     () =>
       Effect.gen(function* () {
@@ -134,7 +135,7 @@ describe("Batch.run against the simulator", () => {
     120_000
   )
 
-  it.live("refuses an existing output; resume skips finished ids and repairs a torn line", () =>
+  live("refuses an existing output; resume skips finished ids and repairs a torn line", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -159,7 +160,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.live("failures are written as response lines; retryFailed supersedes them atomically", () =>
+  live("failures are written as response lines; retryFailed supersedes them atomically", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ retiredModels: ["gpt-4-0314"] })
       const dir = yield* tempDir
@@ -185,7 +186,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.live("quota: the job stops at once, unfinished requests stay pending", () =>
+  live("quota: the job stops at once, unfinished requests stay pending", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ quotaUsd: 0.0005 })
       const dir = yield* tempDir
@@ -203,7 +204,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.live("budget: stops before crossing the ceiling", () =>
+  live("budget: stops before crossing the ceiling", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -219,7 +220,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.live("shutdown: stops admitting, drains in-flight requests, resume finishes the rest", () =>
+  live("shutdown: stops admitting, drains in-flight requests, resume finishes the rest", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { requestMs: 20 } })
       const dir = yield* tempDir
@@ -251,7 +252,7 @@ describe("Batch.run against the simulator", () => {
     })
   )
 
-  it.live(
+  live(
     "progress comes from the counters, not per request: a few snapshots for any number of lines, done never goes back, the last is complete",
     () =>
       Effect.gen(function* () {
@@ -288,7 +289,7 @@ describe("Batch.run against the simulator", () => {
     60_000
   )
 
-  it.live("Gates + meter count 429s and retries", () =>
+  live("Gates + meter count 429s and retries", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ faults: { rate429: 0.1 } })
       const dir = yield* tempDir
@@ -304,7 +305,7 @@ describe("Batch.run against the simulator", () => {
 })
 
 describe("Batch.remote against the simulator's Batch API", () => {
-  it.live("uploads, polls, downloads output and error files into the same format; resume skips", () =>
+  live("uploads, polls, downloads output and error files into the same format; resume skips", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ retiredModels: ["gpt-4-0314"] })
       const dir = yield* tempDir
@@ -330,7 +331,7 @@ describe("Batch.remote against the simulator's Batch API", () => {
     })
   )
 
-  it.live("splits an endpoint's lines into several batches beyond the per-file limits (requests, bytes)", () =>
+  live("splits an endpoint's lines into several batches beyond the per-file limits (requests, bytes)", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -369,7 +370,7 @@ describe("Batch: the output must belong to the input", () => {
       return path
     })
 
-  it.live("resume refuses an output that is not this job's: each line named, nothing sent or changed", () =>
+  live("resume refuses an output that is not this job's: each line named, nothing sent or changed", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -408,7 +409,7 @@ describe("Batch: the output must belong to the input", () => {
     })
   )
 
-  it.live("a whole last line without its newline is kept (not cut as torn), and the job appends after it", () =>
+  live("a whole last line without its newline is kept (not cut as torn), and the job appends after it", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -430,7 +431,7 @@ describe("Batch: the output must belong to the input", () => {
     })
   )
 
-  it.live("the output can never be the input: same path, symlink or hard link, in every mode", () =>
+  live("the output can never be the input: same path, symlink or hard link, in every mode", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -486,7 +487,7 @@ describe("Batch.run reads its input in two passes", () => {
     return { stream, runs: () => runs }
   }
 
-  it.live("a valid input is read twice (a validating pass, then the run) and each request is sent once", () =>
+  live("a valid input is read twice (a validating pass, then the run) and each request is sent once", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -500,7 +501,7 @@ describe("Batch.run reads its input in two passes", () => {
     })
   )
 
-  it.live("a line that changed after the validating pass fails the job, naming it; nothing of it is sent", () =>
+  live("a line that changed after the validating pass fails the job, naming it; nothing of it is sent", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -517,7 +518,7 @@ describe("Batch.run reads its input in two passes", () => {
     })
   )
 
-  it.live("a one-shot input (empty on its second run) fails the job instead of finishing with nothing done", () =>
+  live("a one-shot input (empty on its second run) fails the job instead of finishing with nothing done", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -534,7 +535,7 @@ describe("Batch.run reads its input in two passes", () => {
 })
 
 describe("Batch options out of range", () => {
-  it.live("concurrency 0, a negative grace period, a zero poll interval: InvalidOptions, nothing sent or written", () =>
+  live("concurrency 0, a negative grace period, a zero poll interval: InvalidOptions, nothing sent or written", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
@@ -568,7 +569,7 @@ describe("Batch: stopping with requests in flight", () => {
       while (!f(yield* sim.stats)) yield* Effect.sleep("10 millis")
     })
 
-  it.live(
+  live(
     "shutdown while a request waits at the gates: it is never sent, the one in flight is drained, run returns once it is",
     () =>
       Effect.gen(function* () {
@@ -603,7 +604,7 @@ describe("Batch: stopping with requests in flight", () => {
     30_000
   )
 
-  it.live(
+  live(
     "a request whose attempt fails during the grace period is not retried: it stays pending",
     () =>
       Effect.gen(function* () {
@@ -650,7 +651,7 @@ describe("Batch: stopping with requests in flight", () => {
     30_000
   )
 
-  it.live(
+  live(
     "gracePeriod 0, two requests hung: after shutdown nothing new is sent, and requests_sent is what the server saw",
     () =>
       Effect.gen(function* () {
@@ -682,7 +683,7 @@ describe("Batch: stopping with requests in flight", () => {
     30_000
   )
 
-  it.live("interrupting run with two requests hung: nothing new is sent, requests in flight are counted", () =>
+  live("interrupting run with two requests hung: nothing new is sent, requests in flight are counted", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ latency: { requestMs: 1500 } })
       const dir = yield* tempDir
@@ -707,7 +708,7 @@ describe("Batch: stopping with requests in flight", () => {
     })
   )
 
-  it.live("Progress.in_flight shows the requests in flight while they hang", () =>
+  live("Progress.in_flight shows the requests in flight while they hang", () =>
     Effect.gen(function* () {
       // gates without a probe (a configured limit), so both requests go out at once and hang
       const sim = yield* Simulator.start({ faults: { rateHang: 1 } })
@@ -739,7 +740,7 @@ describe("Batch: stopping with requests in flight", () => {
 })
 
 describe("Batch.layerMeter counts the attempts that were sent", () => {
-  it.live("a refused key: requests_sent and retries are what the server saw (a refused re-attempt is no retry)", () =>
+  live("a refused key: requests_sent and retries are what the server saw (a refused re-attempt is no retry)", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ keys: ["sk-the-only-valid-key"] })
       const dir = yield* tempDir

@@ -5,7 +5,8 @@
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { expect, it } from "@effect/vitest"
+import { expect } from "@effect/vitest"
+import { live } from "./support/fileSystem.js"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
 import { Effect, Layer, Stream } from "effect"
@@ -38,7 +39,7 @@ const client = (url: string) =>
     Layer.provide(Credentials.static("sk-test"))
   )
 
-it.live("a temporarily open circuit is waited out: later lines succeed, nothing is sent while it is open", () =>
+live("a temporarily open circuit is waited out: later lines succeed, nothing is sent while it is open", () =>
   Effect.gen(function* () {
     const sim = yield* Simulator.start({ script: [{ request: 1, fault: "500" }] })
     const dir = yield* tempDir

@@ -1,7 +1,8 @@
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
+import { live } from "./support/fileSystem.js"
 import { Budget, Credentials, Gates, OpenAi, OpenAiConfig, Pricing } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
 import { Effect, Layer, Stream } from "effect"
@@ -35,7 +36,7 @@ const negotiated = Pricing.layer({
 })
 
 describe("Batch cost", () => {
-  it.live("with a custom Pricing, the summary's cost_usd is the spend the Budget settled for the same run", () =>
+  live("with a custom Pricing, the summary's cost_usd is the spend the Budget settled for the same run", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ seed: 5, faults: { rate500: 0.05, rateReset: 0.03 } })
       const dir = yield* tempDir

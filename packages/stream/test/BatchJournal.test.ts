@@ -1,8 +1,10 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { describe, expect } from "@effect/vitest"
+import { live } from "./support/fileSystem.js"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Effect, FileSystem, Layer } from "effect"
 import * as Journal from "../src/internal/batch/journal.js"
 
 const tempDir = Effect.acquireRelease(
@@ -18,8 +20,33 @@ const line = (i: number) =>
     error: null
   })
 
+/** Node's FileSystem, with every write and fsync of an opened file recorded (with its time) in `ops`. */
+const recording = (ops: Array<{ readonly op: "write" | "sync"; readonly at: number }>) =>
+  Layer.effect(
+    FileSystem.FileSystem,
+    Effect.map(FileSystem.FileSystem, (fs) => {
+      const record = (op: "write" | "sync") => Effect.sync(() => ops.push({ op, at: Date.now() }))
+      const wrap = (file: FileSystem.File): FileSystem.File => ({
+        [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+        get stat() {
+          return file.stat
+        },
+        seek: (offset, from) => file.seek(offset, from),
+        get sync() {
+          return Effect.andThen(record("sync"), file.sync)
+        },
+        read: (buffer, options) => file.read(buffer, options),
+        readAlloc: (size, options) => file.readAlloc(size, options),
+        truncate: (length) => file.truncate(length),
+        write: (buffer) => Effect.andThen(record("write"), file.write(buffer)),
+        writeAll: (buffer) => Effect.andThen(record("write"), file.writeAll(buffer))
+      })
+      return FileSystem.make({ ...fs, open: (path, options) => Effect.map(fs.open(path, options), wrap) })
+    })
+  ).pipe(Layer.provide(NodeFileSystem.layer))
+
 describe("Batch journal: batched appends", () => {
-  it.live("lines appended together share writes, and each append completes only once its line is in the file", () =>
+  live("lines appended together share writes, and each append completes only once its line is in the file", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const path = Path.join(dir, "out.jsonl")
@@ -51,7 +78,7 @@ describe("Batch journal: batched appends", () => {
     })
   )
 
-  it.live("a resumed journal appends after the lines already there, batched the same way", () =>
+  live("a resumed journal appends after the lines already there, batched the same way", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const path = Path.join(dir, "out.jsonl")
@@ -70,5 +97,37 @@ describe("Batch journal: batched appends", () => {
         .filter((l) => l.length > 0)
       expect(out.map((l) => JSON.parse(l).custom_id).sort()).toEqual(["req-0", "req-1", "req-2", "req-3", "req-4"])
     })
+  )
+
+  live("fsync: at most once a second while lines are appended, and once more on close after the last write", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const ops: Array<{ readonly op: "write" | "sync"; readonly at: number }> = []
+      const started = Date.now()
+      const closing = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const journal = yield* Journal.open(path, "new", false)
+          // one line every 50 ms for about 2.5 s: 50 writes, each in its own turn
+          for (let i = 0; i < 50; i++) yield* Effect.andThen(journal.append(line(i)), Effect.sleep("50 millis"))
+          return ops.length
+        })
+      ).pipe(Effect.provide(recording(ops)))
+      const elapsed = Date.now() - started
+      const during = ops.slice(0, closing)
+      const syncs = during.filter((o) => o.op === "sync")
+      expect(during.filter((o) => o.op === "write")).toHaveLength(50)
+      // periodic: at least one while the job ran, never two within a second
+      expect(syncs.length).toBeGreaterThanOrEqual(1)
+      expect(syncs.length).toBeLessThanOrEqual(Math.ceil(elapsed / 1000))
+      for (let i = 1; i < syncs.length; i++) expect(syncs[i]!.at - syncs[i - 1]!.at).toBeGreaterThanOrEqual(990)
+      // on close: an fsync after the last write
+      expect(ops.at(-1)?.op).toBe("sync")
+      expect(
+        Fs.readFileSync(path, "utf8")
+          .split("\n")
+          .filter((l) => l.length > 0)
+      ).toHaveLength(50)
+    }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 })

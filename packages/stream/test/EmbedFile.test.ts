@@ -1,10 +1,11 @@
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
-import { Effect, Layer } from "effect"
+import { Effect, type FileSystem, Layer } from "effect"
 import { Batch, Embed } from "../src/index.js"
 
 const model = "text-embedding-3-small"
@@ -13,7 +14,8 @@ const client = (url: string) =>
     Layer.provideMerge(Batch.layerMeter),
     Layer.provide(Gates.layerDefaults({ modelLifecycle: false })),
     Layer.provide(OpenAiConfig.layer({ baseUrl: url, retry: { baseDelayMs: 20, maxDelayMs: 500 } })),
-    Layer.provide(Credentials.static("sk-test"))
+    Layer.provide(Credentials.static("sk-test")),
+    Layer.provideMerge(NodeFileSystem.layer)
   )
 
 const tempDir = Effect.acquireRelease(
@@ -75,7 +77,9 @@ describe("Embed.runFile", () => {
       const input = Path.join(dir, "docs.txt")
       const output = Path.join(dir, "vectors.jsonl")
       yield* Effect.promise(() => Fs.writeFile(input, `${texts.join("\n")}\n`))
-      const withCache = <A, E>(run: (cache: Embed.Cache) => Effect.Effect<A, E, OpenAi.OpenAi>) =>
+      const withCache = <A, E>(
+        run: (cache: Embed.Cache) => Effect.Effect<A, E, OpenAi.OpenAi | FileSystem.FileSystem>
+      ) =>
         Effect.scoped(Effect.flatMap(Embed.openCache(Path.join(dir, "cache")), run)).pipe(
           Effect.provide(client(sim.url))
         )

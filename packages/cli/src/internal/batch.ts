@@ -10,6 +10,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
+import type * as SubscriptionRef from "effect/SubscriptionRef"
 import { baseUrlOf, type ClientFlags, colors, credentials, layer, layerWithTelemetry } from "./client.js"
 import { render } from "./progress.js"
 import * as ScaleOut from "./redis.js"
@@ -90,69 +91,61 @@ export const exitCodeOf = (summary: Batch.Summary): number => {
   }
 }
 
-const report = (flags: BatchFlags, summary: Batch.Summary, code: number, reasons: Reasons) =>
-  Effect.gen(function* () {
-    if (flags.json) {
-      yield* out(JSON.stringify({ ...Batch.summaryJson(summary), output: flags.output, exit_code: code }))
-    } else {
-      yield* out(
+const printSummary = (flags: BatchFlags, summary: Batch.Summary, code: number) =>
+  flags.json
+    ? out(JSON.stringify({ ...Batch.summaryJson(summary), output: flags.output, exit_code: code }))
+    : out(
         `sluice batch: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} already done, ` +
-          `${summary.pending} not run — of ${summary.total} in ${summary.wall_s.toFixed(1)} s → ${flags.output}`
-      )
-      yield* out(
-        `  requests sent ${summary.requests_sent} · 429s ${summary.rate_limited} · retries ${summary.retries} · ` +
+          `${summary.pending} not run — of ${summary.total} in ${summary.wall_s.toFixed(1)} s → ${flags.output}\n` +
+          `  requests sent ${summary.requests_sent} · 429s ${summary.rate_limited} · retries ${summary.retries} · ` +
           `tokens ${summary.prompt_tokens} in / ${summary.completion_tokens} out · $${summary.cost_usd.toFixed(4)}`
       )
-    }
+
+/** What to do about a job that stopped early, with the command that continues it. */
+const stoppedAdvice = (flags: BatchFlags, stopped: Batch.Stopped, pendingCount: number): string => {
+  const pending = `${pendingCount} request(s) were not run and stay pending`
+  switch (stopped.reason) {
+    case "budget":
+      return `stopped by the budget: ${stopped.message}. ${pending}. Raise --budget-usd and continue with:\n  ${resumeCommand({ ...flags, budgetUsd: undefined })} --budget-usd <higher>`
+    case "quota":
+      return `stopped: the account is out of quota (${stopped.message}). ${pending}; nothing was retried. Add credits or use another key, then continue with:\n  ${resumeCommand(flags)}`
+    case "auth":
+      return `stopped: the API key was refused or unreadable (${stopped.message}). ${pending}. Fix the key (OPENAI_API_KEY or the --api-key-file), then continue with:\n  ${resumeCommand(flags)}`
+    case "circuit":
+      return `stopped: the circuit breaker fused the key (${stopped.message}). ${pending}. Fix the cause, then continue with:\n  ${resumeCommand(flags)}`
+    case "store":
+      return `stopped: Redis stayed unreachable (${stopped.message}). ${pending}; nothing was sent without a reservation. Bring Redis back (or raise --redis-wait-seconds), then continue with:\n  ${resumeCommand(flags)}`
+    case "interrupted":
+      return `interrupted: ${pending}; every finished request is in ${flags.output}. Resume with:\n  ${resumeCommand(flags)}`
+  }
+}
+
+/** What to do about the failed requests of a job that ran to the end (none: nothing to say). */
+const failureAdvice = (flags: BatchFlags, summary: Batch.Summary, reasons: Reasons): ReadonlyArray<string> => {
+  if (summary.failed === 0) return []
+  const tooLarge = reasons.failures.has("RequestTooLarge")
+  const tpm = flags.tpm === undefined ? "" : ` (--tpm ${flags.tpm})`
+  const raise = flags.tpm === undefined ? "" : " (raise --tpm, or leave it out to learn the limit from the headers)"
+  return [
+    ...(tooLarge
+      ? [
+          `${reasons.failures.get("RequestTooLarge")} request(s) are larger than the key's token limit per minute${tpm}: running them again cannot help until the limit is higher${raise} or the requests (prompt + max_tokens) are smaller.`
+        ]
+      : []),
+    `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(tooLarge ? { ...flags, tpm: undefined } : flags, ["--retry-failed"])}`
+  ]
+}
+
+const report = (flags: BatchFlags, summary: Batch.Summary, code: number, reasons: Reasons) =>
+  Effect.gen(function* () {
+    yield* printSummary(flags, summary, code)
     if (reasons.retries.size > 0) yield* err(`retried after: ${Reasons.format(reasons.retries)}`)
     if (summary.failed > 0 && reasons.failures.size > 0) yield* err(`failed with: ${Reasons.format(reasons.failures)}`)
-    const stopped = summary.stopped
-    const pending = `${summary.pending} request(s) were not run and stay pending`
-    switch (stopped?.reason) {
-      case "budget":
-        yield* err(
-          `stopped by the budget: ${stopped.message}. ${pending}. Raise --budget-usd and continue with:\n  ${resumeCommand({ ...flags, budgetUsd: undefined })} --budget-usd <higher>`
-        )
-        break
-      case "quota":
-        yield* err(
-          `stopped: the account is out of quota (${stopped.message}). ${pending}; nothing was retried. Add credits or use another key, then continue with:\n  ${resumeCommand(flags)}`
-        )
-        break
-      case "auth":
-        yield* err(
-          `stopped: the API key was refused or unreadable (${stopped.message}). ${pending}. Fix the key (OPENAI_API_KEY or the --api-key-file), then continue with:\n  ${resumeCommand(flags)}`
-        )
-        break
-      case "circuit":
-        yield* err(
-          `stopped: the circuit breaker fused the key (${stopped.message}). ${pending}. Fix the cause, then continue with:\n  ${resumeCommand(flags)}`
-        )
-        break
-      case "store":
-        yield* err(
-          `stopped: Redis stayed unreachable (${stopped.message}). ${pending}; nothing was sent without a reservation. Bring Redis back (or raise --redis-wait-seconds), then continue with:\n  ${resumeCommand(flags)}`
-        )
-        break
-      case "interrupted":
-        yield* err(
-          `interrupted: ${pending}; every finished request is in ${flags.output}. Resume with:\n  ${resumeCommand(flags)}`
-        )
-        break
-      default: {
-        const tooLarge = reasons.failures.has("RequestTooLarge")
-        if (summary.failed > 0 && tooLarge) {
-          yield* err(
-            `${reasons.failures.get("RequestTooLarge")} request(s) are larger than the key's token limit per minute${flags.tpm === undefined ? "" : ` (--tpm ${flags.tpm})`}: running them again cannot help until the limit is higher${flags.tpm === undefined ? "" : " (raise --tpm, or leave it out to learn the limit from the headers)"} or the requests (prompt + max_tokens) are smaller.`
-          )
-        }
-        if (summary.failed > 0) {
-          yield* err(
-            `${summary.failed} request(s) failed; their error lines are in ${flags.output}. Run them again with:\n  ${resumeCommand(tooLarge ? { ...flags, tpm: undefined } : flags, ["--retry-failed"])}`
-          )
-        }
-      }
-    }
+    const advice =
+      summary.stopped === null
+        ? failureAdvice(flags, summary, reasons)
+        : [stoppedAdvice(flags, summary.stopped, summary.pending)]
+    for (const text of advice) yield* err(text)
   })
 
 const batchErrorTags: ReadonlySet<string> = new Set([
@@ -185,52 +178,150 @@ const explain = (error: Batch.RunError, flags: BatchFlags): string => {
   }
 }
 
+type Outcome = { readonly code: number; readonly summary: Batch.Summary | undefined }
+
+const usage = (text: string): Effect.Effect<Outcome> =>
+  Effect.as(err(text), { code: ExitCode.usage, summary: undefined })
+
+/** The key(s) of the job; `undefined` after saying why there are none or the base URL is bad. */
+const checkClient = (flags: BatchFlags) =>
+  Effect.gen(function* () {
+    const keys = credentials(flags)
+    if (typeof keys === "string") return yield* Effect.as(err(keys), undefined)
+    const baseUrl = baseUrlOf(flags.baseUrl)
+    const checked = yield* Effect.result(
+      OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl, allowInsecure: flags.allowInsecure === true }))
+    )
+    if (Result.isSuccess(checked)) return keys
+    const fix = "Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1"
+    return yield* Effect.as(err(`${checked.failure.message}. ${fix}`), undefined)
+  })
+
+type Keys = Exclude<ReturnType<typeof credentials>, string>
+
+/**
+ * SIGINT/SIGTERM: the first completes `shutdown` (the job drains), a second exits at once with the resume command.
+ * Returns the function that removes the handlers.
+ */
+const onSignals = (flags: BatchFlags, shutdown: Deferred.Deferred<void>): (() => void) => {
+  let signals = 0
+  let firstSignalAt = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A signal sent to the process group (timeout(1), systemd, a CI cancel) reaches sluice directly and again
+    // through its launcher a moment later: that is one request to stop, not the second press that exits now.
+    if (signals > 0 && Date.now() - firstSignalAt < duplicateSignalMs) return
+    if (signals === 0) firstSignalAt = Date.now()
+    signals++
+    if (signals > 1) {
+      process.stderr.write(`\n${signal} again: exiting now. Resume with:\n  ${resumeCommand(flags)}\n`)
+      process.exit(ExitCode.interrupted)
+    }
+    process.stderr.write(
+      `\n${signal}: no new requests; waiting up to ${flags.graceSeconds ?? 10} s for those in flight (again to exit now)\n`
+    )
+    Deferred.doneUnsafe(shutdown, Effect.void)
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  return () => {
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+  }
+}
+
+/** `Batch.run`, or `Batch.remote` with `--remote`, on the input (this shard's lines with `--shard`). */
+const makeJob = (
+  flags: BatchFlags,
+  shutdown: Deferred.Deferred<void>,
+  progress: SubscriptionRef.SubscriptionRef<Batch.Progress>
+) => {
+  const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
+  // --shard: this process's lines only (internal/shard.ts); `input` names the file, which the stream no longer does.
+  const lines = shardLines(Batch.linesFromFile(flags.input), flags.redis?.shard)
+  const common = {
+    input: flags.input,
+    output: flags.output,
+    mode,
+    retryFailed: flags.retryFailed,
+    shutdown: Deferred.await(shutdown),
+    progress
+  } as const
+  return flags.remote
+    ? Batch.remote(lines, {
+        ...common,
+        onCreated: (id) => err(`created remote batch ${id} (24 h window); waiting for it to finish`)
+      })
+    : Batch.run(lines, {
+        ...common,
+        concurrency: flags.concurrency ?? 16,
+        gracePeriod: `${flags.graceSeconds ?? 10} seconds`
+      })
+}
+
+type JobEffect = ReturnType<typeof makeJob>
+
+/** Writes the HTML report of the run (the job's telemetry) to `--report`'s path, when the job ends. */
+const withReport = (flags: BatchFlags, path: string, job: JobEffect) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      // @sluice/report is loaded only for --report
+      const { RunReport } = yield* Effect.promise(() => import("@sluice/report"))
+      const recorder = yield* RunReport.recorder()
+      const written = Effect.flatMap(
+        recorder.render({ title: `sluice batch ${flags.input}`, description: `output: ${flags.output}` }),
+        (html) =>
+          Effect.matchEffect(
+            Effect.tryPromise(() => Fs.writeFile(path, html)),
+            {
+              onFailure: () => err(`could not write the report to ${path}: check the path`),
+              onSuccess: () => err(`report: ${path}`)
+            }
+          )
+      )
+      return yield* Effect.ensuring(job, written)
+    })
+  )
+
+/** The job with its client: telemetry only for --report (its recorder is the one consumer). */
+const provideClient = (flags: BatchFlags, keys: Keys, reasons: Reasons, job: JobEffect) =>
+  flags.report === undefined
+    ? job.pipe(Effect.provide(layer(flags, keys, reasons)))
+    : withReport(flags, flags.report, job).pipe(Effect.provide(layerWithTelemetry(flags, keys, reasons)))
+
+/** The exit code of a job that failed, after saying what happened and what to do. */
+const failed = (flags: BatchFlags, error: unknown): Effect.Effect<Outcome> => {
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : undefined
+  const message = (error as { message?: string }).message
+  if (tag !== undefined && batchErrorTags.has(tag)) return usage(explain(error as Batch.RunError, flags))
+  // --redis: the shared Redis did not answer when the gates were built (internal/redis.ts); nothing was sent.
+  if (tag === "StoreUnavailable") {
+    return Effect.as(
+      err(
+        `${message}. Nothing was sent. Start Redis or check --redis / SLUICE_REDIS_URL, then run the same command again.`
+      ),
+      { code: ExitCode.terminal, summary: undefined }
+    )
+  }
+  if (tag !== undefined && (tag === "RemoteBatchFailed" || "retryable" in (error as object))) {
+    return Effect.as(
+      err(`${tag}: ${message}. Nothing more was written; fix it and resume:\n  ${resumeCommand(flags)}`),
+      { code: ExitCode.failures, summary: undefined }
+    )
+  }
+  return usage(`configuration error: ${String(error)}`)
+}
+
 /**
  * Runs the batch command and returns its exit code (and the summary, when there is one).
  *
  * @internal
  */
-export const runBatch = (
-  flags: BatchFlags,
-  options: { readonly quiet?: boolean } = {}
-): Effect.Effect<{ readonly code: number; readonly summary: Batch.Summary | undefined }> =>
+export const runBatch = (flags: BatchFlags, options: { readonly quiet?: boolean } = {}): Effect.Effect<Outcome> =>
   Effect.gen(function* () {
-    const keys = credentials(flags)
-    if (typeof keys === "string") {
-      yield* err(keys)
-      return { code: ExitCode.usage, summary: undefined }
-    }
-    const baseUrl = baseUrlOf(flags.baseUrl)
-    const checked = yield* Effect.result(
-      OpenAiConfig.checkBaseUrl(OpenAiConfig.resolve({ baseUrl, allowInsecure: flags.allowInsecure === true }))
-    )
-    if (Result.isFailure(checked)) {
-      yield* err(
-        `${checked.failure.message}. Pass a valid --base-url (or OPENAI_BASE_URL), e.g. https://api.openai.com/v1`
-      )
-      return { code: ExitCode.usage, summary: undefined }
-    }
-
+    const keys = yield* checkClient(flags)
+    if (keys === undefined) return { code: ExitCode.usage, summary: undefined }
     const shutdown = yield* Deferred.make<void>()
-    let signals = 0
-    let firstSignalAt = 0
-    const onSignal = (signal: NodeJS.Signals) => {
-      // A signal sent to the process group (timeout(1), systemd, a CI cancel) reaches sluice directly and again
-      // through its launcher a moment later: that is one request to stop, not the second press that exits now.
-      if (signals > 0 && Date.now() - firstSignalAt < duplicateSignalMs) return
-      if (signals === 0) firstSignalAt = Date.now()
-      signals++
-      if (signals > 1) {
-        process.stderr.write(`\n${signal} again: exiting now. Resume with:\n  ${resumeCommand(flags)}\n`)
-        process.exit(ExitCode.interrupted)
-      }
-      process.stderr.write(
-        `\n${signal}: no new requests; waiting up to ${flags.graceSeconds ?? 10} s for those in flight (again to exit now)\n`
-      )
-      Deferred.doneUnsafe(shutdown, Effect.void)
-    }
-    process.on("SIGINT", onSignal)
-    process.on("SIGTERM", onSignal)
+    const removeHandlers = onSignals(flags, shutdown)
     const progress = yield* Batch.makeProgress
     const reasons = new Reasons()
     const renderer =
@@ -239,85 +330,10 @@ export const runBatch = (
         : yield* Effect.forkChild(
             render(progress, process.stderr.isTTY === true, colors(process.stderr), () => reasons.inFlight)
           )
-    const mode = flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new"
-    // --shard: this process's lines only (internal/shard.ts); `input` names the file, which the stream no longer does.
-    const lines = shardLines(Batch.linesFromFile(flags.input), flags.redis?.shard)
-    const common = {
-      input: flags.input,
-      output: flags.output,
-      mode,
-      retryFailed: flags.retryFailed,
-      shutdown: Deferred.await(shutdown),
-      progress
-    } as const
-    const job = flags.remote
-      ? Batch.remote(lines, {
-          ...common,
-          onCreated: (id) => err(`created remote batch ${id} (24 h window); waiting for it to finish`)
-        })
-      : Batch.run(lines, {
-          ...common,
-          concurrency: flags.concurrency ?? 16,
-          gracePeriod: `${flags.graceSeconds ?? 10} seconds`
-        })
-    // Telemetry only for --report (its recorder is the one consumer): without it the gates are not wrapped.
-    const reportPath = flags.report
-    const reported =
-      reportPath === undefined
-        ? job.pipe(Effect.provide(layer(flags, keys, reasons)))
-        : Effect.scoped(
-            Effect.gen(function* () {
-              // @sluice/report is loaded only for --report
-              const { RunReport } = yield* Effect.promise(() => import("@sluice/report"))
-              const recorder = yield* RunReport.recorder()
-              return yield* job.pipe(
-                Effect.ensuring(
-                  Effect.flatMap(
-                    recorder.render({ title: `sluice batch ${flags.input}`, description: `output: ${flags.output}` }),
-                    (html) =>
-                      Effect.matchEffect(
-                        Effect.tryPromise(() => Fs.writeFile(reportPath, html)),
-                        {
-                          onFailure: () => err(`could not write the report to ${reportPath}: check the path`),
-                          onSuccess: () => err(`report: ${reportPath}`)
-                        }
-                      )
-                  )
-                )
-              )
-            })
-          ).pipe(Effect.provide(layerWithTelemetry(flags, keys, reasons)))
-    const result = yield* Effect.result(reported).pipe(
-      Effect.ensuring(
-        Effect.sync(() => {
-          process.off("SIGINT", onSignal)
-          process.off("SIGTERM", onSignal)
-        })
-      )
-    )
+    const job = provideClient(flags, keys, reasons, makeJob(flags, shutdown, progress))
+    const result = yield* Effect.result(job).pipe(Effect.ensuring(Effect.sync(removeHandlers)))
     if (renderer !== undefined) yield* Fiber.interrupt(renderer)
-    if (Result.isFailure(result)) {
-      const error = result.failure
-      if ("_tag" in error && batchErrorTags.has(error._tag)) {
-        yield* err(explain(error as Batch.RunError, flags))
-        return { code: ExitCode.usage, summary: undefined }
-      }
-      // --redis: the shared Redis did not answer when the gates were built (internal/redis.ts); nothing was sent.
-      if ("_tag" in error && error._tag === "StoreUnavailable") {
-        yield* err(
-          `${(error as { message: string }).message}. Nothing was sent. Start Redis or check --redis / SLUICE_REDIS_URL, then run the same command again.`
-        )
-        return { code: ExitCode.terminal, summary: undefined }
-      }
-      if ("_tag" in error && (error._tag === "RemoteBatchFailed" || "retryable" in error)) {
-        yield* err(
-          `${error._tag}: ${(error as { message: string }).message}. Nothing more was written; fix it and resume:\n  ${resumeCommand(flags)}`
-        )
-        return { code: ExitCode.failures, summary: undefined }
-      }
-      yield* err(`configuration error: ${String(error)}`)
-      return { code: ExitCode.usage, summary: undefined }
-    }
+    if (Result.isFailure(result)) return yield* failed(flags, result.failure)
     const summary = result.success
     const code = exitCodeOf(summary)
     if (options.quiet !== true) yield* report(flags, summary, code, reasons)

@@ -6,35 +6,97 @@
  */
 import * as NodeFs from "node:fs"
 import type { BatchFlags } from "./batch.js"
+import type * as Flags from "./flags.js"
 import type { MergeFlags } from "./merge.js"
 import * as ScaleOut from "./redis.js"
 import { checkTables, type TableFiles } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
 
-/** The flags as typed, before their checks. @internal */
-export interface RawBatchFlags {
+/**
+ * The flags as typed, before their checks: the shared records of flags.ts (connection, the job's gates and output,
+ * --prices/--lifecycle) and batch's own.
+ *
+ * @internal
+ */
+export interface RawBatchFlags extends Flags.Connection, Flags.JobGates, Flags.JobOutput, Flags.Tables {
   readonly input: string
   readonly output: string
-  readonly baseUrl: string | undefined
-  readonly apiKeyFile: string | undefined
-  readonly allowInsecure: boolean
-  readonly concurrency: string | undefined
-  readonly rpm: string | undefined
-  readonly tpm: string | undefined
-  readonly maxRetries: string | undefined
-  readonly budgetUsd: string | undefined
-  readonly resume: boolean
-  readonly overwrite: boolean
   readonly retryFailed: boolean
   readonly remote: boolean
-  readonly json: boolean
   readonly report: string | undefined
-  readonly graceSeconds: string | undefined
-  /** --prices / --lifecycle (tables.ts). */
-  readonly prices: string | undefined
-  readonly lifecycle: string | undefined
   /** `--redis`, `--budget-name`, `--redis-wait-seconds`, `--shard` (internal/redis.ts). */
   readonly redis?: ScaleOut.RawRedisFlags | undefined
+}
+
+/** The numeric flags of `sluice batch`, each within its range. */
+const checkBatchNumbers = (checks: Checks, raw: RawBatchFlags) => ({
+  concurrency: checks.integer("--concurrency", raw.concurrency, { min: 1, max: 10_000 }, "requests in flight"),
+  rpm: checks.integer("--rpm", raw.rpm, { min: 1, max: 100_000_000 }, "requests per minute of the key"),
+  tpm: checks.integer("--tpm", raw.tpm, { min: 1, max: 10_000_000_000 }, "tokens per minute of the key"),
+  maxRetries: checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 100 }, "retries per request"),
+  budgetUsd: checks.number("--budget-usd", raw.budgetUsd, { above: 0, max: 1_000_000 }, "USD"),
+  graceSeconds: checks.number(
+    "--grace-seconds",
+    raw.graceSeconds,
+    { min: 0, max: 3600 },
+    "seconds for requests in flight after Ctrl-C"
+  )
+})
+
+/** Flags that exclude each other, or need another, or have no effect with `--remote`. */
+const checkBatchCombinations = (checks: Checks, raw: RawBatchFlags) => {
+  if (raw.resume && raw.overwrite) {
+    checks.fail("--resume and --overwrite exclude each other: --resume continues the output, --overwrite replaces it")
+  }
+  if (raw.retryFailed && !raw.resume) {
+    checks.fail("--retry-failed needs --resume (it re-runs the failed lines of an existing output)")
+  }
+  if (!raw.remote) return
+  const local = [
+    ["--concurrency", raw.concurrency],
+    ["--grace-seconds", raw.graceSeconds]
+  ].filter(([, value]) => value !== undefined)
+  for (const [flag, value] of local) {
+    checks.fail(
+      `${flag} ${show(value!)} has no effect with --remote (the server runs the batch); leave out one of them`
+    )
+  }
+}
+
+/** The output path: not empty, writable, neither the input (when it is readable) nor the key file. */
+const checkBatchOutput = (checks: Checks, raw: RawBatchFlags, inputOk: boolean) => {
+  const output = raw.output
+  if (output.trim() === "") {
+    return checks.fail(`-o/--output ${show(output)}: empty; expected the path of the results file`)
+  }
+  checkWritable(checks, "-o/--output", output)
+  if (inputOk && canonical(output) === canonical(raw.input)) {
+    checks.fail(
+      `-o/--output ${show(output)} is the input file; results go to another file (writing them would destroy the requests)`
+    )
+  }
+  if (raw.apiKeyFile !== undefined && canonical(output) === canonical(raw.apiKeyFile)) {
+    checks.fail(`-o/--output ${show(output)} is the --api-key-file; results go to another file`)
+  }
+}
+
+/** The report path: not empty, writable, and a file of its own (not the input, the output or the key file). */
+const checkBatchReport = (checks: Checks, raw: RawBatchFlags) => {
+  if (raw.report === undefined) return
+  if (raw.report.trim() === "") {
+    return checks.fail(`--report ${show(raw.report)}: empty; expected the path of an HTML file`)
+  }
+  checkWritable(checks, "--report", raw.report)
+  const target = canonical(raw.report)
+  for (const [flag, path] of [
+    ["the input file", raw.input],
+    ["-o/--output", raw.output],
+    ["--api-key-file", raw.apiKeyFile]
+  ] as const) {
+    if (path !== undefined && path.trim() !== "" && target === canonical(path)) {
+      checks.fail(`--report ${show(raw.report)} is ${flag}; the report goes to a file of its own`)
+    }
+  }
 }
 
 /**
@@ -46,90 +108,30 @@ export interface RawBatchFlags {
  */
 export const checkBatch = (raw: RawBatchFlags): BatchFlags | number => {
   const checks = new Checks("batch")
-  const concurrency = checks.integer("--concurrency", raw.concurrency, { min: 1, max: 10_000 }, "requests in flight")
-  const rpm = checks.integer("--rpm", raw.rpm, { min: 1, max: 100_000_000 }, "requests per minute of the key")
-  const tpm = checks.integer("--tpm", raw.tpm, { min: 1, max: 10_000_000_000 }, "tokens per minute of the key")
-  const maxRetries = checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 100 }, "retries per request")
-  const budgetUsd = checks.number("--budget-usd", raw.budgetUsd, { above: 0, max: 1_000_000 }, "USD")
-  const graceSeconds = checks.number(
-    "--grace-seconds",
-    raw.graceSeconds,
-    { min: 0, max: 3600 },
-    "seconds for requests in flight after Ctrl-C"
-  )
+  const numbers = checkBatchNumbers(checks, raw)
   const redis = raw.redis === undefined ? undefined : ScaleOut.check(checks, raw.redis)
-  if (raw.resume && raw.overwrite) {
-    checks.fail("--resume and --overwrite exclude each other: --resume continues the output, --overwrite replaces it")
-  }
-  if (raw.retryFailed && !raw.resume) {
-    checks.fail("--retry-failed needs --resume (it re-runs the failed lines of an existing output)")
-  }
-  if (raw.remote) {
-    const local = [
-      ["--concurrency", raw.concurrency],
-      ["--grace-seconds", raw.graceSeconds]
-    ].filter(([, value]) => value !== undefined)
-    for (const [flag, value] of local) {
-      checks.fail(
-        `${flag} ${show(value!)} has no effect with --remote (the server runs the batch); leave out one of them`
-      )
-    }
-  }
+  checkBatchCombinations(checks, raw)
   checks.baseUrl(raw.baseUrl, raw.allowInsecure)
   checkKeyFile(checks, raw.apiKeyFile)
-
-  const inputOk = checkInput(checks, raw.input)
-  const output = raw.output
-  if (output.trim() === "") checks.fail(`-o/--output ${show(output)}: empty; expected the path of the results file`)
-  else {
-    checkWritable(checks, "-o/--output", output)
-    if (inputOk && canonical(output) === canonical(raw.input)) {
-      checks.fail(
-        `-o/--output ${show(output)} is the input file; results go to another file (writing them would destroy the requests)`
-      )
-    }
-    if (raw.apiKeyFile !== undefined && canonical(output) === canonical(raw.apiKeyFile)) {
-      checks.fail(`-o/--output ${show(output)} is the --api-key-file; results go to another file`)
-    }
-  }
-  if (raw.report !== undefined) {
-    if (raw.report.trim() === "") checks.fail(`--report ${show(raw.report)}: empty; expected the path of an HTML file`)
-    else {
-      checkWritable(checks, "--report", raw.report)
-      const target = canonical(raw.report)
-      for (const [flag, path] of [
-        ["the input file", raw.input],
-        ["-o/--output", output],
-        ["--api-key-file", raw.apiKeyFile]
-      ] as const) {
-        if (path !== undefined && path.trim() !== "" && target === canonical(path)) {
-          checks.fail(`--report ${show(raw.report)} is ${flag}; the report goes to a file of its own`)
-        }
-      }
-    }
-  }
+  checkBatchOutput(checks, raw, checkInput(checks, raw.input))
+  checkBatchReport(checks, raw)
   const tables = checkTables(checks, raw)
   const code = checks.report()
   if (code !== undefined) return code
   return {
     tables,
     input: raw.input,
-    output,
+    output: raw.output,
     baseUrl: raw.baseUrl,
     apiKeyFile: raw.apiKeyFile,
     allowInsecure: raw.allowInsecure,
-    concurrency,
-    rpm,
-    tpm,
-    maxRetries,
-    budgetUsd,
+    ...numbers,
     resume: raw.resume,
     overwrite: raw.overwrite,
     retryFailed: raw.retryFailed,
     remote: raw.remote,
     json: raw.json,
     report: raw.report,
-    graceSeconds,
     ...(redis === undefined ? {} : { redis })
   }
 }

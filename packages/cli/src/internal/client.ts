@@ -16,9 +16,9 @@ import {
   Telemetry,
   Tokens
 } from "@sluice/core"
-import { RedisBreaker, RedisBudget, RedisLimiter, RedisStore } from "@sluice/redis"
 import { Batch } from "@sluice/stream"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { RedisFlags } from "./redis.js"
 import { layerReasons, Reasons } from "./watch.js"
 import { gatesWithTables, tableOptions } from "./tableGates.js"
@@ -84,12 +84,17 @@ export const credentials = (flags: ClientFlags): Layer.Layer<Credentials.Credent
  */
 const sharedGatesOf = (flags: ClientFlags, url: string) =>
   Layer.unwrap(
-    Effect.map(Effect.fromResult(tableOptions(flags.tables)), (tables) =>
-      Layer.merge(sharedGatesWith(flags, url, tables), Pricing.layer(tables.pricing))
+    Effect.flatMap(Effect.fromResult(tableOptions(flags.tables)), (tables) =>
+      // Loaded only here: `@sluice/redis` and its client are most of what a command would load otherwise.
+      Effect.map(
+        Effect.promise(() => import("@sluice/redis")),
+        (redis) => Layer.merge(sharedGatesWith(redis, flags, url, tables), Pricing.layer(tables.pricing))
+      )
     )
   )
 
 const sharedGatesWith = (
+  { RedisBreaker, RedisBudget, RedisLimiter, RedisStore }: typeof import("@sluice/redis"),
   flags: ClientFlags,
   url: string,
   tables: Pick<Gates.DefaultsOptions, "pricing" | "modelLifecycle">
@@ -158,7 +163,9 @@ const wire = <ROut, E, RIn>(
         })
       )
     ),
-    Layer.provide(keys)
+    Layer.provide(keys),
+    // Batch's input and journal, and Embed.runFile's remote path, go through FileSystem.
+    Layer.provideMerge(NodeFileSystem.layer)
   )
 
 /**

@@ -10,7 +10,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Simulator } from "@sluice/simulator"
 import type { Stats } from "@sluice/simulator/Stats"
-import { Effect } from "effect"
+import type { Batch } from "@sluice/stream"
+import * as Effect from "effect/Effect"
 import { runBatch } from "./batch.js"
 
 /** @internal */
@@ -123,86 +124,111 @@ const runSdk = async ({ OpenAI, pLimit }: Sdk, url: string, lines: ReadonlyArray
 
 const pad = (text: string, width: number) => text.padEnd(width)
 
-/** @internal */
-export const demo = (flags: DemoFlags): Effect.Effect<number> =>
-  Effect.gen(function* () {
-    const dir = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-demo-")))
+/** The job, written to a new temporary directory, and where its results go. */
+const writeJob = (requests: number) =>
+  Effect.promise(async () => {
+    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-demo-"))
     const input = Path.join(dir, "requests.jsonl")
-    const output = Path.join(dir, "results.jsonl")
-    const lines = sampleJob(flags.requests)
-    yield* Effect.promise(() => Fs.writeFile(input, `${lines.join("\n")}\n`))
+    const lines = sampleJob(requests)
+    await Fs.writeFile(input, `${lines.join("\n")}\n`)
+    return { input, output: Path.join(dir, "results.jsonl"), lines }
+  })
+
+const intro = (input: string, output: string, requests: number) =>
+  Effect.sync(() => {
     const faultPct = Object.values(simulatorConfig.faults).reduce((a, b) => a + b, 0) * 100
     process.stdout.write(
-      `Sluice demo: ${lines.length} requests against a simulated OpenAI API with ${limits.rpm} RPM, ` +
+      `Sluice demo: ${requests} requests against a simulated OpenAI API with ${limits.rpm} RPM, ` +
         `${limits.tpm / 1000}k TPM and ${faultPct.toFixed(0)} % injected faults (500, 503, 502 HTML, resets, truncated bodies).\n` +
         `Job: ${input}\n\n1) sluice batch ${input} -o ${output} --concurrency 64\n`
     )
-    const sluice = yield* Effect.scoped(
+  })
+
+/** The job through `sluice batch`'s code path against a fresh simulator, and what the simulator saw. */
+const runSluice = (input: string, output: string) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start(simulatorConfig)
+      const result = yield* runBatch({
+        input,
+        output,
+        baseUrl: sim.url,
+        staticKey: "sk-demo",
+        concurrency: 64,
+        resume: false,
+        overwrite: true,
+        retryFailed: false,
+        remote: false,
+        json: false
+      })
+      return { result, stats: yield* sim.stats }
+    })
+  )
+
+interface SdkRun {
+  readonly result: SdkResult
+  readonly stats: Stats
+}
+
+/** The same job with the SDK and p-limit against another fresh simulator; `undefined` when skipped. */
+const runComparison = (compare: boolean, lines: ReadonlyArray<string>): Effect.Effect<SdkRun | undefined> =>
+  Effect.gen(function* () {
+    const loaded = compare ? yield* Effect.promise(loadSdk) : undefined
+    if (loaded === undefined) return undefined
+    if (typeof loaded === "string") {
+      process.stdout.write(`\n2) the side-by-side run with the official SDK is skipped: ${loaded}\n`)
+      return undefined
+    }
+    process.stdout.write(
+      `\n2) the same job with the official openai SDK (maxRetries 2) + p-limit(50), fresh simulator, same settings; no new requests after ${sdkCapMs / 1000} s\n`
+    )
+    return yield* Effect.scoped(
       Effect.gen(function* () {
         const sim = yield* Simulator.start(simulatorConfig)
-        const result = yield* runBatch({
-          input,
-          output,
-          baseUrl: sim.url,
-          staticKey: "sk-demo",
-          concurrency: 64,
-          resume: false,
-          overwrite: true,
-          retryFailed: false,
-          remote: false,
-          json: false
-        })
+        const result = yield* Effect.promise(() => runSdk(loaded, sim.url, lines))
         return { result, stats: yield* sim.stats }
       })
     )
-    if (sluice.result.summary === undefined) return sluice.result.code
-    let sdk: { readonly result: SdkResult; readonly stats: Stats } | undefined
-    const loaded = flags.compare ? yield* Effect.promise(loadSdk) : undefined
-    if (typeof loaded === "string")
-      process.stdout.write(`\n2) the side-by-side run with the official SDK is skipped: ${loaded}\n`)
-    if (loaded !== undefined && typeof loaded !== "string") {
-      process.stdout.write(
-        `\n2) the same job with the official openai SDK (maxRetries 2) + p-limit(50), fresh simulator, same settings; no new requests after ${sdkCapMs / 1000} s\n`
-      )
-      sdk = yield* Effect.scoped(
-        Effect.gen(function* () {
-          const sim = yield* Simulator.start(simulatorConfig)
-          const result = yield* Effect.promise(() => runSdk(loaded, sim.url, lines))
-          return { result, stats: yield* sim.stats }
-        })
-      )
-    }
-    const s = sluice.result.summary
-    const rows: Array<[string, string, string]> = [
-      ["succeeded", `${s.succeeded}/${s.total}`, sdk === undefined ? "" : `${sdk.result.succeeded}/${lines.length}`],
-      ["failed", String(s.failed), sdk === undefined ? "" : String(sdk.result.failed)],
-      [
-        "not run (time cap)",
-        String(s.pending),
-        sdk === undefined ? "" : `${sdk.result.notRun}${sdk.result.notRun > 0 ? ` (cap ${sdkCapMs / 1000} s)` : ""}`
-      ],
-      ["HTTP requests sent", String(sluice.stats.requests), sdk === undefined ? "" : String(sdk.stats.requests)],
-      [
-        "429s from the server",
-        String(sluice.stats.rateLimited),
-        sdk === undefined ? "" : String(sdk.stats.rateLimited)
-      ],
-      [
-        "double-billed retries",
-        String(sluice.stats.duplicateSuccesses),
-        sdk === undefined ? "" : String(sdk.stats.duplicateSuccesses)
-      ],
-      ["wall time", `${s.wall_s.toFixed(1)} s`, sdk === undefined ? "" : `${sdk.result.wallS.toFixed(1)} s`],
-      [
-        "spend (simulated)",
-        `$${sluice.stats.costUsd.toFixed(4)}`,
-        sdk === undefined ? "" : `$${sdk.stats.costUsd.toFixed(4)}`
-      ]
-    ]
-    process.stdout.write(`\n${pad("", 24)}${pad("sluice", 16)}${sdk === undefined ? "" : "openai + p-limit"}\n`)
-    for (const [name, a, b] of rows) process.stdout.write(`${pad(name, 24)}${pad(a, 16)}${b}\n`)
+  })
+
+/** The side-by-side rows: what, Sluice's figure, the SDK's (empty without a comparison). */
+const rows = (
+  summary: Batch.Summary,
+  sluice: Stats,
+  sdk: SdkRun | undefined,
+  total: number
+): Array<readonly [string, string, string]> => {
+  const other = (figure: (run: SdkRun) => string) => (sdk === undefined ? "" : figure(sdk))
+  const notRun = (run: SdkRun) => `${run.result.notRun}${run.result.notRun > 0 ? ` (cap ${sdkCapMs / 1000} s)` : ""}`
+  return [
+    ["succeeded", `${summary.succeeded}/${summary.total}`, other((run) => `${run.result.succeeded}/${total}`)],
+    ["failed", String(summary.failed), other((run) => String(run.result.failed))],
+    ["not run (time cap)", String(summary.pending), other(notRun)],
+    ["HTTP requests sent", String(sluice.requests), other((run) => String(run.stats.requests))],
+    ["429s from the server", String(sluice.rateLimited), other((run) => String(run.stats.rateLimited))],
+    ["double-billed retries", String(sluice.duplicateSuccesses), other((run) => String(run.stats.duplicateSuccesses))],
+    ["wall time", `${summary.wall_s.toFixed(1)} s`, other((run) => `${run.result.wallS.toFixed(1)} s`)],
+    ["spend (simulated)", `$${sluice.costUsd.toFixed(4)}`, other((run) => `$${run.stats.costUsd.toFixed(4)}`)]
+  ]
+}
+
+const table = (lines: ReadonlyArray<readonly [string, string, string]>, compared: boolean, output: string) =>
+  Effect.sync(() => {
+    process.stdout.write(`\n${pad("", 24)}${pad("sluice", 16)}${compared ? "openai + p-limit" : ""}\n`)
+    for (const [name, a, b] of lines) process.stdout.write(`${pad(name, 24)}${pad(a, 16)}${b}\n`)
     process.stdout.write(
       `\nResults: ${output} (OpenAI Batch output format). Try: kill it half-way and add --resume; or --budget-usd 0.001.\n`
     )
+  })
+
+/** @internal */
+export const demo = (flags: DemoFlags): Effect.Effect<number> =>
+  Effect.gen(function* () {
+    const { input, output, lines } = yield* writeJob(flags.requests)
+    yield* intro(input, output, lines.length)
+    const sluice = yield* runSluice(input, output)
+    if (sluice.result.summary === undefined) return sluice.result.code
+    const sdk = yield* runComparison(flags.compare, lines)
+    yield* table(rows(sluice.result.summary, sluice.stats, sdk, lines.length), sdk !== undefined, output)
     return sluice.result.code
   })

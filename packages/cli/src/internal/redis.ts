@@ -1,55 +1,19 @@
 /**
  * The scale-out flags that `sluice batch` and `sluice embed` share: `--redis URL` (or `SLUICE_REDIS_URL`),
- * `--budget-name NAME`, `--redis-wait-seconds N` and `--shard I/N`. One definition, one check, one place where they go
- * into the resume command. No import of `@sluice/core` here (it is loaded by the checks, before any command runs).
+ * `--budget-name NAME`, `--redis-wait-seconds N` and `--shard I/N` (batch only). Defined with the other shared flags
+ * in flags.ts (`scaleOut`, `scaleOutSharded`); here their one check and the one place where they go into the resume
+ * command. No import of `@sluice/core` here (it is loaded by the checks, before any command runs).
  *
  * @internal
  */
-import * as Flag from "effect/cli/Flag"
-import type * as Option from "effect/Option"
 import { type Checks, show } from "./usage.js"
 
-/** The flags that share the gates (batch and embed), to spread into a command's flag record. @internal */
-export const sharedFlags = {
-  redis: Flag.String("redis").pipe(
-    Flag.withMetavar("URL"),
-    Flag.withDescription(
-      "share the key's limits, the fuse and the budget with every process on this Redis, redis://host:port (default: SLUICE_REDIS_URL)"
-    ),
-    Flag.optional
-  ),
-  budgetName: Flag.String("budget-name").pipe(
-    Flag.withMetavar("NAME"),
-    Flag.withDescription('with --redis: which shared budget --budget-usd caps (default: one shared budget, "default")'),
-    Flag.optional
-  ),
-  redisWaitSeconds: Flag.String("redis-wait-seconds").pipe(
-    Flag.withMetavar("N"),
-    Flag.withDescription(
-      "with --redis: how long to pause for an unreachable Redis before stopping, 1 to 86400 (default 60)"
-    ),
-    Flag.optional
-  )
-} as const
-
-/** {@link sharedFlags} and `--shard` (batch), to spread into a command's flag record. @internal */
-export const flags = {
-  ...sharedFlags,
-  shard: Flag.String("shard").pipe(
-    Flag.withMetavar("I/N"),
-    Flag.withDescription(
-      "run only shard I of N of the input (by custom_id hash; 1/3, 2/3, 3/3); merge the outputs with sluice merge"
-    ),
-    Flag.optional
-  )
-} as const
-
-/** The flags as typed. @internal */
+/** The flags as typed (the nested record `redis` of flags.ts's `scaleOut`; `shard` only on batch). @internal */
 export interface RawRedisFlags {
   readonly redis: string | undefined
   readonly budgetName: string | undefined
   readonly redisWaitSeconds: string | undefined
-  readonly shard: string | undefined
+  readonly shard?: string | undefined
 }
 
 /** One shard of N (1-based). @internal */
@@ -68,19 +32,6 @@ export interface RedisFlags {
   readonly waitSeconds?: number | undefined
   readonly shard?: Shard | undefined
 }
-
-/** The raw values out of the parsed options. @internal */
-export const raw = (parsed: {
-  readonly redis: Option.Option<string>
-  readonly budgetName: Option.Option<string>
-  readonly redisWaitSeconds: Option.Option<string>
-  readonly shard?: Option.Option<string> | undefined
-}): RawRedisFlags => ({
-  redis: parsed.redis._tag === "Some" ? parsed.redis.value : undefined,
-  budgetName: parsed.budgetName._tag === "Some" ? parsed.budgetName.value : undefined,
-  redisWaitSeconds: parsed.redisWaitSeconds._tag === "Some" ? parsed.redisWaitSeconds.value : undefined,
-  shard: parsed.shard?._tag === "Some" ? parsed.shard.value : undefined
-})
 
 /** A URL shown without its password. */
 const redact = (value: string): string => value.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, "$1***@")

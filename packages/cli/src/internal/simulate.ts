@@ -4,7 +4,8 @@
  * @internal
  */
 import { type Config, Faults, Simulator } from "@sluice/simulator"
-import { Effect, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import type { SimulateFlags } from "./check.js"
 
 export type { SimulateFlags } from "./check.js"

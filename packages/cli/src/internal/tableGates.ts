@@ -7,7 +7,9 @@
  */
 import * as NodeFs from "node:fs"
 import { Errors, Gates, ModelLifecycle, Pricing } from "@sluice/core"
-import { Effect, Layer, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import type { TableFiles } from "./tables.js"
 
 const read = <A>(

@@ -1,31 +1,14 @@
 /**
  * `--prices FILE` and `--lifecycle FILE` (or `SLUICE_PRICES` / `SLUICE_LIFECYCLE`): the price and model-lifecycle
- * tables from files instead of the built-in ones, for every command that runs the gates (`batch`, `chat`, later
- * `embed`). A command adds {@link tableFlags} to its flags, passes them through {@link checkTables} with its other
- * checks, and builds its gates with `tableGates.ts`. The files' contents are validated when the gates are built,
- * before anything is sent (docs/pricing.md, docs/models.md). No import of `@sluice/core` here: a usage error exits
- * before any command's code is loaded.
+ * tables from files instead of the built-in ones, for every command that prices or checks models (`batch`, `embed`,
+ * `chat`, `doctor`). A command adds flags.ts's `tables` to its flags, passes them through {@link checkTables} with
+ * its other checks, and reads the files with `tableGates.ts`. The files' contents are validated there, before
+ * anything is sent (docs/pricing.md, docs/models.md). No import of `@sluice/core` here: a usage error exits before
+ * any command's code is loaded.
  *
  * @internal
  */
-import * as Flag from "effect/cli/Flag"
 import { type Checks, checkReadableFile } from "./usage.js"
-
-/** The flags, to spread into a command's flag record. @internal */
-export const tableFlags = {
-  prices: Flag.String("prices").pipe(
-    Flag.withMetavar("FILE"),
-    Flag.withDescription("prices from a JSON file (format sluice-prices; default: SLUICE_PRICES, else built in)"),
-    Flag.optional
-  ),
-  lifecycle: Flag.String("lifecycle").pipe(
-    Flag.withMetavar("FILE"),
-    Flag.withDescription(
-      "model deprecations from a JSON file (format sluice-lifecycle; default: SLUICE_LIFECYCLE, else built in)"
-    ),
-    Flag.optional
-  )
-}
 
 /** The table files a command uses (`undefined`: the built-in table). @internal */
 export interface TableFiles {

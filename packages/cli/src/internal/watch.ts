@@ -7,7 +7,10 @@
  * @internal
  */
 import { type Errors, Gates } from "@sluice/core"
-import { Duration, Effect, Layer, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 
 /** How often a command that is still waiting says so. */

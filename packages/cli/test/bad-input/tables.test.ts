@@ -1,6 +1,6 @@
 /**
- * `--prices FILE` / `--lifecycle FILE` (and `SLUICE_PRICES` / `SLUICE_LIFECYCLE`) on `sluice batch` and
- * `sluice chat` with bad files: exit 1, the flag (or variable), the file, the field and the value named, no request
+ * `--prices FILE` / `--lifecycle FILE` (and `SLUICE_PRICES` / `SLUICE_LIFECYCLE`) on `sluice batch`,
+ * `sluice chat` and `sluice doctor` with bad files: exit 1, the flag (or variable), the file, the field and the value named, no request
  * sent, no output created. A good file is used: its prices reach the budget, its retirements the lifecycle gate.
  */
 import * as Fs from "node:fs/promises"
@@ -107,6 +107,21 @@ describe("sluice chat --prices", () => {
     expect(result.code, result.stderr).not.toBe(0)
     expect(result.stderr).toContain(bad)
     expect(result.stderr).toContain("JSON")
+    expect(server.requests).toBe(0)
+  })
+})
+
+describe("sluice doctor --prices / --lifecycle", () => {
+  it("a missing file, or a bad date in one: exit 1 naming the flag or the file, the field and the value; nothing sent", async () => {
+    const missing = server.path("no-such-lifecycle.json")
+    const result = await sluice(["doctor", "--lifecycle", missing], server.env())
+    usageError(result, `--lifecycle ${missing} does not exist`)
+    const date = await file(lifecycle({ "gpt-4o-mini": { shutdown: "soon" } }))
+    const bad = await sluice(["doctor"], server.env({ SLUICE_LIFECYCLE: date }))
+    usageError(bad, date, "models.gpt-4o-mini.shutdown", 'got "soon"', "Nothing was sent")
+    const price = await file(prices({ "gpt-4o-mini": { input: -1 } }))
+    const badPrice = await sluice(["doctor", "--prices", price], server.env())
+    usageError(badPrice, price, "models.gpt-4o-mini.input", "got -1")
     expect(server.requests).toBe(0)
   })
 })

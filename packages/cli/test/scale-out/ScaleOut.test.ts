@@ -211,7 +211,15 @@ describe("three sluice batch --redis workers on one key", { timeout: 600_000 }, 
   it("redis-server killed -9 mid-run and restarted: every line done exactly once, merged in input order", async () => {
     const rpm = 2400
     const n = 240
-    const server = await simulator({ keys: [key], rpm, headers: { style: "none" }, latency: { requestMs: 20 } })
+    // 2 % spurious 429s without a hint (style none): each closes the shared gate for a random, fractional pause on
+    // Redis, before and after the restart (a fractional pause once killed a worker: exit 70, see RedisStore.test).
+    const server = await simulator({
+      keys: [key],
+      rpm,
+      headers: { style: "none" },
+      latency: { requestMs: 20 },
+      faults: { rate429: 0.02 }
+    })
     const path = await input(n)
     const running = workers(server.url, path, ["--rpm", String(rpm), "--redis-wait-seconds", "60"])
     // Wait until the job is well under way, then kill Redis for ~1.5 s.
@@ -238,8 +246,10 @@ describe("three sluice batch --redis workers on one key", { timeout: 600_000 }, 
     const stats = server.stats()
     console.log(
       `[scale-out] kill -9 of redis at ${during}/${n} done: ${whileDown} answers arrived while it was down (sent before), ` +
-        `${stats.successes} successes, ${stats.duplicateSuccesses} duplicates, ${stats.rateLimited} 429s`
+        `${stats.successes} successes, ${stats.duplicateSuccesses} duplicates, ${stats.rateLimited} 429s from the buckets, ` +
+        `${stats.faults["429"] ?? 0} injected`
     )
+    expect(stats.faults["429"]).toBeGreaterThan(0)
     expect(stats.successes).toBe(n)
     expect(stats.duplicateSuccesses).toBe(0)
     const merged = `${path}.merged`

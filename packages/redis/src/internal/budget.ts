@@ -24,12 +24,14 @@ local function spent(key)
   local v = redis.call('HMGET', key, 'usd', 'tokens')
   return tonumber(v[1] or '0'), tonumber(v[2] or '0')
 end
-local function held(key, dead)
+-- The holds of a scope; with live, the holds of every other process (one without a lease: it ran out, whoever
+-- noticed first) are dropped.
+local function held(key, live)
   local all = redis.call('HGETALL', key)
   local usd, tokens = 0, 0
   for i = 1, #all, 2 do
     local u, k, inst = string.match(all[i + 1], '^(%S+) (%S+) (%S+)$')
-    if dead ~= nil and dead[inst] then
+    if live ~= nil and not live[inst] then
       redis.call('HDEL', key, all[i])
     else
       usd = usd + tonumber(u)
@@ -41,28 +43,32 @@ end
 local function reply(flag, su, st, ru, rt)
   return { flag, tostring(su), tostring(st), tostring(ru), tostring(rt) }
 end
--- Renews this process's lease and returns the set of processes whose lease ran out. The field '~seen' is when any
--- process last touched the leases: when nobody did for a whole lease (every process was paused by an outage, or
--- the budget lay idle), no lease is judged now: each gets one more lease to come back and renew it.
+-- Renews this process's lease, deletes the leases that ran out and returns the set of processes that still hold
+-- one. A deleted lease is how a later reservation, in any scope, knows the process is dead (a heartbeat may be the
+-- first to notice). The field '~seen' is when any process last touched the leases: when nobody did for a whole
+-- lease (every process was paused by an outage, or the budget lay idle), no lease is judged now: each gets one more
+-- lease to come back and renew it.
 local function renew(key, instance, lease, ttl)
   local all = redis.call('HGETALL', key)
   local seen = tonumber(redis.call('HGET', key, '~seen') or '0')
   local grace = now - seen > lease
-  local dead = {}
+  local live = { [instance] = true }
   for i = 1, #all, 2 do
     local field, ends = all[i], tonumber(all[i + 1])
     if field ~= '~seen' then
       if grace then
         if ends < now + lease then redis.call('HSET', key, field, now + lease) end
+        live[field] = true
       elseif ends < now then
-        dead[field] = true
         redis.call('HDEL', key, field)
+      else
+        live[field] = true
       end
     end
   end
   redis.call('HSET', key, instance, now + lease, '~seen', now)
   redis.call('PEXPIRE', key, ttl)
-  return dead
+  return live
 end
 `
 
@@ -71,8 +77,8 @@ end
  * A reservation already closed (released while its reply was lost, then retried) is not held again.
  */
 const reserveLua = `${prelude}
-local dead = renew(KEYS[3], ARGV[2], tonumber(ARGV[7]), ARGV[8])
-local ru, rt = held(KEYS[2], dead)
+local live = renew(KEYS[3], ARGV[2], tonumber(ARGV[7]), ARGV[8])
+local ru, rt = held(KEYS[2], live)
 local su, st = spent(KEYS[1])
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return reply(1, su, st, ru, rt) end
 if redis.call('EXISTS', KEYS[4]) == 1 then return reply(0, su, st, ru, rt) end
@@ -129,66 +135,97 @@ const totalsOf = (reply: Reply): Budget.Totals => ({
   reservedTokens: Number(reply[4])
 })
 
+/** The keys of one named budget, and a reservation's id in them (unique across processes). */
+const keysOf = (store: RedisStore["Service"], name: string) => {
+  const base = `${store.prefix}budget:${name}:`
+  const id = (reservation: Budget.Reservation) => `${store.instance}:${reservation.id}`
+  return {
+    spent: (scope: string) => `${base}${scope}:spent`,
+    held: (scope: string) => `${base}${scope}:held`,
+    leases: `${base}leases`,
+    id,
+    closed: (reservation: Budget.Reservation) => `${base}closed:${id(reservation)}`
+  }
+}
+
+type Keys = ReturnType<typeof keysOf>
+
+/** An amount as a script argument: `""` for none. */
+const arg = (value: number | undefined): string => (value === undefined ? "" : String(value))
+
+/** Holds a reservation's worst case, unless it would cross the ceiling. */
+const reserveWith = (store: RedisStore["Service"], keys: Keys): Budget.Ledger["reserve"] => {
+  const reserve = store.eval("budget.reserve", reserveScript)
+  return (reservation, ceiling) =>
+    Effect.map(
+      reserve(
+        keys.spent(reservation.scope),
+        keys.held(reservation.scope),
+        keys.leases,
+        keys.closed(reservation),
+        keys.id(reservation),
+        store.instance,
+        String(reservation.usd),
+        String(reservation.tokens),
+        arg(ceiling.usd),
+        arg(ceiling.tokens),
+        String(store.leaseMs),
+        String(store.ttlMs)
+      ),
+      (reply) => ({ held: reply[0] === 1, totals: totalsOf(reply) })
+    )
+}
+
+/** Drops a reservation's hold, adding `actual` to the spend (settle) or nothing (release); once per reservation. */
+const closeWith = (store: RedisStore["Service"], keys: Keys, operation: string) => {
+  const close = store.eval(operation, closeScript)
+  const closedTtl = String(Math.max(store.leaseMs * 4, 3_600_000))
+  return (reservation: Budget.Reservation, actual: Budget.Amount | undefined) =>
+    Effect.map(
+      close(
+        keys.spent(reservation.scope),
+        keys.held(reservation.scope),
+        keys.closed(reservation),
+        keys.id(reservation),
+        arg(actual?.usd),
+        arg(actual?.tokens),
+        String(store.ttlMs),
+        closedTtl
+      ),
+      (reply) => (reply[0] === 1 ? totalsOf(reply) : undefined)
+    )
+}
+
+/**
+ * Heartbeat: this process's lease, renewed at a third of its length while the budget is in use. A killed process
+ * stops renewing; the next reservation after its lease ends drops its holds.
+ */
+const heartbeat = (store: RedisStore["Service"], keys: Keys) => {
+  const renew = store.eval("budget.lease", leaseScript)(
+    keys.leases,
+    store.instance,
+    String(store.leaseMs),
+    String(store.ttlMs)
+  )
+  return Effect.forkScoped(
+    renew.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Math.max(1, Math.floor(store.leaseMs / 3)))))
+  )
+}
+
 /** @internal */
 export const ledger = (name: string): Effect.Effect<Budget.Ledger, never, RedisStore | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* RedisStore
-    const base = `${store.prefix}budget:${name}:`
-    const spentKey = (scope: string) => `${base}${scope}:spent`
-    const heldKey = (scope: string) => `${base}${scope}:held`
-    const leases = `${base}leases`
-    const idOf = (reservation: Budget.Reservation) => `${store.instance}:${reservation.id}`
-    const closedKey = (reservation: Budget.Reservation) => `${base}closed:${idOf(reservation)}`
-    const ttl = String(store.ttlMs)
-    const closedTtl = String(Math.max(store.leaseMs * 4, 3_600_000))
-    const reserve = store.eval("budget.reserve", reserveScript)
-    const close = (operation: string) => store.eval(operation, closeScript)
+    const keys = keysOf(store, name)
     const totals = store.eval("budget.totals", totalsScript)
-
-    const closeWith = (operation: string, reservation: Budget.Reservation, actual: Budget.Amount | undefined) =>
-      Effect.map(
-        close(operation)(
-          spentKey(reservation.scope),
-          heldKey(reservation.scope),
-          closedKey(reservation),
-          idOf(reservation),
-          actual === undefined ? "" : String(actual.usd),
-          actual === undefined ? "" : String(actual.tokens),
-          ttl,
-          closedTtl
-        ),
-        (reply) => (reply[0] === 1 ? totalsOf(reply) : undefined)
-      )
-
-    // Heartbeat: this process's lease, renewed at a third of its length while the budget is in use. A killed
-    // process stops renewing; the next reservation after its lease ends drops its holds.
-    const renew = store.eval("budget.lease", leaseScript)(leases, store.instance, String(store.leaseMs), ttl)
-    yield* Effect.forkScoped(
-      renew.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Math.max(1, Math.floor(store.leaseMs / 3)))))
-    )
-
+    const settle = closeWith(store, keys, "budget.settle")
+    const release = closeWith(store, keys, "budget.release")
+    yield* heartbeat(store, keys)
     return {
-      reserve: (reservation, ceiling) =>
-        Effect.map(
-          reserve(
-            spentKey(reservation.scope),
-            heldKey(reservation.scope),
-            leases,
-            closedKey(reservation),
-            idOf(reservation),
-            store.instance,
-            String(reservation.usd),
-            String(reservation.tokens),
-            ceiling.usd === undefined ? "" : String(ceiling.usd),
-            ceiling.tokens === undefined ? "" : String(ceiling.tokens),
-            String(store.leaseMs),
-            ttl
-          ),
-          (reply) => ({ held: reply[0] === 1, totals: totalsOf(reply) })
-        ),
-      settle: (reservation, actual) => closeWith("budget.settle", reservation, actual),
-      release: (reservation) => closeWith("budget.release", reservation, undefined),
-      totals: (scope) => Effect.map(totals(spentKey(scope), heldKey(scope)), totalsOf)
+      reserve: reserveWith(store, keys),
+      settle,
+      release: (reservation) => release(reservation, undefined),
+      totals: (scope) => Effect.map(totals(keys.spent(scope), keys.held(scope)), totalsOf)
     } satisfies Budget.Ledger
   })
 

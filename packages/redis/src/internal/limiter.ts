@@ -46,7 +46,8 @@ local function save()
     'td', tostring(state.t.debt), 'ta', tostring(state.t.at), 'pu', tostring(state.pu))
   if known.r ~= nil then redis.call('HSET', key, 'lr', tostring(known.r)) end
   if known.t ~= nil then redis.call('HSET', key, 'lt', tostring(known.t)) end
-  redis.call('PEXPIRE', key, 120000 + math.max(0, state.pu - now))
+  -- PEXPIRE takes whole ms: a fractional pause (a hint-less 429's is drawn at random) would be an ERR reply.
+  redis.call('PEXPIRE', key, math.ceil(120000 + math.max(0, state.pu - now)))
 end
 `
 
@@ -162,7 +163,7 @@ export const store: Effect.Effect<RateLimiter.Store, never, RedisStore> = Effect
         )
       ),
     pause: (scope, limits, untilMs, nowMs) =>
-      Effect.asVoid(pause(keyOf(scope), ...limitArgs(limits), String(Math.max(0, untilMs - nowMs)))),
+      Effect.asVoid(pause(keyOf(scope), ...limitArgs(limits), String(Math.max(0, Math.ceil(untilMs - nowMs))))),
     status: (scope, limits, nowMs) =>
       Effect.map(status(keyOf(scope), ...limitArgs(limits)), (reply) => {
         const pausedMs = Number(reply[3])

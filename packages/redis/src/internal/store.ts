@@ -34,8 +34,13 @@ export const validate = (options: Options): InvalidOptions | undefined => {
   )
 }
 
-/** Replies that a restarting or busy server gives: wait them out like a lost connection. */
-const transientReply = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOSCRIPT)\b/
+/**
+ * Replies of a server that cannot serve right now: restarting (LOADING, NOSCRIPT: its script cache is empty), busy,
+ * failing over, or refusing writes until its operator acts (MISCONF: it cannot persist; OOM: over maxmemory). They
+ * are waited out like a lost connection and end in `StoreUnavailable` past the deadline. Any other error reply
+ * (ERR, WRONGTYPE, a script's own error) is a mistake in the command: a defect.
+ */
+const transientReply = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOSCRIPT|MISCONF|OOM)\b/
 
 /** Whether an error means "Redis is not reachable right now" rather than a mistake in the command. */
 const transient = (error: Redis.RedisError): boolean =>
@@ -138,6 +143,44 @@ const makeOutage = (url: string, waitMs: number) => {
   }
 }
 
+type Outage = ReturnType<typeof makeOutage>
+
+/** Waits between retries of an operation during an outage: exponential from 50 ms, at most 2 s, jittered. */
+const backoff = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")]).pipe(Schedule.jittered)
+
+/** The failure of an operation that Redis did not answer before the outage's deadline. */
+const unavailable = (operation: string, outage: Outage, error: Redis.RedisError) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.fail(
+      new StoreUnavailable({
+        store: "redis",
+        operation,
+        waitedMs: now - (outage.since() ?? now),
+        cause: describe(error)
+      })
+    )
+  )
+
+/**
+ * `RedisStore.eval`: runs a script, retrying transient failures with {@link backoff} until the shared outage
+ * deadline; a command error (a bug, not an outage) is a defect.
+ */
+const makeEval =
+  (redis: Redis.Redis["Service"], outage: Outage): RedisStore["Service"]["eval"] =>
+  (operation, script) =>
+  (...params) =>
+    Effect.gen(function* () {
+      const result = yield* redis
+        .eval(script)(...params)
+        .pipe(
+          Effect.tapError((error) => (transient(error) ? outage.failed(operation, error) : Effect.void)),
+          Effect.retry({ schedule: backoff, while: (error) => transient(error) && !outage.expired() }),
+          Effect.catch((error) => (transient(error) ? unavailable(operation, outage, error) : Effect.die(error)))
+        )
+      yield* outage.succeeded
+      return result
+    })
+
 /** @internal */
 export const layer = (options: Options): Layer.Layer<RedisStore, StoreUnavailable | InvalidOptions> =>
   Layer.effect(
@@ -145,48 +188,14 @@ export const layer = (options: Options): Layer.Layer<RedisStore, StoreUnavailabl
     Effect.gen(function* () {
       const problem = validate(options)
       if (problem !== undefined) return yield* problem
-      const waitMs = options.waitMs ?? 60_000
       const redis = yield* connect(options)
-      const outage = makeOutage(options.url, waitMs)
-      const backoff = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")]).pipe(
-        Schedule.jittered
-      )
-      const evalWith =
-        <Config extends { readonly params: ReadonlyArray<unknown>; readonly result: unknown }>(
-          operation: string,
-          script: Redis.Script<Config>
-        ) =>
-        (...params: Config["params"]): Effect.Effect<Config["result"], StoreUnavailable> =>
-          Effect.gen(function* () {
-            const result = yield* redis
-              .eval(script)(...params)
-              .pipe(
-                Effect.tapError((error) => (transient(error) ? outage.failed(operation, error) : Effect.void)),
-                Effect.retry({ schedule: backoff, while: (error) => transient(error) && !outage.expired() }),
-                Effect.catch((error) =>
-                  transient(error)
-                    ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                        Effect.fail(
-                          new StoreUnavailable({
-                            store: "redis",
-                            operation,
-                            waitedMs: now - (outage.since() ?? now),
-                            cause: describe(error)
-                          })
-                        )
-                      )
-                    : Effect.die(error)
-                )
-              )
-            yield* outage.succeeded
-            return result
-          })
       return RedisStore.of({
         prefix: `${options.prefix ?? "sluice"}:`,
         instance: randomUUID().replaceAll("-", "").slice(0, 16),
-        leaseMs: options.leaseMs ?? 30_000,
-        ttlMs: options.ttlMs ?? 30 * 24 * 3600_000,
-        eval: evalWith
+        // Whole ms: the scripts pass them to PEXPIRE, which answers a fraction with an ERR reply (a defect).
+        leaseMs: Math.ceil(options.leaseMs ?? 30_000),
+        ttlMs: Math.ceil(options.ttlMs ?? 30 * 24 * 3600_000),
+        eval: makeEval(redis, makeOutage(options.url, options.waitMs ?? 60_000))
       })
     })
   )

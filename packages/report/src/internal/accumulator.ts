@@ -5,7 +5,7 @@
  * @internal
  */
 import type { TelemetryEvent } from "@sluice/core/Telemetry"
-import type { Accumulator, Counts, Percentiles } from "../RunReport.js"
+import type { Accumulator, Counts, Percentiles, Summary } from "../RunReport.js"
 import { Sketch } from "./sketch.js"
 
 /** @internal */
@@ -87,84 +87,113 @@ class Tally {
   }
 }
 
-/** @internal */
-export const accumulator = (
-  options: { readonly bucketMs?: number; readonly maxBuckets?: number } = {}
-): Accumulator => {
-  let bucketMs = options.bucketMs ?? 1000
-  const maxBuckets = options.maxBuckets ?? 600
-  let buckets = new Map<number, Tally>()
-  const models = new Map<string, Tally>()
-  const totals = new Tally()
-  const errors: Record<string, number> = {}
-  let firstAt: number | undefined
-  let lastAt: number | undefined
+/** `map`'s value at `key`, made with `make` the first time. */
+const entry = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = make()
+    map.set(key, value)
+  }
+  return value
+}
 
-  const widen = () => {
-    while (firstAt !== undefined && lastAt !== undefined && (lastAt - firstAt) / bucketMs >= maxBuckets) {
-      bucketMs *= 2
-      const merged = new Map<number, Tally>()
-      for (const [start, tally] of buckets) {
-        const key = Math.floor(start / bucketMs) * bucketMs
-        const target = merged.get(key) ?? new Tally()
-        target.merge(tally)
-        merged.set(key, target)
-      }
-      buckets = merged
+/** The buckets regrouped into spans of `spanMs`, each group folded from `make()` with `fold`. */
+const regroup = <V>(
+  buckets: Map<number, Tally>,
+  spanMs: number,
+  make: () => V,
+  fold: (group: V, tally: Tally) => void
+): Map<number, V> => {
+  const groups = new Map<number, V>()
+  for (const [start, tally] of buckets) fold(entry(groups, Math.floor(start / spanMs) * spanMs, make), tally)
+  return groups
+}
+
+/** The error a telemetry event counts: every failed attempt, and a call that failed before any attempt. */
+const errorTagOf = (event: TelemetryEvent): string | undefined =>
+  event._tag === "Attempt" ? event.errorTag : event.attempts === 0 ? event.errorTag : undefined
+
+class Accumulation implements Accumulator {
+  private bucketMs: number
+  private buckets = new Map<number, Tally>()
+  private readonly models = new Map<string, Tally>()
+  private readonly totals = new Tally()
+  private readonly errors: Record<string, number> = {}
+  private firstAt: number | undefined
+  private lastAt: number | undefined
+
+  constructor(
+    bucketMs: number,
+    private readonly maxBuckets: number
+  ) {
+    this.bucketMs = bucketMs
+  }
+
+  readonly add = (event: TelemetryEvent): void => {
+    const start = event._tag === "Call" ? Math.min(event.startedAt, event.at) : event.at
+    this.firstAt = this.firstAt === undefined ? start : Math.min(this.firstAt, start)
+    this.lastAt = this.lastAt === undefined ? event.at : Math.max(this.lastAt, event.at)
+    this.widen()
+    entry(this.buckets, Math.floor(event.at / this.bucketMs) * this.bucketMs, () => new Tally()).add(event)
+    entry(this.models, event.model ?? "(no model)", () => new Tally()).add(event)
+    this.totals.add(event)
+    const errorTag = errorTagOf(event)
+    if (errorTag !== undefined) this.errors[errorTag] = (this.errors[errorTag] ?? 0) + 1
+  }
+
+  readonly summary = (): Summary => ({
+    latencyOverTime: this.latencyOverTime(),
+    bucketMs: this.bucketMs,
+    firstAt: this.firstAt,
+    lastAt: this.lastAt,
+    totals: this.totals.counts(),
+    buckets: [...this.buckets.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([start, tally]) => ({ start, ...tally.counts() })),
+    models: [...this.models.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([model, tally]) => ({ model, ...tally.counts(), finishReasons: { ...tally.finishReasons } })),
+    errors: { ...this.errors }
+  })
+
+  /** Doubles the bucket width (merging neighbours) until the run fits in `maxBuckets`. */
+  private widen(): void {
+    const span = () => (this.firstAt === undefined || this.lastAt === undefined ? 0 : this.lastAt - this.firstAt)
+    while (span() / this.bucketMs >= this.maxBuckets) {
+      this.bucketMs *= 2
+      this.buckets = regroup(
+        this.buckets,
+        this.bucketMs,
+        () => new Tally(),
+        (group, tally) => group.merge(tally)
+      )
     }
   }
 
-  const latencyOverTime = () => {
-    const span = firstAt === undefined || lastAt === undefined ? 0 : lastAt - firstAt
-    const groupMs = bucketMs * Math.max(1, Math.ceil(span / bucketMs / 60))
-    const groups = new Map<number, Sketch>()
-    for (const [start, tally] of buckets) {
-      const key = Math.floor(start / groupMs) * groupMs
-      const sketch = groups.get(key) ?? new Sketch()
-      sketch.merge(tally.latency)
-      groups.set(key, sketch)
-    }
+  /** Latency percentiles over at most about 60 groups of buckets. */
+  private latencyOverTime() {
+    const span = this.firstAt === undefined || this.lastAt === undefined ? 0 : this.lastAt - this.firstAt
+    const groupMs = this.bucketMs * Math.max(1, Math.ceil(span / this.bucketMs / 60))
+    const groups = regroup(
+      this.buckets,
+      groupMs,
+      () => new Sketch(),
+      (sketch, tally) => sketch.merge(tally.latency)
+    )
     return [...groups.entries()]
       .filter(([, sketch]) => sketch.total > 0)
       .sort(([a], [b]) => a - b)
       .map(([start, sketch]) => ({ start, samples: sketch.total, ...percentilesOf(sketch) }))
   }
+}
 
-  return {
-    add: (event) => {
-      const start = event._tag === "Call" ? Math.min(event.startedAt, event.at) : event.at
-      firstAt = firstAt === undefined ? start : Math.min(firstAt, start)
-      lastAt = lastAt === undefined ? event.at : Math.max(lastAt, event.at)
-      widen()
-      const key = Math.floor(event.at / bucketMs) * bucketMs
-      let bucket = buckets.get(key)
-      if (bucket === undefined) {
-        bucket = new Tally()
-        buckets.set(key, bucket)
-      }
-      bucket.add(event)
-      const modelName = event.model ?? "(no model)"
-      let model = models.get(modelName)
-      if (model === undefined) {
-        model = new Tally()
-        models.set(modelName, model)
-      }
-      model.add(event)
-      totals.add(event)
-      const errorTag = event._tag === "Attempt" ? event.errorTag : event.attempts === 0 ? event.errorTag : undefined
-      if (errorTag !== undefined) errors[errorTag] = (errors[errorTag] ?? 0) + 1
-    },
-    summary: () => ({
-      latencyOverTime: latencyOverTime(),
-      bucketMs,
-      firstAt,
-      lastAt,
-      totals: totals.counts(),
-      buckets: [...buckets.entries()].sort(([a], [b]) => a - b).map(([start, tally]) => ({ start, ...tally.counts() })),
-      models: [...models.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([model, tally]) => ({ model, ...tally.counts(), finishReasons: { ...tally.finishReasons } })),
-      errors: { ...errors }
-    })
-  }
+/** @internal */
+export const accumulator = (options: { readonly bucketMs?: number; readonly maxBuckets?: number } = {}): Accumulator =>
+  new Accumulation(options.bucketMs ?? 1000, options.maxBuckets ?? 600)
+
+/** @internal */
+export const summarize = (events: Iterable<TelemetryEvent>): Summary => {
+  const acc = accumulator()
+  for (const event of events) acc.add(event)
+  return acc.summary()
 }

@@ -5,10 +5,11 @@
  * @internal
  */
 import * as ModelLifecycle from "@sluice/core/ModelLifecycle"
+import * as SlidingWindow from "@sluice/core/SlidingWindow"
 import { headroomRatio, type TelemetryEvent } from "@sluice/core/Telemetry"
 import type { Alert, Options } from "../Alerts.js"
 import { Sketch } from "./sketch.js"
-import { Latch, Window } from "./window.js"
+import { Latch } from "./latch.js"
 
 type AttemptEvent = Extract<TelemetryEvent, { _tag: "Attempt" }>
 type CallEvent = Extract<TelemetryEvent, { _tag: "Call" }>
@@ -59,7 +60,7 @@ const headroomRule = (options: Options["headroom"]): Rule | undefined => {
 const spikeRule = (options: Options["rateLimitSpike"]): Rule | undefined => {
   if (options === false) return undefined
   const threshold = options?.share ?? 0.05
-  const window = new Window<boolean>(options?.windowMs ?? 60_000)
+  const window = SlidingWindow.make<boolean>(options?.windowMs ?? 60_000)
   const minAttempts = options?.minAttempts ?? 20
   const latch = new Latch(window.windowMs)
   let limitedCount = 0
@@ -92,7 +93,7 @@ const spikeRule = (options: Options["rateLimitSpike"]): Rule | undefined => {
 const burstRule = (options: Options["errorBurst"]): Rule | undefined => {
   if (options === false) return undefined
   const count = options?.count ?? 5
-  const window = new Window<string>(options?.windowMs ?? 10_000)
+  const window = SlidingWindow.make<string>(options?.windowMs ?? 10_000)
   const latch = new Latch(window.windowMs)
   const onError = (now: number, tag: string, out: Array<Alert>) => {
     window.prune(now)
@@ -171,7 +172,7 @@ const modelRule = (options: Options["modelStatus"]): Rule | undefined => {
 const latencyRule = (options: Options["latency"]): Rule | undefined => {
   if (options === false) return undefined
   const thresholdMs = options?.p99Ms ?? 30_000
-  const window = new Window<number>(options?.windowMs ?? 60_000, 20_000)
+  const window = SlidingWindow.make<number>(options?.windowMs ?? 60_000, 20_000)
   // The window's latencies as a sketch: a sample leaving the window leaves the sketch.
   const sketch = new Sketch()
   const drop = (value: number) => sketch.remove(value)
@@ -206,7 +207,7 @@ const latencyRule = (options: Options["latency"]): Rule | undefined => {
 const tokensRule = (options: Options["tokensPerRequest"]): Rule | undefined => {
   if (options === false) return undefined
   const max = options?.max ?? 16_000
-  const window = new Window<number>(options?.windowMs ?? 60_000)
+  const window = SlidingWindow.make<number>(options?.windowMs ?? 60_000)
   const minCalls = options?.minCalls ?? 5
   const latch = new Latch(window.windowMs)
   let sum = 0

@@ -77,59 +77,82 @@ td.err{color:var(--err)}
 footer{margin-top:28px;font-size:12px;color:var(--muted)}
 `
 
-/** Throughput, 429s and retries, latency percentiles and cumulative spend, over time from `origin`. */
-const charts = (summary: Summary, origin: number): ReadonlyArray<string> => {
+/** What every chart of a run reads: its buckets, positioned from `origin`, and their width as a label. */
+interface Frame {
+  readonly summary: Summary
+  readonly origin: number
+  readonly x: (bucket: Bucket) => number
+  readonly bucketLabel: string
+}
+
+const throughputChart = ({ summary, x, bucketLabel }: Frame): string => {
   const perSecond = 1000 / summary.bucketMs
-  const latency = summary.latencyOverTime
-  const x = (bucket: Bucket) => bucket.start - origin
-  const bucketLabel = summary.bucketMs >= 1000 ? `${summary.bucketMs / 1000} s` : `${summary.bucketMs} ms`
+  return chart({
+    title: `Throughput (calls/s, ${bucketLabel} buckets)`,
+    stacked: true,
+    formatX: clock,
+    formatY: compact,
+    series: [
+      { name: "ok", color: "#1f883d", kind: "bar", points: summary.buckets.map((b) => [x(b), b.ok * perSecond]) },
+      {
+        name: "failed",
+        color: "#cf222e",
+        kind: "bar",
+        points: summary.buckets.map((b) => [x(b), (b.errors + b.interrupted) * perSecond])
+      }
+    ]
+  })
+}
+
+const retriesChart = ({ summary, x, bucketLabel }: Frame): string =>
+  chart({
+    title: `429s and retries (per ${bucketLabel})`,
+    formatX: clock,
+    formatY: compact,
+    series: [
+      { name: "429s", color: "#bf8700", kind: "bar", points: summary.buckets.map((b) => [x(b), b.rateLimited]) },
+      { name: "retries", color: "#8250df", kind: "bar", points: summary.buckets.map((b) => [x(b), b.retries]) }
+    ]
+  })
+
+const latencyChart = ({ summary, origin }: Frame): string => {
+  const line = (name: "p50" | "p90" | "p99", color: string) => ({
+    name,
+    color,
+    kind: "line" as const,
+    points: summary.latencyOverTime.map((g) => [g.start - origin, g[name]] as const)
+  })
+  return chart({
+    title: "Call latency percentiles (ms)",
+    formatX: clock,
+    formatY: compact,
+    series: [line("p50", "#0969da"), line("p90", "#bf8700"), line("p99", "#cf222e")]
+  })
+}
+
+const spendChart = ({ summary, x }: Frame): string => {
   let cumulative = 0
   const spend = summary.buckets.map((bucket) => {
     cumulative += bucket.costUsd
     return [x(bucket) + summary.bucketMs, cumulative] as const
   })
-  return [
-    chart({
-      title: `Throughput (calls/s, ${bucketLabel} buckets)`,
-      stacked: true,
-      formatX: clock,
-      formatY: compact,
-      series: [
-        { name: "ok", color: "#1f883d", kind: "bar", points: summary.buckets.map((b) => [x(b), b.ok * perSecond]) },
-        {
-          name: "failed",
-          color: "#cf222e",
-          kind: "bar",
-          points: summary.buckets.map((b) => [x(b), (b.errors + b.interrupted) * perSecond])
-        }
-      ]
-    }),
-    chart({
-      title: `429s and retries (per ${bucketLabel})`,
-      formatX: clock,
-      formatY: compact,
-      series: [
-        { name: "429s", color: "#bf8700", kind: "bar", points: summary.buckets.map((b) => [x(b), b.rateLimited]) },
-        { name: "retries", color: "#8250df", kind: "bar", points: summary.buckets.map((b) => [x(b), b.retries]) }
-      ]
-    }),
-    chart({
-      title: "Call latency percentiles (ms)",
-      formatX: clock,
-      formatY: compact,
-      series: [
-        { name: "p50", color: "#0969da", kind: "line", points: latency.map((g) => [g.start - origin, g.p50]) },
-        { name: "p90", color: "#bf8700", kind: "line", points: latency.map((g) => [g.start - origin, g.p90]) },
-        { name: "p99", color: "#cf222e", kind: "line", points: latency.map((g) => [g.start - origin, g.p99]) }
-      ]
-    }),
-    chart({
-      title: "Cumulative spend (USD)",
-      formatX: clock,
-      formatY: (value) => (value === 0 ? "$0" : `$${compact(value)}`),
-      series: [{ name: "spend", color: "#1a7f37", kind: "area", points: [[0, 0], ...spend] }]
-    })
-  ]
+  return chart({
+    title: "Cumulative spend (USD)",
+    formatX: clock,
+    formatY: (value) => (value === 0 ? "$0" : `$${compact(value)}`),
+    series: [{ name: "spend", color: "#1a7f37", kind: "area", points: [[0, 0], ...spend] }]
+  })
+}
+
+/** Throughput, 429s and retries, latency percentiles and cumulative spend, over time from `origin`. */
+const charts = (summary: Summary, origin: number): ReadonlyArray<string> => {
+  const frame: Frame = {
+    summary,
+    origin,
+    x: (bucket) => bucket.start - origin,
+    bucketLabel: summary.bucketMs >= 1000 ? `${summary.bucketMs / 1000} s` : `${summary.bucketMs} ms`
+  }
+  return [throughputChart(frame), retriesChart(frame), latencyChart(frame), spendChart(frame)]
 }
 
 const kpi = (label: string, value: string, error = false) =>

@@ -2,7 +2,7 @@
 import { endianness } from "node:os"
 import type { Resolved } from "../Config.js"
 import { mulberry32 } from "../Faults.js"
-import { type ApiError, apiError, checkModel, type Json, missingParam } from "./errors.js"
+import { type ApiError, apiError, checkModel, invalidType, type Json, missingParam, outOfRange } from "./errors.js"
 import { estimateTokens, fnv1a } from "./text.js"
 
 /** OpenAI's per-request caps. */
@@ -86,33 +86,9 @@ const readDimensions = (model: string, raw: unknown): ApiError | number => {
   const native = nativeDimensions(model)
   if (raw === undefined || raw === null) return native
   if (!supportsDimensions(model)) return apiError(400, "This model does not support specifying dimensions.")
-  if (typeof raw !== "number" || !Number.isInteger(raw)) {
-    return apiError(
-      400,
-      `Invalid type for 'dimensions': expected an integer, but got ${typeof raw} instead.`,
-      "invalid_request_error",
-      "dimensions",
-      "invalid_type"
-    )
-  }
-  if (raw < 1) {
-    return apiError(
-      400,
-      `Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got ${raw} instead.`,
-      "invalid_request_error",
-      "dimensions",
-      "integer_below_min_value"
-    )
-  }
-  if (raw > native) {
-    return apiError(
-      400,
-      `Invalid 'dimensions': integer above maximum value. Expected a value <= ${native}, but got ${raw} instead.`,
-      "invalid_request_error",
-      "dimensions",
-      "integer_above_max_value"
-    )
-  }
+  if (typeof raw !== "number" || !Number.isInteger(raw)) return invalidType("dimensions", "an integer", raw)
+  if (raw < 1) return outOfRange("dimensions", "below minimum", ">=", 1, raw)
+  if (raw > native) return outOfRange("dimensions", "above maximum", "<=", native, raw)
   return raw
 }
 

@@ -47,6 +47,42 @@ export const modelNotFound = (model: string, retired: boolean): ApiError =>
     "model_not_found"
   )
 
+/** 400 `invalid_type`: `param` is not what `expected` says. */
+export const invalidType = (param: string, expected: string, got: unknown): ApiError =>
+  apiError(
+    400,
+    `Invalid type for '${param}': expected ${expected}, but got ${Array.isArray(got) ? "array" : got === null ? "null" : typeof got} instead.`,
+    "invalid_request_error",
+    param,
+    "invalid_type"
+  )
+
+/** 400 `invalid_value`: `value` is none of `supported`. */
+export const invalidValue = (param: string, value: unknown, supported: ReadonlyArray<string>): ApiError =>
+  apiError(
+    400,
+    `Invalid value: '${String(value)}'. Supported values are: ${supported.map((v) => `'${v}'`).join(", ")}.`,
+    "invalid_request_error",
+    param,
+    "invalid_value"
+  )
+
+/** 400 `integer_below_min_value` / `integer_above_max_value`: `got` is past the bound `limit`. */
+export const outOfRange = (
+  param: string,
+  side: "below minimum" | "above maximum",
+  comparison: ">=" | "<=",
+  limit: number,
+  got: number
+): ApiError =>
+  apiError(
+    400,
+    `Invalid '${param}': integer ${side} value. Expected a value ${comparison} ${limit}, but got ${got} instead.`,
+    "invalid_request_error",
+    param,
+    side === "below minimum" ? "integer_below_min_value" : "integer_above_max_value"
+  )
+
 /** Checks the `model` field against the retired list (and the served list when strict). */
 export const checkModel = (body: Json, cfg: Resolved): ApiError | string => {
   const model = body["model"]

@@ -1,5 +1,5 @@
 /** The bodies of `Faults`: the seeded PRNG and the pure choice of a fault. */
-import type { FaultKind, FaultRates, ScriptedFault } from "../Faults.js"
+import type { ChooseOptions, FaultKind, FaultRates } from "../Faults.js"
 
 export const kinds: ReadonlyArray<FaultKind> = [
   "500",
@@ -26,32 +26,9 @@ export const mulberry32 = (seed: number): (() => number) => {
   }
 }
 
-const rateOf = (rates: FaultRates, kind: FaultKind): number => {
-  switch (kind) {
-    case "500":
-      return rates.rate500 ?? 0
-    case "503":
-      return rates.rate503 ?? 0
-    case "502Html":
-      return rates.rate502Html ?? 0
-    case "429":
-      return rates.rate429 ?? 0
-    case "reset":
-      return rates.rateReset ?? 0
-    case "hang":
-      return rates.rateHang ?? 0
-    case "truncatedJson":
-      return rates.rateTruncatedJson ?? 0
-    case "streamDrop":
-      return rates.rateStreamDrop ?? 0
-    case "streamError":
-      return rates.rateStreamError ?? 0
-    case "slowFirstToken":
-      return rates.rateSlowFirstToken ?? 0
-    case "responseFailed":
-      return rates.rateResponseFailed ?? 0
-  }
-}
+/** The rate a kind is drawn at: its field is `rate` and the kind's name capitalised (`rateTruncatedJson`). */
+const rateOf = (rates: FaultRates, kind: FaultKind): number =>
+  rates[`rate${kind.charAt(0).toUpperCase()}${kind.slice(1)}` as `rate${Capitalize<FaultKind>}`] ?? 0
 
 export const applies = (kind: FaultKind, streaming: boolean): boolean =>
   kind === "streamDrop" || kind === "streamError" || kind === "slowFirstToken" || kind === "responseFailed"
@@ -60,15 +37,7 @@ export const applies = (kind: FaultKind, streaming: boolean): boolean =>
       ? !streaming
       : true
 
-export const choose = (options: {
-  readonly rates: FaultRates
-  readonly script: ReadonlyArray<ScriptedFault>
-  readonly requestNumber: number
-  readonly path: string
-  readonly pathRequestNumber: number
-  readonly streaming: boolean
-  readonly u: number
-}): FaultKind | undefined => {
+export const choose = (options: ChooseOptions): FaultKind | undefined => {
   for (const entry of options.script) {
     const n = entry.path === undefined ? options.requestNumber : options.pathRequestNumber
     if (entry.request === n && (entry.path === undefined || entry.path === options.path)) {

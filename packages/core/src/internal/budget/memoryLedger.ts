@@ -8,6 +8,18 @@ export const fits = (totals: Totals, amount: Amount, ceiling: Ceiling): boolean 
   (ceiling.usd === undefined || totals.spentUsd + totals.reservedUsd + amount.usd <= ceiling.usd + 1e-12) &&
   (ceiling.tokens === undefined || totals.spentTokens + totals.reservedTokens + amount.tokens <= ceiling.tokens)
 
+/** The memory ledger's operations as plain functions (the budget calls them directly for its own ledger). */
+export interface SyncLedger {
+  readonly reserve: (reservation: Reservation, ceiling: Ceiling) => { readonly held: boolean; readonly totals: Totals }
+  readonly settle: (reservation: Reservation, actual: Amount) => Totals | undefined
+  readonly release: (reservation: Reservation) => Totals | undefined
+}
+
+const syncLedgers = new WeakMap<Ledger, SyncLedger>()
+
+/** The synchronous operations of `ledger` when it is a memory ledger, else `undefined` (a shared one). */
+export const syncOf = (ledger: Ledger): SyncLedger | undefined => syncLedgers.get(ledger)
+
 /**
  * The process-local ledger: one mutable `Totals` per scope and the open reservations by id. Every operation is
  * synchronous inside one `Effect.sync`, so two fibers never interleave within one.
@@ -34,22 +46,28 @@ export const make = (charges: ReadonlyArray<Charge>): Ledger => {
     return next
   }
 
-  return {
-    reserve: (reservation, ceiling) =>
-      Effect.sync(() => {
-        const t = of(reservation.scope)
-        if (!fits(t, reservation, ceiling)) return { held: false, totals: t }
-        const next: Totals = {
-          ...t,
-          reservedUsd: t.reservedUsd + reservation.usd,
-          reservedTokens: t.reservedTokens + reservation.tokens
-        }
-        totals.set(reservation.scope, next)
-        open.set(reservation.id, reservation)
-        return { held: true, totals: next }
-      }),
-    settle: (reservation, actual) => Effect.sync(() => close(reservation, actual)),
-    release: (reservation) => Effect.sync(() => close(reservation, undefined)),
+  const sync: SyncLedger = {
+    reserve: (reservation, ceiling) => {
+      const t = of(reservation.scope)
+      if (!fits(t, reservation, ceiling)) return { held: false, totals: t }
+      const next: Totals = {
+        ...t,
+        reservedUsd: t.reservedUsd + reservation.usd,
+        reservedTokens: t.reservedTokens + reservation.tokens
+      }
+      totals.set(reservation.scope, next)
+      open.set(reservation.id, reservation)
+      return { held: true, totals: next }
+    },
+    settle: (reservation, actual) => close(reservation, actual),
+    release: (reservation) => close(reservation, undefined)
+  }
+  const ledger: Ledger = {
+    reserve: (reservation, ceiling) => Effect.sync(() => sync.reserve(reservation, ceiling)),
+    settle: (reservation, actual) => Effect.sync(() => sync.settle(reservation, actual)),
+    release: (reservation) => Effect.sync(() => sync.release(reservation)),
     totals: (scope) => Effect.sync(() => of(scope))
   }
+  syncLedgers.set(ledger, sync)
+  return ledger
 }

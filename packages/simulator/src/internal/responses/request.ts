@@ -1,6 +1,16 @@
 /** `POST /v1/responses` request validation: OpenAI-shaped 400s, and the request normalized for planning. */
 import type { Format, Tool, ToolChoice } from "../answer.js"
-import { type ApiError, apiError, invalidSchema, isRecord, type Json, missingParam } from "../errors.js"
+import {
+  type ApiError,
+  apiError,
+  invalidSchema,
+  invalidType,
+  invalidValue,
+  isRecord,
+  type Json,
+  missingParam,
+  outOfRange
+} from "../errors.js"
 import { strictProblem } from "../strict.js"
 import { textOf } from "../chat.js"
 
@@ -31,24 +41,6 @@ export interface Request {
   readonly background: boolean
   readonly stream: boolean
 }
-
-const invalidType = (param: string, expected: string, got: unknown): ApiError =>
-  apiError(
-    400,
-    `Invalid type for '${param}': expected ${expected}, but got ${Array.isArray(got) ? "array" : got === null ? "null" : typeof got} instead.`,
-    "invalid_request_error",
-    param,
-    "invalid_type"
-  )
-
-const invalidValue = (param: string, value: unknown, supported: ReadonlyArray<string>): ApiError =>
-  apiError(
-    400,
-    `Invalid value: '${String(value)}'. Supported values are: ${supported.map((v) => `'${v}'`).join(", ")}.`,
-    "invalid_request_error",
-    param,
-    "invalid_value"
-  )
 
 const ROLES = ["assistant", "system", "developer", "user"]
 const ITEM_TYPES = ["message", "function_call", "function_call_output", "reasoning"]
@@ -159,16 +151,7 @@ const readReasoning = (r: unknown): ApiError | { effort: Effort | undefined; sum
 const readMaxOutput = (raw: unknown): ApiError | number | undefined => {
   if (raw === undefined || raw === null) return undefined
   if (typeof raw !== "number" || !Number.isInteger(raw)) return invalidType("max_output_tokens", "an integer", raw)
-  if (raw < 16) {
-    return apiError(
-      400,
-      `Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got ${raw} instead.`,
-      "invalid_request_error",
-      "max_output_tokens",
-      "integer_below_min_value"
-    )
-  }
-  return raw
+  return raw < 16 ? outOfRange("max_output_tokens", "below minimum", ">=", 16, raw) : raw
 }
 
 /** Validates the body (the model is checked by the caller). */

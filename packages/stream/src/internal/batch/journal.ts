@@ -1,18 +1,20 @@
 /**
- * The output file as a journal: opened for append, lines written in batches (one synchronous `write` at the end of each
- * event-loop turn for every line finished during it; a line's `append` completes, uninterruptibly, once it is
- * written, so a killed process loses nothing that counted as done), `fsync` at most once a second and on close; a torn last line is
- * cut off before appending.
+ * The output file as a journal, through `FileSystem`: opened for append, lines written in group commits (one write
+ * at the end of each event-loop turn for every line finished during it; a line's `append` completes, uninterruptibly,
+ * once it is written, so a killed process loses nothing that counted as done), `fsync` at most once a second and on
+ * close; a torn last line is cut off before appending.
  *
  * @internal
  */
-import * as NodeFs from "node:fs"
-import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import { ioReason } from "./ioReason.js"
 
 /** The input's custom_ids, as far as the journal needs them (a `Set`, or the first pass's id → line `Map`). @internal */
 export type InputIds = Pick<ReadonlySet<string>, "has">
@@ -47,21 +49,18 @@ export interface Journal {
   readonly writes: () => { readonly writes: number; readonly lines: number }
 }
 
-const io = (path: string) => (error: unknown) =>
-  ({
-    _tag: "Io",
-    path,
-    message: (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error)
-  }) as const
+const io =
+  (path: string) =>
+  (error: unknown): JournalError => ({ _tag: "Io", path, message: ioReason(error) })
 
-const exists = (path: string) =>
-  Effect.tryPromise({ try: () => Fs.stat(path), catch: io(path) }).pipe(
-    Effect.as(true),
-    Effect.catchIf(
-      (error) => error.message === "ENOENT",
-      () => Effect.succeed(false)
-    )
-  )
+/** Whether two stats are of one file: the same device and inode. */
+const sameInode = (a: Option.Option<FileSystem.File.Info>, b: Option.Option<FileSystem.File.Info>): boolean =>
+  Option.isSome(a) &&
+  Option.isSome(b) &&
+  a.value.dev === b.value.dev &&
+  Option.isSome(a.value.ino) &&
+  Option.isSome(b.value.ino) &&
+  a.value.ino.value === b.value.ino.value
 
 /**
  * Whether the output and the input are the same file: the same resolved path, or (when both exist) the same
@@ -69,18 +68,20 @@ const exists = (path: string) =>
  *
  * @internal
  */
-export const sameFile = (input: string, output: string): Effect.Effect<"same path" | "same file" | undefined> =>
-  Effect.promise(async () => {
+export const sameFile = (
+  input: string,
+  output: string
+): Effect.Effect<"same path" | "same file" | undefined, never, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
     if (Path.resolve(input) === Path.resolve(output)) return "same path" as const
-    const [a, b] = await Promise.all([Fs.stat(input).catch(() => undefined), Fs.stat(output).catch(() => undefined)])
-    if (a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino) return "same file" as const
-    const [ra, rb] = await Promise.all([
-      Fs.realpath(input).catch(() => undefined),
-      Fs.realpath(Path.dirname(output))
-        .then((dir) => Path.join(dir, Path.basename(output)))
-        .catch(() => undefined)
-    ])
-    return ra !== undefined && ra === rb ? ("same file" as const) : undefined
+    const fs = yield* FileSystem.FileSystem
+    const [a, b] = yield* Effect.all([Effect.option(fs.stat(input)), Effect.option(fs.stat(output))])
+    if (sameInode(a, b)) return "same file" as const
+    const real = yield* Effect.option(fs.realPath(input))
+    const target = yield* Effect.option(fs.realPath(Path.dirname(output)))
+    const same =
+      Option.isSome(real) && Option.isSome(target) && real.value === Path.join(target.value, Path.basename(output))
+    return same ? ("same file" as const) : undefined
   })
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -144,6 +145,88 @@ const isSuccess = (json: Record<string, unknown>): boolean => {
   )
 }
 
+/** The UTF-8 text of `bytes` from `start` to `end`, without copying them. */
+const utf8 = (bytes: Uint8Array, start: number, end: number): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("utf8")
+
+const corrupt = (path: string, line: number, message: string): JournalError => ({
+  _tag: "OutputCorrupt",
+  path,
+  line,
+  message
+})
+
+/**
+ * Where the journal's whole lines end: after the last newline there is nothing, a torn line (the process died
+ * mid-write: to be cut off), or a whole line whose newline is missing (kept, and the newline added). Anything else is
+ * not ours to cut.
+ */
+const findEnd = (
+  bytes: Uint8Array,
+  path: string
+): Effect.Effect<{ readonly end: number; readonly torn: boolean; readonly missingNewline: boolean }, JournalError> => {
+  const end = bytes.lastIndexOf(0x0a) + 1
+  const tail = utf8(bytes, end, bytes.length)
+  if (tail.trim().length === 0) return Effect.succeed({ end, torn: false, missingNewline: false })
+  try {
+    JSON.parse(tail)
+    return Effect.succeed({ end: bytes.length, torn: false, missingNewline: true })
+  } catch {
+    if (tail.startsWith("{")) return Effect.succeed({ end, torn: true, missingNewline: false })
+    const line = utf8(bytes, 0, end).split("\n").length
+    return Effect.fail(corrupt(path, line, "not valid JSON, and not a torn batch output line"))
+  }
+}
+
+interface Classified {
+  readonly succeeded: Set<string>
+  readonly failedLines: Map<string, Array<number>>
+  readonly parsed: ReadonlyArray<{ readonly text: string; readonly customId: string; readonly ok: boolean }>
+}
+
+/** Parses and checks every whole line, and sorts the custom_ids into succeeded and failed. */
+const classify = (
+  lines: ReadonlyArray<string>,
+  path: string,
+  inputIds: InputIds | undefined
+): Effect.Effect<Classified, JournalError> => {
+  const succeeded = new Set<string>()
+  const failedLines = new Map<string, Array<number>>()
+  const parsed: Array<{ readonly text: string; readonly customId: string; readonly ok: boolean }> = []
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!
+    if (line.trim().length === 0) continue
+    let json: unknown
+    try {
+      json = JSON.parse(line)
+    } catch (error) {
+      return Effect.fail(corrupt(path, index + 1, `not valid JSON (${(error as Error).message})`))
+    }
+    const problem = lineProblem(json, inputIds)
+    if (problem !== undefined) return Effect.fail(corrupt(path, index + 1, problem))
+    const record = json as Record<string, unknown>
+    const customId = record["custom_id"] as string
+    const ok = isSuccess(record)
+    parsed.push({ text: line, customId, ok })
+    if (ok) succeeded.add(customId)
+    else failedLines.set(customId, [...(failedLines.get(customId) ?? []), index])
+  }
+  return Effect.succeed({ succeeded, failedLines, parsed })
+}
+
+/** Replaces the file by `text` atomically: a temp file, fsync, rename (the old file stays intact until then). */
+const replaceAtomically = (fs: FileSystem.FileSystem, path: string, text: string) => {
+  const temp = Path.join(Path.dirname(path), `.${Path.basename(path)}.${process.pid}.tmp`)
+  const written = Effect.scoped(
+    Effect.flatMap(fs.open(temp, { flag: "w" }), (file) =>
+      Effect.andThen(file.writeAll(new TextEncoder().encode(text)), file.sync)
+    )
+  )
+  return Effect.andThen(written, fs.rename(temp, path)).pipe(Effect.mapError(io(path)))
+}
+
+type Recovered = Existing & { readonly missingNewline: boolean }
+
 /**
  * Reads an existing output: cuts a torn last line, classifies lines by custom_id and, with `retryFailed`,
  * rewrites the file without its failure lines (temp file + fsync + rename: the old file stays intact until
@@ -153,97 +236,149 @@ const recover = (
   path: string,
   retryFailed: boolean,
   inputIds: InputIds | undefined
-): Effect.Effect<Existing & { readonly missingNewline: boolean }, JournalError> =>
+): Effect.Effect<Recovered, JournalError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const bytes = yield* Effect.tryPromise({ try: () => Fs.readFile(path), catch: io(path) })
-    let end = bytes.lastIndexOf(0x0a) + 1
-    // After the last newline: nothing, a torn line (the process died mid-write: cut off), or a whole line whose
-    // newline is missing (kept, and the newline added). Anything else is not ours to cut.
-    const tail = bytes.subarray(end).toString("utf8")
-    let torn = false
-    let missingNewline = false
-    if (tail.trim().length > 0) {
-      let whole = true
-      try {
-        JSON.parse(tail)
-      } catch {
-        whole = false
-      }
-      if (whole) {
-        missingNewline = true
-        end = bytes.length
-      } else if (tail.startsWith("{")) torn = true
-      else {
-        const line = bytes.subarray(0, end).toString("utf8").split("\n").length
-        return yield* Effect.fail<JournalError>({
-          _tag: "OutputCorrupt",
-          path,
-          line,
-          message: "not valid JSON, and not a torn batch output line"
-        })
-      }
-    }
-    const text = bytes.subarray(0, end).toString("utf8")
-    const lines = text.split("\n")
+    const fs = yield* FileSystem.FileSystem
+    const bytes = yield* Effect.mapError(fs.readFile(path), io(path))
+    const { end, torn, missingNewline } = yield* findEnd(bytes, path)
+    const lines = utf8(bytes, 0, end).split("\n")
     if (!missingNewline) lines.pop()
-    const succeeded = new Set<string>()
-    const failedLines = new Map<string, Array<number>>()
-    const parsed: Array<{ readonly text: string; readonly customId: string; readonly ok: boolean }> = []
-    for (let index = 0; index < lines.length; index++) {
-      const line = lines[index]!
-      if (line.trim().length === 0) continue
-      let json: unknown
-      try {
-        json = JSON.parse(line)
-      } catch (error) {
-        return yield* Effect.fail<JournalError>({
-          _tag: "OutputCorrupt",
-          path,
-          line: index + 1,
-          message: `not valid JSON (${(error as Error).message})`
-        })
-      }
-      const problem = lineProblem(json, inputIds)
-      if (problem !== undefined) {
-        return yield* Effect.fail<JournalError>({ _tag: "OutputCorrupt", path, line: index + 1, message: problem })
-      }
-      const record = json as Record<string, unknown>
-      const customId = record["custom_id"] as string
-      const ok = isSuccess(record)
-      parsed.push({ text: line, customId, ok })
-      if (ok) succeeded.add(customId)
-      else failedLines.set(customId, [...(failedLines.get(customId) ?? []), index])
-    }
+    const { succeeded, failedLines, parsed } = yield* classify(lines, path, inputIds)
     // Every line checked: only now is the torn line cut off (a file that is not an output is never touched).
-    const repaired = torn
-    if (torn) yield* Effect.tryPromise({ try: () => Fs.truncate(path, end), catch: io(path) })
-    const failed = new Set([...failedLines.keys()].filter((id) => !succeeded.has(id)))
-    let superseded = 0
+    if (torn) yield* Effect.mapError(fs.truncate(path, end), io(path))
     if (retryFailed && failedLines.size > 0) {
       const kept = parsed.filter((line) => line.ok)
-      superseded = parsed.length - kept.length
-      const temp = Path.join(Path.dirname(path), `.${Path.basename(path)}.${process.pid}.tmp`)
-      yield* Effect.tryPromise({
-        try: async () => {
-          const handle = await Fs.open(temp, "w")
-          try {
-            await handle.writeFile(kept.map((line) => `${line.text}\n`).join(""))
-            await handle.sync()
-          } finally {
-            await handle.close()
-          }
-          await Fs.rename(temp, path)
-        },
-        catch: io(path)
-      })
-      return { succeeded, failed: new Set<string>(), repaired, superseded, missingNewline: false }
+      yield* replaceAtomically(fs, path, kept.map((line) => `${line.text}\n`).join(""))
+      const superseded = parsed.length - kept.length
+      return { succeeded, failed: new Set<string>(), repaired: torn, superseded, missingNewline: false }
     }
-    return { succeeded, failed, repaired, superseded, missingNewline }
+    const failed = new Set([...failedLines.keys()].filter((id) => !succeeded.has(id)))
+    return { succeeded, failed, repaired: torn, superseded: 0, missingNewline }
+  })
+
+const fresh: Recovered = {
+  succeeded: new Set<string>(),
+  failed: new Set<string>(),
+  repaired: false,
+  superseded: 0,
+  missingNewline: false
+}
+
+const encoder = new TextEncoder()
+
+/** The end of this turn of the event loop: the lines appended during the rest of it join the write. */
+const endOfTurn = Effect.callback<void>((resume) => {
+  const timer = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(timer))
+})
+
+interface Commits {
+  queued: Array<string>
+  /** Completed when the write holding the queued lines has. */
+  batch: Deferred.Deferred<void, JournalError> | undefined
+  /** Completed when a line is queued (or the journal closes): the writer's cue. */
+  wake: Deferred.Deferred<void>
+  failure: JournalError | undefined
+  closing: boolean
+  syncing: Fiber.Fiber<void> | undefined
+  lastSync: number
+  writes: number
+  written: number
+}
+
+/** Starts an `fsync` in the background when the last one is a second old and none is running. */
+const syncIfDue = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
+  Effect.suspend(() => {
+    const now = clock.currentTimeMillisUnsafe()
+    if (now - state.lastSync < 1000 || state.syncing !== undefined) return Effect.void
+    state.lastSync = now
+    const sync = file.sync.pipe(
+      Effect.catch((error) =>
+        Effect.sync(() => {
+          state.failure ??= io(path)(error)
+        })
+      ),
+      Effect.ensuring(
+        Effect.sync(() => {
+          state.syncing = undefined
+        })
+      )
+    )
+    return Effect.map(Effect.forkChild(sync), (fiber) => {
+      state.syncing = fiber
+    })
+  })
+
+/** Writes every line queued during this turn in one write, and completes their appends. */
+const commitOnce = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
+  Effect.gen(function* () {
+    yield* Deferred.await(state.wake)
+    yield* endOfTurn
+    state.wake = Deferred.makeUnsafe<void>()
+    const lines = state.queued
+    const done = state.batch
+    state.queued = []
+    state.batch = undefined
+    if (done !== undefined) {
+      state.writes++
+      const written = yield* Effect.result(file.writeAll(encoder.encode(lines.join(""))))
+      if (written._tag === "Failure") state.failure ??= io(path)(written.failure)
+      else state.written += lines.length
+      Deferred.doneUnsafe(done, state.failure === undefined ? Effect.void : Effect.fail(state.failure))
+      yield* syncIfDue(file, path, clock, state)
+    }
+    return !state.closing || state.queued.length > 0
   })
 
 /**
- * Opens (and, on resume, repairs) the output. Refuses an existing file in mode `"new"`. The handle is closed
- * (after an fsync) when the scope closes.
+ * Group commit: the lines appended during one turn of the event loop are written together at its end, in one
+ * `FileSystem` write, and each `append` completes when the write holding its line has; lines appended while a write
+ * runs go in the next. A line is in the file before its request counts as done, as with one write per line; what a
+ * kill -9 can lose is still only the requests in flight. `fsync` runs beside the writes, at most once a second (by
+ * the `Clock`), and on close.
+ */
+const groupCommit = (file: FileSystem.File, path: string) =>
+  Effect.gen(function* () {
+    const clock = yield* Clock.Clock
+    const state: Commits = {
+      queued: [],
+      batch: undefined,
+      wake: Deferred.makeUnsafe<void>(),
+      failure: undefined,
+      closing: false,
+      syncing: undefined,
+      lastSync: clock.currentTimeMillisUnsafe(),
+      writes: 0,
+      written: 0
+    }
+    const writer = yield* Effect.forkScoped(
+      Effect.andThen(
+        Effect.repeat(commitOnce(file, path, clock, state), { while: (more) => more }),
+        Effect.suspend(() => (state.syncing === undefined ? Effect.void : Fiber.await(state.syncing)))
+      )
+    )
+    const append = (line: string) =>
+      Effect.suspend(() => {
+        if (state.failure !== undefined) return Effect.fail(state.failure)
+        state.queued.push(`${line}\n`)
+        if (state.batch === undefined) {
+          state.batch = Deferred.makeUnsafe<void, JournalError>()
+          Deferred.doneUnsafe(state.wake, Effect.void)
+        }
+        return Effect.uninterruptible(Deferred.await(state.batch))
+      })
+    // Closing: the writer writes what is still queued, awaits a running fsync and ends; then the file's own fsync.
+    const close = Effect.suspend(() => {
+      state.closing = true
+      Deferred.doneUnsafe(state.wake, Effect.void)
+      return Effect.andThen(Fiber.await(writer), Effect.ignore(file.sync))
+    })
+    return { append, close, writes: () => ({ writes: state.writes, lines: state.written }) }
+  })
+
+/**
+ * Opens (and, on resume, repairs) the output. Refuses an existing file in mode `"new"`. The file is fsynced and
+ * closed when the scope closes.
  *
  * @internal
  */
@@ -252,99 +387,17 @@ export const open = (
   mode: Mode,
   retryFailed: boolean,
   inputIds?: InputIds
-): Effect.Effect<Journal, JournalError, Scope.Scope> =>
+): Effect.Effect<Journal, JournalError, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const present = yield* exists(path)
+    const fs = yield* FileSystem.FileSystem
+    const present = yield* Effect.mapError(fs.exists(path), io(path))
     if (present && mode === "new") return yield* Effect.fail<JournalError>({ _tag: "OutputExists", path })
     const { missingNewline, ...existing } =
-      present && mode === "resume"
-        ? yield* recover(path, retryFailed, inputIds)
-        : {
-            succeeded: new Set<string>(),
-            failed: new Set<string>(),
-            repaired: false,
-            superseded: 0,
-            missingNewline: false
-          }
-    const handle = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => Fs.open(path, mode === "overwrite" ? "w" : "a"), catch: io(path) }),
-      (handle) =>
-        Effect.promise(() =>
-          handle.sync().then(
-            () => handle.close(),
-            () => handle.close()
-          )
-        )
-    )
-    if (missingNewline) {
-      yield* Effect.tryPromise({ try: () => handle.write("\n"), catch: io(path) })
-    }
-    const clock = yield* Clock.Clock
-    // Group commit: the lines appended during one turn of the event loop are written together at its end (one
-    // `write` for all of them, scheduled with `setImmediate`), and each `append` completes when the write holding
-    // its line has. A line is in the file before its request counts as done, as with one write per line; what a
-    // kill -9 can lose is still only the requests in flight. The write is `writeSync` on the handle's descriptor:
-    // a few lines to the page cache take microseconds, where an asynchronous write is a thread-pool round trip
-    // (measured ≈ 4 µs vs ≈ 9.6 µs per line idle, and 110 µs per line in a loaded job's profile, decision 0007).
-    // `fsync` stays asynchronous: at most once a second, and on close.
-    let queued: Array<string> = []
-    let batch: Deferred.Deferred<void, JournalError> | undefined
-    let lastSync = clock.currentTimeMillisUnsafe()
-    let syncing: Promise<void> | undefined
-    let failure: JournalError | undefined
-    let writes = 0
-    let written = 0
-    const writeAll = (text: string, lines: number) => {
-      writes++
-      const buffer = Buffer.from(text, "utf8")
-      let offset = 0
-      while (offset < buffer.length) offset += NodeFs.writeSync(handle.fd, buffer, offset, buffer.length - offset)
-      written += lines
-      const now = clock.currentTimeMillisUnsafe()
-      if (now - lastSync >= 1000 && syncing === undefined) {
-        lastSync = now
-        syncing = handle.sync().then(
-          () => {
-            syncing = undefined
-          },
-          (error) => {
-            failure ??= io(path)(error)
-            syncing = undefined
-          }
-        )
-      }
-    }
-    const flush = () => {
-      const done = batch
-      if (done === undefined) return // already flushed by the finalizer
-      const lines = queued
-      queued = []
-      batch = undefined
-      try {
-        writeAll(lines.join(""), lines.length)
-        Deferred.doneUnsafe(done, failure === undefined ? Effect.void : Effect.fail(failure))
-      } catch (error) {
-        failure = io(path)(error)
-        Deferred.doneUnsafe(done, Effect.fail(failure))
-      }
-    }
-    const append = (line: string) =>
-      Effect.suspend(() => {
-        if (failure !== undefined) return Effect.fail(failure)
-        queued.push(`${line}\n`)
-        if (batch === undefined) {
-          batch = Deferred.makeUnsafe<void, JournalError>()
-          setImmediate(flush)
-        }
-        return Effect.uninterruptible(Deferred.await(batch))
-      })
-    // Lines still queued when the scope closes are written, and a running fsync awaited, before the handle's own
-    // fsync and close (finalizers run in reverse order).
-    yield* Effect.addFinalizer(() =>
-      Effect.promise(async () => {
-        if (queued.length > 0 && failure === undefined) flush()
-        if (syncing !== undefined) await syncing
-      })
-    )
-    return { existing, append, writes: () => ({ writes, lines: written }) }
+      present && mode === "resume" ? yield* recover(path, retryFailed, inputIds) : fresh
+    const file = yield* Effect.mapError(fs.open(path, { flag: mode === "overwrite" ? "w" : "a" }), io(path))
+    if (missingNewline) yield* Effect.mapError(file.writeAll(encoder.encode("\n")), io(path))
+    const commits = yield* groupCommit(file, path)
+    // Finalizers run in reverse order: the queued lines are written and fsynced before the file is closed.
+    yield* Effect.addFinalizer(() => commits.close)
+    return { existing, append: commits.append, writes: commits.writes }
   })

@@ -57,41 +57,25 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 const maxIssuesPerLine = 5
 
-/**
- * Checks one line, adding its problems with `add`; returns the request when the line has none. `idProblem` is asked
- * about a well-formed custom_id (a duplicate, or a line that changed between two passes) and may name a problem.
- */
-const checkLine = (
-  text: string,
+type Add = (field: string, problem: string, value?: unknown) => void
+
+/** A well-formed custom_id, or a problem with it (`idProblem` may name one: a duplicate, a changed line). */
+const checkCustomId = (
+  customId: unknown,
   line: number,
-  add: (field: string, problem: string, value?: unknown) => void,
+  problem: Add,
   idProblem: (customId: string, line: number) => string | undefined
-): Parsed | undefined => {
-  const raw = text.trim()
-  let json: unknown
-  try {
-    json = JSON.parse(raw)
-  } catch (error) {
-    add("(line)", `not valid JSON (${(error as Error).message})`)
-    return undefined
+) => {
+  if (customId === undefined) return problem("custom_id", "missing")
+  if (typeof customId !== "string" || customId.length === 0) {
+    return problem("custom_id", "must be a non-empty string", customId)
   }
-  if (!isRecord(json)) {
-    add("(line)", "must be a JSON object {custom_id, method, url, body}", json)
-    return undefined
-  }
-  let bad = false
-  const problem = (field: string, message: string, value?: unknown) => {
-    bad = true
-    add(field, message, value)
-  }
-  const customId = json["custom_id"]
-  if (customId === undefined) problem("custom_id", "missing")
-  else if (typeof customId !== "string" || customId.length === 0)
-    problem("custom_id", "must be a non-empty string", customId)
-  else {
-    const message = idProblem(customId, line)
-    if (message !== undefined) problem("custom_id", message, customId)
-  }
+  const message = idProblem(customId, line)
+  if (message !== undefined) problem("custom_id", message, customId)
+}
+
+/** `method` is `"POST"` and `url` one of the endpoints; returns whether the url is known. */
+const checkRoute = (json: Record<string, unknown>, problem: Add): boolean => {
   const method = json["method"]
   if (method === undefined) problem("method", 'missing (must be "POST")')
   else if (method !== "POST") problem("method", 'must be "POST"', method)
@@ -99,20 +83,60 @@ const checkLine = (
   const knownUrl = typeof url === "string" && (endpoints as ReadonlyArray<string>).includes(url)
   if (url === undefined) problem("url", `missing (one of ${endpoints.join(", ")})`)
   else if (!knownUrl) problem("url", `unknown endpoint (expected one of ${endpoints.join(", ")})`, url)
-  const body = json["body"]
-  if (body === undefined) problem("body", "missing")
-  else if (!isRecord(body)) problem("body", "must be a JSON object", body)
-  else if (knownUrl) {
-    const decoded = decoders[url as Endpoint](body)
-    if (Result.isFailure(decoded)) {
-      const issues = decoded.failure
-      for (const issue of issues.slice(0, maxIssuesPerLine)) problem(formatPath(issue.path), issue.message)
-      if (issues.length > maxIssuesPerLine) problem("body", `and ${issues.length - maxIssuesPerLine} more problems`)
-    }
-    if (body["stream"] === true) problem("body.stream", "streaming is not supported in a batch", true)
+  return knownUrl
+}
+
+/** The body is an object that the endpoint's decoder accepts, and does not ask for a stream. */
+const checkBody = (body: unknown, url: Endpoint | undefined, problem: Add) => {
+  if (body === undefined) return problem("body", "missing")
+  if (!isRecord(body)) return problem("body", "must be a JSON object", body)
+  if (url === undefined) return
+  const decoded = decoders[url](body)
+  if (Result.isFailure(decoded)) {
+    const issues = decoded.failure
+    for (const issue of issues.slice(0, maxIssuesPerLine)) problem(formatPath(issue.path), issue.message)
+    if (issues.length > maxIssuesPerLine) problem("body", `and ${issues.length - maxIssuesPerLine} more problems`)
   }
-  if (bad) return undefined
-  return { line, customId: customId as string, url: url as Endpoint, body: body as Record<string, unknown>, raw }
+  if (body["stream"] === true) problem("body.stream", "streaming is not supported in a batch", true)
+}
+
+/** The line as a JSON object, or `undefined` after adding why it is not one. */
+const parseObject = (raw: string, add: Add): Record<string, unknown> | undefined => {
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch (error) {
+    add("(line)", `not valid JSON (${(error as Error).message})`)
+    return undefined
+  }
+  if (isRecord(json)) return json
+  add("(line)", "must be a JSON object {custom_id, method, url, body}", json)
+  return undefined
+}
+
+/**
+ * Checks one line, adding its problems with `add`; returns the request when the line has none. `idProblem` is asked
+ * about a well-formed custom_id (a duplicate, or a line that changed between two passes) and may name a problem.
+ */
+const checkLine = (
+  text: string,
+  line: number,
+  add: Add,
+  idProblem: (customId: string, line: number) => string | undefined
+): Parsed | undefined => {
+  const raw = text.trim()
+  const json = parseObject(raw, add)
+  if (json === undefined) return undefined
+  let bad = false
+  const problem: Add = (field, message, value) => {
+    bad = true
+    add(field, message, value)
+  }
+  checkCustomId(json["custom_id"], line, problem, idProblem)
+  const url = checkRoute(json, problem) ? (json["url"] as Endpoint) : undefined
+  checkBody(json["body"], url, problem)
+  if (bad || url === undefined) return undefined
+  return { line, customId: json["custom_id"] as string, url, body: json["body"] as Record<string, unknown>, raw }
 }
 
 /**

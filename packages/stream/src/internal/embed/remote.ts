@@ -117,7 +117,7 @@ export const prefill = (
 ): Effect.Effect<
   Prefilled,
   Batch.RunError | Batch.RemoteBatchFailed | import("@sluice/core").Errors.OpenAiError,
-  import("@sluice/core").OpenAi.OpenAi | Scope.Scope
+  import("@sluice/core").OpenAi.OpenAi | import("effect/FileSystem").FileSystem | Scope.Scope
 > =>
   Effect.gen(function* () {
     const tokenizer = Option.getOrUndefined(yield* Effect.serviceOption(Tokens.Tokens)) ?? (yield* Tokens.make())
