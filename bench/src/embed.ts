@@ -62,25 +62,71 @@ const writeInput = async (path: string, n: number) => {
   return { distinct: texts.size, tokens }
 }
 
+/**
+ * What `sluice embed` starts itself again with (packages/cli/src/internal/heap.ts: `startFlags` and
+ * `MALLOC_ARENA_MAX`), for the Sluice worker, which runs `Embed.runFile` without the CLI.
+ */
+const cliStart = {
+  flags: ["--max-semi-space-size=4", "--heap-growing-percent=100"],
+  env: { MALLOC_ARENA_MAX: process.env["MALLOC_ARENA_MAX"] ?? "2" }
+}
+
 const runWorker = (job: EmbedJob): Promise<EmbedWorkerResult> =>
   new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [
-        "--max-old-space-size=8192",
-        // What `sluice embed` sets at its start (packages/cli/src/internal/heap.ts, decision 0007 "Peak memory"): this
-        // worker runs `Embed.runFile` itself, not the CLI, so it gets the same V8 heap sizing from its command line.
-        ...(job.client === "sluice" ? ["--semi-space-growth-factor=1", "--heap-growing-percent=100"] : []),
+        // The SDK runs hold every vector; the Sluice run gets what `sluice embed` starts itself again with.
+        ...(job.client === "sluice" ? cliStart.flags : ["--max-old-space-size=8192"]),
         Path.join(here, "embedWorker.js"),
         JSON.stringify(job)
       ],
-      { maxBuffer: 1 << 20, timeout: 1_800_000 },
+      {
+        maxBuffer: 1 << 20,
+        timeout: 1_800_000,
+        ...(job.client === "sluice" ? { env: { ...process.env, ...cliStart.env } } : {})
+      },
       (error, stdout) => {
         if (error !== null) reject(error)
         else resolve(JSON.parse(stdout.trim().split("\n").pop()!) as EmbedWorkerResult)
       }
     )
   })
+
+/** One client's run on its own simulator: its row. */
+const runClient = async (
+  plan: EmbedPlan,
+  size: { readonly n: number; readonly tpm: number; readonly minimumS: number },
+  files: { readonly dir: string; readonly input: string; readonly cache: string },
+  client: EmbedRow["client"]
+): Promise<EmbedRow> => {
+  const sim = await Simulator.startServer({ tpm: size.tpm, rpm: 10_000_000 })
+  try {
+    const result = await runWorker({
+      client: client === "sluice (cache rerun)" ? "sluice" : client,
+      url: sim.url,
+      input: files.input,
+      output: Path.join(files.dir, `out-${size.n}-${client.split(" ")[0]}.jsonl`),
+      cache: files.cache,
+      model,
+      dimensions: plan.dimensions,
+      concurrency: client === "naive" ? 64 : 8
+    })
+    const stats = sim.stats()
+    return {
+      n: size.n,
+      client,
+      requests: stats.byPath["POST /v1/embeddings"] ?? 0,
+      rateLimited: stats.byStatus["429"] ?? 0,
+      wallS: result.wallMs / 1000,
+      minimumS: size.minimumS,
+      maxRssMb: result.maxRssMb,
+      failed: result.failed
+    }
+  } finally {
+    await sim.close()
+  }
+}
 
 export const runEmbedBench = async (
   plan: EmbedPlan,
@@ -96,36 +142,12 @@ export const runEmbedBench = async (
       log(`embed n=${n}: ${distinct} distinct texts, ${tokens} tokens, ${tpm} TPM → minimum ${minimumS.toFixed(1)} s`)
       const clients: ReadonlyArray<EmbedRow["client"]> =
         n <= plan.sdkUpTo ? ["naive", "chunked", "sluice", "sluice (cache rerun)"] : ["sluice", "sluice (cache rerun)"]
-      const cache = Path.join(dir, `cache-${n}`)
       for (const client of clients) {
-        const sim = await Simulator.startServer({ tpm, rpm: 10_000_000 })
-        try {
-          log(`embed n=${n} ${client}`)
-          const result = await runWorker({
-            client: client === "sluice (cache rerun)" ? "sluice" : client,
-            url: sim.url,
-            input,
-            output: Path.join(dir, `out-${n}-${client.split(" ")[0]}.jsonl`),
-            cache,
-            model,
-            dimensions: plan.dimensions,
-            concurrency: client === "naive" ? 64 : 8
-          })
-          const stats = sim.stats()
-          rows.push({
-            n,
-            client,
-            requests: stats.byPath["POST /v1/embeddings"] ?? 0,
-            rateLimited: stats.byStatus["429"] ?? 0,
-            wallS: result.wallMs / 1000,
-            minimumS,
-            maxRssMb: result.maxRssMb,
-            failed: result.failed
-          })
-          log(`  → ${JSON.stringify(rows[rows.length - 1])}`)
-        } finally {
-          await sim.close()
-        }
+        log(`embed n=${n} ${client}`)
+        rows.push(
+          await runClient(plan, { n, tpm, minimumS }, { dir, input, cache: Path.join(dir, `cache-${n}`) }, client)
+        )
+        log(`  → ${JSON.stringify(rows[rows.length - 1])}`)
       }
     }
   } finally {
@@ -137,61 +159,68 @@ export const runEmbedBench = async (
 const f = (x: number, digits = 0) =>
   x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
+const yes = (met: boolean) => (met ? "✅ met" : "❌ missed")
+
+/** The page's headline rows (scenario, measure, Sluice, openai SDK, raw undici, target, met). */
+const embedHeadline = (
+  sizes: { readonly small: number; readonly large: number },
+  naive: EmbedRow,
+  sluice: EmbedRow,
+  rerun: EmbedRow,
+  sluiceLarge: EmbedRow | undefined
+): Array<Array<string>> => [
+  [
+    "#17 embeddings: requests",
+    `${f(sizes.small)} docs, a fifth repeats: requests vs the SDK naive`,
+    `${f(sluice.requests)} (1/${f(naive.requests / Math.max(1, sluice.requests))})`,
+    f(naive.requests),
+    "n/a",
+    "≤ 1/500 of naive",
+    yes(sluice.requests * 500 <= naive.requests)
+  ],
+  [
+    "#17 embeddings: wall",
+    "wall ÷ the token-limit minimum",
+    `${f(sluice.wallS / sluice.minimumS, 2)}×`,
+    `${f(naive.wallS / naive.minimumS, 2)}×`,
+    "n/a",
+    "≤ 1.2×",
+    yes(sluice.wallS <= 1.2 * sluice.minimumS)
+  ],
+  [
+    "#17 embeddings: memory",
+    `peak RSS ${f(sizes.small)} → ${f(sizes.large)} docs`,
+    `${f(sluice.maxRssMb)} → ${f(sluiceLarge?.maxRssMb ?? Number.NaN)} MB`,
+    `${f(naive.maxRssMb)} MB at ${f(sizes.small)}`,
+    "n/a",
+    "≤ 200 MB, flat",
+    yes(
+      sluice.maxRssMb <= 200 &&
+        (sluiceLarge?.maxRssMb ?? 0) <= 200 &&
+        (sluiceLarge === undefined || sluiceLarge.maxRssMb <= sluice.maxRssMb * 1.25)
+    )
+  ],
+  [
+    "#17 embeddings: cache rerun",
+    "requests on a rerun from the cache",
+    f(rerun.requests),
+    "n/a",
+    "n/a",
+    "0",
+    yes(rerun.requests === 0)
+  ]
+]
+
 export const embedMarkdown = (rows: ReadonlyArray<EmbedRow>, plan: EmbedPlan) => {
   const at = (n: number, client: EmbedRow["client"]) => rows.find((r) => r.n === n && r.client === client)
-  const small = Math.min(...plan.sizes.map((s) => s.n))
-  const large = Math.max(...plan.sizes.map((s) => s.n))
-  const naive = at(small, "naive")
-  const sluice = at(small, "sluice")
-  const rerun = at(small, "sluice (cache rerun)")
-  const sluiceLarge = at(large, "sluice")
-  const yes = (met: boolean) => (met ? "✅ met" : "❌ missed")
-  // Columns of the page's headline: scenario, measure, Sluice, openai SDK, raw undici, target, met.
-  const headline: Array<Array<string>> = []
-  if (naive !== undefined && sluice !== undefined && rerun !== undefined) {
-    headline.push(
-      [
-        "#17 embeddings: requests",
-        `${f(small)} docs, a fifth repeats: requests vs the SDK naive`,
-        `${f(sluice.requests)} (1/${f(naive.requests / Math.max(1, sluice.requests))})`,
-        f(naive.requests),
-        "n/a",
-        "≤ 1/500 of naive",
-        yes(sluice.requests * 500 <= naive.requests)
-      ],
-      [
-        "#17 embeddings: wall",
-        "wall ÷ the token-limit minimum",
-        `${f(sluice.wallS / sluice.minimumS, 2)}×`,
-        `${f(naive.wallS / naive.minimumS, 2)}×`,
-        "n/a",
-        "≤ 1.2×",
-        yes(sluice.wallS <= 1.2 * sluice.minimumS)
-      ],
-      [
-        "#17 embeddings: memory",
-        `peak RSS ${f(small)} → ${f(large)} docs`,
-        `${f(sluice.maxRssMb)} → ${f(sluiceLarge?.maxRssMb ?? Number.NaN)} MB`,
-        `${f(naive.maxRssMb)} MB at ${f(small)}`,
-        "n/a",
-        "≤ 200 MB, flat",
-        yes(
-          sluice.maxRssMb <= 200 &&
-            (sluiceLarge?.maxRssMb ?? 0) <= 200 &&
-            (sluiceLarge === undefined || sluiceLarge.maxRssMb <= sluice.maxRssMb * 1.25)
-        )
-      ],
-      [
-        "#17 embeddings: cache rerun",
-        "requests on a rerun from the cache",
-        f(rerun.requests),
-        "n/a",
-        "n/a",
-        "0",
-        yes(rerun.requests === 0)
-      ]
-    )
-  }
+  const sizes = { small: Math.min(...plan.sizes.map((s) => s.n)), large: Math.max(...plan.sizes.map((s) => s.n)) }
+  const naive = at(sizes.small, "naive")
+  const sluice = at(sizes.small, "sluice")
+  const rerun = at(sizes.small, "sluice (cache rerun)")
+  const headline =
+    naive !== undefined && sluice !== undefined && rerun !== undefined
+      ? embedHeadline(sizes, naive, sluice, rerun, at(sizes.large, "sluice"))
+      : []
   const section = [
     "## Embeddings at scale (issue #17)",
     "",

@@ -4,16 +4,17 @@
  *
  * - `naive`: the SDK, one input per request under p-limit, every vector kept until the end, then written.
  * - `chunked`: the SDK with manual 2,048-input chunks under p-limit, the same.
- * - `sluice`: `Embed.runFile` (what `sluice embed` runs), with the default gates and a cache directory.
+ * - `sluice`: `Embed.runFile` (what `sluice embed` runs), with the default gates and a cache directory, started
+ *   (embed.ts) with the V8 and malloc sizing `sluice embed` starts itself again with (packages/cli/src/internal/
+ *   heap.ts `startFlags`, `MALLOC_ARENA_MAX=2`). Until session 4 this worker passed the CLI's then run-time flag
+ *   `--semi-space-growth-factor=1` on its command line, where it did not hold (the young generation still grew to
+ *   128 MB): 416-445 MB peak RSS at 100,000 documents against 340 MB with the flag set at run time, which is why
+ *   it peaked higher than the CLI (decision 0013, "Memory").
+ *
+ * Each client's modules are loaded only by its own run (the Sluice row loads neither openai nor p-limit).
  */
 import * as Fs from "node:fs"
 import * as Readline from "node:readline"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
-import { Batch, Embed } from "@sluice/stream"
-import { Effect, Layer } from "effect"
-import OpenAI from "openai"
-import pLimit from "p-limit"
 
 export interface EmbedJob {
   readonly client: "naive" | "chunked" | "sluice"
@@ -56,12 +57,17 @@ const writeAll = (
   return new Promise<void>((resolve) => out.end(resolve))
 }
 
-const sdk = (job: EmbedJob) => new OpenAI({ apiKey: "sk-bench", baseURL: job.url, maxRetries: 10 })
+const sdk = async (job: EmbedJob) => {
+  const [{ default: OpenAI }, { default: pLimit }] = await Promise.all([import("openai"), import("p-limit")])
+  return {
+    client: new OpenAI({ apiKey: "sk-bench", baseURL: job.url, maxRetries: 10 }),
+    limit: pLimit(job.concurrency)
+  }
+}
 
 const naive = async (job: EmbedJob) => {
-  const client = sdk(job)
+  const { client, limit } = await sdk(job)
   const docs = await readDocs(job.input)
-  const limit = pLimit(job.concurrency)
   let failed = 0
   const vectors = await Promise.all(
     docs.map((doc) =>
@@ -81,9 +87,8 @@ const naive = async (job: EmbedJob) => {
 }
 
 const chunked = async (job: EmbedJob) => {
-  const client = sdk(job)
+  const { client, limit } = await sdk(job)
   const docs = await readDocs(job.input)
-  const limit = pLimit(job.concurrency)
   const chunks: Array<Array<{ id: string; text: string }>> = []
   for (let i = 0; i < docs.length; i += 2048) chunks.push(docs.slice(i, i + 2048))
   let failed = 0
@@ -105,6 +110,13 @@ const chunked = async (job: EmbedJob) => {
 }
 
 const sluice = async (job: EmbedJob) => {
+  const [{ Credentials, Gates, OpenAi, OpenAiConfig }, { Batch, Embed }, { Effect, Layer }, NodeFileSystem] =
+    await Promise.all([
+      import("@sluice/core"),
+      import("@sluice/stream"),
+      import("effect"),
+      import("@effect/platform-node/NodeFileSystem")
+    ])
   const client = OpenAi.layer.pipe(
     Layer.provideMerge(Batch.layerMeter),
     Layer.provide(Gates.layerDefaults({ concurrency: { permits: 64 } })),

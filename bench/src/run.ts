@@ -410,8 +410,10 @@ const main = async () => {
   }
   if (process.env["BENCH_ENGINE_ONLY"] === "1") {
     // Only the engine's section, printed (the page is not rewritten): for working on the engine.
-    const { headline, section } = engineMarkdown(await runEngine(plan.engine, log))
-    process.stdout.write(`${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n`)
+    const { headline, section, missed } = engineMarkdown(await runEngine(plan.engine, log))
+    process.stdout.write(
+      `${headline.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n${section.join("\n")}\n${missed.map((item) => `- ${item}`).join("\n")}\n`
+    )
     return
   }
 
@@ -530,7 +532,7 @@ const main = async () => {
       ]),
       [
         "3. SSE decode (small reads)",
-        "MB/s, chat chunks",
+        "CPU MB/s, chat chunks",
         `${f(median(decodeRate("sluice-chat", "small")), 1)} = ${f(decodeRatio("sluice-chat", "openai-chat", "small"), 2)}× SDK`,
         f(median(decodeRate("openai-chat", "small")), 1),
         "n/a",
@@ -577,7 +579,7 @@ const main = async () => {
       ],
       [
         "#15 SSE decode, small reads",
-        "chat chunks MB/s vs the SDK",
+        "chat chunks CPU MB/s vs the SDK",
         `${f(decodeRatio("sluice-chat", "openai-chat", "small"), 2)}× SDK`,
         "1×",
         "n/a",
@@ -590,15 +592,15 @@ const main = async () => {
   const missed = [...engine.missed]
   if (!libraryMet)
     missed.push(
-      `Library call: with no gates Sluice already costs ${ratio(r32.noGatesVsUndici)} (c=32) of raw undici's CPU. On a canned transport a call costs 30–34 µs with no gates and 84–110 µs with every gate (decision 0014): the gates add RateLimiter +35, Budget +25, CircuitBreaker +10, Concurrency +4 µs; ~40 µs per call is transport glue (AbortSignal and listener, two timers, body listeners, a finalizer); and at this bench's 1,000 requests about half of the gap is JIT warm-up (at 10,000 requests Gates.none costs 156 instead of 277 µs). Next: a cheaper RateLimiter and Budget path, less transport glue, a fast path for the chat request's validation (~5.7 µs), and a steady-state row in this bench.`
+      `Library call: with no gates Sluice costs ${ratio(r32.noGatesVsUndici)} (c=32) / ${ratio(r1.noGatesVsUndici)} (c=1) of raw undici's CPU. The transport glue measured last session is gone (undici driven through \`dispatch\` with Sluice's own handler: no RequestHandler, AsyncResource, abort signal or Readable for a whole body; one shared deadline timer; no span unless a Tracer is installed; a fast path for the plain chat request's validation: decision 0014, callpath section). What is left without gates is Effect's fiber runtime for the call's ~40 steps (two scopes, the retry wrapper, clock reads, log annotations), the rate-limit header parse and the JSON decode, much of it JIT warm-up at this bench's 1,000 requests. With every gate: the limiter, budget and breaker now run their in-process paths as plain synchronous code behind their effects (on a canned transport every gate together costs +23 µs over Gates.none at c=1 and c=32, was +42 / +75: decision 0014, gates section); what is left of that is the call path's own per-gate steps (the token estimate, price and cost, the attempt's and settlement's combinators) and the Concurrency permit (a Semaphore and a scope finalizer per attempt). Next: one scope per call and one clock read per attempt (callpath); the per-gate steps and the Concurrency permit measured separately, and the per-attempt gate steps folded into one synchronous step where the gate is in-process (gates); a steady-state (10,000-request) row in this bench.`
     )
   if (!(decodeRatio("sluice-chat", "openai-chat", "small") >= 1))
     missed.push(
-      "SSE decode (small reads): the decoder matches the `data` field as bytes (one decode per line) and keeps content-so-far in flat blocks (decision 0014); its A/B driver measured 0.90× → 1.14× the SDK, but the SDK alone varied 8.7–27.8 MB/s between runs of that driver, so a single bench run is not evidence either way. Next: profile `ChatStream.fromBytes` per event on an idle machine (Schema decoding of each chunk is the suspect; chat JSON has a fast path, chunks do not)."
+      "SSE decode (small reads): not the schema (every chunk already takes the fast path); of Sluice's ~33 ms CPU per MB, 12.5–17 is Effect's `Stream.fromReadableStream` adapter (an `Effect.tryPromise`, a `matchCauseEffect` and an array per read) and ~8 is `JSON.parse` (which the SDK pays too); the parser, now one decode per read, is 2.5 and the chunk check ~1 (decision 0014, streamperf section: 0.75× → 0.88× the SDK's CPU, interleaved). The SDK reads the same `ReadableStream` with a plain reader loop (5.4 ms/MB). Next: a leaner byte source for the fetch transport's body, one read loop delivering what is queued per pull, measured with the same driver."
     )
   if (!(s.get("sluice")!.ok && slowGrowth("sluice") <= 50))
     missed.push(
-      `Slow consumer: the retained heap is ${f(s.get("sluice")!.retainedHeapMb, 1)} MB, so the RSS growth is garbage not yet collected, not buffering. The content-so-far string (one cons-string node per token) is now flat blocks, which took the hot-path driver's figure from +134–144 MB to +50–52 MB (decision 0014); this bench's process shows more. Next: the same V8 heap sizing as the CLI's batch (young generation held small), and an allocation profile of the per-chunk path.`
+      `Slow consumer: the retained heap is ${f(s.get("sluice")!.retainedHeapMb, 1)} MB, so the RSS growth is not buffering: it is the young generation in use plus socket ArrayBuffers awaiting a scavenge (heap used at the peak +52 MB, ArrayBuffers +26 MB; about 1.2 KB of garbage per chunk: the chunk's JSON.parse objects ~440 B, the decoded text ~590 B as a two-byte string when a read holds any non-ASCII character, parser pieces ~130 B). The one-pass decoder took the hot-path driver's figure from +118 to +84 MB (decision 0014, streamperf section); the bench and the driver run the same worker, the spread is scheduling under load. Next: less young garbage per chunk (decode only the \`data\` values of lines with non-ASCII characters, so the rest stays one-byte), and for the CLI the same young-generation cap as \`batch\` (a library cannot set it).`
     )
   if (missed.length > 0) {
     p(
@@ -687,11 +689,11 @@ const main = async () => {
   p()
   const anyDecode = d.get("sluice-chat@small")!
   p(
-    `One captured-style chat completion stream (${f(plan.decode.events)} content deltas in today's OpenAI chunk format, one in eight a multi-byte token, then finish, usage and \`[DONE]\`: ${f(anyDecode.bytes / 1024 / 1024, 2)} MB), fed to each decoder as a web \`ReadableStream\` that yields one read per pull — "small" reads are seeded random 16–512 bytes (they split events, lines and UTF-8 characters), "large" reads are 64 KiB. Sluice: \`Sse.decode\` (events) and \`ChatStream.fromBytes\` (validated chunks) over \`Stream.fromReadableStream\`; SDK: \`_iterSSEMessages\` (events) and \`Stream.fromSSEResponse\` (JSON-parsed chunks) from \`openai/core/streaming\` over a \`Response\` of the same bytes. ${plan.decode.rounds} process(es) × ${plan.decode.reps} timed passes after one warm-up pass.`
+    `One captured-style chat completion stream (${f(plan.decode.events)} content deltas in today's OpenAI chunk format, one in eight a multi-byte token, then finish, usage and \`[DONE]\`: ${f(anyDecode.bytes / 1024 / 1024, 2)} MB), fed to each decoder as a web \`ReadableStream\` that yields one read per pull — "small" reads are seeded random 16–512 bytes (they split events, lines and UTF-8 characters), "large" reads are 64 KiB. Sluice: \`Sse.decode\` (events) and \`ChatStream.fromBytes\` (validated chunks) over \`Stream.fromReadableStream\`; SDK: \`_iterSSEMessages\` (events) and \`Stream.fromSSEResponse\` (JSON-parsed chunks) from \`openai/core/streaming\` over a \`Response\` of the same bytes. ${plan.decode.rounds} process(es) × ${plan.decode.reps} timed passes after one warm-up pass. MB/s is per CPU second of the decoding process (user+sys), not per wall second: on this shared machine a pass's wall time includes waiting for a core.`
   )
   p()
   table(
-    ["Decoder", "Small reads MB/s", "Large reads MB/s", "Items"],
+    ["Decoder", "Small reads CPU MB/s", "Large reads CPU MB/s", "Items"],
     decoders.map((decoder) => [
       {
         "sluice-sse": "Sluice `Sse.decode`",

@@ -5,6 +5,7 @@
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { Faults } from "@sluice/simulator"
 import * as ChatStream from "@sluice/stream/ChatStream"
 import * as Sse from "@sluice/stream/Sse"
 import { Effect, Stream } from "effect"
@@ -13,18 +14,6 @@ import type { Decoder } from "./common.js"
 
 const words = [" the", " sluice", " gate", " opens", " slowly", ",", " and", " water", " finds", " its", " level", "."]
 const multibyte = [" café", " déjà", " 水は", " 🚀", " Zürich", " 数据", " ✅"]
-
-/** A pseudo-random generator (mulberry32), so every process builds the same bytes. */
-export const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const header = `{"id":"chatcmpl-BenchAbCdEfGhIjKlMnOpQrStUv","object":"chat.completion.chunk","created":1764115200,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_560af6e559","choices":[`
 
@@ -57,7 +46,7 @@ export const corpus = (events: number): Uint8Array => {
  */
 export const cut = (bytes: Uint8Array, chunking: "small" | "large"): Array<Uint8Array> => {
   const out: Array<Uint8Array> = []
-  const random = prng(42)
+  const random = Faults.mulberry32(42)
   for (let at = 0; at < bytes.length; ) {
     const size = chunking === "large" ? 65_536 : 16 + Math.floor(random() * 497)
     out.push(bytes.subarray(at, Math.min(bytes.length, at + size)))

@@ -68,9 +68,12 @@ const runDecode = async (job: DecodeJob): Promise<DecodeResult> => {
   const mbPerSec: Array<number> = []
   for (let r = 0; r < job.reps; r++) {
     gc()
-    const t0 = performance.now()
+    // MB per CPU second (user+sys of this process), not per wall second: on a shared machine the wall time of a
+    // pass includes waiting for a core (2–3× the CPU time at a load of 12–19, decision 0014, streamperf section).
+    const t0 = process.cpuUsage()
     const n = await decodeOnce(job.decoder, chunks)
-    const seconds = (performance.now() - t0) / 1000
+    const used = process.cpuUsage(t0)
+    const seconds = (used.user + used.system) / 1e6
     if (n !== items) throw new Error(`decoder ${job.decoder} saw ${n} items, then ${items}`)
     mbPerSec.push(mb(bytes.length) / seconds)
   }

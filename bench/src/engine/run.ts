@@ -97,7 +97,16 @@ export interface ColdResult {
   readonly runs: Array<Run & { readonly answerMs: number }>
 }
 
+/** A 1-line `sluice batch`: its fixed start-up, with an empty compile cache (the first start) and with it written. */
+export interface StartupResult {
+  readonly first: Run
+  readonly later: ReadonlyArray<Run>
+  /** Modules a later 1-line job loads, by package (countModules.ts). */
+  readonly modules: Record<string, number>
+}
+
 export interface EngineResults {
+  readonly startup: StartupResult
   readonly batch: ReadonlyArray<BatchResult>
   readonly limited: LimitedResult
   readonly cold: ReadonlyArray<ColdResult>
@@ -105,23 +114,28 @@ export interface EngineResults {
   readonly version: ReadonlyArray<Run>
 }
 
-const runBatch = async (dir: string, url: string, size: number, concurrency: number) => {
+/**
+ * The CLI's compile cache (bin.ts: `module.enableCompileCache()`) in this run's own directory, so the first 1-line
+ * job is a first start and every later CLI run a start of an install that has run before.
+ */
+const cliEnv = (dir: string) => ({ NODE_COMPILE_CACHE: join(dir, "compile-cache") })
+
+const runBatch = async (
+  dir: string,
+  url: string,
+  size: number,
+  concurrency: number,
+  nodeArgs: ReadonlyArray<string> = [],
+  env: Record<string, string> = {}
+) => {
   const input = join(dir, `in-${size}.jsonl`)
   writeFileSync(input, `${Array.from({ length: size }, (_, i) => chatLine(i)).join("\n")}\n`)
   const out = join(dir, `out-sluice-${size}-${concurrency}.jsonl`)
   rmSync(out, { force: true })
-  const run = await measure([
-    cli,
-    "batch",
-    input,
-    "-o",
-    out,
-    "--base-url",
-    url,
-    "--concurrency",
-    String(concurrency),
-    "--json"
-  ])
+  const run = await measure(
+    [...nodeArgs, cli, "batch", input, "-o", out, "--base-url", url, "--concurrency", String(concurrency), "--json"],
+    { ...cliEnv(dir), ...env }
+  )
   return { input, run: { ...run, written: lineCount(out) } }
 }
 
@@ -205,6 +219,16 @@ export const runEngine = async (plan: Plan, log: (message: string) => void): Pro
     const batch: Array<BatchResult> = []
     const fast = await Simulator.startServer({ rpm: 100_000_000, tpm: 100_000_000_000 })
     try {
+      log("engine: sluice batch, 1 line: first start (empty compile cache), then 3 later starts")
+      const first = (await runBatch(dir, fast.url, 1, 64)).run
+      const later: Array<Run> = []
+      for (let r = 0; r < 3; r++) later.push((await runBatch(dir, fast.url, 1, 64)).run)
+      const modulesOut = join(dir, "modules.json")
+      await runBatch(dir, fast.url, 1, 64, ["--import", join(here, "countModules.js")], {
+        BENCH_MODULES_OUT: modulesOut
+      })
+      const modules = JSON.parse(readFileSync(modulesOut, "utf8")) as Record<string, number>
+      const startup = { first, later, modules }
       for (const size of plan.batchSizes) {
         log(`engine: sluice batch, ${size} lines`)
         fast.reset()
@@ -221,7 +245,7 @@ export const runEngine = async (plan: Plan, log: (message: string) => void): Pro
       const version: Array<Run> = []
       for (let r = 0; r < plan.coldRounds; r++) {
         log(`engine: sluice --version ${r + 1}/${plan.coldRounds}`)
-        version.push(await measure([cli, "--version"]))
+        version.push(await measure([cli, "--version"], cliEnv(dir)))
       }
       await fast.close()
 
@@ -235,7 +259,7 @@ export const runEngine = async (plan: Plan, log: (message: string) => void): Pro
       } finally {
         await limitedSim.close()
       }
-      return { batch, limited, cold, bundles, version }
+      return { startup, batch, limited, cold, bundles, version }
     } finally {
       await fast.close().catch(() => undefined)
     }
@@ -331,13 +355,25 @@ export const coldMarkdown = (r: ColdResults) => {
   const missed: Array<string> = []
   if (!unbundledMet)
     missed.push(
-      "Cold start, unbundled: the CPU is about 0.37–0.41 s (the time to the answer adds waiting for a core when the machine is loaded) and the RSS about 115–120 MB; what is left is module compilation: the program loads about 490 modules, 173 of them `effect` and 110 undici (the default transport, loaded when the client is built). On the fetch transport it loads 249 (decision 0007, session 3). Next: fewer `effect` modules on the call path (Schema and Stream are the largest), and a V8 compile cache (`module.enableCompileCache()`) for repeated starts."
+      "Cold start, unbundled: the CPU is about 0.37–0.41 s (the time to the answer adds waiting for a core when the machine is loaded) and the RSS about 115–120 MB; what is left is module compilation: the program loads about 490 modules, 173 of them `effect` and 110 undici (the default transport, loaded when the client is built). On the fetch transport it loads 249 (decision 0007, session 3). Next: fewer `effect` modules on the call path (Schema and Stream are the largest); a program started repeatedly can keep V8's compile cache as the CLI now does (`module.enableCompileCache()`: −0.05 to −0.1 s CPU for a 1-line `sluice batch`, decision 0007, session 4)."
     )
   if (!bundledMet)
     missed.push(
       `Cold start, bundled (the time and RSS limits are checked with the size): the entry is ${f(r.bundles["sluice"]!.entryKb)} KB with the chunks it imports; on a loaded machine the time ratio to the SDK's bundle swings with which run waited for a core. Next: re-measure on an idle machine.`
     )
   return { headline, section: lines, missed }
+}
+
+/** "N modules (effect E, undici U, …)" for a load count by package, the largest groups named. */
+const moduleSummary = (modules: Record<string, number>) => {
+  const byGroup = new Map<string, number>()
+  for (const [name, count] of Object.entries(modules)) {
+    const group = name.startsWith("@redis/") || name === "redis" ? "redis" : name
+    byGroup.set(group, (byGroup.get(group) ?? 0) + count)
+  }
+  const total = [...byGroup.values()].reduce((a, b) => a + b, 0)
+  const largest = [...byGroup].sort((a, b) => b[1] - a[1]).slice(0, 5)
+  return `${f(total)} modules (${largest.map(([name, count]) => `${name} ${f(count)}`).join(", ")})`
 }
 
 /** The headline rows (issue #15's targets) and the section for docs/benchmarks.md. */
@@ -440,6 +476,13 @@ export const engineMarkdown = (r: EngineResults) => {
     ])
   )
   p(
+    `Start-up, a 1-line \`sluice batch\` (its fixed cost; the CLI keeps V8's compile cache, bench/src/engine/run.ts \`cliEnv\`): the first start, with an empty cache, ${f(r.startup.first.cpuS, 2)} s CPU and ${f(r.startup.first.maxRssMb)} MB; later starts ${range(
+      r.startup.later.map((x) => x.cpuS),
+      2
+    )} s CPU and ${range(r.startup.later.map((x) => x.maxRssMb))} MB, loading ${moduleSummary(r.startup.modules)}. Every other CLI row here is a later start.`
+  )
+  p()
+  p(
     `A rate-limited job: ${f(r.limited.n)} lines through \`sluice batch --concurrency 256\` against a simulator with ${f(r.limited.rpm)} requests per minute and ${r.limited.latencyMs} ms latency per request; the minimum time is N ÷ (RPM ÷ 60) = ${f(r.limited.minS, 1)} s. Took ${f(r.limited.run.wallS, 1)} s (${f(limitedRatio, 2)}×), ${f(r.limited.run.cpuS, 1)} s CPU, peak RSS ${f(r.limited.run.maxRssMb)} MB, ${f(r.limited.run.written)} lines written.`
   )
   p()
@@ -457,13 +500,17 @@ export const engineMarkdown = (r: EngineResults) => {
   // Why a target is missed, as measured when it was (decision 0007, "Session 3"), and the next step; printed only
   // for a target this run missed.
   const missed: Array<string> = []
+  const startupCpu = med(r.startup.later.map((x) => x.cpuS))
+  const redisModules = Object.entries(r.startup.modules)
+    .filter(([name]) => name === "redis" || name.startsWith("@redis/"))
+    .reduce((sum, [, count]) => sum + count, 0)
   if (!throughputMet)
     missed.push(
-      "`sluice batch` throughput: where a size is below 1,000 req/s it is the fixed start-up, not the requests: a 1-line job costs about 0.5 s CPU, most of it module compilation (488 modules unbundled, 173 of them effect's, 110 undici's), plus the rate limiter's first-request probe; CPU per request is 0.3–0.45 ms from 20,000 lines, at or below the SDK + p-limit pipeline. Next: load fewer effect modules on the call path (Schema and Stream are the largest), `module.enableCompileCache()` for repeated starts (decision 0007, cold start)."
+      `\`sluice batch\` throughput: below 1,000 req/s only where the fixed cost dominates. A 1-line job costs ${f(startupCpu, 2)} s CPU on a later start (${f(r.startup.first.cpuS, 2)} s on the first, which writes the compile cache), nearly all of it loading ${moduleSummary(r.startup.modules)}; and the first 1,000 requests run before V8 has optimised the call path: about 0.8–0.9 ms CPU each against 0.3–0.35 ms averaged over 20,000 (decision 0007, "Session 4"). The rate limiter's first-request probe is not the cost: with \`--rpm\`/\`--tpm\` given (no probe) the 1,000-line job took as long within the noise (0.81–0.95 against 0.79–1.05 s, 3 runs each). Next: ${redisModules > 0 ? `the CLI still loads \`@sluice/redis\` (${f(redisModules)} modules) and the \`effect\` barrel for every batch (cli internal/client.ts, watch.ts, tableGates.ts; a scratch edit measured 1,220 → 489 modules and 0.66 → 0.55 s CPU per start), then ` : ""}fewer \`effect\` modules on the call path (Schema and Stream are the largest) and less work per request while the code is still cold (the call path's allocation, below).`
     )
   if (!rssMet)
     missed.push(
-      "`sluice batch` memory: nearly flat now (the CLI sizes V8's heap for batch and embed: the young generation no longer grows to its maximum and the old one is held to twice its live size; 1,000 → 100,000 lines grew +253 MiB before, +37–61 MiB after), but a 1-line job already peaks at 129 MiB: ~55 MB of file mappings (the node binary), ~41 MB of heap that is loaded code, and malloc. Tighter V8 settings cost CPU steeply (171 MiB at +70 % CPU). Next: cut the ~0.12 MiB allocated per request, mostly in core's call path and Effect's runtime, and load less code (decision 0007, peak memory)."
+      `\`sluice batch\` memory: nearly flat (${rss.map((x) => f(x)).join(" → ")} MB) but over 150 MB. The CLI now starts batch again in place with its heap flags (4 MB semi-spaces, the old generation held to twice its live set, two malloc arenas: decision 0007, "Session 4"), and a 1-line job already peaks at ${range(r.startup.later.map((x) => x.maxRssMb))} MB: ~50 MB of the node binary's file mappings, ~33 MB of V8 heap that is loaded code and module state (${moduleSummary(r.startup.modules)}), ~20 MB of glibc heap. At 20,000 lines the peak (measured: 174–179 MiB) is that plus the old generation's headroom (56 MB committed over 32 MB live) and glibc's heap grown to 29 MB. Tighter settings cost CPU steeply (2 MB semi-spaces: +10–20 % CPU for 5–15 MB less; an old-generation limit of 1.3× the live set: +70 %); other malloc settings did not help. Next: cut the ~0.12 MiB allocated per request (mostly core's call path and Effect's runtime: the old generation's headroom is twice what survives), and load less code for a batch (fewer \`effect\` modules on the call path), then re-measure.`
     )
   if (!(limitedRatio <= 1.3))
     missed.push(

@@ -4,10 +4,15 @@
  *
  * @since 0.1.0
  */
+import * as Module from "node:module"
 import { sizeFor } from "./internal/heap.js"
 
-// Before the command line's modules load: the young generation grows during module loading (internal/heap.ts).
+// Before the command line's modules load: `batch` and `embed` start again with their heap flags (internal/heap.ts).
 sizeFor(process.argv)
+// V8's compile cache for the modules loaded from here on: a later start of the same install reads the compiled code
+// instead of compiling it (decision 0007, "Session 4"; the first start writes it). Node's default directory
+// (os.tmpdir()/node-compile-cache, or NODE_COMPILE_CACHE); NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+Module.enableCompileCache()
 const { main } = await import("./Cli.js")
 
 main(process.argv).then(

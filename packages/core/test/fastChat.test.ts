@@ -3,10 +3,10 @@ import { Decoding } from "@sluice/core"
 import { Result, Schema } from "effect"
 import { ChatCompletion } from "../src/ChatCompletions.js"
 import { fastChatCompletion } from "../src/internal/fastChat.js"
+import { agreement, json } from "./support/fastPath.js"
 
 const slow = Decoding.decoder(ChatCompletion)
-const json = (u: unknown): unknown => JSON.parse(JSON.stringify(u))
-let accepted = 0
+const agree = agreement(fastChatCompletion, slow)
 
 it.prop(
   "the fast chat-completion check agrees with the schema whenever it accepts",
@@ -23,22 +23,13 @@ it.prop(
         message: { ...choice.message, tool_calls: undefined }
       }))
     })
-    const candidates = [completion, withoutTools, noise, { ...(completion as object), extra: noise }]
-    for (const candidate of candidates) {
-      const expected = slow(json(candidate))
-      const actual = fastChatCompletion(json(candidate))
-      if (actual !== undefined) {
-        accepted++
-        expect(Result.isSuccess(expected)).toBe(true)
-        expect(actual).toEqual(Result.getOrThrow(expected))
-      }
-    }
+    agree.check([completion, withoutTools, noise, { ...(completion as object), extra: noise }])
   },
   { arbitrary: { runs: 500 } }
 )
 
 it("the property above exercised the fast path (it is not vacuous)", () => {
-  expect(accepted).toBeGreaterThan(100)
+  expect(agree.counter.accepted).toBeGreaterThan(100)
 })
 
 it("takes an ordinary answer (filling the schema's defaults) and leaves tool calls and odd shapes to the schema", () => {

@@ -5,26 +5,20 @@
  *
  * @since 0.1.0
  */
-import { type ChatCompletions, type Errors, type Gates, OpenAi } from "@sluice/core"
-import * as Usage from "@sluice/core/Usage"
-import * as Arr from "effect/Array"
-import * as Cause from "effect/Cause"
-import * as Channel from "effect/Channel"
+import type { ChatCompletions, Errors, OpenAi } from "@sluice/core"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Predicate from "effect/Predicate"
-import * as Pull from "effect/Pull"
-import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import { Accumulator } from "./internal/accumulator.js"
 import * as internalBuffer from "./internal/buffer.js"
+import * as Call from "./internal/chatStream/call.js"
+import * as Decode from "./internal/chatStream/decode.js"
+import * as Text from "./internal/chatStream/text.js"
 import * as internalChunk from "./internal/chunk.js"
+import type * as internalErrors from "./internal/errors.js"
 import * as GatedStream from "./internal/gatedStream.js"
-import * as internalErrors from "./internal/errors.js"
-import { type Split, splitLines, splitSentences, splitWords } from "./internal/text.js"
-import { TextParts } from "./internal/textParts.js"
-import * as Sse from "./Sse.js"
+import { splitLines, splitSentences, splitWords } from "./internal/text.js"
+import type * as Sse from "./Sse.js"
 
 /**
  * One `data:` event of a streaming chat completion (core's `ChatCompletions.ChatCompletionChunk`). Unknown
@@ -90,59 +84,6 @@ export interface FromSseOptions {
   readonly requestId?: string | undefined
 }
 
-const parseJson = (data: string): Result.Result<unknown, string> => {
-  try {
-    return Result.succeed(JSON.parse(data))
-  } catch (e) {
-    return Result.fail(e instanceof Error ? e.message : String(e))
-  }
-}
-
-type Step = { readonly _tag: "Chunk"; readonly chunk: ChatCompletionChunk } | { readonly _tag: "Skip" | "Done" }
-const skip: Step = { _tag: "Skip" }
-const done: Step = { _tag: "Done" }
-
-const interpret = (
-  event: Sse.Event,
-  index: number,
-  requestId: string | undefined
-): Result.Result<Step, InStreamError | Errors.ResponseDecodeFailed> => {
-  if (event.event === "error") {
-    const parsed = parseJson(event.data)
-    return Result.fail(
-      internalErrors.fromPayload(Result.isSuccess(parsed) ? parsed.success : undefined, event.data, requestId)
-    )
-  }
-  // OpenAI sends only unnamed events; other servers add e.g. `event: ping`.
-  if (event.event !== "message") return Result.succeed(skip)
-  const data = event.data.trim()
-  if (data === "") return Result.succeed(skip)
-  if (data === "[DONE]") return Result.succeed(done)
-  const parsed = parseJson(data)
-  if (Result.isFailure(parsed)) {
-    return Result.fail(
-      internalErrors.decodeFailed(`stream event ${index}: invalid JSON: ${parsed.failure}`, event.data, requestId)
-    )
-  }
-  const json = parsed.success
-  if (Predicate.isObject(json) && json.error !== undefined && json.error !== null) {
-    return Result.fail(internalErrors.fromPayload(json, data, requestId))
-  }
-  const fast = internalChunk.fastChunk(json)
-  if (fast !== undefined) return Result.succeed({ _tag: "Chunk", chunk: fast })
-  const chunk = internalChunk.decodeChunk(json)
-  if (Result.isFailure(chunk)) {
-    return Result.fail(
-      internalErrors.decodeFailed(
-        `stream event ${index}: not a chat completion chunk: ${internalErrors.truncate(chunk.failure)}`,
-        event.data,
-        requestId
-      )
-    )
-  }
-  return Result.succeed({ _tag: "Chunk", chunk: chunk.success })
-}
-
 /**
  * Decodes SSE events into chunks. `data: [DONE]` ends the stream (and stops reading upstream, which
  * releases the connection); an input that ends before it fails with `StreamTruncated` (chunks received,
@@ -156,50 +97,7 @@ const interpret = (
 export const fromSse = <E, R>(
   events: Stream.Stream<Sse.Event, E, R>,
   options?: FromSseOptions
-): Stream.Stream<ChatCompletionChunk, E | ChatStreamError, R> =>
-  Stream.pipeThroughChannelOrFail(
-    events,
-    Channel.fromTransform((upstream: Pull.Pull<Arr.NonEmptyReadonlyArray<Sse.Event>, E, unknown>) =>
-      Effect.sync(() => {
-        const requestId = options?.requestId
-        let index = 0
-        let chunks = 0
-        const partialContent = new TextParts()
-        // Set at `[DONE]` or a failure: what every later pull returns (upstream is not read again).
-        let halted: Effect.Effect<never, ChatStreamError | Cause.Done> | undefined
-        const onInput = (input: Arr.NonEmptyReadonlyArray<Sse.Event>) => {
-          const out: Array<ChatCompletionChunk> = []
-          for (let i = 0; i < input.length; i++) {
-            const step = interpret(input[i]!, index++, requestId)
-            if (Result.isFailure(step)) {
-              halted = Effect.fail(step.failure)
-              break
-            }
-            if (step.success._tag === "Done") {
-              halted = Cause.done()
-              break
-            }
-            if (step.success._tag === "Chunk") {
-              const chunk = step.success.chunk
-              out.push(chunk)
-              chunks++
-              const content = chunk.choices.find((c) => c.index === 0)?.delta.content
-              if (content) partialContent.append(content)
-            }
-          }
-          return Arr.isArrayNonEmpty(out) ? Effect.succeed(out) : (halted ?? pull)
-        }
-        const onDone = () => {
-          halted = Effect.fail(internalErrors.truncated(chunks, partialContent.toString(), requestId))
-          return halted
-        }
-        const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<ChatCompletionChunk>, E | ChatStreamError> = Effect.suspend(
-          () => halted ?? Pull.matchEffect(upstream, { onSuccess: onInput, onFailure: Effect.failCause, onDone })
-        )
-        return pull
-      })
-    )
-  )
+): Stream.Stream<ChatCompletionChunk, E | ChatStreamError, R> => Decode.fromSse(events, options?.requestId)
 
 /**
  * Options of {@link fromBytes}: the SSE decoder's options and the request id to put on errors.
@@ -208,11 +106,6 @@ export const fromSse = <E, R>(
  * @category models
  */
 export interface FromBytesOptions extends Sse.DecodeOptions, FromSseOptions {}
-
-const mapSseError =
-  (requestId: string | undefined) =>
-  <E>(error: E | Sse.SseDecodeError): E | Errors.ResponseDecodeFailed =>
-    error instanceof Sse.SseDecodeError ? internalErrors.fromSseDecodeError(error, requestId) : error
 
 /**
  * Decodes a response body (`text/event-stream` bytes) into chunks: {@link Sse.decode} then {@link fromSse}.
@@ -235,8 +128,7 @@ export const fromBytes: {
   <E, R>(
     bytes: Stream.Stream<Uint8Array, E, R>,
     options?: FromBytesOptions
-  ): Stream.Stream<ChatCompletionChunk, E | ChatStreamError, R> =>
-    fromSse(Stream.mapError(Sse.decode(bytes, options), mapSseError(options?.requestId)), options)
+  ): Stream.Stream<ChatCompletionChunk, E | ChatStreamError, R> => Decode.fromBytes(bytes, options, options?.requestId)
 )
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -249,26 +141,7 @@ export const fromBytes: {
  * @since 0.1.0
  * @category models
  */
-export interface StreamOptions extends OpenAi.CallOptions {
-  /**
-   * Chunks decoded ahead of a slow consumer before reading the socket pauses (backpressure: nothing is
-   * dropped, memory stays bounded). Default 16; 0 for no buffer (the socket is read only when the consumer
-   * pulls).
-   */
-  readonly bufferSize?: number | undefined
-  /**
-   * From an attempt's admission by the gates (connect, response headers) to its first chunk. Default 60 s.
-   * A hang before the headers is caught by it too. Retried like any retryable failure before the first chunk:
-   * another attempt of the same call.
-   */
-  readonly firstTokenTimeout?: Duration.Input | undefined
-  /** The longest gap between two chunks once the first has arrived. Default 30 s. */
-  readonly idleTimeout?: Duration.Input | undefined
-  /** The whole stream, from the call to the last chunk read by the consumer. Default 10 minutes. */
-  readonly totalTimeout?: Duration.Input | undefined
-  /** SSE decoder options (event size limit, strict UTF-8). */
-  readonly sse?: Sse.DecodeOptions | undefined
-}
+export type StreamOptions = GatedStream.Options
 
 /**
  * The defaults of {@link StreamOptions}.
@@ -282,83 +155,6 @@ export const defaults: {
   readonly idleTimeout: Duration.Duration
   readonly totalTimeout: Duration.Duration
 } = GatedStream.defaults
-
-/** What one attempt's body has delivered: for `StreamTruncated`, settlement and request ids on errors. */
-class Progress {
-  chunks = 0
-  readonly content = new TextParts()
-  outputChars = 0
-  usage: ChatCompletions.Usage | undefined = undefined
-  finishReason: string | undefined = undefined
-  responseModel: string | undefined = undefined
-  error: Errors.OpenAiError | undefined = undefined
-  constructor(readonly requestId: string | undefined) {}
-
-  add(chunk: ChatCompletionChunk): void {
-    this.chunks++
-    if (chunk.usage != null) this.usage = chunk.usage
-    if (this.responseModel === undefined && chunk.model) this.responseModel = chunk.model
-    for (const choice of chunk.choices) {
-      if (choice.index === 0 && choice.finish_reason !== null) this.finishReason = choice.finish_reason
-      const delta = choice.delta
-      if (delta.content) {
-        this.outputChars += delta.content.length
-        if (choice.index === 0) this.content.append(delta.content)
-      }
-      if (delta.refusal) this.outputChars += delta.refusal.length
-      if (delta.reasoning_content) this.outputChars += delta.reasoning_content.length
-      if (delta.tool_calls) {
-        for (const call of delta.tool_calls) {
-          this.outputChars += (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0)
-        }
-      }
-    }
-  }
-
-  fail<E extends Errors.OpenAiError>(error: E): E {
-    this.error ??= error
-    return error
-  }
-
-  /** The server's usage when it came; otherwise the prompt estimate plus ~4 characters per streamed token. */
-  usageFor(call: Gates.Call): Usage.Usage {
-    return Usage.fromWire(this.usage) ?? Usage.streamed(call.estimatedPromptTokens, this.outputChars)
-  }
-}
-
-/** The decoded body of one attempt, every failure an `OpenAiError` with the request id. */
-const decodeBody = (
-  response: OpenAi.StreamHead,
-  progress: Progress,
-  sse: Sse.DecodeOptions | undefined
-): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError> =>
-  fromBytes(response.body, { ...sse, requestId: response.requestId }).pipe(
-    Stream.mapArray((chunks) => {
-      for (let i = 0; i < chunks.length; i++) progress.add(chunks[i]!)
-      return chunks
-    }),
-    Stream.mapError((error) =>
-      progress.fail(
-        // A connection that breaks after the first chunk leaves half an answer: that is a truncated stream.
-        // Before it, the failure stays a (retryable) ConnectionFailed.
-        error._tag === "ConnectionFailed" && progress.chunks > 0
-          ? internalErrors.truncated(progress.chunks, progress.content.toString(), response.requestId)
-          : internalErrors.withRequestId(error, response.requestId)
-      )
-    )
-  )
-
-/** Whether a chunk carries output (a token of any kind), an end or usage — not just the opening `role`. */
-const hasToken = (chunk: ChatCompletionChunk): boolean =>
-  chunk.usage != null ||
-  chunk.choices.some(
-    (c) =>
-      c.finish_reason !== null ||
-      !!c.delta.content ||
-      !!c.delta.refusal ||
-      !!c.delta.reasoning_content ||
-      (c.delta.tool_calls != null && c.delta.tool_calls.length > 0)
-  )
 
 /**
  * A streaming chat completion through the core client (`OpenAi`), failing only with `OpenAiError`:
@@ -384,21 +180,7 @@ const hasToken = (chunk: ChatCompletionChunk): boolean =>
 export const stream = (
   request: ChatCompletions.Request,
   options: StreamOptions = {}
-): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError, OpenAi.OpenAi> =>
-  Stream.unwrap(
-    Effect.map(OpenAi.OpenAi, (openai) => {
-      const { sse, ...options_ } = options
-      return GatedStream.run<ChatCompletionChunk, Progress, never>(
-        (call) => openai.chat.completions.stream(request, call),
-        {
-          progress: (requestId) => new Progress(requestId),
-          decode: (head, progress) => decodeBody(head, progress, sse),
-          isFirst: hasToken
-        },
-        options_
-      )
-    })
-  )
+): Stream.Stream<ChatCompletionChunk, Errors.OpenAiError, OpenAi.OpenAi> => Call.stream(request, options)
 
 /**
  * Runs the stream and folds it into one completion: content, refusal and reasoning per choice,
@@ -409,15 +191,8 @@ export const stream = (
  * @since 0.1.0
  * @category accumulation
  */
-export const accumulate = <E, R>(self: Stream.Stream<ChatCompletionChunk, E, R>): Effect.Effect<ChatCompletion, E, R> =>
-  Effect.suspend(() => {
-    const accumulator = new Accumulator()
-    return Stream.runForEachArray(self, (chunks) =>
-      Effect.sync(() => {
-        for (let i = 0; i < chunks.length; i++) accumulator.add(chunks[i]!)
-      })
-    ).pipe(Effect.map(() => accumulator.result()))
-  })
+export const accumulate: <E, R>(self: Stream.Stream<ChatCompletionChunk, E, R>) => Effect.Effect<ChatCompletion, E, R> =
+  Text.accumulate
 
 /**
  * The content deltas of choice 0, empty ones dropped.
@@ -425,25 +200,8 @@ export const accumulate = <E, R>(self: Stream.Stream<ChatCompletionChunk, E, R>)
  * @since 0.1.0
  * @category text
  */
-export const textDeltas = <E, R>(self: Stream.Stream<ChatCompletionChunk, E, R>): Stream.Stream<string, E, R> =>
-  Stream.filterMap(self, (chunk) => {
-    const content = chunk.choices.find((c) => c.index === 0)?.delta.content
-    return content ? Result.succeed(content) : Result.failVoid
-  })
-
-const rechunk =
-  (split: (buffer: string) => Split) =>
-  <E, R>(self: Stream.Stream<string, E, R>): Stream.Stream<string, E, R> =>
-    Stream.mapAccum(
-      self,
-      () => "",
-      (buffer, piece): readonly [string, ReadonlyArray<string>] => {
-        if (piece === "") return [buffer, []]
-        const result = split(buffer + piece)
-        return [result.rest, result.complete]
-      },
-      { onHalt: (buffer) => (buffer === "" ? [] : [buffer]) }
-    )
+export const textDeltas: <E, R>(self: Stream.Stream<ChatCompletionChunk, E, R>) => Stream.Stream<string, E, R> =
+  Text.textDeltas
 
 /**
  * Re-chunks text into words: each element is one word with the whitespace and punctuation that
@@ -453,7 +211,7 @@ const rechunk =
  * @since 0.1.0
  * @category text
  */
-export const words: <E, R>(self: Stream.Stream<string, E, R>) => Stream.Stream<string, E, R> = rechunk(splitWords)
+export const words: <E, R>(self: Stream.Stream<string, E, R>) => Stream.Stream<string, E, R> = Text.rechunk(splitWords)
 
 /**
  * Re-chunks text into sentences (with their trailing whitespace), as `Intl.Segmenter` finds them.
@@ -463,7 +221,7 @@ export const words: <E, R>(self: Stream.Stream<string, E, R>) => Stream.Stream<s
  * @category text
  */
 export const sentences: <E, R>(self: Stream.Stream<string, E, R>) => Stream.Stream<string, E, R> =
-  rechunk(splitSentences)
+  Text.rechunk(splitSentences)
 
 /**
  * Re-chunks text into lines, each ending with its `"\n"` (the last one may not).
@@ -471,7 +229,7 @@ export const sentences: <E, R>(self: Stream.Stream<string, E, R>) => Stream.Stre
  * @since 0.1.0
  * @category text
  */
-export const lines: <E, R>(self: Stream.Stream<string, E, R>) => Stream.Stream<string, E, R> = rechunk(splitLines)
+export const lines: <E, R>(self: Stream.Stream<string, E, R>) => Stream.Stream<string, E, R> = Text.rechunk(splitLines)
 
 /**
  * Decouples producer and consumer with a bounded buffer of `capacity` elements: the producer runs

@@ -142,7 +142,10 @@ export interface Options {
   readonly maxInputsPerRequest?: number | undefined
   readonly maxTokensPerRequest?: number | undefined
   readonly maxTokensPerInput?: number | undefined
-  /** Documents between the oldest not yet emitted and the newest read. Default 4 × concurrency × inputs cap. */
+  /**
+   * Documents between the oldest not yet emitted and the newest read: what memory grows with. Default
+   * `min(concurrency + 1, 4)` × the inputs cap (8,192).
+   */
   readonly window?: number | undefined
   /** A persistent cache; without one, repeats are deduplicated through a temporary store for the run. */
   readonly cache?: Cache | undefined

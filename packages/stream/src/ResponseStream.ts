@@ -19,7 +19,7 @@ import { Accumulator } from "./internal/responses/accumulate.js"
 import * as Call from "./internal/responses/call.js"
 import * as Decoder from "./internal/responses/decoder.js"
 import * as Events from "./internal/responses/events.js"
-import * as Sse from "./Sse.js"
+import type * as Sse from "./Sse.js"
 
 /**
  * One event of a streamed Response: lifecycle (`response.created`, `.in_progress`, `.queued`, `.completed`,
@@ -84,7 +84,7 @@ export const fromSse = <E, R>(
 ): Stream.Stream<Event, E | ResponseStreamError, R> => Decoder.decode(events, options?.requestId)
 
 /**
- * Decodes a response body (`text/event-stream` bytes): {@link Sse.decode}, then {@link fromSse}. An SSE decoding
+ * Decodes a response body (`text/event-stream` bytes): what {@link Sse.decode} then {@link fromSse} do, in one step. An SSE decoding
  * failure (an oversized event, invalid UTF-8 in strict mode) is a `ResponseDecodeFailed`.
  *
  * @since 0.3.0
@@ -101,12 +101,7 @@ export const fromBytes: {
 } = dual(
   (args) => Stream.isStream(args[0]),
   <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options?: DecodeOptions) =>
-    fromSse(
-      Stream.mapError(Sse.decode(bytes, options), (error) =>
-        error instanceof Sse.SseDecodeError ? internalErrors.fromSseDecodeError(error, options?.requestId) : error
-      ),
-      options
-    )
+    Decoder.decodeBytes(bytes, options, options?.requestId)
 )
 
 /**
@@ -157,18 +152,7 @@ export const finalResponse = <E, R>(
  * @since 0.3.0
  * @category models
  */
-export interface StreamOptions extends OpenAi.CallOptions {
-  /** Events decoded ahead of a slow consumer before reading the socket pauses. Default 16; 0 for none. */
-  readonly bufferSize?: number | undefined
-  /** From the start of an attempt to its first output event (or the end). Default 60 s; retried like any failure. */
-  readonly firstTokenTimeout?: Duration.Input | undefined
-  /** The longest gap between two events once the first has arrived. Default 30 s. */
-  readonly idleTimeout?: Duration.Input | undefined
-  /** The whole stream, from the call to the last event read by the consumer. Default 10 minutes. */
-  readonly totalTimeout?: Duration.Input | undefined
-  /** SSE decoder options (event size limit, strict UTF-8). */
-  readonly sse?: Sse.DecodeOptions | undefined
-}
+export type StreamOptions = Call.Options
 
 /**
  * The defaults of {@link StreamOptions} (the same as `ChatStream`'s).

@@ -12,15 +12,15 @@
  *
  * @since 0.1.0
  */
-import * as Arr from "effect/Array"
-import * as Cause from "effect/Cause"
+import type * as Arr from "effect/Array"
 import * as Channel from "effect/Channel"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Pull from "effect/Pull"
+import type * as Pull from "effect/Pull"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { type ParseFailure, type ParsedEvent, SseParser } from "./internal/sseParser.js"
+import * as PullStep from "./internal/pullStep.js"
+import * as Parser from "./internal/sseParser.js"
 
 /**
  * One dispatched event.
@@ -108,9 +108,9 @@ export interface DecodeOptions {
  * @since 0.1.0
  * @category constants
  */
-export const defaultMaxEventBytes = 8 * 1024 * 1024
+export const defaultMaxEventBytes: number = Parser.defaultMaxEventBytes
 
-const toError = (failure: ParseFailure): SseDecodeError =>
+const toError = (failure: Parser.ParseFailure): SseDecodeError =>
   new SseDecodeError({ reason: failure.reason, line: failure.line, detail: failure.detail })
 
 /**
@@ -128,12 +128,6 @@ export type Decoder<IE, Done> = Channel.Channel<
   Done
 >
 
-const parserOptions = (options: DecodeOptions | undefined) => ({
-  maxEventBytes: options?.maxEventBytes ?? defaultMaxEventBytes,
-  strictUtf8: options?.strictUtf8 ?? false,
-  dispatchIncompleteEvent: options?.dispatchIncompleteEvent ?? false
-})
-
 /**
  * The decoder as a `Channel` from byte chunks to event chunks (for `Stream.pipeThroughChannel`); upstream
  * failures pass through. Each run of the channel has its own parser state. Pulls upstream until a chunk
@@ -145,38 +139,9 @@ const parserOptions = (options: DecodeOptions | undefined) => ({
  */
 export const channel = <IE = never, Done = unknown>(options?: DecodeOptions): Decoder<IE, Done> =>
   Channel.fromTransform((upstream: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>, IE, Done>) =>
-    Effect.sync(() => {
-      const parser = new SseParser(parserOptions(options))
-      // Set once the input failed to parse or ended: what the next pull returns.
-      let halted: Effect.Effect<never, SseDecodeError | Cause.Done<Done>> | undefined
-      const emit = (
-        out: Array<ParsedEvent>
-      ): Pull.Pull<Arr.NonEmptyReadonlyArray<Event>, SseDecodeError | IE, Done> | undefined =>
-        Arr.isArrayNonEmpty(out) ? Effect.succeed(out) : halted
-      const onInput = (input: Arr.NonEmptyReadonlyArray<Uint8Array>) => {
-        const out: Array<ParsedEvent> = []
-        for (let i = 0; i < input.length; i++) {
-          const failure = parser.feed(input[i]!, out)
-          if (failure !== undefined) {
-            halted = Effect.fail(toError(failure))
-            break
-          }
-        }
-        return emit(out) ?? pull
-      }
-      const onDone = (leftover: Done) => {
-        const out: Array<ParsedEvent> = []
-        const failure = parser.end(out)
-        halted = failure === undefined ? Cause.done(leftover) : Effect.fail(toError(failure))
-        return emit(out) ?? halted
-      }
-      const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<Event>, SseDecodeError | IE, Done> = Effect.suspend(() =>
-        halted !== undefined
-          ? halted
-          : Pull.matchEffect(upstream, { onSuccess: onInput, onFailure: Effect.failCause, onDone })
-      )
-      return pull
-    })
+    Effect.sync(() =>
+      PullStep.make(upstream, Parser.step(new Parser.SseParser(Parser.parserOptions(options)), toError))
+    )
   )
 
 /**
@@ -195,7 +160,12 @@ export const decode: {
   <E, R>(
     bytes: Stream.Stream<Uint8Array, E, R>,
     options?: DecodeOptions
-  ): Stream.Stream<Event, E | SseDecodeError, R> => Stream.pipeThroughChannelOrFail(bytes, channel<E, unknown>(options))
+  ): Stream.Stream<Event, E | SseDecodeError, R> =>
+    Stream.transformPull(bytes, (upstream) =>
+      Effect.sync(() =>
+        PullStep.make(upstream, Parser.step(new Parser.SseParser(Parser.parserOptions(options)), toError))
+      )
+    )
 )
 
 const LINE_BREAK = /\r\n|\r|\n/

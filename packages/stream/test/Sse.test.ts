@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Result, Stream } from "effect"
+import { Utf8Validator } from "../src/internal/utf8.js"
 import * as Sse from "../src/Sse.js"
 import * as fc from "./support/arbitraries.js"
 
@@ -157,6 +158,43 @@ describe("Sse.decode", () => {
     })
   )
 
+  it.effect("strictUtf8 names the line of an invalid sequence split across chunks, after the events before it", () =>
+    Effect.gen(function* () {
+      const chunks = [
+        encoder.encode("data: a\n\ndata: "),
+        new Uint8Array([0xe4]),
+        new Uint8Array([0xb8, 0x41, 0x0a, 0x0a])
+      ]
+      const collected: Array<Sse.Event> = []
+      const error = yield* Stream.fromIterable(chunks).pipe(
+        Sse.decode({ strictUtf8: true }),
+        Stream.runForEach((e) => Effect.sync(() => collected.push(e))),
+        Effect.flip
+      )
+      expect(collected).toEqual([ev({ data: "a" })])
+      expect(error).toMatchObject({ _tag: "SseDecodeError", reason: "InvalidUtf8", line: 3 })
+      // a complete character split across chunks is fine, and so is invalid UTF-8 in lenient mode
+      expect(
+        yield* decodeChunks(
+          [new Uint8Array([0x64, 0x61, 0x74, 0x61, 0x3a, 0xe4]), new Uint8Array([0xb8, 0x96, 0x0a, 0x0a])],
+          { strictUtf8: true }
+        )
+      ).toEqual([ev({ data: "世" })])
+      expect(yield* decodeChunks(chunks)).toEqual([ev({ data: "a" }), ev({ data: "\uFFFDA" })])
+    })
+  )
+
+  it.effect("maxEventBytes counts the data's UTF-8 bytes, not its characters", () =>
+    Effect.gen(function* () {
+      const limit = { maxEventBytes: 10 }
+      expect(yield* decodeChunks(["data: ééééé\n\n"], limit)).toEqual([ev({ data: "ééééé" })])
+      const error = yield* Effect.flip(decodeChunks(["data: a\n\ndata: éééééé\n\n"], limit))
+      expect(error).toMatchObject({ reason: "EventTooLarge", line: 3 })
+      const lines = yield* Effect.flip(decodeChunks(["data: éé\ndata: ééé\n\n"], limit))
+      expect(lines).toMatchObject({ reason: "EventTooLarge", line: 2 })
+    })
+  )
+
   it.effect("upstream failures pass through", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(
@@ -235,6 +273,43 @@ const dataWithLineBreaks = Arbitrary.map(
 )
 
 describe("Sse properties", () => {
+  it.prop(
+    "the strict validator finds the first invalid byte, across any split, as the WHATWG decoder judges it",
+    { bytes: Arbitrary.array(fc.nat, { maxLength: 24 }), splits: Arbitrary.array(fc.nat, { maxLength: 6 }) },
+    ({ bytes: raw, splits }) => {
+      // mostly bytes that make or break UTF-8 sequences
+      const input = new Uint8Array(
+        raw.map((n) => [0x41, 0x0a, 0x80, 0xbf, 0xc2, 0xe0, 0xe4, 0xed, 0xf0, 0xf4, 0xff][n % 11]!)
+      )
+      const validator = new Utf8Validator()
+      let offset = 0
+      let invalid = -1
+      for (const part of splitAt(input, splits)) {
+        const at = validator.check(part)
+        if (at !== -1) {
+          invalid = offset + at
+          break
+        }
+        offset += part.length
+      }
+      const fatal = (end: number) => {
+        try {
+          new TextDecoder("utf-8", { fatal: true }).decode(input.subarray(0, end), { stream: true })
+          return false
+        } catch {
+          return true
+        }
+      }
+      if (invalid === -1) {
+        expect(fatal(input.length)).toBe(false)
+      } else {
+        expect(fatal(invalid)).toBe(false)
+        expect(fatal(invalid + 1)).toBe(true)
+      }
+    },
+    { arbitrary: { runs: 500 } }
+  )
+
   it.prop(
     "any re-chunking of the bytes decodes to the same events",
     {

@@ -6,7 +6,7 @@
  * @internal
  */
 import * as NodeFs from "node:fs"
-import type { Embed } from "@sluice/stream"
+import type { Batch, Embed } from "@sluice/stream"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -14,6 +14,8 @@ import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { ClientFlags } from "./client.js"
+import type * as Flags from "./flags.js"
+import { checkJobNumbers } from "./jobNumbers.js"
 import * as ScaleOut from "./redis.js"
 import { checkTables, tableArgs } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
@@ -34,30 +36,16 @@ export interface EmbedFlags extends ClientFlags {
   readonly graceSeconds: number | undefined
 }
 
-/** The flags as typed, before their checks. @internal */
-export interface RawEmbedFlags {
+/** The flags as typed, before their checks (the shared records' fields from flags.ts). @internal */
+export interface RawEmbedFlags extends Flags.Connection, Flags.JobGates, Flags.JobOutput, Flags.Tables {
   readonly input: string
   readonly output: string
   readonly model: string
   readonly dimensions: string | undefined
   readonly cache: string | undefined
-  readonly resume: boolean
-  readonly overwrite: boolean
   readonly remote: boolean
-  readonly json: boolean
   readonly format: string | undefined
   readonly overLong: string | undefined
-  readonly baseUrl: string | undefined
-  readonly apiKeyFile: string | undefined
-  readonly allowInsecure: boolean
-  readonly concurrency: string | undefined
-  readonly rpm: string | undefined
-  readonly tpm: string | undefined
-  readonly maxRetries: string | undefined
-  readonly budgetUsd: string | undefined
-  readonly graceSeconds: string | undefined
-  readonly prices: string | undefined
-  readonly lifecycle: string | undefined
   /** `--redis`, `--budget-name`, `--redis-wait-seconds` (internal/redis.ts; embed has no `--shard`). */
   readonly redis?: ScaleOut.RawRedisFlags | undefined
 }
@@ -110,6 +98,31 @@ const checkCache = (checks: Checks, dir: string | undefined) => {
   }
 }
 
+/** With `--remote` the server runs the batch: the flags that only shape a local run are mistakes. */
+const checkRemote = (checks: Checks, raw: RawEmbedFlags) => {
+  if (!raw.remote) return
+  const local = { "--concurrency": raw.concurrency, "--grace-seconds": raw.graceSeconds }
+  for (const [flag, value] of Object.entries(local)) {
+    if (value === undefined) continue
+    checks.fail(`${flag} ${show(value)} has no effect with --remote (the server runs the batch); leave out one of them`)
+  }
+}
+
+/** The output (and its `.ids` file with `--format f32`): writable, and neither the input nor the key file. */
+const checkOutputs = (checks: Checks, raw: RawEmbedFlags, format: "jsonl" | "f32", inputOk: boolean) => {
+  if (raw.output.trim() === "")
+    return checks.fail(`-o/--output ${show(raw.output)}: empty; expected the path of the output`)
+  for (const output of format === "f32" ? [raw.output, `${raw.output}.ids`] : [raw.output]) {
+    checkWritable(checks, "-o/--output", output)
+    if (inputOk && canonical(output) === canonical(raw.input)) {
+      checks.fail(`-o/--output ${show(output)} is the input file; the vectors go to another file`)
+    }
+    if (raw.apiKeyFile !== undefined && canonical(output) === canonical(raw.apiKeyFile)) {
+      checks.fail(`-o/--output ${show(output)} is the --api-key-file; the vectors go to another file`)
+    }
+  }
+}
+
 /**
  * Every check of `sluice embed` that needs no network. Returns the flags, or exit code 1 after printing every
  * problem.
@@ -120,57 +133,29 @@ export const checkEmbed = (raw: RawEmbedFlags): EmbedFlags | number => {
   const checks = new Checks("embed")
   const model = checks.text("--model", raw.model, "an embedding model id, e.g. text-embedding-3-small", { name: true })
   const dimensions = checks.integer("--dimensions", raw.dimensions, { min: 1, max: 65_536 }, "vector length")
-  const concurrency = checks.integer("--concurrency", raw.concurrency, { min: 1, max: 1024 }, "requests in flight")
-  const rpm = checks.integer("--rpm", raw.rpm, { min: 1, max: 100_000_000 }, "requests per minute of the key")
-  const tpm = checks.integer("--tpm", raw.tpm, { min: 1, max: 10_000_000_000 }, "tokens per minute of the key")
-  const maxRetries = checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 100 }, "retries per request")
-  const budgetUsd = checks.number("--budget-usd", raw.budgetUsd, { above: 0, max: 1_000_000 }, "USD")
-  const graceSeconds = checks.number("--grace-seconds", raw.graceSeconds, { min: 0, max: 3600 }, "seconds")
+  const numbers = checkJobNumbers(checks, raw, 1024)
   const format = oneOf(checks, "--format", raw.format, ["jsonl", "f32"] as const) ?? "jsonl"
   const overLong = oneOf(checks, "--over-long", raw.overLong, ["fail", "truncate", "split"] as const) ?? "fail"
   if (raw.resume && raw.overwrite) {
     checks.fail("--resume and --overwrite exclude each other: --resume continues the output, --overwrite replaces it")
   }
-  if (raw.remote) {
-    for (const [flag, value] of [
-      ["--concurrency", raw.concurrency],
-      ["--grace-seconds", raw.graceSeconds]
-    ] as const) {
-      if (value !== undefined) {
-        checks.fail(
-          `${flag} ${show(value)} has no effect with --remote (the server runs the batch); leave out one of them`
-        )
-      }
-    }
-  }
+  checkRemote(checks, raw)
   checks.baseUrl(raw.baseUrl, raw.allowInsecure)
   checkKeyFile(checks, raw.apiKeyFile)
   checkCache(checks, raw.cache)
-  const inputOk = checkInput(checks, raw.input)
-  const outputs = format === "f32" ? [raw.output, `${raw.output}.ids`] : [raw.output]
-  if (raw.output.trim() === "") checks.fail(`-o/--output ${show(raw.output)}: empty; expected the path of the output`)
-  else {
-    for (const output of outputs) {
-      checkWritable(checks, "-o/--output", output)
-      if (inputOk && canonical(output) === canonical(raw.input)) {
-        checks.fail(`-o/--output ${show(output)} is the input file; the vectors go to another file`)
-      }
-      if (raw.apiKeyFile !== undefined && canonical(output) === canonical(raw.apiKeyFile)) {
-        checks.fail(`-o/--output ${show(output)} is the --api-key-file; the vectors go to another file`)
-      }
-    }
-  }
+  checkOutputs(checks, raw, format, checkInput(checks, raw.input))
   const tables = checkTables(checks, raw)
   const redis = raw.redis === undefined ? undefined : ScaleOut.check(checks, raw.redis)
   const code = checks.report()
   if (code !== undefined) return code
   return {
+    ...numbers,
+    dimensions,
     tables,
     ...(redis === undefined ? {} : { redis }),
     input: raw.input,
     output: raw.output,
     model,
-    dimensions,
     cache: raw.cache,
     resume: raw.resume,
     overwrite: raw.overwrite,
@@ -180,13 +165,7 @@ export const checkEmbed = (raw: RawEmbedFlags): EmbedFlags | number => {
     overLong,
     baseUrl: raw.baseUrl,
     apiKeyFile: raw.apiKeyFile,
-    allowInsecure: raw.allowInsecure,
-    concurrency,
-    rpm,
-    tpm,
-    maxRetries,
-    budgetUsd,
-    graceSeconds
+    allowInsecure: raw.allowInsecure
   }
 }
 
@@ -285,6 +264,99 @@ const usageTags = new Set([
   "CacheError"
 ])
 
+type Stream = typeof import("@sluice/stream")
+type Progress = SubscriptionRef.SubscriptionRef<Batch.Progress>
+
+/**
+ * Ctrl-C / SIGTERM: the first stops new requests (those in flight finish), the second exits at once. Returns the
+ * effect that removes the handlers.
+ */
+const onSignals = (flags: EmbedFlags, shutdown: Deferred.Deferred<void>) => {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (Deferred.isDoneUnsafe(shutdown)) {
+      process.stderr.write(`\n${signal} again: exiting now. Resume with:\n  ${resumeCommand(flags)}\n`)
+      process.exit(130)
+    }
+    process.stderr.write(`\n${signal}: no new requests; waiting for those in flight (again to exit now)\n`)
+    Deferred.doneUnsafe(shutdown, Effect.void)
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  return Effect.sync(() => {
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+  })
+}
+
+/** The progress bar's state from the run's counters (published every 100 ms, and once at the end). */
+const publisher = (stats: Embed.Stats, bar: Progress, skipped: () => number) => {
+  const startedAt = Date.now()
+  return Effect.suspend(() => {
+    const wall = (Date.now() - startedAt) / 1000
+    const done = skipped() + stats.emitted
+    const rate = wall > 0 ? stats.emitted / wall : 0
+    return SubscriptionRef.update(bar, (p) => ({
+      ...p,
+      done,
+      succeeded: stats.emitted,
+      in_flight: stats.inFlight,
+      prompt_tokens: stats.tokens,
+      wall_s: wall,
+      rate_per_s: rate,
+      eta_s: rate > 0 ? Math.max(0, p.total - done) / rate : null
+    }))
+  })
+}
+
+/** The job itself: the cache (when asked for) and `Embed.runFile` with the flags. */
+const job = (
+  { Embed }: Stream,
+  flags: EmbedFlags,
+  run: { readonly stats: Embed.Stats; readonly shutdown: Deferred.Deferred<void>; readonly bar: Progress },
+  setSkipped: (skipped: number) => void
+) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const cache = flags.cache === undefined ? undefined : yield* Embed.openCache(flags.cache)
+      return yield* Embed.runFile({
+        input: flags.input,
+        output: flags.output,
+        model: flags.model,
+        dimensions: flags.dimensions,
+        format: flags.format,
+        overLong: flags.overLong,
+        mode: flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new",
+        concurrency: flags.concurrency,
+        tokensPerMinute: flags.tpm,
+        cache,
+        stats: run.stats,
+        remote: flags.remote,
+        shutdown: Deferred.await(run.shutdown),
+        gracePeriod: `${flags.graceSeconds ?? 10} seconds`,
+        onStart: (start) =>
+          Effect.andThen(
+            Effect.sync(() => setSkipped(start.skipped)),
+            SubscriptionRef.update(run.bar, (p) => ({ ...p, total: start.total, skipped: start.skipped }))
+          )
+      })
+    })
+  )
+
+/** The exit code of a failed job, after saying what to do. */
+const failed = (flags: EmbedFlags, error: { readonly _tag: string; readonly message: string }) => {
+  if (usageTags.has(error._tag)) return Effect.as(err(explain(error, flags)), 1)
+  // --redis: the shared Redis did not answer when the gates were built (internal/redis.ts); nothing was sent.
+  if (error._tag === "StoreUnavailable") {
+    return Effect.as(
+      err(
+        `${error.message}. Nothing was sent. Start Redis or check --redis / SLUICE_REDIS_URL, then run the same command again.`
+      ),
+      4
+    )
+  }
+  return Effect.as(err(`${error._tag}: ${error.message}. Fix it and resume:\n  ${resumeCommand(flags)}`), 2)
+}
+
 /**
  * Runs the command (its code loads here, after the checks) and returns the exit code.
  *
@@ -293,44 +365,16 @@ const usageTags = new Set([
 export const runEmbed = (flags: EmbedFlags): Effect.Effect<number> =>
   Effect.flatMap(
     Effect.promise(() => Promise.all([import("@sluice/stream"), import("./client.js"), import("./progress.js")])),
-    ([{ Batch, Embed }, client, progress]) =>
+    ([stream, client, progress]) =>
       Effect.gen(function* () {
         const keys = client.credentials(flags)
-        if (typeof keys === "string") {
-          yield* err(keys)
-          return 1
-        }
+        if (typeof keys === "string") return yield* Effect.as(err(keys), 1)
         const shutdown = yield* Deferred.make<void>()
-        const onSignal = (signal: NodeJS.Signals) => {
-          if (Deferred.isDoneUnsafe(shutdown)) {
-            process.stderr.write(`\n${signal} again: exiting now. Resume with:\n  ${resumeCommand(flags)}\n`)
-            process.exit(130)
-          }
-          process.stderr.write(`\n${signal}: no new requests; waiting for those in flight (again to exit now)\n`)
-          Deferred.doneUnsafe(shutdown, Effect.void)
-        }
-        process.on("SIGINT", onSignal)
-        process.on("SIGTERM", onSignal)
-        const stats = Embed.makeStats()
-        const bar = yield* Batch.makeProgress
-        const startedAt = Date.now()
+        const removeSignals = onSignals(flags, shutdown)
+        const stats = stream.Embed.makeStats()
+        const bar = yield* stream.Batch.makeProgress
         let skipped = 0
-        const publish = Effect.suspend(() => {
-          const wall = (Date.now() - startedAt) / 1000
-          const done = skipped + stats.emitted
-          const rate = wall > 0 ? stats.emitted / wall : 0
-          return SubscriptionRef.update(bar, (p) => ({
-            ...p,
-
-            done,
-            succeeded: stats.emitted,
-            in_flight: stats.inFlight,
-            prompt_tokens: stats.tokens,
-            wall_s: wall,
-            rate_per_s: rate,
-            eta_s: rate > 0 ? Math.max(0, p.total - done) / rate : null
-          }))
-        })
+        const publish = publisher(stats, bar, () => skipped)
         const renderer =
           flags.json && process.stderr.isTTY !== true
             ? undefined
@@ -340,61 +384,15 @@ export const runEmbed = (flags: EmbedFlags): Effect.Effect<number> =>
                   progress.render(bar, process.stderr.isTTY === true, client.colors(process.stderr))
                 )
               )
-        const job = Effect.scoped(
-          Effect.gen(function* () {
-            const cache = flags.cache === undefined ? undefined : yield* Embed.openCache(flags.cache)
-            return yield* Embed.runFile({
-              input: flags.input,
-              output: flags.output,
-              model: flags.model,
-              dimensions: flags.dimensions,
-              format: flags.format,
-              overLong: flags.overLong,
-              mode: flags.resume ? "resume" : flags.overwrite ? "overwrite" : "new",
-              concurrency: flags.concurrency,
-              tokensPerMinute: flags.tpm,
-              cache,
-              stats,
-              remote: flags.remote,
-              shutdown: Deferred.await(shutdown),
-              gracePeriod: `${flags.graceSeconds ?? 10} seconds`,
-              onStart: (start) =>
-                Effect.andThen(
-                  Effect.sync(() => {
-                    skipped = start.skipped
-                  }),
-                  SubscriptionRef.update(bar, (p) => ({ ...p, total: start.total, skipped: start.skipped }))
-                )
-            })
-          })
+        const running = job(stream, flags, { stats, shutdown, bar }, (n) => {
+          skipped = n
+        })
+        const result = yield* Effect.result(running.pipe(Effect.provide(client.layer(flags, keys)))).pipe(
+          Effect.ensuring(removeSignals)
         )
-        const result = yield* Effect.result(job.pipe(Effect.provide(client.layer(flags, keys)))).pipe(
-          Effect.ensuring(
-            Effect.sync(() => {
-              process.off("SIGINT", onSignal)
-              process.off("SIGTERM", onSignal)
-            })
-          )
-        )
-        if (renderer !== undefined) {
-          yield* publish
-          yield* Fiber.interrupt(renderer)
-        }
+        if (renderer !== undefined) yield* Effect.andThen(publish, Fiber.interrupt(renderer))
         if (Result.isFailure(result)) {
-          const error = result.failure as { readonly _tag: string; readonly message: string }
-          if (usageTags.has(error._tag)) {
-            yield* err(explain(error, flags))
-            return 1
-          }
-          // --redis: the shared Redis did not answer when the gates were built (internal/redis.ts); nothing was sent.
-          if (error._tag === "StoreUnavailable") {
-            yield* err(
-              `${error.message}. Nothing was sent. Start Redis or check --redis / SLUICE_REDIS_URL, then run the same command again.`
-            )
-            return 4
-          }
-          yield* err(`${error._tag}: ${error.message}. Fix it and resume:\n  ${resumeCommand(flags)}`)
-          return 2
+          return yield* failed(flags, result.failure as { readonly _tag: string; readonly message: string })
         }
         const code = exitCodeOf(result.success)
         yield* report(flags, result.success, code)

@@ -1,45 +1,76 @@
 /**
- * V8 heap sizing for the long-running commands (`sluice batch`, `sluice embed`), set at run time before the
- * command's modules load (decision 0007, "Peak memory").
+ * V8 heap sizing for the long-running commands (`sluice batch`, `sluice embed`), chosen before the command's modules
+ * load (decision 0007, "Peak memory" and "Session 4").
  *
  * Measured cause of their peak RSS: not what the job keeps alive (the live heap after a full GC is flat at about
- * 40–50 MB from 20,000 to 100,000 lines) but V8's headroom over it. Under the jobs' allocation rate the young
- * generation grows to its maximum (`new_space` 134 MB committed at 20,000 lines, 67 MB already after module
- * loading), and the old generation's next-GC limit is the live size times a dynamic factor of up to 4
- * (`old_space` 95–156 MB committed over a 40–50 MB live set).
+ * 40–50 MB from 20,000 to 100,000 lines) but the headroom over it: V8's young generation grows to its maximum under
+ * the jobs' allocation rate (`new_space` 134 MB committed at 20,000 lines), the old generation's next-GC limit is the
+ * live size times a dynamic factor of up to 4, and glibc gives each thread that allocates (V8's compiler and GC
+ * threads, libuv's pool) its own malloc arena that it keeps (about 25 MB at 20,000 lines).
  *
- * Two V8 flags, both read by V8 at each GC (so `v8.setFlagsFromString` works after start-up, unlike
- * `--max-semi-space-size`, which V8 reads only when the heap is created):
- * - `--semi-space-growth-factor=1`: the young generation keeps its initial size instead of doubling;
- * - `--heap-growing-percent=100`: the old generation's limit is twice the live size after a GC.
- * Measured cost: about 20 % more CPU per request (more scavenges and mark-compacts), for 45 % less peak RSS.
+ * So the process is started again in place (`process.execve`: same pid, same stdio, nothing left behind; about
+ * 35 ms of CPU for a second Node start-up) with:
+ * - `--max-semi-space-size=4`: the young generation grows to 4 MB semi-spaces and no further (a flag V8 reads only
+ *   when it creates the heap, hence the new start);
+ * - `--heap-growing-percent=100`: the old generation's limit is twice the live size after a GC;
+ * - `MALLOC_ARENA_MAX=2` in the environment (read by glibc at start): at most two malloc arenas.
+ *
+ * Where `process.execve` is missing or refused (Windows), the heap is sized at run time instead, as before session 4:
+ * `--semi-space-growth-factor=1` (the young generation keeps its initial 1 MB semi-spaces; more scavenges) and
+ * `--heap-growing-percent=100`, both read by V8 at each GC, so `v8.setFlagsFromString` works after start-up.
  *
  * A user who sizes the heap themselves (`NODE_OPTIONS` or node flags naming a semi-space or heap-growing option,
- * or `SLUICE_V8_HEAP=default`) keeps V8's behaviour.
+ * or `SLUICE_V8_HEAP=default`) keeps V8's behaviour; a `MALLOC_ARENA_MAX` of their own is kept.
  */
 import * as v8 from "node:v8"
 
 const commands = new Set(["batch", "embed"])
 
-const flags = ["--semi-space-growth-factor=1", "--heap-growing-percent=100"] as const
+/** The flags of the new start (set when the heap is created). */
+export const startFlags = ["--max-semi-space-size=4", "--heap-growing-percent=100"] as const
+
+/** The flags set at run time where the process cannot start again. */
+export const runtimeFlags = ["--semi-space-growth-factor=1", "--heap-growing-percent=100"] as const
 
 const userSized = (env: NodeJS.ProcessEnv, execArgv: ReadonlyArray<string>): boolean =>
   env["SLUICE_V8_HEAP"] === "default" ||
   [env["NODE_OPTIONS"] ?? "", ...execArgv].some((arg) => /semi[-_]space|heap[-_]growing/.test(arg))
 
-/** The V8 flags for a run of `argv` (as `process.argv`): none unless it is `batch`/`embed` and the user sized nothing. */
-export const flagsFor = (
+/** Whether a run of `argv` (as `process.argv`) sizes the heap: `batch`/`embed`, and the user sized nothing. */
+export const sizes = (
   argv: ReadonlyArray<string>,
   env: NodeJS.ProcessEnv,
   execArgv: ReadonlyArray<string>
-): ReadonlyArray<string> => {
+): boolean => {
   const command = argv[2]
-  return command === undefined || !commands.has(command) || userSized(env, execArgv) ? [] : flags
+  return command !== undefined && commands.has(command) && !userSized(env, execArgv)
 }
 
-/** Sets `flagsFor` this process's command line; returns the flags it set. */
+/** How this process starts again with `startFlags`: the `execve` arguments (its own flags kept). */
+export const restartOf = (
+  argv: ReadonlyArray<string>,
+  env: NodeJS.ProcessEnv,
+  execPath: string,
+  execArgv: ReadonlyArray<string>
+): { readonly args: ReadonlyArray<string>; readonly env: NodeJS.ProcessEnv } => ({
+  args: [execPath, ...execArgv, ...startFlags, ...argv.slice(1)],
+  env: { ...env, MALLOC_ARENA_MAX: env["MALLOC_ARENA_MAX"] ?? "2" }
+})
+
+/**
+ * Sizes this process's heap for its command line: starts it again with `startFlags` (does not return), or, without
+ * `process.execve`, sets `runtimeFlags`. Returns the flags it set at run time (none if it did nothing).
+ */
 export const sizeFor = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const chosen = flagsFor(argv, process.env, process.execArgv)
-  for (const flag of chosen) v8.setFlagsFromString(flag)
-  return chosen
+  if (!sizes(argv, process.env, process.execArgv)) return []
+  if (typeof process.execve === "function" && process.platform !== "win32") {
+    const restart = restartOf(argv, process.env, process.execPath, process.execArgv)
+    try {
+      process.execve(process.execPath, [...restart.args], restart.env)
+    } catch {
+      // The platform refused (Node throws rather than returning): size the heap at run time instead.
+    }
+  }
+  for (const flag of runtimeFlags) v8.setFlagsFromString(flag)
+  return runtimeFlags
 }

@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Pull from "effect/Pull"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as Sse from "../Sse.js"
 import * as internalBuffer from "./buffer.js"
 
 /** What an attempt's body delivered so far: for settlement, telemetry and errors raised outside it. @internal */
@@ -38,12 +39,32 @@ export interface Spec<A, P extends Progress> {
   readonly isFirst: (element: A) => boolean
 }
 
-/** @internal */
+/**
+ * The options of a gated stream: `ChatStream.StreamOptions` and `ResponseStream.StreamOptions` are this one type.
+ * An element is a chunk (chat) or an event (Responses). Every `OpenAi.CallOptions` field (headers, retry, batch)
+ * applies too.
+ *
+ * @internal
+ */
 export interface Options extends OpenAi.CallOptions {
+  /**
+   * Elements decoded ahead of a slow consumer before reading the socket pauses (backpressure: nothing is
+   * dropped, memory stays bounded). Default 16; 0 for no buffer (the socket is read only when the consumer
+   * pulls).
+   */
   readonly bufferSize?: number | undefined
+  /**
+   * From an attempt's admission by the gates (connect, response headers) to its first output element. Default
+   * 60 s. A hang before the headers is caught by it too. Retried like any retryable failure before the first
+   * element: another attempt of the same call.
+   */
   readonly firstTokenTimeout?: Duration.Input | undefined
+  /** The longest gap between two elements once the first has arrived. Default 30 s. */
   readonly idleTimeout?: Duration.Input | undefined
+  /** The whole stream, from the call to the last element read by the consumer. Default 10 minutes. */
   readonly totalTimeout?: Duration.Input | undefined
+  /** SSE decoder options (event size limit, strict UTF-8). */
+  readonly sse?: Sse.DecodeOptions | undefined
 }
 
 /** @internal */
@@ -117,45 +138,66 @@ const restOf = <A, P>(
   return Stream.fromPull(Effect.succeed(pull))
 }
 
+interface Timeouts {
+  readonly firstToken: Duration.Duration
+  readonly idle: Duration.Duration
+  readonly total: Duration.Duration
+}
+
+const timeoutsOf = (options: Options): Timeouts => ({
+  firstToken: Duration.fromInputUnsafe(options.firstTokenTimeout ?? defaults.firstTokenTimeout),
+  idle: Duration.fromInputUnsafe(options.idleTimeout ?? defaults.idleTimeout),
+  total: Duration.fromInputUnsafe(options.totalTimeout ?? defaults.totalTimeout)
+})
+
+/** The attempt in progress, so that a timeout raised outside it (idle, total) is recorded for its settlement. */
+class Attempts<P extends Progress> {
+  current: P | undefined = undefined
+
+  timeout(phase: Errors.TimeoutPhase, duration: Duration.Duration): () => Errors.Timeout {
+    return () => {
+      const requestId = this.current?.requestId
+      const error = new Errors.Timeout({
+        phase,
+        afterMs: Duration.toMillis(duration),
+        ...(requestId === undefined ? {} : { requestId })
+      })
+      return this.current === undefined ? error : this.current.fail(error)
+    }
+  }
+}
+
+/** Reads an attempt's body up to its first element that counts (core's retry loop runs this per attempt). */
+const starter =
+  <A, P extends Progress>(spec: Spec<A, P>, attempts: Attempts<P>) =>
+  (head: OpenAi.StreamHead) =>
+    Effect.gen(function* () {
+      const progress = spec.progress(head.requestId)
+      attempts.current = progress
+      const pull = yield* Stream.toPull(spec.decode(head, progress))
+      const first = yield* pullFirst(pull, spec.isFirst)
+      return { first: first.elements, ended: first.ended, pull, progress } satisfies Started<A, P>
+    })
+
 /** The stream of one streaming call that `open` makes. @internal */
 export const run = <A, P extends Progress, R>(
   open: (
     options: OpenAi.StreamCallOptions<Started<A, P>>
   ) => Effect.Effect<OpenAi.StreamStarted<Started<A, P>>, Errors.OpenAiError, Scope.Scope | R>,
   spec: Spec<A, P>,
-  options: Options
+  options: Omit<Options, "sse">
 ): Stream.Stream<A, Errors.OpenAiError, R> =>
   Stream.suspend(() => {
     const bufferSize = options.bufferSize ?? defaults.bufferSize
-    const firstTokenTimeout = Duration.fromInputUnsafe(options.firstTokenTimeout ?? defaults.firstTokenTimeout)
-    const idleTimeout = Duration.fromInputUnsafe(options.idleTimeout ?? defaults.idleTimeout)
-    const totalTimeout = Duration.fromInputUnsafe(options.totalTimeout ?? defaults.totalTimeout)
+    const timeouts = timeoutsOf(options)
     const { bufferSize: _b, firstTokenTimeout: _f, idleTimeout: _i, totalTimeout: _t, ...callOptions } = options
-    // The attempt in progress, so that a timeout raised outside it (idle, total) is recorded for its settlement.
-    let current: P | undefined
-    const timeout = (phase: Errors.TimeoutPhase, duration: Duration.Duration) => () => {
-      const requestId = current?.requestId
-      const error = new Errors.Timeout({
-        phase,
-        afterMs: Duration.toMillis(duration),
-        ...(requestId === undefined ? {} : { requestId })
-      })
-      return current === undefined ? error : current.fail(error)
-    }
-    const start = (head: OpenAi.StreamHead) =>
-      Effect.gen(function* () {
-        const progress = spec.progress(head.requestId)
-        current = progress
-        const pull = yield* Stream.toPull(spec.decode(head, progress))
-        const first = yield* pullFirst(pull, spec.isFirst)
-        return { first: first.elements, ended: first.ended, pull, progress } satisfies Started<A, P>
-      })
+    const attempts = new Attempts<P>()
     const body = Effect.gen(function* () {
       const scope = yield* Effect.scope
       const response = yield* open({
         ...callOptions,
-        start,
-        firstTokenTimeout: finite(firstTokenTimeout) ? firstTokenTimeout : undefined
+        start: starter(spec, attempts),
+        firstTokenTimeout: finite(timeouts.firstToken) ? timeouts.firstToken : undefined
       })
       const started = response.first
       // Added after the call's own finalizer, so it runs first and its settlement is the one that counts.
@@ -163,15 +205,15 @@ export const run = <A, P extends Progress, R>(
       if (!started.ended) yield* response.call.recordFirstToken
       const produced = Stream.concat(
         Stream.fromArray(started.first),
-        restOf(started, idleTimeout, timeout("idle", idleTimeout))
+        restOf(started, timeouts.idle, attempts.timeout("idle", timeouts.idle))
       )
       return bufferSize > 0 ? internalBuffer.bounded(produced, bufferSize) : produced
     })
     const elements = Stream.unwrap(body)
-    return finite(totalTimeout)
+    return finite(timeouts.total)
       ? Stream.interruptWhen(
           elements,
-          Effect.flatMap(Effect.sleep(totalTimeout), () => Effect.fail(timeout("total", totalTimeout)()))
+          Effect.flatMap(Effect.sleep(timeouts.total), () => Effect.fail(attempts.timeout("total", timeouts.total)()))
         )
       : elements
   })

@@ -48,8 +48,11 @@ export interface Key {
 export const idOf = (key: Key): string =>
   `${key.model}\u0000${key.dimensions}\u0000${Buffer.from(key.hash).toString("base64")}`
 
-/** The page cache: 16 MiB (a negative `cache_size` is KiB). */
-const cacheKiB = 16 * 1024
+/**
+ * The page cache: 4 MiB (a negative `cache_size` is KiB). It fills once the store is larger and stays resident for
+ * the run; 16 MiB until session 4, with no measured difference in CPU at 100,000 documents (decision 0013).
+ */
+const cacheKiB = 4 * 1024
 
 interface Pending {
   readonly key: Key

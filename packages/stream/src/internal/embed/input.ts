@@ -2,12 +2,15 @@
  * The input of an embeddings job: JSONL of `{"id": string, "text": string}`, or plain text with one document per
  * line (id = the line number). Read twice, streaming: once to check every line (nothing is sent if one is wrong),
  * once to embed. Duplicate ids are found with a set of 52-bit hashes (16 bytes a document) and confirmed by a
- * second look at the suspects only, so memory does not grow with the text.
+ * second look at the suspects only, so memory does not grow with the text. Read through `FileSystem`
+ * (`Batch.linesFromFile`: 64 KiB chunks, blocks of whole lines), as batch's input is.
  *
  * @internal
  */
-import * as NodeFs from "node:fs"
-import * as Readline from "node:readline"
+import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
+import * as Stream from "effect/Stream"
+import * as Batch from "../../Batch.js"
 
 /** @internal */
 export type Format = "jsonl" | "text"
@@ -34,15 +37,30 @@ export interface Line {
   readonly text: string
 }
 
+/** A file's numbered lines (from 1; LF or CRLF), each through `f`; those it maps to `undefined` are left out. */
+const eachLine = <B>(
+  path: string,
+  f: (line: number, text: string) => B | undefined
+): Stream.Stream<B, Batch.BatchIoError, FileSystem.FileSystem> =>
+  Batch.linesFromFile(path).pipe(
+    Stream.mapAccum(
+      () => 0,
+      (before: number, block: string) => {
+        const texts = block.split("\n")
+        const out: Array<B> = []
+        for (let i = 0; i < texts.length; i++) {
+          const text = texts[i]!
+          const mapped = f(before + i + 1, text.endsWith("\r") ? text.slice(0, -1) : text)
+          if (mapped !== undefined) out.push(mapped)
+        }
+        return [before + texts.length, out]
+      }
+    )
+  )
+
 /** The lines of a file, numbered from 1 (LF or CRLF). @internal */
-export async function* lines(path: string): AsyncGenerator<Line> {
-  const reader = Readline.createInterface({ input: NodeFs.createReadStream(path, "utf8"), crlfDelay: Infinity })
-  let line = 0
-  for await (const text of reader) {
-    line++
-    yield { line, text }
-  }
-}
+export const lines = (path: string): Stream.Stream<Line, Batch.BatchIoError, FileSystem.FileSystem> =>
+  eachLine(path, (line, text) => ({ line, text }))
 
 const show = (value: unknown): string => {
   const text = JSON.stringify(value) ?? String(value)
@@ -122,52 +140,62 @@ const maxProblems = 1000
  *
  * @internal
  */
-export const scan = async (path: string): Promise<Scan & { readonly problemCount: number }> => {
-  let format: Format | undefined
-  let documents = 0
-  let problemCount = 0
-  const problems: Array<Problem> = []
-  const add = (found: ReadonlyArray<Problem>) => {
-    problemCount += found.length
-    for (const problem of found) if (problems.length < maxProblems) problems.push(problem)
-  }
-  const ids = new HashSet()
-  const suspects = new Set<number>()
-  for await (const { line, text } of lines(path)) {
-    if (text.trim().length === 0) continue
-    format ??= text.trimStart().startsWith("{") ? "jsonl" : "text"
-    documents++
-    if (format === "text") continue
-    const parsed = parseLine(line, text)
-    if ("id" in parsed) {
-      const h = hash52(parsed.id)
-      if (!ids.add(h)) suspects.add(h)
-    } else add(parsed)
-  }
-  if (suspects.size > 0) {
-    // Second look, at the suspects only: a hash collision is not a duplicate.
-    const first = new Map<string, number>()
-    for await (const { line, text } of lines(path)) {
-      if (text.trim().length === 0) continue
-      const parsed = parseLine(line, text)
-      if (!("id" in parsed) || !suspects.has(hash52(parsed.id))) continue
-      const seen = first.get(parsed.id)
-      if (seen === undefined) first.set(parsed.id, line)
-      else add([{ line, field: "id", problem: `duplicate (first used on line ${seen})`, value: show(parsed.id) }])
+export const scan = (
+  path: string
+): Effect.Effect<Scan & { readonly problemCount: number }, Batch.BatchIoError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    let format: Format | undefined
+    let documents = 0
+    let problemCount = 0
+    const problems: Array<Problem> = []
+    const add = (found: ReadonlyArray<Problem>) => {
+      problemCount += found.length
+      for (const problem of found) if (problems.length < maxProblems) problems.push(problem)
     }
-    problems.sort((a, b) => a.line - b.line)
-  }
-  return { format: format ?? "text", documents, problems, problemCount }
-}
+    const ids = new HashSet()
+    const suspects = new Set<number>()
+    yield* forEachLine(path, (line, text) => {
+      if (text.trim().length === 0) return
+      format ??= text.trimStart().startsWith("{") ? "jsonl" : "text"
+      documents++
+      if (format === "text") return
+      const parsed = parseLine(line, text)
+      if ("id" in parsed) {
+        const h = hash52(parsed.id)
+        if (!ids.add(h)) suspects.add(h)
+      } else add(parsed)
+    })
+    if (suspects.size > 0) {
+      // Second look, at the suspects only: a hash collision is not a duplicate.
+      const first = new Map<string, number>()
+      yield* forEachLine(path, (line, text) => {
+        if (text.trim().length === 0) return
+        const parsed = parseLine(line, text)
+        if (!("id" in parsed) || !suspects.has(hash52(parsed.id))) return
+        const seen = first.get(parsed.id)
+        if (seen === undefined) first.set(parsed.id, line)
+        else add([{ line, field: "id", problem: `duplicate (first used on line ${seen})`, value: show(parsed.id) }])
+      })
+      problems.sort((a, b) => a.line - b.line)
+    }
+    return { format: format ?? "text", documents, problems, problemCount }
+  })
+
+const forEachLine = (path: string, f: (line: number, text: string) => void) =>
+  Stream.runForEachArray(lines(path), (batch) =>
+    Effect.sync(() => {
+      for (const { line, text } of batch) f(line, text)
+    })
+  )
 
 /** The documents of a checked input, in order. @internal */
-export async function* documents(path: string, format: Format): AsyncGenerator<{ id: string; text: string }> {
-  for await (const { line, text } of lines(path)) {
-    if (text.trim().length === 0) continue
-    if (format === "text") yield { id: String(line), text }
-    else {
-      const parsed = parseLine(line, text)
-      if ("id" in parsed) yield parsed
-    }
-  }
-}
+export const documents = (
+  path: string,
+  format: Format
+): Stream.Stream<{ id: string; text: string }, Batch.BatchIoError, FileSystem.FileSystem> =>
+  eachLine(path, (line, text) => {
+    if (text.trim().length === 0) return undefined
+    if (format === "text") return { id: String(line), text }
+    const parsed = parseLine(line, text)
+    return "id" in parsed ? parsed : undefined
+  })

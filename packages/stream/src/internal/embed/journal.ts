@@ -11,7 +11,10 @@
  */
 import * as NodeFs from "node:fs"
 import * as Fs from "node:fs/promises"
-import { lines } from "./input.js"
+import type { Line } from "./input.js"
+
+/** A file's numbered lines (`Input.lines`, through the caller's FileSystem). @internal */
+export type ReadLines = (path: string) => AsyncIterable<Line>
 
 /** @internal */
 export type OutputFormat = "jsonl" | "f32"
@@ -49,11 +52,12 @@ export const resume = async (
   output: string,
   format: OutputFormat,
   inputIds: AsyncIterator<string>,
-  dimensions: number | undefined
+  dimensions: number | undefined,
+  lines: ReadLines
 ): Promise<number> => {
   if (!(await outputExists(output, format))) return 0
-  if (format === "jsonl") return resumeJsonl(output, inputIds)
-  return resumeF32(output, inputIds, dimensions)
+  if (format === "jsonl") return resumeJsonl(output, inputIds, lines)
+  return resumeF32(output, inputIds, dimensions, lines)
 }
 
 const nextId = async (inputIds: AsyncIterator<string>) => {
@@ -61,7 +65,7 @@ const nextId = async (inputIds: AsyncIterator<string>) => {
   return next.done === true ? undefined : next.value
 }
 
-const resumeJsonl = async (output: string, inputIds: AsyncIterator<string>): Promise<number> => {
+const resumeJsonl = async (output: string, inputIds: AsyncIterator<string>, lines: ReadLines): Promise<number> => {
   const size = (await Fs.stat(output)).size
   let offset = 0
   let done = 0
@@ -116,7 +120,8 @@ export const widthOf = (model: string, dimensions: number | undefined) => dimens
 const resumeF32 = async (
   output: string,
   inputIds: AsyncIterator<string>,
-  dimensions: number | undefined
+  dimensions: number | undefined,
+  lines: ReadLines
 ): Promise<number> => {
   const ids = idsPath(output)
   if (!(await exists(output)) || !(await exists(ids))) {

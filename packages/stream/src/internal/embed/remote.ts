@@ -13,6 +13,7 @@ import * as Embeddings from "@sluice/core/Embeddings"
 import * as Usage from "@sluice/core/Usage"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import * as Batch from "../../Batch.js"
 import * as Api from "../../Embed.js"
@@ -84,29 +85,31 @@ const writeRequests = (
 
 /** Reads the Batch output: every 2xx pack's vectors go into the store. */
 const readResults = (path: string, packs: ReadonlyArray<ReadonlyArray<Cache.Key>>, store: Cache.Store) =>
-  Effect.tryPromise({
-    try: async () => {
-      let tokens = 0
-      const writes: Array<Promise<unknown>> = []
-      for await (const { text } of Input.lines(path)) {
-        if (text.trim() === "") continue
-        const line = JSON.parse(text) as Batch.OutputLine
-        const keys = packs[Number(line.custom_id.slice("pack-".length))]
-        const status = line.response?.status_code ?? 0
-        if (keys === undefined || status < 200 || status >= 300) continue
-        const body = line.response!.body as Embeddings.EmbeddingList
-        tokens += Usage.fromBody(body)?.promptTokens ?? 0
-        for (const item of body.data) {
-          const vector = Embeddings.toFloat32(item.embedding)
-          const key = keys[item.index]
-          if (vector !== undefined && key !== undefined) writes.push(store.put(key, vector))
+  Effect.flatMap(Stream.toAsyncIterableEffect(Input.lines(path)), (lines) =>
+    Effect.tryPromise({
+      try: async () => {
+        let tokens = 0
+        const writes: Array<Promise<unknown>> = []
+        for await (const { text } of lines) {
+          if (text.trim() === "") continue
+          const line = JSON.parse(text) as Batch.OutputLine
+          const keys = packs[Number(line.custom_id.slice("pack-".length))]
+          const status = line.response?.status_code ?? 0
+          if (keys === undefined || status < 200 || status >= 300) continue
+          const body = line.response!.body as Embeddings.EmbeddingList
+          tokens += Usage.fromBody(body)?.promptTokens ?? 0
+          for (const item of body.data) {
+            const vector = Embeddings.toFloat32(item.embedding)
+            const key = keys[item.index]
+            if (vector !== undefined && key !== undefined) writes.push(store.put(key, vector))
+          }
         }
-      }
-      await Promise.all(writes)
-      return tokens
-    },
-    catch: io(path)
-  })
+        await Promise.all(writes)
+        return tokens
+      },
+      catch: (error) => (error instanceof Batch.BatchIoError ? error : io(path)(error))
+    })
+  )
 
 /** @internal */
 export const prefill = (
@@ -128,10 +131,7 @@ export const prefill = (
     )
     const requests = Path.join(dir, "requests.jsonl")
     const results = Path.join(dir, "results.jsonl")
-    const documents = (async function* () {
-      let n = 0
-      for await (const document of Input.documents(options.input, format)) if (n++ >= skipped) yield document
-    })()
+    const documents = yield* Stream.toAsyncIterableEffect(Stream.drop(Input.documents(options.input, format), skipped))
     const packs = yield* writeRequests(requests, documents, store, options, (text) => tokenizer.count(text, encoding))
     if (packs.length === 0) return { packs: 0, inputs: 0, tokens: 0, stopped: null }
     const summary = yield* Batch.remote(Batch.linesFromFile(requests), {

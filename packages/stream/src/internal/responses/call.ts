@@ -10,16 +10,14 @@ import * as Usage from "@sluice/core/Usage"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Sse from "../../Sse.js"
+import type * as Sse from "../../Sse.js"
 import * as GatedStream from "../gatedStream.js"
 import * as internalErrors from "../errors.js"
 import * as Decoder from "./decoder.js"
 import type * as Events from "./events.js"
 
 /** @internal */
-export interface Options extends GatedStream.Options {
-  readonly sse?: Sse.DecodeOptions | undefined
-}
+export type Options = GatedStream.Options
 
 /** @internal */
 export const defaults = GatedStream.defaults
@@ -56,19 +54,13 @@ const counts = (background: boolean) => (event: Events.Event) =>
   (background && event.type === "response.created")
 
 const decodeBody = (head: OpenAi.StreamHead, progress: Progress, sse: Sse.DecodeOptions | undefined) =>
-  Decoder.decode(
-    Stream.mapError(Sse.decode(head.body, sse), (error) =>
-      error instanceof Sse.SseDecodeError ? internalErrors.fromSseDecodeError(error, head.requestId) : error
-    ),
-    head.requestId,
-    progress
-  ).pipe(
+  Decoder.decodeBytes(head.body, sse, head.requestId, progress).pipe(
     Stream.mapError((error) =>
       progress.fail(
         // A connection that breaks after the first event leaves half an answer: a truncated stream. Before it, the
         // failure stays a (retryable) ConnectionFailed.
         error._tag === "ConnectionFailed" && progress.events > 0
-          ? internalErrors.truncated(progress.events, progress.text, head.requestId)
+          ? internalErrors.truncated(progress.events, progress.text.toString(), head.requestId)
           : internalErrors.withRequestId(error, head.requestId)
       )
     )

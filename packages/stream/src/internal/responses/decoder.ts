@@ -8,17 +8,16 @@
  * @internal
  */
 import { Decoding, type Errors, type Responses } from "@sluice/core"
-import type * as Arr from "effect/Array"
-import * as ArrayModule from "effect/Array"
-import * as Cause from "effect/Cause"
-import * as Channel from "effect/Channel"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
-import * as Pull from "effect/Pull"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type * as Sse from "../../Sse.js"
+import { sseStep } from "../chatStream/decode.js"
 import * as internalErrors from "../errors.js"
+import * as PullStep from "../pullStep.js"
+import { throughSse } from "../sseParser.js"
+import { TextParts } from "../textParts.js"
 import * as Events from "./events.js"
 
 /** Every way decoding a Response stream can fail. */
@@ -30,7 +29,7 @@ export type DecodeError = Errors.StreamTruncated | Errors.ResponseDecodeFailed |
  */
 export class Progress {
   events = 0
-  text = ""
+  readonly text = new TextParts()
   /** Characters of output of every kind (text, refusal, function arguments, reasoning), for a usage estimate. */
   outputChars = 0
   lastSequenceNumber: number | undefined = undefined
@@ -46,7 +45,7 @@ export class Progress {
     if (event.type.endsWith(".delta") && typeof (event as { readonly delta?: unknown }).delta === "string") {
       const delta = (event as { readonly delta: string }).delta
       this.outputChars += delta.length
-      if (event.type === "response.output_text.delta") this.text += delta
+      if (event.type === "response.output_text.delta") this.text.append(delta)
     }
     if ("response" in event) {
       const response = event.response as Responses.Response
@@ -133,46 +132,47 @@ const interpret = (sse: Sse.Event, index: number, requestId: string | undefined)
   return Result.succeed({ _tag: "Event", event })
 }
 
-/** @internal */
+/** The Responses event decoder as a step over SSE events. */
+const eventStep = (
+  requestId: string | undefined,
+  progress: Progress
+): PullStep.Step<Sse.Event, Events.Event, DecodeError> => {
+  let index = 0
+  return {
+    input: (input, out) => {
+      for (let i = 0; i < input.length; i++) {
+        const step = interpret(input[i]!, index++, requestId)
+        if (Result.isFailure(step)) return PullStep.fail(step.failure)
+        if (step.success._tag === "Skip") continue
+        out.push(step.success.event)
+        progress.add(step.success.event)
+        const after = step.success.after
+        if (after !== undefined) {
+          progress.terminal = true
+          return after === "end" ? PullStep.done : PullStep.fail(after)
+        }
+      }
+      return undefined
+    },
+    end: () => PullStep.fail(internalErrors.truncated(progress.events, progress.text.toString(), requestId))
+  }
+}
+
+/** SSE events → Responses events. @internal */
 export const decode = <E, R>(
   events: Stream.Stream<Sse.Event, E, R>,
   requestId: string | undefined,
   progress: Progress = new Progress()
 ): Stream.Stream<Events.Event, E | DecodeError, R> =>
-  Stream.pipeThroughChannelOrFail(
-    events,
-    Channel.fromTransform((upstream: Pull.Pull<Arr.NonEmptyReadonlyArray<Sse.Event>, E, unknown>) =>
-      Effect.sync(() => {
-        let index = 0
-        // Set at the end or a failure: what every later pull returns (upstream is not read again).
-        let halted: Effect.Effect<never, DecodeError | Cause.Done> | undefined
-        const onInput = (input: Arr.NonEmptyReadonlyArray<Sse.Event>) => {
-          const out: Array<Events.Event> = []
-          for (let i = 0; i < input.length && halted === undefined; i++) {
-            const step = interpret(input[i]!, index++, requestId)
-            if (Result.isFailure(step)) {
-              halted = Effect.fail(step.failure)
-              break
-            }
-            if (step.success._tag === "Skip") continue
-            out.push(step.success.event)
-            progress.add(step.success.event)
-            const after = step.success.after
-            if (after !== undefined) {
-              progress.terminal = true
-              halted = after === "end" ? Cause.done() : Effect.fail(after)
-            }
-          }
-          return ArrayModule.isArrayNonEmpty(out) ? Effect.succeed(out) : (halted ?? pull)
-        }
-        const onDone = () => {
-          halted = Effect.fail(internalErrors.truncated(progress.events, progress.text, requestId))
-          return halted
-        }
-        const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<Events.Event>, E | DecodeError> = Effect.suspend(
-          () => halted ?? Pull.matchEffect(upstream, { onSuccess: onInput, onFailure: Effect.failCause, onDone })
-        )
-        return pull
-      })
-    )
+  Stream.transformPull(events, (upstream) => Effect.sync(() => PullStep.make(upstream, eventStep(requestId, progress))))
+
+/** Bytes → Responses events in one step (SSE failures become `ResponseDecodeFailed`). @internal */
+export const decodeBytes = <E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  options: Sse.DecodeOptions | undefined,
+  requestId: string | undefined,
+  progress: Progress = new Progress()
+): Stream.Stream<Events.Event, E | DecodeError, R> =>
+  Stream.transformPull(bytes, (upstream) =>
+    Effect.sync(() => PullStep.make(upstream, throughSse(sseStep(options, requestId), eventStep(requestId, progress))))
   )
