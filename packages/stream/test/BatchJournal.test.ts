@@ -4,7 +4,7 @@ import * as Path from "node:path"
 import { describe, expect } from "@effect/vitest"
 import { live } from "./support/fileSystem.js"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, FileSystem, Layer } from "effect"
+import { Effect, Fiber, FileSystem, Layer, PlatformError } from "effect"
 import * as Journal from "../src/internal/batch/journal.js"
 
 const tempDir = Effect.acquireRelease(
@@ -44,6 +44,42 @@ const recording = (ops: Array<{ readonly op: "write" | "sync"; readonly at: numb
       return FileSystem.make({ ...fs, open: (path, options) => Effect.map(fs.open(path, options), wrap) })
     })
   ).pipe(Layer.provide(NodeFileSystem.layer))
+
+/**
+ * Node's FileSystem where the first write to an opened file runs out of space half-way: it writes the first half of
+ * its bytes, takes 100 ms, then fails with ENOSPC (later writes go through).
+ */
+const fullDiskOnce = Layer.effect(
+  FileSystem.FileSystem,
+  Effect.map(FileSystem.FileSystem, (fs) => {
+    let failed = false
+    const enospc = PlatformError.systemError({
+      _tag: "Unknown",
+      module: "FileSystem",
+      method: "writeAll",
+      cause: Object.assign(new Error("no space left on device"), { code: "ENOSPC" })
+    })
+    const wrap = (file: FileSystem.File): FileSystem.File => ({
+      ...file,
+      [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+      get stat() {
+        return file.stat
+      },
+      get sync() {
+        return file.sync
+      },
+      writeAll: (buffer) => {
+        if (failed) return file.writeAll(buffer)
+        failed = true
+        return Effect.andThen(
+          Effect.andThen(file.writeAll(buffer.subarray(0, buffer.length >> 1)), Effect.sleep("100 millis")),
+          Effect.fail(enospc)
+        )
+      }
+    })
+    return FileSystem.make({ ...fs, open: (path, options) => Effect.map(fs.open(path, options), wrap) })
+  })
+).pipe(Layer.provide(NodeFileSystem.layer))
 
 describe("Batch journal: batched appends", () => {
   live("lines appended together share writes, and each append completes only once its line is in the file", () =>
@@ -128,6 +164,55 @@ describe("Batch journal: batched appends", () => {
           .split("\n")
           .filter((l) => l.length > 0)
       ).toHaveLength(50)
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("a line is fsynced within a second of its write even when no write follows it", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const ops: Array<{ readonly op: "write" | "sync"; readonly at: number }> = []
+      const before = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const journal = yield* Journal.open(path, "new", false)
+          // written well within the first second: no fsync is due yet, and no other write comes
+          yield* journal.append(line(0))
+          yield* Effect.sleep("1300 millis")
+          return [...ops]
+        })
+      ).pipe(Effect.provide(recording(ops)))
+      expect(before.map((o) => o.op)).toEqual(["write", "sync"])
+      expect(before[1]!.at - before[0]!.at).toBeLessThan(1300)
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("after a write fails (ENOSPC) nothing more is written, so resume only cuts off the torn line", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const ids = new Set(Array.from({ length: 10 }, (_, i) => `req-${i}`))
+      const results = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const journal = yield* Journal.open(path, "new", false)
+          const first = yield* Effect.forkChild(Effect.result(journal.append(line(0))))
+          // queued while the failing write is under way: the next write would have held them
+          yield* Effect.sleep("20 millis")
+          const rest = yield* Effect.forEach([1, 2, 3], (i) => Effect.result(journal.append(line(i))), {
+            concurrency: 3
+          })
+          return [yield* Fiber.join(first), ...rest]
+        })
+      ).pipe(Effect.provide(fullDiskOnce))
+      for (const result of results) {
+        expect(result._tag).toBe("Failure")
+        if (result._tag === "Failure") expect(result.failure).toEqual({ _tag: "Io", path, message: "ENOSPC" })
+      }
+      // only the torn half of the first line: no whole line glued to it
+      expect(Fs.readFileSync(path, "utf8")).toBe(line(0).slice(0, (line(0).length + 1) >> 1))
+      const resumed = yield* Effect.scoped(Journal.open(path, "resume", false, ids))
+      expect(resumed.existing.repaired).toBe(true)
+      expect(resumed.existing.succeeded.size).toBe(0)
+      expect(Fs.readFileSync(path, "utf8")).toBe("")
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 })
