@@ -215,4 +215,42 @@ describe("Batch journal: batched appends", () => {
       expect(Fs.readFileSync(path, "utf8")).toBe("")
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
+
+  live("a writer that dies of a defect fails the appends waiting for it instead of leaving them hanging", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const broken = Layer.effect(
+        FileSystem.FileSystem,
+        Effect.map(FileSystem.FileSystem, (fs) =>
+          FileSystem.make({
+            ...fs,
+            open: (path, options) =>
+              Effect.map(fs.open(path, options), (file) => ({
+                ...file,
+                [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+                get stat() {
+                  return file.stat
+                },
+                get sync() {
+                  return file.sync
+                },
+                writeAll: () => {
+                  throw new Error("a bug in the file layer")
+                }
+              }))
+          })
+        )
+      ).pipe(Layer.provide(NodeFileSystem.layer))
+      const [first, later] = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const journal = yield* Journal.open(path, "new", false)
+          const first = yield* Effect.flip(journal.append(line(0)))
+          return [first, yield* Effect.flip(journal.append(line(1)))] as const
+        })
+      ).pipe(Effect.provide(broken), Effect.timeout("5 seconds"))
+      expect(first).toEqual({ _tag: "Io", path, message: "the journal's writer failed: a bug in the file layer" })
+      expect(later).toEqual(first)
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
 })

@@ -8,9 +8,11 @@
  * @internal
  */
 import * as Path from "node:path"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
@@ -46,6 +48,11 @@ export interface Journal {
   readonly existing: Existing
   /** Appends one line; completes once the line is written (to the OS: `fsync` is at most once a second). */
   readonly append: (line: string) => Effect.Effect<void, JournalError>
+  /**
+   * Once the last line is appended: an `fsync`, then the first write or `fsync` error of the journal, if any (a
+   * background `fsync` that failed after the last append is reported here, not lost).
+   */
+  readonly flush: Effect.Effect<void, JournalError>
   /** `write` calls made and lines written so far (a write holds every line queued while the one before ran). */
   readonly writes: () => { readonly writes: number; readonly lines: number }
 }
@@ -280,6 +287,8 @@ interface Commits {
   /** Completed when a line is queued (or the journal closes): the writer's cue. */
   wake: Deferred.Deferred<void>
   failure: JournalError | undefined
+  /** The appends of the write under way. */
+  writing: Deferred.Deferred<void, JournalError> | undefined
   closing: boolean
   /** Lines written since the last `fsync` started. */
   dirty: boolean
@@ -338,7 +347,9 @@ const commitOnce = (file: FileSystem.File, path: string, clock: Clock.Clock, sta
     // to it, and the file could no longer be resumed. The torn line alone is cut off on resume.
     if (state.failure === undefined) {
       state.writes++
+      state.writing = done
       const written = yield* Effect.result(file.writeAll(encoder.encode(lines.join(""))))
+      state.writing = undefined
       if (written._tag === "Failure") state.failure ??= io(path)(written.failure)
       else {
         state.written += lines.length
@@ -347,6 +358,23 @@ const commitOnce = (file: FileSystem.File, path: string, clock: Clock.Clock, sta
     }
     Deferred.doneUnsafe(done, state.failure === undefined ? Effect.void : Effect.fail(state.failure))
     return !state.closing || state.queued.length > 0
+  })
+
+/**
+ * The writer ended (closed, or died of a defect): no append may wait for it any more. Those under way or queued fail,
+ * and so does every later one, instead of waiting forever (their wait is uninterruptible).
+ */
+const writerStopped = (path: string, state: Commits, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.sync(() => {
+    const why = Exit.isSuccess(exit)
+      ? "the journal is closed"
+      : `the journal's writer failed: ${ioReason(Cause.squash(exit.cause))}`
+    state.failure ??= { _tag: "Io", path, message: why }
+    for (const pending of [state.writing, state.batch]) {
+      if (pending !== undefined) Deferred.doneUnsafe(pending, Effect.fail(state.failure))
+    }
+    state.writing = undefined
+    state.batch = undefined
   })
 
 /**
@@ -365,6 +393,7 @@ const groupCommit = (file: FileSystem.File, path: string) =>
       batch: undefined,
       wake: Deferred.makeUnsafe<void>(),
       failure: undefined,
+      writing: undefined,
       closing: false,
       dirty: false,
       syncer: undefined,
@@ -377,7 +406,7 @@ const groupCommit = (file: FileSystem.File, path: string) =>
         Effect.repeat(commitOnce(file, path, clock, state), { while: (more) => more }),
         // the close's own fsync covers every line: a background one still sleeping is not needed
         Effect.suspend(() => (state.syncer === undefined ? Effect.void : Fiber.interrupt(state.syncer)))
-      )
+      ).pipe(Effect.onExit((exit) => writerStopped(path, state, exit)))
     )
     const append = (line: string) =>
       Effect.suspend(() => {
@@ -395,7 +424,16 @@ const groupCommit = (file: FileSystem.File, path: string) =>
       Deferred.doneUnsafe(state.wake, Effect.void)
       return Effect.andThen(Fiber.await(writer), Effect.ignore(file.sync))
     })
-    return { append, close, writes: () => ({ writes: state.writes, lines: state.written }) }
+    const flush = Effect.suspend(() => {
+      if (state.failure !== undefined) return Effect.fail(state.failure)
+      return Effect.result(file.sync).pipe(
+        Effect.flatMap((synced) => {
+          if (synced._tag === "Failure") state.failure ??= io(path)(synced.failure)
+          return state.failure === undefined ? Effect.void : Effect.fail(state.failure)
+        })
+      )
+    })
+    return { append, flush, close, writes: () => ({ writes: state.writes, lines: state.written }) }
   })
 
 /**
@@ -421,5 +459,5 @@ export const open = (
     const commits = yield* groupCommit(file, path)
     // Finalizers run in reverse order: the queued lines are written and fsynced before the file is closed.
     yield* Effect.addFinalizer(() => commits.close)
-    return { existing, append: commits.append, writes: commits.writes }
+    return { existing, append: commits.append, flush: commits.flush, writes: commits.writes }
   })
