@@ -2,11 +2,10 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { live } from "./support/fileSystem.js"
+import { live, withFiles } from "./support/fileSystem.js"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator, type Stats } from "@sluice/simulator"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Deferred, Effect, Fiber, FileSystem, Layer, PlatformError, Stream, SubscriptionRef } from "effect"
+import { Deferred, Effect, Fiber, Layer, PlatformError, Stream, SubscriptionRef } from "effect"
 import { Batch } from "../src/index.js"
 
 const tempDir = Effect.acquireRelease(
@@ -513,24 +512,7 @@ describe("Batch.run reads its input in two passes", () => {
         method: "sync",
         cause: Object.assign(new Error("i/o error"), { code: "EIO" })
       })
-      const syncFails = Layer.effect(
-        FileSystem.FileSystem,
-        Effect.map(FileSystem.FileSystem, (fs) =>
-          FileSystem.make({
-            ...fs,
-            open: (path, options) =>
-              Effect.map(fs.open(path, options), (file) => ({
-                ...file,
-                [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-                get stat() {
-                  return file.stat
-                },
-                writeAll: (buffer: Uint8Array) => file.writeAll(buffer),
-                sync: Effect.fail(eio)
-              }))
-          })
-        )
-      ).pipe(Layer.provide(NodeFileSystem.layer))
+      const syncFails = withFiles(() => ({ sync: Effect.fail(eio) }))
       // a short job: every line written before the first background fsync is due, so only the job's last one runs
       const error = yield* Effect.flip(
         Batch.run(Stream.fromIterable(job(5)), { output, concurrency: 5 }).pipe(

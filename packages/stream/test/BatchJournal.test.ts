@@ -2,9 +2,9 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect } from "@effect/vitest"
-import { live } from "./support/fileSystem.js"
+import { live, withFiles } from "./support/fileSystem.js"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, Fiber, FileSystem, Layer, PlatformError } from "effect"
+import { Effect, Fiber, PlatformError } from "effect"
 import * as Journal from "../src/internal/batch/journal.js"
 
 const tempDir = Effect.acquireRelease(
@@ -21,65 +21,36 @@ const line = (i: number) =>
   })
 
 /** Node's FileSystem, with every write and fsync of an opened file recorded (with its time) in `ops`. */
-const recording = (ops: Array<{ readonly op: "write" | "sync"; readonly at: number }>) =>
-  Layer.effect(
-    FileSystem.FileSystem,
-    Effect.map(FileSystem.FileSystem, (fs) => {
-      const record = (op: "write" | "sync") => Effect.sync(() => ops.push({ op, at: Date.now() }))
-      const wrap = (file: FileSystem.File): FileSystem.File => ({
-        [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-        get stat() {
-          return file.stat
-        },
-        seek: (offset, from) => file.seek(offset, from),
-        get sync() {
-          return Effect.andThen(record("sync"), file.sync)
-        },
-        read: (buffer, options) => file.read(buffer, options),
-        readAlloc: (size, options) => file.readAlloc(size, options),
-        truncate: (length) => file.truncate(length),
-        write: (buffer) => Effect.andThen(record("write"), file.write(buffer)),
-        writeAll: (buffer) => Effect.andThen(record("write"), file.writeAll(buffer))
-      })
-      return FileSystem.make({ ...fs, open: (path, options) => Effect.map(fs.open(path, options), wrap) })
-    })
-  ).pipe(Layer.provide(NodeFileSystem.layer))
+const recording = (ops: Array<{ readonly op: "write" | "sync"; readonly at: number }>) => {
+  const record = (op: "write" | "sync") => Effect.sync(() => ops.push({ op, at: Date.now() }))
+  return withFiles((file) => ({
+    sync: Effect.andThen(record("sync"), file.sync),
+    write: (buffer) => Effect.andThen(record("write"), file.write(buffer)),
+    writeAll: (buffer) => Effect.andThen(record("write"), file.writeAll(buffer))
+  }))
+}
 
 /**
  * Node's FileSystem where the first write to an opened file runs out of space half-way: it writes the first half of
  * its bytes, takes 100 ms, then fails with ENOSPC (later writes go through).
  */
-const fullDiskOnce = Layer.effect(
-  FileSystem.FileSystem,
-  Effect.map(FileSystem.FileSystem, (fs) => {
-    let failed = false
-    const enospc = PlatformError.systemError({
-      _tag: "Unknown",
-      module: "FileSystem",
-      method: "writeAll",
-      cause: Object.assign(new Error("no space left on device"), { code: "ENOSPC" })
-    })
-    const wrap = (file: FileSystem.File): FileSystem.File => ({
-      ...file,
-      [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-      get stat() {
-        return file.stat
-      },
-      get sync() {
-        return file.sync
-      },
-      writeAll: (buffer) => {
-        if (failed) return file.writeAll(buffer)
-        failed = true
-        return Effect.andThen(
-          Effect.andThen(file.writeAll(buffer.subarray(0, buffer.length >> 1)), Effect.sleep("100 millis")),
-          Effect.fail(enospc)
-        )
-      }
-    })
-    return FileSystem.make({ ...fs, open: (path, options) => Effect.map(fs.open(path, options), wrap) })
+const fullDiskOnce = () => {
+  let failed = false
+  const enospc = PlatformError.systemError({
+    _tag: "Unknown",
+    module: "FileSystem",
+    method: "writeAll",
+    cause: Object.assign(new Error("no space left on device"), { code: "ENOSPC" })
   })
-).pipe(Layer.provide(NodeFileSystem.layer))
+  return withFiles((file) => ({
+    writeAll: (buffer) => {
+      if (failed) return file.writeAll(buffer)
+      failed = true
+      const half = file.writeAll(buffer.subarray(0, buffer.length >> 1))
+      return Effect.andThen(Effect.andThen(half, Effect.sleep("100 millis")), Effect.fail(enospc))
+    }
+  }))
+}
 
 describe("Batch journal: batched appends", () => {
   live("lines appended together share writes, and each append completes only once its line is in the file", () =>
@@ -202,7 +173,7 @@ describe("Batch journal: batched appends", () => {
           })
           return [yield* Fiber.join(first), ...rest]
         })
-      ).pipe(Effect.provide(fullDiskOnce))
+      ).pipe(Effect.provide(fullDiskOnce()))
       for (const result of results) {
         expect(result._tag).toBe("Failure")
         if (result._tag === "Failure") expect(result.failure).toEqual({ _tag: "Io", path, message: "ENOSPC" })
@@ -220,28 +191,11 @@ describe("Batch journal: batched appends", () => {
     Effect.gen(function* () {
       const dir = yield* tempDir
       const path = Path.join(dir, "out.jsonl")
-      const broken = Layer.effect(
-        FileSystem.FileSystem,
-        Effect.map(FileSystem.FileSystem, (fs) =>
-          FileSystem.make({
-            ...fs,
-            open: (path, options) =>
-              Effect.map(fs.open(path, options), (file) => ({
-                ...file,
-                [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-                get stat() {
-                  return file.stat
-                },
-                get sync() {
-                  return file.sync
-                },
-                writeAll: () => {
-                  throw new Error("a bug in the file layer")
-                }
-              }))
-          })
-        )
-      ).pipe(Layer.provide(NodeFileSystem.layer))
+      const broken = withFiles(() => ({
+        writeAll: () => {
+          throw new Error("a bug in the file layer")
+        }
+      }))
       const [first, later] = yield* Effect.scoped(
         Effect.gen(function* () {
           const journal = yield* Journal.open(path, "new", false)
