@@ -207,4 +207,35 @@ describe("Batch journal: batched appends", () => {
       expect(later).toEqual(first)
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
+
+  live("retryFailed: a rewrite that runs out of space leaves the output as it was and no temp file behind", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const failedLine = JSON.stringify({
+        id: "batch_req_1",
+        custom_id: "req-1",
+        response: null,
+        error: { code: "server_error", message: "boom" }
+      })
+      const before = `${line(0)}\n${failedLine}\n`
+      Fs.writeFileSync(path, before)
+      const enospc = PlatformError.systemError({
+        _tag: "Unknown",
+        module: "FileSystem",
+        method: "writeAll",
+        cause: Object.assign(new Error("no space left on device"), { code: "ENOSPC" })
+      })
+      const tempFull = withFiles((file, opened) => ({
+        writeAll: (buffer) => (opened.endsWith(".tmp") ? Effect.fail(enospc) : file.writeAll(buffer))
+      }))
+      const ids = new Set(["req-0", "req-1"])
+      const error = yield* Effect.flip(Effect.scoped(Journal.open(path, "resume", true, ids))).pipe(
+        Effect.provide(tempFull)
+      )
+      expect(error).toEqual({ _tag: "Io", path, message: "ENOSPC" })
+      expect(Fs.readFileSync(path, "utf8")).toBe(before)
+      expect(Fs.readdirSync(dir)).toEqual(["out.jsonl"])
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
 })

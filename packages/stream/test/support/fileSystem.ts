@@ -12,17 +12,17 @@ export const live = <A, E>(
 ): void => it.live(name, () => Effect.provide(self(), NodeFileSystem.layer), timeout)
 
 /**
- * Node's FileSystem with every opened file's operations replaced by `override`'s (the rest delegate to the file):
+ * Node's FileSystem with every opened file's operations replaced by `override`'s (given the file and its path) (the rest delegate to the file):
  * how a test sees or breaks the journal's writes and fsyncs.
  */
 export const withFiles = (
-  override: (file: FileSystem.File) => Partial<Pick<FileSystem.File, "writeAll" | "write" | "sync">>
+  override: (file: FileSystem.File, path: string) => Partial<Pick<FileSystem.File, "writeAll" | "write" | "sync">>
 ): Layer.Layer<FileSystem.FileSystem> =>
   Layer.effect(
     FileSystem.FileSystem,
     Effect.map(FileSystem.FileSystem, (fs) => {
-      const wrap = (file: FileSystem.File): FileSystem.File => {
-        const replaced = override(file)
+      const wrap = (file: FileSystem.File, path: string): FileSystem.File => {
+        const replaced = override(file, path)
         return {
           [FileSystem.FileTypeId]: FileSystem.FileTypeId,
           get stat() {
@@ -39,6 +39,9 @@ export const withFiles = (
           writeAll: replaced.writeAll ?? ((buffer) => file.writeAll(buffer))
         }
       }
-      return FileSystem.make({ ...fs, open: (path, options) => Effect.map(fs.open(path, options), wrap) })
+      return FileSystem.make({
+        ...fs,
+        open: (path, options) => Effect.map(fs.open(path, options), (file) => wrap(file, path))
+      })
     })
   ).pipe(Layer.provide(NodeFileSystem.layer))

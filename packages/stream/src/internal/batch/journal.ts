@@ -222,7 +222,10 @@ const classify = (
   return Effect.succeed({ succeeded, failedLines, parsed })
 }
 
-/** Replaces the file by `text` atomically: a temp file, fsync, rename (the old file stays intact until then). */
+/**
+ * Replaces the file by `text` atomically: a temp file, fsync, rename (the old file stays intact until then). A temp
+ * file that could not be completed (ENOSPC) is removed, not left beside the output.
+ */
 const replaceAtomically = (fs: FileSystem.FileSystem, path: string, text: string) => {
   const temp = Path.join(Path.dirname(path), `.${Path.basename(path)}.${process.pid}.tmp`)
   const written = Effect.scoped(
@@ -230,7 +233,10 @@ const replaceAtomically = (fs: FileSystem.FileSystem, path: string, text: string
       Effect.andThen(file.writeAll(new TextEncoder().encode(text)), file.sync)
     )
   )
-  return Effect.andThen(written, fs.rename(temp, path)).pipe(Effect.mapError(io(path)))
+  return Effect.andThen(written, fs.rename(temp, path)).pipe(
+    Effect.onError(() => Effect.ignore(fs.remove(temp, { force: true }))),
+    Effect.mapError(io(path))
+  )
 }
 
 type Recovered = Existing & { readonly missingNewline: boolean }
