@@ -10,6 +10,7 @@ import * as WebBody from "@sluice/core/WebBody"
 import { Simulator, type Stats } from "@sluice/simulator"
 import { Clock, Effect, Fiber, Layer, Stream } from "effect"
 import { ChatStream, Sse } from "../src/index.js"
+import { fetchChat } from "./support/fetchChat.js"
 
 const encoder = new TextEncoder()
 const wire = (fields: { readonly data: string }) => Sse.encode(Sse.event(fields))
@@ -186,20 +187,6 @@ const waitForStats = (sim: Simulator.Running, ready: (stats: Stats.Stats) => boo
       yield* Effect.sleep("2 millis")
     }
   })
-
-const fetchChat = (url: string, content: string) =>
-  Effect.promise(() =>
-    fetch(`${url}/chat/completions`, {
-      method: "POST",
-      headers: { authorization: "Bearer sk-test", "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "gpt-4o-mini",
-        messages: [{ role: "user", content }],
-        stream: true,
-        stream_options: { include_usage: true }
-      })
-    })
-  )
 
 describe("fromReadableStream on a real fetch to the simulator", () => {
   it.live("decodes a whole sliced completion with usage", () =>
