@@ -179,8 +179,9 @@ export const decode: {
 export interface ReadableStreamOptions extends DecodeOptions, WebBody.BodyOptions {}
 
 /**
- * Decodes a Web body (a `fetch` response's `body`, any `ReadableStream<Uint8Array>`) into events: core's
- * `WebBody.fromReadableStream` then {@link decode}. One `reader.read()` per pull, nothing read ahead; ending
+ * Decodes a Web body (a `fetch` response's `body`, any `ReadableStream<Uint8Array>`) into events, as
+ * {@link decode} does, decoding in the body's read callbacks (core's `WebBody.decode`). A pull reads only until
+ * it has an event, nothing is read ahead; ending
  * the stream early (an early `Stream.take`, an interruption) cancels the body. A failed read is core's
  * `ConnectionFailed`. The body can be read once: run the stream once.
  *
@@ -190,7 +191,8 @@ export interface ReadableStreamOptions extends DecodeOptions, WebBody.BodyOption
 export const fromReadableStream = (
   body: ReadableStream<Uint8Array>,
   options?: ReadableStreamOptions
-): Stream.Stream<Event, ConnectionFailed | SseDecodeError> => decode(WebBody.bytes(body, options), options)
+): Stream.Stream<Event, ConnectionFailed | SseDecodeError> =>
+  WebBody.decode(body, () => Parser.step(new Parser.SseParser(Parser.parserOptions(options)), toError), options)
 
 const LINE_BREAK = /\r\n|\r|\n/
 

@@ -84,6 +84,38 @@ describe("fromReadableStream on a real ReadableStream", () => {
     })
   )
 
+  it.effect(
+    "a chunk split over reads: a pull reads only until it has one (events in 3 reads each, take 2 = 6 reads)",
+    () =>
+      Effect.gen(function* () {
+        let pulls = 0
+        let cancelled = false
+        const body = new ReadableStream<Uint8Array>(
+          {
+            pull: (controller) => {
+              const event = encoder.encode(contentEvent(`e${Math.floor(pulls / 3)}`))
+              const third = Math.ceil(event.length / 3)
+              controller.enqueue(event.subarray((pulls % 3) * third, (pulls % 3) * third + third))
+              pulls++
+            },
+            cancel: () => {
+              cancelled = true
+            }
+          },
+          { highWaterMark: 0 }
+        )
+        const pullsAt: Array<number> = []
+        const chunks = yield* ChatStream.fromReadableStream(body).pipe(
+          Stream.take(2),
+          Stream.tap(() => Effect.sync(() => pullsAt.push(pulls))),
+          Stream.runCollect
+        )
+        expect(chunks.map((c) => c.choices[0]!.delta.content)).toEqual(["e0", "e1"])
+        expect(pullsAt).toEqual([3, 6])
+        expect(cancelled).toBe(true)
+      })
+  )
+
   it.effect("interrupting a stream waiting on a read cancels the body", () =>
     Effect.gen(function* () {
       const seen = { pulls: 0, cancelled: false }

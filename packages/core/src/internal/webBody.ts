@@ -1,12 +1,13 @@
 /**
- * A Web `ReadableStream<Uint8Array>` (a fetch body) as an Effect `Stream`, pull-driven: each pull is one
- * `reader.read()`, nothing is read ahead, and the reader is cancelled (the body freed) when the stream ends
- * before the body did (an early `take`, a failure downstream, an interruption).
+ * A Web `ReadableStream<Uint8Array>` (a fetch body) as an Effect `Stream`, pull-driven: a pull reads until the
+ * decoder has output (for plain bytes: one `reader.read()` per pull), running the decoder in the read's
+ * callback, so a read that completes nothing costs no fiber resume; nothing is read while no pull waits. The
+ * reader is cancelled (the body freed) when the stream ends before the body did (an early `take`, a failure
+ * downstream, an interruption), and only released when the body ended.
  *
  * Built on `Channel.fromTransform` like effect's `Stream.fromReadableStream`, with a cheaper pull: one
- * `Effect.callback` value made once and run for every read (effect's makes a `tryPromise`, a
- * `matchCauseEffect` and their closures per read), the read's callbacks bound once, and no cancel promise
- * to wait for when the body has already ended.
+ * `Effect.callback` value made once and run for every pull (effect's makes a `tryPromise`, a
+ * `matchCauseEffect` and their closures per read) and the read's callbacks bound once.
  *
  * @internal
  */
@@ -18,46 +19,77 @@ import type * as Pull from "effect/Pull"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
-type Chunk = Arr.NonEmptyReadonlyArray<Uint8Array>
-type Resume<E> = (effect: Effect.Effect<Chunk, E | Cause.Done>) => void
+/** How a decoder ends: with a failure, or the end. @internal */
+export type Halt<E> = { readonly _tag: "Fail"; readonly error: E } | { readonly _tag: "Done" }
+
+/** A synchronous decoder over the body's reads. @internal */
+export interface Decoder<Out, E> {
+  /** Consumes one read (an array of one), appending to `out`; a halt ends the stream after `out` is delivered. */
+  readonly input: (input: ReadonlyArray<Uint8Array>, out: Array<Out>) => Halt<E> | undefined
+  /** The body ended: the last output and how the stream ends. */
+  readonly end: (out: Array<Out>) => Halt<E>
+}
+
+type Resume<A, E> = (effect: Effect.Effect<Arr.NonEmptyReadonlyArray<A>, E | Cause.Done>) => void
 
 const ended: Effect.Effect<never, Cause.Done> = Cause.done()
 
-/** The body's reader and the one pull that reads it. */
-class BodyReader<E> {
+const isNonEmpty = <A>(out: Array<A>): out is Arr.NonEmptyArray<A> => out.length > 0
+
+/** The body's reader, the decoder fed by its reads, and the one pull that drives them. */
+class BodyReader<Out, E, RE> {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
-  private resume: Resume<E> | undefined = undefined
+  private resume: Resume<Out, E | RE> | undefined = undefined
+  /** Set once the decoder halted or a read failed: what this and every later pull returns. */
+  private halted: Effect.Effect<never, E | RE | Cause.Done> | undefined = undefined
   /** The body ended (done or errored): nothing to cancel. */
   private finished = false
+  private out: Array<Out> = []
 
   constructor(
     body: ReadableStream<Uint8Array>,
-    private readonly onError: (cause: unknown) => E
+    private readonly decoder: Decoder<Out, E>,
+    private readonly onError: (cause: unknown) => RE
   ) {
     this.reader = body.getReader()
   }
 
-  private readonly onRead = (result: ReadableStreamReadResult<Uint8Array>): void => {
+  /** After a read: resume with the output or the halt, or read again (the pull still waits). */
+  private settle(how: Halt<E> | undefined): void {
+    if (how !== undefined) this.halted = how._tag === "Fail" ? Effect.fail(how.error) : ended
+    const out = this.out
+    if (!isNonEmpty(out) && this.halted === undefined) {
+      this.reader.read().then(this.onRead, this.onFailure)
+      return
+    }
     const resume = this.resume!
     this.resume = undefined
+    if (isNonEmpty(out)) {
+      this.out = []
+      resume(Effect.succeed(out))
+    } else {
+      resume(this.halted!)
+    }
+  }
+
+  private readonly onRead = (result: ReadableStreamReadResult<Uint8Array>): void => {
     if (result.done) {
       this.finished = true
-      resume(ended)
+      this.settle(this.decoder.end(this.out))
     } else {
-      resume(Effect.succeed([result.value]))
+      this.settle(this.decoder.input([result.value], this.out))
     }
   }
 
   private readonly onFailure = (cause: unknown): void => {
-    const resume = this.resume!
-    this.resume = undefined
     this.finished = true
-    resume(Effect.fail(this.onError(cause)))
+    this.halted = Effect.fail(this.onError(cause))
+    this.settle(undefined)
   }
 
-  /** One read per run; the same value for every pull. */
-  readonly pull: Pull.Pull<Chunk, E> = Effect.callback<Chunk, E | Cause.Done>((resume) => {
-    if (this.finished) return resume(ended)
+  /** The same value for every pull. */
+  readonly pull: Pull.Pull<Arr.NonEmptyReadonlyArray<Out>, E | RE> = Effect.callback((resume) => {
+    if (this.halted !== undefined) return resume(this.halted)
     this.resume = resume
     this.reader.read().then(this.onRead, this.onFailure)
   })
@@ -77,15 +109,33 @@ class BodyReader<E> {
 }
 
 /** @internal */
-export const fromReadableStream = <E>(
+export const decode = <Out, E, RE>(
   evaluate: () => ReadableStream<Uint8Array>,
-  onError: (cause: unknown) => E
-): Stream.Stream<Uint8Array, E> =>
+  decoder: () => Decoder<Out, E>,
+  onError: (cause: unknown) => RE
+): Stream.Stream<Out, E | RE> =>
   Stream.fromChannel(
     Channel.fromTransform((_, scope) =>
       Effect.suspend(() => {
-        const body = new BodyReader(evaluate(), onError)
+        const body = new BodyReader(evaluate(), decoder(), onError)
         return Effect.as(Scope.addFinalizer(scope, body.release), body.pull)
       })
     )
   )
+
+const done: Halt<never> = { _tag: "Done" }
+
+/** Each read as it is. */
+const bytes: Decoder<Uint8Array, never> = {
+  input: (input, out) => {
+    out.push(input[0]!)
+    return undefined
+  },
+  end: () => done
+}
+
+/** @internal */
+export const fromReadableStream = <E>(
+  evaluate: () => ReadableStream<Uint8Array>,
+  onError: (cause: unknown) => E
+): Stream.Stream<Uint8Array, E> => decode(evaluate, () => bytes, onError)

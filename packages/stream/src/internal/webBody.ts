@@ -1,12 +1,13 @@
 /**
  * A Web body as bytes for the decoders (`Sse.fromReadableStream`, `ChatStream.fromReadableStream`): core's
- * `WebBody` adapter, its read failures as core's `ConnectionFailed`.
+ * `WebBody.decode` with their steps, its read failures as core's `ConnectionFailed`.
  *
  * @internal
  */
 import { ConnectionFailed } from "@sluice/core/Errors"
 import * as WebBody from "@sluice/core/WebBody"
 import type * as Stream from "effect/Stream"
+import type * as PullStep from "./pullStep.js"
 
 /** Where the body came from, named on a read failure. */
 export interface BodyOptions {
@@ -15,16 +16,17 @@ export interface BodyOptions {
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
-/** @internal */
-export const bytes = (
+const readFailure =
+  (options: BodyOptions | undefined) =>
+  (cause: unknown): ConnectionFailed =>
+    new ConnectionFailed({
+      message: `reading the response body failed: ${messageOf(cause)}`,
+      ...(options?.url === undefined ? {} : { url: options.url })
+    })
+
+/** The body through a decoder's step, read failures as `ConnectionFailed`. @internal */
+export const decode = <Out, E>(
   body: ReadableStream<Uint8Array>,
+  step: () => PullStep.Step<Uint8Array, Out, E>,
   options: BodyOptions | undefined
-): Stream.Stream<Uint8Array, ConnectionFailed> =>
-  WebBody.fromReadableStream(
-    body,
-    (cause) =>
-      new ConnectionFailed({
-        message: `reading the response body failed: ${messageOf(cause)}`,
-        ...(options?.url === undefined ? {} : { url: options.url })
-      })
-  )
+): Stream.Stream<Out, E | ConnectionFailed> => WebBody.decode(body, step, readFailure(options))
