@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Credentials, Errors, OpenAi, OpenAiConfig, Transport } from "@sluice/core"
 import * as WebBody from "@sluice/core/WebBody"
 import { Simulator, type Stats } from "@sluice/simulator"
-import { Clock, Effect, Fiber, Layer, Stream } from "effect"
+import { Cause, Clock, Effect, Exit, Fiber, Layer, Stream } from "effect"
 import { ChatStream, Sse } from "../src/index.js"
 import { fetchChat } from "./support/fetchChat.js"
 
@@ -197,6 +197,21 @@ describe("fromReadableStream on a real ReadableStream", () => {
       ).pipe(Effect.flip)
       expect(sseError._tag).toBe("ConnectionFailed")
       expect(sseError.message).toContain("reset")
+    })
+  )
+
+  it.effect("a decoder that throws is a defect of the stream (not a hang), and the body is cancelled", () =>
+    Effect.gen(function* () {
+      const { body, seen } = endlessBody()
+      const decoder = (): WebBody.Decoder<string, never> => ({
+        input: () => {
+          throw new Error("decoder bug")
+        },
+        end: () => ({ _tag: "Done" })
+      })
+      const exit = yield* Stream.runDrain(WebBody.decode(body, decoder, (cause) => cause)).pipe(Effect.exit)
+      expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
+      expect(seen.cancelled).toBe(true)
     })
   )
 

@@ -73,12 +73,16 @@ class BodyReader<Out, E, RE> {
   }
 
   private readonly onRead = (result: ReadableStreamReadResult<Uint8Array>): void => {
-    if (result.done) {
-      this.finished = true
-      this.settle(this.decoder.end(this.out))
-    } else {
-      this.settle(this.decoder.input([result.value], this.out))
+    let how: Halt<E> | undefined
+    try {
+      if (result.done) this.finished = true
+      how = result.done ? this.decoder.end(this.out) : this.decoder.input([result.value], this.out)
+    } catch (defect) {
+      // A decoder that throws is a bug: a defect of the stream, not a hang in a promise callback.
+      this.halted = Effect.die(defect)
+      this.out = []
     }
+    this.settle(how)
   }
 
   private readonly onFailure = (cause: unknown): void => {
