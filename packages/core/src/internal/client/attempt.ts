@@ -51,16 +51,13 @@ const send = <A>(
   // One clock lookup per attempt: its reads are plain calls, not effects (docs/decisions/0014-call-hot-path.md).
   Clock.clockWith((clock) => {
     const startedAt = clock.currentTimeMillisUnsafe()
-    return Effect.flatMap(
-      client.transport.send(wireRequest(client.config, spec, key), timeouts).pipe(
-        Effect.tapError((error) =>
-          Effect.sync(() => {
-            // the request may have reached the server: a timeout is not proof that nothing was spent
-            if (error._tag === "Timeout" && error.phase !== "connect") call.progress.sent = true
-          })
-        )
-      ),
-      (response) => {
+    return Effect.matchEffect(client.transport.send(wireRequest(client.config, spec, key), timeouts), {
+      onFailure: (error) => {
+        // the request may have reached the server: a timeout is not proof that nothing was spent
+        if (error._tag === "Timeout" && error.phase !== "connect") call.progress.sent = true
+        return Effect.fail(error)
+      },
+      onSuccess: (response) => {
         call.progress.sent = true
         const now = clock.currentTimeMillisUnsafe()
         const requestId = Http.header(response.headers, "x-request-id")
@@ -78,7 +75,7 @@ const send = <A>(
         }
         return failure(client, response, requestId, now, key)
       }
-    )
+    })
   })
 
 /** A response with a non-2xx status: its (capped) body read, classified into its `OpenAiError`. */
