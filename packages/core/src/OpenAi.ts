@@ -13,31 +13,20 @@
 import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type * as Batches from "./Batches.js"
 import type * as ChatCompletions from "./ChatCompletions.js"
-import { Credentials, fromConfig as credentialsFromConfig } from "./Credentials.js"
+import { type Credentials, fromConfig as credentialsFromConfig } from "./Credentials.js"
 import type * as Embeddings from "./Embeddings.js"
-import type { InvalidOptions, InvalidRequest, OpenAiError } from "./Errors.js"
+import type { OpenAiError } from "./Errors.js"
 import type * as Files from "./Files.js"
 import * as Gates from "./Gates.js"
-import * as Endpoints from "./internal/client/endpoints.js"
-import * as GatesInternal from "./internal/gates/call.js"
-import type { Client } from "./internal/client/spec.js"
-import { serverAttributes, timeoutsOf } from "./internal/client/wire.js"
-import * as Http from "./internal/http.js"
+import * as internal from "./internal/client/make.js"
 import type * as Models from "./Models.js"
-import {
-  checkBaseUrl,
-  layerConfig as configFromEnv,
-  OpenAiConfig,
-  type Options,
-  type Resolved
-} from "./OpenAiConfig.js"
+import { layerConfig as configFromEnv, type OpenAiConfig, type Options, type Resolved } from "./OpenAiConfig.js"
 import type { RateLimitSnapshot } from "./RateLimitHeaders.js"
 import type * as Responses from "./Responses.js"
 import type * as Retry from "./Retry.js"
@@ -261,30 +250,7 @@ export class OpenAi extends Context.Service<OpenAi, Service>()("@sluice/core/Ope
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Service, never, OpenAiConfig | Credentials | Scope.Scope> = Effect.gen(function* () {
-  const config = yield* OpenAiConfig
-  const credentials = yield* Credentials
-  // Without `Gates` in the context: the pass-through `Gates.none` is made of.
-  const gates = Option.getOrElse(yield* Effect.serviceOption(Gates.Gates), () => GatesInternal.none)
-  // The `Transport` of the context, or undici with the configuration's pool and proxy.
-  const transport = yield* Http.fromContext(config)
-  // A configuration out of range (`OpenAiConfig.validate`) or a refused base URL fails every call, before sending.
-  const baseUrl = yield* Effect.result(
-    config.invalid === undefined ? checkBaseUrl(config) : Effect.fail<InvalidRequest | InvalidOptions>(config.invalid)
-  )
-  const timeouts = timeoutsOf(config)
-  const client: Client = {
-    config,
-    credentials,
-    gates,
-    transport,
-    baseUrl,
-    server: serverAttributes(baseUrl),
-    callTimeouts: timeouts.call,
-    streamTimeouts: timeouts.stream
-  }
-  return { config, ...Endpoints.service(client) }
-})
+export const make: Effect.Effect<Service, never, OpenAiConfig | Credentials | Scope.Scope> = internal.make
 
 /**
  * The client, from `OpenAiConfig` and `Credentials` in the context. It runs every call through the `Gates`

@@ -23,6 +23,8 @@ export interface Started {
   readonly snapshot: RateLimitSnapshot
   readonly startedAt: number
   readonly key: Redacted.Redacted<string>
+  /** The attempt's clock, read once as a service: later reads (the latency) are plain calls on it. */
+  readonly clock: Clock.Clock
 }
 
 /**
@@ -46,29 +48,35 @@ const send = <A>(
   key: Redacted.Redacted<string>,
   timeouts: Http.SendOptions
 ): Effect.Effect<Started, OpenAiError, Scope.Scope> =>
-  Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
-    Effect.flatMap(
-      client.transport.send(wireRequest(client.config, spec, key), timeouts).pipe(
-        Effect.tapError((error) =>
-          Effect.sync(() => {
-            // the request may have reached the server: a timeout is not proof that nothing was spent
-            if (error._tag === "Timeout" && error.phase !== "connect") call.progress.sent = true
-          })
-        )
-      ),
-      (response) => {
+  // One clock lookup per attempt: its reads are plain calls, not effects (docs/decisions/0014-call-hot-path.md).
+  Clock.clockWith((clock) => {
+    const startedAt = clock.currentTimeMillisUnsafe()
+    return Effect.matchEffect(client.transport.send(wireRequest(client.config, spec, key), timeouts), {
+      onFailure: (error) => {
+        // the request may have reached the server: a timeout is not proof that nothing was spent
+        if (error._tag === "Timeout" && error.phase !== "connect") call.progress.sent = true
+        return Effect.fail(error)
+      },
+      onSuccess: (response) => {
         call.progress.sent = true
-        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const requestId = Http.header(response.headers, "x-request-id")
-          const snapshot = parseRateLimitHeaders(response.headers, now)
-          if (response.status >= 200 && response.status < 300) {
-            return Effect.succeed<Started>({ response, status: response.status, requestId, snapshot, startedAt, key })
-          }
-          return failure(client, response, requestId, now, key)
-        })
+        const now = clock.currentTimeMillisUnsafe()
+        const requestId = Http.header(response.headers, "x-request-id")
+        const snapshot = parseRateLimitHeaders(response.headers, now)
+        if (response.status >= 200 && response.status < 300) {
+          return Effect.succeed<Started>({
+            response,
+            status: response.status,
+            requestId,
+            snapshot,
+            startedAt,
+            key,
+            clock
+          })
+        }
+        return failure(client, response, requestId, now, key)
       }
-    )
-  )
+    })
+  })
 
 /** A response with a non-2xx status: its (capped) body read, classified into its `OpenAiError`. */
 const failure = (

@@ -2,12 +2,12 @@
  * A call from admission to settlement: the key read once for admission and the first attempt, the gates'
  * `Call`, the one retry loop over attempts, and one settlement. Not public.
  */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type { OpenAiError } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type { Response } from "../../OpenAi.js"
+import * as GatesInternal from "../gates/call.js"
 import * as Http from "../http.js"
 import * as Attempt from "./attempt.js"
 import { retried } from "./retry.js"
@@ -36,33 +36,52 @@ export const admit = <A>(
         }))
       )
 
-/** A call with one decoded response. */
+/** The attempts of an admitted call (each in a scope of its own), its retry loop and its one settlement. */
+const attempts = <A>(
+  client: Client,
+  spec: CallSpec<A>,
+  call: Gates.Call,
+  key: Effect.Effect<ApiKey, OpenAiError>
+): Effect.Effect<Response<A>, OpenAiError> => {
+  const attempt = Effect.scoped(
+    Attempt.run(client, spec, call, key, client.callTimeouts, (started) =>
+      Effect.flatMap(Http.readBody(started.response, client.config.maxResponseBytes, started), (bytes) =>
+        Effect.map(spec.decode(bytes, started), (body) => ({
+          ...started,
+          body,
+          latencyMs: started.clock.currentTimeMillisUnsafe() - started.startedAt
+        }))
+      )
+    )
+  )
+  return Effect.map(
+    retried(client, spec.options, attempt).pipe(Effect.onExit(Settle.onExit(call, spec.usage))),
+    (result): Response<A> => ({
+      body: result.body,
+      requestId: result.requestId,
+      status: result.status,
+      latencyMs: result.latencyMs,
+      snapshot: result.snapshot,
+      attempts: call.progress.attempts
+    })
+  )
+}
+
+/**
+ * A call with one decoded response. Under `Gates.none` nothing is admitted into a call-wide scope, so the call
+ * has only its attempts' scopes (docs/decisions/0014-call-hot-path.md).
+ */
 export const call = <A>(client: Client, spec: CallSpec<A>): Effect.Effect<Response<A>, OpenAiError> =>
-  Effect.scoped(
-    Effect.flatMap(admit(client, spec), ({ call, key }) => {
-      const attempt = Effect.scoped(
-        Attempt.run(client, spec, call, key, client.callTimeouts, (started) =>
-          Effect.flatMap(Http.readBody(started.response, client.config.maxResponseBytes, started), (bytes) =>
-            Effect.flatMap(spec.decode(bytes, started), (body) =>
-              Effect.map(Clock.currentTimeMillis, (endedAt) => ({
-                ...started,
-                body,
-                latencyMs: endedAt - started.startedAt
-              }))
-            )
+  (client.gates === GatesInternal.none
+    ? Result.isFailure(client.baseUrl)
+      ? Effect.fail(client.baseUrl.failure)
+      : Effect.flatMap(client.credentials.get, (first) =>
+          attempts(
+            client,
+            spec,
+            GatesInternal.passThrough(callInfo(spec, first.keyId)),
+            Attempt.keys(client.credentials, first)
           )
         )
-      )
-      return Effect.map(
-        retried(client, spec.options, attempt).pipe(Effect.onExit(Settle.onExit(call, spec.usage))),
-        (result): Response<A> => ({
-          body: result.body,
-          requestId: result.requestId,
-          status: result.status,
-          latencyMs: result.latencyMs,
-          snapshot: result.snapshot,
-          attempts: call.progress.attempts
-        })
-      )
-    })
+    : Effect.scoped(Effect.flatMap(admit(client, spec), ({ call, key }) => attempts(client, spec, call, key)))
   ).pipe(traced(`OpenAi ${spec.method} ${spec.path}`, spec, client))

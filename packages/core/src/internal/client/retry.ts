@@ -27,16 +27,16 @@ export const retried = <A, R>(
       return Effect.void
     })
     let refreshed = false
-    const withRefresh = tracked.pipe(
-      Effect.catchTag("AuthenticationFailed", (error) => {
-        if (refreshed) return Effect.fail(error)
-        refreshed = true
-        return Effect.andThen(
-          Effect.andThen(Effect.logInfo("401: refreshing credentials once"), client.credentials.refresh),
-          tracked
-        )
-      })
-    )
+    // The tracking and the refresh in one handler: one continuation per attempt, not two.
+    const withRefresh = Effect.catch(attempt, (error) => {
+      if (error._tag !== "CircuitOpen") lastFailure = error
+      if (error._tag !== "AuthenticationFailed" || refreshed) return Effect.fail(error)
+      refreshed = true
+      return Effect.andThen(
+        Effect.andThen(Effect.logInfo("401: refreshing credentials once"), client.credentials.refresh),
+        tracked
+      )
+    })
     return Effect.catchTag(Retry.retry(policyOf(client, options))(withRefresh), "CircuitOpen", (error) =>
       Effect.fail(
         error.closesAtMs === undefined && lastFailure !== undefined && lastFailure._tag === error.reason

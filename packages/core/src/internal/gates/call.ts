@@ -216,10 +216,11 @@ const attempt =
               }
             )
       const admitted = breaker === undefined ? limited : Effect.andThen(breaker.guard(at.key, at.keyId), limited)
-      return admitted.pipe(
-        Effect.tapError((error) => observeFailure(call, at, error)),
-        Effect.flatMap((response) => observe(call, at, response))
-      )
+      // One continuation for both outcomes, not a `tapError` and a `flatMap`.
+      return Effect.matchEffect(admitted, {
+        onFailure: (error) => Effect.andThen(observeFailure(call, at, error), Effect.fail(error)),
+        onSuccess: (response) => observe(call, at, response)
+      })
     })
 
 /** The first settlement: the one cost of the call, then the budget and the limiter's token settlement. */
