@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import type { Concurrency, Options } from "../../Concurrency.js"
@@ -38,13 +39,17 @@ const scopeSemaphore = (gate: Gate, scope: string): Effect.Effect<Semaphore.Sema
   )
 
 // Waiting is interruptible; once taken, the release is registered before anything can interrupt
-// (`takeScoped`), so a permit can never leak.
-const acquire = (gate: Gate, scope: string) =>
-  Effect.gen(function* () {
-    yield* gate.global.takeScoped(1)
-    const own = yield* scopeSemaphore(gate, scope)
-    if (own !== undefined) yield* own.takeScoped(1)
-  })
+// (`takeScoped`), so a permit can never leak. Without a per-scope limit (the default) an attempt takes the global
+// permit alone, and the state is read in place rather than through an effect of its own (decision 0014).
+const acquire = (gate: Gate, scope: string): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.suspend(() =>
+    SynchronizedRef.getUnsafe(gate.state).perScope === undefined
+      ? gate.global.takeScoped(1)
+      : Effect.andThen(gate.global.takeScoped(1), takeOwn(gate, scope))
+  )
+
+const takeOwn = (gate: Gate, scope: string): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(scopeSemaphore(gate, scope), (own) => (own === undefined ? Effect.void : own.takeScoped(1)))
 
 const resize = (gate: Gate, permits: number) =>
   Effect.andThen(
