@@ -3,7 +3,7 @@
  * provided; `recording` and `fullDiskOnce` watch or break the journal's writes.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { it } from "@effect/vitest"
+import { expect, it } from "@effect/vitest"
 import { Effect, FileSystem, Layer, PlatformError, type Scope } from "effect"
 
 export const live = <A, E>(
@@ -61,6 +61,12 @@ export interface Op {
   readonly op: "write" | "sync"
   readonly at: number
   readonly path: string
+}
+
+/** Fsyncs at most once a second: never two within 990 ms (timer slack), and no more than the seconds elapsed. */
+export const expectPaced = (syncs: ReadonlyArray<Op>, elapsedMs: number): void => {
+  expect(syncs.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / 1000))
+  for (let i = 1; i < syncs.length; i++) expect(syncs[i]!.at - syncs[i - 1]!.at).toBeGreaterThanOrEqual(990)
 }
 
 /** Node's FileSystem, with every write and fsync of an opened file recorded (with its time and path) in `ops`. */
