@@ -68,14 +68,16 @@ export const outputExists = (
 /** The next input id (`undefined` past the end). */
 type NextId = Effect.Effect<string | undefined, Batch.BatchIoError>
 
-/** The input's ids, one at a time, for checking the output against them. */
+/** The input's ids, one at a time, for checking the output against them; `close` stops reading the input. */
 const idReader = (ids: Stream.Stream<string, Batch.BatchIoError, FileSystem.FileSystem>, path: string) =>
-  Effect.map(Stream.toAsyncIterableEffect(ids), (iterable): NextId => {
+  Effect.map(Stream.toAsyncIterableEffect(ids), (iterable) => {
     const iterator = iterable[Symbol.asyncIterator]()
-    return Effect.tryPromise({
+    const next: NextId = Effect.tryPromise({
       try: () => iterator.next().then((next) => (next.done === true ? undefined : next.value)),
       catch: io(path)
     })
+    const close = Effect.ignore(Effect.tryPromise(() => iterator.return?.() ?? Promise.resolve(undefined)))
+    return { next, close }
   })
 
 /**
@@ -91,8 +93,9 @@ export const resume = (
 ): Effect.Effect<number, Failure, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     if (!(yield* outputExists(output, format))) return 0
-    const nextId = yield* idReader(inputIds, output)
-    return yield* format === "jsonl" ? resumeJsonl(output, nextId) : resumeF32(output, nextId, dimensions)
+    const ids = yield* idReader(inputIds, output)
+    const done = format === "jsonl" ? resumeJsonl(output, ids.next) : resumeF32(output, ids.next, dimensions)
+    return yield* Effect.ensuring(done, ids.close)
   })
 
 /** What is wrong with a parsed JSONL output line, given the input's id at that line; `undefined` if nothing. */
