@@ -58,6 +58,8 @@ interface Commits<A, E> {
   /** The background `fsync` loop, while one is sleeping or syncing. */
   syncer: Fiber.Fiber<void> | undefined
   lastSync: number
+  /** `written` when the last `fsync` that succeeded started (-1: none yet): what is known to be on disk. */
+  syncedAt: number
   writes: number
   written: number
 }
@@ -70,8 +72,10 @@ const syncRound = <A, E>(target: Target<A>, fail: Fail<E>, clock: Clock.Clock, s
     state.dirty = false
     state.lastSync = clock.currentTimeMillisUnsafe()
     // uninterruptible: closing waits for an fsync under way instead of leaving it behind on the closed file
+    const at = state.written
     const synced = yield* Effect.result(Effect.uninterruptible(target.sync))
     if (synced._tag === "Failure") state.failure ??= fail(ioReason(synced.failure))
+    else state.syncedAt = at
     // decided and cleared in one step: a write that lands after this sees no syncer and starts one
     return yield* Effect.sync(() => {
       const again = state.dirty && state.failure === undefined
@@ -161,6 +165,7 @@ export const make = <A, E>(target: Target<A>, fail: Fail<E>): Effect.Effect<Grou
       dirty: false,
       syncer: undefined,
       lastSync: clock.currentTimeMillisUnsafe(),
+      syncedAt: -1,
       writes: 0,
       written: 0
     }
@@ -185,13 +190,17 @@ export const make = <A, E>(target: Target<A>, fail: Fail<E>): Effect.Effect<Grou
     const close = Effect.suspend(() => {
       state.closing = true
       Deferred.doneUnsafe(state.wake, Effect.void)
-      return Effect.andThen(Fiber.await(writer), Effect.ignore(target.sync))
+      // (not when nothing was written since a flush or background fsync that succeeded: one fsync at the end, not two)
+      const sync = Effect.suspend(() => (state.written === state.syncedAt ? Effect.void : Effect.ignore(target.sync)))
+      return Effect.andThen(Fiber.await(writer), sync)
     })
     const flush = Effect.suspend(() => {
       if (state.failure !== undefined) return Effect.fail(state.failure)
+      const at = state.written
       return Effect.result(target.sync).pipe(
         Effect.flatMap((synced) => {
           if (synced._tag === "Failure") state.failure ??= fail(ioReason(synced.failure))
+          else state.syncedAt = at
           return state.failure === undefined ? Effect.void : Effect.fail(state.failure)
         })
       )
