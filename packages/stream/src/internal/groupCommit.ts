@@ -144,6 +144,20 @@ const writerStopped = <A, E>(fail: Fail<E>, state: Commits<A, E>, exit: Exit.Exi
     state.batch = undefined
   })
 
+/** An `fsync` now, then the first write or `fsync` error of the journal, if any. */
+const flushOf = <A, E>(target: Target<A>, fail: Fail<E>, state: Commits<A, E>) =>
+  Effect.suspend(() => {
+    if (state.failure !== undefined) return Effect.fail(state.failure)
+    const at = state.written
+    return Effect.result(target.sync).pipe(
+      Effect.flatMap((synced) => {
+        if (synced._tag === "Failure") state.failure ??= fail(ioReason(synced.failure))
+        else state.syncedAt = at
+        return state.failure === undefined ? Effect.void : Effect.fail(state.failure)
+      })
+    )
+  })
+
 /**
  * Group commit: the entries (lines) appended during one turn of the event loop are written together at its end, in one
  * `FileSystem` write, and each `append` completes when the write holding its line has; lines appended while a write
@@ -194,16 +208,6 @@ export const make = <A, E>(target: Target<A>, fail: Fail<E>): Effect.Effect<Grou
       const sync = Effect.suspend(() => (state.written === state.syncedAt ? Effect.void : Effect.ignore(target.sync)))
       return Effect.andThen(Fiber.await(writer), sync)
     })
-    const flush = Effect.suspend(() => {
-      if (state.failure !== undefined) return Effect.fail(state.failure)
-      const at = state.written
-      return Effect.result(target.sync).pipe(
-        Effect.flatMap((synced) => {
-          if (synced._tag === "Failure") state.failure ??= fail(ioReason(synced.failure))
-          else state.syncedAt = at
-          return state.failure === undefined ? Effect.void : Effect.fail(state.failure)
-        })
-      )
-    })
+    const flush = flushOf(target, fail, state)
     return { append, flush, close, writes: () => ({ writes: state.writes, lines: state.written }) }
   })
