@@ -2,10 +2,10 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { live, withFiles } from "./support/fileSystem.js"
+import { live, osError, withFiles } from "./support/fileSystem.js"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator, type Stats } from "@sluice/simulator"
-import { Deferred, Effect, Fiber, Layer, PlatformError, Stream, SubscriptionRef } from "effect"
+import { Deferred, Effect, Fiber, Layer, Stream, SubscriptionRef } from "effect"
 import { Batch } from "../src/index.js"
 
 const tempDir = Effect.acquireRelease(
@@ -506,12 +506,7 @@ describe("Batch.run reads its input in two passes", () => {
       const sim = yield* Simulator.start({})
       const dir = yield* tempDir
       const output = Path.join(dir, "out.jsonl")
-      const eio = PlatformError.systemError({
-        _tag: "Unknown",
-        module: "FileSystem",
-        method: "sync",
-        cause: Object.assign(new Error("i/o error"), { code: "EIO" })
-      })
+      const eio = osError("sync", "EIO")
       const syncFails = withFiles(() => ({ sync: Effect.fail(eio) }))
       // a short job: every line written before the first background fsync is due, so only the job's last one runs
       const error = yield* Effect.flip(

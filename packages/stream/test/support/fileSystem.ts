@@ -1,9 +1,10 @@
 /**
- * Batch reads its input and writes its journal through `FileSystem`: `live` is `it.live` with Node's provided.
+ * Batch and Embed read their input and write their journals through `FileSystem`: `live` is `it.live` with Node's
+ * provided; `recording` and `fullDiskOnce` watch or break the journal's writes.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { it } from "@effect/vitest"
-import { Effect, FileSystem, Layer, type Scope } from "effect"
+import { expect, it } from "@effect/vitest"
+import { Effect, FileSystem, Layer, PlatformError, type Scope } from "effect"
 
 export const live = <A, E>(
   name: string,
@@ -45,3 +46,53 @@ export const withFiles = (
       })
     })
   ).pipe(Layer.provide(NodeFileSystem.layer))
+
+/** The error a FileSystem `method` fails with when the OS says `code` (ENOSPC, EIO …). */
+export const osError = (method: string, code: string): PlatformError.PlatformError =>
+  PlatformError.systemError({
+    _tag: "Unknown",
+    module: "FileSystem",
+    method,
+    cause: Object.assign(new Error(code), { code })
+  })
+
+/** A write or an fsync of an opened file: which, when (ms) and of which path. */
+export interface Op {
+  readonly op: "write" | "sync"
+  readonly at: number
+  readonly path: string
+}
+
+/** Fsyncs at most once a second: never two within 990 ms (timer slack), and no more than the seconds elapsed. */
+export const expectPaced = (syncs: ReadonlyArray<Op>, elapsedMs: number): void => {
+  expect(syncs.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / 1000))
+  for (let i = 1; i < syncs.length; i++) expect(syncs[i]!.at - syncs[i - 1]!.at).toBeGreaterThanOrEqual(990)
+}
+
+/** Node's FileSystem, with every write and fsync of an opened file recorded (with its time and path) in `ops`. */
+export const recording = (ops: Array<Op>): Layer.Layer<FileSystem.FileSystem> =>
+  withFiles((file, path) => {
+    const record = (op: "write" | "sync") => Effect.sync(() => ops.push({ op, at: Date.now(), path }))
+    return {
+      sync: Effect.andThen(record("sync"), file.sync),
+      write: (buffer) => Effect.andThen(record("write"), file.write(buffer)),
+      writeAll: (buffer) => Effect.andThen(record("write"), file.writeAll(buffer))
+    }
+  })
+
+/**
+ * Node's FileSystem where the first write to an opened file runs out of space half-way: it writes the first half of
+ * its bytes, takes 100 ms, then fails with ENOSPC (later writes go through).
+ */
+export const fullDiskOnce = (): Layer.Layer<FileSystem.FileSystem> => {
+  let failed = false
+  const enospc = osError("writeAll", "ENOSPC")
+  return withFiles((file) => ({
+    writeAll: (buffer) => {
+      if (failed) return file.writeAll(buffer)
+      failed = true
+      const half = file.writeAll(buffer.subarray(0, buffer.length >> 1))
+      return Effect.andThen(Effect.andThen(half, Effect.sleep("100 millis")), Effect.fail(enospc))
+    }
+  }))
+}

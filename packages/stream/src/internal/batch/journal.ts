@@ -8,15 +8,11 @@
  * @internal
  */
 import * as Path from "node:path"
-import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as GroupCommit from "../groupCommit.js"
 import { ioReason } from "./ioReason.js"
 
 /** The input's custom_ids, as far as the journal needs them (a `Set`, or the first pass's id → line `Map`). @internal */
@@ -280,167 +276,12 @@ const fresh: Recovered = {
 
 const encoder = new TextEncoder()
 
-/** The end of this turn of the event loop: the lines appended during the rest of it join the write. */
-const endOfTurn = Effect.callback<void>((resume) => {
-  const timer = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(timer))
-})
-
-interface Commits {
-  queued: Array<string>
-  /** Completed when the write holding the queued lines has. */
-  batch: Deferred.Deferred<void, JournalError> | undefined
-  /** Completed when a line is queued (or the journal closes): the writer's cue. */
-  wake: Deferred.Deferred<void>
-  failure: JournalError | undefined
-  /** The appends of the write under way. */
-  writing: Deferred.Deferred<void, JournalError> | undefined
-  closing: boolean
-  /** Lines written since the last `fsync` started. */
-  dirty: boolean
-  /** The background `fsync` loop, while one is sleeping or syncing. */
-  syncer: Fiber.Fiber<void> | undefined
-  lastSync: number
-  writes: number
-  written: number
-}
-
-/** One background `fsync`, a second after the last one started (by the `Clock`); whether lines came in meanwhile. */
-const syncRound = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
-  Effect.gen(function* () {
-    const wait = state.lastSync + 1000 - clock.currentTimeMillisUnsafe()
-    if (wait > 0) yield* Effect.sleep(wait)
-    state.dirty = false
-    state.lastSync = clock.currentTimeMillisUnsafe()
-    // uninterruptible: closing waits for an fsync under way instead of leaving it behind on the closed file
-    const synced = yield* Effect.result(Effect.uninterruptible(file.sync))
-    if (synced._tag === "Failure") state.failure ??= io(path)(synced.failure)
-    // decided and cleared in one step: a write that lands after this sees no syncer and starts one
-    return yield* Effect.sync(() => {
-      const again = state.dirty && state.failure === undefined
-      if (!again) state.syncer = undefined
-      return again
-    })
-  })
-
-/**
- * After a write: makes sure an `fsync` follows it within a second, in the background, at most one a second. A power
- * loss therefore loses at most the last second of lines, even when the writes pause (a rate limit, a circuit wait).
- */
-const syncSoon = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
-  Effect.suspend(() => {
-    state.dirty = true
-    if (state.syncer !== undefined) return Effect.void
-    const loop = Effect.repeat(syncRound(file, path, clock, state), { while: (again) => again })
-    return Effect.map(Effect.forkChild(Effect.asVoid(loop)), (fiber) => {
-      // fsync is asynchronous: the loop cannot have ended before this runs
-      state.syncer = fiber
-    })
-  })
-
-/** Writes the lines queued during this turn in one write, and completes their appends. */
-const commitOnce = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
-  Effect.gen(function* () {
-    yield* Deferred.await(state.wake)
-    yield* endOfTurn
-    state.wake = Deferred.makeUnsafe<void>()
-    const lines = state.queued
-    const done = state.batch
-    state.queued = []
-    state.batch = undefined
-    if (done === undefined) return !state.closing
-    // After a failed write (ENOSPC, EIO) nothing more is written: a write after a torn line would glue the next line
-    // to it, and the file could no longer be resumed. The torn line alone is cut off on resume.
-    if (state.failure === undefined) {
-      state.writes++
-      state.writing = done
-      const written = yield* Effect.result(file.writeAll(encoder.encode(lines.join(""))))
-      state.writing = undefined
-      if (written._tag === "Failure") state.failure ??= io(path)(written.failure)
-      else {
-        state.written += lines.length
-        yield* syncSoon(file, path, clock, state)
-      }
-    }
-    Deferred.doneUnsafe(done, state.failure === undefined ? Effect.void : Effect.fail(state.failure))
-    return !state.closing || state.queued.length > 0
-  })
-
-/**
- * The writer ended (closed, or died of a defect): no append may wait for it any more. Those under way or queued fail,
- * and so does every later one, instead of waiting forever (their wait is uninterruptible).
- */
-const writerStopped = (path: string, state: Commits, exit: Exit.Exit<unknown, unknown>) =>
-  Effect.sync(() => {
-    const why = Exit.isSuccess(exit)
-      ? "the journal is closed"
-      : `the journal's writer failed: ${ioReason(Cause.squash(exit.cause))}`
-    state.failure ??= { _tag: "Io", path, message: why }
-    for (const pending of [state.writing, state.batch]) {
-      if (pending !== undefined) Deferred.doneUnsafe(pending, Effect.fail(state.failure))
-    }
-    state.writing = undefined
-    state.batch = undefined
-  })
-
-/**
- * Group commit: the lines appended during one turn of the event loop are written together at its end, in one
- * `FileSystem` write, and each `append` completes when the write holding its line has; lines appended while a write
- * runs go in the next. A line is in the file before its request counts as done, as with one write per line; what a
- * kill -9 can lose is still only the requests in flight. `fsync` runs beside the writes, within a second of each
- * write and at most once a second (by the `Clock`), and on close. Once a write or an `fsync` fails, every append
- * fails with that error and nothing more is written.
- */
+/** Group commit into the output: lines (with their newline) written together, `fsync` within a second of each write. */
 const groupCommit = (file: FileSystem.File, path: string) =>
-  Effect.gen(function* () {
-    const clock = yield* Clock.Clock
-    const state: Commits = {
-      queued: [],
-      batch: undefined,
-      wake: Deferred.makeUnsafe<void>(),
-      failure: undefined,
-      writing: undefined,
-      closing: false,
-      dirty: false,
-      syncer: undefined,
-      lastSync: clock.currentTimeMillisUnsafe(),
-      writes: 0,
-      written: 0
-    }
-    const writer = yield* Effect.forkScoped(
-      Effect.andThen(
-        Effect.repeat(commitOnce(file, path, clock, state), { while: (more) => more }),
-        // the close's own fsync covers every line: a background one still sleeping is not needed
-        Effect.suspend(() => (state.syncer === undefined ? Effect.void : Fiber.interrupt(state.syncer)))
-      ).pipe(Effect.onExit((exit) => writerStopped(path, state, exit)))
-    )
-    const append = (line: string) =>
-      Effect.suspend(() => {
-        if (state.failure !== undefined) return Effect.fail(state.failure)
-        state.queued.push(`${line}\n`)
-        if (state.batch === undefined) {
-          state.batch = Deferred.makeUnsafe<void, JournalError>()
-          Deferred.doneUnsafe(state.wake, Effect.void)
-        }
-        return Effect.uninterruptible(Deferred.await(state.batch))
-      })
-    // Closing: the writer writes what is still queued and ends; then the file's own fsync.
-    const close = Effect.suspend(() => {
-      state.closing = true
-      Deferred.doneUnsafe(state.wake, Effect.void)
-      return Effect.andThen(Fiber.await(writer), Effect.ignore(file.sync))
-    })
-    const flush = Effect.suspend(() => {
-      if (state.failure !== undefined) return Effect.fail(state.failure)
-      return Effect.result(file.sync).pipe(
-        Effect.flatMap((synced) => {
-          if (synced._tag === "Failure") state.failure ??= io(path)(synced.failure)
-          return state.failure === undefined ? Effect.void : Effect.fail(state.failure)
-        })
-      )
-    })
-    return { append, flush, close, writes: () => ({ writes: state.writes, lines: state.written }) }
-  })
+  GroupCommit.make<string, JournalError>(
+    { write: (lines) => file.writeAll(encoder.encode(lines.join(""))), sync: file.sync },
+    (message) => ({ _tag: "Io", path, message })
+  )
 
 /**
  * Opens (and, on resume, repairs) the output. Refuses an existing file in mode `"new"`. The file is fsynced and
@@ -465,5 +306,5 @@ export const open = (
     const commits = yield* groupCommit(file, path)
     // Finalizers run in reverse order: the queued lines are written and fsynced before the file is closed.
     yield* Effect.addFinalizer(() => commits.close)
-    return { existing, append: commits.append, flush: commits.flush, writes: commits.writes }
+    return { existing, append: (line) => commits.append(`${line}\n`), flush: commits.flush, writes: commits.writes }
   })

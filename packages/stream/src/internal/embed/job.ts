@@ -4,7 +4,6 @@
  *
  * @internal
  */
-import * as Path from "node:path"
 import type { Errors, OpenAi } from "@sluice/core"
 import { Pricing } from "@sluice/core"
 import * as Cause from "effect/Cause"
@@ -21,12 +20,10 @@ import * as Batch from "../../Batch.js"
 import * as Api from "../../Embed.js"
 import * as Input from "./input.js"
 import * as Cache from "./cache.js"
+import * as BatchJournal from "../batch/journal.js"
 import * as Journal from "./journal.js"
 import * as Remote from "./remote.js"
 import * as Run from "./run.js"
-
-const io = (path: string) => (error: unknown) =>
-  new Batch.BatchIoError({ path, reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message })
 
 /** Why a job stopped: the client's terminal conditions, as in `Batch`; anything else is a failure. */
 const stoppedBy = (error: unknown): Api.FileSummary["stopped"] => {
@@ -50,24 +47,12 @@ const stoppedBy = (error: unknown): Api.FileSummary["stopped"] => {
 
 /** Checks the output against the input (both read through FileSystem); how many documents are done. */
 const resume = (options: Api.FileOptions, input: Input.Format, format: Journal.OutputFormat) =>
-  Effect.gen(function* () {
-    const context = yield* Effect.context<FileSystem.FileSystem>()
-    const ids = Stream.toAsyncIterableWith(
-      Stream.map(Input.documents(options.input, input), (document) => document.id),
-      context
-    )
-    const lines = (path: string) => Stream.toAsyncIterableWith(Input.lines(path), context)
-    const width = Journal.widthOf(options.model, options.dimensions)
-    return yield* Effect.tryPromise({
-      try: () => Journal.resume(options.output, format, ids[Symbol.asyncIterator](), width, lines),
-      catch: (error) =>
-        error instanceof Journal.Corrupt
-          ? new Batch.OutputCorrupt({ path: error.path, line: error.line, reason: error.reason })
-          : error instanceof Batch.BatchIoError
-            ? error
-            : io(options.output)(error)
-    })
-  })
+  Journal.resume(
+    options.output,
+    format,
+    Stream.map(Input.documents(options.input, input), (document) => document.id),
+    Journal.widthOf(options.model, options.dimensions)
+  )
 
 /** Checks the options, the paths and every input line; opens the journal. */
 const open = (options: Api.FileOptions) =>
@@ -77,29 +62,18 @@ const open = (options: Api.FileOptions) =>
     const format = options.format ?? "jsonl"
     const outputs = format === "f32" ? [options.output, Journal.idsPath(options.output)] : [options.output]
     for (const output of outputs) {
-      if (Path.resolve(output) === Path.resolve(options.input) || Journal.sameFile(output, options.input)) {
-        return yield* new Batch.OutputIsInput({
-          input: options.input,
-          output,
-          how: Path.resolve(output) === Path.resolve(options.input) ? "same path" : "same file"
-        })
-      }
+      const how = yield* BatchJournal.sameFile(options.input, output)
+      if (how !== undefined) return yield* new Batch.OutputIsInput({ input: options.input, output, how })
     }
     const scan = yield* Input.scan(options.input)
     if (scan.problems.length > 0) {
       return yield* new Batch.BatchInputInvalid({ problems: scan.problems, lines: scan.documents })
     }
     const mode = options.mode ?? "new"
-    const exists = yield* Effect.promise(() => Journal.outputExists(options.output, format))
+    const exists = yield* Journal.outputExists(options.output, format)
     if (exists && mode === "new") return yield* new Batch.OutputExists({ path: options.output })
     const skipped = mode === "resume" ? yield* resume(options, scan.format, format) : 0
-    const writer = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => Journal.openWriter(options.output, format, mode !== "resume"),
-        catch: io(options.output)
-      }),
-      (writer) => Effect.promise(() => writer.close())
-    )
+    const writer = yield* Journal.openWriter(options.output, format, mode !== "resume")
     return { scan, skipped, writer, format }
   })
 
@@ -131,7 +105,7 @@ const pipeline = (
         if (options.format === "f32" && width !== undefined && batch.some((e) => e.vector.length !== width)) {
           return yield* new Api.ResponseMismatch({ reason: `a vector is not ${width} floats wide` })
         }
-        yield* Effect.tryPromise({ try: () => opened.writer.write(batch), catch: io(options.output) })
+        yield* opened.writer.write(batch)
         written.count += batch.length
       })
     )
@@ -250,6 +224,8 @@ export const runFile = (options: Api.FileOptions) =>
       const exit = yield* runUntilStopped(pipeline(options, opened, embedOptions, written), stop, grace)
       const unfinished = skipped + written.count < scan.documents
       const fromExit = yield* stopOf(exit, yield* Deferred.isDone(stop), unfinished)
+      // a background fsync that failed after the last write fails the job instead of being lost
+      yield* opened.writer.flush
       const after = meter === undefined ? undefined : yield* meter.counts
       const wallMs = (yield* Clock.currentTimeMillis) - startedAt
       const live = liveCounts(stats, before, after)

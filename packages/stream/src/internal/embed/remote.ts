@@ -5,18 +5,18 @@
  *
  * @internal
  */
-import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { Tokens } from "@sluice/core"
 import * as Embeddings from "@sluice/core/Embeddings"
 import * as Usage from "@sluice/core/Usage"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import * as Batch from "../../Batch.js"
 import * as Api from "../../Embed.js"
+import { ioReason } from "../batch/ioReason.js"
 import * as Cache from "./cache.js"
 import * as Input from "./input.js"
 
@@ -28,8 +28,9 @@ export interface Prefilled {
   readonly stopped: Batch.Summary["stopped"]
 }
 
-const io = (path: string) => (error: unknown) =>
-  new Batch.BatchIoError({ path, reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message })
+const io = (path: string) => (error: unknown) => new Batch.BatchIoError({ path, reason: ioReason(error) })
+
+const encoder = new TextEncoder()
 
 /** Writes the Batch API input: one line per pack of missing texts; returns the packs' keys. */
 const writeRequests = (
@@ -40,7 +41,8 @@ const writeRequests = (
   count: (text: string) => Effect.Effect<number>
 ) =>
   Effect.gen(function* () {
-    const handle = yield* Effect.tryPromise({ try: () => Fs.open(path, "w"), catch: io(path) })
+    const fs = yield* FileSystem.FileSystem
+    const file = yield* Effect.mapError(fs.open(path, { flag: "w" }), io(path))
     const packs: Array<ReadonlyArray<Cache.Key>> = []
     const seen = new Set<string>()
     let texts: Array<string> = []
@@ -61,7 +63,7 @@ const writeRequests = (
       texts = []
       keys = []
       tokens = 0
-      return Effect.tryPromise({ try: () => handle.write(`${JSON.stringify(line)}\n`), catch: io(path) })
+      return Effect.mapError(file.writeAll(encoder.encode(`${JSON.stringify(line)}\n`)), io(path))
     })
     const iterator = documents[Symbol.asyncIterator]()
     while (true) {
@@ -79,7 +81,6 @@ const writeRequests = (
       tokens += n
     }
     yield* flush
-    yield* Effect.promise(() => handle.close())
     return packs
   })
 
@@ -120,19 +121,22 @@ export const prefill = (
 ): Effect.Effect<
   Prefilled,
   Batch.RunError | Batch.RemoteBatchFailed | import("@sluice/core").Errors.OpenAiError,
-  import("@sluice/core").OpenAi.OpenAi | import("effect/FileSystem").FileSystem | Scope.Scope
+  import("@sluice/core").OpenAi.OpenAi | FileSystem.FileSystem | Scope.Scope
 > =>
   Effect.gen(function* () {
     const tokenizer = Option.getOrUndefined(yield* Effect.serviceOption(Tokens.Tokens)) ?? (yield* Tokens.make())
     const encoding = Tokens.encodingFor(options.model)
-    const dir = yield* Effect.acquireRelease(
-      Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-embed-remote-"))),
-      (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* Effect.mapError(
+      fs.makeTempDirectoryScoped({ prefix: "sluice-embed-remote-" }),
+      io("(temporary directory)")
     )
     const requests = Path.join(dir, "requests.jsonl")
     const results = Path.join(dir, "results.jsonl")
     const documents = yield* Stream.toAsyncIterableEffect(Stream.drop(Input.documents(options.input, format), skipped))
-    const packs = yield* writeRequests(requests, documents, store, options, (text) => tokenizer.count(text, encoding))
+    const packs = yield* Effect.scoped(
+      writeRequests(requests, documents, store, options, (text) => tokenizer.count(text, encoding))
+    )
     if (packs.length === 0) return { packs: 0, inputs: 0, tokens: 0, stopped: null }
     const summary = yield* Batch.remote(Batch.linesFromFile(requests), {
       output: results,

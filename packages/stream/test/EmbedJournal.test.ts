@@ -1,0 +1,146 @@
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { describe, expect } from "@effect/vitest"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Effect, Stream } from "effect"
+import * as Journal from "../src/internal/embed/journal.js"
+import { expectPaced, fullDiskOnce, live, type Op, osError, recording, withFiles } from "./support/fileSystem.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "sluice-embedjournal-"))),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+const group = (from: number, size = 4) =>
+  Array.from({ length: size }, (_, i) => ({ id: `doc-${from + i}`, vector: Float32Array.of(from + i, 0.5, -1) }))
+
+const ids = (n: number) => Stream.fromIterable(Array.from({ length: n }, (_, i) => `doc-${i}`))
+
+const lines = (path: string) =>
+  Fs.readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0)
+
+describe("Embed journal: group commit and fsync (the contract of Batch's journal)", () => {
+  live("a group is fsynced within a second of its write even when no write follows it (jsonl and f32)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      for (const format of ["jsonl", "f32"] as const) {
+        const output = Path.join(dir, `out-${format}`)
+        const ops: Array<Op> = []
+        const before = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const writer = yield* Journal.openWriter(output, format, true)
+            // written well within the first second: no fsync is due yet, and no other write comes (a rate limit)
+            yield* writer.write(group(0))
+            yield* Effect.sleep("1300 millis")
+            return [...ops]
+          })
+        ).pipe(Effect.provide(recording(ops)))
+        const files = format === "f32" ? [output, Journal.idsPath(output)] : [output]
+        expect(before.map((o) => [o.op, o.path])).toEqual([
+          ...files.map((path) => ["write", path]),
+          ...files.map((path) => ["sync", path])
+        ])
+        expect(before.at(-1)!.at - before[0]!.at).toBeLessThan(1300)
+        // the last operation is an fsync (the background one; close adds none when nothing came after it)
+        expect(ops.at(-1)?.op).toBe("sync")
+      }
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("fsync at most once a second while groups are written; each write completes with its group in the file", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const ops: Array<Op> = []
+      const started = Date.now()
+      const closing = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const writer = yield* Journal.openWriter(output, "jsonl", true)
+          for (let i = 0; i < 40; i++) {
+            yield* writer.write(group(i * 4))
+            // kill -9-safe: the group is in the file once its write completes
+            expect(lines(output)).toHaveLength((i + 1) * 4)
+            yield* Effect.sleep("50 millis")
+          }
+          yield* writer.flush
+          return ops.length
+        })
+      ).pipe(Effect.provide(recording(ops)))
+      const elapsed = Date.now() - started
+      const syncs = ops.slice(0, closing).filter((o) => o.op === "sync")
+      expect(ops.filter((o) => o.op === "write")).toHaveLength(40)
+      expect(syncs.length).toBeGreaterThanOrEqual(2) // the background ones and the flush
+      // the background fsyncs: never two within a second (the last one is the flush's)
+      expectPaced(syncs.slice(0, -1), elapsed)
+      const out = lines(output).map((l) => JSON.parse(l) as { id: string; embedding: Array<number> })
+      expect(out.map((l) => l.id)).toEqual(Array.from({ length: 160 }, (_, i) => `doc-${i}`))
+      expect(out[7]!.embedding).toEqual([7, 0.5, -1])
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("after a write fails (ENOSPC) nothing more is written, and resume cuts the torn line", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const results = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const writer = yield* Journal.openWriter(output, "jsonl", true)
+          return yield* Effect.forEach([0, 4, 8], (from) => Effect.result(writer.write(group(from))), {
+            concurrency: 3
+          })
+        })
+      ).pipe(Effect.provide(fullDiskOnce()))
+      for (const result of results) {
+        expect(result._tag).toBe("Failure")
+        if (result._tag === "Failure") expect(result.failure).toMatchObject({ _tag: "BatchIoError", reason: "ENOSPC" })
+      }
+      const torn = Fs.readFileSync(output, "utf8")
+      expect(torn.length).toBeGreaterThan(0)
+      // resume keeps the whole lines of the torn write's first half and cuts the rest
+      const done = yield* Journal.resume(output, "jsonl", ids(12), undefined)
+      expect(done).toBe(torn.split("\n").length - 1)
+      expect(Fs.readFileSync(output, "utf8")).toBe(torn.slice(0, torn.lastIndexOf("\n") + 1))
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("an fsync that fails (EIO) after the last write is reported by flush, not lost", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const eio = osError("sync", "EIO")
+      const flushed = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const writer = yield* Journal.openWriter(output, "jsonl", true)
+          yield* writer.write(group(0))
+          yield* Effect.sleep("1200 millis") // the background fsync runs, and fails
+          return yield* Effect.result(writer.flush)
+        })
+      ).pipe(Effect.provide(withFiles(() => ({ sync: Effect.fail(eio) }))))
+      expect(flushed._tag).toBe("Failure")
+      if (flushed._tag === "Failure") expect(flushed.failure).toMatchObject({ _tag: "BatchIoError", reason: "EIO" })
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("resume of an f32 output cuts a row written without its id and a torn id line", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.f32")
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const writer = yield* Journal.openWriter(output, "f32", true)
+          yield* writer.write(group(0, 3))
+        })
+      )
+      // killed mid-write: one more row, and half of its id
+      Fs.appendFileSync(output, Buffer.from(Float32Array.of(3, 0.5, -1).buffer))
+      Fs.appendFileSync(Journal.idsPath(output), '"doc-')
+      const done = yield* Journal.resume(output, "f32", ids(10), 3)
+      expect(done).toBe(3)
+      expect(Fs.statSync(output).size).toBe(3 * 3 * 4)
+      expect(Fs.readFileSync(Journal.idsPath(output), "utf8")).toBe('"doc-0"\n"doc-1"\n"doc-2"\n')
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+})
