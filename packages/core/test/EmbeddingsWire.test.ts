@@ -137,6 +137,21 @@ describe("embeddings from the response bytes", () => {
   })
 })
 
+describe("a vector's numbers", () => {
+  it("toNumbers and Float32Vector's JSON give what Array.from gives, for any float32", () => {
+    fc.assert(
+      fc.property(vector, (floats) => {
+        const numbers = Embeddings.toNumbers(floats)
+        expect(numbers).toEqual(Array.from(floats))
+        const text = JSON.stringify(Array.from(floats))
+        expect(JSON.stringify(numbers)).toBe(text)
+        expect(JSON.stringify(new Embeddings.Float32Vector(floats))).toBe(text)
+      }),
+      { numRuns: 300 }
+    )
+  })
+})
+
 describe("the simulator's embeddings answers", () => {
   const key = "sk-test-key-0123456789"
   const texts = Array.from({ length: 300 }, (_, i) => `document ${i} ${"é".repeat(i % 7)} ${"word ".repeat(i % 13)}`)
