@@ -8,7 +8,6 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -16,7 +15,8 @@ import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Result from "effect/Result"
-import { type InvalidOptions, ModelRetired } from "./Errors.js"
+import type { InvalidOptions, ModelRetired } from "./Errors.js"
+import * as internal from "./internal/lifecycle.js"
 import * as TableFile from "./internal/tables/file.js"
 import { LifecycleFile } from "./internal/tables/schemas.js"
 
@@ -55,7 +55,7 @@ const checked = "2026-12-01"
 
 /** Several models that share one announcement. */
 const batch = (models: ReadonlyArray<string>, entry: Omit<Entry, "checked">): Record<string, Entry> =>
-  Object.fromEntries(models.map((model) => [model, { ...entry, checked }]))
+  internal.batch(models, entry, checked)
 
 /**
  * One model's lifecycle. Dates are ISO `YYYY-MM-DD` (UTC).
@@ -216,22 +216,14 @@ export type Status =
   | { readonly _tag: "Deprecated"; readonly entry: Entry }
   | { readonly _tag: "Retired"; readonly entry: Entry }
 
-const dayOf = (nowMs: number): string => new Date(nowMs).toISOString().slice(0, 10)
-
 /**
  * The state of `model` at `nowMs` in a table. Entries without dates count as deprecated (listed as superseded).
  *
  * @since 0.1.0
  * @category lifecycle
  */
-export const status = (entries: Readonly<Record<string, Entry>>, model: string, nowMs: number): Status => {
-  if (!Object.hasOwn(entries, model)) return { _tag: "Active" }
-  const entry = entries[model]!
-  const today = dayOf(nowMs)
-  if (entry.shutdown !== undefined && today >= entry.shutdown) return { _tag: "Retired", entry }
-  if (entry.deprecated === undefined || today >= entry.deprecated) return { _tag: "Deprecated", entry }
-  return { _tag: "Active" }
-}
+export const status = (entries: Readonly<Record<string, Entry>>, model: string, nowMs: number): Status =>
+  internal.status(entries, model, nowMs)
 
 /**
  * What to do with a deprecated or retired model.
@@ -280,34 +272,7 @@ export class ModelLifecycle extends Context.Service<
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<ModelLifecycle["Service"]> =>
-  Effect.sync(() => {
-    const entries = { ...(options.replaceTable === true ? {} : table), ...options.entries }
-    const onDeprecated = options.onDeprecated ?? "warn"
-    const onRetired = options.onRetired ?? "fail"
-    const warned = new Set<string>()
-    const statusOf = (model: string) => Effect.map(Clock.currentTimeMillis, (now) => status(entries, model, now))
-    const check = (model: string) =>
-      Effect.flatMap(statusOf(model), (s): Effect.Effect<void, ModelRetired> => {
-        if (s._tag === "Active") return Effect.void
-        const policy = s._tag === "Retired" ? onRetired : onDeprecated
-        if (policy === "ignore") return Effect.void
-        const error = new ModelRetired({
-          model,
-          state: s._tag === "Retired" ? "retired" : "deprecated",
-          ...(s.entry.shutdown === undefined ? {} : { shutdownDate: s.entry.shutdown }),
-          ...(s.entry.replacement === undefined ? {} : { replacement: s.entry.replacement })
-        })
-        if (policy === "fail") return Effect.fail(error)
-        // Warn once per model per process: a batch of 50 000 calls should not log 50 000 warnings.
-        if (warned.has(model)) return Effect.void
-        warned.add(model)
-        return Effect.logWarning(error.message).pipe(
-          Effect.annotateLogs({ model, state: error.state, replacement: s.entry.replacement ?? "" })
-        )
-      })
-    return ModelLifecycle.of({ check, status: statusOf, entries })
-  })
+export const make = (options: Options = {}): Effect.Effect<ModelLifecycle["Service"]> => internal.make(table, options)
 
 /**
  * @since 0.1.0
@@ -349,11 +314,7 @@ export const parseFile = (text: string, path: string): Result.Result<File, Inval
  * @since 0.3.0
  * @category files
  */
-export const optionsOf = (file: File, options: Options = {}): Options => ({
-  ...options,
-  entries: { ...options.entries, ...file.models },
-  replaceTable: file.replace === true
-})
+export const optionsOf = (file: File, options: Options = {}): Options => internal.optionsOf(file, options)
 
 /**
  * The lifecycle gate over a file's table (see {@link readFile}); `options` sets the policies.
@@ -407,20 +368,5 @@ export interface ChooseOptions {
  * @since 0.1.0
  * @category lifecycle
  */
-export const chooseModel = (model: string, options: ChooseOptions): string | undefined => {
-  const seen = new Set<string>(options.exclude)
-  const usable = options.usable ?? (() => true)
-  const canAfford = options.canAfford ?? (() => true)
-  const visit = (candidate: string, first: boolean): string | undefined => {
-    if (!first && seen.has(candidate)) return undefined
-    const excluded = seen.has(candidate)
-    seen.add(candidate)
-    if (!excluded && usable(candidate) && canAfford(candidate)) return candidate
-    for (const next of options.fallbacks[candidate] ?? []) {
-      const found = visit(next, false)
-      if (found !== undefined) return found
-    }
-    return undefined
-  }
-  return visit(model, true)
-}
+export const chooseModel = (model: string, options: ChooseOptions): string | undefined =>
+  internal.chooseModel(model, options)

@@ -154,6 +154,22 @@ export interface CallOptions {
 }
 
 /**
+ * One endpoint method: its input (a request, or an id) and the call's options, to one decoded response.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Method<In, A> = (input: In, options?: CallOptions) => Effect.Effect<Response<A>, OpenAiError>
+
+/**
+ * A list endpoint: an optional query (paging, filters) and the call's options, to one page.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type ListMethod<Query, A> = (query?: Query, options?: CallOptions) => Effect.Effect<Response<A>, OpenAiError>
+
+/**
  * The endpoints.
  *
  * @since 0.1.0
@@ -164,10 +180,7 @@ export interface Service {
   readonly config: Resolved
   readonly chat: {
     readonly completions: {
-      readonly create: (
-        request: ChatCompletions.Request,
-        options?: CallOptions
-      ) => Effect.Effect<Response<ChatCompletions.ChatCompletion>, OpenAiError>
+      readonly create: Method<ChatCompletions.Request, ChatCompletions.ChatCompletion>
       /**
        * The gated, retried streaming transport: sets `stream: true` and (unless given)
        * `stream_options.include_usage: true`, retries until response headers with a 2xx status arrive, then
@@ -190,10 +203,7 @@ export interface Service {
   }
   /** The Responses API (`/responses`): the same gates as chat; see `Responses` for the schemas. */
   readonly responses: {
-    readonly create: (
-      request: Responses.Request,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
+    readonly create: Method<Responses.Request, Responses.Response>
     /**
      * `POST /responses` with `stream: true`, retried up to the first event as `chat.completions.stream` is: every
      * attempt runs `options.start` after its 2xx headers (`ResponseStream.stream` reads the SSE events there).
@@ -208,60 +218,33 @@ export interface Service {
       startingAfter: number | undefined,
       options: StreamCallOptions<S>
     ) => Effect.Effect<StreamStarted<S>, OpenAiError, Scope.Scope>
-    readonly retrieve: (
-      responseId: string,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
+    readonly retrieve: Method<string, Responses.Response>
     /** Cancels a background response. */
-    readonly cancel: (
-      responseId: string,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Responses.Response>, OpenAiError>
-    readonly delete: (
-      responseId: string,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Responses.Deleted>, OpenAiError>
+    readonly cancel: Method<string, Responses.Response>
+    readonly delete: Method<string, Responses.Deleted>
     /** The server's exact count of a request's input tokens (`POST /responses/input_tokens`), free of charge. */
-    readonly inputTokens: (
-      request: Responses.InputTokensRequest,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Responses.InputTokens>, OpenAiError>
+    readonly inputTokens: Method<Responses.InputTokensRequest, Responses.InputTokens>
   }
   readonly embeddings: {
-    readonly create: (
-      request: Embeddings.Request,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Embeddings.EmbeddingList>, OpenAiError>
+    readonly create: Method<Embeddings.Request, Embeddings.EmbeddingList>
   }
   readonly models: {
     readonly list: (options?: CallOptions) => Effect.Effect<Response<Models.ModelList>, OpenAiError>
-    readonly retrieve: (model: string, options?: CallOptions) => Effect.Effect<Response<Models.Model>, OpenAiError>
+    readonly retrieve: Method<string, Models.Model>
   }
   readonly files: {
-    readonly create: (
-      request: Files.CreateRequest,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Files.FileObject>, OpenAiError>
-    readonly retrieve: (fileId: string, options?: CallOptions) => Effect.Effect<Response<Files.FileObject>, OpenAiError>
+    readonly create: Method<Files.CreateRequest, Files.FileObject>
+    readonly retrieve: Method<string, Files.FileObject>
     /** The raw bytes of a file (a batch's output JSONL, say). Capped by `maxResponseBytes`. */
-    readonly content: (fileId: string, options?: CallOptions) => Effect.Effect<Response<Uint8Array>, OpenAiError>
-    readonly delete: (fileId: string, options?: CallOptions) => Effect.Effect<Response<Files.FileDeleted>, OpenAiError>
-    readonly list: (
-      query?: Files.ListRequest,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Files.FileList>, OpenAiError>
+    readonly content: Method<string, Uint8Array>
+    readonly delete: Method<string, Files.FileDeleted>
+    readonly list: ListMethod<Files.ListRequest, Files.FileList>
   }
   readonly batches: {
-    readonly create: (
-      request: Batches.CreateRequest,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Batches.Batch>, OpenAiError>
-    readonly retrieve: (batchId: string, options?: CallOptions) => Effect.Effect<Response<Batches.Batch>, OpenAiError>
-    readonly list: (
-      query?: Batches.ListRequest,
-      options?: CallOptions
-    ) => Effect.Effect<Response<Batches.BatchList>, OpenAiError>
-    readonly cancel: (batchId: string, options?: CallOptions) => Effect.Effect<Response<Batches.Batch>, OpenAiError>
+    readonly create: Method<Batches.CreateRequest, Batches.Batch>
+    readonly retrieve: Method<string, Batches.Batch>
+    readonly list: ListMethod<Batches.ListRequest, Batches.BatchList>
+    readonly cancel: Method<string, Batches.Batch>
   }
 }
 

@@ -7,14 +7,12 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
-import * as Result from "effect/Result"
-import * as Schedule from "effect/Schedule"
-import { type InvalidOptions, type OpenAiError, retryAfterMsOf } from "./Errors.js"
-import * as Check from "./internal/options.js"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Result from "effect/Result"
+import type * as Schedule from "effect/Schedule"
+import type { InvalidOptions, OpenAiError } from "./Errors.js"
+import * as internal from "./internal/retryPolicy.js"
 
 /**
  * @since 0.1.0
@@ -72,16 +70,8 @@ export const policy = (overrides: Partial<Policy> = {}): Policy => ({ ...default
  * @since 0.1.0
  * @category validation
  */
-export const validate = <P extends Partial<Policy>>(policy: P, prefix = "retry"): Result.Result<P, InvalidOptions> => {
-  const problem = Check.first(
-    Check.integer(`${prefix}.maxAttempts`, policy.maxAttempts, 1),
-    Check.number(`${prefix}.baseDelayMs`, policy.baseDelayMs, { atLeast: 0 }),
-    Check.number(`${prefix}.maxDelayMs`, policy.maxDelayMs, { atLeast: 0, infinite: true }),
-    Check.number(`${prefix}.maxHintMs`, policy.maxHintMs, { atLeast: 0, infinite: true }),
-    Check.number(`${prefix}.deadlineMs`, policy.deadlineMs, { atLeast: 0, infinite: true })
-  )
-  return problem === undefined ? Result.succeed(policy) : Result.fail(problem)
-}
+export const validate = <P extends Partial<Policy>>(policy: P, prefix = "retry"): Result.Result<P, InvalidOptions> =>
+  internal.validate(policy, prefix)
 
 /**
  * Whether the policy will consider retrying this error at all (retryable, and any hint within `maxHintMs`).
@@ -89,11 +79,7 @@ export const validate = <P extends Partial<Policy>>(policy: P, prefix = "retry")
  * @since 0.1.0
  * @category predicates
  */
-export const shouldRetry = (policy: Policy, error: OpenAiError): boolean => {
-  if (!error.retryable) return false
-  const hint = retryAfterMsOf(error)
-  return hint === undefined || hint <= policy.maxHintMs
-}
+export const shouldRetry = (policy: Policy, error: OpenAiError): boolean => internal.shouldRetry(policy, error)
 
 /**
  * The backoff ceiling before retry number `retry` (0-based): `min(maxDelayMs, baseDelayMs · 2^retry)`.
@@ -101,8 +87,7 @@ export const shouldRetry = (policy: Policy, error: OpenAiError): boolean => {
  * @since 0.1.0
  * @category constructors
  */
-export const ceilingMs = (policy: Policy, retry: number): number =>
-  Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry)
+export const ceilingMs = (policy: Policy, retry: number): number => internal.ceilingMs(policy, retry)
 
 /**
  * The policy as a `Schedule` over errors. Its output is the delay it chose (so `Schedule.toStep` can be used to
@@ -111,25 +96,7 @@ export const ceilingMs = (policy: Policy, retry: number): number =>
  * @since 0.1.0
  * @category schedules
  */
-export const schedule = (policy: Policy): Schedule.Schedule<Duration.Duration, OpenAiError> =>
-  // One step per failure, in the order the Effect 3 composition applied them: the attempt count, the error's
-  // retryability (and hint bound), full jitter on the capped exponential ceiling, the hint as a floor, and the
-  // deadline measured from the first failure (`elapsed`) to the end of this delay.
-  Schedule.fromStepWithMetadata(
-    Effect.succeed((meta: Schedule.InputMetadata<OpenAiError>) => {
-      const retry = meta.attempt - 1
-      const error = meta.input
-      if (retry >= policy.maxAttempts - 1 || !shouldRetry(policy, error)) return Cause.done(Duration.zero)
-      return Effect.flatMap(Random.next, (draw) => {
-        const hint = retryAfterMsOf(error)
-        const backoff = ceilingMs(policy, retry) * draw
-        const delayMs = hint === undefined ? backoff : Math.max(backoff, hint)
-        if (meta.elapsed + delayMs > policy.deadlineMs) return Cause.done(Duration.zero)
-        const delay = Duration.millis(delayMs)
-        return Effect.succeed<[Duration.Duration, Duration.Duration]>([delay, delay])
-      })
-    })
-  )
+export const schedule = (policy: Policy): Schedule.Schedule<Duration.Duration, OpenAiError> => internal.schedule(policy)
 
 /**
  * Runs `effect` under the policy. Pass a fresh `effect` each time: it is re-run on every retry. A policy out of
@@ -138,35 +105,6 @@ export const schedule = (policy: Policy): Schedule.Schedule<Duration.Duration, O
  * @since 0.1.0
  * @category combinators
  */
-export const retry =
-  (policy: Policy) =>
-  <A, R>(effect: Effect.Effect<A, OpenAiError, R>): Effect.Effect<A, OpenAiError, R> => {
-    const checked = validate(policy)
-    if (Result.isFailure(checked)) return Effect.fail(checked.failure)
-    if (policy.maxAttempts <= 1) return effect
-    // Like `Effect.retry(effect, schedule(policy))`, but the schedule is built once per policy and its step
-    // function only on the first failure (the elapsed time and the backoff both start there either way), so a
-    // call that succeeds at once pays for neither.
-    const retries = cachedSchedule(policy)
-    return Effect.catch(effect, (first) =>
-      Effect.flatMap(Schedule.toStepWithSleep(retries), (step) => {
-        const loop = (error: OpenAiError): Effect.Effect<A, OpenAiError, R> =>
-          Effect.matchEffect(step(error), {
-            onFailure: () => Effect.fail(error),
-            onSuccess: () => Effect.catch(effect, loop)
-          })
-        return loop(first)
-      })
-    )
-  }
-
-const schedules = new WeakMap<Policy, Schedule.Schedule<Duration.Duration, OpenAiError>>()
-
-const cachedSchedule = (policy: Policy): Schedule.Schedule<Duration.Duration, OpenAiError> => {
-  let cached = schedules.get(policy)
-  if (cached === undefined) {
-    cached = schedule(policy)
-    schedules.set(policy, cached)
-  }
-  return cached
-}
+export const retry: (
+  policy: Policy
+) => <A, R>(effect: Effect.Effect<A, OpenAiError, R>) => Effect.Effect<A, OpenAiError, R> = internal.retry

@@ -66,7 +66,8 @@ export class RedisStore extends Context.Service<
  * @since 0.3.0
  * @category layers
  */
-export const layer: (options: Options) => Layer.Layer<RedisStore, StoreUnavailable | InvalidOptions> = internal.layer
+export const layer: (options: Options) => Layer.Layer<RedisStore, StoreUnavailable | InvalidOptions> = (options) =>
+  internal.layer(options)
 
 /**
  * Checks the options: a `redis://` or `rediss://` URL; `waitMs`, `leaseMs`, `ttlMs` finite and > 0; a non-empty
@@ -75,4 +76,4 @@ export const layer: (options: Options) => Layer.Layer<RedisStore, StoreUnavailab
  * @since 0.3.0
  * @category validation
  */
-export const validate: (options: Options) => InvalidOptions | undefined = internal.validate
+export const validate: (options: Options) => InvalidOptions | undefined = (options) => internal.validate(options)

@@ -405,7 +405,7 @@ export class Meter extends Context.Service<Meter, { readonly counts: Effect.Effe
  * @since 0.1.0
  * @category layers
  */
-export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = MeterLayer.layer
+export const layerMeter: Layer.Layer<Gates.Gates | Meter, never, Gates.Gates> = MeterLayer.layer(Meter)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Running

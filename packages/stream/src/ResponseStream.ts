@@ -14,8 +14,7 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import * as internalErrors from "./internal/errors.js"
-import { Accumulator } from "./internal/responses/accumulate.js"
+import * as Accumulate from "./internal/responses/accumulate.js"
 import * as Call from "./internal/responses/call.js"
 import * as Decoder from "./internal/responses/decoder.js"
 import * as Events from "./internal/responses/events.js"
@@ -127,24 +126,7 @@ export const textDeltas = <E, R>(self: Stream.Stream<Event, E, R>): Stream.Strea
  */
 export const finalResponse = <E, R>(
   self: Stream.Stream<Event, E, R>
-): Effect.Effect<Responses.Response, E | Errors.StreamTruncated, R> =>
-  Effect.suspend(() => {
-    const accumulator = new Accumulator()
-    let events = 0
-    return Stream.runForEachArray(self, (chunk) =>
-      Effect.sync(() => {
-        for (let i = 0; i < chunk.length; i++) accumulator.add(chunk[i]!)
-        events += chunk.length
-      })
-    ).pipe(
-      Effect.flatMap(() => {
-        const response = accumulator.result()
-        return response === undefined
-          ? Effect.fail(internalErrors.truncated(events, "", undefined))
-          : Effect.succeed(response)
-      })
-    )
-  })
+): Effect.Effect<Responses.Response, E | Errors.StreamTruncated, R> => Accumulate.finalResponse(self)
 
 /**
  * Options of {@link stream} and {@link resume}. Every `OpenAi.CallOptions` field (headers, retry, batch) applies too.

@@ -2,10 +2,10 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { live } from "./support/fileSystem.js"
+import { live, withFiles } from "./support/fileSystem.js"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator, type Stats } from "@sluice/simulator"
-import { Deferred, Effect, Fiber, Layer, Stream, SubscriptionRef } from "effect"
+import { Deferred, Effect, Fiber, Layer, PlatformError, Stream, SubscriptionRef } from "effect"
 import { Batch } from "../src/index.js"
 
 const tempDir = Effect.acquireRelease(
@@ -498,6 +498,30 @@ describe("Batch.run reads its input in two passes", () => {
       expect(input.runs()).toBe(2)
       expect(summary).toMatchObject({ total: 30, succeeded: 30, pending: 0 })
       expect((yield* sim.stats).requests).toBe(30)
+    })
+  )
+
+  live("an fsync that fails (EIO) fails the job with BatchIoError instead of a summary that says done", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const dir = yield* tempDir
+      const output = Path.join(dir, "out.jsonl")
+      const eio = PlatformError.systemError({
+        _tag: "Unknown",
+        module: "FileSystem",
+        method: "sync",
+        cause: Object.assign(new Error("i/o error"), { code: "EIO" })
+      })
+      const syncFails = withFiles(() => ({ sync: Effect.fail(eio) }))
+      // a short job: every line written before the first background fsync is due, so only the job's last one runs
+      const error = yield* Effect.flip(
+        Batch.run(Stream.fromIterable(job(5)), { output, concurrency: 5 }).pipe(
+          Effect.provide(client(sim.url)),
+          Effect.provide(syncFails)
+        )
+      )
+      expect(error).toMatchObject({ _tag: "BatchIoError", path: output, reason: "EIO" })
+      expect(yield* readOutput(output)).toHaveLength(5)
     })
   )
 

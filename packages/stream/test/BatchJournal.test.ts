@@ -2,9 +2,9 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect } from "@effect/vitest"
-import { live } from "./support/fileSystem.js"
+import { live, withFiles } from "./support/fileSystem.js"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, FileSystem, Layer } from "effect"
+import { Effect, Fiber, PlatformError } from "effect"
 import * as Journal from "../src/internal/batch/journal.js"
 
 const tempDir = Effect.acquireRelease(
@@ -21,29 +21,36 @@ const line = (i: number) =>
   })
 
 /** Node's FileSystem, with every write and fsync of an opened file recorded (with its time) in `ops`. */
-const recording = (ops: Array<{ readonly op: "write" | "sync"; readonly at: number }>) =>
-  Layer.effect(
-    FileSystem.FileSystem,
-    Effect.map(FileSystem.FileSystem, (fs) => {
-      const record = (op: "write" | "sync") => Effect.sync(() => ops.push({ op, at: Date.now() }))
-      const wrap = (file: FileSystem.File): FileSystem.File => ({
-        [FileSystem.FileTypeId]: FileSystem.FileTypeId,
-        get stat() {
-          return file.stat
-        },
-        seek: (offset, from) => file.seek(offset, from),
-        get sync() {
-          return Effect.andThen(record("sync"), file.sync)
-        },
-        read: (buffer, options) => file.read(buffer, options),
-        readAlloc: (size, options) => file.readAlloc(size, options),
-        truncate: (length) => file.truncate(length),
-        write: (buffer) => Effect.andThen(record("write"), file.write(buffer)),
-        writeAll: (buffer) => Effect.andThen(record("write"), file.writeAll(buffer))
-      })
-      return FileSystem.make({ ...fs, open: (path, options) => Effect.map(fs.open(path, options), wrap) })
-    })
-  ).pipe(Layer.provide(NodeFileSystem.layer))
+const recording = (ops: Array<{ readonly op: "write" | "sync"; readonly at: number }>) => {
+  const record = (op: "write" | "sync") => Effect.sync(() => ops.push({ op, at: Date.now() }))
+  return withFiles((file) => ({
+    sync: Effect.andThen(record("sync"), file.sync),
+    write: (buffer) => Effect.andThen(record("write"), file.write(buffer)),
+    writeAll: (buffer) => Effect.andThen(record("write"), file.writeAll(buffer))
+  }))
+}
+
+/**
+ * Node's FileSystem where the first write to an opened file runs out of space half-way: it writes the first half of
+ * its bytes, takes 100 ms, then fails with ENOSPC (later writes go through).
+ */
+const fullDiskOnce = () => {
+  let failed = false
+  const enospc = PlatformError.systemError({
+    _tag: "Unknown",
+    module: "FileSystem",
+    method: "writeAll",
+    cause: Object.assign(new Error("no space left on device"), { code: "ENOSPC" })
+  })
+  return withFiles((file) => ({
+    writeAll: (buffer) => {
+      if (failed) return file.writeAll(buffer)
+      failed = true
+      const half = file.writeAll(buffer.subarray(0, buffer.length >> 1))
+      return Effect.andThen(Effect.andThen(half, Effect.sleep("100 millis")), Effect.fail(enospc))
+    }
+  }))
+}
 
 describe("Batch journal: batched appends", () => {
   live("lines appended together share writes, and each append completes only once its line is in the file", () =>
@@ -128,6 +135,107 @@ describe("Batch journal: batched appends", () => {
           .split("\n")
           .filter((l) => l.length > 0)
       ).toHaveLength(50)
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("a line is fsynced within a second of its write even when no write follows it", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const ops: Array<{ readonly op: "write" | "sync"; readonly at: number }> = []
+      const before = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const journal = yield* Journal.open(path, "new", false)
+          // written well within the first second: no fsync is due yet, and no other write comes
+          yield* journal.append(line(0))
+          yield* Effect.sleep("1300 millis")
+          return [...ops]
+        })
+      ).pipe(Effect.provide(recording(ops)))
+      expect(before.map((o) => o.op)).toEqual(["write", "sync"])
+      expect(before[1]!.at - before[0]!.at).toBeLessThan(1300)
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("after a write fails (ENOSPC) nothing more is written, so resume only cuts off the torn line", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const ids = new Set(Array.from({ length: 10 }, (_, i) => `req-${i}`))
+      const results = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const journal = yield* Journal.open(path, "new", false)
+          const first = yield* Effect.forkChild(Effect.result(journal.append(line(0))))
+          // queued while the failing write is under way: the next write would have held them
+          yield* Effect.sleep("20 millis")
+          const rest = yield* Effect.forEach([1, 2, 3], (i) => Effect.result(journal.append(line(i))), {
+            concurrency: 3
+          })
+          return [yield* Fiber.join(first), ...rest]
+        })
+      ).pipe(Effect.provide(fullDiskOnce()))
+      for (const result of results) {
+        expect(result._tag).toBe("Failure")
+        if (result._tag === "Failure") expect(result.failure).toEqual({ _tag: "Io", path, message: "ENOSPC" })
+      }
+      // only the torn half of the first line: no whole line glued to it
+      expect(Fs.readFileSync(path, "utf8")).toBe(line(0).slice(0, (line(0).length + 1) >> 1))
+      const resumed = yield* Effect.scoped(Journal.open(path, "resume", false, ids))
+      expect(resumed.existing.repaired).toBe(true)
+      expect(resumed.existing.succeeded.size).toBe(0)
+      expect(Fs.readFileSync(path, "utf8")).toBe("")
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("a writer that dies of a defect fails the appends waiting for it instead of leaving them hanging", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const broken = withFiles(() => ({
+        writeAll: () => {
+          throw new Error("a bug in the file layer")
+        }
+      }))
+      const [first, later] = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const journal = yield* Journal.open(path, "new", false)
+          const first = yield* Effect.flip(journal.append(line(0)))
+          return [first, yield* Effect.flip(journal.append(line(1)))] as const
+        })
+      ).pipe(Effect.provide(broken), Effect.timeout("5 seconds"))
+      expect(first).toEqual({ _tag: "Io", path, message: "the journal's writer failed: a bug in the file layer" })
+      expect(later).toEqual(first)
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  live("retryFailed: a rewrite that runs out of space leaves the output as it was and no temp file behind", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "out.jsonl")
+      const failedLine = JSON.stringify({
+        id: "batch_req_1",
+        custom_id: "req-1",
+        response: null,
+        error: { code: "server_error", message: "boom" }
+      })
+      const before = `${line(0)}\n${failedLine}\n`
+      Fs.writeFileSync(path, before)
+      const enospc = PlatformError.systemError({
+        _tag: "Unknown",
+        module: "FileSystem",
+        method: "writeAll",
+        cause: Object.assign(new Error("no space left on device"), { code: "ENOSPC" })
+      })
+      const tempFull = withFiles((file, opened) => ({
+        writeAll: (buffer) => (opened.endsWith(".tmp") ? Effect.fail(enospc) : file.writeAll(buffer))
+      }))
+      const ids = new Set(["req-0", "req-1"])
+      const error = yield* Effect.flip(Effect.scoped(Journal.open(path, "resume", true, ids))).pipe(
+        Effect.provide(tempFull)
+      )
+      expect(error).toEqual({ _tag: "Io", path, message: "ENOSPC" })
+      expect(Fs.readFileSync(path, "utf8")).toBe(before)
+      expect(Fs.readdirSync(dir)).toEqual(["out.jsonl"])
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 })

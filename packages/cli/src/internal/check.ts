@@ -11,6 +11,7 @@ import type { MergeFlags } from "./merge.js"
 import * as ScaleOut from "./redis.js"
 import { checkTables, type TableFiles } from "./tables.js"
 import { Checks, canonical, checkKeyFile, checkWritable, hasContent, show } from "./usage.js"
+import { checkJobNumbers } from "./jobNumbers.js"
 
 /**
  * The flags as typed, before their checks: the shared records of flags.ts (connection, the job's gates and output,
@@ -27,21 +28,6 @@ export interface RawBatchFlags extends Flags.Connection, Flags.JobGates, Flags.J
   /** `--redis`, `--budget-name`, `--redis-wait-seconds`, `--shard` (internal/redis.ts). */
   readonly redis?: ScaleOut.RawRedisFlags | undefined
 }
-
-/** The numeric flags of `sluice batch`, each within its range. */
-const checkBatchNumbers = (checks: Checks, raw: RawBatchFlags) => ({
-  concurrency: checks.integer("--concurrency", raw.concurrency, { min: 1, max: 10_000 }, "requests in flight"),
-  rpm: checks.integer("--rpm", raw.rpm, { min: 1, max: 100_000_000 }, "requests per minute of the key"),
-  tpm: checks.integer("--tpm", raw.tpm, { min: 1, max: 10_000_000_000 }, "tokens per minute of the key"),
-  maxRetries: checks.integer("--max-retries", raw.maxRetries, { min: 0, max: 100 }, "retries per request"),
-  budgetUsd: checks.number("--budget-usd", raw.budgetUsd, { above: 0, max: 1_000_000 }, "USD"),
-  graceSeconds: checks.number(
-    "--grace-seconds",
-    raw.graceSeconds,
-    { min: 0, max: 3600 },
-    "seconds for requests in flight after Ctrl-C"
-  )
-})
 
 /** Flags that exclude each other, or need another, or have no effect with `--remote`. */
 const checkBatchCombinations = (checks: Checks, raw: RawBatchFlags) => {
@@ -108,7 +94,7 @@ const checkBatchReport = (checks: Checks, raw: RawBatchFlags) => {
  */
 export const checkBatch = (raw: RawBatchFlags): BatchFlags | number => {
   const checks = new Checks("batch")
-  const numbers = checkBatchNumbers(checks, raw)
+  const numbers = checkJobNumbers(checks, raw, 10_000)
   const redis = raw.redis === undefined ? undefined : ScaleOut.check(checks, raw.redis)
   checkBatchCombinations(checks, raw)
   checks.baseUrl(raw.baseUrl, raw.allowInsecure)

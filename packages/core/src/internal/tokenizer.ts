@@ -7,25 +7,12 @@
  */
 import * as Cache from "effect/Cache"
 import * as Effect from "effect/Effect"
+import type { Estimate, Request } from "../Tokens.js"
 import * as LongText from "./longText.js"
 import * as ResponsesTokens from "./responses/tokens.js"
 
 /** @internal */
 export type Encoding = "o200k_base" | "cl100k_base"
-
-/** @internal */
-export interface Estimate {
-  readonly promptTokens: number
-  readonly maxOutputTokens: number
-  readonly admissionPromptTokens?: number | undefined
-}
-
-/** @internal */
-export interface Request {
-  readonly path: string
-  readonly model: string | undefined
-  readonly body: unknown
-}
 
 /** @internal */
 export const imageTokens = { low: 85, high: 765 } as const
@@ -231,14 +218,14 @@ export const estimateBound = (request: Request, defaultMaxOutputTokens: number):
   }
 }
 
-/**
- * The exact estimator: gpt-tokenizer with the model's encoding, loaded (dynamic import) on its first use.
- *
- * @internal
- */
-export const makeExact = (options: ExactOptions) =>
+/** The exact estimator's caches: the loaded encodings, and counts of long strings keyed by encoding and text. */
+interface Caches {
+  readonly encodings: Cache.Cache<Encoding, Loaded>
+  readonly longCounts: Cache.Cache<string, number>
+}
+
+const makeCaches = (cacheCapacity: number) =>
   Effect.gen(function* () {
-    const { defaultMaxOutputTokens, cacheCapacity, cacheMinLength } = options
     const encodings = yield* Cache.make({
       capacity: 2,
       timeToLive: Number.POSITIVE_INFINITY,
@@ -252,57 +239,67 @@ export const makeExact = (options: ExactOptions) =>
           countYielding(loaded, key.slice(key.indexOf("\u0000") + 1))
         )
     })
-
-    // The tokenizer is synchronous CPU work: the request is walked once with a counter that answers long
-    // strings from counts seeded out of the cache (a batch's shared system prompt is tokenized once per process).
-    const counterFor = (encoding: Encoding) =>
-      Effect.map(Cache.get(encodings, encoding), (loaded) => {
-        const raw = counterOf(loaded)
-        const known = new Map<string, number>()
-        const counter: Counter = (text) => {
-          if (cacheCapacity === 0 || text.length < cacheMinLength) return raw(text)
-          const hit = known.get(text)
-          if (hit !== undefined) return hit
-          const value = raw(text)
-          known.set(text, value)
-          return value
-        }
-        return { counter, known, loaded }
-      })
-
-    const count = (text: string, encoding: Encoding) =>
-      text.length < cacheMinLength || cacheCapacity === 0
-        ? Effect.flatMap(Cache.get(encodings, encoding), (loaded) => countYielding(loaded, text))
-        : Cache.get(longCounts, `${encoding}\u0000${text}`)
-
-    const estimate = (request: Request) =>
-      Effect.gen(function* () {
-        const maxOutputTokens = producesOutput(request.path) ? maxOutput(request.body, defaultMaxOutputTokens) : 0
-        if (!isRecord(request.body)) return { promptTokens: 0, maxOutputTokens }
-        const encoding = encodingFor(request.model)
-        const { counter, known, loaded } = yield* counterFor(encoding)
-        // Pre-seed counts of long strings already cached from earlier calls (a batch's shared system prompt);
-        // huge ones not seen before are counted here, yielding, so the synchronous walk below stays short.
-        const longs = collectLongStrings(request.body, cacheMinLength)
-        for (const text of longs) {
-          if (known.has(text)) continue
-          const cached =
-            cacheCapacity === 0 ? undefined : yield* Cache.getOption(longCounts, `${encoding}\u0000${text}`)
-          if (cached !== undefined && cached._tag === "Some") known.set(text, cached.value)
-          else if (text.length >= LongText.yieldEvery) known.set(text, yield* countYielding(loaded, text))
-        }
-        const promptTokens = countPrompt((text) => known.get(text) ?? counter(text), request.path, request.body)
-        if (cacheCapacity > 0) {
-          for (const text of longs) {
-            const value = known.get(text)
-            if (value !== undefined) yield* Cache.set(longCounts, `${encoding}\u0000${text}`, value)
-          }
-        }
-        return { promptTokens, maxOutputTokens } as Estimate
-      })
-
-    return { count, estimate }
+    return { encodings, longCounts } satisfies Caches
   })
+
+// The tokenizer is synchronous CPU work: the request is walked once with a counter that answers long strings
+// from counts seeded out of the cache (a batch's shared system prompt is tokenized once per process).
+const counterFor = (caches: Caches, options: ExactOptions, encoding: Encoding) =>
+  Effect.map(Cache.get(caches.encodings, encoding), (loaded) => {
+    const raw = counterOf(loaded)
+    const known = new Map<string, number>()
+    const counter: Counter = (text) => {
+      if (options.cacheCapacity === 0 || text.length < options.cacheMinLength) return raw(text)
+      const hit = known.get(text)
+      if (hit !== undefined) return hit
+      const value = raw(text)
+      known.set(text, value)
+      return value
+    }
+    return { counter, known, loaded }
+  })
+
+/** The exact estimate of one request. */
+const estimateExact = (caches: Caches, options: ExactOptions) => (request: Request) =>
+  Effect.gen(function* () {
+    const { defaultMaxOutputTokens, cacheCapacity, cacheMinLength } = options
+    const maxOutputTokens = producesOutput(request.path) ? maxOutput(request.body, defaultMaxOutputTokens) : 0
+    if (!isRecord(request.body)) return { promptTokens: 0, maxOutputTokens }
+    const encoding = encodingFor(request.model)
+    const { counter, known, loaded } = yield* counterFor(caches, options, encoding)
+    // Pre-seed counts of long strings already cached from earlier calls (a batch's shared system prompt);
+    // huge ones not seen before are counted here, yielding, so the synchronous walk below stays short.
+    const longs = collectLongStrings(request.body, cacheMinLength)
+    for (const text of longs) {
+      if (known.has(text)) continue
+      const cached =
+        cacheCapacity === 0 ? undefined : yield* Cache.getOption(caches.longCounts, `${encoding}\u0000${text}`)
+      if (cached !== undefined && cached._tag === "Some") known.set(text, cached.value)
+      else if (text.length >= LongText.yieldEvery) known.set(text, yield* countYielding(loaded, text))
+    }
+    const promptTokens = countPrompt((text) => known.get(text) ?? counter(text), request.path, request.body)
+    if (cacheCapacity > 0) {
+      for (const text of longs) {
+        const value = known.get(text)
+        if (value !== undefined) yield* Cache.set(caches.longCounts, `${encoding}\u0000${text}`, value)
+      }
+    }
+    return { promptTokens, maxOutputTokens } as Estimate
+  })
+
+/**
+ * The exact estimator: gpt-tokenizer with the model's encoding, loaded (dynamic import) on its first use.
+ *
+ * @internal
+ */
+export const makeExact = (options: ExactOptions) =>
+  Effect.map(makeCaches(options.cacheCapacity), (caches) => ({
+    count: (text: string, encoding: Encoding) =>
+      text.length < options.cacheMinLength || options.cacheCapacity === 0
+        ? Effect.flatMap(Cache.get(caches.encodings, encoding), (loaded) => countYielding(loaded, text))
+        : Cache.get(caches.longCounts, `${encoding}\u0000${text}`),
+    estimate: estimateExact(caches, options)
+  }))
 
 /** Long strings in message contents and inputs (the ones worth caching). */
 const collectLongStrings = (body: Record<string, unknown>, minLength: number): ReadonlyArray<string> => {

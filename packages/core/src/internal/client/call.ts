@@ -13,7 +13,7 @@ import * as Attempt from "./attempt.js"
 import { retried } from "./retry.js"
 import * as Settle from "./settle.js"
 import type { CallSpec, Client } from "./spec.js"
-import { callInfo, spanAttributes } from "./wire.js"
+import { callInfo, traced } from "./wire.js"
 import type { ApiKey } from "../../Credentials.js"
 import type * as Scope from "effect/Scope"
 
@@ -65,10 +65,4 @@ export const call = <A>(client: Client, spec: CallSpec<A>): Effect.Effect<Respon
         })
       )
     })
-  ).pipe(
-    Effect.withSpan(
-      `OpenAi ${spec.method} ${spec.path}`,
-      { attributes: spanAttributes(spec, client.server) },
-      { captureStackTrace: false }
-    )
-  )
+  ).pipe(traced(`OpenAi ${spec.method} ${spec.path}`, spec, client))

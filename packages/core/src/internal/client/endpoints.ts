@@ -15,6 +15,7 @@ import type { CallOptions, Service } from "../../OpenAi.js"
 import * as Usage from "../../Usage.js"
 import * as EmbeddingsWire from "../embeddingsWire.js"
 import { fastChatCompletion } from "../fastChat.js"
+import { fastChatRequest } from "./fastRequest.js"
 import * as Validate from "../validate.js"
 import { call } from "./call.js"
 import { type Client, spec } from "./spec.js"
@@ -23,6 +24,14 @@ import { stream } from "./stream.js"
 import { jsonDecoder, segment } from "./wire.js"
 
 const chatCompletionDecoder = jsonDecoder(ChatCompletions.ChatCompletion, "POST /chat/completions", fastChatCompletion)
+
+/** The validated chat request: the plain shape by `fastChatRequest`, anything else by the schema. */
+const validChat = (request: ChatCompletions.Request): Effect.Effect<ChatCompletions.Request, InvalidRequest> => {
+  const fast = fastChatRequest(request)
+  return fast === undefined
+    ? Validate.request(ChatCompletions.Request, request, "chat completion")
+    : Effect.succeed(fast)
+}
 
 const checkMaxTokens = (client: Client, request: ChatCompletions.Request): Effect.Effect<void, InvalidRequest> => {
   const policy = client.config.maxTokensPolicy
@@ -41,7 +50,7 @@ const checkMaxTokens = (client: Client, request: ChatCompletions.Request): Effec
 /** The validated streaming request: `stream: true`, usage in the last chunk unless the request says otherwise. */
 const streamingRequest = (client: Client, request: ChatCompletions.Request) =>
   Effect.gen(function* () {
-    const valid = yield* Validate.request(ChatCompletions.Request, request, "chat completion")
+    const valid = yield* validChat(request)
     yield* checkMaxTokens(client, valid)
     return {
       ...valid,
@@ -62,7 +71,7 @@ export const chat = (client: Client): Service["chat"] => ({
   completions: {
     create: (request, options) =>
       // Plain combinators, not `Effect.gen`: this runs once per call (docs/decisions/0014-call-hot-path.md).
-      Effect.flatMap(Validate.request(ChatCompletions.Request, request, "chat completion"), (valid) => {
+      Effect.flatMap(validChat(request), (valid) => {
         if (valid.stream === true) {
           return Effect.fail(
             new InvalidRequest({

@@ -5,11 +5,13 @@
  * policy's attempts). The successful attempt's scope (permit, HTTP request) stays open with the call's. Not
  * public.
  */
+import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
+import type { ApiKey } from "../../Credentials.js"
 import { type OpenAiError, Timeout } from "../../Errors.js"
 import type * as Gates from "../../Gates.js"
 import type { StreamHead, StreamStarted } from "../../OpenAi.js"
@@ -19,7 +21,7 @@ import { admit } from "./call.js"
 import { retried } from "./retry.js"
 import { failureOf } from "./settle.js"
 import type { CallSpec, Client } from "./spec.js"
-import { spanAttributes } from "./wire.js"
+import { traced } from "./wire.js"
 
 /** The first-token bound of an attempt, from its admission by the gates to the end of `start`. */
 const bounded = <A, R>(
@@ -73,6 +75,55 @@ const settleOnce = (call: Gates.Call) => {
   }
 }
 
+/** One attempt of a streamed call in a scope of its own; the successful one stays open with the call. */
+const streamAttempt = <S>(
+  client: Client,
+  spec: CallSpec<never>,
+  admitted: { readonly call: Gates.Call; readonly key: Effect.Effect<ApiKey, OpenAiError> },
+  callScope: Scope.Scope,
+  start: (head: StreamHead) => Effect.Effect<S, OpenAiError, Scope.Scope>,
+  firstTokenTimeout: Duration.Duration | undefined
+) => {
+  const { call, key } = admitted
+  const timeouts = timeoutsFor(client, firstTokenTimeout)
+  return Effect.gen(function* () {
+    const attemptScope = yield* Scope.fork(callScope, "sequential")
+    let requestId: string | undefined
+    const read = (started: Attempt.Started) =>
+      Effect.gen(function* () {
+        requestId = started.requestId
+        const headersAt = yield* Clock.currentTimeMillis
+        const head: StreamHead = {
+          body: started.response.stream,
+          requestId: started.requestId,
+          status: started.status,
+          call
+        }
+        const first = yield* start(head)
+        return { ...started, headersAt, first }
+      })
+    return yield* Attempt.run(client, spec, call, key, timeouts, read, (sent) =>
+      bounded(sent, firstTokenTimeout, () => requestId)
+    ).pipe(
+      Scope.provide(attemptScope),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(attemptScope, exit)))
+    )
+  })
+}
+
+/** How a streamed call that never started settles: with its failure, as sent, or left to its scope. */
+const settleUnstarted =
+  (call: Gates.Call, once: ReturnType<typeof settleOnce>) =>
+  (cause: Cause.Cause<OpenAiError>): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const sent = call.progress.sent
+      const error = failureOf(cause)
+      if (error !== undefined) return once.settle({ usage: undefined, sent, error })
+      if (sent) return once.settle({ usage: undefined, sent: true, error: undefined })
+      once.drop()
+      return Effect.void
+    })
+
 export const stream = <S>(
   client: Client,
   spec: CallSpec<never>,
@@ -81,45 +132,11 @@ export const stream = <S>(
 ): Effect.Effect<StreamStarted<S>, OpenAiError, Scope.Scope> =>
   Effect.gen(function* () {
     const callScope = yield* Effect.scope
-    const { call, key } = yield* admit(client, spec)
+    const admitted = yield* admit(client, spec)
+    const { call } = admitted
     const once = settleOnce(call)
-    const timeouts = timeoutsFor(client, firstTokenTimeout)
-    // Each attempt gets its own scope; the successful one stays open (permit, HTTP request) with the call.
-    const attempt = Effect.gen(function* () {
-      const attemptScope = yield* Scope.fork(callScope, "sequential")
-      let requestId: string | undefined
-      const read = (started: Attempt.Started) =>
-        Effect.gen(function* () {
-          requestId = started.requestId
-          const headersAt = yield* Clock.currentTimeMillis
-          const head: StreamHead = {
-            body: started.response.stream,
-            requestId: started.requestId,
-            status: started.status,
-            call
-          }
-          const first = yield* start(head)
-          return { ...started, headersAt, first }
-        })
-      return yield* Attempt.run(client, spec, call, key, timeouts, read, (sent) =>
-        bounded(sent, firstTokenTimeout, () => requestId)
-      ).pipe(
-        Scope.provide(attemptScope),
-        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(attemptScope, exit)))
-      )
-    })
-    const started = yield* retried(client, spec.options, attempt).pipe(
-      Effect.tapCause((cause) =>
-        Effect.suspend(() => {
-          const sent = call.progress.sent
-          const error = failureOf(cause)
-          if (error !== undefined) return once.settle({ usage: undefined, sent, error })
-          if (sent) return once.settle({ usage: undefined, sent: true, error: undefined })
-          once.drop()
-          return Effect.void
-        })
-      )
-    )
+    const attempt = streamAttempt(client, spec, admitted, callScope, start, firstTokenTimeout)
+    const started = yield* retried(client, spec.options, attempt).pipe(Effect.tapCause(settleUnstarted(call, once)))
     yield* Scope.addFinalizer(callScope, once.settle({ usage: undefined, sent: true, error: undefined }))
     return {
       body: started.response.stream,
@@ -133,10 +150,4 @@ export const stream = <S>(
       first: started.first,
       settle: (result) => once.settle({ usage: result.usage, sent: true, error: result.error })
     } satisfies StreamStarted<S>
-  }).pipe(
-    Effect.withSpan(
-      `OpenAi ${spec.method} ${spec.path} (stream)`,
-      { attributes: spanAttributes(spec, client.server) },
-      { captureStackTrace: false }
-    )
-  )
+  }).pipe(traced(`OpenAi ${spec.method} ${spec.path} (stream)`, spec, client))

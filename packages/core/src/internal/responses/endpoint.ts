@@ -12,7 +12,7 @@ import type { CallOptions, Service, StreamCallOptions } from "../../OpenAi.js"
 import * as Responses from "../../Responses.js"
 import * as Usage from "../../Usage.js"
 import { call } from "../client/call.js"
-import { type Client, spec } from "../client/spec.js"
+import { type CallSpec, type Client, spec } from "../client/spec.js"
 import { stream } from "../client/stream.js"
 import { jsonDecoder, segment } from "../client/wire.js"
 import * as Validate from "../validate.js"
@@ -58,19 +58,49 @@ const streaming = <S>(client: Client, spec: ReturnType<typeof post>, options: St
   )
 }
 
+const create =
+  (client: Client): Service["responses"]["create"] =>
+  (request, options) =>
+    Effect.flatMap(validated(client, request), (valid) =>
+      valid.stream === true
+        ? Effect.fail(
+            new InvalidRequest({
+              message:
+                "stream: true is not supported by create; use responses.stream (or @sluice/stream's ResponseStream)",
+              path: "stream"
+            })
+          )
+        : call(client, post(valid, options))
+    )
+
+const inputTokens =
+  (client: Client): Service["responses"]["inputTokens"] =>
+  (request, options) =>
+    Effect.flatMap(Validate.request(Responses.InputTokensRequest, request, "input tokens"), (valid) =>
+      call(
+        client,
+        spec("POST", "/responses/input_tokens", inputTokensDecoder, options, {
+          body: { _tag: "Json", value: valid },
+          model: valid.model,
+          // Counting is not generating: no output for the gates to reserve, and it is free (settled at zero, so a
+          // budget reservation for the prompt is released rather than kept).
+          infoBody: { ...valid, max_output_tokens: 0 },
+          usage: () => ({ promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 })
+        })
+      )
+    )
+
+/** A call on one stored response, named by its id (escaped; never empty). */
+const byId =
+  <A>(client: Client, method: "GET" | "POST" | "DELETE", suffix: string, decode: CallSpec<A>["decode"]) =>
+  (responseId: string, options?: CallOptions) =>
+    Effect.flatMap(segment(responseId, "response_id"), (id) =>
+      call(client, spec(method, `/responses/${id}${suffix}`, decode, options))
+    )
+
 /** @internal */
 export const responses = (client: Client): Service["responses"] => ({
-  create: (request, options) =>
-    Effect.gen(function* () {
-      const valid = yield* validated(client, request)
-      if (valid.stream === true) {
-        return yield* new InvalidRequest({
-          message: "stream: true is not supported by create; use responses.stream (or @sluice/stream's ResponseStream)",
-          path: "stream"
-        })
-      }
-      return yield* call(client, post(valid, options))
-    }),
+  create: create(client),
   stream: (request, options) =>
     Effect.flatMap(validated(client, request), (valid) =>
       streaming(client, post({ ...valid, stream: true }, undefined), options)
@@ -86,30 +116,8 @@ export const responses = (client: Client): Service["responses"] => ({
         options
       )
     ),
-  retrieve: (responseId, options) =>
-    Effect.flatMap(segment(responseId, "response_id"), (id) =>
-      call(client, spec("GET", `/responses/${id}`, retrievedDecoder, options))
-    ),
-  cancel: (responseId, options) =>
-    Effect.flatMap(segment(responseId, "response_id"), (id) =>
-      call(client, spec("POST", `/responses/${id}/cancel`, cancelledDecoder, options))
-    ),
-  delete: (responseId, options) =>
-    Effect.flatMap(segment(responseId, "response_id"), (id) =>
-      call(client, spec("DELETE", `/responses/${id}`, deletedDecoder, options))
-    ),
-  inputTokens: (request, options) =>
-    Effect.flatMap(Validate.request(Responses.InputTokensRequest, request, "input tokens"), (valid) =>
-      call(
-        client,
-        spec("POST", "/responses/input_tokens", inputTokensDecoder, options, {
-          body: { _tag: "Json", value: valid },
-          model: valid.model,
-          // Counting is not generating: no output for the gates to reserve, and it is free (settled at zero, so a
-          // budget reservation for the prompt is released rather than kept).
-          infoBody: { ...valid, max_output_tokens: 0 },
-          usage: () => ({ promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 })
-        })
-      )
-    )
+  retrieve: byId(client, "GET", "", retrievedDecoder),
+  cancel: byId(client, "POST", "/cancel", cancelledDecoder),
+  delete: byId(client, "DELETE", "", deletedDecoder),
+  inputTokens: inputTokens(client)
 })

@@ -222,6 +222,39 @@ const decorate = (env: Env, call: Gates.Call, marks: Marks): Gates.Call => ({
   recordResponse: recordResponse(call, marks)
 })
 
+/** A call the gates refused: one `error` event for it. */
+const emitRefused = (env: Env, info: Gates.CallInfo, marks: Marks, error: OpenAiError) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    emitCall(
+      env,
+      callEvent(Gates.passThrough(info), marks, now, "error", {
+        usage: undefined,
+        costUsd: undefined,
+        sent: false,
+        error
+      }),
+      scrubSecrets(error.message)
+    )
+  )
+
+/** A call interrupted before settlement (nothing reached the server, or the caller walked away): still one event. */
+const emitInterrupted = (env: Env, call: Gates.Call, marks: Marks) =>
+  marks.settled
+    ? Effect.void
+    : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        marks.settled = true
+        return emitCall(
+          env,
+          callEvent(call, marks, now, "interrupted", {
+            usage: undefined,
+            costUsd: undefined,
+            sent: call.progress.sent || marks.lastAttempt !== undefined,
+            error: undefined
+          }),
+          undefined
+        )
+      })
+
 const admit = (env: Env, info: Gates.CallInfo) =>
   Effect.gen(function* () {
     const startedAt = yield* Clock.currentTimeMillis
@@ -240,41 +273,9 @@ const admit = (env: Env, info: Gates.CallInfo) =>
       "sluice.key_id": info.keyId,
       "sluice.stream": info.stream
     })
-    const call = yield* env.inner.admit(info).pipe(
-      Effect.tapError((error) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          emitCall(
-            env,
-            callEvent(Gates.passThrough(info), marks, now, "error", {
-              usage: undefined,
-              costUsd: undefined,
-              sent: false,
-              error
-            }),
-            scrubSecrets(error.message)
-          )
-        )
-      )
-    )
+    const call = yield* env.inner.admit(info).pipe(Effect.tapError((error) => emitRefused(env, info, marks, error)))
     if (call.maxOutputTokens > 0) yield* annotate(env, { "gen_ai.request.max_tokens": call.maxOutputTokens })
-    // Interrupted before settlement (nothing reached the server, or the caller walked away): still one event.
-    yield* Effect.addFinalizer(() =>
-      marks.settled
-        ? Effect.void
-        : Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            marks.settled = true
-            return emitCall(
-              env,
-              callEvent(call, marks, now, "interrupted", {
-                usage: undefined,
-                costUsd: undefined,
-                sent: call.progress.sent || marks.lastAttempt !== undefined,
-                error: undefined
-              }),
-              undefined
-            )
-          })
-    )
+    yield* Effect.addFinalizer(() => emitInterrupted(env, call, marks))
     return decorate(env, call, marks)
   })
 

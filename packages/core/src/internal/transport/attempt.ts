@@ -18,20 +18,69 @@ const closed: AbortReason = { _tag: "Closed" }
 const headersElapsed: AbortReason = { _tag: "Timeout", phase: "headers" }
 const totalElapsed: AbortReason = { _tag: "Timeout", phase: "total" }
 
+/** What an attempt aborts: an `AbortController` (fetch) or an `EventEmitter` (undici). */
+export interface Abortable {
+  abort(reason: unknown): void
+}
+
 /**
- * One request in flight: `start` arms the timers, `headersArrived` disarms the headers one, `finish` (the body
- * was read, or failed) disarms both and makes a later `close` a no-op; `close` (the scope closed) aborts it.
+ * One timer for every request in flight instead of two per request: it is armed for the earliest deadline,
+ * re-armed only when a request's deadline is earlier than that, and when it fires it aborts the requests whose
+ * deadline passed and re-arms for the next one. Unref'd: a request in flight keeps the process alive by its socket.
+ * Deadlines are `performance.now()` milliseconds (a monotonic clock, like the timers themselves).
+ */
+class Deadlines {
+  private readonly pending = new Set<Attempt>()
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private armedFor = Number.POSITIVE_INFINITY
+
+  add(attempt: Attempt, deadline: number): void {
+    this.pending.add(attempt)
+    if (deadline < this.armedFor) this.arm(deadline)
+  }
+
+  delete(attempt: Attempt): void {
+    this.pending.delete(attempt)
+  }
+
+  private arm(deadline: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.armedFor = deadline
+    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(deadline - performance.now())))
+    this.timer.unref()
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined
+    this.armedFor = Number.POSITIVE_INFINITY
+    const now = performance.now()
+    let next = Number.POSITIVE_INFINITY
+    for (const attempt of this.pending) {
+      const deadline = attempt.expire(now)
+      if (deadline === undefined) this.pending.delete(attempt)
+      else if (deadline < next) next = deadline
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next)
+  }
+}
+
+const deadlines = new Deadlines()
+
+/**
+ * One request in flight: `start` sets its deadlines, `headersArrived` drops the headers one, `finish` (the body
+ * was read, or failed) drops both and makes a later `close` a no-op; `close` (the scope closed) aborts it.
  *
  * @internal
  */
-export class Attempt {
-  readonly controller = new AbortController()
+export class Attempt<S extends Abortable = Abortable> {
   private aborted: AbortReason | undefined
   private finished = false
-  private headersTimer: ReturnType<typeof setTimeout> | undefined
-  private totalTimer: ReturnType<typeof setTimeout> | undefined
+  private headersAt = Number.POSITIVE_INFINITY
+  private totalAt = Number.POSITIVE_INFINITY
 
   constructor(
+    /** What `close` and the deadlines abort; given to the platform as its signal. */
+    readonly signal: S,
     readonly request: Request,
     /** `scheme://host[:port]` and the rest, from {@link splitUrl}. */
     readonly origin: string,
@@ -44,20 +93,32 @@ export class Attempt {
   start(): void {
     const headersMs = this.options?.headersTimeoutMs
     const totalMs = this.options?.totalTimeoutMs
-    if (headersMs !== undefined && (totalMs === undefined || headersMs < totalMs)) {
-      this.headersTimer = setTimeout(() => this.abort(headersElapsed), headersMs)
-    }
-    if (totalMs !== undefined) this.totalTimer = setTimeout(() => this.abort(totalElapsed), totalMs)
+    if (headersMs === undefined && totalMs === undefined) return
+    const now = performance.now()
+    if (headersMs !== undefined && (totalMs === undefined || headersMs < totalMs)) this.headersAt = now + headersMs
+    if (totalMs !== undefined) this.totalAt = now + totalMs
+    deadlines.add(this, Math.min(this.headersAt, this.totalAt))
   }
 
   headersArrived(): void {
-    if (this.headersTimer !== undefined) clearTimeout(this.headersTimer)
+    this.headersAt = Number.POSITIVE_INFINITY
+  }
+
+  /** Aborts the request if a deadline passed at `now`; its next deadline, or `undefined` when it has none left. */
+  expire(now: number): number | undefined {
+    if (this.finished || this.aborted !== undefined) return undefined
+    if (now >= this.headersAt) this.abort(headersElapsed)
+    else if (now >= this.totalAt) this.abort(totalElapsed)
+    else return Math.min(this.headersAt, this.totalAt)
+    return undefined
   }
 
   readonly finish = (): void => {
+    if (this.finished) return
     this.finished = true
-    if (this.headersTimer !== undefined) clearTimeout(this.headersTimer)
-    if (this.totalTimer !== undefined) clearTimeout(this.totalTimer)
+    if (this.headersAt !== Number.POSITIVE_INFINITY || this.totalAt !== Number.POSITIVE_INFINITY) {
+      deadlines.delete(this)
+    }
   }
 
   readonly close = (): void => {
@@ -68,7 +129,7 @@ export class Attempt {
   private abort(reason: AbortReason): void {
     if (this.finished || this.aborted !== undefined) return
     this.aborted = reason
-    this.controller.abort(reason)
+    this.signal.abort(reason)
   }
 
   private timedOut(): OpenAiError | undefined {

@@ -61,7 +61,7 @@ export const make = (fetchImpl: typeof globalThis.fetch = globalThis.fetch): Tra
   const send = (request: Request, options?: SendOptions): Effect.Effect<Response, OpenAiError, Scope.Scope> =>
     Effect.flatMap(Effect.scope, (scope) => {
       const { origin, path } = splitUrl(request.url)
-      const attempt = new Attempt(request, origin, path, options)
+      const attempt = new Attempt(new AbortController(), request, origin, path, options)
       const { headers, body } = encodeBody(request)
       const response = Effect.callback<Response, OpenAiError>((resume) => {
         attempt.start()
@@ -70,7 +70,7 @@ export const make = (fetchImpl: typeof globalThis.fetch = globalThis.fetch): Tra
           headers,
           // Our multipart bytes are a fresh `ArrayBuffer`-backed array (never a view on shared memory).
           body: body as BodyInit | null,
-          signal: attempt.controller.signal,
+          signal: attempt.signal.signal,
           // Like undici's `request`: a redirect is the server's answer, not something to follow with the key.
           redirect: "manual"
         }).then(

@@ -1,5 +1,5 @@
 /**
- * The default transport: undici's dispatcher driven directly (callback `request`), on our own `Agent` with a
+ * The default transport: undici's dispatcher driven directly (`dispatch` with a handler of ours, `Exchange`), on our own `Agent` with a
  * bounded pool, or through a `ProxyAgent` when a proxy applies to the origin.
  *
  * It does not go through `effect/http`'s `HttpClient`: on this hot path the generic client (a span, `Headers` and
@@ -9,7 +9,6 @@
  * @internal
  */
 import * as Tls from "node:tls"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import Undici from "@effect/platform-node/Undici"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,9 +16,10 @@ import * as Scope from "effect/Scope"
 import type { OpenAiError } from "../../Errors.js"
 import type { Resolved } from "../../OpenAiConfig.js"
 import type { Request, Response, SendOptions, Transport } from "../../Transport.js"
-import { Attempt, announcedLength, encodeBody, splitUrl } from "./attempt.js"
+import { Attempt, encodeBody, splitUrl } from "./attempt.js"
+import { Exchange } from "./exchange.js"
 import type { ProxySettings } from "./proxy.js"
-import { makeRouter } from "./route.js"
+import { makeRouter, type Router } from "./route.js"
 
 /** @internal */
 export interface Settings {
@@ -45,103 +45,60 @@ export const settingsOf = (config: Resolved): Settings => ({
   ca: config.ca
 })
 
-const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>): Readonly<Record<string, string>> => {
-  const headers: Record<string, string> = {}
-  for (const name in raw) {
-    const value = raw[name]
-    if (value !== undefined) headers[name] = typeof value === "string" ? value : value.join(", ")
+/** The router over the direct agent (and proxy agents), destroyed with the scope. */
+const makeRoutes = (settings: Settings, connectTimeoutMs: number) => {
+  // Node's `ca` replaces the trusted roots: extra certificates are added to them, not put in their place.
+  const ca = settings.ca === undefined ? undefined : [...Tls.rootCertificates, ...settings.ca]
+  const agentOptions: Undici.Agent.Options = {
+    connections: settings.maxConnections,
+    connect: { timeout: connectTimeoutMs, ...(ca === undefined ? {} : { ca }) },
+    keepAliveTimeout: Duration.toMillis(settings.keepAliveTimeout),
+    // Our own timers decide (SendOptions); streams have first-token and idle timeouts of their own.
+    headersTimeout: 0,
+    bodyTimeout: 0
   }
-  return headers
+  return Effect.acquireRelease(
+    Effect.sync(() => {
+      const direct = new Undici.Agent(agentOptions)
+      const router = makeRouter(settings.proxy, settings.allowInsecure ?? false, direct, agentOptions, {
+        timeout: connectTimeoutMs,
+        ...(ca === undefined ? {} : { ca })
+      })
+      return { ...router, destroy: () => Promise.all([direct.destroy(), router.destroy()]) }
+    }),
+    (router) => Effect.promise(router.destroy)
+  )
 }
 
-const ignore = () => {}
-
-/** The response of an attempt whose headers arrived; its body is read once, with `bytes` or `stream`. */
-const responseOf = (attempt: Attempt, data: Undici.Dispatcher.ResponseData): Response => {
-  const source = data.body
-  // Ended, failed or destroyed: nothing left to abort, no timer left to fire.
-  source.once("close", attempt.finish)
-  source.on("error", ignore)
-  const headers = flattenHeaders(data.headers)
-  return {
-    status: data.statusCode,
-    headers,
-    // undici enforces a `content-length` it was sent (and does not decode bodies).
-    contentLength: announcedLength(headers["content-length"]),
-    stream: NodeStream.fromReadable<Uint8Array, OpenAiError>({ evaluate: () => source, onError: attempt.bodyFailure }),
-    bytes: Effect.callback<Uint8Array, OpenAiError>((resume) => {
-      source.arrayBuffer().then(
-        (buffer) => {
-          attempt.finish()
-          resume(Effect.succeed(new Uint8Array(buffer)))
-        },
-        (cause: unknown) => resume(Effect.fail(attempt.bodyFailure(cause)))
-      )
+/** Sends one request on its route, in the current scope (closing it aborts the request). */
+const sendOn =
+  (router: Router, connectTimeoutMs: number) =>
+  (request: Request, options?: SendOptions): Effect.Effect<Response, OpenAiError, Scope.Scope> =>
+    Effect.flatMap(Effect.scope, (scope) => {
+      const { origin, path } = splitUrl(request.url)
+      const route = router.route(origin)
+      if (route.refused !== undefined) return Effect.fail(route.refused)
+      const exchange = new Exchange(connectTimeoutMs)
+      const attempt = new Attempt(exchange, request, origin, path, options, route.via)
+      exchange.attempt = attempt
+      const { headers, body } = encodeBody(request)
+      const close = Effect.sync(attempt.close)
+      const response = Effect.callback<Response, OpenAiError>((resume) => {
+        attempt.start()
+        exchange.start(resume, () =>
+          route.dispatcher.dispatch({ origin, path, method: request.method, headers, body }, exchange)
+        )
+        return close
+      })
+      return Effect.andThen(Scope.addFinalizer(scope, close), response)
     })
-  }
-}
 
 /**
  * A transport on undici; its agents are destroyed with the scope.
  *
  * @internal
  */
-export const make = (settings: Settings): Effect.Effect<Transport["Service"], never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const connectTimeoutMs = Duration.toMillis(settings.connectTimeout)
-    // Node's `ca` replaces the trusted roots: extra certificates are added to them, not put in their place.
-    const ca = settings.ca === undefined ? undefined : [...Tls.rootCertificates, ...settings.ca]
-    const agentOptions: Undici.Agent.Options = {
-      connections: settings.maxConnections,
-      connect: { timeout: connectTimeoutMs, ...(ca === undefined ? {} : { ca }) },
-      keepAliveTimeout: Duration.toMillis(settings.keepAliveTimeout),
-      // Our own timers decide (SendOptions); streams have first-token and idle timeouts of their own.
-      headersTimeout: 0,
-      bodyTimeout: 0
-    }
-    const router = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const direct = new Undici.Agent(agentOptions)
-        const router = makeRouter(settings.proxy, settings.allowInsecure ?? false, direct, agentOptions, {
-          timeout: connectTimeoutMs,
-          ...(ca === undefined ? {} : { ca })
-        })
-        return { ...router, destroy: () => Promise.all([direct.destroy(), router.destroy()]) }
-      }),
-      (router) => Effect.promise(router.destroy)
-    )
-
-    const send = (request: Request, options?: SendOptions): Effect.Effect<Response, OpenAiError, Scope.Scope> =>
-      Effect.flatMap(Effect.scope, (scope) => {
-        const { origin, path } = splitUrl(request.url)
-        const route = router.route(origin)
-        if (route.refused !== undefined) return Effect.fail(route.refused)
-        const attempt = new Attempt(request, origin, path, options, route.via)
-        const { headers, body } = encodeBody(request)
-        const response = Effect.callback<Response, OpenAiError>((resume) => {
-          attempt.start()
-          route.dispatcher.request(
-            {
-              origin: attempt.origin,
-              path: attempt.path,
-              method: request.method,
-              headers,
-              body,
-              signal: attempt.controller.signal
-            },
-            (error, data) => {
-              if (error !== null) {
-                attempt.finish()
-                resume(Effect.fail(attempt.requestFailure(error, connectTimeoutMs)))
-                return
-              }
-              attempt.headersArrived()
-              resume(Effect.succeed(responseOf(attempt, data)))
-            }
-          )
-          return Effect.sync(attempt.close)
-        })
-        return Effect.andThen(Scope.addFinalizer(scope, Effect.sync(attempt.close)), response)
-      })
-    return { send }
-  })
+export const make = (settings: Settings): Effect.Effect<Transport["Service"], never, Scope.Scope> => {
+  const connectTimeoutMs = Duration.toMillis(settings.connectTimeout)
+  return Effect.map(makeRoutes(settings, connectTimeoutMs), (router) => ({ send: sendOn(router, connectTimeoutMs) }))
+}

@@ -19,6 +19,10 @@ export const fromJournalError = (error: Journal.JournalError): Api.BatchError =>
       ? new Api.OutputCorrupt({ path: error.path, line: error.line, reason: error.message })
       : new Api.BatchIoError({ path: error.path, reason: error.message })
 
+/** The journal's last `fsync`, and any write or `fsync` error it met: a job fails with it rather than report done. @internal */
+export const flush = (journal: Journal.Journal): Effect.Effect<void, Api.BatchError> =>
+  journal.flush.pipe(Effect.mapError(fromJournalError))
+
 /** Appends one output line to the journal. @internal */
 export const write = (journal: Journal.Journal, line: Api.OutputLine): Effect.Effect<void, Api.BatchError> =>
   journal.append(JSON.stringify(line)).pipe(Effect.mapError(fromJournalError))

@@ -1,15 +1,18 @@
 /**
  * The output file as a journal, through `FileSystem`: opened for append, lines written in group commits (one write
  * at the end of each event-loop turn for every line finished during it; a line's `append` completes, uninterruptibly,
- * once it is written, so a killed process loses nothing that counted as done), `fsync` at most once a second and on
- * close; a torn last line is cut off before appending.
+ * once it is written, so a killed process loses nothing that counted as done), `fsync` within a second of each write,
+ * at most once a second, and on close; nothing written after a failed write; a torn last line is cut off before
+ * appending.
  *
  * @internal
  */
 import * as Path from "node:path"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
@@ -45,6 +48,11 @@ export interface Journal {
   readonly existing: Existing
   /** Appends one line; completes once the line is written (to the OS: `fsync` is at most once a second). */
   readonly append: (line: string) => Effect.Effect<void, JournalError>
+  /**
+   * Once the last line is appended: an `fsync`, then the first write or `fsync` error of the journal, if any (a
+   * background `fsync` that failed after the last append is reported here, not lost).
+   */
+  readonly flush: Effect.Effect<void, JournalError>
   /** `write` calls made and lines written so far (a write holds every line queued while the one before ran). */
   readonly writes: () => { readonly writes: number; readonly lines: number }
 }
@@ -214,7 +222,10 @@ const classify = (
   return Effect.succeed({ succeeded, failedLines, parsed })
 }
 
-/** Replaces the file by `text` atomically: a temp file, fsync, rename (the old file stays intact until then). */
+/**
+ * Replaces the file by `text` atomically: a temp file, fsync, rename (the old file stays intact until then). A temp
+ * file that could not be completed (ENOSPC) is removed, not left beside the output.
+ */
 const replaceAtomically = (fs: FileSystem.FileSystem, path: string, text: string) => {
   const temp = Path.join(Path.dirname(path), `.${Path.basename(path)}.${process.pid}.tmp`)
   const written = Effect.scoped(
@@ -222,7 +233,10 @@ const replaceAtomically = (fs: FileSystem.FileSystem, path: string, text: string
       Effect.andThen(file.writeAll(new TextEncoder().encode(text)), file.sync)
     )
   )
-  return Effect.andThen(written, fs.rename(temp, path)).pipe(Effect.mapError(io(path)))
+  return Effect.andThen(written, fs.rename(temp, path)).pipe(
+    Effect.onError(() => Effect.ignore(fs.remove(temp, { force: true }))),
+    Effect.mapError(io(path))
+  )
 }
 
 type Recovered = Existing & { readonly missingNewline: boolean }
@@ -279,37 +293,52 @@ interface Commits {
   /** Completed when a line is queued (or the journal closes): the writer's cue. */
   wake: Deferred.Deferred<void>
   failure: JournalError | undefined
+  /** The appends of the write under way. */
+  writing: Deferred.Deferred<void, JournalError> | undefined
   closing: boolean
-  syncing: Fiber.Fiber<void> | undefined
+  /** Lines written since the last `fsync` started. */
+  dirty: boolean
+  /** The background `fsync` loop, while one is sleeping or syncing. */
+  syncer: Fiber.Fiber<void> | undefined
   lastSync: number
   writes: number
   written: number
 }
 
-/** Starts an `fsync` in the background when the last one is a second old and none is running. */
-const syncIfDue = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
-  Effect.suspend(() => {
-    const now = clock.currentTimeMillisUnsafe()
-    if (now - state.lastSync < 1000 || state.syncing !== undefined) return Effect.void
-    state.lastSync = now
-    const sync = file.sync.pipe(
-      Effect.catch((error) =>
-        Effect.sync(() => {
-          state.failure ??= io(path)(error)
-        })
-      ),
-      Effect.ensuring(
-        Effect.sync(() => {
-          state.syncing = undefined
-        })
-      )
-    )
-    return Effect.map(Effect.forkChild(sync), (fiber) => {
-      state.syncing = fiber
+/** One background `fsync`, a second after the last one started (by the `Clock`); whether lines came in meanwhile. */
+const syncRound = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
+  Effect.gen(function* () {
+    const wait = state.lastSync + 1000 - clock.currentTimeMillisUnsafe()
+    if (wait > 0) yield* Effect.sleep(wait)
+    state.dirty = false
+    state.lastSync = clock.currentTimeMillisUnsafe()
+    // uninterruptible: closing waits for an fsync under way instead of leaving it behind on the closed file
+    const synced = yield* Effect.result(Effect.uninterruptible(file.sync))
+    if (synced._tag === "Failure") state.failure ??= io(path)(synced.failure)
+    // decided and cleared in one step: a write that lands after this sees no syncer and starts one
+    return yield* Effect.sync(() => {
+      const again = state.dirty && state.failure === undefined
+      if (!again) state.syncer = undefined
+      return again
     })
   })
 
-/** Writes every line queued during this turn in one write, and completes their appends. */
+/**
+ * After a write: makes sure an `fsync` follows it within a second, in the background, at most one a second. A power
+ * loss therefore loses at most the last second of lines, even when the writes pause (a rate limit, a circuit wait).
+ */
+const syncSoon = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
+  Effect.suspend(() => {
+    state.dirty = true
+    if (state.syncer !== undefined) return Effect.void
+    const loop = Effect.repeat(syncRound(file, path, clock, state), { while: (again) => again })
+    return Effect.map(Effect.forkChild(Effect.asVoid(loop)), (fiber) => {
+      // fsync is asynchronous: the loop cannot have ended before this runs
+      state.syncer = fiber
+    })
+  })
+
+/** Writes the lines queued during this turn in one write, and completes their appends. */
 const commitOnce = (file: FileSystem.File, path: string, clock: Clock.Clock, state: Commits) =>
   Effect.gen(function* () {
     yield* Deferred.await(state.wake)
@@ -319,23 +348,48 @@ const commitOnce = (file: FileSystem.File, path: string, clock: Clock.Clock, sta
     const done = state.batch
     state.queued = []
     state.batch = undefined
-    if (done !== undefined) {
+    if (done === undefined) return !state.closing
+    // After a failed write (ENOSPC, EIO) nothing more is written: a write after a torn line would glue the next line
+    // to it, and the file could no longer be resumed. The torn line alone is cut off on resume.
+    if (state.failure === undefined) {
       state.writes++
+      state.writing = done
       const written = yield* Effect.result(file.writeAll(encoder.encode(lines.join(""))))
+      state.writing = undefined
       if (written._tag === "Failure") state.failure ??= io(path)(written.failure)
-      else state.written += lines.length
-      Deferred.doneUnsafe(done, state.failure === undefined ? Effect.void : Effect.fail(state.failure))
-      yield* syncIfDue(file, path, clock, state)
+      else {
+        state.written += lines.length
+        yield* syncSoon(file, path, clock, state)
+      }
     }
+    Deferred.doneUnsafe(done, state.failure === undefined ? Effect.void : Effect.fail(state.failure))
     return !state.closing || state.queued.length > 0
+  })
+
+/**
+ * The writer ended (closed, or died of a defect): no append may wait for it any more. Those under way or queued fail,
+ * and so does every later one, instead of waiting forever (their wait is uninterruptible).
+ */
+const writerStopped = (path: string, state: Commits, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.sync(() => {
+    const why = Exit.isSuccess(exit)
+      ? "the journal is closed"
+      : `the journal's writer failed: ${ioReason(Cause.squash(exit.cause))}`
+    state.failure ??= { _tag: "Io", path, message: why }
+    for (const pending of [state.writing, state.batch]) {
+      if (pending !== undefined) Deferred.doneUnsafe(pending, Effect.fail(state.failure))
+    }
+    state.writing = undefined
+    state.batch = undefined
   })
 
 /**
  * Group commit: the lines appended during one turn of the event loop are written together at its end, in one
  * `FileSystem` write, and each `append` completes when the write holding its line has; lines appended while a write
  * runs go in the next. A line is in the file before its request counts as done, as with one write per line; what a
- * kill -9 can lose is still only the requests in flight. `fsync` runs beside the writes, at most once a second (by
- * the `Clock`), and on close.
+ * kill -9 can lose is still only the requests in flight. `fsync` runs beside the writes, within a second of each
+ * write and at most once a second (by the `Clock`), and on close. Once a write or an `fsync` fails, every append
+ * fails with that error and nothing more is written.
  */
 const groupCommit = (file: FileSystem.File, path: string) =>
   Effect.gen(function* () {
@@ -345,8 +399,10 @@ const groupCommit = (file: FileSystem.File, path: string) =>
       batch: undefined,
       wake: Deferred.makeUnsafe<void>(),
       failure: undefined,
+      writing: undefined,
       closing: false,
-      syncing: undefined,
+      dirty: false,
+      syncer: undefined,
       lastSync: clock.currentTimeMillisUnsafe(),
       writes: 0,
       written: 0
@@ -354,8 +410,9 @@ const groupCommit = (file: FileSystem.File, path: string) =>
     const writer = yield* Effect.forkScoped(
       Effect.andThen(
         Effect.repeat(commitOnce(file, path, clock, state), { while: (more) => more }),
-        Effect.suspend(() => (state.syncing === undefined ? Effect.void : Fiber.await(state.syncing)))
-      )
+        // the close's own fsync covers every line: a background one still sleeping is not needed
+        Effect.suspend(() => (state.syncer === undefined ? Effect.void : Fiber.interrupt(state.syncer)))
+      ).pipe(Effect.onExit((exit) => writerStopped(path, state, exit)))
     )
     const append = (line: string) =>
       Effect.suspend(() => {
@@ -367,13 +424,22 @@ const groupCommit = (file: FileSystem.File, path: string) =>
         }
         return Effect.uninterruptible(Deferred.await(state.batch))
       })
-    // Closing: the writer writes what is still queued, awaits a running fsync and ends; then the file's own fsync.
+    // Closing: the writer writes what is still queued and ends; then the file's own fsync.
     const close = Effect.suspend(() => {
       state.closing = true
       Deferred.doneUnsafe(state.wake, Effect.void)
       return Effect.andThen(Fiber.await(writer), Effect.ignore(file.sync))
     })
-    return { append, close, writes: () => ({ writes: state.writes, lines: state.written }) }
+    const flush = Effect.suspend(() => {
+      if (state.failure !== undefined) return Effect.fail(state.failure)
+      return Effect.result(file.sync).pipe(
+        Effect.flatMap((synced) => {
+          if (synced._tag === "Failure") state.failure ??= io(path)(synced.failure)
+          return state.failure === undefined ? Effect.void : Effect.fail(state.failure)
+        })
+      )
+    })
+    return { append, flush, close, writes: () => ({ writes: state.writes, lines: state.written }) }
   })
 
 /**
@@ -399,5 +465,5 @@ export const open = (
     const commits = yield* groupCommit(file, path)
     // Finalizers run in reverse order: the queued lines are written and fsynced before the file is closed.
     yield* Effect.addFinalizer(() => commits.close)
-    return { existing, append: commits.append, writes: commits.writes }
+    return { existing, append: commits.append, flush: commits.flush, writes: commits.writes }
   })

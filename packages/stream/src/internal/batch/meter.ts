@@ -8,7 +8,7 @@ import { Gates } from "@sluice/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Api from "../../Batch.js"
+import type * as Api from "../../Batch.js"
 
 /**
  * What a running job tells the gates decorator of `layerMeter`, through the fiber of each of its requests:
@@ -63,15 +63,21 @@ const metered =
       })
   })
 
-/** @internal */
-export const layer: Layer.Layer<Gates.Gates | Api.Meter, never, Gates.Gates> = Layer.effectContext(
-  Effect.gen(function* () {
-    const inner = yield* Gates.Gates
-    const counts: Counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
-    const gates: Gates.Gates["Service"] = { admit: (info) => Effect.map(inner.admit(info), metered(counts)) }
-    return Context.make(Gates.Gates, gates).pipe(
-      Context.add(Api.Meter, { counts: Effect.sync(() => ({ ...counts })) }),
-      Context.add(Gated, true)
-    )
-  })
-)
+/**
+ * The meter's layer, given Batch's `Meter` tag: taking it as an argument keeps this module from needing Batch's
+ * values at load, so either can load first.
+ *
+ * @internal
+ */
+export const layer = (meter: typeof Api.Meter): Layer.Layer<Gates.Gates | Api.Meter, never, Gates.Gates> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const inner = yield* Gates.Gates
+      const counts: Counts = { requestsSent: 0, rateLimited: 0, retries: 0 }
+      const gates: Gates.Gates["Service"] = { admit: (info) => Effect.map(inner.admit(info), metered(counts)) }
+      return Context.make(Gates.Gates, gates).pipe(
+        Context.add(meter, { counts: Effect.sync(() => ({ ...counts })) }),
+        Context.add(Gated, true)
+      )
+    })
+  )

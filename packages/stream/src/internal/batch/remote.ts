@@ -257,6 +257,7 @@ export const remote = <E, R>(
           state.stopped = reason
         }
       }
+      yield* Job.flush(state.journal)
       yield* publish(state)
       return summaryOf(state, yield* Clock.currentTimeMillis)
     })

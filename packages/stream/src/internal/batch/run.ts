@@ -249,6 +249,7 @@ const supervise = <E, R>(state: State, feed: Feed.Feed<E, R>) =>
     yield* Fiber.interrupt(watcher)
     // A write error fails the job; an interruption after the grace period does not (the summary stands).
     if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+    yield* Job.flush(state.job.journal)
     const summary = yield* state.summary
     yield* publish(state)
     return summary

@@ -5,7 +5,10 @@
  *
  * @internal
  */
-import type { Responses } from "@sluice/core"
+import type { Errors, Responses } from "@sluice/core"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as internalErrors from "../errors.js"
 import type * as Events from "./events.js"
 
 /** @internal */
@@ -55,3 +58,25 @@ export class Accumulator {
     return { ...base, output: [message] }
   }
 }
+
+/** `ResponseStream.finalResponse`: the final `Response` of the stream, or `StreamTruncated` when it had no lifecycle event. */
+export const finalResponse = <E, R>(
+  self: Stream.Stream<Events.Event, E, R>
+): Effect.Effect<Responses.Response, E | Errors.StreamTruncated, R> =>
+  Effect.suspend(() => {
+    const accumulator = new Accumulator()
+    let events = 0
+    return Stream.runForEachArray(self, (chunk) =>
+      Effect.sync(() => {
+        for (let i = 0; i < chunk.length; i++) accumulator.add(chunk[i]!)
+        events += chunk.length
+      })
+    ).pipe(
+      Effect.flatMap(() => {
+        const response = accumulator.result()
+        return response === undefined
+          ? Effect.fail(internalErrors.truncated(events, "", undefined))
+          : Effect.succeed(response)
+      })
+    )
+  })
