@@ -53,7 +53,7 @@ const plan = quick
   : {
       overhead: { reps: 3, c1: { warmup: 100, n: 300 }, c32: { warmup: 300, n: 1_000 } },
       goodput: { n: 2_000, reqPerSec: 100, reps: 1 },
-      decode: { events: 10_000, rounds: 2, reps: 3 },
+      decode: { events: 10_000, rounds: 3, reps: 12 },
       slow: { tokens: 1_000_000, sleepEvery: 200 },
       scale: { sizes: scaleSizes([5_000, 20_000]) },
       simulator: { n: 20_000, reps: 3 },
@@ -596,7 +596,7 @@ const main = async () => {
     )
   if (!(decodeRatio("sluice-chat", "openai-chat", "small") >= 1))
     missed.push(
-      "SSE decode (small reads): not the schema (every chunk already takes the fast path); of Sluice's ~33 ms CPU per MB, 12.5–17 is Effect's `Stream.fromReadableStream` adapter (an `Effect.tryPromise`, a `matchCauseEffect` and an array per read) and ~8 is `JSON.parse` (which the SDK pays too); the parser, now one decode per read, is 2.5 and the chunk check ~1 (decision 0014, streamperf section: 0.75× → 0.88× the SDK's CPU, interleaved). The SDK reads the same `ReadableStream` with a plain reader loop (5.4 ms/MB). Next: a leaner byte source for the fetch transport's body, one read loop delivering what is queued per pull, measured with the same driver."
+      "SSE decode (small reads): not the schema (every chunk takes the fast path). Of Sluice's CPU per MB, the byte source was the largest part: Effect's `Stream.fromReadableStream` cost 12.5–17 ms/MB, core's `WebBody` adapter (one callback effect per stream, the decoder run inside the read callback) 13.0 → a plain reader loop's 6.4; `JSON.parse` (~8 ms/MB) the SDK pays too. Interleaved A/B (decision 0014, streamperf and Web body sections): 0.75× → 0.88× (one-pass decoder) → 1.05–1.11× the SDK's CPU with the adapter once warm, 0.91× (0.84–1.14) at 3 passes per process (this row now runs 12 passes per process for both clients), so a run can land on either side of 1×. What remains per read besides `JSON.parse` is Effect's fiber resume for each pull that yields output. Next: resume once per several reads when events are small (hand the consumer a chunk of events per pull)."
     )
   if (!(s.get("sluice")!.ok && slowGrowth("sluice") <= 50))
     missed.push(
@@ -689,7 +689,7 @@ const main = async () => {
   p()
   const anyDecode = d.get("sluice-chat@small")!
   p(
-    `One captured-style chat completion stream (${f(plan.decode.events)} content deltas in today's OpenAI chunk format, one in eight a multi-byte token, then finish, usage and \`[DONE]\`: ${f(anyDecode.bytes / 1024 / 1024, 2)} MB), fed to each decoder as a web \`ReadableStream\` that yields one read per pull — "small" reads are seeded random 16–512 bytes (they split events, lines and UTF-8 characters), "large" reads are 64 KiB. Sluice: \`Sse.decode\` (events) and \`ChatStream.fromBytes\` (validated chunks) over \`Stream.fromReadableStream\`; SDK: \`_iterSSEMessages\` (events) and \`Stream.fromSSEResponse\` (JSON-parsed chunks) from \`openai/core/streaming\` over a \`Response\` of the same bytes. ${plan.decode.rounds} process(es) × ${plan.decode.reps} timed passes after one warm-up pass. MB/s is per CPU second of the decoding process (user+sys), not per wall second: on this shared machine a pass's wall time includes waiting for a core.`
+    `One captured-style chat completion stream (${f(plan.decode.events)} content deltas in today's OpenAI chunk format, one in eight a multi-byte token, then finish, usage and \`[DONE]\`: ${f(anyDecode.bytes / 1024 / 1024, 2)} MB), fed to each decoder as a web \`ReadableStream\` that yields one read per pull — "small" reads are seeded random 16–512 bytes (they split events, lines and UTF-8 characters), "large" reads are 64 KiB. Sluice: \`Sse.fromReadableStream\` (events) and \`ChatStream.fromReadableStream\` (validated chunks), the public functions for a Web body (core \`WebBody\`: one read per pull); SDK: \`_iterSSEMessages\` (events) and \`Stream.fromSSEResponse\` (JSON-parsed chunks) from \`openai/core/streaming\` over a \`Response\` of the same bytes. ${plan.decode.rounds} process(es) × ${plan.decode.reps} timed passes after one warm-up pass. MB/s is per CPU second of the decoding process (user+sys), not per wall second: on this shared machine a pass's wall time includes waiting for a core.`
   )
   p()
   table(

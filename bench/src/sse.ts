@@ -66,7 +66,8 @@ const readable = (chunks: ReadonlyArray<Uint8Array>): ReadableStream<Uint8Array>
   })
 }
 
-const sluiceBytes = (chunks: ReadonlyArray<Uint8Array>) =>
+/** Effect's own adapter, the baseline "effect-read" (Sluice's decoders read with their public `fromReadableStream`). */
+const effectBytes = (chunks: ReadonlyArray<Uint8Array>) =>
   Stream.fromReadableStream({ evaluate: () => readable(chunks), onError: (e) => e })
 
 /** Decodes the chunks once; returns the number of items (events or chunks) seen. */
@@ -79,11 +80,11 @@ export const decodeOnce = async (decoder: Decoder, chunks: ReadonlyArray<Uint8Ar
       return n
     }
     case "effect-read":
-      return Effect.runPromise(Stream.runCount(sluiceBytes(chunks)))
+      return Effect.runPromise(Stream.runCount(effectBytes(chunks)))
     case "sluice-sse":
-      return Effect.runPromise(Stream.runCount(Sse.decode(sluiceBytes(chunks))))
+      return Effect.runPromise(Stream.runCount(Sse.fromReadableStream(readable(chunks))))
     case "sluice-chat":
-      return Effect.runPromise(Stream.runCount(ChatStream.fromBytes(sluiceBytes(chunks))))
+      return Effect.runPromise(Stream.runCount(ChatStream.fromReadableStream(readable(chunks))))
     case "openai-sse": {
       let n = 0
       for await (const _ of _iterSSEMessages(new Response(readable(chunks)), new AbortController())) n++

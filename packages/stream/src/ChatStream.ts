@@ -18,6 +18,7 @@ import * as internalChunk from "./internal/chunk.js"
 import type * as internalErrors from "./internal/errors.js"
 import * as GatedStream from "./internal/gatedStream.js"
 import { splitLines, splitSentences, splitWords } from "./internal/text.js"
+import type * as WebBody from "./internal/webBody.js"
 import type * as Sse from "./Sse.js"
 
 /**
@@ -130,6 +131,31 @@ export const fromBytes: {
     options?: FromBytesOptions
   ): Stream.Stream<ChatCompletionChunk, E | ChatStreamError, R> => Decode.fromBytes(bytes, options, options?.requestId)
 )
+
+/**
+ * Options of {@link fromReadableStream}: those of {@link fromBytes} and the body's `url`, named on a read
+ * failure.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface FromReadableStreamOptions extends FromBytesOptions, WebBody.BodyOptions {}
+
+/**
+ * Decodes a Web body (the `body` of a `fetch` response you made yourself, any `ReadableStream<Uint8Array>` of
+ * `text/event-stream` bytes) into chunks, as {@link fromBytes} does, decoding in the body's read callbacks (core's
+ * `WebBody.decode`). A pull reads only until it has a chunk, nothing is read ahead of the consumer; ending the stream early (an early
+ * `Stream.take`, a failure downstream, an interruption) cancels the body, which frees a `fetch`'s connection.
+ * A failed read is core's `ConnectionFailed`. The body can be read once: run the stream once.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const fromReadableStream = (
+  body: ReadableStream<Uint8Array>,
+  options?: FromReadableStreamOptions
+): Stream.Stream<ChatCompletionChunk, Errors.ConnectionFailed | ChatStreamError> =>
+  Decode.fromReadableStream(body, options, options?.requestId)
 
 // ---------------------------------------------------------------------------------------------------------------
 // The call: ChatStream.stream on the core client's streaming transport.

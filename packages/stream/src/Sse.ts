@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import type { ConnectionFailed } from "@sluice/core/Errors"
 import type * as Arr from "effect/Array"
 import * as Channel from "effect/Channel"
 import * as Effect from "effect/Effect"
@@ -21,6 +22,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as PullStep from "./internal/pullStep.js"
 import * as Parser from "./internal/sseParser.js"
+import * as WebBody from "./internal/webBody.js"
 
 /**
  * One dispatched event.
@@ -167,6 +169,30 @@ export const decode: {
       )
     )
 )
+
+/**
+ * Options of {@link fromReadableStream}: the decoder's options and the body's `url`, named on a read failure.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ReadableStreamOptions extends DecodeOptions, WebBody.BodyOptions {}
+
+/**
+ * Decodes a Web body (a `fetch` response's `body`, any `ReadableStream<Uint8Array>`) into events, as
+ * {@link decode} does, decoding in the body's read callbacks (core's `WebBody.decode`). A pull reads only until
+ * it has an event, nothing is read ahead; ending
+ * the stream early (an early `Stream.take`, an interruption) cancels the body. A failed read is core's
+ * `ConnectionFailed`. The body can be read once: run the stream once.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const fromReadableStream = (
+  body: ReadableStream<Uint8Array>,
+  options?: ReadableStreamOptions
+): Stream.Stream<Event, ConnectionFailed | SseDecodeError> =>
+  WebBody.decode(body, () => Parser.step(new Parser.SseParser(Parser.parserOptions(options)), toError), options)
 
 const LINE_BREAK = /\r\n|\r|\n/
 

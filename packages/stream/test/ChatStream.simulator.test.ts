@@ -11,6 +11,7 @@ import * as Telemetry from "@sluice/core/Telemetry"
 import { Simulator, type Stats } from "@sluice/simulator"
 import { Clock, Effect, Layer, PubSub, Stream } from "effect"
 import { ChatStream } from "../src/index.js"
+import { fetchChat as fetchResponse } from "./support/fetchChat.js"
 
 class BodyFailed {
   readonly _tag = "BodyFailed"
@@ -19,18 +20,7 @@ class BodyFailed {
 
 /** A streaming chat request with fetch; the body as a Stream of bytes. */
 const fetchChat = (url: string, content: string) =>
-  Effect.promise(() =>
-    fetch(`${url}/chat/completions`, {
-      method: "POST",
-      headers: { authorization: "Bearer sk-test", "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "gpt-4o-mini",
-        messages: [{ role: "user", content }],
-        stream: true,
-        stream_options: { include_usage: true }
-      })
-    })
-  ).pipe(
+  fetchResponse(url, content).pipe(
     Effect.map((response) =>
       Stream.fromReadableStream({ evaluate: () => response.body!, onError: (cause) => new BodyFailed(cause) })
     )

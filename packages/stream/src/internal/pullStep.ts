@@ -9,13 +9,14 @@
  *
  * @internal
  */
+import type * as WebBody from "@sluice/core/WebBody"
 import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Pull from "effect/Pull"
 
-/** How a decoder ends: with a failure, or `done` (the end, with upstream's leftover). @internal */
-export type Halt<E> = { readonly _tag: "Fail"; readonly error: E } | { readonly _tag: "Done" }
+/** How a decoder ends: with a failure, or `done` (the end, with upstream's leftover); core's `WebBody.Halt`. @internal */
+export type Halt<E> = WebBody.Halt<E>
 
 /** @internal */
 export const done: Halt<never> = { _tag: "Done" }

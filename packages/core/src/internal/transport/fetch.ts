@@ -13,6 +13,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { OpenAiError } from "../../Errors.js"
 import type { Request, Response, SendOptions, Transport } from "../../Transport.js"
+import * as WebBody from "../webBody.js"
 import { Attempt, announcedLength, encodeBody, splitUrl } from "./attempt.js"
 
 const headersOf = (headers: Headers): Readonly<Record<string, string>> => {
@@ -35,10 +36,7 @@ const responseOf = (attempt: Attempt, web: globalThis.Response): Response => {
     stream:
       body === null
         ? Stream.fromEffect(Effect.sync(attempt.finish)).pipe(Stream.drain)
-        : Stream.fromReadableStream<Uint8Array, OpenAiError>({
-            evaluate: () => body,
-            onError: attempt.bodyFailure
-          }).pipe(Stream.onEnd(Effect.sync(attempt.finish))),
+        : WebBody.fromReadableStream(() => body, attempt.bodyFailure).pipe(Stream.onEnd(Effect.sync(attempt.finish))),
     bytes: Effect.callback<Uint8Array, OpenAiError>((resume) => {
       web.arrayBuffer().then(
         (buffer) => {

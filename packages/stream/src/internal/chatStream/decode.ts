@@ -5,6 +5,7 @@
  * @internal
  */
 import type { Errors } from "@sluice/core"
+import type { ConnectionFailed } from "@sluice/core/Errors"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Sse from "../../Sse.js"
@@ -13,6 +14,7 @@ import * as internalErrors from "../errors.js"
 import * as PullStep from "../pullStep.js"
 import { type ParseFailure, type ParsedEvent, parserOptions, SseParser, step, throughSse } from "../sseParser.js"
 import { TextParts } from "../textParts.js"
+import * as WebBody from "../webBody.js"
 
 type ChatStreamError = Errors.StreamTruncated | Errors.ResponseDecodeFailed | internalErrors.InStreamError
 type Halt = PullStep.Halt<ChatStreamError>
@@ -122,3 +124,11 @@ export const fromBytes = <E, R>(
   Stream.transformPull(bytes, (upstream) =>
     Effect.sync(() => PullStep.make(upstream, throughSse(sseStep(options, requestId), chunkStep(requestId))))
   )
+
+/** A Web body → chunks: the same step, run in the body's read callbacks. @internal */
+export const fromReadableStream = (
+  body: ReadableStream<Uint8Array>,
+  options: (Sse.DecodeOptions & WebBody.BodyOptions) | undefined,
+  requestId: string | undefined
+): Stream.Stream<Chunk.ChatCompletionChunk, ChatStreamError | ConnectionFailed> =>
+  WebBody.decode(body, () => throughSse(sseStep(options, requestId), chunkStep(requestId)), options)
