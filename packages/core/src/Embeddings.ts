@@ -45,7 +45,7 @@ export type Request = typeof Request.Type
  */
 export class Float32Vector extends Float32Array {
   toJSON(): Array<number> {
-    return Array.from(this)
+    return internal.numbersOf(this)
   }
 }
 
@@ -109,10 +109,19 @@ export const Vector = Schema.Union([
   Schema.Array(Schema.Finite).pipe(
     Schema.decodeTo(Schema.instanceOf(Float32Array), {
       decode: SchemaGetter.transform((numbers: ReadonlyArray<number>) => Float32Array.from(numbers)),
-      encode: SchemaGetter.transform((floats: Float32Array) => Array.from(floats))
+      encode: SchemaGetter.transform(internal.numbersOf)
     })
   )
 ])
+
+/**
+ * A vector's numbers as a plain array (what `JSON.stringify` writes for it), filled by index: `Array.from` on a
+ * typed array goes through its iterator, one result object and one boxed number per element.
+ *
+ * @since 0.4.0
+ * @category conversions
+ */
+export const toNumbers: (floats: Float32Array) => Array<number> = internal.numbersOf
 
 /**
  * A decoded response's `embedding` (numbers, or the `Float32Array` of a base64 answer) as a `Float32Array`,

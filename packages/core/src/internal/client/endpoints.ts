@@ -13,6 +13,7 @@ import * as Files from "../../Files.js"
 import * as Models from "../../Models.js"
 import type { CallOptions, Service } from "../../OpenAi.js"
 import * as Usage from "../../Usage.js"
+import * as EmbeddingsWire from "../embeddingsWire.js"
 import { fastChatCompletion } from "../fastChat.js"
 import { fastChatRequest } from "./fastRequest.js"
 import * as Validate from "../validate.js"
@@ -114,7 +115,8 @@ export const embeddings = (client: Client): Service["embeddings"] => ({
     Effect.flatMap(Validate.request(Embeddings.Request, request, "embeddings"), (valid) =>
       call(
         client,
-        spec("POST", "/embeddings", jsonDecoder(Embeddings.EmbeddingList, "POST /embeddings"), options, {
+        // base64 vectors straight from the response bytes, anything else by the schema (internal/embeddingsWire.ts)
+        spec("POST", "/embeddings", EmbeddingsWire.decoder("POST /embeddings"), options, {
           body: { _tag: "Json", value: valid },
           model: valid.model,
           infoBody: valid,
