@@ -143,4 +143,39 @@ describe("Embed journal: group commit and fsync (the contract of Batch's journal
       expect(Fs.readFileSync(Journal.idsPath(output), "utf8")).toBe('"doc-0"\n"doc-1"\n"doc-2"\n')
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
+
+  live(
+    "JSONL lines are exactly JSON.stringify's, whatever the ids and numbers (longest floats, NaN, non-ASCII ids)",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const output = Path.join(dir, "exact.jsonl")
+        // the longest float32 texts (23 characters each); NaN and ±Infinity become null; ids with characters of 2, 3
+        // and 4 UTF-8 bytes and ones JSON escapes
+        const longest = new Float32Array(512).fill(-1.1754943508222875e-38)
+        const odd = Float32Array.of(
+          Number.NaN,
+          Number.POSITIVE_INFINITY,
+          Number.NEGATIVE_INFINITY,
+          -0,
+          3.4028234663852886e38
+        )
+        const docs = [
+          { id: 'quote " and \\ and \n', vector: Float32Array.of(0.1, 0.2) },
+          { id: "déjà-vu", vector: longest },
+          { id: "水は🚀", vector: odd },
+          ...group(0, 2048)
+        ]
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const writer = yield* Journal.openWriter(output, "jsonl", true)
+            // two groups: the first a short line and a long one, then the rest
+            yield* writer.write(docs.slice(0, 2))
+            yield* writer.write(docs.slice(2))
+          })
+        )
+        const expected = docs.map(({ id, vector }) => `${JSON.stringify({ id, embedding: Array.from(vector) })}\n`)
+        expect(Fs.readFileSync(output, "utf8")).toBe(expected.join(""))
+      }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
 })
