@@ -2,9 +2,20 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect } from "@effect/vitest"
-import { expectPaced, fullDiskOnce, type Op, live, osError, recording, withFiles } from "./support/fileSystem.js"
+import {
+  advanceUntil,
+  expectPaced,
+  fullDiskOnce,
+  type Op,
+  live,
+  osError,
+  recording,
+  virtual,
+  withFiles
+} from "./support/fileSystem.js"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, Fiber } from "effect"
+import { Clock, Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import * as Journal from "../src/internal/batch/journal.js"
 
 const tempDir = Effect.acquireRelease(
@@ -74,21 +85,21 @@ describe("Batch journal: batched appends", () => {
     })
   )
 
-  live("fsync: at most once a second while lines are appended, and once more on close after the last write", () =>
+  virtual("fsync: at most once a second while lines are appended, and once more on close after the last write", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const path = Path.join(dir, "out.jsonl")
       const ops: Array<Op> = []
-      const started = Date.now()
+      const started = yield* Clock.currentTimeMillis
       const closing = yield* Effect.scoped(
         Effect.gen(function* () {
           const journal = yield* Journal.open(path, "new", false)
-          // one line every 50 ms for about 2.5 s: 50 writes, each in its own turn
-          for (let i = 0; i < 50; i++) yield* Effect.andThen(journal.append(line(i)), Effect.sleep("50 millis"))
+          // one line every 50 ms of test time for 2.5 s: 50 writes, each in its own turn
+          for (let i = 0; i < 50; i++) yield* Effect.andThen(journal.append(line(i)), TestClock.adjust("50 millis"))
           return ops.length
         })
       ).pipe(Effect.provide(recording(ops)))
-      const elapsed = Date.now() - started
+      const elapsed = (yield* Clock.currentTimeMillis) - started
       const during = ops.slice(0, closing)
       const syncs = during.filter((o) => o.op === "sync")
       expect(during.filter((o) => o.op === "write")).toHaveLength(50)
@@ -105,7 +116,7 @@ describe("Batch journal: batched appends", () => {
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 
-  live("a line is fsynced within a second of its write even when no write follows it", () =>
+  virtual("a line is fsynced within a second of its write even when no write follows it", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
       const path = Path.join(dir, "out.jsonl")
@@ -113,14 +124,14 @@ describe("Batch journal: batched appends", () => {
       const before = yield* Effect.scoped(
         Effect.gen(function* () {
           const journal = yield* Journal.open(path, "new", false)
-          // written well within the first second: no fsync is due yet, and no other write comes
+          // written at once: no fsync is due yet, and no other write comes
           yield* journal.append(line(0))
-          yield* Effect.sleep("1300 millis")
+          yield* advanceUntil(() => ops.some((o) => o.op === "sync"), 100, 3000)
           return [...ops]
         })
       ).pipe(Effect.provide(recording(ops)))
       expect(before.map((o) => o.op)).toEqual(["write", "sync"])
-      expect(before[1]!.at - before[0]!.at).toBeLessThan(1300)
+      expect(before[1]!.at - before[0]!.at).toBeLessThanOrEqual(1000)
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 
