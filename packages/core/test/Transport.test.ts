@@ -103,6 +103,47 @@ describe.each(transports)("Transport: %s", (_name, transport) => {
     })
   )
 
+  /** A models list of `n` models whose ids number them, as one JSON text. */
+  const modelList = (n: number) =>
+    `{"object":"list","data":[${Array.from({ length: n }, (_, i) => `{"id":"m-${i}","object":"model","created":1,"owned_by":"${"x".repeat(80)}"}`).join(",")}]}`
+
+  /** Sends `body` in `pieces` writes, each on a later turn, with its content-length, or cut off after half. */
+  const piecewise =
+    (body: string, pieces: number, cut = false) =>
+    (_: Http.IncomingMessage, res: Http.ServerResponse) => {
+      const bytes = Buffer.from(body)
+      res.writeHead(200, { "content-type": "application/json", "content-length": String(bytes.length) })
+      const step = Math.ceil(bytes.length / pieces)
+      const send = (at: number) => {
+        if (cut && at >= bytes.length / 2) return res.destroy()
+        if (at >= bytes.length) return res.end()
+        res.write(bytes.subarray(at, at + step), () => setImmediate(() => send(at + step)))
+      }
+      send(0)
+    }
+
+  it.live("a large body with content-length, arriving in many pieces, is read whole and in order", () =>
+    Effect.gen(function* () {
+      const body = modelList(3000)
+      expect(body.length).toBeGreaterThan(300_000)
+      const server = yield* httpServer(piecewise(body, 40))
+      const list = yield* withClient(
+        server.url,
+        Effect.flatMap(openai, (o) => o.models.list())
+      )
+      expect(list.body.data.length).toBe(3000)
+      expect(list.body.data.map((m) => m.id)).toEqual(Array.from({ length: 3000 }, (_, i) => `m-${i}`))
+    })
+  )
+
+  it.live("a large body cut off before its content-length fails the call, named as cut short", () =>
+    Effect.gen(function* () {
+      const server = yield* httpServer(piecewise(modelList(3000), 40, true))
+      const error = yield* withClient(server.url, Effect.flip(Effect.flatMap(openai, (o) => o.models.list())))
+      expect(error._tag).toBe("ResponseDecodeFailed")
+    })
+  )
+
   it.live("headers timeout on a hung request; the simulator sees the client go away", () =>
     Effect.gen(function* () {
       const sim = yield* Simulator.start({ faults: { rateHang: 1 } })

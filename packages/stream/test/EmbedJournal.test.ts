@@ -169,6 +169,32 @@ describe("Embed journal: group commit and fsync (the contract of Batch's journal
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 
+  live("an f32 output is every row's bytes in order and every id, across writes larger than the writer's buffer", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const output = Path.join(dir, "rows.f32")
+      // 2 × 1,300 rows of 256 floats (1 KiB each): each write is larger than the 1 MiB buffer; long non-ASCII ids
+      const row = (i: number) => Float32Array.from({ length: 256 }, (_, k) => i + k / 256)
+      const docs = Array.from({ length: 2600 }, (_, i) => ({ id: `${"水".repeat(300)}-${i}`, vector: row(i) }))
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const writer = yield* Journal.openWriter(output, "f32", true)
+          yield* writer.write(docs.slice(0, 1300))
+          yield* writer.write(docs.slice(1300))
+        })
+      )
+      const matrix = Fs.readFileSync(output)
+      expect(matrix.length).toBe(2600 * 256 * 4)
+      const floats = new Float32Array(matrix.buffer, matrix.byteOffset, matrix.length / 4)
+      for (const i of [0, 1, 1023, 1024, 1299, 1300, 2599])
+        expect(floats.subarray(i * 256, (i + 1) * 256)).toEqual(row(i))
+      expect(floats).toEqual(Float32Array.from({ length: 2600 * 256 }, (_, j) => Math.floor(j / 256) + (j % 256) / 256))
+      expect(Fs.readFileSync(Journal.idsPath(output), "utf8")).toBe(
+        docs.map((d) => `${JSON.stringify(d.id)}\n`).join("")
+      )
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
   live(
     "JSONL lines are exactly JSON.stringify's, whatever the ids and numbers (longest floats, NaN, non-ASCII ids)",
     () =>
@@ -185,10 +211,15 @@ describe("Embed journal: group commit and fsync (the contract of Batch's journal
           -0,
           3.4028234663852886e38
         )
+        // the writer's buffer is 1 MiB: the second write spans several of them (300 lines of ~5.9 KB of the
+        // longest floats, ~1.8 MB), and one line (65,536 of them, ~1.5 MB) is longer than the buffer
+        const wide = Array.from({ length: 300 }, (_, i) => ({ id: `wide-${i}`, vector: longest.slice(0, 256) }))
         const docs = [
           { id: 'quote " and \\ and \n', vector: Float32Array.of(0.1, 0.2) },
           { id: "déjà-vu", vector: longest },
           { id: "水は🚀", vector: odd },
+          ...wide,
+          { id: "huge", vector: new Float32Array(65_536).fill(-1.1754943508222875e-38) },
           ...group(0, 2048)
         ]
         yield* Effect.scoped(

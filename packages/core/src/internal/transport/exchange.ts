@@ -2,7 +2,9 @@
  * One request and its response on undici's handler API (`dispatcher.dispatch(options, handler)`): no
  * `RequestHandler` (an `AsyncResource`), no abort signal and no `Readable` per response unless the body is
  * streamed. A body read whole (`bytes`) is the chunks undici hands over, joined once at the end
- * (docs/decisions/0014-call-hot-path.md).
+ * (docs/decisions/0014-call-hot-path.md); one whose `content-length` is announced and spans several chunks is copied,
+ * chunk by chunk as it arrives, into one buffer of that length, so the socket's read buffers die young instead of
+ * piling up (an embeddings answer is ~45 of them) until the join (decision 0013, "Memory").
  *
  * The exchange is the attempt's abort target: aborting before the request started fails the send at once (the
  * request is aborted when undici starts it, before anything is written); after that it aborts through undici's
@@ -27,6 +29,13 @@ const abortedByUs = new Error("request aborted by the client")
 /** A body nobody has asked for yet is paused past this many buffered bytes. */
 const pendingLimit = 64 * 1024
 
+/**
+ * A body announced larger than `fillFrom` is filled into one buffer as it arrives (smaller ones are one chunk);
+ * `fillUpTo` keeps an absurd announced length (`bytes` is read under `maxResponseBytes`) from being allocated up front.
+ */
+const fillFrom = 64 * 1024
+const fillUpTo = 1024 * 1024 * 1024
+
 const flattenHeaders = (raw: Record<string, string | Array<string> | undefined>): Readonly<Record<string, string>> => {
   const headers: Record<string, string> = {}
   for (const name in raw) {
@@ -44,6 +53,9 @@ export class Exchange implements Abortable, Undici.Dispatcher.DispatchHandler {
   private resumeSend: Resume<Response> | undefined
   private chunks: Array<Uint8Array> = []
   private buffered = 0
+  /** The body's bytes so far, in a buffer of its announced length (`bytes` asked for a large body). */
+  private whole: Uint8Array | undefined
+  private filled = 0
   private ended = false
   private failure: { readonly error: unknown } | undefined
   private resumeBytes: Resume<Uint8Array> | undefined
@@ -87,9 +99,28 @@ export class Exchange implements Abortable, Undici.Dispatcher.DispatchHandler {
       if (!this.readable.push(chunk)) controller.pause()
       return
     }
+    if (this.whole !== undefined && this.filled + chunk.length <= this.whole.length) {
+      this.whole.set(chunk, this.filled)
+      this.filled += chunk.length
+      return
+    }
     this.chunks.push(chunk)
     this.buffered += chunk.length
     if (this.resumeBytes === undefined && this.buffered > pendingLimit) controller.pause()
+  }
+
+  /** From now on, chunks go into one buffer of the announced length (what came so far is copied first). */
+  private fillInto(length: number): void {
+    const whole = new Uint8Array(length)
+    let filled = 0
+    for (const chunk of this.chunks) {
+      if (filled + chunk.length > length) return
+      whole.set(chunk, filled)
+      filled += chunk.length
+    }
+    this.chunks = []
+    this.whole = whole
+    this.filled = filled
   }
 
   onResponseEnd(): void {
@@ -129,6 +160,14 @@ export class Exchange implements Abortable, Undici.Dispatcher.DispatchHandler {
   }
 
   private joined(): Uint8Array {
+    const filled = this.whole
+    if (filled !== undefined) {
+      this.whole = undefined
+      // undici fails a body shorter or longer than its content-length; anything past the buffer is in `chunks`
+      const head = this.filled === filled.length ? filled : filled.subarray(0, this.filled)
+      if (this.chunks.length === 0) return head
+      this.chunks.unshift(head)
+    }
     const whole = concatArrays(this.chunks)
     this.chunks = []
     // A plain `Uint8Array` over the same memory (undici's chunks are `Buffer`s).
@@ -152,6 +191,8 @@ export class Exchange implements Abortable, Undici.Dispatcher.DispatchHandler {
       bytes: Effect.callback<Uint8Array, OpenAiError>((resume) => {
         if (this.failure !== undefined) return resume(Effect.fail(this.attempt.bodyFailure(this.failure.error)))
         if (this.ended) return resume(Effect.succeed(this.joined()))
+        const length = announcedLength(headers["content-length"])
+        if (length !== undefined && length > fillFrom && length <= fillUpTo) this.fillInto(length)
         this.resumeBytes = resume
         this.controller?.resume()
       })

@@ -13,13 +13,13 @@
  *
  * @internal
  */
-import * as Embeddings from "@sluice/core/Embeddings"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Batch from "../../Batch.js"
 import * as GroupCommit from "../groupCommit.js"
+import * as WriteBuffer from "../writeBuffer.js"
 import { ioReason } from "../batch/ioReason.js"
 import * as Input from "./input.js"
 
@@ -199,13 +199,17 @@ const resumeF32 = (output: string, nextId: NextId, dimensions: number | undefine
  * One JSONL output line. `JSON.stringify` of the numbers, measured against the alternatives on random vectors of 256
  * floats: `Float32Array.join` is 1.3-2.6× slower (a first measurement on one repeated vector said the opposite:
  * V8's number-string cache); `toPrecision(9)` (float32-exact, shorter) is 1.2-2× faster but changes the text.
- * The numbers are copied by index (`Embeddings.toNumbers`), not with `Array.from`, whose iterator allocates a result
- * object per float (282 of 839 MiB allocated in a 20,000-document run: decision 0013).
+ * The numbers are copied by index into `numbers` (a scratch array the writer reuses line after line), not with
+ * `Array.from`, whose iterator allocates a result object per float (282 of 839 MiB allocated in a 20,000-document
+ * run: decision 0013).
  *
  * @internal
  */
-export const jsonLine = (id: string, vector: Float32Array): string =>
-  JSON.stringify({ id, embedding: Embeddings.toNumbers(vector) })
+export const jsonLine = (id: string, vector: Float32Array, numbers: Array<number> = []): string => {
+  numbers.length = vector.length
+  for (let i = 0; i < vector.length; i++) numbers[i] = vector[i] as number
+  return JSON.stringify({ id, embedding: numbers })
+}
 
 /** @internal */
 export type Embedded = { readonly id: string; readonly vector: Float32Array }
@@ -222,45 +226,43 @@ export interface Writer {
 
 const encoder = new TextEncoder()
 
-/** The groups' JSONL lines, as one buffer. */
-const jsonlBytes = (groups: ReadonlyArray<ReadonlyArray<Embedded>>): Uint8Array => {
-  let text = ""
-  for (const group of groups) for (const { id, vector } of group) text += `${jsonLine(id, vector)}\n`
-  return encoder.encode(text)
-}
-
-/** The groups' vectors as rows of one little-endian float32 matrix. */
-const matrixBytes = (groups: ReadonlyArray<ReadonlyArray<Embedded>>): Uint8Array => {
-  let size = 0
-  for (const group of groups) for (const { vector } of group) size += vector.byteLength
-  const bytes = new Uint8Array(size)
-  let at = 0
-  for (const group of groups) {
-    for (const { vector } of group) {
-      bytes.set(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength), at)
-      at += vector.byteLength
-    }
-  }
-  return bytes
-}
-
-const idBytes = (groups: ReadonlyArray<ReadonlyArray<Embedded>>): Uint8Array => {
-  let text = ""
-  for (const group of groups) for (const { id } of group) text += `${JSON.stringify(id)}\n`
-  return encoder.encode(text)
-}
-
-/** Where the groups go: the JSONL output, or the matrix and then (a row before its id) the ids file. */
+/**
+ * Where the groups go: the JSONL output, or the matrix and then (a row before its id) the ids file. Each file is
+ * written through its own reused buffer (`internal/writeBuffer.ts`); a group can take several writes, and counts as
+ * written once all have completed (a torn last line or row is cut on resume).
+ */
 const targetOf = (
   main: FileSystem.File,
   ids: FileSystem.File | undefined
-): GroupCommit.Target<ReadonlyArray<Embedded>> =>
-  ids === undefined
-    ? { write: (groups) => main.writeAll(jsonlBytes(groups)), sync: main.sync }
-    : {
-        write: (groups) => Effect.andThen(main.writeAll(matrixBytes(groups)), ids.writeAll(idBytes(groups))),
-        sync: Effect.andThen(main.sync, ids.sync)
-      }
+): GroupCommit.Target<ReadonlyArray<Embedded>> => {
+  const out = WriteBuffer.make(main)
+  if (ids === undefined) {
+    const numbers: Array<number> = []
+    return {
+      write: (groups) =>
+        Effect.gen(function* () {
+          for (const group of groups)
+            for (const { id, vector } of group) yield* out.text(`${jsonLine(id, vector, numbers)}\n`)
+          yield* out.flush
+        }),
+      sync: main.sync
+    }
+  }
+  const idsOut = WriteBuffer.make(ids)
+  return {
+    write: (groups) =>
+      Effect.gen(function* () {
+        for (const group of groups) {
+          for (const { vector } of group)
+            yield* out.bytes(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength))
+        }
+        yield* out.flush
+        for (const group of groups) for (const { id } of group) yield* idsOut.text(`${JSON.stringify(id)}\n`)
+        yield* idsOut.flush
+      }),
+    sync: Effect.andThen(main.sync, ids.sync)
+  }
+}
 
 /**
  * Opens the output (and, for `f32`, its ids file) for appending, or truncated. The writes are flushed, fsynced and
