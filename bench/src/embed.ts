@@ -63,12 +63,16 @@ const writeInput = async (path: string, n: number) => {
 }
 
 /**
- * What `sluice embed` starts itself again with (packages/cli/src/internal/heap.ts: `startFlags` and
- * `MALLOC_ARENA_MAX`), for the Sluice worker, which runs `Embed.runFile` without the CLI.
+ * What `sluice embed` starts itself again with (packages/cli/src/internal/heap.ts, `starts.embed`: its V8 flags and
+ * malloc settings), for the Sluice worker, which runs `Embed.runFile` without the CLI. A user's own malloc settings
+ * are kept, as the CLI keeps them.
  */
 const cliStart = {
-  flags: ["--max-semi-space-size=4", "--heap-growing-percent=100"],
-  env: { MALLOC_ARENA_MAX: process.env["MALLOC_ARENA_MAX"] ?? "2" }
+  flags: ["--max-semi-space-size=4", "--heap-growing-percent=50"],
+  env: {
+    MALLOC_ARENA_MAX: process.env["MALLOC_ARENA_MAX"] ?? "2",
+    MALLOC_MMAP_THRESHOLD_: process.env["MALLOC_MMAP_THRESHOLD_"] ?? "131072"
+  }
 }
 
 const runWorker = (job: EmbedJob): Promise<EmbedWorkerResult> =>

@@ -6,7 +6,7 @@
  * - `chunked`: the SDK with manual 2,048-input chunks under p-limit, the same.
  * - `sluice`: `Embed.runFile` (what `sluice embed` runs), with the default gates and a cache directory, started
  *   (embed.ts) with the V8 and malloc sizing `sluice embed` starts itself again with (packages/cli/src/internal/
- *   heap.ts `startFlags`, `MALLOC_ARENA_MAX=2`). Until session 4 this worker passed the CLI's then run-time flag
+ *   heap.ts `starts.embed`: its V8 flags, `MALLOC_ARENA_MAX` and `MALLOC_MMAP_THRESHOLD_`). Until session 4 this worker passed the CLI's then run-time flag
  *   `--semi-space-growth-factor=1` on its command line, where it did not hold (the young generation still grew to
  *   128 MB): 416-445 MB peak RSS at 100,000 documents against 340 MB with the flag set at run time, which is why
  *   it peaked higher than the CLI (decision 0013, "Memory").

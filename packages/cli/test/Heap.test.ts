@@ -6,7 +6,9 @@
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { restartOf, sizes, startFlags } from "../src/internal/heap.js"
+import { restartOf, sizes, starts } from "../src/internal/heap.js"
+
+const startFlags = starts["batch"]!.flags
 
 const argv = (...args: ReadonlyArray<string>) => ["/usr/bin/node", "/x/sluice.js", ...args]
 
@@ -39,18 +41,41 @@ describe("heap sizing", () => {
     ])
     expect(restart.env).toEqual({ A: "1", MALLOC_ARENA_MAX: "2" })
     expect(restartOf(batch, { MALLOC_ARENA_MAX: "8" }, "/usr/bin/node", []).env["MALLOC_ARENA_MAX"]).toBe("8")
+    // embed: its own heap setting, and large allocations mapped on their own (a user's threshold kept)
+    const embed = restartOf(argv("embed", "docs.jsonl"), { A: "1" }, "/usr/bin/node", [])
+    expect(embed.args).toEqual([
+      "/usr/bin/node",
+      "--max-semi-space-size=4",
+      "--heap-growing-percent=50",
+      "/x/sluice.js",
+      "embed",
+      "docs.jsonl"
+    ])
+    expect(embed.env).toEqual({ A: "1", MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" })
+    const own = restartOf(argv("embed", "d"), { MALLOC_MMAP_THRESHOLD_: "65536" }, "/usr/bin/node", [])
+    expect(own.env["MALLOC_MMAP_THRESHOLD_"]).toBe("65536")
     // Started again, its own flags name a semi-space option: it does not start a third time.
     expect(sizes(batch, {}, [...startFlags])).toBe(false)
   })
 
-  it("a real start: the process starts again in place, once, with the start flags and two malloc arenas", () => {
+  it("a real start: the process starts again in place, once, with its command's flags and malloc settings", () => {
     const probe = fileURLToPath(new URL("./fixtures/heapProbe.ts", import.meta.url))
     const node = ["--conditions=@sluice/source", "--import", "tsx"]
-    const { MALLOC_ARENA_MAX: _, ...env } = process.env
+    const { MALLOC_ARENA_MAX: _, MALLOC_MMAP_THRESHOLD_: __, ...env } = process.env
     const run = spawnSync(process.execPath, [...node, probe, "batch", "in.jsonl"], { encoding: "utf8", env })
     expect(run.stderr).toBe("")
     const seen = JSON.parse(run.stdout) as { execArgv: Array<string>; arena: string; starts: number; runtime: [] }
-    expect(seen).toMatchObject({ execArgv: [...node, ...startFlags], arena: "2", starts: 2, runtime: [] })
+    expect(seen).toMatchObject({ execArgv: [...node, ...startFlags], arena: "2", mmap: null, starts: 2, runtime: [] })
+    const embed = JSON.parse(
+      spawnSync(process.execPath, [...node, probe, "embed", "d.jsonl"], { encoding: "utf8", env }).stdout
+    )
+    expect(embed).toMatchObject({
+      execArgv: [...node, ...starts["embed"]!.flags],
+      arena: "2",
+      mmap: "131072",
+      starts: 2,
+      runtime: []
+    })
     const other = JSON.parse(
       spawnSync(process.execPath, [...node, probe, "chat", "hi"], { encoding: "utf8", env }).stdout
     )

@@ -12,22 +12,41 @@
  * 35 ms of CPU for a second Node start-up) with:
  * - `--max-semi-space-size=4`: the young generation grows to 4 MB semi-spaces and no further (a flag V8 reads only
  *   when it creates the heap, hence the new start);
- * - `--heap-growing-percent=100`: the old generation's limit is twice the live size after a GC;
- * - `MALLOC_ARENA_MAX=2` in the environment (read by glibc at start): at most two malloc arenas.
+ * - `--heap-growing-percent=100` (batch) or `=50` (embed): the old generation's limit is twice (1.5 times) the live
+ *   size after a GC;
+ * - `MALLOC_ARENA_MAX=2` in the environment (read by glibc at start): at most two malloc arenas;
+ * - embed only, `MALLOC_MMAP_THRESHOLD_=131072`: every allocation over 128 KiB (an embeddings response, 2.8 MB) is
+ *   its own mapping, returned to the system when freed. Without it glibc raises the threshold after the first such
+ *   free, and the responses come from (and stay in) the arena.
+ *
+ * Embed's settings (decision 0013, "Memory", session 5): at 100,000 documents with no token limit, peak RSS
+ * 205–211 MiB → 180–190 MiB (the heap setting) → 176–188 (with the threshold), for about 6 % more CPU; batch's
+ * responses are small, and a fixed threshold did not help it (decision 0007).
  *
  * Where `process.execve` is missing or refused (Windows), the heap is sized at run time instead, as before session 4:
  * `--semi-space-growth-factor=1` (the young generation keeps its initial 1 MB semi-spaces; more scavenges) and
  * `--heap-growing-percent=100`, both read by V8 at each GC, so `v8.setFlagsFromString` works after start-up.
  *
  * A user who sizes the heap themselves (`NODE_OPTIONS` or node flags naming a semi-space or heap-growing option,
- * or `SLUICE_V8_HEAP=default`) keeps V8's behaviour; a `MALLOC_ARENA_MAX` of their own is kept.
+ * or `SLUICE_V8_HEAP=default`) keeps V8's behaviour; a `MALLOC_ARENA_MAX` or `MALLOC_MMAP_THRESHOLD_` of their own is
+ * kept.
  */
 import * as v8 from "node:v8"
 
-const commands = new Set(["batch", "embed"])
+/** What a command's new start is given: flags V8 reads when it creates the heap, and glibc's malloc settings. */
+export interface Start {
+  readonly flags: ReadonlyArray<string>
+  readonly env: Readonly<Record<string, string>>
+}
 
-/** The flags of the new start (set when the heap is created). */
-export const startFlags = ["--max-semi-space-size=4", "--heap-growing-percent=100"] as const
+/** The new start of each command that sizes the heap. */
+export const starts: Readonly<Record<string, Start>> = {
+  batch: { flags: ["--max-semi-space-size=4", "--heap-growing-percent=100"], env: { MALLOC_ARENA_MAX: "2" } },
+  embed: {
+    flags: ["--max-semi-space-size=4", "--heap-growing-percent=50"],
+    env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" }
+  }
+}
 
 /** The flags set at run time where the process cannot start again. */
 export const runtimeFlags = ["--semi-space-growth-factor=1", "--heap-growing-percent=100"] as const
@@ -43,22 +62,22 @@ export const sizes = (
   execArgv: ReadonlyArray<string>
 ): boolean => {
   const command = argv[2]
-  return command !== undefined && commands.has(command) && !userSized(env, execArgv)
+  return command !== undefined && Object.hasOwn(starts, command) && !userSized(env, execArgv)
 }
 
-/** How this process starts again with `startFlags`: the `execve` arguments (its own flags kept). */
+/** How this process starts again with its command's `starts`: the `execve` arguments (its own flags, and env, kept). */
 export const restartOf = (
   argv: ReadonlyArray<string>,
   env: NodeJS.ProcessEnv,
   execPath: string,
   execArgv: ReadonlyArray<string>
-): { readonly args: ReadonlyArray<string>; readonly env: NodeJS.ProcessEnv } => ({
-  args: [execPath, ...execArgv, ...startFlags, ...argv.slice(1)],
-  env: { ...env, MALLOC_ARENA_MAX: env["MALLOC_ARENA_MAX"] ?? "2" }
-})
+): { readonly args: ReadonlyArray<string>; readonly env: NodeJS.ProcessEnv } => {
+  const start = starts[argv[2] ?? ""] ?? { flags: [], env: {} }
+  return { args: [execPath, ...execArgv, ...start.flags, ...argv.slice(1)], env: { ...start.env, ...env } }
+}
 
 /**
- * Sizes this process's heap for its command line: starts it again with `startFlags` (does not return), or, without
+ * Sizes this process's heap for its command line: starts it again with its command's `starts` (does not return), or, without
  * `process.execve`, sets `runtimeFlags`. Returns the flags it set at run time (none if it did nothing).
  */
 export const sizeFor = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -32,7 +32,8 @@ export interface Store {
 export const keyOf = (model: string, dimensions: number | undefined, text: string): Key => ({
   model,
   dimensions: dimensions ?? 0,
-  hash: createHash("sha256").update(text).digest()
+  // one-shot: no Hash object per text
+  hash: hash("sha256", text, "buffer")
 })
 
 /** @internal */
@@ -89,6 +90,8 @@ const wrap = (path: string, db: DatabaseSync): Store & { readonly close: () => P
       const row = get.get(key.model, key.dimensions, key.hash) as { vector?: Uint8Array } | undefined
       const bytes = row?.vector
       if (bytes === undefined || bytes.length % 4 !== 0) return undefined
+      // the row's bytes are a fresh copy of the blob: the vector is a view of them when they are aligned
+      if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
       const vector = new Float32Array(bytes.length / 4)
       new Uint8Array(vector.buffer).set(bytes)
       return vector
