@@ -4,12 +4,13 @@
  * on the simulator's own answers, and the standard path's value or error whenever the fast path steps aside.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Embeddings, OpenAi } from "@sluice/core"
+import { Embeddings, OpenAi, Transport } from "@sluice/core"
 import { Embeddings as SimEmbeddings, Simulator } from "@sluice/simulator"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Layer, Stream } from "effect"
 import * as fc from "fast-check"
 import { jsonDecoder } from "../src/internal/client/wire.js"
 import { fromBytes, scan, withFastPath } from "../src/internal/embeddingsWire.js"
+import * as OwnedBody from "../src/internal/transport/ownedBody.js"
 import { client } from "./support/servers.js"
 
 const meta = { status: 200, requestId: "req_1" }
@@ -204,6 +205,91 @@ describe("the simulator's embeddings answers", () => {
       })
       expect(base64.usage?.prompt_tokens).toBe(float.usage?.prompt_tokens)
       expect(base64.model).toBe(model)
+    })
+  )
+})
+
+describe("releasing a decoded body", () => {
+  const body = (n: number) =>
+    encoder.encode(
+      JSON.stringify({
+        object: "list",
+        model: "text-embedding-3-small",
+        usage: { prompt_tokens: n, total_tokens: n },
+        data: Array.from({ length: n }, (_, i) => ({
+          object: "embedding",
+          index: i,
+          embedding: base64Of(Float32Array.of(i, 0.5, -1))
+        }))
+      })
+    )
+
+  it("a body the library's transport owns is freed once decoded; a caller's bytes, or a view, are left alone", () => {
+    const owned = OwnedBody.own(body(3))
+    const fromCaller = body(3)
+    const big = body(3)
+    const view = OwnedBody.own(new Uint8Array(big.buffer, 0, big.byteLength))
+    for (const bytes of [owned, fromCaller]) {
+      const exit = Effect.runSync(Effect.exit(decode(bytes, meta)))
+      if (Exit.isFailure(exit)) throw new Error("decode failed")
+      expect(Array.from(exit.value.data[2]?.embedding as Float32Array)).toEqual([2, 0.5, -1])
+    }
+    expect(owned.byteLength).toBe(0) // detached: its memory went at once
+    expect(fromCaller.byteLength).toBeGreaterThan(0)
+    // an owned body that is not its whole buffer is not freed (the rest of the buffer may be someone's)
+    const sliced = OwnedBody.own(new Uint8Array(new ArrayBuffer(big.byteLength + 8), 0, big.byteLength))
+    sliced.set(big)
+    Effect.runSync(decode(sliced, meta))
+    expect(sliced.byteLength).toBe(big.byteLength)
+    Effect.runSync(decode(view, meta))
+    expect(view.byteLength).toBe(0)
+  })
+
+  it.live("a caller's transport that hands out the same bytes twice gets the same answer twice", () =>
+    Effect.gen(function* () {
+      const bytes = body(2048)
+      const transport = Transport.Transport.of({
+        send: () =>
+          Effect.succeed({
+            status: 200,
+            headers: { "content-type": "application/json", "x-request-id": "req_replay" },
+            stream: Stream.make(bytes),
+            contentLength: bytes.byteLength,
+            bytes: Effect.succeed(bytes)
+          })
+      })
+      const create = Effect.flatMap(OpenAi.OpenAi, (o) =>
+        o.embeddings.create({ model: "text-embedding-3-small", input: ["a"], encoding_format: "base64" })
+      )
+      const layer = client("http://127.0.0.1:9").pipe(Layer.provide(Layer.succeed(Transport.Transport, transport)))
+      const [first, second] = yield* Effect.provide(Effect.all([create, create]), layer)
+      expect(bytes.byteLength).toBeGreaterThan(0)
+      expect(plain(second?.body)).toEqual(plain(first?.body))
+      expect(first?.body.data.length).toBe(2048)
+    })
+  )
+
+  it.live("the undici transport's large answers decode, and the next call on the connection is unaffected", () =>
+    Effect.gen(function* () {
+      const sim = yield* Simulator.start({})
+      const input = Array.from({ length: 2048 }, (_, i) => `text ${i}`)
+      const model = "text-embedding-3-small"
+      const lists = yield* Effect.provide(
+        Effect.flatMap(OpenAi.OpenAi, (o) =>
+          Effect.all(
+            Array.from({ length: 4 }, () =>
+              o.embeddings.create({ model, input, encoding_format: "base64", dimensions: 256 })
+            )
+          )
+        ),
+        client(sim.url)
+      )
+      for (const list of lists) {
+        expect(list.body.data.length).toBe(2048)
+        expect(Array.from(list.body.data[7]?.embedding as Float32Array)).toEqual(
+          Array.from(SimEmbeddings.embeddingOf(model, input[7]!, 256))
+        )
+      }
     })
   )
 })

@@ -16,6 +16,7 @@ import type { OpenAiError } from "../Errors.js"
 import type { ResponseMeta } from "./client/spec.js"
 import { jsonDecoder } from "./client/wire.js"
 import { decoder as tolerant } from "./decoding/tolerant.js"
+import * as OwnedBody from "./transport/ownedBody.js"
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -255,7 +256,10 @@ export const withFastPath =
   <M, E>(standard: (bytes: Uint8Array, meta: M) => Effect.Effect<EmbeddingList, E>) =>
   (bytes: Uint8Array, meta: M): Effect.Effect<EmbeddingList, E> => {
     const fast = fromBytes(bytes)
-    return fast === undefined ? standard(bytes, meta) : Effect.succeed(fast)
+    if (fast === undefined) return standard(bytes, meta)
+    // everything is copied out (vectors into their own buffers, the rest into a string): the body can go now
+    OwnedBody.release(bytes)
+    return Effect.succeed(fast)
   }
 
 /**

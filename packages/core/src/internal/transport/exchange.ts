@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import type { OpenAiError } from "../../Errors.js"
 import type { Response } from "../../Transport.js"
 import { type Abortable, type Attempt, announcedLength, concatArrays } from "./attempt.js"
+import * as OwnedBody from "./ownedBody.js"
 
 type Controller = Undici.Dispatcher.DispatchController
 type Resume<A> = (effect: Effect.Effect<A, OpenAiError>) => void
@@ -164,7 +165,7 @@ export class Exchange implements Abortable, Undici.Dispatcher.DispatchHandler {
     if (filled !== undefined) {
       this.whole = undefined
       // undici fails a body shorter or longer than its content-length; anything past the buffer is in `chunks`
-      const head = this.filled === filled.length ? filled : filled.subarray(0, this.filled)
+      const head = this.filled === filled.length ? OwnedBody.own(filled) : filled.subarray(0, this.filled)
       if (this.chunks.length === 0) return head
       this.chunks.unshift(head)
     }

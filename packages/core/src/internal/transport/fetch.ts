@@ -15,6 +15,7 @@ import type { OpenAiError } from "../../Errors.js"
 import type { Request, Response, SendOptions, Transport } from "../../Transport.js"
 import * as WebBody from "../webBody.js"
 import { Attempt, announcedLength, encodeBody, splitUrl } from "./attempt.js"
+import * as OwnedBody from "./ownedBody.js"
 
 const headersOf = (headers: Headers): Readonly<Record<string, string>> => {
   const out: Record<string, string> = {}
@@ -41,7 +42,8 @@ const responseOf = (attempt: Attempt, web: globalThis.Response): Response => {
       web.arrayBuffer().then(
         (buffer) => {
           attempt.finish()
-          resume(Effect.succeed(new Uint8Array(buffer)))
+          // `arrayBuffer()` gives a fresh buffer each time (the Fetch standard): the body is the library's own
+          resume(Effect.succeed(OwnedBody.own(new Uint8Array(buffer))))
         },
         (cause: unknown) => resume(Effect.fail(attempt.bodyFailure(cause)))
       )
