@@ -68,7 +68,7 @@ const writeInput = async (path: string, n: number) => {
  * are kept, as the CLI keeps them.
  */
 const cliStart = {
-  flags: ["--max-semi-space-size=4", "--heap-growing-percent=50"],
+  flags: ["--max-semi-space-size=4", "--heap-growing-percent=50", "--optimize-for-size"],
   env: {
     MALLOC_ARENA_MAX: process.env["MALLOC_ARENA_MAX"] ?? "2",
     MALLOC_MMAP_THRESHOLD_: process.env["MALLOC_MMAP_THRESHOLD_"] ?? "131072"

@@ -47,6 +47,7 @@ describe("heap sizing", () => {
       "/usr/bin/node",
       "--max-semi-space-size=4",
       "--heap-growing-percent=50",
+      "--optimize-for-size",
       "/x/sluice.js",
       "embed",
       "docs.jsonl"

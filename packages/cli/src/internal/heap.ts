@@ -14,14 +14,17 @@
  *   when it creates the heap, hence the new start);
  * - `--heap-growing-percent=100` (batch) or `=50` (embed): the old generation's limit is twice (1.5 times) the live
  *   size after a GC;
+ * - embed only, `--optimize-for-size`: V8's choices that favour memory over speed (its GC and compiler);
  * - `MALLOC_ARENA_MAX=2` in the environment (read by glibc at start): at most two malloc arenas;
  * - embed only, `MALLOC_MMAP_THRESHOLD_=131072`: every allocation over 128 KiB (an embeddings response, 2.8 MB) is
  *   its own mapping, returned to the system when freed. Without it glibc raises the threshold after the first such
  *   free, and the responses come from (and stay in) the arena.
  *
- * Embed's settings (decision 0013, "Memory", session 5): at 100,000 documents with no token limit, peak RSS
- * 205–211 MiB → 180–190 MiB (the heap setting) → 176–188 (with the threshold), for about 6 % more CPU; batch's
- * responses are small, and a fixed threshold did not help it (decision 0007).
+ * Embed's settings (decision 0013, "Memory", session 5), 100,000 documents with no token limit, 3 runs each: peak
+ * RSS 205–211 MiB with batch's; 195–197 with `=50`; 176–188 with the threshold too; 166–170 with
+ * `--optimize-for-size` too, for 8.0 → 8.9 s of CPU (+11 %). An embed job is held to its key's token limit, rarely
+ * to the CPU; at 1,000,000 documents without a limit (CPU-bound) 193 → 177 MiB for +14 % CPU. Batch's responses are
+ * small, and a fixed threshold did not help it (decision 0007).
  *
  * Where `process.execve` is missing or refused (Windows), the heap is sized at run time instead, as before session 4:
  * `--semi-space-growth-factor=1` (the young generation keeps its initial 1 MB semi-spaces; more scavenges) and
@@ -43,7 +46,7 @@ export interface Start {
 export const starts: Readonly<Record<string, Start>> = {
   batch: { flags: ["--max-semi-space-size=4", "--heap-growing-percent=100"], env: { MALLOC_ARENA_MAX: "2" } },
   embed: {
-    flags: ["--max-semi-space-size=4", "--heap-growing-percent=50"],
+    flags: ["--max-semi-space-size=4", "--heap-growing-percent=50", "--optimize-for-size"],
     env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" }
   }
 }
