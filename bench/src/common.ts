@@ -135,3 +135,18 @@ export const rssSampler = (everyMs = 20) => {
     }
   }
 }
+
+/** A markdown page being written: `p` adds a line (blank by default), `table` a table and the blank line after it. */
+export const markdown = () => {
+  const lines: Array<string> = []
+  const p = (line = "") => {
+    lines.push(line)
+  }
+  const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+    p(`| ${header.join(" | ")} |`)
+    p(`|${header.map(() => "---").join("|")}|`)
+    for (const row of rows) p(`| ${row.join(" | ")} |`)
+    p()
+  }
+  return { lines, p, table }
+}

@@ -17,6 +17,7 @@ import {
   type DecodeJob,
   type DecodeResult,
   type Job,
+  markdown,
   median,
   type RequestsResult,
   type SlowResult,
@@ -468,14 +469,7 @@ const main = async () => {
   const rssGrowth = (client: ClientName) => scaleOf(client, large).maxRssMb - scaleOf(client, small).maxRssMb
   const heapGrowth = (client: ClientName) => scaleOf(client, large).heapAfterGcMb - scaleOf(client, small).heapAfterGcMb
 
-  const lines: Array<string> = []
-  const p = (line = "") => lines.push(line)
-  const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
-    p(`| ${header.join(" | ")} |`)
-    p(`|${header.map(() => "---").join("|")}|`)
-    for (const row of rows) p(`| ${row.join(" | ")} |`)
-    p()
-  }
+  const { lines, p, table } = markdown()
 
   p("# Benchmarks")
   p()

@@ -6,19 +6,8 @@
 import { OpenAi, Transport } from "@sluice/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { program } from "./coldProgram.js"
 
 const client = OpenAi.layerConfig().pipe(Layer.provide(Transport.layerFetch()))
-
-const program = Effect.gen(function* () {
-  const openai = yield* OpenAi.OpenAi
-  const reply = yield* openai.chat.completions.create({
-    model: "gpt-4o-mini",
-    max_tokens: 200,
-    messages: [{ role: "user", content: "Say hello in French" }]
-  })
-  process.stdout.write(
-    `${JSON.stringify({ answerMs: performance.now(), ok: reply.body.choices.length > 0, rssMb: process.memoryUsage().rss / 1048576 })}\n`
-  )
-})
 
 await Effect.runPromise(program.pipe(Effect.provide(client)))

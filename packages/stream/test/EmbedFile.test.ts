@@ -42,14 +42,21 @@ const expectCorrect = (lines: ReadonlyArray<{ id: string; embedding: Array<numbe
   }
 }
 
+/** Each test's set-up: a simulator, a temporary directory, the plain-text input written in it, the output's path. */
+const setUp = (options: Parameters<typeof Simulator.start>[0] = {}) =>
+  Effect.gen(function* () {
+    const sim = yield* Simulator.start(options)
+    const dir = yield* tempDir
+    const input = Path.join(dir, "docs.txt")
+    const output = Path.join(dir, "vectors.jsonl")
+    yield* Effect.promise(() => Fs.writeFile(input, `${texts.join("\n")}\n`))
+    return { sim, dir, input, output }
+  })
+
 describe("Embed.runFile", () => {
   it.live("plain text (id = line number), then a resume of a torn output sends only the rest", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({})
-      const dir = yield* tempDir
-      const input = Path.join(dir, "docs.txt")
-      const output = Path.join(dir, "vectors.jsonl")
-      yield* Effect.promise(() => Fs.writeFile(input, `${texts.join("\n")}\n`))
+      const { sim, input, output } = yield* setUp()
       const run = (mode: "new" | "resume") =>
         Embed.runFile({ input, output, model, dimensions: 8, mode }).pipe(Effect.provide(client(sim.url)))
       const first = yield* run("new")
@@ -72,11 +79,7 @@ describe("Embed.runFile", () => {
   it.live("shutdown: nothing more is sent, the output is a clean prefix, resume finishes it", () =>
     Effect.gen(function* () {
       // 30,000 TPM: 500 tokens a second, so 500 distinct texts of ~10 tokens take about 10 s, in packs of 20.
-      const sim = yield* Simulator.start({ tpm: 30_000 })
-      const dir = yield* tempDir
-      const input = Path.join(dir, "docs.txt")
-      const output = Path.join(dir, "vectors.jsonl")
-      yield* Effect.promise(() => Fs.writeFile(input, `${texts.join("\n")}\n`))
+      const { sim, dir, input, output } = yield* setUp({ tpm: 30_000 })
       const withCache = <A, E>(
         run: (cache: Embed.Cache) => Effect.Effect<A, E, OpenAi.OpenAi | FileSystem.FileSystem>
       ) =>
@@ -115,11 +118,7 @@ describe("Embed.runFile", () => {
 
   it.live("remote: the texts go through the Batch API (files + batches), the output is the same", () =>
     Effect.gen(function* () {
-      const sim = yield* Simulator.start({})
-      const dir = yield* tempDir
-      const input = Path.join(dir, "docs.txt")
-      const output = Path.join(dir, "vectors.jsonl")
-      yield* Effect.promise(() => Fs.writeFile(input, `${texts.join("\n")}\n`))
+      const { sim, input, output } = yield* setUp()
       const summary = yield* Embed.runFile({
         input,
         output,
