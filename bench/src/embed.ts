@@ -12,9 +12,18 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Embeddings, Simulator } from "@sluice/simulator"
+import * as NodeStart from "@sluice/stream/NodeStart"
 import type { EmbedJob, EmbedWorkerResult } from "./embedWorker.js"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
+
+/** The `MALLOC_*` variables of an environment. */
+const pickMalloc = (env: NodeJS.ProcessEnv): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[0].startsWith("MALLOC_") && entry[1] !== undefined
+    )
+  )
 const model = "text-embedding-3-small"
 
 export interface EmbedPlan {
@@ -63,17 +72,11 @@ const writeInput = async (path: string, n: number) => {
 }
 
 /**
- * What `sluice embed` starts itself again with (packages/cli/src/internal/heap.ts, `starts.embed`: its V8 flags and
- * malloc settings), for the Sluice worker, which runs `Embed.runFile` without the CLI. A user's own malloc settings
- * are kept, as the CLI keeps them.
+ * What `sluice embed` starts itself again with (`@sluice/stream/NodeStart`'s `embed`: its V8 flags and malloc
+ * settings), for the Sluice worker, which runs `Embed.runFile` without the CLI. A user's own malloc settings are
+ * kept, as the CLI keeps them.
  */
-const cliStart = {
-  flags: ["--max-semi-space-size=4", "--heap-growing-percent=50", "--optimize-for-size"],
-  env: {
-    MALLOC_ARENA_MAX: process.env["MALLOC_ARENA_MAX"] ?? "2",
-    MALLOC_MMAP_THRESHOLD_: process.env["MALLOC_MMAP_THRESHOLD_"] ?? "131072"
-  }
-}
+const cliStart = { flags: NodeStart.embed.flags, env: { ...NodeStart.embed.env, ...pickMalloc(process.env) } }
 
 const runWorker = (job: EmbedJob): Promise<EmbedWorkerResult> =>
   new Promise((resolve, reject) => {

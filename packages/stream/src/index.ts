@@ -32,3 +32,11 @@ export * as ResponseStream from "./ResponseStream.js"
 export * as Interop from "./Interop.js"
 export * as Batch from "./Batch.js"
 export * as Embed from "./Embed.js"
+
+/**
+ * The node flags and malloc settings `sluice batch` and `sluice embed` start with, for programs that run the jobs
+ * themselves.
+ *
+ * @since 0.3.0
+ */
+export * as NodeStart from "./NodeStart.js"

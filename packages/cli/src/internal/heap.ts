@@ -35,21 +35,10 @@
  * kept.
  */
 import * as v8 from "node:v8"
+import * as NodeStart from "@sluice/stream/NodeStart"
 
-/** What a command's new start is given: flags V8 reads when it creates the heap, and glibc's malloc settings. */
-export interface Start {
-  readonly flags: ReadonlyArray<string>
-  readonly env: Readonly<Record<string, string>>
-}
-
-/** The new start of each command that sizes the heap. */
-export const starts: Readonly<Record<string, Start>> = {
-  batch: { flags: ["--max-semi-space-size=4", "--heap-growing-percent=100"], env: { MALLOC_ARENA_MAX: "2" } },
-  embed: {
-    flags: ["--max-semi-space-size=4", "--heap-growing-percent=50", "--optimize-for-size"],
-    env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" }
-  }
-}
+/** The new start of each command that sizes the heap (`@sluice/stream/NodeStart`: the settings are public). */
+export const starts: Readonly<Record<string, NodeStart.Start>> = { batch: NodeStart.batch, embed: NodeStart.embed }
 
 /** The flags set at run time where the process cannot start again. */
 export const runtimeFlags = ["--semi-space-growth-factor=1", "--heap-growing-percent=100"] as const
