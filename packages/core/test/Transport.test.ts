@@ -141,6 +141,7 @@ describe.each(transports)("Transport: %s", (_name, transport) => {
       const server = yield* httpServer(piecewise(modelList(3000), 40, true))
       const error = yield* withClient(server.url, Effect.flip(Effect.flatMap(openai, (o) => o.models.list())))
       expect(error._tag).toBe("ResponseDecodeFailed")
+      expect(error.message).toMatch(/^response body cut short: /)
     })
   )
 
