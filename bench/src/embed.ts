@@ -16,14 +16,6 @@ import * as NodeStart from "@sluice/stream/NodeStart"
 import type { EmbedJob, EmbedWorkerResult } from "./embedWorker.js"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
-
-/** The `MALLOC_*` variables of an environment. */
-const pickMalloc = (env: NodeJS.ProcessEnv): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(env).filter(
-      (entry): entry is [string, string] => entry[0].startsWith("MALLOC_") && entry[1] !== undefined
-    )
-  )
 const model = "text-embedding-3-small"
 
 export interface EmbedPlan {
@@ -71,27 +63,21 @@ const writeInput = async (path: string, n: number) => {
   return { distinct: texts.size, tokens }
 }
 
-/**
- * What `sluice embed` starts itself again with (`@sluice/stream/NodeStart`'s `embed`: its V8 flags and malloc
- * settings), for the Sluice worker, which runs `Embed.runFile` without the CLI. A user's own malloc settings are
- * kept, as the CLI keeps them.
- */
-const cliStart = { flags: NodeStart.embed.flags, env: { ...NodeStart.embed.env, ...pickMalloc(process.env) } }
-
 const runWorker = (job: EmbedJob): Promise<EmbedWorkerResult> =>
   new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [
         // The SDK runs hold every vector; the Sluice run gets what `sluice embed` starts itself again with.
-        ...(job.client === "sluice" ? cliStart.flags : ["--max-old-space-size=8192"]),
+        ...(job.client === "sluice" ? NodeStart.embed.flags : ["--max-old-space-size=8192"]),
         Path.join(here, "embedWorker.js"),
         JSON.stringify(job)
       ],
       {
         maxBuffer: 1 << 20,
         timeout: 1_800_000,
-        ...(job.client === "sluice" ? { env: { ...process.env, ...cliStart.env } } : {})
+        // the Sluice run starts as `sluice embed` does (`NodeStart.embed`; a user's own MALLOC_* values kept, as there)
+        ...(job.client === "sluice" ? { env: { ...NodeStart.embed.env, ...process.env } } : {})
       },
       (error, stdout) => {
         if (error !== null) reject(error)

@@ -1,5 +1,4 @@
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { live, osError, withFiles } from "./support/fileSystem.js"
@@ -7,11 +6,9 @@ import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator, type Stats } from "@sluice/simulator"
 import { Deferred, Effect, Fiber, Layer, Stream, SubscriptionRef } from "effect"
 import { Batch } from "../src/index.js"
+import { tempDir as scopedTempDir } from "./support/tempDir.js"
 
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-batch-"))),
-  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("sluice-batch-")
 
 const chatLine = (i: number, extra: Record<string, unknown> = {}) =>
   JSON.stringify({

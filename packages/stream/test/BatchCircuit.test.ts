@@ -2,8 +2,6 @@
  * A circuit that opens for a while during a job is waited out (by a Schedule from its `closesAtMs`): the lines
  * refused meanwhile are sent once it closes, not counted as failures, and nothing is sent while it is open.
  */
-import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { expect } from "@effect/vitest"
 import { live } from "./support/fileSystem.js"
@@ -11,11 +9,9 @@ import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
 import { Effect, Layer, Stream } from "effect"
 import { Batch } from "../src/index.js"
+import { tempDir as scopedTempDir } from "./support/tempDir.js"
 
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-batch-circuit-"))),
-  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("sluice-batch-circuit-")
 
 const chatLine = (i: number) =>
   JSON.stringify({

@@ -1,5 +1,3 @@
-import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect } from "@effect/vitest"
 import { live } from "./support/fileSystem.js"
@@ -7,11 +5,9 @@ import { Budget, Credentials, Gates, OpenAi, OpenAiConfig, Pricing } from "@slui
 import { Simulator } from "@sluice/simulator"
 import { Effect, Layer, Stream } from "effect"
 import { Batch } from "../src/index.js"
+import { tempDir as scopedTempDir } from "./support/tempDir.js"
 
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-batch-cost-"))),
-  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("sluice-batch-cost-")
 
 const line = (i: number) =>
   JSON.stringify(

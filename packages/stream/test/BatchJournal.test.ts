@@ -1,5 +1,4 @@
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect } from "@effect/vitest"
 import {
@@ -17,11 +16,9 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Clock, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as Journal from "../src/internal/batch/journal.js"
+import { tempDir as scopedTempDir } from "./support/tempDir.js"
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "sluice-journal-"))),
-  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("sluice-journal-")
 
 const line = (i: number) =>
   JSON.stringify({

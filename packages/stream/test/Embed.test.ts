@@ -1,11 +1,9 @@
-import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
 import { Effect, Layer, Stream } from "effect"
 import { Embed } from "../src/index.js"
+import { tempDir as scopedTempDir } from "./support/tempDir.js"
 
 const client = (url: string, gates: Gates.DefaultsOptions = {}) =>
   OpenAi.layer.pipe(
@@ -14,10 +12,7 @@ const client = (url: string, gates: Gates.DefaultsOptions = {}) =>
     Layer.provide(Credentials.static("sk-test"))
   )
 
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-embed-test-"))),
-  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("sluice-embed-test-")
 
 /** Documents whose vector is not the simulator's for their text. */
 const wrong = (out: ReadonlyArray<Embed.Embedded>, input: ReadonlyArray<Embed.Document>, dimensions: number) =>

@@ -1,5 +1,4 @@
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
@@ -7,6 +6,7 @@ import { Credentials, Gates, OpenAi, OpenAiConfig } from "@sluice/core"
 import { Simulator } from "@sluice/simulator"
 import { Effect, type FileSystem, Layer } from "effect"
 import { Batch, Embed } from "../src/index.js"
+import { tempDir as scopedTempDir } from "./support/tempDir.js"
 
 const model = "text-embedding-3-small"
 const client = (url: string) =>
@@ -18,10 +18,7 @@ const client = (url: string) =>
     Layer.provideMerge(NodeFileSystem.layer)
   )
 
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "sluice-embedfile-"))),
-  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("sluice-embedfile-")
 
 const texts = Array.from({ length: 600 }, (_, i) => `line ${i % 500} of the plain text input`)
 

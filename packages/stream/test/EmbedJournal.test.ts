@@ -1,5 +1,4 @@
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect } from "@effect/vitest"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -17,11 +16,9 @@ import {
   virtual,
   withFiles
 } from "./support/fileSystem.js"
+import { tempDir as scopedTempDir } from "./support/tempDir.js"
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "sluice-embedjournal-"))),
-  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("sluice-embedjournal-")
 
 const group = (from: number, size = 4) =>
   Array.from({ length: size }, (_, i) => ({ id: `doc-${from + i}`, vector: Float32Array.of(from + i, 0.5, -1) }))
